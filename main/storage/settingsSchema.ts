@@ -1,0 +1,150 @@
+// Runtime schemas and types of the app settings and of a conversation's setting overrides.
+// Pure data (zod only): storage, the IPC contract and the renderer import it alike.
+
+import { z } from 'zod';
+
+// Field schemas without defaults, shared by the full settings (which add defaults) and by the
+// overrides (where every field is optional and absence means "use the app setting").
+const temperature = z.number().min(0, 'temperature must be >= 0').max(5, 'temperature must be <= 5');
+const topK = z.int('topK must be a whole number').min(0, 'topK must be >= 0 (0 turns it off)');
+const topP = z.number().gt(0, 'topP must be > 0').max(1, 'topP must be <= 1');
+const minP = z.number().min(0, 'minP must be >= 0').max(1, 'minP must be <= 1');
+const repetitionPenalty = z.number().gt(0, 'repetitionPenalty must be > 0').max(10, 'repetitionPenalty must be <= 10');
+const maxTokens = z
+  .int('maxTokens must be a whole number')
+  .min(1, 'maxTokens must be >= 1')
+  .max(1_000_000, 'maxTokens must be <= 1000000');
+const seed = z
+  .int('seed must be a whole number or null')
+  .min(0, 'seed must be >= 0')
+  .max(0xffff_ffff, 'seed must fit in 32 bits')
+  .nullable();
+const sinkError = 'cache.sink must be "auto" or a whole number >= 0';
+const windowError = 'cache.window must be "auto" or a whole number >= 1';
+const sinkSize = z.union([z.literal('auto'), z.int(sinkError).min(0, sinkError)], { error: sinkError });
+const windowSize = z.union([z.literal('auto'), z.int(windowError).min(1, windowError)], { error: windowError });
+const positions = z.enum(['cache', 'original'], { error: 'cache.positions must be "cache" or "original"' });
+const theme = z.enum(['system', 'light', 'dark'], { error: 'theme must be system, light or dark' });
+const modelId = z.string().min(1, 'lastModelId must be a non-empty model id').nullable();
+const systemPrompt = z
+  .string('systemPrompt must be text')
+  .max(100_000, 'systemPrompt is longer than 100000 characters');
+
+/** Execution providers the user can ask for; `auto` lets the engine pick and fall back to cpu. */
+export const ProviderSchema = z.enum(['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'], {
+  error: 'provider must be one of auto, cpu, webgpu, cuda, dml, coreml',
+});
+
+/** Sampling settings with their defaults (DESIGN §2 Sampling). `seed: null` means a fresh random seed per reply. */
+export const SamplingSettingsSchema = z
+  .object({
+    temperature: temperature.default(0.7),
+    topK: topK.default(40),
+    topP: topP.default(0.95),
+    minP: minP.default(0.05),
+    repetitionPenalty: repetitionPenalty.default(1.1),
+    maxTokens: maxTokens.default(1024),
+    seed: seed.default(null),
+  })
+  .prefault({});
+
+/**
+ * Cache settings (DESIGN §3): sink size S, window size W (`auto`: the engine picks from the model's
+ * trained length) and the positions mode.
+ */
+export const CacheSettingsSchema = z
+  .object({
+    sink: sinkSize.default('auto'),
+    window: windowSize.default('auto'),
+    positions: positions.default('cache'),
+  })
+  .prefault({});
+
+/** The main window's last bounds, restored at start. */
+export const WindowBoundsSchema = z.object({
+  x: z.int().optional(),
+  y: z.int().optional(),
+  width: z.int().min(200, 'window width must be >= 200'),
+  height: z.int().min(200, 'window height must be >= 200'),
+  maximized: z.boolean().optional(),
+});
+
+/** Every app setting with a default, so `AppSettingsSchema.parse({})` is the defaults. Unknown keys are dropped. */
+export const AppSettingsSchema = z.object({
+  systemPrompt: systemPrompt.default('You are a helpful assistant.'),
+  sampling: SamplingSettingsSchema,
+  cache: CacheSettingsSchema,
+  provider: ProviderSchema.default('auto'),
+  theme: theme.default('system'),
+  windowBounds: WindowBoundsSchema.nullable().default(null),
+  lastModelId: modelId.default(null),
+});
+
+/** Per-conversation overrides of the chat settings; every field optional, absent = the app setting. */
+export const ConversationSettingsSchema = z.object({
+  systemPrompt: systemPrompt.optional(),
+  sampling: z
+    .object({
+      temperature: temperature.optional(),
+      topK: topK.optional(),
+      topP: topP.optional(),
+      minP: minP.optional(),
+      repetitionPenalty: repetitionPenalty.optional(),
+      maxTokens: maxTokens.optional(),
+      seed: seed.optional(),
+    })
+    .optional(),
+  cache: z
+    .object({ sink: sinkSize.optional(), window: windowSize.optional(), positions: positions.optional() })
+    .optional(),
+});
+
+/** A change to the app settings: any subset, nested groups merged field by field; `null` clears a nullable field. */
+export const SettingsPatchSchema = z.object({
+  systemPrompt: systemPrompt.optional(),
+  sampling: ConversationSettingsSchema.shape.sampling,
+  cache: ConversationSettingsSchema.shape.cache,
+  provider: ProviderSchema.optional(),
+  theme: theme.optional(),
+  windowBounds: WindowBoundsSchema.nullable().optional(),
+  lastModelId: modelId.optional(),
+});
+
+export type AppSettings = z.output<typeof AppSettingsSchema>;
+export type SamplingSettings = z.output<typeof SamplingSettingsSchema>;
+export type CacheSettings = z.output<typeof CacheSettingsSchema>;
+export type WindowBounds = z.output<typeof WindowBoundsSchema>;
+export type Provider = z.output<typeof ProviderSchema>;
+export type Theme = z.output<typeof theme>;
+export type ConversationSettings = z.output<typeof ConversationSettingsSchema>;
+export type SettingsPatch = z.input<typeof SettingsPatchSchema>;
+
+/** The settings a chat turn runs with: the app settings with a conversation's overrides laid over them. */
+export interface EffectiveChatSettings {
+  readonly systemPrompt: string;
+  readonly sampling: Readonly<SamplingSettings>;
+  readonly cache: Readonly<CacheSettings>;
+}
+
+/** The default settings (a fresh object each call). */
+export function defaultSettings(): AppSettings {
+  return AppSettingsSchema.parse({});
+}
+
+/** Lays `overrides` over `app`, field by field. */
+export function effectiveChatSettings(
+  app: Readonly<AppSettings>,
+  overrides?: Readonly<ConversationSettings>,
+): EffectiveChatSettings {
+  return {
+    systemPrompt: overrides?.systemPrompt ?? app.systemPrompt,
+    sampling: { ...app.sampling, ...definedOnly(overrides?.sampling) },
+    cache: { ...app.cache, ...definedOnly(overrides?.cache) },
+  };
+}
+
+/** A copy of `value` without its `undefined` fields, so spreading it never clears a setting. */
+export function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  if (!value) return {};
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
