@@ -14,3 +14,26 @@ export interface RopeSpec {
   /** Length rotaryDim / 2, in double precision. */
   readonly invFreq: Float64Array;
 }
+
+/**
+ * Rotates one head row `buf[offset .. offset + headDim)` in place by a position delta: the key of a
+ * token at position p becomes the key it would have at p + delta. Angles are `delta * invFreq[i]` in
+ * double precision, pairing dim i with i + rotaryDim/2 (rotate_half); dims past rotaryDim are left as
+ * they are. Allocates nothing, so the cache can call it per sink row per step.
+ */
+export function rotateHeadRow(buf: Float32Array, offset: number, spec: RopeSpec, delta: number): void {
+  if (delta === 0) return;
+  const half = spec.rotaryDim >> 1;
+  const invFreq = spec.invFreq;
+  for (let i = 0; i < half; i++) {
+    const angle = delta * invFreq[i];
+    const c = Math.cos(angle);
+    const s = Math.sin(angle);
+    const a = offset + i;
+    const b = a + half;
+    const x1 = buf[a];
+    const x2 = buf[b];
+    buf[a] = x1 * c - x2 * s;
+    buf[b] = x2 * c + x1 * s;
+  }
+}

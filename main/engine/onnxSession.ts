@@ -1,0 +1,253 @@
+// The session seam: the only importer of onnxruntime-node. Opens a model on an execution provider
+// (falling back to cpu with the reason), runs it, and turns ORT failures into ModelErrors.
+// Runs in the engine host (a worker / utility process): onnxruntime-node's load and run block the thread.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { ModelError } from './errors';
+
+/** Execution providers Ouro knows how to ask for. */
+export type ProviderName = 'cpu' | 'webgpu' | 'cuda' | 'dml' | 'coreml';
+
+/** A tensor as the engine holds it: a typed array over which the session builds its input without copying. */
+export type TensorData = Readonly<{
+  type: 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
+  data: Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+  dims: readonly number[];
+}>;
+
+/** A graph input or output: element type (`float32`, ..., or `non-tensor`) and shape, symbolic dims as strings. */
+export interface ValueInfo {
+  readonly name: string;
+  readonly type: string;
+  /** Null for non-tensor values; `[]` for scalars or when the graph leaves the shape unknown. */
+  readonly shape: readonly (number | string)[] | null;
+}
+
+/** An open model. Owns the native session until `release`. */
+export interface DecoderSession {
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+  /** The provider the session actually runs on. */
+  readonly provider: ProviderName;
+  /** Why the requested provider was not used, or null when it was. */
+  readonly fallbackReason: string | null;
+  /**
+   * Runs the graph and returns only `fetches`. Inputs are passed to onnxruntime-node by reference (its
+   * binding wraps the typed array's memory, no copy); every fetched output is copied by the binding into a
+   * fresh JS buffer, so fetch only what is needed (DESIGN §8). Blocks the thread for the run.
+   */
+  run(feeds: Readonly<Record<string, TensorData>>, fetches: readonly string[]): Promise<Record<string, TensorData>>;
+  release(): Promise<void>;
+}
+
+/** How to open a session. */
+export interface SessionOptions {
+  /** Requested execution provider; default cpu. */
+  provider?: ProviderName;
+  /** intraOpNumThreads; default: onnxruntime's choice (one per physical core). */
+  intraOpThreads?: number;
+}
+
+const ALL_PROVIDERS: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
+
+// The CUDA provider is not in the npm package: onnxruntime-node's install script fetches it (Linux x64)
+// next to the binding. Its absence is the common case, so check the file instead of letting ORT fail.
+function cudaLibraryPresent(): boolean {
+  try {
+    const req = createRequire(import.meta.url);
+    const bindingDir = join(dirname(req.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    return existsSync(join(bindingDir, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}
+
+/** Which providers this onnxruntime-node build offers on this platform (not whether a device works). */
+export function availableProviders(): { name: ProviderName; available: boolean; reason?: string }[] {
+  const listed = new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]));
+  return ALL_PROVIDERS.map((name) => {
+    if (name === 'cpu') return { name, available: true };
+    if (!listed.has(name)) {
+      return { name, available: false, reason: `${name} is not part of onnxruntime-node on ${process.platform}-${process.arch}` };
+    }
+    if (listed.get(name) === true) return { name, available: true };
+    if (name === 'cuda' && cudaLibraryPresent()) return { name, available: true };
+    return {
+      name,
+      available: false,
+      reason: `${name} is not bundled with this onnxruntime-node build (install its add-on, e.g. the CUDA 12 provider)`,
+    };
+  });
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Maps an onnxruntime load failure to the user-facing error for `modelPath`. */
+function loadError(modelPath: string, e: unknown): ModelError {
+  const msg = describe(e);
+  const file = basename(modelPath);
+  // onnxruntime 1.30: "External data path validation failed ... does not exist: "<path>"" for a missing
+  // file, "External initializer: <name> ... out of bounds or can not be read in full" for a short one.
+  if (/escapes model directory/i.test(msg)) {
+    return new ModelError('corrupt-onnx', file, 'keeps weights outside its own folder; onnxruntime refuses such paths', { cause: e });
+  }
+  if (/External data path/i.test(msg)) {
+    const where = /"([^"]+)"/.exec(msg)?.[1];
+    return new ModelError(
+      'missing-external-data',
+      file,
+      `its weights file${where !== undefined ? ` ${basename(where)}` : ''} is missing; download it into the same folder`,
+      { cause: e },
+    );
+  }
+  if (/External initializer:.*(out of bounds|can not be read)/i.test(msg)) {
+    return new ModelError('missing-external-data', file, 'its external weights file is truncated; download it again', { cause: e });
+  }
+  if (/File doesn't exist|No such file/i.test(msg)) {
+    return new ModelError('missing-file', file, 'does not exist', { cause: e });
+  }
+  if (/Protobuf parsing failed|does not have a graph|ModelProto/i.test(msg)) {
+    return new ModelError('corrupt-onnx', file, 'is not a valid ONNX model (truncated or corrupt); download it again', { cause: e });
+  }
+  return new ModelError('session-failed', file, `onnxruntime cannot load it: ${msg.split('\n')[0]}`, { cause: e });
+}
+
+function toOrtTensor(name: string, t: TensorData): ort.Tensor {
+  // The typed arrays are used as they are; ort.Tensor keeps the reference and the binding wraps its memory.
+  switch (t.type) {
+    case 'float32':
+      if (!(t.data instanceof Float32Array)) break;
+      return new ort.Tensor('float32', t.data, t.dims);
+    case 'float16':
+      if (!(t.data instanceof Uint16Array)) break;
+      return new ort.Tensor('float16', t.data, t.dims);
+    case 'int64':
+      if (!(t.data instanceof BigInt64Array)) break;
+      return new ort.Tensor('int64', t.data, t.dims);
+    case 'int32':
+      if (!(t.data instanceof Int32Array)) break;
+      return new ort.Tensor('int32', t.data, t.dims);
+    case 'bool':
+      if (!(t.data instanceof Uint8Array)) break;
+      return new ort.Tensor('bool', t.data, t.dims);
+  }
+  throw new TypeError(`input "${name}": ${t.type} tensor with a ${t.data.constructor.name}`);
+}
+
+function fromOrtTensor(name: string, value: ort.OnnxValue): TensorData {
+  const t = value as ort.Tensor;
+  const dims = t.dims;
+  const d = t.data;
+  switch (t.type) {
+    case 'float32':
+      if (d instanceof Float32Array) return { type: 'float32', data: d, dims };
+      break;
+    case 'float16':
+      // Without Float16Array (Node 20) the binding hands back the raw Uint16Array; with it, a Float16Array view.
+      if (ArrayBuffer.isView(d)) return { type: 'float16', data: new Uint16Array(d.buffer, d.byteOffset, d.byteLength / 2), dims };
+      break;
+    case 'int64':
+      if (d instanceof BigInt64Array) return { type: 'int64', data: d, dims };
+      break;
+    case 'int32':
+      if (d instanceof Int32Array) return { type: 'int32', data: d, dims };
+      break;
+    case 'bool':
+      if (d instanceof Uint8Array) return { type: 'bool', data: d, dims };
+      break;
+  }
+  throw new TypeError(`output "${name}" has type ${t.type}, which the engine does not read`);
+}
+
+function valueInfos(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
+  return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: null }));
+}
+
+class OrtDecoderSession implements DecoderSession {
+  readonly inputs: readonly ValueInfo[];
+  readonly outputs: readonly ValueInfo[];
+  private released = false;
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly file: string,
+    readonly provider: ProviderName,
+    readonly fallbackReason: string | null,
+  ) {
+    this.inputs = valueInfos(session.inputMetadata);
+    this.outputs = valueInfos(session.outputMetadata);
+  }
+
+  async run(feeds: Readonly<Record<string, TensorData>>, fetches: readonly string[]): Promise<Record<string, TensorData>> {
+    if (this.released) throw new Error(`${this.file}: session already released`);
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(name, t);
+    let result: ort.InferenceSession.ReturnType;
+    try {
+      result = await this.session.run(ortFeeds, [...fetches]);
+    } catch (e) {
+      throw new ModelError('run-failed', this.file, `onnxruntime failed while running it: ${describe(e).split('\n')[0]}`, { cause: e });
+    }
+    const out: Record<string, TensorData> = {};
+    for (const name of fetches) {
+      const v = result[name];
+      if (v === undefined) throw new ModelError('run-failed', this.file, `the run returned no "${name}" output`);
+      out[name] = fromOrtTensor(name, v);
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.session.release();
+  }
+}
+
+async function create(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined): Promise<ort.InferenceSession> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    // Exports routinely carry unused initializers; their warnings would only fill the app's stderr.
+    logSeverityLevel: 3,
+  };
+  if (intraOpThreads !== undefined) options.intraOpNumThreads = intraOpThreads;
+  return ort.InferenceSession.create(modelPath, options);
+}
+
+/**
+ * Opens `modelPath` on the requested provider; if that provider is not in this build or fails to
+ * initialise, opens it on cpu and says why in `fallbackReason`. Throws ModelError (missing-file,
+ * corrupt-onnx, missing-external-data, session-failed) when the model itself cannot load.
+ */
+export async function openSession(modelPath: string, options: SessionOptions = {}): Promise<DecoderSession> {
+  const requested = options.provider ?? 'cpu';
+  const threads = options.intraOpThreads;
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    throw new RangeError(`intraOpThreads must be a positive integer, got ${threads}`);
+  }
+  const file = basename(modelPath);
+  let fallbackReason: string | null = null;
+  if (requested !== 'cpu') {
+    const offer = availableProviders().find((p) => p.name === requested);
+    if (offer?.available !== true) {
+      fallbackReason = offer?.reason ?? `${requested} is not available`;
+    } else {
+      try {
+        return new OrtDecoderSession(await create(modelPath, requested, threads), file, requested, null);
+      } catch (e) {
+        fallbackReason = `${requested} failed to start: ${describe(e).split('\n')[0]}`;
+      }
+    }
+  }
+  try {
+    return new OrtDecoderSession(await create(modelPath, 'cpu', threads), file, 'cpu', fallbackReason);
+  } catch (e) {
+    throw loadError(modelPath, e);
+  }
+}
