@@ -1,0 +1,106 @@
+// Shapes and options of the sink-ring cache, and their validation (shared by the cache and its snapshots).
+// Runs in the engine host; pure, no buffers.
+
+import type { RopeSpec } from '../rope';
+import { CacheConfigError } from './cacheConfig';
+
+/** KV tensor shape per layer: `[1, kvHeads, slots, headDim]`, float32. */
+export interface KvGeometry {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+}
+
+/**
+ * `cache` (default): StreamingLLM positions within the cache, sinks re-rotated to sit just before the
+ * oldest visible window token. `original`: every key keeps its original position (ExecuTorch #18753).
+ */
+export type PositionsMode = 'cache' | 'original';
+
+/** Options of a {@link SinkRingCache}; see DESIGN §3. */
+export interface SinkRingOptions {
+  /** S, sinks kept forever (>= 0). */
+  readonly sink: number;
+  /** W, ring slots for the most recent tokens (>= 1). */
+  readonly window: number;
+  /** Default `cache`. */
+  readonly positions?: PositionsMode;
+  /** Rebase bound: positions fed to the model stay below it. */
+  readonly maxPos: number;
+  /** Tokens the undo journal covers (default 4096; 0 disables rewind). */
+  readonly journalTokens?: number;
+  /** Largest step (tokens per forward pass), for preallocating the mask and position buffers; default W. */
+  readonly maxChunk?: number;
+}
+
+/** {@link SinkRingOptions} with every default filled in. */
+export interface ResolvedCacheOptions {
+  readonly sink: number;
+  readonly window: number;
+  readonly positions: PositionsMode;
+  readonly maxPos: number;
+  readonly journalTokens: number;
+  readonly maxChunk: number;
+}
+
+/** Default undo journal length in tokens. */
+export const DEFAULT_JOURNAL_TOKENS = 4096;
+
+/**
+ * Fills defaults and validates geometry, RoPE and options together. Throws {@link CacheConfigError}
+ * with an actionable message, notably when S + W + maxChunk does not fit in the model's positions.
+ */
+export function resolveCacheOptions(
+  geometry: Readonly<KvGeometry>,
+  rope: RopeSpec | null,
+  options: Readonly<SinkRingOptions>,
+): ResolvedCacheOptions {
+  for (const key of ['layers', 'kvHeads', 'headDim'] as const) {
+    const v = geometry[key];
+    if (!Number.isSafeInteger(v) || v < 1) throw new CacheConfigError(`KV geometry ${key} must be a positive integer, got ${v}`);
+  }
+  const { sink, window } = options;
+  if (!Number.isSafeInteger(sink) || sink < 0) throw new CacheConfigError(`sink size must be a non-negative integer, got ${sink}`);
+  if (!Number.isSafeInteger(window) || window < 1) throw new CacheConfigError(`window size must be a positive integer, got ${window}`);
+  const positions = options.positions ?? 'cache';
+  if (positions !== 'cache' && positions !== 'original') {
+    throw new CacheConfigError(`positions mode must be "cache" or "original", got ${JSON.stringify(positions)}`);
+  }
+  const { maxPos } = options;
+  if (!Number.isSafeInteger(maxPos) || maxPos < 1 || maxPos > 0x7fffffff) {
+    throw new CacheConfigError(`maxPos must be a positive 32-bit integer, got ${maxPos}`);
+  }
+  const journalTokens = options.journalTokens ?? DEFAULT_JOURNAL_TOKENS;
+  if (!Number.isSafeInteger(journalTokens) || journalTokens < 0) {
+    throw new CacheConfigError(`journalTokens must be a non-negative integer, got ${journalTokens}`);
+  }
+  const maxChunk = options.maxChunk ?? window;
+  if (!Number.isSafeInteger(maxChunk) || maxChunk < 1) throw new CacheConfigError(`maxChunk must be a positive integer, got ${maxChunk}`);
+  const capacity = sink + window;
+  if (capacity + maxChunk > maxPos) {
+    // After a rebase the positions fed reach S + W + n - 2, so the cache plus one step must fit.
+    const most = options.maxChunk === undefined ? Math.floor((maxPos - sink) / 2) : maxPos - sink - maxChunk;
+    throw new CacheConfigError(
+      `window too large for this model's positions: sink ${sink} + window ${window} + chunk ${maxChunk} = ` +
+        `${capacity + maxChunk} exceeds the ${maxPos} positions it handles; ` +
+        (most >= 1 ? `use a window of at most ${most}` : 'use a smaller sink or chunk size'),
+    );
+  }
+  if (rope === null) {
+    if (positions === 'cache') {
+      throw new CacheConfigError('positions mode "cache" re-rotates sink keys and needs the model\'s RoPE; use "original"');
+    }
+  } else {
+    const { headDim, rotaryDim, invFreq } = rope;
+    if (headDim !== geometry.headDim) {
+      throw new CacheConfigError(`RoPE head dim ${headDim} differs from the KV head dim ${geometry.headDim}`);
+    }
+    if (!Number.isInteger(rotaryDim) || rotaryDim < 2 || rotaryDim % 2 !== 0 || rotaryDim > headDim) {
+      throw new CacheConfigError(`RoPE rotary dim must be even and within 2..${headDim}, got ${rotaryDim}`);
+    }
+    if (invFreq.length !== rotaryDim / 2) {
+      throw new CacheConfigError(`RoPE has ${invFreq.length} inverse frequencies, rotary dim ${rotaryDim} needs ${rotaryDim / 2}`);
+    }
+  }
+  return { sink, window, positions, maxPos, journalTokens, maxChunk };
+}

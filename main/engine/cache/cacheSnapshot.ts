@@ -1,0 +1,106 @@
+// The sink-ring cache's saved state as plain typed arrays and numbers, and the checks a restored state must
+// pass before the cache trusts it. Runs in the engine host; pure.
+
+import type { RopeSpec } from '../rope';
+import { slotOf } from './cacheConfig';
+import { resolveCacheOptions } from './cacheOptions';
+import type { KvGeometry, ResolvedCacheOptions } from './cacheOptions';
+
+/**
+ * Everything needed to rebuild a cache bit-exactly. The undo journal is left out on purpose (it can be
+ * hundreds of MB and only serves rewinds within a session): after a restore, rewinds re-prefill.
+ * The attention mask is derived from `slotPos` and `nextPos`.
+ */
+export interface CacheSnapshot {
+  readonly geometry: KvGeometry;
+  readonly options: ResolvedCacheOptions;
+  /** The RoPE the keys were rotated with (null when the cache had none); a restore must use the same. */
+  readonly rope: RopeSpec | null;
+  readonly nextPos: number;
+  readonly offset: number;
+  readonly evicted: number;
+  /** Sink i's keys currently carry RoPE position `i + sinkShift`. */
+  readonly sinkShift: number;
+  /** Per layer `[kvHeads, S + W, headDim]`. */
+  readonly keys: readonly Float32Array[];
+  readonly values: readonly Float32Array[];
+  /** Per layer `[kvHeads, S, headDim]`: sink keys as the model computed them. */
+  readonly pristineKeys: readonly Float32Array[];
+  /** Length S: the RoPE position each pristine sink key was computed at. */
+  readonly pristinePos: Int32Array;
+  readonly slotPos: Int32Array;
+  readonly slotToken: Int32Array;
+}
+
+/** Why a snapshot cannot be read: cut short, damaged, from another format version, or inconsistent. */
+export type CacheSnapshotErrorReason = 'truncated' | 'corrupt' | 'version' | 'mismatch';
+
+/** A snapshot that cannot be restored; the message says why. */
+export class CacheSnapshotError extends Error {
+  override readonly name = 'CacheSnapshotError';
+  readonly reason: CacheSnapshotErrorReason;
+
+  constructor(reason: CacheSnapshotErrorReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** Throws {@link CacheSnapshotError} (`mismatch`) unless `s` is a state the cache could have reached. */
+export function validateCacheSnapshot(s: CacheSnapshot): void {
+  const bad = (what: string): never => {
+    throw new CacheSnapshotError('mismatch', `cache snapshot is inconsistent: ${what}`);
+  };
+  let opts: ResolvedCacheOptions;
+  try {
+    opts = resolveCacheOptions(s.geometry, s.rope, s.options);
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+  const { layers, kvHeads, headDim } = s.geometry;
+  const S = opts.sink;
+  const W = opts.window;
+  const C = S + W;
+  const checkArrays = (name: string, arrays: readonly Float32Array[], length: number): void => {
+    if (arrays.length !== layers) bad(`${name} has ${arrays.length} layers, geometry says ${layers}`);
+    for (const a of arrays) {
+      if (!(a instanceof Float32Array) || a.length !== length) bad(`${name} rows must be Float32Array(${length})`);
+    }
+  };
+  checkArrays('keys', s.keys, kvHeads * C * headDim);
+  checkArrays('values', s.values, kvHeads * C * headDim);
+  checkArrays('pristineKeys', s.pristineKeys, kvHeads * S * headDim);
+  for (const [name, a, n] of [
+    ['pristinePos', s.pristinePos, S],
+    ['slotPos', s.slotPos, C],
+    ['slotToken', s.slotToken, C],
+  ] as const) {
+    if (!(a instanceof Int32Array) || a.length !== n) bad(`${name} must be Int32Array(${n})`);
+  }
+  const { nextPos, offset, evicted, sinkShift } = s;
+  for (const [name, v] of [['nextPos', nextPos], ['offset', offset], ['evicted', evicted]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) bad(`${name} ${v} is not a valid count`);
+  }
+  if (!Number.isInteger(sinkShift) || Math.abs(sinkShift) > 0x7fffffff) bad(`sinkShift ${sinkShift} is not an integer`);
+  // Rebases set offset = firstVisible - S at some step, and firstVisible never decreases.
+  if (offset > Math.max(S, nextPos - W + 1) - S) bad(`offset ${offset} is ahead of position ${nextPos}`);
+  let held = 0;
+  let sinkGap = false;
+  for (let j = 0; j < C; j++) {
+    const p = s.slotPos[j];
+    const t = s.slotToken[j];
+    if (p === -1) {
+      if (t !== -1) bad(`empty slot ${j} holds token ${t}`);
+      if (j < S) sinkGap = true;
+      continue;
+    }
+    if (t < 0) bad(`slot ${j} holds position ${p} but no token`);
+    if (j < S) {
+      if (p !== j || sinkGap) bad(`sink slot ${j} holds position ${p}`);
+    } else if (p < S || p >= nextPos || nextPos - p > W || slotOf(p, S, W) !== j) {
+      bad(`ring slot ${j} holds position ${p}, impossible before position ${nextPos}`);
+    }
+    held++;
+  }
+  if (evicted !== nextPos - held) bad(`evicted ${evicted} should be ${nextPos - held} (positions seen minus slots held)`);
+}

@@ -1,0 +1,128 @@
+// The sink-ring cache's K/V buffers and every row move on them: present rows in, journal rows out and
+// back, pristine sink copies, RoPE re-rotation. Runs in the engine host; no bookkeeping, no allocation
+// per row (a head row is headDim floats; a subarray view per row would be garbage on every step).
+
+import { rotateHeadRow } from '../rope';
+import type { RopeSpec } from '../rope';
+import type { KvGeometry } from './cacheOptions';
+
+/**
+ * Per layer K and V of `[kvHeads, S + W, headDim]` float32, plus the pristine sink keys
+ * `[kvHeads, S, headDim]` (as the model computed them, the source of every sink re-rotation).
+ * Slot j of head h starts at `(h * C + j) * headDim`. Owned by one {@link SinkRingCache}.
+ */
+export class KvRows {
+  readonly keys: readonly Float32Array[];
+  readonly values: readonly Float32Array[];
+  readonly pristine: readonly Float32Array[];
+  private readonly kvHeads: number;
+  private readonly headDim: number;
+  private readonly sink: number;
+  private readonly window: number;
+  private readonly capacity: number;
+
+  constructor(geometry: Readonly<KvGeometry>, sink: number, window: number) {
+    const { layers, kvHeads, headDim } = geometry;
+    this.kvHeads = kvHeads;
+    this.headDim = headDim;
+    this.sink = sink;
+    this.window = window;
+    this.capacity = sink + window;
+    const slots = kvHeads * this.capacity * headDim;
+    this.keys = Array.from({ length: layers }, () => new Float32Array(slots));
+    this.values = Array.from({ length: layers }, () => new Float32Array(slots));
+    this.pristine = Array.from({ length: layers }, () => new Float32Array(kvHeads * sink * headDim));
+  }
+
+  /**
+   * Copies present rows C..C+n-1 (per layer `[kvHeads, C + n, headDim]`) into the slots of positions
+   * P..P+n-1, in runs of consecutive slots (at most three: sinks, ring tail, ring head).
+   */
+  copyPresent(presentKeys: readonly Float32Array[], presentValues: readonly Float32Array[], P: number, n: number): void {
+    const { kvHeads, headDim, sink: S, window: W, capacity: C } = this;
+    for (let i = 0; i < n; ) {
+      const q = P + i;
+      const j = q < S ? q : S + ((q - S) % W);
+      const run = Math.min(n - i, q < S ? S - q : C - j);
+      for (let l = 0; l < this.keys.length; l++) {
+        for (let h = 0; h < kvHeads; h++) {
+          const from = (h * (C + n) + C + i) * headDim;
+          const to = (h * C + j) * headDim;
+          this.keys[l].set(presentKeys[l].subarray(from, from + run * headDim), to);
+          this.values[l].set(presentValues[l].subarray(from, from + run * headDim), to);
+        }
+      }
+      i += run;
+    }
+  }
+
+  /** Copies slot j's rows, all layers and heads (`[layer][head][dim]`), to `keyRows`/`valueRows` at `at`. */
+  saveSlot(j: number, keyRows: Float32Array, valueRows: Float32Array, at: number): void {
+    const { kvHeads, headDim, capacity: C } = this;
+    for (let l = 0; l < this.keys.length; l++) {
+      for (let h = 0; h < kvHeads; h++, at += headDim) {
+        copyRow(this.keys[l], (h * C + j) * headDim, keyRows, at, headDim);
+        copyRow(this.values[l], (h * C + j) * headDim, valueRows, at, headDim);
+      }
+    }
+  }
+
+  /** The inverse of {@link saveSlot}. */
+  restoreSlot(j: number, keyRows: Float32Array, valueRows: Float32Array, at: number): void {
+    const { kvHeads, headDim, capacity: C } = this;
+    for (let l = 0; l < this.keys.length; l++) {
+      for (let h = 0; h < kvHeads; h++, at += headDim) {
+        copyRow(keyRows, at, this.keys[l], (h * C + j) * headDim, headDim);
+        copyRow(valueRows, at, this.values[l], (h * C + j) * headDim, headDim);
+      }
+    }
+  }
+
+  /** Zeroes slot j (and its pristine copy for a sink): empty slots hold zeros, never stale or NaN rows. */
+  zeroSlot(j: number): void {
+    const { kvHeads, headDim, sink: S, capacity: C } = this;
+    for (let l = 0; l < this.keys.length; l++) {
+      for (let h = 0; h < kvHeads; h++) {
+        this.keys[l].fill(0, (h * C + j) * headDim, (h * C + j + 1) * headDim);
+        this.values[l].fill(0, (h * C + j) * headDim, (h * C + j + 1) * headDim);
+        if (j < S) this.pristine[l].fill(0, (h * S + j) * headDim, (h * S + j + 1) * headDim);
+      }
+    }
+  }
+
+  /** Keeps sink slot i's keys, just written by the model, as its pristine copy. */
+  capturePristine(i: number): void {
+    const { kvHeads, headDim, sink: S, capacity: C } = this;
+    for (let l = 0; l < this.keys.length; l++) {
+      for (let h = 0; h < kvHeads; h++) copyRow(this.keys[l], (h * C + i) * headDim, this.pristine[l], (h * S + i) * headDim, headDim);
+    }
+  }
+
+  /** Sets sink slot i's keys to its pristine keys rotated by `delta` (double-precision angles; no drift). */
+  placeSink(i: number, rope: RopeSpec, delta: number): void {
+    const { kvHeads, headDim, sink: S, capacity: C } = this;
+    for (let l = 0; l < this.keys.length; l++) {
+      const k = this.keys[l];
+      for (let h = 0; h < kvHeads; h++) {
+        const at = (h * C + i) * headDim;
+        copyRow(this.pristine[l], (h * S + i) * headDim, k, at, headDim);
+        rotateHeadRow(k, at, rope, delta);
+      }
+    }
+  }
+
+  /** Rotates slot j's keys in place by `delta` positions. */
+  rotateSlot(j: number, rope: RopeSpec, delta: number): void {
+    const { kvHeads, headDim, capacity: C } = this;
+    for (const k of this.keys) for (let h = 0; h < kvHeads; h++) rotateHeadRow(k, (h * C + j) * headDim, rope, delta);
+  }
+
+  /** Zeroes everything. */
+  clear(): void {
+    for (const a of [...this.keys, ...this.values, ...this.pristine]) a.fill(0);
+  }
+}
+
+function copyRow(src: Float32Array, srcAt: number, dst: Float32Array, dstAt: number, length: number): void {
+  for (let d = 0; d < length; d++) dst[dstAt + d] = src[srcAt + d];
+}

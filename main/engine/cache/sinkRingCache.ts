@@ -1,0 +1,490 @@
+// The attention-sink ring-buffer KV cache (DESIGN §3): slots, attention mask, positions, rebase, undo
+// journal and snapshots. Runs in the engine host; typed-array work only, the runner feeds its buffers
+// to the model as past_key_values.
+
+import type { RopeSpec } from '../rope';
+import { slotOf } from './cacheConfig';
+import { resolveCacheOptions } from './cacheOptions';
+import type { KvGeometry, PositionsMode, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
+import { CacheSnapshotError, validateCacheSnapshot } from './cacheSnapshot';
+import type { CacheSnapshot } from './cacheSnapshot';
+import type { CacheDelta, CacheSlotView, CacheView, CacheWrite } from './cacheView';
+import { KvRows } from './kvRows';
+import { UndoJournal } from './undoJournal';
+
+export type { KvGeometry, PositionsMode, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
+export type { CacheDelta, CacheSlotView, CacheView, CacheWrite } from './cacheView';
+export type { CacheSnapshot } from './cacheSnapshot';
+
+/** Inputs of one forward pass besides input_ids and the KV buffers: views valid until the next beginStep. */
+export interface StepInputs {
+  /** Length C + n: the slots' mask, then n ones for the new tokens. */
+  readonly attentionMask: BigInt64Array;
+  /** Length n: the positions the model sees (original positions minus the rebase offset). */
+  readonly positionIds: BigInt64Array;
+  /** C: the past length fed, i.e. `past_key_values` dims `[1, kvHeads, C, headDim]`. */
+  readonly pastLength: number;
+}
+
+const MAX_POSITION = 0x7fffffff;
+
+/**
+ * KV cache of `S` sinks and a ring of `W` slots (DESIGN §3). Per step: {@link beginStep} (mask, positions,
+ * sink re-rotation, rare rebase), the model runs on {@link keys}/{@link values}, {@link commitStep} copies
+ * its new rows in. Per decode step it does O(S + n) work besides copying rows; O(C) work happens only in
+ * rebase, rewind, skipTo, reset, view and snapshots. Owns every buffer it exposes; callers must not
+ * write to them.
+ */
+export class SinkRingCache {
+  readonly geometry: Readonly<KvGeometry>;
+  readonly options: ResolvedCacheOptions;
+  readonly rope: RopeSpec | null;
+  readonly sink: number;
+  readonly window: number;
+  /** C = S + W. */
+  readonly capacity: number;
+  readonly positions: PositionsMode;
+  readonly maxPos: number;
+  readonly maxChunk: number;
+  /** Per layer `[kvHeads, C, headDim]`, fed as `past_key_values.l.key` with dims `[1, kvHeads, C, headDim]`. */
+  readonly keys: readonly Float32Array[];
+  readonly values: readonly Float32Array[];
+  /** Original position held by slot j, -1 if empty. */
+  readonly slotPos: Int32Array;
+  /** Token id held by slot j, -1 if empty. */
+  readonly slotToken: Int32Array;
+
+  private readonly rows: KvRows;
+  /** RoPE position each pristine sink key was computed at. */
+  private readonly pristinePos: Int32Array;
+  /** Slots' mask for the next step (P = nextPos), then maxChunk ones. */
+  private readonly mask: BigInt64Array;
+  private readonly positionBuf: BigInt64Array;
+  private readonly stepInputs: (StepInputs | undefined)[] = [];
+  private readonly journal: UndoJournal;
+  private next = 0;
+  private off = 0;
+  private evictedCount = 0;
+  /** Held sink i's key currently carries RoPE position i + sinkShift. */
+  private sinkShift = 0;
+  /** sinkShift as of the last commit: what a rewind to that point restores. */
+  private committedShift = 0;
+  /** n of a begun, not yet committed step; 0 when none. */
+  private pending = 0;
+  private pendingRebase = false;
+
+  /**
+   * @param rope the model's RoPE; null only with positions `original`, and then a rebase is impossible
+   *   (beginStep throws when positions would reach maxPos).
+   * @throws CacheConfigError for impossible options, e.g. S + W + maxChunk > maxPos.
+   */
+  constructor(geometry: Readonly<KvGeometry>, rope: RopeSpec | null, options: Readonly<SinkRingOptions>) {
+    const opts = resolveCacheOptions(geometry, rope, options);
+    const { layers, kvHeads, headDim } = geometry;
+    this.geometry = { layers, kvHeads, headDim };
+    this.options = opts;
+    this.rope = rope;
+    this.sink = opts.sink;
+    this.window = opts.window;
+    this.capacity = opts.sink + opts.window;
+    this.positions = opts.positions;
+    this.maxPos = opts.maxPos;
+    this.maxChunk = opts.maxChunk;
+    const C = this.capacity;
+    this.rows = new KvRows(geometry, opts.sink, opts.window);
+    this.keys = this.rows.keys;
+    this.values = this.rows.values;
+    this.pristinePos = new Int32Array(opts.sink);
+    this.slotPos = new Int32Array(C).fill(-1);
+    this.slotToken = new Int32Array(C).fill(-1);
+    this.mask = new BigInt64Array(C + opts.maxChunk).fill(1n, C);
+    this.positionBuf = new BigInt64Array(opts.maxChunk);
+    this.journal = new UndoJournal(opts.journalTokens, layers * kvHeads * headDim);
+  }
+
+  /** Original position of the next token = tokens seen. */
+  get nextPos(): number {
+    return this.next;
+  }
+
+  /** Total position offset subtracted by rebases. */
+  get offset(): number {
+    return this.off;
+  }
+
+  /** Tokens no longer held in any slot (overwritten, or skipped by skipTo). */
+  get evicted(): number {
+    return this.evictedCount;
+  }
+
+  /** How many of the latest tokens {@link rewind} can undo exactly. */
+  get rewindable(): number {
+    return this.journal.length;
+  }
+
+  /** Slot of original position `pos`. */
+  slotOf(pos: number): number {
+    return slotOf(pos, this.sink, this.window);
+  }
+
+  /** Tokens the next step may carry so that no ring slot is written twice: W plus the sinks still to fill. */
+  ringWriteLimit(): number {
+    return this.window + Math.max(0, this.sink - this.next);
+  }
+
+  /**
+   * Prepares a forward pass over positions nextPos..nextPos+n-1: rebases when a position would reach
+   * maxPos, moves the sinks (cache mode), fills the positions. The mask is already maintained.
+   * @throws RangeError when n exceeds {@link ringWriteLimit} or maxChunk.
+   */
+  beginStep(n: number): StepInputs {
+    const P = this.next;
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`a step needs a positive whole number of tokens, got ${n}`);
+    if (n > this.maxChunk) throw new RangeError(`a step of ${n} tokens exceeds this cache's maxChunk of ${this.maxChunk}`);
+    const limit = this.ringWriteLimit();
+    if (n > limit) {
+      throw new RangeError(`a step of ${n} tokens at position ${P} would write a ring slot twice; at most ${limit} fit`);
+    }
+    if (P + n > MAX_POSITION) throw new RangeError(`positions beyond ${MAX_POSITION} are not supported`);
+    if (P + n - 1 - this.off >= this.maxPos) {
+      this.rebase(this.firstVisibleAt(P) - this.sink);
+      this.pendingRebase = true;
+    }
+    this.setSinkShift(this.targetShift(P));
+    const base = P - this.off;
+    for (let i = 0; i < n; i++) this.positionBuf[i] = BigInt(base + i);
+    this.pending = n;
+    let inputs = this.stepInputs[n];
+    if (inputs === undefined) {
+      const C = this.capacity;
+      inputs = { attentionMask: this.mask.subarray(0, C + n), positionIds: this.positionBuf.subarray(0, n), pastLength: C };
+      this.stepInputs[n] = inputs;
+    }
+    return inputs;
+  }
+
+  /**
+   * Copies the begun step's new rows (present index C + i, per layer `[kvHeads, C + n, headDim]`) into
+   * slot(P + i), journaling what they overwrite, and returns what changed for the view.
+   */
+  commitStep(
+    tokenIds: ArrayLike<number>,
+    presentKeys: readonly Float32Array[],
+    presentValues: readonly Float32Array[],
+  ): CacheDelta {
+    const n = this.pending;
+    if (n === 0) throw new Error('commitStep needs a beginStep before it');
+    checkCommit(this.geometry, this.capacity, n, tokenIds, presentKeys, presentValues);
+    const S = this.sink;
+    const W = this.window;
+    const P = this.next;
+    for (let i = 0; i < n; i++) this.journalWrite(slotOf(P + i, S, W));
+    this.rows.copyPresent(presentKeys, presentValues, P, n);
+    for (let i = 0; i < n; i++) {
+      const q = P + i;
+      const j = slotOf(q, S, W);
+      if (this.slotPos[j] >= 0) this.evictedCount++;
+      this.slotPos[j] = q;
+      this.slotToken[j] = tokenIds[i];
+      this.mask[j] = 1n;
+      if (j < S) {
+        this.pristinePos[j] = q - this.off;
+        this.rows.capturePristine(j);
+      }
+    }
+    this.next = P + n;
+    this.hideLeavingSlot();
+    this.committedShift = this.sinkShift;
+    this.pending = 0;
+    const rebased = this.pendingRebase;
+    this.pendingRebase = false;
+    const viewShift = this.targetShift(this.next);
+    const writes: CacheWrite[] = new Array<CacheWrite>(n);
+    for (let i = 0; i < n; i++) {
+      const q = P + i;
+      const slot = slotOf(q, S, W);
+      writes[i] = { slot, pos: q, tokenId: this.slotToken[slot], ropePos: slot < S ? slot + viewShift : q - this.off };
+    }
+    return {
+      writes,
+      head: slotOf(this.next, S, W),
+      nextPos: this.next,
+      evicted: this.evictedCount,
+      firstVisible: this.firstVisibleAt(this.next),
+      offset: this.off,
+      rebased,
+      sinkRopeShift: viewShift,
+    };
+  }
+
+  /**
+   * Undoes the last `count` tokens exactly (K/V bits, slots, counters, mask) from the journal. Returns
+   * false and changes nothing when the journal does not cover them: it holds at most journalTokens
+   * tokens and is cleared by a rebase, skipTo, reset or restore, after which the caller re-prefills.
+   * (A rebase clears it because journaled rows carry the old rotation; rewinding exactly to the start
+   * of the rebasing step is still covered and yields that step's rebased state, offset included.)
+   */
+  rewind(count: number): boolean {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`rewind count must be a non-negative integer, got ${count}`);
+    if (count === 0) return true;
+    if (count > this.journal.length) return false;
+    const journal = this.journal;
+    let shift = this.committedShift;
+    for (let k = 0; k < count; k++) {
+      const e = journal.pop();
+      const j = journal.slot(e);
+      const prev = journal.prevPos(e);
+      if (prev >= 0) {
+        this.rows.restoreSlot(j, journal.keyRows(e), journal.valueRows(e), journal.rowOffset(e));
+        this.evictedCount--;
+        this.slotPos[j] = prev;
+        this.slotToken[j] = journal.prevToken(e);
+      } else {
+        this.emptySlot(j);
+      }
+      shift = journal.prevShift(e);
+    }
+    this.next -= count;
+    this.pending = 0;
+    this.pendingRebase = false;
+    this.setSinkShift(shift);
+    this.committedShift = shift;
+    this.recomputeMask();
+    return true;
+  }
+
+  /** Empties the cache: the state of a new one (row storage of the journal stays allocated). */
+  reset(): void {
+    this.rows.clear();
+    this.pristinePos.fill(0);
+    this.slotPos.fill(-1);
+    this.slotToken.fill(-1);
+    this.next = 0;
+    this.off = 0;
+    this.evictedCount = 0;
+    this.sinkShift = 0;
+    this.committedShift = 0;
+    this.pending = 0;
+    this.pendingRebase = false;
+    this.journal.clear();
+    this.recomputeMask();
+  }
+
+  /**
+   * For re-prefill after a rewind beyond the journal: empties every slot but the sinks below `pos`, and the
+   * next token goes to original position `pos` (positions in between count as evicted). Lowers the
+   * offset when `pos` lies before it, so positions fed stay non-negative. Clears the journal.
+   */
+  skipTo(pos: number): void {
+    if (!Number.isInteger(pos) || pos < 0 || pos > MAX_POSITION) throw new RangeError(`skipTo needs a position, got ${pos}`);
+    const keep = Math.min(pos, this.sink);
+    let held = 0;
+    for (let j = 0; j < this.capacity; j++) {
+      if (this.slotPos[j] < 0) continue;
+      if (j < keep) held++;
+      else this.emptySlot(j);
+    }
+    this.next = pos;
+    this.evictedCount = pos - held;
+    // The ring is empty now, so only the sinks (re-rotated below) depend on the offset.
+    this.off = Math.min(this.off, this.firstVisibleAt(pos) - this.sink);
+    this.setSinkShift(this.targetShift(pos));
+    this.committedShift = this.sinkShift;
+    this.pending = 0;
+    this.pendingRebase = false;
+    this.journal.clear();
+    this.recomputeMask();
+  }
+
+  /** The whole cache as the next step sees it (O(C)); keep it current with {@link applyCacheDelta}. */
+  view(): CacheView {
+    const S = this.sink;
+    const shift = this.targetShift(this.next);
+    const slots: CacheSlotView[] = [];
+    for (let j = 0; j < this.capacity; j++) {
+      const pos = this.slotPos[j];
+      slots.push({
+        slot: j,
+        kind: j < S ? 'sink' : 'ring',
+        pos,
+        ropePos: pos < 0 ? -1 : j < S ? j + shift : pos - this.off,
+        tokenId: this.slotToken[j],
+        visible: this.mask[j] === 1n,
+      });
+    }
+    return {
+      sink: S,
+      window: this.window,
+      capacity: this.capacity,
+      positions: this.positions,
+      nextPos: this.next,
+      offset: this.off,
+      evicted: this.evictedCount,
+      head: slotOf(this.next, S, this.window),
+      firstVisible: this.firstVisibleAt(this.next),
+      slots,
+    };
+  }
+
+  /** A deep copy of the state (not the journal: see {@link CacheSnapshot}). */
+  snapshot(): CacheSnapshot {
+    const rope = this.rope;
+    return {
+      geometry: { ...this.geometry },
+      options: { ...this.options },
+      rope: rope && { headDim: rope.headDim, rotaryDim: rope.rotaryDim, invFreq: rope.invFreq.slice() },
+      nextPos: this.next,
+      offset: this.off,
+      evicted: this.evictedCount,
+      sinkShift: this.sinkShift,
+      keys: this.keys.map((a) => a.slice()),
+      values: this.values.map((a) => a.slice()),
+      pristineKeys: this.rows.pristine.map((a) => a.slice()),
+      pristinePos: this.pristinePos.slice(),
+      slotPos: this.slotPos.slice(),
+      slotToken: this.slotToken.slice(),
+    };
+  }
+
+  /**
+   * Rebuilds a cache bit-exactly from a snapshot, with an empty journal.
+   * @throws CacheSnapshotError when the snapshot is inconsistent or was taken with another RoPE.
+   */
+  static fromSnapshot(s: CacheSnapshot, rope: RopeSpec | null): SinkRingCache {
+    validateCacheSnapshot(s);
+    if (s.rope !== null && rope !== null && !sameRope(s.rope, rope)) {
+      throw new CacheSnapshotError('mismatch', 'cache snapshot was taken with a different RoPE (another model or rope settings)');
+    }
+    let cache: SinkRingCache;
+    try {
+      cache = new SinkRingCache(s.geometry, rope, s.options);
+    } catch (e) {
+      throw new CacheSnapshotError('mismatch', `cache snapshot cannot be restored: ${(e as Error).message}`);
+    }
+    for (let l = 0; l < s.geometry.layers; l++) {
+      cache.keys[l].set(s.keys[l]);
+      cache.values[l].set(s.values[l]);
+      cache.rows.pristine[l].set(s.pristineKeys[l]);
+    }
+    cache.pristinePos.set(s.pristinePos);
+    cache.slotPos.set(s.slotPos);
+    cache.slotToken.set(s.slotToken);
+    cache.next = s.nextPos;
+    cache.off = s.offset;
+    cache.evictedCount = s.evicted;
+    cache.sinkShift = s.sinkShift;
+    cache.committedShift = s.sinkShift;
+    cache.recomputeMask();
+    return cache;
+  }
+
+  /** Bytes of the K and V buffers fed to the model. */
+  kvBytes(): number {
+    return (this.keys.length + this.values.length) * this.keys[0].length * 4;
+  }
+
+  /** Bytes the undo journal has allocated for K/V rows so far (at most journalTokens * 8 * L * H * D). */
+  journalBytes(): number {
+    return this.journal.bytes();
+  }
+
+  /** Oldest window position visible to a query at P. */
+  private firstVisibleAt(P: number): number {
+    return Math.max(this.sink, P - this.window + 1);
+  }
+
+  /** Sink rotation shift a step starting at P needs: sink i at firstVisible - S + i (cache) or i - offset (original). */
+  private targetShift(P: number): number {
+    return this.positions === 'cache' ? this.firstVisibleAt(P) - this.sink - this.off : 0 - this.off;
+  }
+
+  /** Moves every ring key's RoPE position down by newOffset - offset: O(C), once per ~maxPos - C tokens. */
+  private rebase(newOffset: number): void {
+    const rope = this.rope;
+    if (rope === null) {
+      throw new Error(`positions reached this model's limit of ${this.maxPos}, and without its RoPE the cache cannot rebase`);
+    }
+    const delta = newOffset - this.off;
+    for (let j = this.sink; j < this.capacity; j++) if (this.slotPos[j] >= 0) this.rows.rotateSlot(j, rope, -delta);
+    this.off = newOffset;
+    // Journaled rows carry the old rotation; rewinding across the rebase re-prefills instead.
+    this.journal.clear();
+  }
+
+  /** Re-rotates held sinks from their pristine keys (never from an already rotated key: no drift). */
+  private setSinkShift(target: number): void {
+    if (target === this.sinkShift) return;
+    for (let i = 0; i < this.sink; i++) {
+      if (this.slotPos[i] < 0) continue;
+      const rope = this.rope;
+      if (rope === null) throw new Error('moving sink keys needs the model\'s RoPE');
+      this.rows.placeSink(i, rope, i + target - this.pristinePos[i]);
+    }
+    this.sinkShift = target;
+  }
+
+  /** Journals slot j's content before it is written; an empty slot journals just its emptiness. */
+  private journalWrite(j: number): void {
+    const prev = this.slotPos[j];
+    const e = this.journal.push(j, prev, this.slotToken[j], this.committedShift);
+    if (e >= 0 && prev >= 0) this.rows.saveSlot(j, this.journal.keyRows(e), this.journal.valueRows(e), this.journal.rowOffset(e));
+  }
+
+  /** After a commit, the one slot that leaves the window: the ring slot about to be overwritten. */
+  private hideLeavingSlot(): void {
+    const P = this.next;
+    if (P < this.sink) return;
+    const j = slotOf(P, this.sink, this.window);
+    const p = this.slotPos[j];
+    if (p >= 0 && P - p >= this.window) this.mask[j] = 0n;
+  }
+
+  /** DESIGN §3's mask formula for P = nextPos, from scratch (rewind, skipTo, reset, restore). */
+  private recomputeMask(): void {
+    const P = this.next;
+    for (let j = 0; j < this.capacity; j++) {
+      const p = this.slotPos[j];
+      this.mask[j] = p >= 0 && (p < this.sink || P - p < this.window) ? 1n : 0n;
+    }
+  }
+
+  /** Empties slot j; empty slots hold zeros, so undoing a write into one is bit-exact. */
+  private emptySlot(j: number): void {
+    this.rows.zeroSlot(j);
+    if (j < this.sink) this.pristinePos[j] = 0;
+    this.slotPos[j] = -1;
+    this.slotToken[j] = -1;
+  }
+}
+
+function sameRope(a: RopeSpec, b: RopeSpec): boolean {
+  if (a.headDim !== b.headDim || a.rotaryDim !== b.rotaryDim || a.invFreq.length !== b.invFreq.length) return false;
+  for (let i = 0; i < a.invFreq.length; i++) if (a.invFreq[i] !== b.invFreq[i]) return false;
+  return true;
+}
+
+/** Throws RangeError unless a commit carries n token ids and per-layer presents of [kvHeads, C + n, headDim]. */
+function checkCommit(
+  geometry: Readonly<KvGeometry>,
+  C: number,
+  n: number,
+  tokenIds: ArrayLike<number>,
+  presentKeys: readonly Float32Array[],
+  presentValues: readonly Float32Array[],
+): void {
+  const { layers, kvHeads, headDim } = geometry;
+  if (tokenIds.length !== n) throw new RangeError(`the step began with ${n} tokens but ${tokenIds.length} token ids came`);
+  const presentLength = kvHeads * (C + n) * headDim;
+  for (const [name, present] of [['keys', presentKeys], ['values', presentValues]] as const) {
+    if (present.length !== layers) throw new RangeError(`present ${name} has ${present.length} layers, the cache ${layers}`);
+    for (const p of present) {
+      if (p.length !== presentLength) {
+        throw new RangeError(`present ${name} must be [${kvHeads}, ${C + n}, ${headDim}] (${presentLength} floats), got ${p.length}`);
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const t = tokenIds[i];
+    if (!Number.isInteger(t) || t < 0 || t > MAX_POSITION) throw new RangeError(`token id ${t} is not a valid id`);
+  }
+}

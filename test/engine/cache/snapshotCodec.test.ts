@@ -1,0 +1,161 @@
+// Tests of cache snapshots: bit-exact round trips through the binary codec, continuing after a restore,
+// and clear rejections of truncated, corrupt, foreign or inconsistent data.
+import { describe, expect, it } from 'vitest';
+import { CacheSnapshotError } from '../../../main/engine/cache/cacheSnapshot';
+import type { CacheSnapshotErrorReason } from '../../../main/engine/cache/cacheSnapshot';
+import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
+import { decodeSnapshot, encodeSnapshot } from '../../../main/engine/cache/snapshotCodec';
+import { feed, makeCache, makeRng, makeRope, randomStep, stateOf } from './cacheTestKit';
+
+function ranCache(positions: 'cache' | 'original', seed: number): SinkRingCache {
+  const cache = makeCache({ sink: 3, window: 7, positions, maxPos: 16, maxChunk: 4, journalTokens: 50 });
+  const rng = makeRng(seed);
+  while (cache.nextPos < 123) feed(cache, randomStep(cache, rng));
+  return cache;
+}
+
+function reasonOf(f: () => unknown): { reason: CacheSnapshotErrorReason; message: string } {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CacheSnapshotError);
+    return { reason: (e as CacheSnapshotError).reason, message: (e as Error).message };
+  }
+  throw new Error('expected a CacheSnapshotError');
+}
+
+/** The format's checksum, written out independently of the codec. */
+function checksum(bytes: Uint8Array, length: number): number {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < length; i += 4) {
+    h = Math.imul(h ^ dv.getUint32(i, true), 0x5bd1e995);
+    h ^= h >>> 15;
+  }
+  return h >>> 0;
+}
+
+/** Replaces `from` by `to` (same length) in the JSON header and re-seals the checksum. */
+function forgeHeader(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  expect(to.length).toBe(from.length);
+  const out = bytes.slice();
+  const dv = new DataView(out.buffer);
+  const headerLength = dv.getUint32(12, true);
+  const header = new TextDecoder().decode(out.subarray(24, 24 + headerLength));
+  expect(header).toContain(from);
+  out.set(new TextEncoder().encode(header.replace(from, to)), 24);
+  dv.setUint32(out.length - 8, checksum(out, out.length - 8), true);
+  return out;
+}
+
+describe('snapshot round trip', () => {
+  for (const positions of ['cache', 'original'] as const) {
+    it(`is bit-exact through encode and decode, and continuing after a restore equals continuing (${positions})`, () => {
+      const cache = ranCache(positions, positions === 'cache' ? 41 : 42);
+      expect(cache.offset).toBeGreaterThan(0);
+      const bytes = encodeSnapshot(cache.snapshot());
+      expect(new TextDecoder().decode(bytes.subarray(0, 7))).toBe('OUROKVC');
+      expect(new DataView(bytes.buffer).getFloat64(16, true)).toBe(bytes.length);
+      const restored = SinkRingCache.fromSnapshot(decodeSnapshot(bytes), cache.rope);
+      expect(restored.snapshot()).toEqual(cache.snapshot());
+      expect(stateOf(restored)).toEqual(stateOf(cache));
+      expect(restored.rewindable).toBe(0); // the journal is not part of a snapshot
+      expect(restored.rewind(1)).toBe(false);
+
+      const a = makeRng(7);
+      const b = makeRng(7);
+      for (let s = 0; s < 60; s++) {
+        feed(cache, randomStep(cache, a));
+        feed(restored, randomStep(restored, b));
+      }
+      expect(stateOf(restored)).toEqual(stateOf(cache));
+    });
+  }
+
+  it('reads a snapshot embedded at any byte offset', () => {
+    const bytes = encodeSnapshot(ranCache('cache', 43).snapshot());
+    for (const shift of [1, 4]) {
+      const host = new Uint8Array(bytes.length + shift);
+      host.set(bytes, shift);
+      const s = decodeSnapshot(host.subarray(shift));
+      expect(s.slotPos).toEqual(decodeSnapshot(bytes).slotPos);
+    }
+  });
+
+  it('refuses to restore with another RoPE or without one in cache mode', () => {
+    const s = ranCache('cache', 44).snapshot();
+    expect(reasonOf(() => SinkRingCache.fromSnapshot(s, makeRope(8, 8)))).toEqual({
+      reason: 'mismatch',
+      message: 'cache snapshot was taken with a different RoPE (another model or rope settings)',
+    });
+    expect(reasonOf(() => SinkRingCache.fromSnapshot(s, null)).message).toMatch(/needs the model's RoPE/);
+  });
+
+  it('rejects inconsistent snapshot objects', () => {
+    const s = ranCache('original', 45).snapshot();
+    expect(reasonOf(() => encodeSnapshot({ ...s, evicted: s.evicted + 1 })).message).toMatch(/evicted .* should be/);
+    const slotPos = s.slotPos.slice();
+    slotPos[5] = slotPos[4];
+    expect(reasonOf(() => SinkRingCache.fromSnapshot({ ...s, slotPos }, null)).message).toMatch(/ring slot 5 holds position/);
+    expect(reasonOf(() => SinkRingCache.fromSnapshot({ ...s, keys: s.keys.slice(1) }, null)).message).toMatch(/keys has 1 layers/);
+  });
+});
+
+describe('decodeSnapshot rejects bad bytes with a clear error', () => {
+  const bytes = encodeSnapshot(ranCache('cache', 46).snapshot());
+
+  it('truncated', () => {
+    expect(reasonOf(() => decodeSnapshot(bytes.subarray(0, bytes.length - 1)))).toEqual({
+      reason: 'truncated',
+      message: `cache snapshot is truncated: ${bytes.length - 1} of its ${bytes.length} bytes`,
+    });
+    expect(reasonOf(() => decodeSnapshot(bytes.subarray(0, 10))).reason).toBe('truncated');
+    expect(reasonOf(() => decodeSnapshot(new Uint8Array(0))).reason).toBe('truncated');
+  });
+
+  it('corrupt data, magic, trailing bytes', () => {
+    const flipped = bytes.slice();
+    flipped[Math.floor(bytes.length / 2)] ^= 0x10;
+    expect(reasonOf(() => decodeSnapshot(flipped))).toEqual({
+      reason: 'corrupt',
+      message: 'cache snapshot is corrupt: checksum mismatch (the data was damaged)',
+    });
+    const header = bytes.slice();
+    header[40] ^= 1;
+    expect(reasonOf(() => decodeSnapshot(header)).message).toMatch(/checksum mismatch/);
+    const magic = bytes.slice();
+    magic[0] = 0x50;
+    expect(reasonOf(() => decodeSnapshot(magic)).message).toMatch(/not an Ouro KV-cache snapshot/);
+    const longer = new Uint8Array(bytes.length + 8);
+    longer.set(bytes);
+    expect(reasonOf(() => decodeSnapshot(longer)).message).toMatch(/8 unexpected bytes after its end/);
+  });
+
+  it('another format version', () => {
+    const v2 = bytes.slice();
+    new DataView(v2.buffer).setUint32(8, 2, true);
+    expect(reasonOf(() => decodeSnapshot(v2))).toEqual({
+      reason: 'version',
+      message: 'cache snapshot has format version 2; this build reads version 1',
+    });
+  });
+
+  it('headers that pass the checksum but not validation', () => {
+    expect(decodeSnapshot(forgeHeader(bytes, '"sink":3', '"sink":3')).options.sink).toBe(3);
+    expect(reasonOf(() => decodeSnapshot(forgeHeader(bytes, '"window":7', '"window":0')))).toEqual({
+      reason: 'corrupt',
+      message: 'cache snapshot is corrupt: header field options.window: Too small: expected number to be >0',
+    });
+    expect(reasonOf(() => decodeSnapshot(forgeHeader(bytes, '"layers":2', '"layers":3'))).message).toMatch(
+      /lists 10 arrays, its geometry needs 13/,
+    );
+    expect(reasonOf(() => decodeSnapshot(forgeHeader(bytes, '"kvHeads":2', '"kvHeads":1'))).message).toMatch(
+      /array 0 is keys.0 f32\[160\], its geometry needs keys.0 f32\[80\]/,
+    );
+    const evicted = decodeSnapshot(bytes).evicted;
+    expect(reasonOf(() => decodeSnapshot(forgeHeader(bytes, `"evicted":${evicted}`, `"evicted":${evicted + 1}`))).message).toMatch(
+      /inconsistent: evicted/,
+    );
+    expect(reasonOf(() => decodeSnapshot(forgeHeader(bytes, '{"geometry"', '["geometry"'))).message).toMatch(/not valid JSON/);
+  });
+});
