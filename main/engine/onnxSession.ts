@@ -8,8 +8,9 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from './errors';
 
-/** Execution providers Ouro knows how to ask for. */
-export type ProviderName = 'cpu' | 'webgpu' | 'cuda' | 'dml' | 'coreml';
+import type { ProviderAvailability, ProviderName } from './providers';
+
+export type { ProviderAvailability, ProviderName } from './providers';
 
 /** A tensor as the engine holds it: a typed array over which the session builds its input without copying. */
 export type TensorData = Readonly<{
@@ -66,7 +67,7 @@ function cudaLibraryPresent(): boolean {
 }
 
 /** Which providers this onnxruntime-node build offers on this platform (not whether a device works). */
-export function availableProviders(): { name: ProviderName; available: boolean; reason?: string }[] {
+export function availableProviders(): ProviderAvailability[] {
   const listed = new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]));
   return ALL_PROVIDERS.map((name) => {
     if (name === 'cpu') return { name, available: true };

@@ -1,0 +1,45 @@
+// Types of a chat turn shared by the engine, the host protocol and the IPC contract. Pure types: the
+// renderer imports them too.
+import type { PositionsMode } from './cache/cacheOptions';
+import type { SamplingParams } from './sampling/samplingParams';
+
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string;
+}
+
+/** What to feed: a conversation rendered with the chat template, or text continued as is (`--raw`). */
+export type Prompt =
+  | { readonly kind: 'chat'; readonly messages: readonly ChatMessage[] }
+  | { readonly kind: 'raw'; readonly text: string };
+
+export interface CacheSettings {
+  /** Sink slots, or `auto`: tokens through the end of the system prompt, at least 4. */
+  readonly sink: number | 'auto';
+  /** Ring slots; default min(2048, ⌊maxPos/2⌋ − S). */
+  readonly window?: number;
+  readonly positions: PositionsMode;
+  readonly journalTokens?: number;
+  readonly chunkSize?: number;
+}
+
+export interface GenerateOptions {
+  readonly sampling: SamplingParams;
+  readonly maxTokens: number;
+  readonly stop?: readonly string[];
+}
+
+/**
+ * A generated token. The last event of a reply may have `id` -1 and `slot` -1: text held back until the
+ * end (an incomplete character, or the start of a stop string that never completed) released as is.
+ */
+export interface TokenEvent {
+  readonly id: number;
+  /** Text this token completed (may be empty while a multi-byte character or a possible stop string is pending). */
+  readonly text: string;
+  /** Original position the token occupies in the stream, and the cache slot it is written to. */
+  readonly pos: number;
+  readonly slot: number;
+}
+
+export type DoneReason = 'eos' | 'stop' | 'max' | 'cancelled';

@@ -1,0 +1,70 @@
+// Loading a model end to end (engine host thread): folder checks, session, IO introspection, tokenizer,
+// chat template and the RoPE probe, into one object the chat sessions share.
+import type { PositionsMode } from './cache/cacheOptions';
+import { inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
+import { openSession, type DecoderSession } from './onnxSession';
+import type { ProviderName } from './providers';
+import { probeRope } from './ropeProbe';
+import { ChatTemplate } from './text/chatTemplate';
+import { TextTokenizer } from './text/tokenizer';
+
+export interface LoadOptions {
+  readonly variant?: string;
+  readonly provider?: ProviderName;
+  readonly threads?: number;
+}
+
+/** A model ready to run. Owns its session: call `release()` when done. */
+export interface LoadedModel {
+  readonly folder: ModelFolder;
+  readonly config: ModelConfig;
+  readonly io: ModelIO;
+  readonly session: DecoderSession;
+  readonly tokenizer: TextTokenizer;
+  /** Null when tokenizer_config.json has no chat_template (raw prompts still work). */
+  readonly template: ChatTemplate | null;
+  readonly eosTokenIds: ReadonlySet<number>;
+  /** Whether cached keys can be re-rotated (DESIGN §3 probe); `cache` positions need it. */
+  readonly ropeProbe: { readonly ok: boolean; readonly maxError: number; readonly reason?: string };
+  /** Things the user should know: probe failure, provider fallback, missing optional files. */
+  readonly warnings: readonly string[];
+  readonly loadMs: number;
+  /** The positions mode actually used for a requested one (`original` when the probe failed). */
+  positionsFor(requested: PositionsMode): PositionsMode;
+  release(): Promise<void>;
+}
+
+export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  const started = performance.now();
+  const folder = await loadModelFolder(dir, { variant: options.variant });
+  const tokenizer = TextTokenizer.fromObjects(folder.tokenizerJson, folder.tokenizerConfig);
+  const template = ChatTemplate.tryFromTokenizerConfig(folder.tokenizerConfig);
+  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads });
+  try {
+    const io = inspectModelIO(folder, session);
+    const probe = await probeRope(session, io, folder.config);
+    const warnings = [...folder.warnings];
+    if (session.fallbackReason) warnings.push(session.fallbackReason);
+    if (!probe.ok) {
+      warnings.push(`positions mode 'cache' is unavailable for this model (${probe.reason}); using 'original'`);
+    }
+    const eosTokenIds = new Set(folder.generation.eosTokenIds);
+    return {
+      folder,
+      config: folder.config,
+      io,
+      session,
+      tokenizer,
+      template,
+      eosTokenIds,
+      ropeProbe: probe.ok ? { ok: true, maxError: probe.maxError } : { ok: false, maxError: probe.maxError, reason: probe.reason },
+      warnings,
+      loadMs: performance.now() - started,
+      positionsFor: (requested) => (probe.ok ? requested : 'original'),
+      release: () => session.release(),
+    };
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+}

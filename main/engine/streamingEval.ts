@@ -1,0 +1,66 @@
+// Streaming perplexity (engine host thread or a CLI process): text fed one token at a time through the
+// sink-ring cache, each next token scored — StreamingLLM's eval_long_ppl.py protocol — or, with
+// `recompute`, the sliding-window-with-recomputation oracle.
+import type { PositionsMode } from './cache/cacheOptions';
+import { SinkRingCache } from './cache/sinkRingCache';
+import type { LoadedModel } from './loadedModel';
+import { Runner } from './runner';
+
+export interface StreamingEvalOptions {
+  readonly sink: number;
+  readonly window: number;
+  readonly positions: PositionsMode;
+  /**
+   * Score each token by a fresh forward pass over the previous `window` tokens at positions 0..W-1
+   * (StreamingLLM's "sliding window with re-computation"), instead of streaming through the cache.
+   */
+  readonly recompute?: boolean;
+}
+
+export interface TokenNll {
+  /** Position of the scored token in the text. */
+  readonly pos: number;
+  readonly nll: number;
+}
+
+/** Yields the negative log-likelihood of ids[1..] given what precedes each one. */
+export async function* streamingNll(
+  model: LoadedModel,
+  ids: readonly number[],
+  options: StreamingEvalOptions,
+): AsyncGenerator<TokenNll> {
+  const { config } = model;
+  const recompute = options.recompute === true;
+  const cache = new SinkRingCache(
+    { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim },
+    config.rope,
+    {
+      sink: recompute ? 0 : options.sink,
+      window: options.window,
+      positions: model.positionsFor(options.positions),
+      maxPos: config.maxPos,
+      journalTokens: 0,
+      maxChunk: recompute ? options.window : 1,
+    },
+  );
+  const runner = new Runner(model.session, model.io, cache, config.vocabSize, { chunkSize: recompute ? options.window : 1 });
+  for (let t = 0; t + 1 < ids.length; t++) {
+    let logits: Float32Array | null;
+    if (recompute) {
+      cache.reset();
+      logits = await runner.feed(ids.slice(Math.max(0, t - options.window + 1), t + 1));
+    } else {
+      logits = await runner.feed([ids[t]]);
+    }
+    yield { pos: t + 1, nll: negativeLogLikelihood(logits!, ids[t + 1]) };
+  }
+}
+
+/** −log softmax(logits)[target], computed stably in double precision. */
+export function negativeLogLikelihood(logits: Float32Array, target: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  return Math.log(sum) + max - logits[target];
+}

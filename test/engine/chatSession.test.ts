@@ -1,0 +1,187 @@
+// ChatSession on the fixture model: turns feed only what is new, regenerate rewinds exactly, snapshots
+// continue bit-exactly, cancellation is prompt, and prompts far longer than the window stream through.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
+import { ChatSession } from '../../main/engine/chatSession';
+import type { CacheSettings, ChatMessage, GenerateOptions } from '../../main/engine/chatTypes';
+import { loadModel, type LoadedModel } from '../../main/engine/loadedModel';
+import { Runner } from '../../main/engine/runner';
+import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
+import { decodeSessionSnapshot, encodeSessionSnapshot } from '../../main/engine/sessionSnapshot';
+import { ensureFixture } from '../fixtures/llamaFixture';
+
+let model: LoadedModel;
+
+beforeAll(async () => {
+  model = await loadModel((await ensureFixture('tiny')).dir, { threads: 1 });
+});
+
+afterAll(async () => {
+  await model?.release();
+});
+
+const SMALL: CacheSettings = { sink: 4, window: 32, positions: 'cache' };
+const sampled = (maxTokens: number, seed = 5): GenerateOptions => ({
+  sampling: { ...DEFAULT_SAMPLING, temperature: 1, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, seed },
+  maxTokens,
+});
+const user = (content: string): ChatMessage => ({ role: 'user', content });
+const argmax = (a: Float32Array) => a.reduce((best, v, i) => (v > a[best] ? i : best), 0);
+
+/** Generates and records every token id emitted. */
+async function turn(session: ChatSession, messages: readonly ChatMessage[], options: GenerateOptions) {
+  const ids: number[] = [];
+  const result = await session.generate({ kind: 'chat', messages }, options, { onToken: (t) => t.id >= 0 && ids.push(t.id) });
+  return { ...result, ids };
+}
+
+describe('ChatSession', () => {
+  it('feeds only the new turn: the second prompt is the delta, nothing is re-processed', async () => {
+    const session = new ChatSession(model, { sink: 4, window: 200, positions: 'cache' });
+    const messages: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }, user('hello there')];
+    const first = await turn(session, messages, sampled(12));
+    const afterFirst = session.tokenCount;
+    messages.push({ role: 'assistant', content: first.text }, user('and then?'));
+    const second = await turn(session, messages, sampled(12));
+    expect(second.stats.reprocessedTokens).toBe(0);
+    // Nothing fed in turn 1 was cut: the new prompt is appended after all of it (the last sampled token
+    // of each reply is not fed), and it is only the new part — far less than the history.
+    expect(second.reason).toBe('max');
+    expect(session.tokenCount).toBe(afterFirst + second.stats.prefillTokens + second.stats.decodeTokens - 1);
+    expect(second.stats.prefillTokens).toBeGreaterThan(0);
+    expect(second.stats.prefillTokens).toBeLessThan(afterFirst);
+  });
+
+  it('(e) a second turn fed after the first gives what feeding the whole stream at once gives', async () => {
+    const settings: CacheSettings = { sink: 4, window: 200, positions: 'cache' };
+    const session = new ChatSession(model, settings);
+    const messages: ChatMessage[] = [user('tell me about the sea')];
+    const first = await turn(session, messages, sampled(10, 1));
+    // Greedy, so the next token is the argmax of the logits after the second prompt.
+    const second = await turn(session, [...messages, { role: 'assistant', content: first.text }, user('more')], {
+      ...sampled(1),
+      sampling: { ...sampled(1).sampling, greedy: true },
+    });
+    const stream = session.tokenIds();
+    const { config } = model;
+    const cache = new SinkRingCache({ layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim }, config.rope, {
+      sink: 4,
+      window: 200,
+      positions: 'cache',
+      maxPos: config.maxPos,
+      journalTokens: 0,
+      maxChunk: 204,
+    });
+    const oneShot = (await new Runner(model.session, model.io, cache, config.vocabSize, { chunkSize: 204 }).feed(stream))!;
+    expect(second.ids).toEqual([argmax(oneShot)]);
+    expect(second.stats.reprocessedTokens).toBe(0);
+  });
+
+  it('(f) regenerate after rewind reproduces the first generation exactly, with 0 re-processed tokens', async () => {
+    const session = new ChatSession(model, SMALL);
+    const messages = [user('write something long')];
+    const first = await turn(session, messages, sampled(60, 9));
+    expect(first.ids.length).toBeGreaterThan(32); // long enough to wrap the ring and overwrite slots
+    const again = await turn(session, messages, sampled(60, 9));
+    expect(again.ids).toEqual(first.ids);
+    expect(again.text).toBe(first.text);
+    expect(again.stats.reprocessedTokens).toBe(0);
+  });
+
+  it('regenerate beyond the undo journal re-prefills the sinks and the window, and still answers', async () => {
+    const session = new ChatSession(model, { ...SMALL, journalTokens: 8 });
+    const messages = [user('go')];
+    const first = await turn(session, messages, sampled(40, 3));
+    const again = await turn(session, messages, sampled(40, 3));
+    expect(again.stats.reprocessedTokens).toBeGreaterThan(0);
+    expect(again.stats.reprocessedTokens).toBeLessThanOrEqual(4 + 32);
+    expect(again.ids.length).toBeGreaterThan(0);
+    expect(first.ids.length).toBeGreaterThan(0);
+  });
+
+  it('(g) snapshot → restore → continue equals continuing directly, bit-exact', async () => {
+    const session = new ChatSession(model, SMALL);
+    const messages: ChatMessage[] = [user('a long story please')];
+    const first = await turn(session, messages, sampled(50, 4));
+    const bytes = encodeSessionSnapshot(model, session.snapshot());
+    const restored = ChatSession.fromSnapshot(model, decodeSessionSnapshot(model, bytes));
+
+    const next = [...messages, { role: 'assistant' as const, content: first.text }, user('again')];
+    const direct = await turn(session, next, sampled(30, 8));
+    const resumed = await turn(restored, next, sampled(30, 8));
+    expect(resumed.ids).toEqual(direct.ids);
+    expect(resumed.stats.reprocessedTokens).toBe(0);
+    const a = session.kvCache!;
+    const b = restored.kvCache!;
+    a.keys.forEach((k, l) => expect(Buffer.from(b.keys[l].buffer).equals(Buffer.from(k.buffer))).toBe(true));
+    a.values.forEach((v, l) => expect(Buffer.from(b.values[l].buffer).equals(Buffer.from(v.buffer))).toBe(true));
+    expect(Array.from(b.slotPos)).toEqual(Array.from(a.slotPos));
+  });
+
+  it('auto sink covers the system prompt (at least 4 tokens) and the window defaults from the positions', async () => {
+    const session = new ChatSession(model, { sink: 'auto', positions: 'cache' });
+    const system = 'You are a careful assistant who answers in one sentence.';
+    await turn(session, [{ role: 'system', content: system }, user('hi')], sampled(2));
+    const cache = session.kvCache!;
+    const prefix = model.template!.systemPrefix([{ role: 'system', content: system }, user('hi')])!;
+    const expected = model.tokenizer.encode(prefix, { addSpecialTokens: false }).length;
+    expect(cache.sink).toBe(Math.max(4, expected));
+    expect(cache.sink).toBeGreaterThan(4);
+    expect(cache.window).toBe(Math.min(2048, Math.floor(model.config.maxPos / 2) - cache.sink));
+  });
+
+  it('streams a prompt 50× the window through in chunks', async () => {
+    const session = new ChatSession(model, { ...SMALL, chunkSize: 16 });
+    const words = Array.from({ length: 1200 }, (_, i) => `w${i % 97}`).join(' ');
+    const chunks: number[] = [];
+    const result = await session.generate({ kind: 'raw', text: words }, sampled(3), {
+      onPrefillProgress: (done) => chunks.push(done),
+    });
+    expect(result.stats.prefillTokens).toBeGreaterThan(50 * 32);
+    expect(chunks.length).toBeGreaterThan(50);
+    const cache = session.kvCache!;
+    expect(cache.nextPos).toBe(session.tokenCount);
+    expect(cache.evicted).toBe(session.tokenCount - cache.capacity);
+  });
+
+  it('cancel during prefill and during decode returns promptly with reason cancelled', async () => {
+    const session = new ChatSession(model, { ...SMALL, chunkSize: 8 });
+    let passes = 0;
+    const prefillCancel = { cancelled: false };
+    const text = Array.from({ length: 800 }, (_, i) => `x${i}`).join(' ');
+    const r1 = await session.generate({ kind: 'raw', text }, sampled(5), {
+      cancel: prefillCancel,
+      onPrefillProgress: () => {
+        passes++;
+        if (passes === 3) prefillCancel.cancelled = true;
+      },
+    });
+    expect(r1.reason).toBe('cancelled');
+    expect(passes).toBe(3);
+
+    const decodeCancel = { cancelled: false };
+    let emitted = 0;
+    const r2 = await session.generate({ kind: 'raw', text: ' more' }, sampled(500), {
+      cancel: decodeCancel,
+      onToken: (t) => {
+        if (t.id < 0) return;
+        emitted++;
+        if (emitted === 5) decodeCancel.cancelled = true;
+      },
+    });
+    expect(r2.reason).toBe('cancelled');
+    expect(emitted).toBe(5);
+  });
+
+  it('stops on stop strings without emitting them, and at max tokens', async () => {
+    const session = new ChatSession(model, SMALL);
+    const free = await turn(session, [user('x')], sampled(40, 12));
+    expect(free.reason).toBe('max');
+    // Pick a stop string from the middle of what this seed produces, then expect the reply to end right before it.
+    const stop = free.text.slice(10, 13);
+    expect(stop.length).toBe(3);
+    const stopped = await turn(new ChatSession(model, SMALL), [user('x')], { ...sampled(40, 12), stop: [stop] });
+    expect(stopped.reason).toBe('stop');
+    expect(stopped.text).toBe(free.text.slice(0, free.text.indexOf(stop)));
+  });
+});
