@@ -1,0 +1,261 @@
+// EngineHost: owns the loaded model and the active chat session and answers protocol requests. Runs in
+// the engine host thread (a worker_threads Worker or an Electron utility process); transport-agnostic.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ChatSession } from '../engine/chatSession';
+import type { CacheSettings } from '../engine/chatTypes';
+import { ModelError } from '../engine/errors';
+import { loadModel, type LoadedModel } from '../engine/loadedModel';
+import { availableProviders } from '../engine/onnxSession';
+import { writeFileAtomic } from '../storage/atomicFile';
+import { readSnapshotFile, writeSnapshotFile } from '../storage/snapshotFile';
+import type {
+  CacheViewWithText,
+  HostArgs,
+  HostError,
+  HostEvent,
+  HostRequest,
+  HostResult,
+  HostVerb,
+  ModelInfo,
+  SessionInfo,
+} from './protocol';
+import { decodeSessionSnapshot, encodeSessionSnapshot, SnapshotError } from '../engine/sessionSnapshot';
+
+/** Thrown by handlers for errors with a protocol code. */
+export class HostFailure extends Error {
+  constructor(readonly error: HostError) {
+    super(error.message);
+  }
+}
+
+type Handlers = { [V in HostVerb]: (args: HostArgs<V>, seq: number) => Promise<HostResult<V>> };
+
+/**
+ * Answers requests one at a time except `cancel`, which must get through while a generate runs (the
+ * runner yields to the event loop between forward passes so it can). Emits events through `emit`.
+ */
+export class EngineHost {
+  private model: LoadedModel | null = null;
+  private session: ChatSession | null = null;
+  private sessionSettings: CacheSettings | null = null;
+  private readonly cancelled = new Set<number>();
+  /** Generate requests received and not yet ended, so a cancel may arrive before its turn comes. */
+  private readonly pending = new Set<number>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly emit: (event: HostEvent) => void) {}
+
+  /** Runs a request and returns its reply payload; never throws. */
+  async handle(request: HostRequest): Promise<{ ok: true; result: unknown } | { ok: false; error: HostError }> {
+    const run = async () => {
+      const handler = this.handlers[request.verb] as (args: unknown, seq: number) => Promise<unknown>;
+      if (!handler) throw new HostFailure({ code: 'bad-request', message: `unknown verb '${String(request.verb)}'` });
+      return handler(request.args ?? {}, request.seq);
+    };
+    try {
+      if (request.verb === 'generate') this.pending.add(request.seq);
+      const result = request.verb === 'cancel' ? await run() : await this.serialised(run);
+      return { ok: true, result };
+    } catch (err) {
+      return { ok: false, error: toHostError(err) };
+    } finally {
+      if (request.verb === 'generate') {
+        this.pending.delete(request.seq);
+        this.cancelled.delete(request.seq);
+      }
+    }
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private readonly handlers: Handlers = {
+    load: async (args, seq) => {
+      await this.unloadModel();
+      this.emit({ type: 'progress', seq, phase: 'load', done: 0, total: 1 });
+      const model = await loadModel(args.dir, { variant: args.variant, provider: args.provider, threads: args.threads });
+      this.model = model;
+      this.emit({ type: 'progress', seq, phase: 'load', done: 1, total: 1 });
+      return modelInfo(model);
+    },
+    unload: async () => {
+      await this.unloadModel();
+      return null;
+    },
+    generate: async (args, seq) => {
+      const model = this.requireModel();
+      const session = this.sessionFor(model, args.cache);
+      const cancelled = this.cancelled;
+      const cancel = {
+        get cancelled() {
+          return cancelled.has(seq);
+        },
+      };
+      try {
+        const result = await session.generate(args.prompt, args.options, {
+          cancel,
+          onToken: (t) => this.emit({ type: 'token', seq, ...t }),
+          onDelta: (delta) =>
+            this.emit({ type: 'cacheDelta', seq, delta, texts: delta.writes.map((w) => model.tokenizer.tokenText(w.tokenId)) }),
+          onPrefillProgress: (done, total) => this.emit({ type: 'progress', seq, phase: 'prefill', done, total }),
+        });
+        this.emit({ type: 'done', seq, reason: result.reason, stats: result.stats });
+        return { ...result, session: this.sessionInfo(session) };
+      } catch (err) {
+        this.emit({ type: 'error', seq, error: toHostError(err) });
+        throw err;
+      }
+    },
+    cancel: async ({ target }) => {
+      if (this.pending.has(target)) this.cancelled.add(target);
+      return null;
+    },
+    rewind: async ({ tokens }) => {
+      const session = this.requireSession();
+      const reprocessedTokens = await session.rewind(tokens);
+      return { tokens: session.tokenCount, reprocessedTokens };
+    },
+    reset: async () => {
+      this.session?.reset();
+      return null;
+    },
+    snapshot: async ({ path: file, meta }) => {
+      const model = this.requireModel();
+      const session = this.requireSession();
+      const bytes = encodeSessionSnapshot(model, session.snapshot());
+      if (meta) await writeSnapshotFile(file, bytes, { ...meta, tokenCount: session.tokenCount });
+      else await writeFileAtomic(file, bytes);
+      return { bytes: bytes.byteLength, tokens: session.tokenCount };
+    },
+    restore: async ({ path: file, modelId }) => {
+      const model = this.requireModel();
+      const state = decodeSessionSnapshot(model, await readSnapshotBytes(file, modelId));
+      const session = ChatSession.fromSnapshot(model, state);
+      this.session = session;
+      this.sessionSettings = session.settings;
+      return this.sessionInfo(session);
+    },
+    preview: async ({ prompt, cache }) => {
+      const model = this.requireModel();
+      const session = this.session && sameSettings(this.sessionSettings, cache) ? this.session : new ChatSession(model, cache);
+      return session.preview(prompt);
+    },
+    providers: async () => availableProviders(),
+    cacheView: async () => {
+      const cache = this.session?.kvCache;
+      if (!cache || !this.model) return null;
+      const view = cache.view();
+      const tokenizer = this.model.tokenizer;
+      const texts = view.slots.map((s) => (s.tokenId >= 0 ? tokenizer.tokenText(s.tokenId) : ''));
+      return { ...view, texts } satisfies CacheViewWithText;
+    },
+  };
+
+  /** The active session, replaced when the cache settings change (a new geometry means a new stream). */
+  private sessionFor(model: LoadedModel, settings: CacheSettings): ChatSession {
+    if (!this.session || !sameSettings(this.sessionSettings, settings)) {
+      this.session = new ChatSession(model, settings);
+      this.sessionSettings = settings;
+    }
+    return this.session;
+  }
+
+  private sessionInfo(session: ChatSession): SessionInfo {
+    const cache = session.kvCache;
+    return {
+      tokens: session.tokenCount,
+      sink: cache?.sink ?? 0,
+      window: cache?.window ?? 0,
+      positions: cache?.positions ?? 'cache',
+      settings: session.settings,
+    };
+  }
+
+  private requireModel(): LoadedModel {
+    if (!this.model) throw new HostFailure({ code: 'no-model', message: 'no model is loaded; open a model folder first' });
+    return this.model;
+  }
+
+  private requireSession(): ChatSession {
+    this.requireModel();
+    if (!this.session) throw new HostFailure({ code: 'bad-request', message: 'no conversation is active' });
+    return this.session;
+  }
+
+  private async unloadModel(): Promise<void> {
+    this.session = null;
+    this.sessionSettings = null;
+    const model = this.model;
+    this.model = null;
+    await model?.release();
+  }
+}
+
+function sameSettings(a: CacheSettings | null, b: CacheSettings): boolean {
+  return (
+    a !== null &&
+    a.sink === b.sink &&
+    a.window === b.window &&
+    a.positions === b.positions &&
+    a.journalTokens === b.journalTokens &&
+    a.chunkSize === b.chunkSize
+  );
+}
+
+function modelInfo(model: LoadedModel): ModelInfo {
+  const { config, folder } = model;
+  const generationDefaults: Record<string, number | boolean> = {};
+  for (const [k, v] of Object.entries(folder.generation)) {
+    if (typeof v === 'number' || typeof v === 'boolean') generationDefaults[k] = v;
+  }
+  return {
+    dir: folder.dir,
+    name: path.basename(folder.dir),
+    variant: folder.variant,
+    modelType: config.modelType,
+    layers: config.numLayers,
+    kvHeads: config.numKvHeads,
+    headDim: config.headDim,
+    vocabSize: config.vocabSize,
+    maxPositions: config.maxPositionEmbeddings,
+    maxPos: config.maxPos,
+    kvBytesPerToken: config.numLayers * 2 * config.numKvHeads * config.headDim * 4,
+    provider: model.session.provider,
+    hasChatTemplate: model.template !== null,
+    ropeProbe: model.ropeProbe,
+    warnings: model.warnings,
+    loadMs: model.loadMs,
+    eosTokenIds: [...model.eosTokenIds],
+    generationDefaults,
+  };
+}
+
+/** The engine bytes of a snapshot file: a container's payload (its model id checked) or a bare file as is. */
+async function readSnapshotBytes(file: string, modelId: string | undefined): Promise<Uint8Array> {
+  const cannotRead = (err: NodeJS.ErrnoException): never => {
+    throw new HostFailure({ code: 'snapshot-invalid', message: `cannot read snapshot ${file}: ${err.code ?? err.message}` });
+  };
+  const container = await readSnapshotFile(file).catch(cannotRead);
+  if (container.kind === 'absent') throw new HostFailure({ code: 'snapshot-invalid', message: `cannot read snapshot ${file}: ENOENT` });
+  if (container.kind === 'ok') {
+    if (modelId !== undefined && container.snapshot.meta.modelId !== modelId) {
+      throw new HostFailure({ code: 'snapshot-mismatch', message: 'this conversation was saved with another model; its context will be rebuilt' });
+    }
+    return container.snapshot.bytes;
+  }
+  // Not a container: a bare snapshot (or garbage, which decoding rejects with its reason).
+  const bytes = await readFile(file).catch(cannotRead);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function toHostError(err: unknown): HostError {
+  if (err instanceof HostFailure) return err.error;
+  if (err instanceof ModelError) return { code: `model/${err.code}`, message: err.message };
+  if (err instanceof SnapshotError) return { code: err.code, message: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'internal', message };
+}

@@ -1,0 +1,138 @@
+// The engine host protocol: seq-numbered requests and replies plus an event stream, between the process
+// that owns the host (Electron main, the CLI, tests) and the host itself. Types only: imported everywhere.
+import type { PositionsMode } from '../engine/cache/cacheOptions';
+import type { CacheDelta, CacheView } from '../engine/cache/cacheView';
+import type { CacheSettings, DoneReason, GenerateOptions, Prompt } from '../engine/chatTypes';
+import type { ProviderAvailability, ProviderName } from '../engine/providers';
+import type { GenerationStats } from '../engine/stats';
+
+/** What a loaded model looks like to the UI and the CLI. */
+export interface ModelInfo {
+  readonly dir: string;
+  readonly name: string;
+  readonly variant: string;
+  readonly modelType: string;
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly vocabSize: number;
+  readonly maxPositions: number;
+  /** DESIGN §3 rebase bound. */
+  readonly maxPos: number;
+  readonly kvBytesPerToken: number;
+  readonly provider: ProviderName;
+  readonly hasChatTemplate: boolean;
+  readonly ropeProbe: { readonly ok: boolean; readonly maxError: number; readonly reason?: string };
+  readonly warnings: readonly string[];
+  readonly loadMs: number;
+  readonly eosTokenIds: readonly number[];
+  readonly generationDefaults: Readonly<Record<string, number | boolean>>;
+}
+
+/** A slot of the cache view with the token's display text. */
+export interface SlotText {
+  readonly slot: number;
+  readonly text: string;
+}
+
+/** The cache view with the text of every held token (`texts[j]` for slot j, '' when empty). */
+export interface CacheViewWithText extends CacheView {
+  readonly texts: readonly string[];
+}
+
+export interface SessionInfo {
+  /** Tokens in the stream (fed), the cache geometry and mode actually used. */
+  readonly tokens: number;
+  readonly sink: number;
+  readonly window: number;
+  readonly positions: PositionsMode;
+  /** The cache settings the stream was started with (a generate with other settings starts a new stream). */
+  readonly settings: CacheSettings;
+}
+
+/** Metadata stored with a snapshot in its container file (storage/snapshotFile); the host adds `tokenCount`. */
+export interface SnapshotMetaInput {
+  /** The app's id of the loaded model: `restore` with another `modelId` refuses the file. */
+  readonly modelId: string;
+  readonly [key: string]: unknown;
+}
+
+/** Every verb: its arguments and its result. */
+export interface HostVerbs {
+  load: { args: { dir: string; variant?: string; provider?: ProviderName; threads?: number }; result: ModelInfo };
+  unload: { args: Record<string, never>; result: null };
+  /** Runs a turn; token/cacheDelta/progress events carry this request's seq; `done` ends the stream. */
+  generate: {
+    args: { prompt: Prompt; options: GenerateOptions; cache: CacheSettings };
+    result: { reason: DoneReason; text: string; stats: GenerationStats; session: SessionInfo };
+  };
+  /** Stops the generate request with seq `target` at the next token; a no-op when it already ended. */
+  cancel: { args: { target: number }; result: null };
+  /** Cuts the stream back to `tokens` tokens (exact from the journal, else re-prefilled). */
+  rewind: { args: { tokens: number }; result: { tokens: number; reprocessedTokens: number } };
+  /** Forgets the conversation: the next generate starts a new stream. */
+  reset: { args: Record<string, never>; result: null };
+  /**
+   * Writes the active stream to `path` atomically: with `meta`, as an Ouro snapshot container
+   * (storage/snapshotFile: metadata + engine bytes in one file); without, the bare engine bytes.
+   */
+  snapshot: { args: { path: string; meta?: SnapshotMetaInput }; result: { bytes: number; tokens: number } };
+  /**
+   * Continues the stream a snapshot file holds (container or bare bytes). With `modelId`, a container
+   * written for another model id is refused with `snapshot-mismatch`.
+   */
+  restore: { args: { path: string; modelId?: string }; result: SessionInfo };
+  cacheView: { args: Record<string, never>; result: CacheViewWithText | null };
+  /** What generating for `prompt` would feed, without running anything (the composer's horizon preview). */
+  preview: { args: { prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
+  /** Execution providers this build of onnxruntime-node offers. */
+  providers: { args: Record<string, never>; result: readonly ProviderAvailability[] };
+}
+
+
+export type HostVerb = keyof HostVerbs;
+export type HostArgs<V extends HostVerb> = HostVerbs[V]['args'];
+export type HostResult<V extends HostVerb> = HostVerbs[V]['result'];
+
+export type HostRequest = {
+  [V in HostVerb]: { readonly kind: 'request'; readonly seq: number; readonly verb: V; readonly args: HostArgs<V> };
+}[HostVerb];
+
+/** Error codes a caller can act on; ModelError codes pass through as `model/<code>`. */
+export type HostErrorCode =
+  | 'no-model'
+  | 'busy'
+  | 'bad-request'
+  | 'cancelled'
+  | 'snapshot-invalid'
+  | 'snapshot-mismatch'
+  | 'internal'
+  | `model/${string}`;
+
+export interface HostError {
+  readonly code: HostErrorCode;
+  readonly message: string;
+}
+
+export type HostReply =
+  | { readonly kind: 'reply'; readonly seq: number; readonly ok: true; readonly result: unknown }
+  | { readonly kind: 'reply'; readonly seq: number; readonly ok: false; readonly error: HostError };
+
+/**
+ * Events of a request, in order; `done` or `error` is the last event of a generate request. While an
+ * event port is attached (Electron: a renderer's), token and cacheDelta events go to the ports only
+ * and the owner gets `partial` instead: the text of the tokens since the last one, a few times a
+ * second and before `done`/`error`, so it can persist a streaming reply while staying out of the token path.
+ */
+export type HostEvent =
+  | { readonly type: 'partial'; readonly seq: number; readonly text: string }
+  | { readonly type: 'token'; readonly seq: number; readonly id: number; readonly text: string; readonly pos: number; readonly slot: number }
+  | { readonly type: 'cacheDelta'; readonly seq: number; readonly delta: CacheDelta; readonly texts: readonly string[] }
+  | { readonly type: 'progress'; readonly seq: number; readonly phase: 'load' | 'prefill'; readonly done: number; readonly total: number }
+  | { readonly type: 'stats'; readonly seq: number; readonly stats: GenerationStats }
+  | { readonly type: 'done'; readonly seq: number; readonly reason: DoneReason; readonly stats: GenerationStats }
+  | { readonly type: 'error'; readonly seq: number; readonly error: HostError };
+
+export type HostOutbound = HostReply | { readonly kind: 'event'; readonly event: HostEvent };
+/** `attachEventPort` carries its port in the transfer list (Electron); worker transports also put it in `ports`. */
+export type HostInbound = HostRequest | { readonly kind: 'attachEventPort'; readonly ports?: readonly unknown[] };

@@ -1,0 +1,223 @@
+// The app's main-side services behind the contract: every verb, validated, answered with a result or a
+// typed ApiError, events pushed through `emit`. Plain Node (no electron): the Electron shell and the
+// browser transport (main/web) both drive it. Runs in main.
+import { readFile } from 'node:fs/promises';
+import { parseRequest, type ApiReply, type AppEvent, type Verb } from '../../preload/contract';
+import type { EngineHostClient } from '../host/engineHostClient';
+import type { HostEvent } from '../host/protocol';
+import { ConversationStore } from '../storage/conversationStore';
+import { KeyedQueue } from '../storage/keyedQueue';
+import { SettingsStore } from '../storage/settingsStore';
+import { toApiError } from './apiFailure';
+import { ChatOrchestrator } from './chatOrchestrator';
+import { ConversationStreams } from './conversationStreams';
+import { HostSupervisor, type HostChange } from './hostSupervisor';
+import { ENGINE_LOCK, ModelManager } from './modelManager';
+import { ModelRegistry } from './modelRegistry';
+import { serviceHandlers, type ServiceHandlers } from './serviceHandlers';
+
+export interface AppServicesOptions {
+  /** The app-data folder: settings.json, models.json, models/, conversations/. */
+  readonly dataDir: string;
+  /** The engine host to drive (the services own it from here on and close it). */
+  readonly host: EngineHostClient;
+  /** Receives every event for the renderer(s). */
+  readonly emit: (event: AppEvent) => void;
+  /** Starts a new host after a crash; without it a crashed host stays down until the app restarts. */
+  readonly startHost?: () => EngineHostClient;
+  /**
+   * Whether host events (token, cacheDelta, progress, done, error) go through `emit` too. True for the
+   * browser transport; false in Electron, where they reach the window over a port from the host itself.
+   */
+  readonly forwardHostEvents?: boolean;
+  /** App version for `app.info` (default: package.json's). */
+  readonly version?: string;
+  /** Streaming replies are written and fsynced this often (default 1000 ms). */
+  readonly flushIntervalMs?: number;
+  /** Seed for replies whose settings leave it null (default: a fresh random one per reply). */
+  readonly seed?: () => number;
+}
+
+/** The parts the handlers work with; one object per AppServices. */
+export interface ServiceParts {
+  readonly dataDir: string;
+  readonly settings: SettingsStore;
+  readonly store: ConversationStore;
+  readonly registry: ModelRegistry;
+  readonly supervisor: HostSupervisor;
+  readonly models: ModelManager;
+  readonly streams: ConversationStreams;
+  readonly chat: ChatOrchestrator;
+  readonly lock: KeyedQueue;
+  readonly emit: (event: AppEvent) => void;
+  readonly version: () => Promise<string>;
+  /** Emits the model list with the current model. */
+  readonly modelsChanged: () => void;
+  /** Emits the conversation list. */
+  readonly conversationsChanged: () => void;
+}
+
+/**
+ * Owns the stores, the model registry and the engine host (through its supervisor). `invoke` never
+ * throws: malformed verbs, missing conversations, broken model folders and host crashes all come
+ * back as `{ ok: false, error }` with a contract code.
+ */
+export class AppServices {
+  readonly dataDir: string;
+  private readonly parts: ServiceParts;
+  private readonly handlers: ServiceHandlers;
+  private readonly ready: Promise<void>;
+  private readonly hostListeners = new Set<(host: EngineHostClient) => void>();
+  private closed: Promise<void> | null = null;
+
+  constructor(options: Readonly<AppServicesOptions>) {
+    this.dataDir = options.dataDir;
+    const emit = (event: AppEvent): void => {
+      try {
+        options.emit(event);
+      } catch {
+        // A failing listener (a closed window) must not break the verb that emitted.
+      }
+    };
+    const notice = (level: 'info' | 'warning' | 'error', text: string) => emit({ type: 'notice', level, text });
+    const settings = new SettingsStore(options.dataDir);
+    const store = new ConversationStore(options.dataDir, {
+      flushIntervalMs: options.flushIntervalMs,
+      onWarning: (w) => notice('warning', w.message),
+    });
+    const registry = new ModelRegistry(options.dataDir, (text) => notice('warning', text));
+    const supervisor = new HostSupervisor({ host: options.host, startHost: options.startHost });
+    const lock = new KeyedQueue();
+    const streams = new ConversationStreams(supervisor, store, (text) => notice('warning', text));
+    const models = new ModelManager({
+      registry,
+      supervisor,
+      settings,
+      lock,
+      beforeUnload: async () => {
+        await streams.saveActive();
+        streams.forgetAll();
+      },
+      changed: () => this.parts.modelsChanged(),
+    });
+    const listChanged = () => this.parts.conversationsChanged();
+    const chat = new ChatOrchestrator({ store, supervisor, models, streams, lock, settings: () => settings.get(), emit, listChanged, seed: options.seed });
+    let version: Promise<string> | null = options.version === undefined ? null : Promise.resolve(options.version);
+    const parts: ServiceParts = {
+      dataDir: options.dataDir,
+      settings,
+      store,
+      registry,
+      supervisor,
+      models,
+      streams,
+      chat,
+      lock,
+      emit,
+      version: () => (version ??= packageVersion()),
+      modelsChanged: () =>
+        void registry.list().then(
+          (list) => emit({ type: 'models', models: list, current: models.current?.info ?? null }),
+          () => undefined,
+        ),
+      conversationsChanged: () => void store.list().then((list) => emit({ type: 'conversations', conversations: list }), () => undefined),
+    };
+    this.parts = parts;
+    this.handlers = serviceHandlers(parts);
+    if (options.forwardHostEvents ?? true) supervisor.onEvent((event) => forwardable(event) && emit(event));
+    supervisor.onChange((change) => this.onHostChange(change, notice));
+    this.ready = settings.load().then(
+      ({ warnings }) => warnings.forEach((w) => notice('warning', w.message)),
+      (err: unknown) => notice('error', `Settings could not be read (${toApiError(err).message}); defaults are in use.`),
+    );
+  }
+
+  /** Runs one verb; `verb` and `args` are validated here, whatever transport they came through. */
+  async invoke(verb: unknown, args: unknown): Promise<ApiReply> {
+    const request = parseRequest(verb, args);
+    if (!request.ok) return { ok: false, error: request.error };
+    if (this.closed) return { ok: false, error: { code: 'internal', message: 'Ouro is shutting down.' } };
+    try {
+      await this.ready;
+      const handler = this.handlers[request.verb as Verb] as (args: unknown) => Promise<unknown>;
+      const result = await handler(request.args);
+      return { ok: true, result: result ?? null };
+    } catch (err) {
+      return { ok: false, error: toApiError(err) };
+    }
+  }
+
+  /** The engine host in use now (a new client after a restart). */
+  get host(): EngineHostClient {
+    return this.parts.supervisor.client;
+  }
+
+  /** Called with every new host (after a crash or `replaceHost`): the Electron shell re-attaches its ports. */
+  onHostStarted(listener: (host: EngineHostClient) => void): () => void {
+    this.hostListeners.add(listener);
+    return () => this.hostListeners.delete(listener);
+  }
+
+  /** Swaps in a new host on purpose (waits for queued snapshots first); the model reloads on next use. */
+  async replaceHost(next: EngineHostClient): Promise<void> {
+    await this.parts.chat.settle();
+    await this.parts.chat.idle();
+    await this.parts.supervisor.replace(next);
+  }
+
+  /** Loads the model used last, if it is still installed (at app start; a failure becomes a notice). */
+  async restoreLastModel(): Promise<void> {
+    await this.ready;
+    const id = this.parts.settings.get().lastModelId;
+    if (!id || this.parts.models.current) return;
+    const reply = await this.invoke('models.load', { id });
+    if (!reply.ok) this.parts.emit({ type: 'notice', level: 'warning', text: `The last model could not be loaded: ${reply.error.message}` });
+  }
+
+  /** Resolves when no reply streams and every snapshot is written. */
+  async idle(): Promise<void> {
+    await this.parts.chat.idle();
+  }
+
+  /** Stops any reply, saves the active conversation's snapshot, flushes the stores and closes the host. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      const { chat, lock, streams, store, supervisor } = this.parts;
+      await chat.settle().catch(() => undefined);
+      await chat.idle().catch(() => undefined);
+      await lock.run(ENGINE_LOCK, () => streams.saveActive()).catch(() => undefined);
+      await store.close().catch(() => undefined);
+      await supervisor.close();
+    })();
+    return this.closed;
+  }
+
+  private onHostChange(change: HostChange, notice: (level: 'info' | 'warning' | 'error', text: string) => void): void {
+    const { streams, models } = this.parts;
+    streams.forgetAll();
+    if (change.kind === 'down') {
+      notice('error', `The engine stopped again (${change.cause.message}) and was not restarted. Load a model to start it, or restart Ouro.`);
+      this.parts.modelsChanged();
+      return;
+    }
+    for (const listener of this.hostListeners) listener(change.host);
+    if (change.cause === null) return;
+    notice('warning', `The engine stopped unexpectedly (${change.cause.message}) and was restarted.`);
+    if (models.current) {
+      void models.ensureLoaded().catch((err: unknown) => notice('error', `The model could not be loaded again: ${toApiError(err).message}`));
+    }
+  }
+}
+
+function forwardable(event: HostEvent): event is Extract<HostEvent, AppEvent> {
+  return event.type === 'token' || event.type === 'cacheDelta' || event.type === 'progress' || event.type === 'done' || event.type === 'error';
+}
+
+async function packageVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

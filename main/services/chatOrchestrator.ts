@@ -1,0 +1,246 @@
+// Chat turns: store the user's message, stream the reply into its conversation file while the engine
+// host generates it, end it with its stats, and keep the host's stream in step with the conversation
+// (regenerate and edit are truncations the engine rewinds through). One turn at a time. Runs in main.
+import { randomUUID } from 'node:crypto';
+import type { AppEvent, Conversation, SendPreview, StreamStart } from '../../preload/contract';
+import type { CacheViewWithText, HostResult } from '../host/protocol';
+import type { EngineHostClient } from '../host/engineHostClient';
+import type { Message } from '../storage/conversationSchema';
+import type { ConversationStore, LoadedConversation } from '../storage/conversationStore';
+import { effectiveChatSettings, type AppSettings } from '../storage/settingsSchema';
+import type { StreamEnd, StreamWriter } from '../storage/streamWriter';
+import type { KeyedQueue } from '../storage/keyedQueue';
+import type { HostEvent } from '../host/protocol';
+import { fail, toApiError } from './apiFailure';
+import type { ConversationStreams } from './conversationStreams';
+import { chatPrompt, engineCacheSettings, generateRequest, messageStats, randomSeed } from './generateRequest';
+import type { HostSupervisor } from './hostSupervisor';
+import { ENGINE_LOCK, type ModelManager } from './modelManager';
+
+export interface ChatOrchestratorDeps {
+  readonly store: ConversationStore;
+  readonly supervisor: HostSupervisor;
+  readonly models: ModelManager;
+  readonly streams: ConversationStreams;
+  readonly lock: KeyedQueue;
+  readonly settings: () => AppSettings;
+  readonly emit: (event: AppEvent) => void;
+  /** The conversation list changed (a message was added or ended). */
+  readonly listChanged: () => void;
+  /** Seed for replies whose settings leave it null (tests pin it). */
+  readonly seed?: () => number;
+}
+
+/** A reply being generated. */
+interface Turn {
+  readonly conversationId: string;
+  readonly replyId: string;
+  readonly seq: number;
+  readonly host: EngineHostClient;
+  readonly writer: StreamWriter;
+  done: Promise<void>;
+}
+
+/** What a turn's preparation did to the conversation before the reply starts. */
+interface Prepared {
+  readonly userMessage?: Message;
+  /** Messages at the start of the prompt that existed before this turn (fed again if the context was rebuilt). */
+  readonly historyCount: number;
+}
+
+const BUSY = 'A reply is still being written. Stop it or wait for it to finish.';
+
+export class ChatOrchestrator {
+  private turn: Turn | null = null;
+  private starting = false;
+
+  constructor(private readonly deps: ChatOrchestratorDeps) {
+    deps.supervisor.onEvent((event) => this.onHostEvent(event));
+  }
+
+  /** True while a reply is starting or streaming. */
+  get busy(): boolean {
+    return this.turn !== null || this.starting;
+  }
+
+  send(conversationId: string, content: string): Promise<StreamStart> {
+    return this.startTurn(conversationId, async (c) => ({
+      userMessage: await this.deps.store.appendMessage(conversationId, { role: 'user', content }),
+      historyCount: c.messages.length,
+    }));
+  }
+
+  /** Drops the last reply (everything after the last user message) and answers that message again. */
+  regenerate(conversationId: string): Promise<StreamStart> {
+    return this.startTurn(conversationId, async (c) => {
+      const last = c.messages.findLastIndex((m) => m.role === 'user');
+      if (last < 0) fail('bad-request', 'There is nothing to regenerate: this conversation has no message of yours yet.');
+      await this.deps.store.truncateAfter(conversationId, c.messages[last].id);
+      return { historyCount: last + 1 };
+    });
+  }
+
+  /** Replaces user message `messageId` with `content`, dropping everything after it, and answers it. */
+  edit(conversationId: string, messageId: string, content: string): Promise<StreamStart> {
+    return this.startTurn(conversationId, async (c) => {
+      const at = c.messages.findIndex((m) => m.id === messageId);
+      if (at < 0) fail('not-found', `Message ${messageId} is not in this conversation (it may have been replaced already).`);
+      if (c.messages[at].role !== 'user') fail('bad-request', 'Only your own messages can be edited; regenerate a reply instead.');
+      await this.deps.store.truncateAfter(conversationId, at === 0 ? null : c.messages[at - 1].id);
+      return { userMessage: await this.deps.store.appendMessage(conversationId, { role: 'user', content }), historyCount: at };
+    });
+  }
+
+  /** Stops the reply streaming in `conversationId` at its next token (a no-op if none is). */
+  async stop(conversationId: string): Promise<void> {
+    const turn = this.turn;
+    if (!turn || turn.conversationId !== conversationId) return;
+    await turn.host.cancel(turn.seq).catch(() => undefined);
+  }
+
+  /** Loads a conversation and, when the engine is free, moves the host's stream to it. */
+  async open(conversationId: string): Promise<{ conversation: Conversation; notice?: string }> {
+    const { recovered, ...conversation } = await this.deps.store.load(conversationId);
+    if (recovered) {
+      this.notice('warning', `The end of this conversation's file was incomplete (the app stopped while writing); ${recovered.droppedBytes} bytes were left out.`);
+    }
+    if (this.busy || !this.deps.models.current) return { conversation };
+    try {
+      const notice = await this.prepareStream(conversation);
+      return notice ? { conversation, notice } : { conversation };
+    } catch (err) {
+      this.notice('error', `The model could not take up this conversation: ${toApiError(err).message}`);
+      return { conversation };
+    }
+  }
+
+  /** How many tokens `draft` would add and how many the model would stop seeing. */
+  async preview(conversationId: string, draft: string): Promise<SendPreview> {
+    if (this.busy) fail('busy', BUSY);
+    const conversation = await this.deps.store.load(conversationId);
+    await this.prepareStream(conversation, true);
+    const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
+    const prompt = chatPrompt(settings.systemPrompt, [...conversation.messages, { role: 'user', content: draft }]);
+    return this.deps.supervisor.request('preview', { prompt, cache: engineCacheSettings(settings.cache) });
+  }
+
+  async cacheView(): Promise<CacheViewWithText | null> {
+    if (this.busy) fail('busy', 'A reply is streaming; the cache view follows it through its events.');
+    if (!this.deps.models.loadedNow) return null;
+    return this.deps.supervisor.request('cacheView', {});
+  }
+
+  /** Stops the reply of `conversationId` (if any) and waits for it to be stored: before deleting it. */
+  async settle(conversationId?: string): Promise<void> {
+    const turn = this.turn;
+    if (!turn || (conversationId !== undefined && turn.conversationId !== conversationId)) return;
+    await turn.host.cancel(turn.seq).catch(() => undefined);
+    await turn.done;
+  }
+
+  /** Resolves when no reply streams and every queued engine step (snapshots) is done. */
+  async idle(): Promise<void> {
+    while (this.turn) await this.turn.done;
+    await this.deps.lock.idle(ENGINE_LOCK);
+  }
+
+  /** Ensures the model is loaded and the host's stream is this conversation's; emits a rebuild notice. */
+  private async prepareStream(conversation: Readonly<Conversation>, announce = false): Promise<string | null> {
+    const { model } = await this.deps.models.ensureLoaded();
+    const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
+    const cache = engineCacheSettings(settings.cache);
+    const notice = await this.deps.lock.run(ENGINE_LOCK, () => this.deps.streams.switchTo(conversation, model.id, cache));
+    if (notice && announce) this.notice('info', notice);
+    return notice;
+  }
+
+  private async startTurn(conversationId: string, prepare: (c: LoadedConversation) => Promise<Prepared>): Promise<StreamStart> {
+    if (this.busy) fail('busy', BUSY);
+    this.starting = true;
+    try {
+      const { supervisor, streams, store } = this.deps;
+      const before = await store.load(conversationId);
+      // The stream moves here before this turn's changes, so only earlier turns count as context to rebuild.
+      await this.prepareStream(before, true);
+      const prepared = await prepare(before);
+      this.deps.listChanged();
+      const conversation = await store.load(conversationId);
+      const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
+      const request = generateRequest(settings, conversation.messages, this.deps.seed ?? randomSeed);
+      const active = streams.activeFor(conversationId);
+      let rebuiltTokens = 0;
+      if (active?.rebuilt && prepared.historyCount > 0) {
+        const history = chatPrompt(settings.systemPrompt, conversation.messages.slice(0, prepared.historyCount));
+        rebuiltTokens = (await supervisor.request('preview', { prompt: history, cache: request.cache })).draftTokens;
+      }
+      if (active) Object.assign(active, { rebuilt: false, dirty: true, cache: request.cache });
+
+      const replyId = randomUUID();
+      const writer = await store.beginStreaming(conversationId, replyId);
+      const started = supervisor.start('generate', request);
+      const turn: Turn = { conversationId, replyId, seq: started.seq, host: started.host, writer, done: Promise.resolve() };
+      this.turn = turn;
+      turn.done = this.finish(turn, started.result, rebuiltTokens);
+      const parentId = conversation.messages.at(-1)?.id;
+      const reply: Message = {
+        id: replyId,
+        role: 'assistant',
+        content: '',
+        createdAt: Date.now(),
+        status: 'streaming',
+        ...(parentId === undefined ? {} : { parentId }),
+      };
+      return { seq: started.seq, conversationId, ...(prepared.userMessage ? { userMessage: prepared.userMessage } : {}), reply };
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  /** Ends the reply when the host answers: final record, `message` event, then the stream's snapshot. */
+  private async finish(turn: Turn, result: Promise<HostResult<'generate'>>, rebuiltTokens: number): Promise<void> {
+    let end: StreamEnd;
+    let ok = false;
+    try {
+      const r = await result;
+      const reprocessed = r.stats.reprocessedTokens + Math.min(rebuiltTokens, r.stats.prefillTokens);
+      end = { status: r.reason === 'cancelled' ? 'stopped' : 'complete', content: r.text, stats: messageStats(r.stats, reprocessed) };
+      // A stop during the prompt's prefill leaves the engine's text ahead of its tokens (ChatSession adds
+      // the whole prompt's text even when its feed was cancelled), so that stream is not trusted further:
+      // the next turn restores the last snapshot, which is exact, and feeds this turn's prompt again.
+      ok = !(r.reason === 'cancelled' && r.stats.decodeTokens === 0);
+    } catch (err) {
+      end = { status: 'error', error: `The reply failed: ${toApiError(err).message}` };
+    }
+    let message: Message | null = null;
+    try {
+      message = await turn.writer.end(end);
+    } catch (err) {
+      this.notice('error', `The reply could not be saved: ${toApiError(err).message}`);
+    }
+    this.turn = null;
+    if (message) this.deps.emit({ type: 'message', conversationId: turn.conversationId, message });
+    this.deps.listChanged();
+    // A failed turn may leave the host's stream half-way: forget it, so the next turn restores or rebuilds.
+    await this.deps.lock.run(ENGINE_LOCK, async () => {
+      if (ok) await this.deps.streams.saveActive();
+      else this.deps.streams.forget(turn.conversationId);
+    });
+  }
+
+  private onHostEvent(event: HostEvent): void {
+    const turn = this.turn;
+    // Seqs restart with every host: an event counts only if it comes from the turn's own host.
+    if (!turn || event.seq !== turn.seq || turn.host !== this.deps.supervisor.client) return;
+    if ((event.type === 'token' || event.type === 'partial') && !turn.writer.detached) {
+      try {
+        turn.writer.append(event.text);
+      } catch {
+        // The writer already ended (the reply arrived first): its final record holds the whole text.
+      }
+    }
+  }
+
+  private notice(level: 'info' | 'warning' | 'error', text: string): void {
+    this.deps.emit({ type: 'notice', level, text });
+  }
+}

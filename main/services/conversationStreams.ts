@@ -1,0 +1,114 @@
+// Which conversation the engine host's one stream belongs to, and moving it between conversations:
+// save the outgoing one as a snapshot beside its file, restore the incoming one's, or start it empty
+// and say so. Runs in main; every method runs inside the engine lock.
+import { stat } from 'node:fs/promises';
+import type { CacheSettings } from '../engine/chatTypes';
+import { HostRequestError } from '../host/engineHostClient';
+import type { Conversation } from '../storage/conversationSchema';
+import type { ConversationStore } from '../storage/conversationStore';
+import { sameCacheSettings } from './generateRequest';
+import type { HostSupervisor } from './hostSupervisor';
+
+/** The conversation the host's stream holds. Owned by ConversationStreams; turns update the flags. */
+export interface ActiveStream {
+  readonly conversationId: string;
+  readonly modelId: string;
+  /** The supervisor generation of the host holding it (a restarted host holds nothing). */
+  readonly generation: number;
+  /** Cache settings of the stream; null while it is empty (any settings start it). */
+  cache: CacheSettings | null;
+  /** Changed since its snapshot was last written. */
+  dirty: boolean;
+  /** The next turn feeds the earlier turns again (rebuilt context): its reprocessed count includes them. */
+  rebuilt: boolean;
+}
+
+export class ConversationStreams {
+  private current: ActiveStream | null = null;
+
+  constructor(
+    private readonly supervisor: HostSupervisor,
+    private readonly store: ConversationStore,
+    private readonly warn: (text: string) => void,
+  ) {}
+
+  /** The active stream if it is `conversationId`'s on the current host. */
+  activeFor(conversationId: string): ActiveStream | null {
+    const a = this.current;
+    return a && a.conversationId === conversationId && a.generation === this.supervisor.generation ? a : null;
+  }
+
+  /**
+   * Makes the host's stream `conversation`'s for `modelId` with `cache` settings. Returns a notice for
+   * the user when its context has to be rebuilt (no snapshot, another model, other cache settings).
+   */
+  async switchTo(conversation: Readonly<Conversation>, modelId: string, cache: CacheSettings): Promise<string | null> {
+    const hasHistory = conversation.messages.length > 0;
+    const same = this.activeFor(conversation.id);
+    if (same && same.modelId === modelId) {
+      if (same.cache === null || sameCacheSettings(same.cache, cache)) return null;
+      // The host starts a new stream for new settings on the next generate: the history is fed again.
+      same.cache = cache;
+      same.rebuilt = hasHistory;
+      return hasHistory ? rebuiltNotice('its cache settings changed') : null;
+    }
+    await this.saveActive();
+    this.current = null;
+    const generation = this.supervisor.generation;
+    const start = (rebuilt: boolean, streamCache: CacheSettings | null): ActiveStream =>
+      (this.current = { conversationId: conversation.id, modelId, generation, cache: streamCache, dirty: false, rebuilt });
+    if (!hasHistory) {
+      await this.supervisor.request('reset', {});
+      start(false, null);
+      return null;
+    }
+    const path = this.store.snapshotPath(conversation.id);
+    let reason: string;
+    if (!(await stat(path).catch(() => null))) {
+      reason = 'no saved context was found for it';
+    } else {
+      try {
+        const info = await this.supervisor.request('restore', { path, modelId });
+        if (sameCacheSettings(info.settings, cache)) {
+          start(false, info.settings);
+          return null;
+        }
+        start(true, cache);
+        return rebuiltNotice('its cache settings changed since it was saved');
+      } catch (err) {
+        if (!(err instanceof HostRequestError) || !err.code.startsWith('snapshot-')) throw err;
+        reason = err.code === 'snapshot-mismatch' ? 'it was saved with another model' : `its saved context could not be used (${err.message})`;
+      }
+    }
+    // The host may still hold the previous conversation's stream: empty it so nothing leaks across.
+    await this.supervisor.request('reset', {});
+    start(true, null);
+    return rebuiltNotice(reason);
+  }
+
+  /** Writes the active stream's snapshot if it changed since the last one (a failure is only reported). */
+  async saveActive(): Promise<void> {
+    const a = this.current;
+    if (!a || !a.dirty || a.generation !== this.supervisor.generation) return;
+    try {
+      await this.supervisor.request('snapshot', { path: this.store.snapshotPath(a.conversationId), meta: { modelId: a.modelId } });
+      a.dirty = false;
+    } catch (err) {
+      this.warn(`The model's memory of this conversation could not be saved (${err instanceof Error ? err.message : String(err)}); reopening it will rebuild its context.`);
+    }
+  }
+
+  /** Forgets the active stream if it is `conversationId`'s (deleted, or left unusable by a failed turn). */
+  forget(conversationId: string): void {
+    if (this.current?.conversationId === conversationId) this.current = null;
+  }
+
+  /** Forgets the active stream, whatever it is (the host dropped it: model change or restart). */
+  forgetAll(): void {
+    this.current = null;
+  }
+}
+
+function rebuiltNotice(reason: string): string {
+  return `Context rebuilt: ${reason}. The model reads this conversation again, so the next reply starts more slowly.`;
+}

@@ -1,0 +1,81 @@
+// Maps the app's settings and a stored conversation onto the engine host's generate request, and the
+// engine's stats back onto a stored message's. Pure functions; run in main.
+import { randomInt } from 'node:crypto';
+import type { CacheSettings as EngineCacheSettings, ChatMessage, Prompt } from '../engine/chatTypes';
+import type { SamplingParams } from '../engine/sampling/samplingParams';
+import type { GenerationStats } from '../engine/stats';
+import type { HostArgs } from '../host/protocol';
+import type { Message, MessageStats } from '../storage/conversationSchema';
+import type { CacheSettings, EffectiveChatSettings, SamplingSettings } from '../storage/settingsSchema';
+
+/** How many recent tokens the repetition penalty looks at (the settings expose the penalty, not the window). */
+export const REPETITION_WINDOW = 64;
+
+/** A fresh seed for a reply whose settings say `seed: null`. */
+export function randomSeed(): number {
+  return randomInt(0, 0x1_0000_0000);
+}
+
+/** The engine's sampling parameters for one reply; temperature 0 means greedy. */
+export function samplingParams(settings: Readonly<SamplingSettings>, seed: () => number = randomSeed): SamplingParams {
+  return {
+    greedy: settings.temperature === 0,
+    temperature: settings.temperature,
+    topK: settings.topK,
+    topP: settings.topP,
+    minP: settings.minP,
+    repetitionPenalty: settings.repetitionPenalty,
+    repetitionWindow: REPETITION_WINDOW,
+    seed: settings.seed ?? seed(),
+  };
+}
+
+/** The engine's cache settings: a window of `auto` is left to the engine (it sizes it from the model). */
+export function engineCacheSettings(cache: Readonly<CacheSettings>): EngineCacheSettings {
+  return cache.window === 'auto'
+    ? { sink: cache.sink, positions: cache.positions }
+    : { sink: cache.sink, window: cache.window, positions: cache.positions };
+}
+
+/** Equal engine cache settings mean the host keeps its stream; any difference starts a new one. */
+export function sameCacheSettings(a: Readonly<EngineCacheSettings>, b: Readonly<EngineCacheSettings>): boolean {
+  return a.sink === b.sink && a.window === b.window && a.positions === b.positions && a.journalTokens === b.journalTokens && a.chunkSize === b.chunkSize;
+}
+
+/**
+ * The whole conversation as a chat prompt: the system prompt (when not empty), then every stored
+ * message with its text as stored. Replies that stopped or failed keep their partial text, so the
+ * rendered conversation stays a continuation of what the engine already consumed.
+ */
+export function chatPrompt(systemPrompt: string, messages: readonly Readonly<Pick<Message, 'role' | 'content'>>[]): Prompt {
+  const rendered: ChatMessage[] = systemPrompt.trim() === '' ? [] : [{ role: 'system', content: systemPrompt }];
+  for (const m of messages) if (m.role !== 'system') rendered.push({ role: m.role, content: m.content });
+  return { kind: 'chat', messages: rendered };
+}
+
+/** The host `generate` arguments for the next reply to `messages`. */
+export function generateRequest(
+  settings: Readonly<EffectiveChatSettings>,
+  messages: readonly Readonly<Message>[],
+  seed: () => number = randomSeed,
+): HostArgs<'generate'> {
+  return {
+    prompt: chatPrompt(settings.systemPrompt, messages),
+    options: { sampling: samplingParams(settings.sampling, seed), maxTokens: settings.sampling.maxTokens },
+    cache: engineCacheSettings(settings.cache),
+  };
+}
+
+/** A reply's stored stats; `reprocessedTokens` is passed in because a rebuilt context counts too. */
+export function messageStats(stats: Readonly<GenerationStats>, reprocessedTokens: number): MessageStats {
+  return {
+    tokens: stats.decodeTokens,
+    tokPerSec: finite(stats.decodeTokPerSec),
+    ttftMs: finite(stats.timeToFirstTokenMs),
+    reprocessedTokens,
+  };
+}
+
+function finite(x: number): number {
+  return Number.isFinite(x) && x > 0 ? x : 0;
+}

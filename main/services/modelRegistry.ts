@@ -1,0 +1,157 @@
+// The models the app knows: folders the user imported (kept by reference in `<dataDir>/models.json`)
+// and folders downloaded into `<dataDir>/models/`. Runs in main; validates with the engine's ModelFolder
+// (file-level checks, no onnxruntime).
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
+import type { InstalledModel } from '../../preload/contract';
+import { ModelError } from '../engine/errors';
+import { loadModelFolder } from '../engine/modelFolder';
+import { writeFileAtomic } from '../storage/atomicFile';
+import { fail } from './apiFailure';
+
+const ImportedModelSchema = z.object({
+  id: z.string().min(1).max(256),
+  name: z.string().min(1).max(256),
+  dir: z.string().min(1).max(4096),
+  addedAt: z.int().min(0),
+});
+const RegistryFileSchema = z.object({ version: z.literal(1), models: z.array(ImportedModelSchema) });
+type ImportedModel = z.output<typeof ImportedModelSchema>;
+
+/** Ids of downloaded models: the folder name under `<dataDir>/models/`, prefixed so it never collides with an import. */
+const DOWNLOADED_PREFIX = 'downloaded-';
+const FOLDER_NAME = /^[\w.-]{1,200}$/;
+
+/**
+ * Owns `models.json` (written atomically, one write at a time) and reads `models/`. Never deletes a
+ * folder it did not create: removing an imported model forgets the reference only.
+ */
+export class ModelRegistry {
+  readonly file: string;
+  /** Where downloads go (a later feature downloads into it). */
+  readonly downloadsDir: string;
+  private writes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    dataDir: string,
+    private readonly onWarning: (message: string) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.file = join(dataDir, 'models.json');
+    this.downloadsDir = join(dataDir, 'models');
+  }
+
+  /** Every known model, imported first (newest first), each re-checked: a missing folder gets `problem`. */
+  async list(): Promise<InstalledModel[]> {
+    const imported = (await this.readImported()).sort((a, b) => b.addedAt - a.addedAt);
+    const rows: InstalledModel[] = [];
+    for (const m of imported) rows.push(await withProblem({ id: m.id, name: m.name, dir: m.dir, source: 'imported' }));
+    for (const name of await this.downloadedFolders()) {
+      rows.push(await withProblem({ id: DOWNLOADED_PREFIX + name, name, dir: join(this.downloadsDir, name), source: 'downloaded' }));
+    }
+    return rows;
+  }
+
+  async find(id: string): Promise<InstalledModel | null> {
+    return (await this.list()).find((m) => m.id === id) ?? null;
+  }
+
+  /**
+   * Validates `dir` with the engine's ModelFolder and remembers it (importing the same folder again
+   * refreshes the entry). A folder the engine rejects fails with `model-invalid`, its message naming
+   * the file and the problem, `detail` the engine's code.
+   */
+  async import(dir: string): Promise<InstalledModel> {
+    const abs = resolve(dir);
+    try {
+      await loadModelFolder(abs);
+    } catch (err) {
+      if (err instanceof ModelError) fail('model-invalid', err.message, err.code);
+      throw err;
+    }
+    const entry: ImportedModel = { id: importedId(abs), name: basename(abs) || abs, dir: abs, addedAt: this.now() };
+    await this.serialise(async () => {
+      const models = (await this.readImported()).filter((m) => m.id !== entry.id);
+      await this.writeImported([...models, entry]);
+    });
+    return { id: entry.id, name: entry.name, dir: entry.dir, source: 'imported' };
+  }
+
+  /** Forgets an imported model, or deletes a downloaded one (its folder is the app's own). */
+  async remove(id: string): Promise<void> {
+    if (id.startsWith(DOWNLOADED_PREFIX)) {
+      const name = id.slice(DOWNLOADED_PREFIX.length);
+      if (!FOLDER_NAME.test(name) || !(await this.downloadedFolders()).includes(name)) fail('not-found', `No model ${id} is installed.`);
+      await rm(join(this.downloadsDir, name), { recursive: true, force: true });
+      return;
+    }
+    await this.serialise(async () => {
+      const models = await this.readImported();
+      if (!models.some((m) => m.id === id)) fail('not-found', `No model ${id} is installed.`);
+      await this.writeImported(models.filter((m) => m.id !== id));
+    });
+  }
+
+  private async readImported(): Promise<ImportedModel[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      raw = undefined;
+    }
+    const parsed = RegistryFileSchema.safeParse(raw);
+    if (parsed.success) return parsed.data.models;
+    // A damaged list must not lock the user out of the app: set it aside and start empty.
+    const backup = `${this.file}.corrupt-${this.now()}`;
+    await rename(this.file, backup).catch(() => undefined);
+    this.onWarning(`The list of imported models could not be read and was kept as ${backup}; import your model folders again.`);
+    return [];
+  }
+
+  private async writeImported(models: readonly ImportedModel[]): Promise<void> {
+    await mkdir(resolve(this.file, '..'), { recursive: true });
+    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, models }, null, 2)}\n`);
+  }
+
+  private async downloadedFolders(): Promise<string[]> {
+    let entries;
+    try {
+      entries = await readdir(this.downloadsDir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    // Partial downloads live in dot-folders (`.name.part`), which the pattern's first character excludes.
+    return entries.filter((e) => e.isDirectory() && FOLDER_NAME.test(e.name) && !e.name.startsWith('.')).map((e) => e.name).sort();
+  }
+
+  private serialise<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.writes.then(task, task);
+    this.writes = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** Stable per folder, so importing a folder twice keeps one entry and conversations keep their model. */
+function importedId(dir: string): string {
+  const slug = basename(dir).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 48) || 'model';
+  return `${slug}-${createHash('sha256').update(dir).digest('hex').slice(0, 8)}`;
+}
+
+/** A cheap presence check (the full validation runs on import and on load). */
+async function withProblem(model: InstalledModel): Promise<InstalledModel> {
+  const folder = await stat(model.dir).catch(() => null);
+  if (!folder?.isDirectory()) return { ...model, problem: `The model folder ${model.dir} is missing (moved or deleted?); import it again.` };
+  const config = await stat(join(model.dir, 'config.json')).catch(() => null);
+  if (!config?.isFile()) return { ...model, problem: 'model folder lacks config.json' };
+  return model;
+}

@@ -1,0 +1,119 @@
+// One handler per contract verb, over the parts AppServices owns. Arguments arrive validated by the
+// contract's schemas; every failure is thrown as an ApiFailure or a lower layer's error (mapped by the
+// caller). Runs in main.
+import type { z } from 'zod';
+import type { Verb, VerbResult, verbs } from '../../preload/contract';
+import { ENGINE_LOCK } from './modelManager';
+import { fail } from './apiFailure';
+import type { ServiceParts } from './appServices';
+
+/** The arguments of a verb after validation. */
+type ParsedArgs<V extends Verb> = z.output<(typeof verbs)[V]['args']>;
+
+export type ServiceHandlers = { readonly [V in Verb]: (args: ParsedArgs<V>) => Promise<VerbResult<V>> };
+
+/** The handlers for `parts` (the whole contract, checked by the type above). */
+export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
+  const { settings, store, registry, supervisor, models, streams, chat, lock, emit } = parts;
+  const requireIdle = (what: string) => {
+    if (chat.busy) fail('busy', `A reply is still being written; stop it before ${what}.`);
+  };
+
+  return {
+    'app.info': async () => ({
+      version: await parts.version(),
+      dataDir: parts.dataDir,
+      // A host that is down lists nothing rather than failing the whole answer.
+      providers: await supervisor.request('providers', {}).catch(() => []),
+      platform: process.platform,
+    }),
+    'settings.get': async () => settings.get(),
+    'settings.update': async ({ patch }) => {
+      const next = await settings.update(patch);
+      emit({ type: 'settings', settings: next });
+      return next;
+    },
+
+    'models.list': () => registry.list(),
+    'models.import': async ({ dir }) => {
+      const model = await registry.import(dir);
+      parts.modelsChanged();
+      return model;
+    },
+    'models.remove': async ({ id }) => {
+      if (models.current?.model.id === id) requireIdle('removing the model in use');
+      await models.forget(id);
+      await registry.remove(id);
+      parts.modelsChanged();
+      emit({ type: 'settings', settings: settings.get() });
+      return null;
+    },
+    'models.load': async ({ id }) => {
+      requireIdle('loading another model');
+      const info = await models.load(id);
+      emit({ type: 'settings', settings: settings.get() });
+      return info;
+    },
+    'models.current': async () => models.current?.info ?? null,
+
+    'conversations.list': () => store.list(),
+    'conversations.search': async ({ query }) => {
+      if (query.trim() === '') return [];
+      const seen = new Set<string>();
+      const rows: { conversationId: string; title: string; snippet: string }[] = [];
+      // One row per conversation (its first hit): the sidebar lists conversations, not matches.
+      for (const hit of await store.search(query)) {
+        if (seen.has(hit.conversationId)) continue;
+        seen.add(hit.conversationId);
+        rows.push({ conversationId: hit.conversationId, title: hit.conversationTitle, snippet: hit.snippet });
+      }
+      return rows;
+    },
+    'conversations.create': async ({ title }) => {
+      const conversation = await store.create(title === undefined || title.trim() === '' ? {} : { title });
+      parts.conversationsChanged();
+      return conversation;
+    },
+    'conversations.open': ({ conversationId }) => chat.open(conversationId),
+    'conversations.rename': async ({ conversationId, title }) => {
+      await store.rename(conversationId, title);
+      parts.conversationsChanged();
+      return null;
+    },
+    'conversations.delete': async ({ conversationId }) => {
+      await chat.settle(conversationId);
+      // Under the engine lock, so no snapshot of it is being written while its files go.
+      await lock.run(ENGINE_LOCK, async () => {
+        await store.delete(conversationId);
+        streams.forget(conversationId);
+      });
+      parts.conversationsChanged();
+      return null;
+    },
+    'conversations.updateSettings': async ({ conversationId, settings: overrides }) => {
+      await store.updateSettings(conversationId, { settings: overrides });
+      return null;
+    },
+    'conversations.export': async ({ conversationId, format }) => {
+      const conversation = await store.load(conversationId);
+      const content = format === 'markdown' ? await store.exportMarkdown(conversationId) : await store.exportJson(conversationId);
+      return { fileName: `${fileStem(conversation.title)}.${format === 'markdown' ? 'md' : 'json'}`, content };
+    },
+
+    'chat.send': ({ conversationId, content }) => chat.send(conversationId, content),
+    'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
+    'chat.edit': ({ conversationId, messageId, content }) => chat.edit(conversationId, messageId, content),
+    'chat.stop': async ({ conversationId }) => {
+      await chat.stop(conversationId);
+      return null;
+    },
+    'chat.preview': ({ conversationId, draft }) => chat.preview(conversationId, draft),
+    'cache.view': () => chat.cacheView(),
+  };
+}
+
+/** A file name from a title: letters, digits, spaces and dashes only, never empty. */
+function fileStem(title: string): string {
+  const stem = title.replace(/[^\p{L}\p{N} _-]+/gu, ' ').replace(/\s+/g, ' ').trim().slice(0, 80);
+  return stem || 'conversation';
+}

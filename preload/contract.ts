@@ -1,0 +1,185 @@
+// THE contract between the renderer and main: every verb with its argument schema (zod) and result type,
+// and the event union. Imported by main (handlers validate with it), preload (exposes it) and the
+// renderer (calls it); pure types and zod, no Node or Electron imports.
+import { z } from 'zod';
+import type { CacheDelta } from '../main/engine/cache/cacheView';
+import type { DoneReason } from '../main/engine/chatTypes';
+import type { GenerationStats } from '../main/engine/stats';
+import type { CacheViewWithText, ModelInfo } from '../main/host/protocol';
+import {
+  ConversationIdSchema,
+  MessageIdSchema,
+  TitleSchema,
+  type Conversation,
+  type ConversationSummary,
+  type Message,
+} from '../main/storage/conversationSchema';
+import { ConversationSettingsSchema, SettingsPatchSchema, type AppSettings } from '../main/storage/settingsSchema';
+
+export type { CacheDelta, CacheViewWithText, Conversation, ConversationSummary, DoneReason, GenerationStats, Message, ModelInfo };
+export type { AppSettings };
+
+const empty = z.object({}).strict();
+const conversationRef = z.object({ conversationId: ConversationIdSchema }).strict();
+const messageText = z.string().min(1, 'a message is not empty').max(1_000_000, 'a message is at most 1,000,000 characters');
+
+/** A model the app knows: imported from a folder (by reference) or downloaded into the models folder. */
+export interface InstalledModel {
+  readonly id: string;
+  readonly name: string;
+  readonly dir: string;
+  readonly source: 'imported' | 'downloaded';
+  /** Set when the folder no longer validates (moved, deleted, damaged): the engine's specific error. */
+  readonly problem?: string;
+}
+
+export interface AppInfo {
+  readonly version: string;
+  readonly dataDir: string;
+  readonly providers: readonly { name: string; available: boolean; reason?: string }[];
+  readonly platform: string;
+}
+
+/** A reply that has started streaming: events with this seq belong to `replyId`. */
+export interface StreamStart {
+  readonly seq: number;
+  readonly conversationId: string;
+  /** The user message just stored (absent for regenerate). */
+  readonly userMessage?: Message;
+  readonly reply: Message;
+}
+
+/** What sending `draft` now would do to the model's view (the composer's horizon preview). */
+export interface SendPreview {
+  readonly draftTokens: number;
+  /** Earlier tokens that would leave the model's window. */
+  readonly pushedOut: number;
+}
+
+/** Every verb: argument schema and result type. Args are validated in main before any handler runs. */
+export const verbs = {
+  'app.info': { args: empty, result: {} as AppInfo },
+  'settings.get': { args: empty, result: {} as AppSettings },
+  'settings.update': { args: z.object({ patch: SettingsPatchSchema }).strict(), result: {} as AppSettings },
+
+  'models.list': { args: empty, result: {} as readonly InstalledModel[] },
+  /** Validates a folder with the engine's ModelFolder and remembers it; errors name the file and the problem. */
+  'models.import': { args: z.object({ dir: z.string().min(1).max(4096) }).strict(), result: {} as InstalledModel },
+  'models.remove': { args: z.object({ id: z.string().min(1).max(256) }).strict(), result: null },
+  /** Loads a model into the engine host (progress events with phase 'load'). */
+  'models.load': { args: z.object({ id: z.string().min(1).max(256) }).strict(), result: {} as ModelInfo },
+  'models.current': { args: empty, result: {} as ModelInfo | null },
+
+  'conversations.list': { args: empty, result: {} as readonly ConversationSummary[] },
+  'conversations.search': {
+    args: z.object({ query: z.string().max(1000) }).strict(),
+    result: {} as readonly { conversationId: string; title: string; snippet: string }[],
+  },
+  'conversations.create': { args: z.object({ title: TitleSchema.optional() }).strict(), result: {} as Conversation },
+  /** Loads a conversation; `notice` says when its context had to be rebuilt (no snapshot, another model). */
+  'conversations.open': { args: conversationRef, result: {} as { conversation: Conversation; notice?: string } },
+  'conversations.rename': {
+    args: z.object({ conversationId: ConversationIdSchema, title: TitleSchema.min(1, 'a title is not empty') }).strict(),
+    result: null,
+  },
+  'conversations.delete': { args: conversationRef, result: null },
+  'conversations.updateSettings': {
+    args: z.object({ conversationId: ConversationIdSchema, settings: ConversationSettingsSchema.nullable() }).strict(),
+    result: null,
+  },
+  'conversations.export': {
+    args: z.object({ conversationId: ConversationIdSchema, format: z.enum(['markdown', 'json']) }).strict(),
+    result: {} as { fileName: string; content: string },
+  },
+
+  /** Stores the user message and starts the reply; the tokens arrive as events. */
+  'chat.send': { args: z.object({ conversationId: ConversationIdSchema, content: messageText }).strict(), result: {} as StreamStart },
+  /** Replaces the last reply with a new one (same prompt, exact rewind of the cache). */
+  'chat.regenerate': { args: conversationRef, result: {} as StreamStart },
+  /** Replaces a user message, drops everything after it and answers again. */
+  'chat.edit': {
+    args: z.object({ conversationId: ConversationIdSchema, messageId: MessageIdSchema, content: messageText }).strict(),
+    result: {} as StreamStart,
+  },
+  'chat.stop': { args: conversationRef, result: null },
+  'chat.preview': {
+    args: z.object({ conversationId: ConversationIdSchema, draft: z.string().max(1_000_000) }).strict(),
+    result: {} as SendPreview,
+  },
+  'cache.view': { args: empty, result: {} as CacheViewWithText | null },
+} as const;
+
+export type Verb = keyof typeof verbs;
+export type VerbArgs<V extends Verb> = z.input<(typeof verbs)[V]['args']>;
+export type VerbResult<V extends Verb> = (typeof verbs)[V]['result'];
+
+/** Error codes the renderer can act on. */
+export type ApiErrorCode = 'bad-request' | 'forbidden' | 'not-found' | 'busy' | 'no-model' | 'model-invalid' | 'storage' | 'internal';
+
+/** The error every verb rejects with (serialisable; crosses IPC and the test transport alike). */
+export interface ApiError {
+  readonly code: ApiErrorCode;
+  readonly message: string;
+  /** For model errors: the engine's code (e.g. `missing-file`) and the file it names. */
+  readonly detail?: string;
+}
+
+/** Events main and the engine host push to the renderer. Token-rate events come straight from the host. */
+export type AppEvent =
+  | { readonly type: 'token'; readonly seq: number; readonly id: number; readonly text: string; readonly pos: number; readonly slot: number }
+  | { readonly type: 'cacheDelta'; readonly seq: number; readonly delta: CacheDelta; readonly texts: readonly string[] }
+  | { readonly type: 'progress'; readonly seq: number; readonly phase: 'load' | 'prefill'; readonly done: number; readonly total: number }
+  | { readonly type: 'done'; readonly seq: number; readonly reason: DoneReason; readonly stats: GenerationStats }
+  | { readonly type: 'error'; readonly seq: number; readonly error: { readonly code: string; readonly message: string } }
+  | { readonly type: 'message'; readonly conversationId: string; readonly message: Message }
+  | { readonly type: 'conversations'; readonly conversations: readonly ConversationSummary[] }
+  | { readonly type: 'models'; readonly models: readonly InstalledModel[]; readonly current: ModelInfo | null }
+  | { readonly type: 'settings'; readonly settings: AppSettings }
+  | { readonly type: 'notice'; readonly level: 'info' | 'warning' | 'error'; readonly text: string }
+  /** A native menu item or shortcut the renderer acts on. */
+  | { readonly type: 'command'; readonly command: 'toggleCachePanel' | 'newConversation' | 'openSettings' | 'openModels' | 'focusComposer' };
+
+/** What the renderer sees as `window.ouro`: one call per verb plus the event stream. */
+export interface OuroApi {
+  invoke<V extends Verb>(verb: V, args: VerbArgs<V>): Promise<VerbResult<V>>;
+  /** Subscribes to every event; returns the unsubscribe function. */
+  subscribe(listener: (event: AppEvent) => void): () => void;
+}
+
+/** What a verb answers across a process boundary (IPC, the browser transport): a result or an ApiError, never a throw. */
+export type ApiReply<T = unknown> = { readonly ok: true; readonly result: T } | { readonly ok: false; readonly error: ApiError };
+
+/** The WebSocket path of the browser transport (main/web/bridgeServer): `ws(s)://<host>/ouro`. */
+export const BRIDGE_PATH = '/ouro';
+
+/** Browser transport, client → server: one verb call; `id` comes back on its reply. */
+export interface BridgeRequest {
+  readonly id: number | string;
+  readonly verb: string;
+  readonly args?: unknown;
+}
+
+/** Browser transport, server → client: the reply to request `id` (null when the frame could not be read), or an event. */
+export type BridgeFrame = ({ readonly id: number | string | null } & ApiReply) | { readonly event: AppEvent };
+
+/** Validates a verb name and its arguments; returns a typed error instead of throwing. */
+export function parseRequest(
+  verb: unknown,
+  args: unknown,
+): { ok: true; verb: Verb; args: unknown } | { ok: false; error: ApiError } {
+  if (typeof verb !== 'string' || !Object.hasOwn(verbs, verb)) {
+    return { ok: false, error: { code: 'bad-request', message: `unknown verb ${JSON.stringify(verb)?.slice(0, 80)}` } };
+  }
+  const parsed = verbs[verb as Verb].args.safeParse(args ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+    return { ok: false, error: { code: 'bad-request', message: `${verb}: ${where}${issue.message}` } };
+  }
+  return { ok: true, verb: verb as Verb, args: parsed.data };
+}
+
+/** True for values shaped like an ApiError (errors cross process boundaries as plain objects). */
+export function isApiError(value: unknown): value is ApiError {
+  return typeof value === 'object' && value !== null && typeof (value as ApiError).code === 'string' && typeof (value as ApiError).message === 'string';
+}

@@ -1,0 +1,71 @@
+// The sandboxed preload: exposes `window.ouro` (the contract's verbs and one event stream) through
+// contextBridge, never ipcRenderer itself. Events arrive on MessagePorts main hands over: one fed by the
+// engine host directly, one by main. Runs in the renderer's isolated world (bundled as CommonJS).
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { EVENT_KIND, IPC_INVOKE, IPC_PORTS, type PortsMessage } from '../main/ipc/channels';
+import type { ApiReply, AppEvent, OuroApi } from './contract';
+
+/** The DOM MessagePort as used here (typed structurally: this project's Node typings lack the DOM). */
+interface EventPort {
+  onmessage: ((event: { data: unknown }) => void) | null;
+  close(): void;
+}
+
+/** Event types the renderer handles; the host's other events (stats, partial) are main's business. */
+const APP_EVENT_TYPES: ReadonlySet<string> = new Set<AppEvent['type']>([
+  'token',
+  'cacheDelta',
+  'progress',
+  'done',
+  'error',
+  'message',
+  'conversations',
+  'models',
+  'settings',
+  'notice',
+  'command',
+]);
+
+const listeners = new Set<(event: AppEvent) => void>();
+const ports = new Map<'host' | 'main', EventPort>();
+
+function deliver(data: unknown): void {
+  if (typeof data !== 'object' || data === null || (data as { kind?: unknown }).kind !== EVENT_KIND) return;
+  const event = (data as { event?: { type?: unknown } }).event;
+  if (!event || typeof event.type !== 'string' || !APP_EVENT_TYPES.has(event.type)) return;
+  for (const listener of listeners) {
+    try {
+      listener(event as AppEvent);
+    } catch (err) {
+      console.error('ouro event listener failed', err);
+    }
+  }
+}
+
+ipcRenderer.on(IPC_PORTS, (event: IpcRendererEvent, message: PortsMessage) => {
+  message.roles.forEach((role, i) => {
+    const port = event.ports[i] as unknown as EventPort | undefined;
+    if (!port) return;
+    ports.get(role)?.close();
+    ports.set(role, port);
+    // Assigning onmessage starts the port.
+    port.onmessage = (e) => deliver(e.data);
+  });
+});
+
+const api: OuroApi = {
+  invoke: (async (verb: string, args: unknown) => {
+    const reply = (await ipcRenderer.invoke(IPC_INVOKE, verb, args)) as ApiReply;
+    if (reply.ok) return reply.result;
+    // The ApiError object itself (code, message, detail) is the rejection, as over the browser transport.
+    throw reply.error;
+  }) as OuroApi['invoke'],
+  subscribe: (listener) => {
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+    };
+  },
+};
+
+contextBridge.exposeInMainWorld('ouro', api);

@@ -1,0 +1,115 @@
+// The engine host in a real worker thread: typed request/reply, the event stream, cancellation that gets
+// through while session.run blocks the worker, snapshots on disk, and errors as typed replies.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CacheSettings, GenerateOptions } from '../../main/engine/chatTypes';
+import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
+import { HostRequestError, type EngineHostClient } from '../../main/host/engineHostClient';
+import type { HostEvent } from '../../main/host/protocol';
+import { startWorkerHost } from '../../main/host/workerTransport';
+import { ensureFixture } from '../fixtures/llamaFixture';
+
+let host: EngineHostClient;
+let dir: string;
+let tmp: string;
+
+const cache: CacheSettings = { sink: 4, window: 32, positions: 'cache' };
+const options = (maxTokens: number, seed = 1): GenerateOptions => ({ sampling: { ...DEFAULT_SAMPLING, seed }, maxTokens });
+const chat = (content: string) => ({ kind: 'chat' as const, messages: [{ role: 'user' as const, content }] });
+
+beforeAll(async () => {
+  dir = (await ensureFixture('tiny')).dir;
+  tmp = await mkdtemp(path.join(tmpdir(), 'ouro-host-'));
+  host = startWorkerHost();
+});
+
+afterAll(async () => {
+  await host?.close();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function eventsOf(seq: number): HostEvent[] {
+  const events: HostEvent[] = [];
+  host.onEvent((e) => e.seq === seq && events.push(e));
+  return events;
+}
+
+describe('engine host (worker thread)', () => {
+  it('answers generate before load with a typed no-model error', async () => {
+    const err = await host.request('generate', { prompt: chat('hi'), options: options(4), cache }).catch((e) => e);
+    expect(err).toBeInstanceOf(HostRequestError);
+    expect(err.code).toBe('no-model');
+  });
+
+  it('reports a broken model folder with the engine’s specific error and stays usable', async () => {
+    const err = await host.request('load', { dir: path.join(tmp, 'nope') }).catch((e) => e);
+    expect(err.code).toMatch(/^model\//);
+    expect(err.message).toContain('nope');
+  });
+
+  it('loads the fixture and describes it', async () => {
+    const info = await host.request('load', { dir, threads: 1 });
+    expect(info.layers).toBe(2);
+    expect(info.kvHeads).toBe(2);
+    expect(info.hasChatTemplate).toBe(true);
+    expect(info.ropeProbe.ok).toBe(true);
+    expect(info.provider).toBe('cpu');
+  });
+
+  it('streams token and cacheDelta events, then done, with the seq of the request', async () => {
+    const { seq, result } = host.start('generate', { prompt: chat('hello'), options: options(40), cache });
+    const events = eventsOf(seq);
+    const done = await result;
+    const tokens = events.filter((e) => e.type === 'token');
+    expect(tokens.length).toBeGreaterThanOrEqual(done.stats.decodeTokens - 1);
+    expect(events.filter((e) => e.type === 'cacheDelta').length).toBeGreaterThan(1);
+    expect(events.at(-1)?.type).toBe('done');
+    expect(done.session).toMatchObject({ sink: 4, window: 32, positions: 'cache' });
+    const view = await host.request('cacheView', {});
+    expect(view!.slots).toHaveLength(36);
+    expect(view!.texts).toHaveLength(36);
+    expect(view!.nextPos).toBe(done.session.tokens);
+  });
+
+  it('cancels a running generation at the next token', async () => {
+    const { seq, result } = host.start('generate', { prompt: chat('go on'), options: options(100_000, 2), cache });
+    let cancelled = false;
+    host.onEvent((e) => {
+      if (e.seq === seq && e.type === 'token' && !cancelled) {
+        cancelled = true;
+        void host.cancel(seq);
+      }
+    });
+    const done = await result;
+    expect(done.reason).toBe('cancelled');
+    expect(done.stats.decodeTokens).toBeLessThan(50);
+  });
+
+  it('snapshots to a file and restores the exact stream', async () => {
+    const file = path.join(tmp, 'conv.kv');
+    const before = await host.request('cacheView', {});
+    const saved = await host.request('snapshot', { path: file });
+    expect(saved.tokens).toBe(before!.nextPos);
+    await host.request('reset', {});
+    const restored = await host.request('restore', { path: file });
+    expect(restored.tokens).toBe(saved.tokens);
+    const after = await host.request('cacheView', {});
+    expect(after).toEqual(before);
+  });
+
+  it('rejects a corrupt snapshot with a typed error', async () => {
+    const file = path.join(tmp, 'bad.kv');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, 'not a snapshot');
+    const err = await host.request('restore', { path: file }).catch((e) => e);
+    expect(err.code).toBe('snapshot-invalid');
+  });
+
+  it('previews how many visible tokens a draft would push out of the window', async () => {
+    const long = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
+    const preview = await host.request('preview', { prompt: chat(long), cache });
+    expect(preview.draftTokens).toBeGreaterThan(32);
+  });
+});
