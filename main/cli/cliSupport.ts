@@ -1,0 +1,44 @@
+// Shared bits of the command-line tools: option parsing helpers and one way to report errors. Plain Node.
+import { CacheConfigError, parseCacheConfig } from '../engine/cache/cacheConfig';
+import type { PositionsMode } from '../engine/cache/cacheOptions';
+
+/** A usage or input error: printed without a stack trace, exit code 2. */
+export class CliError extends Error {}
+
+export function intOption(name: string, value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new CliError(`${name} must be an integer, got '${value}'`);
+  return n;
+}
+
+export function numberOption(name: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new CliError(`${name} must be a number, got '${value}'`);
+  return n;
+}
+
+/** Checks an "S,W" cache config, turning its error into a usage error. */
+export function cacheConfigOption(value: string): { sink: number; window: number } {
+  try {
+    return parseCacheConfig(value);
+  } catch (err) {
+    if (err instanceof CacheConfigError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+export function positionsOption(value: string): PositionsMode {
+  if (value !== 'cache' && value !== 'original') throw new CliError(`--positions must be cache or original, got '${value}'`);
+  return value;
+}
+
+/** Runs a CLI main: usage errors exit 2, anything else prints its message and exits 1. */
+export async function runCli(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`error: ${message}`);
+    process.exitCode = err instanceof CliError ? 2 : 1;
+  }
+}

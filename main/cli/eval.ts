@@ -1,0 +1,60 @@
+// `npm run eval`: streaming perplexity of a text file under the sink-ring cache (StreamingLLM's
+// eval_long_ppl.py protocol), or the sliding-window-with-recomputation oracle with --recompute. Plain Node.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { loadModel } from '../engine/loadedModel';
+import { streamingNll } from '../engine/streamingEval';
+import { cacheConfigOption, CliError, intOption, positionsOption, runCli } from './cliSupport';
+
+const USAGE = `usage: npm run eval -- --model DIR --text FILE [--sink S] [--window W] [--positions cache|original]
+       [--max-tokens N] [--recompute] [--json]`;
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    text: { type: 'string' },
+    sink: { type: 'string', default: '4' },
+    window: { type: 'string' },
+    positions: { type: 'string', default: 'cache' },
+    'max-tokens': { type: 'string' },
+    recompute: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+async function main(): Promise<void> {
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!values.model || !values.text) throw new CliError(`--model and --text are required\n${USAGE}`);
+  const positions = positionsOption(values.positions!);
+  const text = await readFile(values.text, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new CliError(`cannot read --text ${values.text}: ${err.code ?? err.message}`);
+  });
+  const model = await loadModel(values.model);
+  try {
+    const sinkArg = intOption('--sink', values.sink!);
+    const window = values.window === undefined ? Math.floor(model.config.maxPos / 2) - sinkArg : intOption('--window', values.window);
+    const { sink } = cacheConfigOption(`${sinkArg},${window}`);
+    let ids = model.tokenizer.encode(text, { addSpecialTokens: true });
+    if (values['max-tokens'] !== undefined) ids = ids.slice(0, intOption('--max-tokens', values['max-tokens']) + 1);
+    if (ids.length < 2) throw new CliError('the text has fewer than two tokens');
+    let total = 0;
+    let count = 0;
+    for await (const { pos, nll } of streamingNll(model, ids, { sink, window, positions, recompute: values.recompute })) {
+      total += nll;
+      count++;
+      if (values.json) console.log(JSON.stringify({ type: 'nll', pos, nll }));
+    }
+    const ppl = Math.exp(total / count);
+    if (values.json) console.log(JSON.stringify({ type: 'done', ppl, tokens: count }));
+    else console.log(`perplexity ${ppl.toFixed(3)} over ${count} tokens (S=${sink}, W=${window}, ${values.recompute ? 'recompute' : positions})`);
+  } finally {
+    await model.release();
+  }
+}
+
+await runCli(main);

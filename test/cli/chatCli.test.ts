@@ -1,0 +1,104 @@
+// The command-line tools as a user runs them (child processes through tsx): JSON event lines, usage
+// errors, and — where ../shared/models exists — the real trained stories260K model.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureFixture } from '../fixtures/llamaFixture';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+const stories = fileURLToPath(new URL('../../../shared/models/stories260K', import.meta.url));
+const storiesSamples = fileURLToPath(new URL('../../../shared/models/reference/stories260K.greedy-samples.json', import.meta.url));
+const storiesText = fileURLToPath(new URL('../../../shared/data/tinystories-valid-head.txt', import.meta.url));
+const hasShared = existsSync(stories) && existsSync(storiesSamples);
+
+async function cli(script: 'chat' | 'eval', args: string[]) {
+  try {
+    const { stdout, stderr } = await run(tsx, [`main/cli/${script}.ts`, ...args], { cwd: root, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+type Line = { type: string; [k: string]: unknown };
+const lines = (stdout: string): Line[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+
+describe('npm run chat', () => {
+  let fixture: string;
+  beforeAll(async () => {
+    fixture = (await ensureFixture('tiny')).dir;
+  });
+
+  it('prints one JSON object per token and a done line', async () => {
+    const { code, stdout } = await cli('chat', ['--model', fixture, '--prompt', 'hello', '--max-tokens', '12', '--seed', '3', '--json', '--sink', '4', '--window', '16']);
+    expect(code).toBe(0);
+    const out = lines(stdout);
+    const tokens = out.filter((l) => l.type === 'token');
+    expect(tokens.length).toBeGreaterThan(0);
+    for (const t of tokens) expect(Object.keys(t).sort()).toEqual(['id', 'pos', 'slot', 'text', 'type']);
+    const done = out.at(-1)!;
+    expect(done.type).toBe('done');
+    expect(['eos', 'max', 'stop']).toContain(done.reason);
+    expect((done.stats as { decodeTokens: number }).decodeTokens).toBeGreaterThan(0);
+  });
+
+  it('rejects bad options with a usage error and exit code 2', async () => {
+    const bad = await cli('chat', ['--model', fixture, '--prompt', 'x', '--positions', 'sideways']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--positions must be cache or original');
+    const badCache = await cli('chat', ['--model', fixture, '--prompt', 'x', '--window', '0']);
+    expect(badCache.code).toBe(2);
+    expect(badCache.stderr).toMatch(/window/i);
+  });
+
+  it('reports a broken model folder and exits 1', async () => {
+    const { code, stderr } = await cli('chat', ['--model', '/nonexistent/model', '--prompt', 'x']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('/nonexistent/model');
+  });
+});
+
+describe.skipIf(!hasShared)('stories260K (../shared/models; skipped where it is absent)', () => {
+  const samples = hasShared
+    ? (JSON.parse(readFileSync(storiesSamples, 'utf8')) as { samples: { prompt: string; new_ids: number[]; text: string }[] }).samples
+    : [];
+
+  it('greedy --raw generation reproduces llama2.c’s reference ids and text', async () => {
+    const sample = samples[0];
+    const { code, stdout } = await cli('chat', ['--model', stories, '--raw', '--greedy', '--prompt', sample.prompt, '--max-tokens', String(sample.new_ids.length), '--json']);
+    expect(code).toBe(0);
+    const out = lines(stdout);
+    const ids = out.filter((l) => l.type === 'token' && (l.id as number) >= 0).map((l) => l.id);
+    expect(ids).toEqual(sample.new_ids);
+    const text = out.filter((l) => l.type === 'token').map((l) => l.text).join('');
+    expect(sample.prompt + text).toBe(sample.text);
+  });
+
+  it('cache and original positions agree while within the 512 trained positions', async () => {
+    const args = ['--model', stories, '--raw', '--greedy', '--prompt', 'Once upon a time', '--max-tokens', '240', '--sink', '4', '--window', '252', '--json'];
+    const cacheMode = lines((await cli('chat', [...args, '--positions', 'cache'])).stdout);
+    const originalMode = lines((await cli('chat', [...args, '--positions', 'original'])).stdout);
+    const ids = (out: Line[]) => out.filter((l) => l.type === 'token').map((l) => l.id);
+    expect(ids(cacheMode).length).toBeGreaterThan(100);
+    expect(ids(cacheMode)).toEqual(ids(originalMode));
+  });
+
+  it.skipIf(!existsSync(storiesText))('streaming perplexity stays low past the window in cache mode', async () => {
+    const run = async (positions: string) => {
+      const { code, stdout } = await cli('eval', ['--model', stories, '--text', storiesText, '--sink', '4', '--window', '60', '--positions', positions, '--max-tokens', '1500', '--json']);
+      expect(code).toBe(0);
+      const done = lines(stdout).at(-1)!;
+      expect(done.type).toBe('done');
+      expect(done.tokens).toBe(1500);
+      return done.ppl as number;
+    };
+    const ppl = await run('cache');
+    expect(ppl).toBeGreaterThan(1);
+    expect(ppl).toBeLessThan(12);
+  });
+});
