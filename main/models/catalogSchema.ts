@@ -1,0 +1,149 @@
+// The curated model catalog (models/catalog.json): its schema, the checks a hand-edited entry must
+// pass, and the download request an entry + variant becomes. Runs in main; pure.
+
+import { z } from 'zod';
+import type { DownloadRequest } from './downloadRequest';
+
+const SLUG = /^[a-z0-9][a-z0-9.-]*$/;
+const COMMIT = /^[0-9a-f]{40}$/;
+const SAFE_PATH = /^(?!.*(^|\/)\.\.?(\/|$))[\w.-]+(\/[\w.-]+)*$/;
+
+const CatalogFileSchema = z.object({
+  /** Repository-relative path; the same path inside the installed folder. */
+  path: z.string().regex(SAFE_PATH),
+  /** sha256 of the content, only where it was read off the Hub for this revision; the Hub API is checked against it. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** Rounded size as the Hub's file page shows it (the exact size comes from the Hub API at download time). */
+  approxBytes: z.int().nonnegative(),
+});
+
+/**
+ * Weight formats whose graphs keep the KV cache in float32 (what Ouro's cache holds today). fp16 and
+ * q4f16 exports keep fp16 KV and are not offered; the enum itself keeps them out.
+ */
+const WEIGHTS = z.enum(['fp32', 'q8', 'q4', 'bnb4']);
+
+const VariantSchema = z.object({
+  /** Short id (`q4`); the installed folder is `<entry id>-<variant id>`. */
+  id: z.string().regex(SLUG),
+  /** The transformers.js graph (`onnx/model_q4.onnx`). */
+  onnxFile: z.string().regex(/^onnx\/model(_[A-Za-z0-9]+)?\.onnx$/),
+  weights: WEIGHTS,
+  kvDtype: z.literal('float32'),
+  /** Every file the folder needs: graph (+ external data), config, generation config, tokenizer files. */
+  files: z.array(CatalogFileSchema).min(4),
+  /** Rough download size (sum of the files). */
+  approxDownloadBytes: z.int().positive(),
+  /** Rough resident memory: weights plus the KV cache at the suggested window plus runtime overhead. */
+  approxRamBytes: z.int().positive(),
+});
+
+const CatalogEntrySchema = z
+  .object({
+    id: z.string().regex(SLUG),
+    name: z.string().min(1),
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
+    /** A commit (40 hex) where one was read off the Hub, else a branch name with `verified: false`. */
+    revision: z.string().min(1),
+    /** True only when the revision is a commit and every graph file's sha256 was read off the Hub for it. */
+    verified: z.boolean(),
+    /** Whether Ouro's engine has loaded and chatted with this exact revision (probe + a short chat). */
+    engineTested: z.boolean(),
+    notes: z.array(z.string()),
+    licence: z.object({ id: z.string().min(1), url: z.url() }),
+    /** The Hub asks for a licence click-through (a token is then needed). */
+    gated: z.boolean(),
+    family: z.string().min(1),
+    parameters: z.int().positive(),
+    /** config.json max_position_embeddings. */
+    contextLength: z.int().positive(),
+    /** float32 KV per token: layers × 2 × kv heads × head dim × 4. */
+    kvBytesPerToken: z.int().positive(),
+    /** Suggested attention-sink cache (DESIGN §3): S sinks and W ring slots. */
+    suggestedCache: z.object({ sink: z.int().nonnegative(), window: z.int().positive() }),
+    defaultVariant: z.string(),
+    variants: z.array(VariantSchema).min(1),
+  })
+  .superRefine((e, ctx) => {
+    if (!e.variants.some((v) => v.id === e.defaultVariant)) {
+      ctx.addIssue({ code: 'custom', path: ['defaultVariant'], message: `"${e.defaultVariant}" is not one of the variants` });
+    }
+    if (new Set(e.variants.map((v) => v.id)).size !== e.variants.length) {
+      ctx.addIssue({ code: 'custom', path: ['variants'], message: 'variant ids must be unique' });
+    }
+    if (!COMMIT.test(e.revision) && e.verified) {
+      ctx.addIssue({ code: 'custom', path: ['verified'], message: `revision "${e.revision}" is a branch, not a commit; an entry pinned to a branch cannot be verified` });
+    }
+    const { sink, window } = e.suggestedCache;
+    if (2 * (sink + window) > e.contextLength) {
+      ctx.addIssue({ code: 'custom', path: ['suggestedCache'], message: 'sink + window must stay within half the context length (DESIGN §3)' });
+    }
+    e.variants.forEach((v, i) => {
+      const paths = new Set(v.files.map((f) => f.path));
+      if (paths.size !== v.files.length) ctx.addIssue({ code: 'custom', path: ['variants', i, 'files'], message: 'duplicate file path' });
+      for (const needed of [v.onnxFile, 'config.json', 'tokenizer.json', 'tokenizer_config.json']) {
+        if (!paths.has(needed)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'files'], message: `lacks ${needed}` });
+      }
+      // Only the chosen graph (and its external data) belongs in the folder: a second graph would change
+      // which variant the engine picks.
+      for (const p of paths) {
+        if (p.endsWith('.onnx') && p !== v.onnxFile) ctx.addIssue({ code: 'custom', path: ['variants', i, 'files'], message: `${p} is a second graph` });
+        if (p.endsWith('.onnx_data') && !p.startsWith(v.onnxFile)) ctx.addIssue({ code: 'custom', path: ['variants', i, 'files'], message: `${p} belongs to another graph` });
+      }
+      if (e.verified && !v.files.some((f) => f.path === v.onnxFile && f.sha256 !== undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['variants', i, 'files'], message: `verified entries need the sha256 of ${v.onnxFile}` });
+      }
+    });
+  });
+
+const ExcludedSchema = z.object({ repo: z.string().min(1), reason: z.string().min(1) });
+
+/** The whole catalog file. */
+export const CatalogSchema = z
+  .object({
+    version: z.literal(1),
+    /** When the entries were last checked against the Hub (YYYY-MM-DD). */
+    updated: z.iso.date(),
+    models: z.array(CatalogEntrySchema),
+    /** Models looked at and left out, with the reason (documentation for the next curator). */
+    excluded: z.array(ExcludedSchema),
+  })
+  .superRefine((c, ctx) => {
+    const ids = c.models.map((m) => m.id);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['models'], message: 'model ids must be unique' });
+  });
+
+export type Catalog = z.output<typeof CatalogSchema>;
+export type CatalogEntry = z.output<typeof CatalogEntrySchema>;
+export type CatalogVariant = z.output<typeof VariantSchema>;
+export type CatalogFile = z.output<typeof CatalogFileSchema>;
+
+/** Validates parsed catalog JSON; throws an Error listing every problem with its JSON path. */
+export function parseCatalog(json: unknown): Catalog {
+  const parsed = CatalogSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new Error(`models/catalog.json is invalid:\n  ${problems.join('\n  ')}`);
+}
+
+/** The installed folder name (and download id) of an entry's variant. */
+export function catalogFolderId(entry: Readonly<CatalogEntry>, variant: Readonly<CatalogVariant>): string {
+  return `${entry.id}-${variant.id}`;
+}
+
+/** The download request for `entry` (its default variant unless `variantId` names another). */
+export function requestFromCatalog(entry: Readonly<CatalogEntry>, variantId?: string): DownloadRequest {
+  const variant = entry.variants.find((v) => v.id === (variantId ?? entry.defaultVariant));
+  if (variant === undefined) {
+    throw new Error(`${entry.name} has no variant "${variantId}"; available: ${entry.variants.map((v) => v.id).join(', ')}`);
+  }
+  return {
+    id: catalogFolderId(entry, variant),
+    name: `${entry.name} (${variant.id})`,
+    repo: entry.repo,
+    revision: entry.revision,
+    catalogId: entry.id,
+    variant: variant.id,
+    files: variant.files.map((f) => (f.sha256 === undefined ? { path: f.path } : { path: f.path, sha256: f.sha256 })),
+  };
+}
