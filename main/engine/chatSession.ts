@@ -3,7 +3,7 @@
 // Runs in the engine host thread.
 import { SinkRingCache } from './cache/sinkRingCache';
 import type { CacheDelta } from './cache/cacheView';
-import type { CacheSettings, DoneReason, GenerateOptions, Prompt, TokenEvent } from './chatTypes';
+import type { CacheSettings, ChatMessage, DoneReason, GenerateOptions, Prompt, TokenEvent } from './chatTypes';
 import type { LoadedModel } from './loadedModel';
 import { Runner, type CancelFlag } from './runner';
 import { Sampler } from './sampling/sampler';
@@ -114,13 +114,21 @@ export class ChatSession {
     const target = this.renderTarget(prompt);
     this.ensureCache(prompt);
 
+    if (this.history.length === 0 && prompt.kind === 'chat') {
+      const primed = await this.primeEarlierTurns(prompt.messages, target, hooks);
+      if (primed === null) return this.finish('cancelled', '', stats);
+      stats.reprocessedTokens += primed;
+      stats.prefillTokens += primed;
+    }
     const plan = this.planFeed(target, prompt.kind);
     if (plan.cut.tokens < this.history.length) stats.reprocessedTokens += await this.rewindTo(plan.cut, hooks);
     let logits: Float32Array | null;
     if (plan.ids.length > 0) {
       logits = await this.feedTokens(plan.ids, hooks, hooks.onPrefillProgress);
-      this.fedText += plan.text;
       stats.prefillTokens += plan.ids.length;
+      // A cancelled prefill is undone, so the fed tokens always spell `fedText` exactly.
+      if (logits === null) await this.rewindTo(plan.cut, hooks);
+      else this.fedText += plan.text;
     } else {
       logits = await this.logitsAtEnd(hooks, stats);
     }
@@ -229,6 +237,38 @@ export class ChatSession {
     stats.tokensEvicted = cache.evicted;
     stats.kvBytes = cache.kvBytes();
     return { reason, text, stats };
+  }
+
+  /**
+   * Starts an empty stream on a conversation that already has turns (a restart without a snapshot, another
+   * model, new cache settings): of the turns before the last user message only the sinks and the last W
+   * tokens are fed — what the model would see of them anyway — at their original positions. Returns the
+   * tokens fed, or null when cancelled (the stream is then empty again).
+   */
+  private async primeEarlierTurns(messages: readonly ChatMessage[], target: string, hooks: GenerateHooks): Promise<number | null> {
+    const lastUser = messages.findLastIndex((m) => m.role === 'user');
+    const earlier = messages.slice(0, lastUser);
+    if (!earlier.some((m) => m.role !== 'system')) return 0;
+    const text = this.model.template!.render(earlier, { addGenerationPrompt: false });
+    if (!target.startsWith(text)) return 0;
+    const ids = this.model.tokenizer.encode(text, { addSpecialTokens: false });
+    const cache = this.cache!;
+    const sinkEnd = Math.min(cache.sink, ids.length);
+    const windowStart = Math.max(sinkEnd, ids.length - cache.window);
+    let logits: Float32Array | null = null;
+    if (sinkEnd > 0) logits = await this.feedTokens(ids.slice(0, sinkEnd), hooks);
+    if (windowStart > sinkEnd) {
+      cache.skipTo(windowStart);
+      this.history.push(ids.slice(sinkEnd, windowStart));
+    }
+    if (ids.length > windowStart && (sinkEnd === 0 || logits !== null)) logits = await this.feedTokens(ids.slice(windowStart), hooks);
+    if (logits === null) {
+      this.reset();
+      return null;
+    }
+    this.fedText = text;
+    this.cuts.push({ tokens: ids.length, chars: text.length, kind: 'turn' });
+    return sinkEnd + ids.length - windowStart;
   }
 
   /** The text the whole stream should spell after this turn's prompt. */

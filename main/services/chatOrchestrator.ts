@@ -44,8 +44,6 @@ interface Turn {
 /** What a turn's preparation did to the conversation before the reply starts. */
 interface Prepared {
   readonly userMessage?: Message;
-  /** Messages at the start of the prompt that existed before this turn (fed again if the context was rebuilt). */
-  readonly historyCount: number;
 }
 
 const BUSY = 'A reply is still being written. Stop it or wait for it to finish.';
@@ -64,9 +62,8 @@ export class ChatOrchestrator {
   }
 
   send(conversationId: string, content: string): Promise<StreamStart> {
-    return this.startTurn(conversationId, async (c) => ({
+    return this.startTurn(conversationId, async () => ({
       userMessage: await this.deps.store.appendMessage(conversationId, { role: 'user', content }),
-      historyCount: c.messages.length,
     }));
   }
 
@@ -76,7 +73,7 @@ export class ChatOrchestrator {
       const last = c.messages.findLastIndex((m) => m.role === 'user');
       if (last < 0) fail('bad-request', 'There is nothing to regenerate: this conversation has no message of yours yet.');
       await this.deps.store.truncateAfter(conversationId, c.messages[last].id);
-      return { historyCount: last + 1 };
+      return {};
     });
   }
 
@@ -87,7 +84,7 @@ export class ChatOrchestrator {
       if (at < 0) fail('not-found', `Message ${messageId} is not in this conversation (it may have been replaced already).`);
       if (c.messages[at].role !== 'user') fail('bad-request', 'Only your own messages can be edited; regenerate a reply instead.');
       await this.deps.store.truncateAfter(conversationId, at === 0 ? null : c.messages[at - 1].id);
-      return { userMessage: await this.deps.store.appendMessage(conversationId, { role: 'user', content }), historyCount: at };
+      return { userMessage: await this.deps.store.appendMessage(conversationId, { role: 'user', content }) };
     });
   }
 
@@ -168,19 +165,14 @@ export class ChatOrchestrator {
       const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
       const request = generateRequest(settings, conversation.messages, this.deps.seed ?? randomSeed);
       const active = streams.activeFor(conversationId);
-      let rebuiltTokens = 0;
-      if (active?.rebuilt && prepared.historyCount > 0) {
-        const history = chatPrompt(settings.systemPrompt, conversation.messages.slice(0, prepared.historyCount));
-        rebuiltTokens = (await supervisor.request('preview', { prompt: history, cache: request.cache })).draftTokens;
-      }
-      if (active) Object.assign(active, { rebuilt: false, dirty: true, cache: request.cache });
+      if (active) Object.assign(active, { dirty: true, cache: request.cache });
 
       const replyId = randomUUID();
       const writer = await store.beginStreaming(conversationId, replyId);
       const started = supervisor.start('generate', request);
       const turn: Turn = { conversationId, replyId, seq: started.seq, host: started.host, writer, done: Promise.resolve() };
       this.turn = turn;
-      turn.done = this.finish(turn, started.result, rebuiltTokens);
+      turn.done = this.finish(turn, started.result);
       const parentId = conversation.messages.at(-1)?.id;
       const reply: Message = {
         id: replyId,
@@ -197,17 +189,13 @@ export class ChatOrchestrator {
   }
 
   /** Ends the reply when the host answers: final record, `message` event, then the stream's snapshot. */
-  private async finish(turn: Turn, result: Promise<HostResult<'generate'>>, rebuiltTokens: number): Promise<void> {
+  private async finish(turn: Turn, result: Promise<HostResult<'generate'>>): Promise<void> {
     let end: StreamEnd;
     let ok = false;
     try {
       const r = await result;
-      const reprocessed = r.stats.reprocessedTokens + Math.min(rebuiltTokens, r.stats.prefillTokens);
-      end = { status: r.reason === 'cancelled' ? 'stopped' : 'complete', content: r.text, stats: messageStats(r.stats, reprocessed) };
-      // A stop during the prompt's prefill leaves the engine's text ahead of its tokens (ChatSession adds
-      // the whole prompt's text even when its feed was cancelled), so that stream is not trusted further:
-      // the next turn restores the last snapshot, which is exact, and feeds this turn's prompt again.
-      ok = !(r.reason === 'cancelled' && r.stats.decodeTokens === 0);
+      end = { status: r.reason === 'cancelled' ? 'stopped' : 'complete', content: r.text, stats: messageStats(r.stats) };
+      ok = true;
     } catch (err) {
       end = { status: 'error', error: `The reply failed: ${toApiError(err).message}` };
     }

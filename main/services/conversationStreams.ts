@@ -19,8 +19,6 @@ export interface ActiveStream {
   cache: CacheSettings | null;
   /** Changed since its snapshot was last written. */
   dirty: boolean;
-  /** The next turn feeds the earlier turns again (rebuilt context): its reprocessed count includes them. */
-  rebuilt: boolean;
 }
 
 export class ConversationStreams {
@@ -49,17 +47,16 @@ export class ConversationStreams {
       if (same.cache === null || sameCacheSettings(same.cache, cache)) return null;
       // The host starts a new stream for new settings on the next generate: the history is fed again.
       same.cache = cache;
-      same.rebuilt = hasHistory;
       return hasHistory ? rebuiltNotice('its cache settings changed') : null;
     }
     await this.saveActive();
     this.current = null;
     const generation = this.supervisor.generation;
-    const start = (rebuilt: boolean, streamCache: CacheSettings | null): ActiveStream =>
-      (this.current = { conversationId: conversation.id, modelId, generation, cache: streamCache, dirty: false, rebuilt });
+    const start = (streamCache: CacheSettings | null): ActiveStream =>
+      (this.current = { conversationId: conversation.id, modelId, generation, cache: streamCache, dirty: false });
     if (!hasHistory) {
       await this.supervisor.request('reset', {});
-      start(false, null);
+      start(null);
       return null;
     }
     const path = this.store.snapshotPath(conversation.id);
@@ -70,10 +67,10 @@ export class ConversationStreams {
       try {
         const info = await this.supervisor.request('restore', { path, modelId });
         if (sameCacheSettings(info.settings, cache)) {
-          start(false, info.settings);
+          start(info.settings);
           return null;
         }
-        start(true, cache);
+        start(cache);
         return rebuiltNotice('its cache settings changed since it was saved');
       } catch (err) {
         if (!(err instanceof HostRequestError) || !err.code.startsWith('snapshot-')) throw err;
@@ -82,7 +79,7 @@ export class ConversationStreams {
     }
     // The host may still hold the previous conversation's stream: empty it so nothing leaks across.
     await this.supervisor.request('reset', {});
-    start(true, null);
+    start(null);
     return rebuiltNotice(reason);
   }
 
@@ -110,5 +107,5 @@ export class ConversationStreams {
 }
 
 function rebuiltNotice(reason: string): string {
-  return `Context rebuilt: ${reason}. The model reads this conversation again, so the next reply starts more slowly.`;
+  return `Context rebuilt: ${reason}. The model reads its latest part again (what fits in its window), so the next reply starts more slowly.`;
 }

@@ -67,12 +67,12 @@ export function generateRequest(
 }
 
 /** A reply's stored stats; `reprocessedTokens` is passed in because a rebuilt context counts too. */
-export function messageStats(stats: Readonly<GenerationStats>, reprocessedTokens: number): MessageStats {
+export function messageStats(stats: Readonly<GenerationStats>): MessageStats {
   return {
     tokens: stats.decodeTokens,
     tokPerSec: finite(stats.decodeTokPerSec),
     ttftMs: finite(stats.timeToFirstTokenMs),
-    reprocessedTokens,
+    reprocessedTokens: stats.reprocessedTokens,
   };
 }
 

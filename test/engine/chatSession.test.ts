@@ -184,4 +184,45 @@ describe('ChatSession', () => {
     expect(stopped.reason).toBe('stop');
     expect(stopped.text).toBe(free.text.slice(0, free.text.indexOf(stop)));
   });
+  it('undoes a prefill cancelled midway, so the next turn feeds the whole prompt again', async () => {
+    const session = new ChatSession(model, { ...SMALL, chunkSize: 8 });
+    await turn(session, [user('first')], sampled(5));
+    const before = session.tokenCount;
+    const cancel = { cancelled: false };
+    const long = [user('first'), { role: 'assistant' as const, content: 'ok' }, user(Array.from({ length: 40 }, (_, i) => `y${i}`).join(' '))];
+    const stopped = await session.generate({ kind: 'chat', messages: long }, sampled(5), {
+      cancel,
+      onPrefillProgress: (done) => {
+        if (done >= 16) cancel.cancelled = true;
+      },
+    });
+    expect(stopped.reason).toBe('cancelled');
+    // Back at the cut the turn started from (the stored reply differs from the generated one, so the cut
+    // is at the reply's start), with none of the cancelled prompt left in the stream.
+    expect(session.tokenCount).toBeLessThan(before);
+    const again = await turn(session, long, sampled(5));
+    expect(again.stats.reprocessedTokens).toBe(0);
+    // Same tokens as a session that was never interrupted.
+    const clean = new ChatSession(model, { ...SMALL, chunkSize: 8 });
+    await turn(clean, [user('first')], sampled(5));
+    await turn(clean, long, sampled(5));
+    expect(Array.from(session.tokenIds())).toEqual(Array.from(clean.tokenIds()));
+  });
+
+  it('starts a fresh stream on a long conversation from its sinks and last W tokens only', async () => {
+    const messages: ChatMessage[] = [];
+    for (let i = 0; i < 12; i++) messages.push(user(`question ${i} about things`), { role: 'assistant', content: `answer ${i} with some words` });
+    messages.push(user('and now?'));
+    const session = new ChatSession(model, SMALL);
+    const result = await turn(session, messages, sampled(3));
+    const earlier = model.template!.render(messages.slice(0, -1), { addGenerationPrompt: false });
+    const earlierTokens = model.tokenizer.encode(earlier, { addSpecialTokens: false }).length;
+    expect(earlierTokens).toBeGreaterThan(4 + 32);
+    expect(result.stats.reprocessedTokens).toBe(4 + 32);
+    const cache = session.kvCache!;
+    // Positions stay the original ones: the stream counts every token of the conversation.
+    expect(cache.evicted).toBeGreaterThan(earlierTokens - 36 - 1);
+    expect(session.tokenCount).toBeGreaterThan(earlierTokens);
+  });
 });
+
