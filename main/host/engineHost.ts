@@ -37,6 +37,7 @@ type Handlers = { [V in HostVerb]: (args: HostArgs<V>, seq: number) => Promise<H
  */
 export class EngineHost {
   private model: LoadedModel | null = null;
+  private unreportedLoadMs = 0;
   private session: ChatSession | null = null;
   private sessionSettings: CacheSettings | null = null;
   private readonly cancelled = new Set<number>();
@@ -79,6 +80,7 @@ export class EngineHost {
       this.emit({ type: 'progress', seq, phase: 'load', done: 0, total: 1 });
       const model = await loadModel(args.dir, { variant: args.variant, provider: args.provider, threads: args.threads });
       this.model = model;
+      this.unreportedLoadMs = model.loadMs;
       this.emit({ type: 'progress', seq, phase: 'load', done: 1, total: 1 });
       return modelInfo(model);
     },
@@ -103,6 +105,9 @@ export class EngineHost {
             this.emit({ type: 'cacheDelta', seq, delta, texts: delta.writes.map((w) => model.tokenizer.tokenText(w.tokenId)) }),
           onPrefillProgress: (done, total) => this.emit({ type: 'progress', seq, phase: 'prefill', done, total }),
         });
+        // The first reply after a load reports the load time, so a cold start shows where time went.
+        result.stats.loadMs = this.unreportedLoadMs;
+        this.unreportedLoadMs = 0;
         this.emit({ type: 'done', seq, reason: result.reason, stats: result.stats });
         return { ...result, session: this.sessionInfo(session) };
       } catch (err) {

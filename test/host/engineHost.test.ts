@@ -67,6 +67,7 @@ describe('engine host (worker thread)', () => {
     expect(events.filter((e) => e.type === 'cacheDelta').length).toBeGreaterThan(1);
     expect(events.at(-1)?.type).toBe('done');
     expect(done.session).toMatchObject({ sink: 4, window: 32, positions: 'cache' });
+    expect(done.stats.loadMs).toBeGreaterThan(0); // the first reply after a load reports it
     const view = await host.request('cacheView', {});
     expect(view!.slots).toHaveLength(36);
     expect(view!.texts).toHaveLength(36);
@@ -85,6 +86,7 @@ describe('engine host (worker thread)', () => {
     const done = await result;
     expect(done.reason).toBe('cancelled');
     expect(done.stats.decodeTokens).toBeLessThan(50);
+    expect(done.stats.loadMs).toBe(0);
   });
 
   it('snapshots to a file and restores the exact stream', async () => {
