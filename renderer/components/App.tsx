@@ -1,0 +1,91 @@
+// The app shell: sidebar, main area (chat, models or first run), optional right panel, the settings
+// dialog and toasts; applies the theme and the global Esc-stops-streaming key. Renderer.
+import { useEffect, useState } from 'react';
+import {
+  selectActiveTitle,
+  selectCachePanelOpen,
+  selectHasModel,
+  selectInitialized,
+  selectModels,
+  selectModelsLoaded,
+  selectTheme,
+  selectView,
+} from '../state/selectors';
+import { useAppStore, useStoreApi } from '../state/storeContext';
+import { CachePanel } from './CachePanel';
+import { ChatView } from './ChatView';
+import { FirstRun } from './FirstRun';
+import { ModelsPage } from './ModelsPage';
+import { Notices } from './Notices';
+import { SettingsDialog } from './SettingsDialog';
+import { Sidebar } from './Sidebar';
+
+export function App() {
+  const theme = useAppStore(selectTheme);
+  const panelOpen = useAppStore(selectCachePanelOpen);
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+  }, [theme]);
+  useEscapeStops();
+  return (
+    <div className={`app-shell ${panelOpen ? 'has-panel' : ''}`}>
+      <DocumentTitle />
+      <Sidebar />
+      <main className="main">
+        <MainContent />
+      </main>
+      {panelOpen && <CachePanel />}
+      <SettingsDialog />
+      <Notices />
+    </div>
+  );
+}
+
+function MainContent() {
+  const view = useAppStore(selectView);
+  const initialized = useAppStore(selectInitialized);
+  const modelsLoaded = useAppStore(selectModelsLoaded);
+  const noModels = useAppStore(selectModels).length === 0;
+  const hasModel = useAppStore(selectHasModel);
+  // Onboarding: once shown, the first-run screen stays until a model has loaded, so a folder that is
+  // accepted but cannot run keeps its error in view.
+  const [onboarding, setOnboarding] = useState(false);
+  if (modelsLoaded && noModels && !onboarding) setOnboarding(true);
+  if (hasModel && onboarding) setOnboarding(false);
+  if (!initialized && !modelsLoaded) {
+    return (
+      <div className="splash" aria-busy="true">
+        <span className="spinner" role="status" aria-label="Starting Ouro" />
+      </div>
+    );
+  }
+  if (view === 'models') return <ModelsPage />;
+  if (noModels || onboarding) return <FirstRun />;
+  return <ChatView />;
+}
+
+/** The window title follows the open conversation. */
+function DocumentTitle() {
+  const title = useAppStore(selectActiveTitle);
+  useEffect(() => {
+    document.title = title ? `${title} — Ouro` : 'Ouro';
+  }, [title]);
+  return null;
+}
+
+/** Esc stops a streaming reply, unless a dialog or an inner control (editor, rename) used the key. */
+function useEscapeStops(): void {
+  const store = useStoreApi();
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape' || event.defaultPrevented) return;
+      if (document.querySelector('dialog[open]')) return;
+      const state = store.getState();
+      if (!state.stream) return;
+      event.preventDefault();
+      void state.stop();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [store]);
+}

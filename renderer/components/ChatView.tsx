@@ -1,0 +1,107 @@
+// The chat page: header (title, model menu, conversation settings, cache panel toggle), progress strip,
+// the virtualised transcript or an empty state, and the composer. Renderer.
+import {
+  selectActiveId,
+  selectActiveTitle,
+  selectCachePanelOpen,
+  selectHasModel,
+  selectIsStreaming,
+  selectHasMessages,
+  selectOpening,
+} from '../state/selectors';
+import { useAppStore, useStoreApi } from '../state/storeContext';
+import { Composer } from './Composer';
+import { ChatIcon, PanelIcon, SlidersIcon } from './icons';
+import { MessageList } from './MessageList';
+import { ModelPicker } from './ModelPicker';
+import { ProgressStrip } from './ProgressBar';
+
+export function ChatView() {
+  const activeId = useAppStore(selectActiveId);
+  const opening = useAppStore(selectOpening);
+  const hasMessages = useAppStore(selectHasMessages);
+  return (
+    <section className="chat-view" aria-label="Chat">
+      <ChatHeader />
+      <ProgressStrip />
+      {hasMessages ? (
+        <MessageList key={activeId ?? 'none'} />
+      ) : (
+        <EmptyChat loading={opening !== null} />
+      )}
+      <StreamAnnouncer />
+      <Composer />
+    </section>
+  );
+}
+
+function ChatHeader() {
+  const store = useStoreApi();
+  const title = useAppStore(selectActiveTitle);
+  const activeId = useAppStore(selectActiveId);
+  const panelOpen = useAppStore(selectCachePanelOpen);
+  return (
+    <header className="chat-header">
+      <h1 className="chat-title" title={title ?? undefined}>
+        {title || 'New conversation'}
+      </h1>
+      <div className="chat-header-tools">
+        <ModelPicker />
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Tune this conversation"
+          title="Settings of this conversation"
+          disabled={activeId === null}
+          onClick={() => store.getState().openSettings('conversation')}
+        >
+          <SlidersIcon />
+        </button>
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Cache panel"
+          title="Cache panel"
+          aria-pressed={panelOpen}
+          onClick={() => store.getState().toggleCachePanel()}
+        >
+          <PanelIcon />
+        </button>
+      </div>
+    </header>
+  );
+}
+
+function EmptyChat({ loading }: { readonly loading: boolean }) {
+  const hasModel = useAppStore(selectHasModel);
+  if (loading) {
+    return (
+      <div className="empty-chat" aria-busy="true">
+        <span className="spinner" role="status" aria-label="Opening conversation" />
+      </div>
+    );
+  }
+  return (
+    <div className="empty-chat">
+      <div className="empty-chat-mark" aria-hidden="true">
+        <ChatIcon width={28} height={28} />
+      </div>
+      <h2>What’s on your mind?</h2>
+      <p>
+        {hasModel
+          ? 'Everything stays on this computer. The conversation can go on as long as you like: the model keeps the start and the most recent part in view.'
+          : 'Load a model to start chatting.'}
+      </p>
+    </div>
+  );
+}
+
+/** Tells screen readers when a reply starts and ends (the transcript itself is not a live region). */
+function StreamAnnouncer() {
+  const streaming = useAppStore(selectIsStreaming);
+  return (
+    <div className="visually-hidden" role="status" aria-live="polite">
+      {streaming ? 'Assistant is replying' : ''}
+    </div>
+  );
+}

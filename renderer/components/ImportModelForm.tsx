@@ -1,0 +1,90 @@
+// "Open model folder…": a path field that calls `models.import` and shows the engine's specific error
+// (the file and the problem) inline. Electron's folder picker can fill the same field later. Renderer.
+import { useId, useState, type FormEvent } from 'react';
+import type { ApiError } from '../../preload/contract';
+import { useStoreApi } from '../state/storeContext';
+import { FolderIcon } from './icons';
+
+export function ImportModelForm({ autoFocus }: { readonly autoFocus?: boolean }) {
+  const store = useStoreApi();
+  const id = useId();
+  const [dir, setDir] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [added, setAdded] = useState<string | null>(null);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!dir.trim() || busy) return;
+    setBusy(true);
+    setError(null);
+    setAdded(null);
+    setLoadError(null);
+    void store
+      .getState()
+      .importModel(dir)
+      .then((result) => {
+        setBusy(false);
+        if ('error' in result) {
+          setError(result.error);
+          return;
+        }
+        setDir('');
+        setAdded(result.model.name);
+        if (result.loadError) setLoadError(result.loadError);
+      });
+  };
+
+  return (
+    <form className="import-form" onSubmit={submit}>
+      <label id={`${id}-label`} htmlFor={id} className="import-label">
+        Model folder
+      </label>
+      <div className="input-row">
+        <input
+          id={id}
+          type="text"
+          value={dir}
+          autoFocus={autoFocus}
+          spellCheck={false}
+          autoComplete="off"
+          placeholder="/path/to/SmolLM2-135M-Instruct"
+          aria-describedby={`${id}-hint${error ? ` ${id}-error` : ''}`}
+          aria-invalid={error !== null || undefined}
+          onChange={(e) => {
+            setDir(e.target.value);
+            setError(null);
+          }}
+        />
+        <button type="submit" className="button button-primary" disabled={!dir.trim() || busy}>
+          <FolderIcon />
+          {busy ? 'Opening…' : 'Open model folder…'}
+        </button>
+      </div>
+      <p className="field-hint" id={`${id}-hint`}>
+        The folder of a model exported for transformers.js: <code>config.json</code>, <code>tokenizer.json</code>,{' '}
+        <code>tokenizer_config.json</code> and <code>onnx/model.onnx</code>.
+      </p>
+      {error && (
+        <div className="import-error" role="alert" id={`${id}-error`} data-testid="import-error">
+          <strong>Ouro cannot use this folder.</strong> {error.message}
+          {error.detail && !error.message.includes(error.detail) && <span className="error-detail"> ({error.detail})</span>}
+        </div>
+      )}
+      {added && loadError && (
+        <div className="import-error" role="alert" data-testid="import-error">
+          <strong>Added {added}, but it cannot be loaded.</strong> {loadError.message}
+          {loadError.detail && !loadError.message.includes(loadError.detail) && (
+            <span className="error-detail"> ({loadError.detail})</span>
+          )}
+        </div>
+      )}
+      {added && !loadError && (
+        <p className="import-added" role="status">
+          Added {added}.
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,66 @@
+// Renders message markdown: GFM, highlighted code blocks with a Copy button, links that open outside
+// the app, images shown as their alt text (the CSP loads none from the network). Raw HTML is never
+// rendered. Renderer.
+import { isValidElement, memo, useRef, type ComponentProps, type ReactNode } from 'react';
+import ReactMarkdown, { type Components, type ExtraProps } from 'react-markdown';
+import rehypeHighlight from 'rehype-highlight';
+import remarkGfm from 'remark-gfm';
+import { CopyButton } from './CopyButton';
+
+const remarkPlugins = [remarkGfm];
+const rehypePlugins = [rehypeHighlight];
+
+function languageOf(children: ReactNode): string | null {
+  if (!isValidElement<{ className?: string }>(children)) return null;
+  const match = /(?:^|\s)language-([\w+#.-]+)/.exec(children.props.className ?? '');
+  return match ? match[1] : null;
+}
+
+function CodeBlock({ children, node: _node, ...rest }: ComponentProps<'pre'> & ExtraProps) {
+  const ref = useRef<HTMLPreElement>(null);
+  const language = languageOf(children);
+  return (
+    <div className="code-block">
+      <div className="code-block-bar">
+        <span className="code-language">{language ?? 'text'}</span>
+        <CopyButton label="Copy code" showLabel className="code-copy" getText={() => ref.current?.textContent ?? ''} />
+      </div>
+      <pre ref={ref} {...rest}>
+        {children}
+      </pre>
+    </div>
+  );
+}
+
+function ExternalLink({ children, node: _node, href, ...rest }: ComponentProps<'a'> & ExtraProps) {
+  return (
+    <a {...rest} href={href} target="_blank" rel="noreferrer noopener">
+      {children}
+    </a>
+  );
+}
+
+function ImageAsText({ alt, src }: ComponentProps<'img'> & ExtraProps) {
+  return <span className="markdown-image">[image{alt ? `: ${alt}` : ''}{typeof src === 'string' && src ? ` — ${src}` : ''}]</span>;
+}
+
+function Table({ children, node: _node, ...rest }: ComponentProps<'table'> & ExtraProps) {
+  return (
+    <div className="table-scroll">
+      <table {...rest}>{children}</table>
+    </div>
+  );
+}
+
+const components: Components = { pre: CodeBlock, a: ExternalLink, img: ImageAsText, table: Table };
+
+/** Markdown for `text`; memoised, so an unchanged message never re-parses. */
+export const Markdown = memo(function Markdown({ text }: { readonly text: string }) {
+  return (
+    <div className="markdown">
+      <ReactMarkdown remarkPlugins={remarkPlugins} rehypePlugins={rehypePlugins} components={components}>
+        {text}
+      </ReactMarkdown>
+    </div>
+  );
+});

@@ -1,0 +1,177 @@
+// One message of the transcript: markdown (or the live text while it streams), the in-place editor of a
+// user message, the reply footer and status, and per-message actions (copy, edit, regenerate). Renderer.
+import { memo, useRef, useState, type FormEvent } from 'react';
+import type { Message } from '../../preload/contract';
+import { errorText } from '../state/modelsSlice';
+import { displayStatus } from '../state/messageList';
+import {
+  selectBusy,
+  selectEditing,
+  selectEditText,
+  selectIsEditing,
+  selectIsLive,
+  selectStreamText,
+  type HorizonPlacement,
+} from '../state/selectors';
+import { useAppStore, useStoreApi } from '../state/storeContext';
+import { CopyButton } from './CopyButton';
+import { PencilIcon, RefreshIcon } from './icons';
+import { Markdown } from './Markdown';
+import { ReplyFooter, ReplyStatus } from './ReplyFooter';
+import { useAutoGrow } from './useAutoGrow';
+
+export interface MessageItemProps {
+  readonly message: Message;
+  /** This is the last reply and nothing is streaming: Regenerate is offered. */
+  readonly canRegenerate: boolean;
+  /** Where the message sits against the model's view (dimmed above the horizon). */
+  readonly horizon: HorizonPlacement;
+}
+
+const ROLE_LABEL: Record<Message['role'], string> = { user: 'You', assistant: 'Assistant', system: 'System' };
+
+/** Memoised on its props: a token or another message's change never re-renders it. */
+export const MessageItem = memo(function MessageItem({ message, canRegenerate, horizon }: MessageItemProps) {
+  const live = useAppStore(selectIsLive(message.id));
+  const editing = useAppStore(selectIsEditing(message.id));
+  const status = displayStatus(message, live);
+  const isUser = message.role === 'user';
+  return (
+    <article
+      className={`message message-${message.role} horizon-${horizon}`}
+      data-testid="message"
+      data-role={message.role}
+      data-status={status}
+      data-message-id={message.id}
+      aria-label={ROLE_LABEL[message.role]}
+    >
+      {horizon === 'split' && (
+        <div className="horizon-marker" role="separator" aria-label="The model can no longer see above this line">
+          <span>The model can no longer see above this line</span>
+        </div>
+      )}
+      <div className="message-bubble">
+        {editing ? (
+          <MessageEditor message={message} />
+        ) : live ? (
+          <LiveText />
+        ) : isUser ? (
+          <p className="message-plain">{message.content}</p>
+        ) : message.content ? (
+          <Markdown text={message.content} />
+        ) : status === 'complete' ? (
+          <p className="message-empty">(empty reply)</p>
+        ) : null}
+      </div>
+      {message.role === 'assistant' && <ReplyStatus message={message} status={status} />}
+      {message.role === 'assistant' && <ReplyFooter message={message} live={live} />}
+      {!editing && <MessageActions message={message} canRegenerate={canRegenerate && !live} />}
+    </article>
+  );
+});
+
+/** The streaming reply's text: the only component a token re-renders (once per frame). */
+function LiveText() {
+  const text = useAppStore(selectStreamText);
+  if (!text) {
+    return (
+      <div className="typing" role="status" aria-label="Assistant is writing">
+        <span />
+        <span />
+        <span />
+      </div>
+    );
+  }
+  return <Markdown text={text} />;
+}
+
+function MessageActions({ message, canRegenerate }: { readonly message: Message; readonly canRegenerate: boolean }) {
+  const store = useStoreApi();
+  const busy = useAppStore(selectBusy);
+  const anotherEditing = useAppStore(selectEditing) !== null;
+  return (
+    <div className="message-actions">
+      <CopyButton label="Copy" getText={() => (store.getState().stream?.replyId === message.id ? store.getState().stream?.text ?? '' : message.content)} />
+      {message.role === 'user' && (
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Edit"
+          title="Edit and resend"
+          disabled={busy || anotherEditing}
+          onClick={() => store.getState().startEdit(message.id, message.content)}
+        >
+          <PencilIcon />
+        </button>
+      )}
+      {canRegenerate && (
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Regenerate"
+          title="Regenerate this reply"
+          disabled={busy}
+          onClick={() => {
+            void store
+              .getState()
+              .regenerate()
+              .then((error) => error && store.getState().pushNotice('error', `Could not regenerate: ${errorText(error)}`));
+          }}
+        >
+          <RefreshIcon />
+        </button>
+      )}
+    </div>
+  );
+}
+
+function MessageEditor({ message }: { readonly message: Message }) {
+  const store = useStoreApi();
+  const text = useAppStore(selectEditText);
+  const busy = useAppStore(selectBusy);
+  const [error, setError] = useState<string | null>(null);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  useAutoGrow(ref, text, 320);
+  const submit = (event?: FormEvent) => {
+    event?.preventDefault();
+    if (busy || !text.trim()) return;
+    setError(null);
+    void store
+      .getState()
+      .editAndResend(message.id, text)
+      .then((e) => e && setError(errorText(e)));
+  };
+  return (
+    <form className="message-editor" onSubmit={submit}>
+      <textarea
+        ref={ref}
+        aria-label="Edit text"
+        value={text}
+        autoFocus
+        onFocus={(e) => e.currentTarget.setSelectionRange(e.currentTarget.value.length, e.currentTarget.value.length)}
+        onChange={(e) => store.getState().setEditText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) submit(e);
+          else if (e.key === 'Escape') {
+            e.preventDefault();
+            store.getState().cancelEdit();
+          }
+        }}
+      />
+      {error && (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="message-editor-actions">
+        <span className="hint">Enter applies the edit and answers again; later messages are dropped.</span>
+        <button type="button" className="button" onClick={() => store.getState().cancelEdit()}>
+          Cancel
+        </button>
+        <button type="submit" className="button button-primary" disabled={busy || !text.trim()}>
+          Apply edit
+        </button>
+      </div>
+    </form>
+  );
+}

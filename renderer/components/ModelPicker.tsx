@@ -1,0 +1,49 @@
+// The chat header's model menu: installed models, the loaded one selected; choosing one loads it.
+// Renderer.
+import { errorText } from '../state/modelsSlice';
+import { selectBusy, selectCurrentModelDir, selectLoadingModelId, selectModels } from '../state/selectors';
+import { useAppStore, useStoreApi } from '../state/storeContext';
+
+export function ModelPicker() {
+  const store = useStoreApi();
+  const models = useAppStore(selectModels);
+  const currentDir = useAppStore(selectCurrentModelDir);
+  const loadingId = useAppStore(selectLoadingModelId);
+  const busy = useAppStore(selectBusy);
+  const currentId = models.find((m) => m.dir === currentDir)?.id ?? '';
+  const value = loadingId ?? currentId;
+  return (
+    <div className="model-picker">
+      <select
+        aria-label="Model"
+        value={value}
+        disabled={loadingId !== null || busy || models.length === 0}
+        title={busy ? 'Wait for the reply to finish to switch models' : undefined}
+        onChange={(e) => {
+          const id = e.target.value;
+          if (!id) return;
+          const name = models.find((m) => m.id === id)?.name ?? id;
+          void store
+            .getState()
+            .loadModel(id)
+            .then((error) => error && store.getState().pushNotice('error', `Could not load ${name}: ${errorText(error)}`));
+        }}
+      >
+        {value === '' && (
+          <option value="" disabled>
+            {models.length ? 'No model loaded' : 'No models installed'}
+          </option>
+        )}
+        {models.map((m) => (
+          <option key={m.id} value={m.id} disabled={m.problem !== undefined}>
+            {m.name}
+            {m.problem !== undefined ? ' (unavailable)' : ''}
+          </option>
+        ))}
+      </select>
+      {loadingId !== null && (
+        <span className="spinner" role="status" aria-label="Loading" />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,193 @@
+// The settings form's fields (system prompt, sampling, cache, and for app defaults provider and theme),
+// each labelled, with its hint and the schema's message when invalid. Shared by both settings tabs.
+// Renderer.
+import { useId, type ReactNode } from 'react';
+import type { AppInfo } from '../../preload/contract';
+import type { FieldErrors, SettingsDraft, SettingsField } from '../state/settingsForm';
+
+export interface SettingsFieldsProps {
+  readonly draft: SettingsDraft;
+  readonly errors: FieldErrors;
+  readonly onChange: (field: SettingsField, value: string) => void;
+  /** `app`: every field holds a value. `override`: blank means "use the app setting" (shown as placeholder). */
+  readonly mode: 'app' | 'override';
+  /** The app settings, shown as placeholders of blank overrides. */
+  readonly defaults?: SettingsDraft;
+  readonly providers?: AppInfo['providers'];
+}
+
+interface FieldProps {
+  readonly label: string;
+  readonly hint?: string;
+  readonly error?: string;
+  readonly wide?: boolean;
+  readonly children: (ids: { id: string; describedBy: string | undefined; invalid: boolean }) => ReactNode;
+}
+
+function Field({ label, hint, error, wide, children }: FieldProps) {
+  const id = useId();
+  const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
+  const describedBy = [error ? errorId : null, hint ? hintId : null].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className={`field ${wide ? 'is-wide' : ''} ${error ? 'has-error' : ''}`}>
+      <label htmlFor={id}>{label}</label>
+      {children({ id, describedBy, invalid: error !== undefined })}
+      {error && (
+        <p className="field-error" id={errorId}>
+          {error}
+        </p>
+      )}
+      {hint && (
+        <p className="field-hint" id={hintId}>
+          {hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+const NUMBER_FIELDS: readonly { field: SettingsField; label: string; hint: string }[] = [
+  { field: 'temperature', label: 'Temperature', hint: '0 picks the likeliest token; higher is more varied (0–5).' },
+  { field: 'topK', label: 'Top-k', hint: 'Sample from the k likeliest tokens; 0 turns it off.' },
+  { field: 'topP', label: 'Top-p', hint: 'Nucleus sampling: the smallest set whose probability reaches p.' },
+  { field: 'minP', label: 'Min-p', hint: 'Drop tokens below this fraction of the top probability.' },
+  { field: 'repetitionPenalty', label: 'Repetition penalty', hint: '1 is off; above 1 discourages repeats.' },
+  { field: 'maxTokens', label: 'Max tokens', hint: 'Longest reply, in tokens.' },
+];
+
+export function SettingsFields({ draft, errors, onChange, mode, defaults, providers }: SettingsFieldsProps) {
+  const placeholder = (field: SettingsField, fallback = '') =>
+    mode === 'override' ? `Default: ${defaults?.[field] || fallback}` : fallback;
+  const text = (field: SettingsField, fallback?: string) => (ids: { id: string; describedBy: string | undefined; invalid: boolean }) => (
+    <input
+      id={ids.id}
+      type="text"
+      inputMode="decimal"
+      autoComplete="off"
+      spellCheck={false}
+      value={draft[field]}
+      placeholder={placeholder(field, fallback)}
+      aria-describedby={ids.describedBy}
+      aria-invalid={ids.invalid || undefined}
+      onChange={(e) => onChange(field, e.target.value)}
+    />
+  );
+
+  return (
+    <div className="settings-fields">
+      <Field
+        label="System prompt"
+        wide
+        error={errors.systemPrompt}
+        hint={
+          mode === 'override'
+            ? 'Blank uses the app default. The system prompt stays pinned in the model’s view for the whole conversation.'
+            : 'Instructions the model sees first. They stay pinned in its view for the whole conversation.'
+        }
+      >
+        {(ids) => (
+          <textarea
+            id={ids.id}
+            rows={3}
+            value={draft.systemPrompt}
+            placeholder={mode === 'override' ? defaults?.systemPrompt || 'Default' : 'You are a helpful assistant.'}
+            aria-describedby={ids.describedBy}
+            aria-invalid={ids.invalid || undefined}
+            onChange={(e) => onChange('systemPrompt', e.target.value)}
+          />
+        )}
+      </Field>
+
+      <fieldset className="settings-group">
+        <legend>Sampling</legend>
+        <div className="field-grid">
+          {NUMBER_FIELDS.map(({ field, label, hint }) => (
+            <Field key={field} label={label} hint={hint} error={errors[field]}>
+              {text(field)}
+            </Field>
+          ))}
+          <Field
+            label="Seed"
+            error={errors.seed}
+            hint={mode === 'override' ? 'A whole number, or "random".' : 'A whole number for repeatable replies; blank for random.'}
+          >
+            {text('seed', 'random')}
+          </Field>
+        </div>
+      </fieldset>
+
+      <fieldset className="settings-group">
+        <legend>Context cache</legend>
+        <div className="field-grid">
+          <Field label="Sink tokens" error={errors.sink} hint='Tokens kept from the very start (the system prompt). A whole number, or "auto".'>
+            {text('sink', 'auto')}
+          </Field>
+          <Field label="Window tokens" error={errors.window} hint='How many recent tokens the model sees. A whole number, or "auto".'>
+            {text('window', 'auto')}
+          </Field>
+          <Field
+            label="Positions"
+            error={errors.positions}
+            hint="Cache: positions counted within what the model sees (StreamingLLM). Original: positions as written."
+          >
+            {(ids) => (
+              <select
+                id={ids.id}
+                value={draft.positions}
+                aria-describedby={ids.describedBy}
+                aria-invalid={ids.invalid || undefined}
+                onChange={(e) => onChange('positions', e.target.value)}
+              >
+                {mode === 'override' && <option value="">Default ({defaults?.positions || 'cache'})</option>}
+                <option value="cache">Cache</option>
+                <option value="original">Original</option>
+              </select>
+            )}
+          </Field>
+        </div>
+      </fieldset>
+
+      {mode === 'app' && (
+        <fieldset className="settings-group">
+          <legend>App</legend>
+          <div className="field-grid">
+            <Field label="Provider" error={errors.provider} hint="Where the model runs. Auto picks the fastest available and falls back to CPU.">
+              {(ids) => (
+                <select
+                  id={ids.id}
+                  value={draft.provider}
+                  aria-describedby={ids.describedBy}
+                  aria-invalid={ids.invalid || undefined}
+                  onChange={(e) => onChange('provider', e.target.value)}
+                >
+                  <option value="auto">Auto</option>
+                  {(providers ?? [{ name: 'cpu', available: true }]).map((p) => (
+                    <option key={p.name} value={p.name} title={p.reason}>
+                      {p.name.toUpperCase()}
+                      {p.available ? '' : ' (not available)'}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field label="Theme" error={errors.theme}>
+              {(ids) => (
+                <select
+                  id={ids.id}
+                  value={draft.theme}
+                  aria-describedby={ids.describedBy}
+                  onChange={(e) => onChange('theme', e.target.value)}
+                >
+                  <option value="system">Follow the system</option>
+                  <option value="light">Light</option>
+                  <option value="dark">Dark</option>
+                </select>
+              )}
+            </Field>
+          </div>
+        </fieldset>
+      )}
+    </div>
+  );
+}

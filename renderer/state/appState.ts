@@ -1,0 +1,26 @@
+// The shape of the renderer's store: the union of its slices, and what every slice is built from.
+// Types only. Renderer.
+import type { StateCreator } from 'zustand/vanilla';
+import type { OuroApi } from '../../preload/contract';
+import type { ChatSlice } from './chatSlice';
+import type { ConversationsSlice } from './conversationsSlice';
+import type { LifecycleSlice } from './lifecycleSlice';
+import type { ModelsSlice } from './modelsSlice';
+import type { SettingsSlice } from './settingsSlice';
+import type { StreamPump } from './streamPump';
+import type { StreamingSlice } from './streamingSlice';
+import type { UiSlice } from './uiSlice';
+
+/** Everything the renderer knows; components read it through the named selectors only. */
+export type AppState = ConversationsSlice & ChatSlice & StreamingSlice & ModelsSlice & SettingsSlice & UiSlice & LifecycleSlice;
+
+/** What the slices' actions use: the bridge (rejects with ApiError), the token pump and a wall clock. */
+export interface StoreDeps {
+  readonly api: OuroApi;
+  readonly pump: StreamPump;
+  /** Milliseconds since the epoch (Date.now in the page; a fake clock in tests). */
+  readonly now: () => number;
+}
+
+/** A slice of the store: sees the whole state, contributes `T`. */
+export type SliceCreator<T> = StateCreator<AppState, [], [], T>;

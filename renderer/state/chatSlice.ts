@@ -1,0 +1,142 @@
+// Chat slice: the open conversation and its messages, and the verbs that start or stop a reply
+// (send, regenerate, edit-and-resend, stop). Renderer.
+import type { ApiError, Conversation, Message } from '../../preload/contract';
+import { toApiError } from '../bridge';
+import type { SliceCreator, StoreDeps } from './appState';
+import { titleFromMessage, upsertMessage, type StreamKind } from './messageList';
+
+/** The open conversation's header fields (its messages live in `messages`). */
+export type ActiveConversation = Omit<Conversation, 'messages'>;
+
+export interface ChatSlice {
+  activeId: string | null;
+  active: ActiveConversation | null;
+  messages: readonly Message[];
+  /** Id of the conversation being loaded, while `conversations.open` runs. */
+  opening: string | null;
+  /** The verb that is starting a stream, until its StreamStart arrives. */
+  pending: StreamKind | null;
+  openConversation(id: string): Promise<void>;
+  /** Shows `conversation` as the open one (after create or open). */
+  showConversation(conversation: Readonly<Conversation>): void;
+  closeConversation(): void;
+  /** A `message` event: replaces or appends the message when its conversation is open. */
+  applyMessage(conversationId: string, message: Message): void;
+  /** Sends `content` to the open conversation (creating one when none is open). */
+  send(content: string): Promise<ApiError | null>;
+  regenerate(): Promise<ApiError | null>;
+  editAndResend(messageId: string, content: string): Promise<ApiError | null>;
+  stop(): Promise<void>;
+}
+
+const busyError: ApiError = { code: 'busy', message: 'A reply is still being written. Stop it or wait for it to finish.' };
+const emptyError: ApiError = { code: 'bad-request', message: 'Type a message first.' };
+
+export function createChatSlice(deps: StoreDeps): SliceCreator<ChatSlice> {
+  const { api, pump } = deps;
+  return (set, get) => {
+    const busy = (): boolean => get().pending !== null || get().stream !== null;
+
+    /** Runs a stream-starting verb with the shared busy guard and pending flag. */
+    const startStream = async (kind: StreamKind, run: () => Promise<void>): Promise<ApiError | null> => {
+      if (busy()) return busyError;
+      set({ pending: kind });
+      try {
+        await run();
+        return null;
+      } catch (error) {
+        return toApiError(error);
+      } finally {
+        set({ pending: null });
+      }
+    };
+
+    return {
+      activeId: null,
+      active: null,
+      messages: [],
+      opening: null,
+      pending: null,
+
+      async openConversation(id) {
+        get().showView('chat');
+        if (get().activeId === id) return;
+        set({ opening: id });
+        try {
+          const { conversation, notice } = await api.invoke('conversations.open', { conversationId: id });
+          if (get().opening !== id) return;
+          get().showConversation(conversation);
+          if (notice) get().pushNotice('info', notice);
+        } catch (error) {
+          if (get().opening === id) set({ opening: null });
+          get().pushNotice('error', `Could not open the conversation: ${toApiError(error).message}`);
+        }
+      },
+
+      showConversation(conversation) {
+        const { messages, ...header } = conversation;
+        set({ activeId: conversation.id, active: header, messages, opening: null, editing: null, horizon: null, view: 'chat' });
+      },
+
+      closeConversation() {
+        set({ activeId: null, active: null, messages: [], opening: null, editing: null, horizon: null });
+      },
+
+      applyMessage(conversationId, message) {
+        const live = get().stream;
+        if (live && live.replyId === message.id && message.status !== 'streaming') {
+          pump.end(live.seq, { kind: 'message', message });
+        }
+        if (conversationId !== get().activeId) return;
+        set((s) => ({ messages: upsertMessage(s.messages, message) }));
+      },
+
+      send(content) {
+        if (!content.trim()) return Promise.resolve(emptyError);
+        return startStream('send', async () => {
+          const before = get().active;
+          const id = before?.id ?? (await get().createConversation(titleFromMessage(content)));
+          const start = await api.invoke('chat.send', { conversationId: id, content });
+          get().beginStream(start, 'send');
+          // An untitled conversation takes its first message's first line as its title.
+          if (before && !before.title.trim() && get().messages.length <= 2) {
+            void get().renameConversation(id, titleFromMessage(content));
+          }
+        });
+      },
+
+      regenerate() {
+        const id = get().activeId;
+        if (!id) return Promise.resolve<ApiError>({ code: 'bad-request', message: 'Open a conversation first.' });
+        return startStream('regenerate', async () => {
+          const start = await api.invoke('chat.regenerate', { conversationId: id });
+          get().beginStream(start, 'regenerate');
+        });
+      },
+
+      editAndResend(messageId, content) {
+        const id = get().activeId;
+        if (!id) return Promise.resolve<ApiError>({ code: 'bad-request', message: 'Open a conversation first.' });
+        if (!content.trim()) return Promise.resolve(emptyError);
+        return startStream('edit', async () => {
+          const start = await api.invoke('chat.edit', { conversationId: id, messageId, content });
+          get().cancelEdit();
+          get().beginStream(start, 'edit', messageId);
+        });
+      },
+
+      async stop() {
+        const live = get().stream;
+        if (!live || live.stopping) return;
+        set({ stream: { ...live, stopping: true } });
+        try {
+          await api.invoke('chat.stop', { conversationId: live.conversationId });
+        } catch (error) {
+          const now = get().stream;
+          if (now?.seq === live.seq) set({ stream: { ...now, stopping: false } });
+          get().pushNotice('error', `Could not stop the reply: ${toApiError(error).message}`);
+        }
+      },
+    };
+  };
+}

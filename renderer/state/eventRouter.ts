@@ -1,0 +1,58 @@
+// Routes every AppEvent from the bridge into the store: token-rate events through the stream pump, the
+// rest to their slice. Renderer.
+import type { AppEvent } from '../../preload/contract';
+import type { AppStore } from './appStore';
+
+export type CacheDeltaEvent = Extract<AppEvent, { type: 'cacheDelta' }>;
+
+export interface EventRouterOptions {
+  /** The cache view's hook (issue 4); cache deltas are dropped without one. */
+  readonly onCacheDelta?: (event: CacheDeltaEvent) => void;
+}
+
+/** The listener to pass to `api.subscribe`. */
+export function createEventRouter(store: AppStore, options: EventRouterOptions = {}): (event: AppEvent) => void {
+  const { pump } = store;
+  return (event) => {
+    const s = store.getState();
+    switch (event.type) {
+      case 'token':
+        pump.token(event.seq, event.text);
+        return;
+      case 'cacheDelta':
+        options.onCacheDelta?.(event);
+        return;
+      case 'progress':
+        s.setProgress(event);
+        return;
+      case 'done':
+        pump.end(event.seq, { kind: 'done', reason: event.reason, stats: event.stats });
+        return;
+      case 'error':
+        pump.end(event.seq, { kind: 'error', message: event.error.message });
+        return;
+      case 'message':
+        s.applyMessage(event.conversationId, event.message);
+        return;
+      case 'conversations':
+        s.setConversations(event.conversations);
+        return;
+      case 'models':
+        s.setModels(event.models, event.current);
+        return;
+      case 'settings':
+        s.setSettings(event.settings);
+        return;
+      case 'notice':
+        s.pushNotice(event.level, event.text);
+        return;
+      case 'command':
+        s.handleCommand(event.command);
+        return;
+      default: {
+        const unknown: never = event;
+        void unknown;
+      }
+    }
+  };
+}

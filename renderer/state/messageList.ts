@@ -1,0 +1,113 @@
+// Pure reducers over a conversation's message array: upserts from `message` events, the state change a
+// new stream makes (send, regenerate, edit), and how a finished stream becomes a stored reply. Renderer.
+import type { DoneReason, GenerationStats, Message, StreamStart } from '../../preload/contract';
+import type { MessageStats } from '../../main/storage/conversationSchema';
+
+/** What the user did to start a stream; decides which messages the new reply replaces. */
+export type StreamKind = 'send' | 'regenerate' | 'edit';
+
+/** How a stream ended: the engine's done/error event, or main's stored final version of the reply. */
+export type StreamOutcome =
+  | { readonly kind: 'done'; readonly reason: DoneReason; readonly stats: GenerationStats }
+  | { readonly kind: 'error'; readonly message: string }
+  | { readonly kind: 'message'; readonly message: Message };
+
+/** A message's status as the UI shows it: a `streaming` message with no live stream was interrupted. */
+export type DisplayStatus = 'complete' | 'streaming' | 'stopped' | 'error' | 'interrupted';
+
+/** Replaces the message with the same id in place, else appends it. */
+export function upsertMessage(messages: readonly Message[], message: Message): readonly Message[] {
+  const index = findMessage(messages, message.id);
+  if (index < 0) return [...messages, message];
+  if (messages[index] === message) return messages;
+  const next = messages.slice();
+  next[index] = message;
+  return next;
+}
+
+/** Index of the message with `id`, searching from the end (recent messages change most), or -1. */
+export function findMessage(messages: readonly Message[], id: string): number {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i].id === id) return i;
+  return -1;
+}
+
+/**
+ * The messages once a stream has started. `send` appends the stored user message and the reply;
+ * `regenerate` drops what follows the last user message; `edit` drops the edited message and all
+ * after it. Copies that `message` events appended early are dropped with the rest, so nothing doubles.
+ */
+export function applyStreamStart(
+  messages: readonly Message[],
+  start: Readonly<StreamStart>,
+  kind: StreamKind,
+  editedId?: string,
+): readonly Message[] {
+  let kept: readonly Message[];
+  if (kind === 'regenerate') {
+    let lastUser = -1;
+    for (let i = messages.length - 1; i >= 0; i--) {
+      if (messages[i].role === 'user' && messages[i].id !== start.reply.id) {
+        lastUser = i;
+        break;
+      }
+    }
+    kept = messages.slice(0, lastUser + 1);
+  } else if (kind === 'edit') {
+    const edited = editedId === undefined ? -1 : findMessage(messages, editedId);
+    kept = edited < 0 ? withoutIds(messages, start) : messages.slice(0, edited);
+  } else {
+    kept = withoutIds(messages, start);
+  }
+  const added = start.userMessage ? [start.userMessage, start.reply] : [start.reply];
+  return [...withoutIds(kept, start), ...added];
+}
+
+function withoutIds(messages: readonly Message[], start: Readonly<StreamStart>): readonly Message[] {
+  const userId = start.userMessage?.id;
+  return messages.filter((m) => m.id !== start.reply.id && m.id !== userId);
+}
+
+/** The footer stats of a reply from the engine's generation stats. */
+export function statsFromGeneration(stats: Readonly<GenerationStats>): MessageStats {
+  return {
+    tokens: stats.decodeTokens,
+    tokPerSec: stats.decodeTokPerSec,
+    ttftMs: stats.timeToFirstTokenMs,
+    reprocessedTokens: stats.reprocessedTokens,
+  };
+}
+
+/** The reply as it stands once its stream ended with `outcome`, given the text streamed so far. */
+export function finalizeReply(reply: Message, text: string, outcome: StreamOutcome): Message {
+  switch (outcome.kind) {
+    case 'message':
+      return outcome.message;
+    case 'done':
+      return {
+        ...reply,
+        content: text,
+        status: outcome.reason === 'cancelled' ? 'stopped' : 'complete',
+        stats: statsFromGeneration(outcome.stats),
+      };
+    case 'error':
+      return { ...reply, content: text, status: 'error', error: outcome.message };
+  }
+}
+
+/** The status to show for `message`; `live` says whether it is the reply streaming right now. */
+export function displayStatus(message: Readonly<Message>, live: boolean): DisplayStatus {
+  if (message.status === 'streaming') return live ? 'streaming' : 'interrupted';
+  return message.status;
+}
+
+/** Index of the reply that Regenerate may replace: the last message when it is an assistant's, else -1. */
+export function regenerableIndex(messages: readonly Message[]): number {
+  const last = messages.length - 1;
+  return last >= 0 && messages[last].role === 'assistant' ? last : -1;
+}
+
+/** A conversation title from the first line of its first message. */
+export function titleFromMessage(content: string): string {
+  const line = content.trim().split('\n', 1)[0].replace(/\s+/g, ' ');
+  return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
+}

@@ -1,0 +1,84 @@
+// The settings form: drafts round-trip, and invalid fields carry the schemas' messages under the right
+// field, for app defaults and conversation overrides alike. Runs under Vitest in Node.
+import { describe, expect, it } from 'vitest';
+import { defaultSettings } from '../../main/storage/settingsSchema';
+import { blankDraft, draftFromOverrides, draftFromSettings, overridesFromDraft, patchFromDraft } from '../../renderer/state/settingsForm';
+
+describe('app settings form', () => {
+  it('turns the default settings back into an equivalent patch', () => {
+    const defaults = defaultSettings();
+    const result = patchFromDraft(draftFromSettings(defaults));
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        systemPrompt: defaults.systemPrompt,
+        sampling: defaults.sampling,
+        cache: defaults.cache,
+        provider: defaults.provider,
+        theme: defaults.theme,
+      },
+    });
+  });
+
+  it('reads numbers, "auto" and a blank seed', () => {
+    const draft = { ...draftFromSettings(defaultSettings()), temperature: ' 0.2 ', seed: '', sink: '4', window: 'AUTO', maxTokens: '256' };
+    const result = patchFromDraft(draft);
+    expect(result.ok && result.value.sampling).toMatchObject({ temperature: 0.2, seed: null, maxTokens: 256 });
+    expect(result.ok && result.value.cache).toEqual({ sink: 4, window: 'auto', positions: 'cache' });
+  });
+
+  it('shows the schema message of each invalid field', () => {
+    const draft = {
+      ...draftFromSettings(defaultSettings()),
+      temperature: '-1',
+      topK: '2.5',
+      topP: '0',
+      maxTokens: 'lots',
+      seed: '-3',
+      sink: 'few',
+      window: '0',
+      repetitionPenalty: '',
+    };
+    const result = patchFromDraft(draft);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.errors).toEqual({
+      temperature: 'temperature must be >= 0',
+      topK: 'topK must be a whole number',
+      topP: 'topP must be > 0',
+      maxTokens: 'maxTokens must be a number',
+      repetitionPenalty: 'repetitionPenalty is required',
+      seed: 'seed must be >= 0',
+      sink: 'cache.sink must be "auto" or a whole number >= 0',
+      window: 'cache.window must be "auto" or a whole number >= 1',
+    });
+  });
+
+  it('rejects an unknown provider with the schema message', () => {
+    const result = patchFromDraft({ ...draftFromSettings(defaultSettings()), provider: 'tpu' });
+    expect(!result.ok && result.errors.provider).toBe('provider must be one of auto, cpu, webgpu, cuda, dml, coreml');
+  });
+});
+
+describe('conversation overrides form', () => {
+  it('is null when every field is blank', () => {
+    expect(overridesFromDraft(blankDraft())).toEqual({ ok: true, value: null });
+  });
+
+  it('keeps only the fields that are set', () => {
+    const draft = { ...blankDraft(), temperature: '1.2', window: '64', positions: 'original', seed: 'random' };
+    expect(overridesFromDraft(draft)).toEqual({
+      ok: true,
+      value: { sampling: { temperature: 1.2, seed: null }, cache: { window: 64, positions: 'original' } },
+    });
+  });
+
+  it('round-trips overrides through the draft', () => {
+    const overrides = { systemPrompt: 'Be brief.', sampling: { topK: 5, seed: 42 }, cache: { sink: 'auto' as const } };
+    expect(overridesFromDraft(draftFromOverrides(overrides))).toEqual({ ok: true, value: overrides });
+  });
+
+  it('reports invalid overrides per field', () => {
+    const result = overridesFromDraft({ ...blankDraft(), minP: '2', sink: '-1' });
+    expect(!result.ok && result.errors).toEqual({ minP: 'minP must be <= 1', sink: 'cache.sink must be "auto" or a whole number >= 0' });
+  });
+});
