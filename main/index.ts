@@ -4,7 +4,7 @@
 import { app, BrowserWindow, Menu } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppEvent } from '../preload/contract';
+import type { AppEvent, AppInfo } from '../preload/contract';
 import { registerIpc, type IpcBridge } from './ipc/ipcBridge';
 import { menuTemplate } from './ipc/menuTemplate';
 import type { RendererOrigin } from './ipc/senderPolicy';
@@ -73,6 +73,7 @@ async function start(): Promise<void> {
   };
   open();
   void services.restoreLastModel();
+  void logProviders(services);
 
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) open();
@@ -81,6 +82,14 @@ async function start(): Promise<void> {
     if (process.platform !== 'darwin') app.quit();
   });
   quitCleanly(services, ipc);
+}
+
+/** Says at start which execution providers this build offers (the UI shows them in Settings too). */
+async function logProviders(services: AppServices): Promise<void> {
+  const reply = await services.invoke('app.info', {});
+  if (!reply.ok) return;
+  const providers = (reply.result as AppInfo).providers.map((p) => (p.available ? p.name : `${p.name} (unavailable: ${p.reason ?? 'not in this build'})`));
+  console.info(`Ouro: execution providers: ${providers.join(', ')}`);
 }
 
 /** Holds the first quit until the reply in progress is stopped, the snapshot saved and the stores flushed. */

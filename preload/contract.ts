@@ -5,7 +5,11 @@ import { z } from 'zod';
 import type { CacheDelta } from '../main/engine/cache/cacheView';
 import type { DoneReason } from '../main/engine/chatTypes';
 import type { GenerationStats } from '../main/engine/stats';
-import type { CacheViewWithText, ModelInfo } from '../main/host/protocol';
+import type { CacheViewWithText, ModelInfo, SlotOwners } from '../main/host/protocol';
+import type { CatalogEntry, CatalogVariant } from '../main/models/catalogSchema';
+import type { DownloadErrorCode, DownloadFailure } from '../main/models/downloadError';
+import type { DownloadEvent, DownloadPhase, DownloadSnapshot } from '../main/models/downloadSnapshot';
+import type { ModelSummary, WeightFormat } from '../main/models/modelInspect';
 import {
   ConversationIdSchema,
   MessageIdSchema,
@@ -16,11 +20,19 @@ import {
 } from '../main/storage/conversationSchema';
 import { ConversationSettingsSchema, SettingsPatchSchema, type AppSettings } from '../main/storage/settingsSchema';
 
-export type { CacheDelta, CacheViewWithText, Conversation, ConversationSummary, DoneReason, GenerationStats, Message, ModelInfo };
+export type { CacheDelta, CacheViewWithText, SlotOwners, Conversation, ConversationSummary, DoneReason, GenerationStats, Message, ModelInfo };
 export type { AppSettings };
+export type { DownloadErrorCode, DownloadEvent, DownloadFailure, DownloadPhase, DownloadSnapshot, ModelSummary, WeightFormat };
 
 const empty = z.object({}).strict();
 const conversationRef = z.object({ conversationId: ConversationIdSchema }).strict();
+const modelId = z.string().min(1).max(256);
+/** A download's id is its folder name under the models folder (`<catalog id>-<variant id>`). */
+const downloadId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\w-][\w.-]*$/, 'a download id is a folder name: letters, digits, ".", "_" and "-", not starting with "."');
 const messageText = z.string().min(1, 'a message is not empty').max(1_000_000, 'a message is at most 1,000,000 characters');
 
 /** A model the app knows: imported from a folder (by reference) or downloaded into the models folder. */
@@ -31,6 +43,30 @@ export interface InstalledModel {
   readonly source: 'imported' | 'downloaded';
   /** Set when the folder no longer validates (moved, deleted, damaged): the engine's specific error. */
   readonly problem?: string;
+}
+
+/** One variant of a catalog model as the Models page shows it. */
+export type CatalogModelVariant = Readonly<Omit<CatalogVariant, 'files'>> & {
+  /** The download (and folder) id of this variant: `downloads.*` verbs and `download` events use it. */
+  readonly downloadId: string;
+  /** The InstalledModel id it has once downloaded. */
+  readonly modelId: string;
+  readonly fileCount: number;
+};
+
+/** A curated catalog entry (models/catalog.json) as the Models page shows it. */
+export type CatalogModel = Readonly<Omit<CatalogEntry, 'variants'>> & { readonly variants: readonly CatalogModelVariant[] };
+
+/** The curated catalog: entries and the date they were last checked against the Hub. */
+export interface CatalogListing {
+  readonly updated: string;
+  readonly models: readonly CatalogModel[];
+}
+
+/** `models.inspect`: the registry entry and the folder's summary (shape, parameters, KV per 1K tokens, provenance). */
+export interface ModelDetails {
+  readonly model: InstalledModel;
+  readonly summary: ModelSummary;
 }
 
 export interface AppInfo {
@@ -63,12 +99,41 @@ export const verbs = {
   'settings.update': { args: z.object({ patch: SettingsPatchSchema }).strict(), result: {} as AppSettings },
 
   'models.list': { args: empty, result: {} as readonly InstalledModel[] },
-  /** Validates a folder with the engine's ModelFolder and remembers it; errors name the file and the problem. */
-  'models.import': { args: z.object({ dir: z.string().min(1).max(4096) }).strict(), result: {} as InstalledModel },
-  'models.remove': { args: z.object({ id: z.string().min(1).max(256) }).strict(), result: null },
+  /**
+   * Validates a folder fully (the engine's ModelFolder, then the graph's inputs and outputs in the engine
+   * host) and adds it: `reference` (default) remembers where it is, `copy` copies the needed files into
+   * Ouro's models folder. Errors name the file and the problem (`model-invalid`, detail: the engine code).
+   */
+  'models.import': {
+    args: z.object({ dir: z.string().min(1).max(4096), mode: z.enum(['copy', 'reference']).optional() }).strict(),
+    result: {} as InstalledModel,
+  },
+  /** Downloaded or copied models: deletes the folder. Imported by reference: forgets it, the folder stays. */
+  'models.remove': { args: z.object({ id: modelId }).strict(), result: null },
   /** Loads a model into the engine host (progress events with phase 'load'). */
-  'models.load': { args: z.object({ id: z.string().min(1).max(256) }).strict(), result: {} as ModelInfo },
+  'models.load': { args: z.object({ id: modelId }).strict(), result: {} as ModelInfo },
   'models.current': { args: empty, result: {} as ModelInfo | null },
+  /** A model's config summary, parameter count and KV bytes per 1K tokens (file-level checks only). */
+  'models.inspect': { args: z.object({ id: modelId }).strict(), result: {} as ModelDetails },
+
+  /** The curated catalog of downloadable models. */
+  'catalog.list': { args: empty, result: {} as CatalogListing },
+  /**
+   * Starts (or resumes, when its partial files are on disk) downloading a catalog model's variant
+   * (default: the entry's default variant). Progress, the end and any error arrive as `download` events.
+   */
+  'downloads.start': {
+    args: z.object({ catalogId: z.string().min(1).max(200), variant: z.string().min(1).max(64).optional() }).strict(),
+    result: {} as DownloadSnapshot,
+  },
+  /** Stops a running download; what arrived stays on disk for `downloads.resume`. */
+  'downloads.cancel': { args: z.object({ id: downloadId }).strict(), result: null },
+  /** Continues an unfinished download from the bytes on disk (after a cancel, a failure or a restart). */
+  'downloads.resume': { args: z.object({ id: downloadId }).strict(), result: {} as DownloadSnapshot },
+  /** Cancels a download if it runs and deletes its partial files. */
+  'downloads.discard': { args: z.object({ id: downloadId }).strict(), result: null },
+  /** Running downloads, then unfinished ones on disk (`paused`, or how they ended in this session). */
+  'downloads.list': { args: empty, result: {} as readonly DownloadSnapshot[] },
 
   'conversations.list': { args: empty, result: {} as readonly ConversationSummary[] },
   'conversations.search': {
@@ -106,7 +171,11 @@ export const verbs = {
     args: z.object({ conversationId: ConversationIdSchema, draft: z.string().max(1_000_000) }).strict(),
     result: {} as SendPreview,
   },
-  'cache.view': { args: empty, result: {} as CacheViewWithText | null },
+  /** With the open conversation's id, each slot also names its message (`owners`; '' is the system prompt). */
+  'cache.view': {
+    args: z.object({ conversationId: ConversationIdSchema.optional() }).strict(),
+    result: {} as CacheViewWithText | null,
+  },
 } as const;
 
 export type Verb = keyof typeof verbs;
@@ -134,7 +203,10 @@ export type AppEvent =
   | { readonly type: 'message'; readonly conversationId: string; readonly message: Message }
   | { readonly type: 'conversations'; readonly conversations: readonly ConversationSummary[] }
   | { readonly type: 'models'; readonly models: readonly InstalledModel[]; readonly current: ModelInfo | null }
+  /** `hfToken` is null or SAVED_TOKEN_MASK here: the token itself never leaves main. */
   | { readonly type: 'settings'; readonly settings: AppSettings }
+  /** A model download's phase change, progress (a few per second) or retry; `models` follows an install. */
+  | { readonly type: 'download'; readonly event: DownloadEvent }
   | { readonly type: 'notice'; readonly level: 'info' | 'warning' | 'error'; readonly text: string }
   /** A native menu item or shortcut the renderer acts on. */
   | { readonly type: 'command'; readonly command: 'toggleCachePanel' | 'newConversation' | 'openSettings' | 'openModels' | 'focusComposer' };

@@ -11,20 +11,24 @@ interface EventPort {
   close(): void;
 }
 
-/** Event types the renderer handles; the host's other events (stats, partial) are main's business. */
-const APP_EVENT_TYPES: ReadonlySet<string> = new Set<AppEvent['type']>([
-  'token',
-  'cacheDelta',
-  'progress',
-  'done',
-  'error',
-  'message',
-  'conversations',
-  'models',
-  'settings',
-  'notice',
-  'command',
-]);
+/**
+ * Event types the renderer handles; the host's other events (stats, partial) are main's business. A record
+ * over the union, so a new AppEvent type that is not listed here fails the typecheck instead of being dropped.
+ */
+const APP_EVENT_TYPES: Readonly<Record<AppEvent['type'], true>> = {
+  token: true,
+  cacheDelta: true,
+  progress: true,
+  done: true,
+  error: true,
+  message: true,
+  conversations: true,
+  models: true,
+  settings: true,
+  notice: true,
+  command: true,
+  download: true,
+};
 
 const listeners = new Set<(event: AppEvent) => void>();
 const ports = new Map<'host' | 'main', EventPort>();
@@ -32,7 +36,7 @@ const ports = new Map<'host' | 'main', EventPort>();
 function deliver(data: unknown): void {
   if (typeof data !== 'object' || data === null || (data as { kind?: unknown }).kind !== EVENT_KIND) return;
   const event = (data as { event?: { type?: unknown } }).event;
-  if (!event || typeof event.type !== 'string' || !APP_EVENT_TYPES.has(event.type)) return;
+  if (!event || typeof event.type !== 'string' || !Object.hasOwn(APP_EVENT_TYPES, event.type)) return;
   for (const listener of listeners) {
     try {
       listener(event as AppEvent);

@@ -12,6 +12,7 @@ import { emptyStats, perSecond, type GenerationStats } from './stats';
 import { StreamingDetokenizer } from './text/detokenizer';
 import type { SessionState } from './sessionSnapshot';
 import { encodeContinuation } from './text/continuation';
+import { locateContents, textOwners, tokenCharStarts, type TextOwners } from './text/textOwners';
 import { TokenHistory } from './tokenHistory';
 
 export interface GenerateHooks {
@@ -160,6 +161,18 @@ export class ChatSession {
     const firstAfter = Math.max(sink, after - window + 1);
     const pushedOut = Math.max(0, Math.min(now, firstAfter) - firstNow);
     return { draftTokens, pushedOut };
+  }
+
+  /**
+   * Which of `contents` (the conversation's message texts in prompt order) the token at each of
+   * `positions` spells, and what the sinks pin: the cache visualizer's token-to-message map. Decodes
+   * from the nearest cut before each run of positions, so the cost follows the distance, not the history.
+   */
+  textOwners(contents: readonly string[], positions: readonly number[]): TextOwners {
+    const sink = this.cache?.sink ?? 0;
+    const starts = tokenCharStarts(this.model.tokenizer, this.history, this.cuts, [...positions, sink], this.fedText);
+    const sinkEnd = sink < this.history.length ? starts[positions.length] : this.fedText.length;
+    return textOwners(locateContents(this.fedText, contents), starts.slice(0, positions.length), sinkEnd);
   }
 
   /** Forgets the conversation (the cache is emptied, its geometry kept). */

@@ -6,7 +6,8 @@ import { ChatSession } from '../engine/chatSession';
 import type { CacheSettings } from '../engine/chatTypes';
 import { ModelError } from '../engine/errors';
 import { loadModel, type LoadedModel } from '../engine/loadedModel';
-import { availableProviders } from '../engine/onnxSession';
+import { inspectModelIO, loadModelFolder } from '../engine/modelFolder';
+import { availableProviders, openSession } from '../engine/onnxSession';
 import { writeFileAtomic } from '../storage/atomicFile';
 import { readSnapshotFile, writeSnapshotFile } from '../storage/snapshotFile';
 import type {
@@ -150,13 +151,30 @@ export class EngineHost {
       return session.preview(prompt);
     },
     providers: async () => availableProviders(),
-    cacheView: async () => {
-      const cache = this.session?.kvCache;
-      if (!cache || !this.model) return null;
+    validate: async ({ dir, variant }) => {
+      const folder = await loadModelFolder(dir, { variant });
+      // CPU on purpose: only the graph's interface is read, and the loaded model keeps its provider.
+      const session = await openSession(folder.onnxPath, { provider: 'cpu' });
+      try {
+        inspectModelIO(folder, session);
+      } finally {
+        await session.release();
+      }
+      return { onnxFile: folder.onnxFile };
+    },
+    cacheView: async ({ messages }) => {
+      const session = this.session;
+      const cache = session?.kvCache;
+      if (!session || !cache || !this.model) return null;
       const view = cache.view();
       const tokenizer = this.model.tokenizer;
       const texts = view.slots.map((s) => (s.tokenId >= 0 ? tokenizer.tokenText(s.tokenId) : ''));
-      return { ...view, texts } satisfies CacheViewWithText;
+      if (!messages) return { ...view, texts } satisfies CacheViewWithText;
+      const owners = session.textOwners(
+        messages.map((m) => m.content),
+        view.slots.map((s) => s.pos),
+      );
+      return { ...view, texts, owners } satisfies CacheViewWithText;
     },
   };
 

@@ -2,7 +2,7 @@
 // that owns the host (Electron main, the CLI, tests) and the host itself. Types only: imported everywhere.
 import type { PositionsMode } from '../engine/cache/cacheOptions';
 import type { CacheDelta, CacheView } from '../engine/cache/cacheView';
-import type { CacheSettings, DoneReason, GenerateOptions, Prompt } from '../engine/chatTypes';
+import type { CacheSettings, ChatMessage, DoneReason, GenerateOptions, Prompt } from '../engine/chatTypes';
 import type { ProviderAvailability, ProviderName } from '../engine/providers';
 import type { GenerationStats } from '../engine/stats';
 
@@ -35,9 +35,27 @@ export interface SlotText {
   readonly text: string;
 }
 
+/**
+ * Which message each held token spells (the visualizer's token-to-message map), when `cacheView` was
+ * given the conversation's messages.
+ */
+export interface SlotOwners {
+  /** Per slot: index into the messages passed, -1 for template markup and empty slots. */
+  readonly message: readonly number[];
+  /** Per slot: where the token's text begins in that message's content (UTF-16 units), -1 with message -1. */
+  readonly char: readonly number[];
+  /** Per message passed: how many leading characters of its content the sinks hold. */
+  readonly pinnedChars: readonly number[];
+  /** Per message passed: whether the fed text holds it at all (a chat template may leave one out). */
+  readonly located: readonly boolean[];
+  /** Per message passed: the app's message id ('' for the system prompt); main fills it in. */
+  readonly ids?: readonly string[];
+}
+
 /** The cache view with the text of every held token (`texts[j]` for slot j, '' when empty). */
 export interface CacheViewWithText extends CacheView {
   readonly texts: readonly string[];
+  readonly owners?: SlotOwners;
 }
 
 export interface SessionInfo {
@@ -82,11 +100,17 @@ export interface HostVerbs {
    * written for another model id is refused with `snapshot-mismatch`.
    */
   restore: { args: { path: string; modelId?: string }; result: SessionInfo };
-  cacheView: { args: Record<string, never>; result: CacheViewWithText | null };
+  /** The active stream's cache; with `messages` (the prompt's, in order) each slot names its message. */
+  cacheView: { args: { messages?: readonly ChatMessage[] }; result: CacheViewWithText | null };
   /** What generating for `prompt` would feed, without running anything (the composer's horizon preview). */
   preview: { args: { prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
   /** Execution providers this build of onnxruntime-node offers. */
   providers: { args: Record<string, never>; result: readonly ProviderAvailability[] };
+  /**
+   * Checks a model folder as a load would, without loading it: the folder's files, then the graph's
+   * inputs and outputs in an onnxruntime session that is released at once. Fails with `model/<code>`.
+   */
+  validate: { args: { dir: string; variant?: string }; result: { onnxFile: string } };
 }
 
 

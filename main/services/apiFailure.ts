@@ -3,6 +3,7 @@
 import type { ApiError, ApiErrorCode } from '../../preload/contract';
 import { ModelError } from '../engine/errors';
 import { HostRequestError } from '../host/engineHostClient';
+import { DownloadError, type DownloadErrorCode } from '../models/downloadError';
 import { ConversationStoreError } from '../storage/conversationStoreError';
 import { SettingsError } from '../storage/settingsStore';
 
@@ -29,6 +30,16 @@ const STORE_CODES: Readonly<Record<ConversationStoreError['code'], ApiErrorCode>
   writer_closed: 'internal',
 };
 
+/** Download and import errors thrown by a verb itself (a running download reports through its events). */
+const DOWNLOAD_CODES: Partial<Readonly<Record<DownloadErrorCode, ApiErrorCode>>> = {
+  'bad-request': 'bad-request',
+  'already-installed': 'bad-request',
+  'not-found': 'not-found',
+  'invalid-model': 'model-invalid',
+  'disk-full': 'storage',
+  io: 'storage',
+};
+
 /** Node file-system error codes that mean "the disk or its permissions", not a bug. */
 const STORAGE_ERRNO = new Set(['EACCES', 'EPERM', 'ENOSPC', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'EDQUOT', 'EBUSY']);
 
@@ -37,6 +48,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiFailure) return err.error;
   if (err instanceof ModelError) return { code: 'model-invalid', message: err.message, detail: err.code };
   if (err instanceof HostRequestError) return hostApiError(err);
+  if (err instanceof DownloadError) return { code: DOWNLOAD_CODES[err.code] ?? 'internal', message: err.message, detail: err.code };
   if (err instanceof ConversationStoreError) return { code: STORE_CODES[err.code], message: err.message };
   if (err instanceof SettingsError) return { code: 'bad-request', message: err.message };
   const errno = (err as NodeJS.ErrnoException | null)?.code;

@@ -7,11 +7,15 @@ import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent } from '../host/protocol';
 import { ConversationStore } from '../storage/conversationStore';
 import { KeyedQueue } from '../storage/keyedQueue';
+import { bundledCatalog } from '../models/catalog';
+import type { Catalog } from '../models/catalogSchema';
+import { redactSettings } from '../storage/settingsSchema';
 import { SettingsStore } from '../storage/settingsStore';
 import { toApiError } from './apiFailure';
 import { ChatOrchestrator } from './chatOrchestrator';
 import { ConversationStreams } from './conversationStreams';
 import { HostSupervisor, type HostChange } from './hostSupervisor';
+import { ModelDownloads, type DownloadTuning } from './modelDownloads';
 import { ENGINE_LOCK, ModelManager } from './modelManager';
 import { ModelRegistry } from './modelRegistry';
 import { serviceHandlers, type ServiceHandlers } from './serviceHandlers';
@@ -36,6 +40,12 @@ export interface AppServicesOptions {
   readonly flushIntervalMs?: number;
   /** Seed for replies whose settings leave it null (default: a fresh random one per reply). */
   readonly seed?: () => number;
+  /** Overrides the `hubBaseUrl` setting for downloads (tests point it at a mock Hub). */
+  readonly hubBaseUrl?: string;
+  /** The download catalog (default: the bundled models/catalog.json). */
+  readonly catalog?: Readonly<Catalog>;
+  /** Download retries, timeouts, progress rate and test seams. */
+  readonly downloads?: DownloadTuning;
 }
 
 /** The parts the handlers work with; one object per AppServices. */
@@ -46,6 +56,7 @@ export interface ServiceParts {
   readonly registry: ModelRegistry;
   readonly supervisor: HostSupervisor;
   readonly models: ModelManager;
+  readonly downloads: ModelDownloads;
   readonly streams: ConversationStreams;
   readonly chat: ChatOrchestrator;
   readonly lock: KeyedQueue;
@@ -74,7 +85,8 @@ export class AppServices {
     this.dataDir = options.dataDir;
     const emit = (event: AppEvent): void => {
       try {
-        options.emit(event);
+        // Whoever emits settings, the Hugging Face token never leaves main.
+        options.emit(event.type === 'settings' ? { ...event, settings: redactSettings(event.settings) } : event);
       } catch {
         // A failing listener (a closed window) must not break the verb that emitted.
       }
@@ -100,6 +112,15 @@ export class AppServices {
       },
       changed: () => this.parts.modelsChanged(),
     });
+    const downloads = new ModelDownloads({
+      modelsDir: registry.downloadsDir,
+      catalog: options.catalog ?? bundledCatalog(),
+      settings: () => settings.get(),
+      hubBaseUrl: options.hubBaseUrl,
+      emit,
+      installed: () => this.parts.modelsChanged(),
+      tuning: options.downloads,
+    });
     const listChanged = () => this.parts.conversationsChanged();
     const chat = new ChatOrchestrator({ store, supervisor, models, streams, lock, settings: () => settings.get(), emit, listChanged, seed: options.seed });
     let version: Promise<string> | null = options.version === undefined ? null : Promise.resolve(options.version);
@@ -110,6 +131,7 @@ export class AppServices {
       registry,
       supervisor,
       models,
+      downloads,
       streams,
       chat,
       lock,
@@ -182,7 +204,9 @@ export class AppServices {
   /** Stops any reply, saves the active conversation's snapshot, flushes the stores and closes the host. */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      const { chat, lock, streams, store, supervisor } = this.parts;
+      const { chat, lock, streams, store, supervisor, downloads } = this.parts;
+      // Running downloads stop; their bytes stay in .partial for a resume after the next start.
+      await downloads.close().catch(() => undefined);
       await chat.settle().catch(() => undefined);
       await chat.idle().catch(() => undefined);
       await lock.run(ENGINE_LOCK, () => streams.saveActive()).catch(() => undefined);

@@ -38,6 +38,8 @@ interface Turn {
   readonly seq: number;
   readonly host: EngineHostClient;
   readonly writer: StreamWriter;
+  /** The host has answered (the renderer has seen `done`); only storing the reply remains. */
+  answered: boolean;
   done: Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export class ChatOrchestrator {
 
   /** How many tokens `draft` would add and how many the model would stop seeing. */
   async preview(conversationId: string, draft: string): Promise<SendPreview> {
+    await this.finishing();
     if (this.busy) fail('busy', BUSY);
     const conversation = await this.deps.store.load(conversationId);
     await this.prepareStream(conversation, true);
@@ -121,10 +124,25 @@ export class ChatOrchestrator {
     return this.deps.supervisor.request('preview', { prompt, cache: engineCacheSettings(settings.cache) });
   }
 
-  async cacheView(): Promise<CacheViewWithText | null> {
+  /**
+   * The host's cache view. For `conversationId`, the host's stream moves to that conversation first
+   * (as `open` does when the engine is free) and every slot also names the message it spells (`owners`,
+   * with the app's message ids; '' stands for the system prompt).
+   */
+  async cacheView(conversationId?: string): Promise<CacheViewWithText | null> {
+    await this.finishing();
     if (this.busy) fail('busy', 'A reply is streaming; the cache view follows it through its events.');
     if (!this.deps.models.loadedNow) return null;
-    return this.deps.supervisor.request('cacheView', {});
+    if (conversationId === undefined) return this.deps.supervisor.request('cacheView', {});
+    const conversation = await this.deps.store.load(conversationId);
+    if (!this.deps.streams.activeFor(conversationId)) await this.prepareStream(conversation);
+    const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
+    const prompt = chatPrompt(settings.systemPrompt, conversation.messages);
+    if (prompt.kind !== 'chat') return this.deps.supervisor.request('cacheView', {});
+    const ids = conversation.messages.filter((m) => m.role !== 'system').map((m) => m.id);
+    if (prompt.messages.length > ids.length) ids.unshift('');
+    const view = await this.deps.supervisor.request('cacheView', { messages: prompt.messages });
+    return view?.owners ? { ...view, owners: { ...view.owners, ids } } : view;
   }
 
   /** Stops the reply of `conversationId` (if any) and waits for it to be stored: before deleting it. */
@@ -151,7 +169,14 @@ export class ChatOrchestrator {
     return notice;
   }
 
+  /** A reply the host has answered is only being stored: callers wait for that instead of being refused. */
+  private async finishing(): Promise<void> {
+    const turn = this.turn;
+    if (turn?.answered) await turn.done;
+  }
+
   private async startTurn(conversationId: string, prepare: (c: LoadedConversation) => Promise<Prepared>): Promise<StreamStart> {
+    await this.finishing();
     if (this.busy) fail('busy', BUSY);
     this.starting = true;
     try {
@@ -170,7 +195,7 @@ export class ChatOrchestrator {
       const replyId = randomUUID();
       const writer = await store.beginStreaming(conversationId, replyId);
       const started = supervisor.start('generate', request);
-      const turn: Turn = { conversationId, replyId, seq: started.seq, host: started.host, writer, done: Promise.resolve() };
+      const turn: Turn = { conversationId, replyId, seq: started.seq, host: started.host, writer, answered: false, done: Promise.resolve() };
       this.turn = turn;
       turn.done = this.finish(turn, started.result);
       const parentId = conversation.messages.at(-1)?.id;
@@ -194,9 +219,11 @@ export class ChatOrchestrator {
     let ok = false;
     try {
       const r = await result;
+      turn.answered = true;
       end = { status: r.reason === 'cancelled' ? 'stopped' : 'complete', content: r.text, stats: messageStats(r.stats) };
       ok = true;
     } catch (err) {
+      turn.answered = true;
       end = { status: 'error', error: `The reply failed: ${toApiError(err).message}` };
     }
     let message: Message | null = null;
@@ -219,6 +246,7 @@ export class ChatOrchestrator {
     const turn = this.turn;
     // Seqs restart with every host: an event counts only if it comes from the turn's own host.
     if (!turn || event.seq !== turn.seq || turn.host !== this.deps.supervisor.client) return;
+    if (event.type === 'done' || event.type === 'error') turn.answered = true;
     if ((event.type === 'token' || event.type === 'partial') && !turn.writer.detached) {
       try {
         turn.writer.append(event.text);

@@ -1,13 +1,14 @@
 // The models the app knows: folders the user imported (kept by reference in `<dataDir>/models.json`)
-// and folders downloaded into `<dataDir>/models/`. Runs in main; validates with the engine's ModelFolder
-// (file-level checks, no onnxruntime).
+// and folders downloaded or copied into `<dataDir>/models/`. Runs in main; validates with the engine's
+// ModelFolder (file-level checks) plus a caller-supplied check (the engine host's graph check).
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { InstalledModel } from '../../preload/contract';
 import { ModelError } from '../engine/errors';
 import { loadModelFolder } from '../engine/modelFolder';
+import { deleteModel, importFolder } from '../models/modelImport';
 import { writeFileAtomic } from '../storage/atomicFile';
 import { fail } from './apiFailure';
 
@@ -24,13 +25,21 @@ type ImportedModel = z.output<typeof ImportedModelSchema>;
 const DOWNLOADED_PREFIX = 'downloaded-';
 const FOLDER_NAME = /^[\w.-]{1,200}$/;
 
+/** The model id of the folder `<dataDir>/models/<folder>` (a download or a copied import). */
+export function downloadedModelId(folder: string): string {
+  return DOWNLOADED_PREFIX + folder;
+}
+
+/** Checks a folder beyond its files (the engine host opens the graph); rejects with the engine's error. */
+export type FolderCheck = (dir: string) => Promise<void>;
+
 /**
  * Owns `models.json` (written atomically, one write at a time) and reads `models/`. Never deletes a
  * folder it did not create: removing an imported model forgets the reference only.
  */
 export class ModelRegistry {
   readonly file: string;
-  /** Where downloads go (a later feature downloads into it). */
+  /** Where downloads and copied imports go; the registry lists every non-dot folder in it. */
   readonly downloadsDir: string;
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -59,11 +68,11 @@ export class ModelRegistry {
   }
 
   /**
-   * Validates `dir` with the engine's ModelFolder and remembers it (importing the same folder again
-   * refreshes the entry). A folder the engine rejects fails with `model-invalid`, its message naming
-   * the file and the problem, `detail` the engine's code.
+   * Validates `dir` with the engine's ModelFolder, then with `check`, and remembers it where it is
+   * (importing the same folder again refreshes the entry). A folder the engine rejects fails with
+   * `model-invalid`, its message naming the file and the problem, `detail` the engine's code.
    */
-  async import(dir: string): Promise<InstalledModel> {
+  async import(dir: string, check?: FolderCheck): Promise<InstalledModel> {
     const abs = resolve(dir);
     try {
       await loadModelFolder(abs);
@@ -71,6 +80,7 @@ export class ModelRegistry {
       if (err instanceof ModelError) fail('model-invalid', err.message, err.code);
       throw err;
     }
+    await check?.(abs);
     const entry: ImportedModel = { id: importedId(abs), name: basename(abs) || abs, dir: abs, addedAt: this.now() };
     await this.serialise(async () => {
       const models = (await this.readImported()).filter((m) => m.id !== entry.id);
@@ -79,12 +89,31 @@ export class ModelRegistry {
     return { id: entry.id, name: entry.name, dir: entry.dir, source: 'imported' };
   }
 
-  /** Forgets an imported model, or deletes a downloaded one (its folder is the app's own). */
+  /**
+   * Validates `dir` like `import` (files first, then `check`, before any byte is copied) and copies the
+   * files the engine needs into `<dataDir>/models/<folder>`: staged in a dot-folder, so a failed copy
+   * never looks installed. Throws DownloadError `already-installed` / `disk-full` / `bad-request`.
+   */
+  async importCopy(dir: string, check?: FolderCheck): Promise<InstalledModel> {
+    const abs = resolve(dir);
+    try {
+      await loadModelFolder(abs);
+    } catch (err) {
+      if (err instanceof ModelError) fail('model-invalid', err.message, err.code);
+      throw err;
+    }
+    await check?.(abs);
+    const copied = await importFolder(abs, { modelsDir: this.downloadsDir, mode: 'copy' });
+    return { id: downloadedModelId(copied.id), name: copied.id, dir: copied.dir, source: 'downloaded' };
+  }
+
+  /** Forgets an imported model, or deletes a downloaded or copied one (its folder is the app's own). */
   async remove(id: string): Promise<void> {
     if (id.startsWith(DOWNLOADED_PREFIX)) {
       const name = id.slice(DOWNLOADED_PREFIX.length);
       if (!FOLDER_NAME.test(name) || !(await this.downloadedFolders()).includes(name)) fail('not-found', `No model ${id} is installed.`);
-      await rm(join(this.downloadsDir, name), { recursive: true, force: true });
+      // Renamed to a dot-folder first: it leaves the list at once, even while gigabytes are being removed.
+      await deleteModel(this.downloadsDir, name);
       return;
     }
     await this.serialise(async () => {

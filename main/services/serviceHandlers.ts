@@ -3,9 +3,10 @@
 // caller). Runs in main.
 import type { z } from 'zod';
 import type { Verb, VerbResult, verbs } from '../../preload/contract';
+import { redactSettings } from '../storage/settingsSchema';
 import { ENGINE_LOCK } from './modelManager';
-import { fail } from './apiFailure';
 import type { ServiceParts } from './appServices';
+import { modelHandlers } from './modelHandlers';
 
 /** The arguments of a verb after validation. */
 type ParsedArgs<V extends Verb> = z.output<(typeof verbs)[V]['args']>;
@@ -14,10 +15,7 @@ export type ServiceHandlers = { readonly [V in Verb]: (args: ParsedArgs<V>) => P
 
 /** The handlers for `parts` (the whole contract, checked by the type above). */
 export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
-  const { settings, store, registry, supervisor, models, streams, chat, lock, emit } = parts;
-  const requireIdle = (what: string) => {
-    if (chat.busy) fail('busy', `A reply is still being written; stop it before ${what}.`);
-  };
+  const { settings, store, supervisor, streams, chat, lock, emit } = parts;
 
   return {
     'app.info': async () => ({
@@ -27,34 +25,15 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
       providers: await supervisor.request('providers', {}).catch(() => []),
       platform: process.platform,
     }),
-    'settings.get': async () => settings.get(),
+    // The Hugging Face token stays in main: the renderer only learns whether one is saved.
+    'settings.get': async () => redactSettings(settings.get()),
     'settings.update': async ({ patch }) => {
-      const next = await settings.update(patch);
+      const next = redactSettings(await settings.update(patch));
       emit({ type: 'settings', settings: next });
       return next;
     },
 
-    'models.list': () => registry.list(),
-    'models.import': async ({ dir }) => {
-      const model = await registry.import(dir);
-      parts.modelsChanged();
-      return model;
-    },
-    'models.remove': async ({ id }) => {
-      if (models.current?.model.id === id) requireIdle('removing the model in use');
-      await models.forget(id);
-      await registry.remove(id);
-      parts.modelsChanged();
-      emit({ type: 'settings', settings: settings.get() });
-      return null;
-    },
-    'models.load': async ({ id }) => {
-      requireIdle('loading another model');
-      const info = await models.load(id);
-      emit({ type: 'settings', settings: settings.get() });
-      return info;
-    },
-    'models.current': async () => models.current?.info ?? null,
+    ...modelHandlers(parts),
 
     'conversations.list': () => store.list(),
     'conversations.search': async ({ query }) => {
@@ -108,7 +87,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
       return null;
     },
     'chat.preview': ({ conversationId, draft }) => chat.preview(conversationId, draft),
-    'cache.view': () => chat.cacheView(),
+    'cache.view': ({ conversationId }) => chat.cacheView(conversationId),
   };
 }
 

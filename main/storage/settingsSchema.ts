@@ -29,6 +29,23 @@ const modelId = z.string().min(1, 'lastModelId must be a non-empty model id').nu
 const systemPrompt = z
   .string('systemPrompt must be text')
   .max(100_000, 'systemPrompt is longer than 100000 characters');
+// A Hugging Face access token (hf_…): printable ASCII without spaces. Stored in settings.json in plain
+// text for now (Electron safeStorage could encrypt it later); it never leaves main (see redactSettings).
+const hfToken = z
+  .string('hfToken must be text')
+  .max(400, 'hfToken is longer than 400 characters')
+  .regex(/^[\x21-\x7e]*$/, 'hfToken must be a Hugging Face token (no spaces or other characters)')
+  .nullable();
+const hubBaseUrl = z.url({ protocol: /^https?$/, error: 'hubBaseUrl must be an http(s) URL such as https://huggingface.co' });
+
+/** Where model downloads come from unless Settings name a mirror. */
+export const DEFAULT_HUB_BASE_URL = 'https://huggingface.co';
+
+/**
+ * What the renderer sees in place of a saved Hugging Face token: it can tell that one is saved, never
+ * read it back. It fails the token pattern, so sending it back in a patch cannot overwrite the token.
+ */
+export const SAVED_TOKEN_MASK = '\u2022saved\u2022';
 
 /** Execution providers the user can ask for; `auto` lets the engine pick and fall back to cpu. */
 export const ProviderSchema = z.enum(['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'], {
@@ -78,6 +95,10 @@ export const AppSettingsSchema = z.object({
   theme: theme.default('system'),
   windowBounds: WindowBoundsSchema.nullable().default(null),
   lastModelId: modelId.default(null),
+  /** Sent with Hub requests (gated and private models); null: none. Never sent to the renderer. */
+  hfToken: hfToken.default(null),
+  /** The Hugging Face Hub (or a mirror) model downloads come from. */
+  hubBaseUrl: hubBaseUrl.default(DEFAULT_HUB_BASE_URL),
 });
 
 /** Per-conversation overrides of the chat settings; every field optional, absent = the app setting. */
@@ -108,6 +129,9 @@ export const SettingsPatchSchema = z.object({
   theme: theme.optional(),
   windowBounds: WindowBoundsSchema.nullable().optional(),
   lastModelId: modelId.optional(),
+  /** A new token, or null to forget the saved one. */
+  hfToken: hfToken.optional(),
+  hubBaseUrl: hubBaseUrl.optional(),
 });
 
 export type AppSettings = z.output<typeof AppSettingsSchema>;
@@ -141,6 +165,11 @@ export function effectiveChatSettings(
     sampling: { ...app.sampling, ...definedOnly(overrides?.sampling) },
     cache: { ...app.cache, ...definedOnly(overrides?.cache) },
   };
+}
+
+/** The settings as they may leave main (IPC, the browser transport, events): the token masked. */
+export function redactSettings(settings: Readonly<AppSettings>): AppSettings {
+  return { ...settings, hfToken: settings.hfToken ? SAVED_TOKEN_MASK : null };
 }
 
 /** A copy of `value` without its `undefined` fields, so spreading it never clears a setting. */

@@ -17,8 +17,12 @@ export interface TestAppOptions {
   readonly port?: number;
   /** Load the model used last at start (default false: tests load what they need). */
   readonly restoreLastModel?: boolean;
-  /** Passed to the services (e.g. a fixed `seed`, a short `flushIntervalMs`). */
-  readonly services?: Partial<Pick<AppServicesOptions, 'seed' | 'flushIntervalMs' | 'version'>>;
+  /** Passed to the services (e.g. a fixed `seed`, a short `flushIntervalMs`, download retries). */
+  readonly services?: Partial<Pick<AppServicesOptions, 'seed' | 'flushIntervalMs' | 'version' | 'downloads'>>;
+  /** Where model downloads come from instead of the `hubBaseUrl` setting (tests: a mock Hub on loopback). */
+  readonly hubBaseUrl?: string;
+  /** The download catalog instead of the bundled one (tests: entries the mock Hub serves). */
+  readonly catalog?: AppServicesOptions['catalog'];
 }
 
 export interface TestApp {
@@ -39,6 +43,8 @@ export async function startTestApp(options: Readonly<TestAppOptions>): Promise<T
   const hub = new EventHub<AppEvent>();
   const services = new AppServices({
     ...options.services,
+    hubBaseUrl: options.hubBaseUrl,
+    catalog: options.catalog,
     dataDir: options.dataDir,
     host: startWorkerHost(),
     startHost: startWorkerHost,

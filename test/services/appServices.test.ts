@@ -172,6 +172,19 @@ describe('chat turns', () => {
   });
 });
 
+describe('back-to-back turns', () => {
+  it('takes a send made the moment `done` arrives instead of refusing it as busy', async () => {
+    const conversationId = (await h.call('conversations.create', { title: 'Quick' })).id;
+    const from = h.log.events.length;
+    const first = await h.call('chat.send', { conversationId, content: 'one' });
+    await h.log.next('done', (e) => e.seq === first.seq, from);
+    // The reply is still being stored now; the next send waits for that rather than failing.
+    const second = await h.call('chat.send', { conversationId, content: 'two' });
+    const { message } = await finished(second, from);
+    expect(message.status).toBe('complete');
+  });
+});
+
 describe('long conversations and restarts', () => {
   let conversationId: string;
 

@@ -22,6 +22,8 @@ describe('SettingsStore', () => {
       theme: 'system',
       windowBounds: null,
       lastModelId: null,
+      hfToken: null,
+      hubBaseUrl: 'https://huggingface.co',
     });
     expect(warnings).toEqual([]);
     expect(await readdir(root)).toEqual([]);
