@@ -1,5 +1,6 @@
 // Renderer entry: connects the bridge, builds the store, routes events into it and mounts the app.
 // Runs in the renderer (sandboxed page).
+import './zodConfig';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { connectBridge } from './bridge';

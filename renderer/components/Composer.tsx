@@ -15,6 +15,7 @@ import {
 } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { NEW_CONVERSATION_DRAFT } from '../state/uiSlice';
+import { useSendPreview } from './cache/useSendPreview';
 import { SendIcon, StopIcon } from './icons';
 import { useAutoGrow } from './useAutoGrow';
 
@@ -45,6 +46,7 @@ export function Composer() {
 
   const key = activeId ?? NEW_CONVERSATION_DRAFT;
   const canSend = hasModel && !loadingModel && !busy && draft.trim().length > 0;
+  const preview = useSendPreview(activeId, draft, hasModel && !loadingModel && !busy);
 
   const submit = (event?: FormEvent) => {
     event?.preventDefault();
@@ -123,8 +125,14 @@ export function Composer() {
           )}
         </p>
       ) : (
-        <p className="composer-hint" aria-hidden="true">
-          Enter to send · Shift+Enter for a new line{streaming ? ' · Esc to stop' : ''}
+        <p className="composer-hint">
+          <span aria-hidden="true">Enter to send · Shift+Enter for a new line{streaming ? ' · Esc to stop' : ''}</span>
+          {preview && preview.pushedOut > 0 && (
+            <span className="composer-preview" role="status" data-testid="send-preview" data-pushed-out={preview.pushedOut}>
+              {' · '}Sending this will push {preview.pushedOut.toLocaleString()} earlier {preview.pushedOut === 1 ? 'token' : 'tokens'} out of the
+              model’s view
+            </span>
+          )}
         </p>
       )}
     </form>

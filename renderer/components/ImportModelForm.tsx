@@ -1,7 +1,9 @@
-// "Open model folder…": a path field that calls `models.import` and shows the engine's specific error
-// (the file and the problem) inline. Electron's folder picker can fill the same field later. Renderer.
+// "Open model folder…": a path field that calls `models.import` (used in place or copied into Ouro's
+// models folder) and shows the engine's specific error (the file and the problem) inline. Electron's
+// folder picker can fill the same field later. Renderer.
 import { useId, useState, type FormEvent } from 'react';
 import type { ApiError } from '../../preload/contract';
+import type { ImportMode } from '../state/modelsSlice';
 import { useStoreApi } from '../state/storeContext';
 import { FolderIcon } from './icons';
 
@@ -13,6 +15,7 @@ export function ImportModelForm({ autoFocus }: { readonly autoFocus?: boolean })
   const [error, setError] = useState<ApiError | null>(null);
   const [added, setAdded] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
+  const [mode, setMode] = useState<ImportMode>('reference');
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -23,7 +26,7 @@ export function ImportModelForm({ autoFocus }: { readonly autoFocus?: boolean })
     setLoadError(null);
     void store
       .getState()
-      .importModel(dir)
+      .importModel(dir, mode)
       .then((result) => {
         setBusy(false);
         if ('error' in result) {
@@ -64,8 +67,19 @@ export function ImportModelForm({ autoFocus }: { readonly autoFocus?: boolean })
       </div>
       <p className="field-hint" id={`${id}-hint`}>
         The folder of a model exported for transformers.js: <code>config.json</code>, <code>tokenizer.json</code>,{' '}
-        <code>tokenizer_config.json</code> and <code>onnx/model.onnx</code>.
+        <code>tokenizer_config.json</code> and <code>onnx/model.onnx</code>. Ouro opens the graph to check it can run it.
       </p>
+      <fieldset className="import-mode">
+        <legend className="visually-hidden">Where the model stays</legend>
+        <label>
+          <input type="radio" name={`${id}-mode`} value="reference" checked={mode === 'reference'} onChange={() => setMode('reference')} />
+          Use the folder where it is
+        </label>
+        <label>
+          <input type="radio" name={`${id}-mode`} value="copy" checked={mode === 'copy'} onChange={() => setMode('copy')} />
+          Copy it into Ouro’s models folder
+        </label>
+      </fieldset>
       {error && (
         <div className="import-error" role="alert" id={`${id}-error`} data-testid="import-error">
           <strong>Ouro cannot use this folder.</strong> {error.message}

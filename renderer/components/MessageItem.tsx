@@ -16,7 +16,8 @@ import {
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { CopyButton } from './CopyButton';
 import { PencilIcon, RefreshIcon } from './icons';
-import { Markdown } from './Markdown';
+import { HorizonText } from './cache/HorizonText';
+import { countRender } from './cache/renderProbe';
 import { ReplyFooter, ReplyStatus } from './ReplyFooter';
 import { useAutoGrow } from './useAutoGrow';
 
@@ -32,6 +33,7 @@ const ROLE_LABEL: Record<Message['role'], string> = { user: 'You', assistant: 'A
 
 /** Memoised on its props: a token or another message's change never re-renders it. */
 export const MessageItem = memo(function MessageItem({ message, canRegenerate, horizon }: MessageItemProps) {
+  countRender('MessageItem');
   const live = useAppStore(selectIsLive(message.id));
   const editing = useAppStore(selectIsEditing(message.id));
   const status = displayStatus(message, live);
@@ -45,20 +47,13 @@ export const MessageItem = memo(function MessageItem({ message, canRegenerate, h
       data-message-id={message.id}
       aria-label={ROLE_LABEL[message.role]}
     >
-      {horizon === 'split' && (
-        <div className="horizon-marker" role="separator" aria-label="The model can no longer see above this line">
-          <span>The model can no longer see above this line</span>
-        </div>
-      )}
       <div className="message-bubble">
         {editing ? (
           <MessageEditor message={message} />
         ) : live ? (
-          <LiveText />
-        ) : isUser ? (
-          <p className="message-plain">{message.content}</p>
+          <LiveText messageId={message.id} horizon={horizon} />
         ) : message.content ? (
-          <Markdown text={message.content} />
+          <HorizonText messageId={message.id} text={message.content} markdown={!isUser} placement={horizon} />
         ) : status === 'complete' ? (
           <p className="message-empty">(empty reply)</p>
         ) : null}
@@ -71,7 +66,8 @@ export const MessageItem = memo(function MessageItem({ message, canRegenerate, h
 });
 
 /** The streaming reply's text: the only component a token re-renders (once per frame). */
-function LiveText() {
+function LiveText({ messageId, horizon }: { readonly messageId: string; readonly horizon: HorizonPlacement }) {
+  countRender('LiveText');
   const text = useAppStore(selectStreamText);
   if (!text) {
     return (
@@ -82,7 +78,7 @@ function LiveText() {
       </div>
     );
   }
-  return <Markdown text={text} />;
+  return <HorizonText messageId={messageId} text={text} markdown placement={horizon} />;
 }
 
 function MessageActions({ message, canRegenerate }: { readonly message: Message; readonly canRegenerate: boolean }) {

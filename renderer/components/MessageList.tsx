@@ -5,8 +5,10 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { Message } from '../../preload/contract';
 import { regenerableIndex } from '../state/messageList';
-import { horizonIndexOf, horizonPlacement, selectBusy, selectHorizon, selectMessages, selectStreamReplyId } from '../state/selectors';
+import { horizonIndexOf, horizonPlacement, selectBusy, selectHorizonMessageId, selectMessages, selectStreamReplyId } from '../state/selectors';
 import { useAppStore } from '../state/storeContext';
+import { countRender } from './cache/renderProbe';
+import { SystemPromptRow } from './cache/SystemPromptRow';
 import { ArrowDownIcon } from './icons';
 import { MessageItem } from './MessageItem';
 
@@ -28,10 +30,12 @@ function estimateHeight(message: Message): number {
 }
 
 export function MessageList() {
+  countRender('MessageList');
   const messages = useAppStore(selectMessages);
   const liveReplyId = useAppStore(selectStreamReplyId);
   const busy = useAppStore(selectBusy);
-  const horizon = useAppStore(selectHorizon);
+  // The message the horizon cuts, not its offset: the list re-renders when it crosses a message only.
+  const horizonId = useAppStore(selectHorizonMessageId);
   const scrollRef = useRef<HTMLDivElement>(null);
   const [atEnd, setAtEnd] = useState(true);
 
@@ -63,11 +67,12 @@ export function MessageList() {
   }, [liveReplyId, virtualizer]);
 
   const regenerable = busy ? -1 : regenerableIndex(messages);
-  const horizonIndex = useMemo(() => horizonIndexOf(messages, horizon?.messageId), [messages, horizon]);
+  const horizonIndex = useMemo(() => horizonIndexOf(messages, horizonId ?? undefined), [messages, horizonId]);
   const items = virtualizer.getVirtualItems();
 
   return (
     <div className="message-list">
+      <SystemPromptRow outOfView={horizonId !== null} />
       <div ref={scrollRef} className="message-scroller" role="region" aria-label="Transcript" tabIndex={0} data-testid="message-list">
         <div className="message-canvas" style={{ height: virtualizer.getTotalSize() }}>
           {items.map((item) => (

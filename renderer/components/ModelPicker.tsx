@@ -1,8 +1,10 @@
-// The chat header's model menu: installed models, the loaded one selected; choosing one loads it.
-// Renderer.
+// The chat header's model menu: installed models (imported, copied and downloaded; catalog downloads by
+// their catalog name), the loaded one selected; choosing one loads it. Renderer.
+import { useEffect } from 'react';
 import { errorText } from '../state/modelsSlice';
-import { selectBusy, selectCurrentModelDir, selectLoadingModelId, selectModels } from '../state/selectors';
+import { selectBusy, selectCatalog, selectCurrentModelDir, selectLoadingModelId, selectModels } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
+import { modelDisplayName } from './models/modelText';
 
 export function ModelPicker() {
   const store = useStoreApi();
@@ -10,6 +12,11 @@ export function ModelPicker() {
   const currentDir = useAppStore(selectCurrentModelDir);
   const loadingId = useAppStore(selectLoadingModelId);
   const busy = useAppStore(selectBusy);
+  const catalog = useAppStore(selectCatalog);
+  // The catalog names downloaded models; it is local data, cheap to fetch once.
+  useEffect(() => {
+    if (store.getState().catalog === null) void store.getState().refreshCatalog();
+  }, [store]);
   const currentId = models.find((m) => m.dir === currentDir)?.id ?? '';
   const value = loadingId ?? currentId;
   return (
@@ -22,7 +29,8 @@ export function ModelPicker() {
         onChange={(e) => {
           const id = e.target.value;
           if (!id) return;
-          const name = models.find((m) => m.id === id)?.name ?? id;
+          const model = models.find((m) => m.id === id);
+          const name = model ? modelDisplayName(model, catalog) : id;
           void store
             .getState()
             .loadModel(id)
@@ -36,7 +44,7 @@ export function ModelPicker() {
         )}
         {models.map((m) => (
           <option key={m.id} value={m.id} disabled={m.problem !== undefined}>
-            {m.name}
+            {modelDisplayName(m, catalog)}
             {m.problem !== undefined ? ' (unavailable)' : ''}
           </option>
         ))}

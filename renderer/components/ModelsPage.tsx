@@ -1,19 +1,25 @@
-// The Models page: open a model folder, and the installed models with load and remove; the loaded one
-// is marked, a broken one shows the engine's error. Renderer.
-import { useId, useState } from 'react';
-import type { InstalledModel } from '../../preload/contract';
+// The Models page: the curated catalog with downloads, the Hugging Face token, "Open model folder…",
+// unfinished downloads the catalog no longer lists, and the installed models. Renderer.
+import { useEffect } from 'react';
+import type { DownloadSnapshot } from '../../preload/contract';
 import { errorText } from '../state/modelsSlice';
-import { selectBusy, selectCurrentModel, selectLoadingModelId, selectModelErrors, selectModels } from '../state/selectors';
+import { selectCatalog, selectCatalogError, selectDownloads } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
-import { ConfirmDialog } from './Dialog';
 import { ImportModelForm } from './ImportModelForm';
+import { CatalogCard } from './models/CatalogCard';
+import { HubAccessForm } from './models/HubAccessForm';
+import { InstalledModels } from './models/InstalledModels';
+import { phaseLabel, progressDetail } from './models/modelText';
+import './models/models.css';
 import { ProgressStrip } from './ProgressBar';
 
 export function ModelsPage() {
   const store = useStoreApi();
-  const models = useAppStore(selectModels);
-  const current = useAppStore(selectCurrentModel);
-  const [toRemove, setToRemove] = useState<InstalledModel | null>(null);
+  useEffect(() => {
+    const s = store.getState();
+    void s.refreshCatalog();
+    void s.refreshDownloads();
+  }, [store]);
   return (
     <section className="page" aria-labelledby="models-title">
       <header className="page-header">
@@ -24,98 +30,87 @@ export function ModelsPage() {
       </header>
       <ProgressStrip />
       <div className="page-body">
-        <section className="card" aria-labelledby="import-title">
-          <h2 id="import-title">Add a model</h2>
-          <ImportModelForm />
-        </section>
         <section className="card" aria-labelledby="installed-title">
           <h2 id="installed-title">Installed</h2>
-          {models.length === 0 ? (
-            <p className="muted">No models yet. Add a model folder above.</p>
-          ) : (
-            <ul className="model-list">
-              {models.map((model) => (
-                <ModelRow key={model.id} model={model} loaded={current?.dir === model.dir} onRemove={setToRemove} />
-              ))}
-            </ul>
-          )}
-          {current && (
-            <p className="model-current muted">
-              Loaded: {current.name} · {current.modelType} · {current.layers} layers · trained context{' '}
-              {current.maxPositions.toLocaleString()} tokens · running on {current.provider.toUpperCase()}
-            </p>
-          )}
+          <InstalledModels />
+        </section>
+        <section className="card" aria-labelledby="catalog-title">
+          <h2 id="catalog-title">Download a model</h2>
+          <p className="field-hint">
+            Chat models checked to work with Ouro, from the Hugging Face Hub. Downloads resume after an interruption and every file
+            is checked before the model appears.
+          </p>
+          <Catalog />
+          <OrphanDownloads />
+          <HubAccessForm />
+        </section>
+        <section className="card" aria-labelledby="import-title">
+          <h2 id="import-title">Open a model folder</h2>
+          <ImportModelForm />
         </section>
       </div>
-      <ConfirmDialog
-        open={toRemove !== null}
-        title="Remove model?"
-        message={
-          toRemove?.source === 'downloaded'
-            ? `“${toRemove.name}” will be removed from Ouro and its downloaded files deleted.`
-            : `“${toRemove?.name ?? ''}” will be removed from Ouro. Its folder on disk stays where it is.`
-        }
-        confirmLabel="Remove"
-        onCancel={() => setToRemove(null)}
-        onConfirm={() => {
-          const target = toRemove;
-          setToRemove(null);
-          if (!target) return;
-          void store
-            .getState()
-            .removeModel(target.id)
-            .then((error) => error && store.getState().pushNotice('error', `Could not remove ${target.name}: ${errorText(error)}`));
-        }}
-      />
     </section>
   );
 }
 
-interface ModelRowProps {
-  readonly model: InstalledModel;
-  readonly loaded: boolean;
-  readonly onRemove: (model: InstalledModel) => void;
+function Catalog() {
+  const catalog = useAppStore(selectCatalog);
+  const error = useAppStore(selectCatalogError);
+  if (error) {
+    return (
+      <p className="download-error" role="alert">
+        The catalog could not be read: {errorText(error)}
+      </p>
+    );
+  }
+  if (!catalog) return <span className="spinner" role="status" aria-label="Loading the catalog" />;
+  return (
+    <div className="catalog-grid">
+      {catalog.models.map((entry) => (
+        <CatalogCard key={entry.id} entry={entry} />
+      ))}
+    </div>
+  );
 }
 
-function ModelRow({ model, loaded, onRemove }: ModelRowProps) {
+/** Unfinished downloads no catalog card shows (the catalog changed since): Resume or Discard them here. */
+function OrphanDownloads() {
   const store = useStoreApi();
-  const loadingId = useAppStore(selectLoadingModelId);
-  const error = useAppStore(selectModelErrors)[model.id];
-  const busy = useAppStore(selectBusy);
-  const nameId = useId();
-  const loading = loadingId === model.id;
-  const problem = model.problem ?? (error ? errorText(error) : undefined);
+  const catalog = useAppStore(selectCatalog);
+  const downloads = useAppStore(selectDownloads);
+  if (!catalog) return null;
+  const shown = new Set(catalog.models.flatMap((m) => m.variants.map((v) => v.downloadId)));
+  const orphans = Object.values(downloads).filter((d: DownloadSnapshot) => !shown.has(d.id) && d.phase !== 'installed');
+  if (orphans.length === 0) return null;
   return (
-    <li className={`model-row ${loaded ? 'is-loaded' : ''}`} data-testid="model-row" data-model-id={model.id}>
-      <div className="model-info">
-        <span className="model-name" id={nameId}>
-          {model.name}
-          {loaded && <span className="badge">Loaded</span>}
-          {model.source === 'downloaded' && <span className="badge badge-quiet">Downloaded</span>}
-        </span>
-        <code className="model-dir" title={model.dir}>
-          {model.dir}
-        </code>
-        {problem && (
-          <p className="model-problem" role="alert">
-            {problem}
-          </p>
-        )}
-      </div>
-      <div className="model-actions">
-        <button
-          type="button"
-          className={loaded ? 'button button-quiet' : 'button button-primary'}
-          aria-describedby={nameId}
-          disabled={loaded || loadingId !== null || busy || model.problem !== undefined}
-          onClick={() => void store.getState().loadModel(model.id)}
-        >
-          {loading ? 'Loading…' : loaded ? 'Loaded' : 'Load'}
-        </button>
-        <button type="button" className="button button-quiet" aria-describedby={nameId} disabled={loading} onClick={() => onRemove(model)}>
-          Remove
-        </button>
-      </div>
-    </li>
+    <div className="orphan-downloads">
+      <h3>Unfinished downloads</h3>
+      <ul className="model-list">
+        {orphans.map((d) => (
+          <li key={d.id} className="model-row">
+            <div className="model-info">
+              <span className="model-name">{d.name}</span>
+              <span className="muted">
+                {phaseLabel(d.phase)} · {progressDetail(d)}
+              </span>
+            </div>
+            <div className="model-actions">
+              {d.phase === 'downloading' || d.phase === 'resolving' ? (
+                <button type="button" className="button" onClick={() => void store.getState().cancelDownload(d.id)}>
+                  Cancel download
+                </button>
+              ) : (
+                <button type="button" className="button" disabled={!d.resumable} onClick={() => void store.getState().resumeDownload(d.id)}>
+                  Resume
+                </button>
+              )}
+              <button type="button" className="button button-quiet" onClick={() => void store.getState().discardDownload(d.id)}>
+                Discard
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }

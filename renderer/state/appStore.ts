@@ -3,6 +3,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { OuroApi } from '../../preload/contract';
 import type { AppState, StoreDeps } from './appState';
+import { createCacheSlice } from './cacheSlice';
 import { createChatSlice } from './chatSlice';
 import { createConversationsSlice } from './conversationsSlice';
 import { createLifecycleSlice } from './lifecycleSlice';
@@ -26,8 +27,9 @@ export interface AppStoreOptions {
 
 /** Builds the store. Nothing is fetched until `getState().initialize()`. */
 export function createAppStore(options: AppStoreOptions): AppStore {
-  const pump = createStreamPump(options.scheduler ?? animationFrameScheduler());
-  const deps: StoreDeps = { api: options.api, pump, now: options.now ?? Date.now };
+  const scheduler = options.scheduler ?? animationFrameScheduler();
+  const pump = createStreamPump(scheduler);
+  const deps: StoreDeps = { api: options.api, pump, scheduler, now: options.now ?? Date.now };
   const store = createStore<AppState>()((...a) => ({
     ...createConversationsSlice(deps)(...a),
     ...createChatSlice(deps)(...a),
@@ -36,6 +38,7 @@ export function createAppStore(options: AppStoreOptions): AppStore {
     ...createSettingsSlice(deps)(...a),
     ...createUiSlice()(...a),
     ...createLifecycleSlice(deps)(...a),
+    ...createCacheSlice(deps)(...a),
   }));
   pump.connect({
     currentSeq: () => store.getState().stream?.seq ?? null,

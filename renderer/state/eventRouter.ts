@@ -6,7 +6,7 @@ import type { AppStore } from './appStore';
 export type CacheDeltaEvent = Extract<AppEvent, { type: 'cacheDelta' }>;
 
 export interface EventRouterOptions {
-  /** The cache view's hook (issue 4); cache deltas are dropped without one. */
+  /** Takes cache deltas instead of the store's cache slice (tests, tools). */
   readonly onCacheDelta?: (event: CacheDeltaEvent) => void;
 }
 
@@ -18,9 +18,11 @@ export function createEventRouter(store: AppStore, options: EventRouterOptions =
     switch (event.type) {
       case 'token':
         pump.token(event.seq, event.text);
+        s.noteStreamToken(event);
         return;
       case 'cacheDelta':
-        options.onCacheDelta?.(event);
+        if (options.onCacheDelta) options.onCacheDelta(event);
+        else s.applyCacheEvent(event);
         return;
       case 'progress':
         s.setProgress(event);
@@ -39,6 +41,9 @@ export function createEventRouter(store: AppStore, options: EventRouterOptions =
         return;
       case 'models':
         s.setModels(event.models, event.current);
+        return;
+      case 'download':
+        s.applyDownloadEvent(event.event);
         return;
       case 'settings':
         s.setSettings(event.settings);

@@ -1,15 +1,26 @@
-// Models slice: installed models, the loaded one, loading and importing (with the engine's specific
-// errors kept per model for inline display). Renderer.
-import type { ApiError, InstalledModel, ModelInfo } from '../../preload/contract';
+// Models slice: installed models, the loaded one, loading, importing and inspecting (with the engine's
+// specific errors kept per model for inline display); it carries the downloads slice (catalog and
+// downloads). Renderer.
+import type { ApiError, InstalledModel, ModelDetails, ModelInfo } from '../../preload/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
+import { createDownloadsSlice, type DownloadsSlice } from './downloadsSlice';
 
 /** What opening a model folder did. */
 export type ImportResult =
   | { readonly model: InstalledModel; readonly loaded: boolean; readonly loadError?: ApiError }
   | { readonly error: ApiError };
 
-export interface ModelsSlice {
+/** `models.inspect` of one model, fetched once per folder. */
+export type ModelDetailsState =
+  | { readonly status: 'loading'; readonly dir: string }
+  | { readonly status: 'ready'; readonly dir: string; readonly details: ModelDetails }
+  | { readonly status: 'failed'; readonly dir: string; readonly error: ApiError };
+
+/** Where an imported folder goes: used where it is, or copied into Ouro's models folder. */
+export type ImportMode = 'reference' | 'copy';
+
+export interface ModelsSlice extends DownloadsSlice {
   models: readonly InstalledModel[];
   /** False until the first `models.list` answered (the first-run screen waits for it). */
   modelsLoaded: boolean;
@@ -17,6 +28,8 @@ export interface ModelsSlice {
   loadingModelId: string | null;
   /** Last load error per model id, shown next to that model. */
   modelErrors: Readonly<Record<string, ApiError>>;
+  /** Inspect results per model id. */
+  modelDetails: Readonly<Record<string, ModelDetailsState>>;
   refreshModels(): Promise<void>;
   setModels(models: readonly InstalledModel[], current: ModelInfo | null): void;
   loadModel(id: string): Promise<ApiError | null>;
@@ -24,7 +37,10 @@ export interface ModelsSlice {
    * Validates and remembers a model folder, then loads it when no model is loaded yet; `loadError` is
    * that load's failure (the folder was accepted but the engine cannot run it).
    */
-  importModel(dir: string): Promise<ImportResult>;
+  importModel(dir: string, mode?: ImportMode): Promise<ImportResult>;
+  /** Fetches `models.inspect` for `id` unless it is known (or being fetched) for the model's current folder. */
+  inspectModel(id: string): Promise<void>;
+  /** Deletes a downloaded or copied model's folder, or forgets an imported one. */
   removeModel(id: string): Promise<ApiError | null>;
 }
 
@@ -35,12 +51,15 @@ export function errorText(error: Readonly<ApiError>): string {
 
 export function createModelsSlice(deps: StoreDeps): SliceCreator<ModelsSlice> {
   const { api } = deps;
-  return (set, get) => ({
+  const downloads = createDownloadsSlice(deps);
+  return (set, get, store) => ({
+    ...downloads(set, get, store),
     models: [],
     modelsLoaded: false,
     currentModel: null,
     loadingModelId: null,
     modelErrors: {},
+    modelDetails: {},
 
     async refreshModels() {
       try {
@@ -74,10 +93,10 @@ export function createModelsSlice(deps: StoreDeps): SliceCreator<ModelsSlice> {
       }
     },
 
-    async importModel(dir) {
+    async importModel(dir, mode) {
       let model: InstalledModel;
       try {
-        model = await api.invoke('models.import', { dir: dir.trim() });
+        model = await api.invoke('models.import', mode === undefined ? { dir: dir.trim() } : { dir: dir.trim(), mode });
       } catch (error) {
         return { error: toApiError(error) };
       }
@@ -87,13 +106,35 @@ export function createModelsSlice(deps: StoreDeps): SliceCreator<ModelsSlice> {
       return loadError ? { model, loaded: false, loadError } : { model, loaded: true };
     },
 
+    async inspectModel(id) {
+      const model = get().models.find((m) => m.id === id);
+      if (!model) return;
+      const known = get().modelDetails[id];
+      if (known && known.dir === model.dir && known.status !== 'failed') return;
+      const dir = model.dir;
+      set((s) => ({ modelDetails: { ...s.modelDetails, [id]: { status: 'loading', dir } } }));
+      let next: ModelDetailsState;
+      try {
+        next = { status: 'ready', dir, details: await api.invoke('models.inspect', { id }) };
+      } catch (error) {
+        next = { status: 'failed', dir, error: toApiError(error) };
+      }
+      set((s) => ({ modelDetails: { ...s.modelDetails, [id]: next } }));
+    },
+
     async removeModel(id) {
+      const dir = get().models.find((m) => m.id === id)?.dir;
       try {
         await api.invoke('models.remove', { id });
       } catch (error) {
         return toApiError(error);
       }
-      set((s) => ({ models: s.models.filter((m) => m.id !== id) }));
+      set((s) => {
+        const { [id]: _details, ...modelDetails } = s.modelDetails;
+        // The finished download that installed this folder is history now: its card offers Download again.
+        const downloads = Object.fromEntries(Object.entries(s.downloads).filter(([, d]) => dir === undefined || d.dir !== dir));
+        return { models: s.models.filter((m) => m.id !== id), modelDetails, downloads };
+      });
       return null;
     },
   });

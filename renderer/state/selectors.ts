@@ -38,6 +38,18 @@ export const selectCurrentModelDir = (s: AppState) => s.currentModel?.dir ?? nul
 export const selectHasModel = (s: AppState) => s.currentModel !== null;
 export const selectLoadingModelId = (s: AppState) => s.loadingModelId;
 export const selectModelErrors = (s: AppState) => s.modelErrors;
+export const selectCatalog = (s: AppState) => s.catalog;
+export const selectCatalogError = (s: AppState) => s.catalogError;
+export const selectDownloads = (s: AppState) => s.downloads;
+/** One download's latest snapshot (changes with its progress events only). */
+export const selectDownload = (id: string) => (s: AppState) => s.downloads[id] ?? null;
+export const selectDownloadError = (id: string) => (s: AppState) => s.downloadErrors[id] ?? null;
+export const selectDownloadPending = (id: string) => (s: AppState) => s.downloadPending[id] === true;
+export const selectModelDetails = (id: string) => (s: AppState) => s.modelDetails[id] ?? null;
+export const selectIsInstalled = (modelId: string) => (s: AppState) => s.models.some((m) => m.id === modelId);
+/** Whether a Hugging Face token is saved (main never sends the token itself). */
+export const selectHfTokenSaved = (s: AppState) => Boolean(s.settings?.hfToken);
+export const selectHubBaseUrl = (s: AppState) => s.settings?.hubBaseUrl ?? 'https://huggingface.co';
 
 export const selectSettings = (s: AppState) => s.settings;
 export const selectTheme = (s: AppState) => s.settings?.theme ?? 'system';
@@ -52,6 +64,18 @@ export const selectConnection = (s: AppState) => s.connection;
 export const selectEditing = (s: AppState) => s.editing;
 export const selectEditText = (s: AppState) => s.editing?.text ?? '';
 export const selectHorizon = (s: AppState) => s.horizon;
+/** The message the horizon cuts: changes only when the horizon crosses a message boundary. */
+export const selectHorizonMessageId = (s: AppState) => s.horizon?.messageId ?? null;
+/** Where the horizon cuts `messageId` (-1 when it does not): the one value that moves per token. */
+export const selectHorizonCharOffset = (messageId: string) => (s: AppState) =>
+  s.horizon?.messageId === messageId ? s.horizon.charOffset : -1;
+/** Leading characters of `messageId` the sinks hold ('' is the system prompt). */
+export const selectPinnedChars = (messageId: string) => (s: AppState) => s.pinnedChars[messageId] ?? 0;
+export const selectCacheStatus = (s: AppState) => s.cacheStatus;
+/** Whether the engine's input lacks `messageId` (its chat template leaves it out; '' is the system prompt). */
+export const selectUnfed = (messageId: string) => (s: AppState) => s.cacheUnfed[messageId] === true;
+/** The system prompt the open conversation runs with (its override, else the app's). */
+export const selectSystemPrompt = (s: AppState) => s.active?.settings?.systemPrompt ?? s.settings?.systemPrompt ?? '';
 export const selectInitialized = (s: AppState) => s.initialized;
 
 /** The composer draft of the open conversation (or of the one a send will create). */

@@ -1,0 +1,118 @@
+// A message's text as the model sees it: what the sinks pin, what has left the window (dimmed) and the
+// horizon marker where the window begins inside the message. Subscribes to this message's offsets only,
+// and renders markdown block by block (each memoised), so the horizon moving through a long message
+// re-parses only the block it is in. Renderer.
+import { memo, useMemo } from 'react';
+import { selectHorizonCharOffset, selectPinnedChars, type HorizonPlacement } from '../../state/selectors';
+import { useAppStore } from '../../state/storeContext';
+import { Markdown } from '../Markdown';
+
+export interface HorizonTextProps {
+  readonly messageId: string;
+  readonly text: string;
+  /** Render with markdown (replies) or as plain text (the user's messages, the system prompt). */
+  readonly markdown: boolean;
+  readonly placement: HorizonPlacement;
+}
+
+/** The marker at the start of the model's window. */
+export function HorizonMarker() {
+  return (
+    <div className="horizon-marker" role="separator" aria-label="The model can no longer see above this line" data-testid="horizon-marker">
+      <span>The model can no longer see above this line</span>
+    </div>
+  );
+}
+
+/**
+ * The three parts of a message against the cache: [0, pinned) held by the sinks, [pinned, cut) out of
+ * view, [cut, end) in view. Pinned text only counts above the horizon (below it, all is in view).
+ */
+export function horizonParts(length: number, placement: HorizonPlacement, offset: number, pinned: number): { pinned: number; cut: number } {
+  const cut = placement === 'hidden' ? length : placement === 'split' ? Math.min(Math.max(0, offset), length) : 0;
+  return { pinned: Math.min(pinned, cut), cut };
+}
+
+/** A markdown block: a run of text between blank lines, a fenced code block kept whole. */
+export interface TextBlock {
+  readonly start: number;
+  readonly text: string;
+}
+
+const FENCE = /^\s{0,3}(```|~~~)/;
+
+/** Splits markdown into blocks at blank lines outside fenced code; the blocks' texts concatenate to `text`. */
+export function markdownBlocks(text: string): TextBlock[] {
+  const blocks: TextBlock[] = [];
+  let start = 0;
+  let inFence = false;
+  let at = 0;
+  while (at < text.length) {
+    const eol = text.indexOf('\n', at);
+    const end = eol < 0 ? text.length : eol + 1;
+    const line = text.slice(at, end);
+    if (FENCE.test(line)) inFence = !inFence;
+    // A blank line ends the block it follows (and belongs to it).
+    if (!inFence && line.trim() === '' && at > start) {
+      blocks.push({ start, text: text.slice(start, end) });
+      start = end;
+    }
+    at = end;
+  }
+  if (start < text.length) blocks.push({ start, text: text.slice(start) });
+  return blocks;
+}
+
+/** Markdown after a cut inside a fenced code block keeps its fence. */
+function reopenFence(before: string, after: string): string {
+  const fences = before.match(/^\s{0,3}(```|~~~)/gm)?.length ?? 0;
+  return fences % 2 === 1 ? `\`\`\`\n${after}` : after;
+}
+
+type Part = { readonly key: string; readonly text: string };
+
+/** The parts of `blocks` in [from, to), whole blocks where possible (their memoised render is reused). */
+function slice(blocks: readonly TextBlock[], full: string, from: number, to: number): Part[] {
+  const parts: Part[] = [];
+  for (const b of blocks) {
+    const end = b.start + b.text.length;
+    if (end <= from || b.start >= to) continue;
+    if (b.start >= from && end <= to) parts.push({ key: `${b.start}`, text: b.text });
+    else {
+      const a = Math.max(from, b.start);
+      const text = full.slice(a, Math.min(to, end));
+      // Stable keys for a block's head and tail, so the cut moving inside it updates rather than remounts.
+      parts.push({ key: `${b.start}${a > b.start ? '>' : '<'}`, text: a > b.start ? reopenFence(full.slice(b.start, a), text) : text });
+    }
+  }
+  return parts;
+}
+
+export const HorizonText = memo(function HorizonText({ messageId, text, markdown, placement }: HorizonTextProps) {
+  const offset = useAppStore(selectHorizonCharOffset(messageId));
+  const pinnedChars = useAppStore(selectPinnedChars(messageId));
+  const { pinned, cut } = horizonParts(text.length, placement, offset, pinnedChars);
+  const blocks = useMemo(() => (markdown ? markdownBlocks(text) : [{ start: 0, text }]), [markdown, text]);
+  if (cut === 0) return markdown ? <Markdown text={text} /> : <p className="message-plain">{text}</p>;
+  const render = (from: number, to: number) =>
+    markdown
+      ? slice(blocks, text, from, to).map((p) => <Markdown key={p.key} text={p.text} />)
+      : [<p key="plain" className="message-plain">{text.slice(from, to)}</p>];
+  return (
+    <>
+      {pinned > 0 && (
+        <div className="horizon-pinned" data-testid="pinned-text" title="Held in the sink slots: the model always sees this">
+          <span className="pinned-badge">Pinned</span>
+          {render(0, pinned)}
+        </div>
+      )}
+      {cut > pinned && (
+        <div className="horizon-out" data-testid="out-of-view-text" data-chars={cut - pinned}>
+          {render(pinned, cut)}
+        </div>
+      )}
+      {placement === 'split' && <HorizonMarker />}
+      {cut < text.length && <div className="horizon-in">{render(cut, text.length)}</div>}
+    </>
+  );
+});

@@ -1,0 +1,110 @@
+// The pure parts of the horizon and the panel's texts: how a message splits into pinned, out-of-view and
+// visible text, markdown blocks (so a moving horizon re-parses one block), the slot sentence screen
+// readers hear, the counters and the legend. Vitest (Node).
+import { describe, expect, it } from 'vitest';
+import { cacheCounters } from '../../renderer/components/cache/CacheCounters';
+import { legendEntries } from '../../renderer/components/cache/CacheLegend';
+import { horizonParts, markdownBlocks } from '../../renderer/components/cache/HorizonText';
+import { pinState } from '../../renderer/components/cache/SystemPromptRow';
+import { describeSlot, messageOf, slotDetails } from '../../renderer/components/cache/slotDetails';
+import { CacheModel } from '../../renderer/state/cacheModel';
+import { msg, stats } from './rendererTestKit';
+
+describe('horizonParts', () => {
+  it('splits a message at the horizon, pinned text counting only above it', () => {
+    expect(horizonParts(100, 'visible', -1, 30)).toEqual({ pinned: 0, cut: 0 });
+    expect(horizonParts(100, 'hidden', -1, 30)).toEqual({ pinned: 30, cut: 100 });
+    expect(horizonParts(100, 'split', 40, 30)).toEqual({ pinned: 30, cut: 40 });
+    expect(horizonParts(100, 'split', 10, 30)).toEqual({ pinned: 10, cut: 10 });
+    expect(horizonParts(100, 'split', 250, 0)).toEqual({ pinned: 0, cut: 100 });
+  });
+
+  it('tells a system prompt wholly, partly or not pinned', () => {
+    expect(pinState(28, 28)).toBe('all');
+    expect(pinState(28, 5)).toBe('part');
+    expect(pinState(28, 0)).toBe('none');
+  });
+});
+
+describe('markdownBlocks', () => {
+  it('splits at blank lines, keeps fenced code whole, and the blocks spell the text', () => {
+    const text = 'First paragraph\nstill first.\n\nSecond.\n\n```ts\nconst a = 1;\n\nconst b = 2;\n```\n\nLast';
+    const blocks = markdownBlocks(text);
+    expect(blocks.map((b) => b.text).join('')).toBe(text);
+    expect(blocks.map((b) => b.start)).toEqual([0, text.indexOf('Second'), text.indexOf('```'), text.indexOf('Last')]);
+    expect(blocks[2].text).toContain('const b = 2;');
+    expect(markdownBlocks('')).toEqual([]);
+    expect(markdownBlocks('one line')).toEqual([{ start: 0, text: 'one line' }]);
+  });
+});
+
+describe('slot texts', () => {
+  const messages = [msg('u1', 'user', 'Hello there'), msg('a1', 'assistant', 'General Kenobi')];
+
+  function model(): CacheModel {
+    const m = new CacheModel();
+    m.load({
+      sink: 1,
+      window: 3,
+      capacity: 4,
+      positions: 'cache',
+      nextPos: 6,
+      offset: 0,
+      evicted: 2,
+      head: 3,
+      firstVisible: 4,
+      slots: [
+        { slot: 0, kind: 'sink', pos: 0, ropePos: 2, tokenId: 1, visible: true },
+        { slot: 1, kind: 'ring', pos: 4, ropePos: 4, tokenId: 40, visible: true },
+        { slot: 2, kind: 'ring', pos: 5, ropePos: 5, tokenId: 41, visible: true },
+        { slot: 3, kind: 'ring', pos: 3, ropePos: 3, tokenId: 30, visible: false },
+      ],
+      texts: ['<s>', ' Gen', 'eral', ' there'],
+      owners: { message: [-1, 1, 1, 0], char: [-1, 0, 3, 5], pinnedChars: [0, 0], located: [true, true], ids: ['u1', 'a1'] },
+    });
+    return m;
+  }
+
+  it('names messages by their place in the transcript; the system prompt by name', () => {
+    expect(messageOf('', messages)).toEqual({ role: 'system', label: 'System prompt' });
+    expect(messageOf('a1', messages)).toEqual({ role: 'assistant', label: 'Message 2 (reply)' });
+    expect(messageOf('gone', messages)).toBeNull();
+  });
+
+  it('describes a slot in one sentence for screen readers', () => {
+    const m = model();
+    expect(describeSlot(slotDetails(m, 2, messages), 4)).toBe('Slot 3 of 4, ring: token “eral”, id 41, position 5, RoPE sees 5, in Message 2 (reply); in view.');
+    expect(describeSlot(slotDetails(m, 3, messages), 4)).toBe(
+      'Slot 4 of 4, ring, write head: token “ there”, id 30, position 3, RoPE sees 3, in Message 1 (you); out of view.',
+    );
+    expect(describeSlot(slotDetails(m, 0, messages), 4)).toBe('Slot 1 of 4, sink: token “<s>”, id 1, position 0, RoPE sees 2, template markup; pinned.');
+  });
+
+  it('fills the counters from the model, the model info and the live or last decode rate', () => {
+    const m = model();
+    const counters = cacheCounters({
+      cacheModel: m,
+      currentModel: { kvBytesPerToken: 1024 } as never,
+      lastStats: stats({ decodeTokPerSec: 12.34 }),
+      cacheLiveRate: () => null,
+    });
+    expect(counters).toEqual({
+      seen: '6',
+      evicted: '2',
+      fill: '3 / 3',
+      kv: '4.0 KB of 4.0 KB',
+      offset: '0',
+      rate: '12.3 tok/s',
+      head: 'slot 3 · next position 6',
+    });
+    expect(cacheCounters({ cacheModel: new CacheModel(), currentModel: null, lastStats: null, cacheLiveRate: () => 50 }).rate).toBe('50.0 tok/s');
+  });
+
+  it('lists the marks of every colour mode in its legend', () => {
+    for (const mode of ['age', 'message', 'role'] as const) {
+      const keys = legendEntries(mode).map((e) => e.key);
+      expect(keys).toEqual(expect.arrayContaining(['sink', 'head', 'last', 'out', 'empty']));
+    }
+    expect(legendEntries('role').map((e) => e.key).slice(0, 4)).toEqual(['system', 'user', 'assistant', 'markup']);
+  });
+});
