@@ -1,4 +1,4 @@
-// The chat page: header (title, model menu, conversation settings, cache panel toggle), progress strip,
+// The chat page: header (title, model menu, export, conversation settings, cache panel toggle), progress strip,
 // the virtualised transcript or an empty state, and the composer. Renderer.
 import {
   selectActiveId,
@@ -11,6 +11,7 @@ import {
 } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { Composer } from './Composer';
+import { ExportMenu } from './ExportMenu';
 import { ChatIcon, PanelIcon, SlidersIcon } from './icons';
 import { MessageList } from './MessageList';
 import { ModelPicker } from './ModelPicker';
@@ -47,6 +48,7 @@ function ChatHeader() {
       </h1>
       <div className="chat-header-tools">
         <ModelPicker />
+        <ExportMenu />
         <button
           type="button"
           className="icon-button"

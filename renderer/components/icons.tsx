@@ -117,3 +117,8 @@ export const ChatIcon = (p: IconProps) => (
     <path d="M4 5h16v11H9l-5 4V5Z" />
   </Icon>
 );
+export const DownloadIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M12 4v11M7 10.5l5 5 5-5M5 20h14" />
+  </Icon>
+);

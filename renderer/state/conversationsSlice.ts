@@ -41,6 +41,8 @@ export interface ConversationsSlice {
   startNewConversation(): Promise<ApiError | null>;
   renameConversation(id: string, title: string): Promise<ApiError | null>;
   deleteConversation(id: string): Promise<ApiError | null>;
+  /** The conversation as a file to save (Markdown or the JSON of its schema), or why it cannot be. */
+  exportConversation(id: string, format: 'markdown' | 'json'): Promise<{ fileName: string; content: string } | ApiError>;
 }
 
 /** Newest first by last update, then by creation. */
@@ -139,6 +141,14 @@ export function createConversationsSlice(deps: StoreDeps): SliceCreator<Conversa
         await get().createConversation();
         get().focusComposer();
         return null;
+      } catch (error) {
+        return toApiError(error);
+      }
+    },
+
+    async exportConversation(id, format) {
+      try {
+        return await api.invoke('conversations.export', { conversationId: id, format });
       } catch (error) {
         return toApiError(error);
       }

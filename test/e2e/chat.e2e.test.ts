@@ -167,6 +167,32 @@ describe('regenerate and edit', () => {
   });
 });
 
+describe('export', () => {
+  it('exports the open conversation as Markdown and as JSON through a download', async () => {
+    const session = await e2e.start({ model: 'tiny', settings: { sampling: { maxTokens: 8 } } });
+    const page = await session.openPage();
+    const reply = await chatTurn(page, 'Export me, please.', session);
+    const saved = async (item: string) => {
+      const download = page.waitForEvent('download');
+      await page.getByRole('button', { name: 'Export conversation' }).click();
+      await page.getByRole('menuitem', { name: item }).click();
+      const file = await download;
+      const stream = await file.createReadStream();
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return { name: file.suggestedFilename(), text: Buffer.concat(chunks).toString('utf8') };
+    };
+    const markdown = await saved('Markdown (.md)');
+    expect(markdown.name).toMatch(/\.md$/);
+    expect(markdown.text).toContain('Export me, please.');
+    const json = await saved('JSON (.json)');
+    expect(json.name).toMatch(/\.json$/);
+    const exported = JSON.parse(json.text) as { messages: { id: string; content: string }[] };
+    expect(exported.messages.map((m) => m.id)).toContain(reply.id);
+    expect(exported.messages[0].content).toBe('Export me, please.');
+  });
+});
+
 describe('markdown', () => {
   it('renders a stored reply as markdown: highlighted code with Copy code, tables, no raw HTML', async () => {
     const session = await e2e.start({ model: 'tiny' });
