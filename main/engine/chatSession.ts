@@ -20,7 +20,11 @@ export interface GenerateHooks {
   readonly onToken?: (event: TokenEvent) => void;
   readonly onDelta?: (delta: CacheDelta) => void;
   readonly onPrefillProgress?: (done: number, total: number) => void;
+  /** Running stats: after the first token (prefill, time to first token), then every STATS_EVERY tokens. */
+  readonly onStats?: (stats: Readonly<GenerationStats>) => void;
 }
+
+const STATS_EVERY = 32;
 
 export interface GenerateResult {
   readonly reason: DoneReason;
@@ -205,6 +209,11 @@ export class ChatSession {
       const id = sampler.sample(logits!, this.history.tail(options.sampling.repetitionWindow));
       if (produced === 0) stats.timeToFirstTokenMs = performance.now() - started;
       stats.decodeTokens++;
+      if (hooks.onStats && (produced === 0 || stats.decodeTokens % STATS_EVERY === 0)) {
+        stats.decodeMs = performance.now() - decodeStart;
+        stats.decodeTokPerSec = perSecond(stats.decodeTokens, stats.decodeMs);
+        hooks.onStats(stats);
+      }
       if (eosTokenIds.has(id)) {
         reason = 'eos';
         break;

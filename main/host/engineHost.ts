@@ -105,6 +105,7 @@ export class EngineHost {
           onDelta: (delta) =>
             this.emit({ type: 'cacheDelta', seq, delta, texts: delta.writes.map((w) => model.tokenizer.tokenText(w.tokenId)) }),
           onPrefillProgress: (done, total) => this.emit({ type: 'progress', seq, phase: 'prefill', done, total }),
+          onStats: (stats) => this.emit({ type: 'stats', seq, stats: { ...stats } }),
         });
         // The first reply after a load reports the load time, so a cold start shows where time went.
         result.stats.loadMs = this.unreportedLoadMs;

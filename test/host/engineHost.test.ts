@@ -66,6 +66,10 @@ describe('engine host (worker thread)', () => {
     expect(tokens.length).toBeGreaterThanOrEqual(done.stats.decodeTokens - 1);
     expect(events.filter((e) => e.type === 'cacheDelta').length).toBeGreaterThan(1);
     expect(events.at(-1)?.type).toBe('done');
+    // Running stats: one after the first token (with its time to first token), then every 32 tokens.
+    const stats = events.filter((e) => e.type === 'stats');
+    expect(stats.length).toBe(1 + Math.floor(done.stats.decodeTokens / 32));
+    expect(stats[0].type === 'stats' && stats[0].stats.timeToFirstTokenMs).toBeGreaterThan(0);
     expect(done.session).toMatchObject({ sink: 4, window: 32, positions: 'cache' });
     expect(done.stats.loadMs).toBeGreaterThan(0); // the first reply after a load reports it
     const view = await host.request('cacheView', {});
