@@ -1,5 +1,6 @@
 // The session seam: the only importer of onnxruntime-node. Opens a model on an execution provider
-// (falling back to cpu with the reason), runs it, and turns ORT failures into ModelErrors.
+// (falling back to cpu with the reason), with the fast outputs added when the graph allows, runs it,
+// and turns ORT failures into ModelErrors.
 // Runs in the engine host (a worker / utility process): onnxruntime-node's load and run block the thread.
 
 import { existsSync } from 'node:fs';
@@ -7,10 +8,12 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from './errors';
+import { readWithFastOutputs, type FastOutputs } from './model/fastOutputs';
 
 import type { ProviderAvailability, ProviderName } from './providers';
 
 export type { ProviderAvailability, ProviderName } from './providers';
+export type { FastOutputs } from './model/fastOutputs';
 
 /** A tensor as the engine holds it: a typed array over which the session builds its input without copying. */
 export type TensorData = Readonly<{
@@ -36,6 +39,12 @@ export interface DecoderSession {
   /** Why the requested provider was not used, or null when it was. */
   readonly fallbackReason: string | null;
   /**
+   * Outputs added at load that carry only a step's new K/V rows and last logits (model/fastOutputs), or
+   * null when the graph was opened as it is; `fastOutputsNote` then says why.
+   */
+  readonly fastOutputs: FastOutputs | null;
+  readonly fastOutputsNote: string | null;
+  /**
    * Runs the graph and returns only `fetches`. Inputs are passed to onnxruntime-node by reference (its
    * binding wraps the typed array's memory, no copy); every fetched output is copied by the binding into a
    * fresh JS buffer, so fetch only what is needed (DESIGN §8). Blocks the thread for the run.
@@ -50,6 +59,8 @@ export interface SessionOptions {
   provider?: ProviderName;
   /** intraOpNumThreads; default: onnxruntime's choice (one per physical core). */
   intraOpThreads?: number;
+  /** Add the new-rows / last-logits outputs when the graph allows (default true). */
+  fastOutputs?: boolean;
 }
 
 const ALL_PROVIDERS: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
@@ -179,9 +190,13 @@ class OrtDecoderSession implements DecoderSession {
     private readonly file: string,
     readonly provider: ProviderName,
     readonly fallbackReason: string | null,
+    readonly fastOutputs: FastOutputs | null,
+    readonly fastOutputsNote: string | null,
   ) {
     this.inputs = valueInfos(session.inputMetadata);
-    this.outputs = valueInfos(session.outputMetadata);
+    // The added outputs are the engine's, not the model's: the model's interface stays as exported.
+    const added = new Set(fastOutputs ? [fastOutputs.lastLogits, ...fastOutputs.newRows.values()] : []);
+    this.outputs = valueInfos(session.outputMetadata).filter((o) => !added.has(o.name));
   }
 
   async run(feeds: Readonly<Record<string, TensorData>>, fetches: readonly string[]): Promise<Record<string, TensorData>> {
@@ -210,15 +225,52 @@ class OrtDecoderSession implements DecoderSession {
   }
 }
 
-async function create(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined): Promise<ort.InferenceSession> {
+function sessionOptions(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined): ort.InferenceSession.SessionOptions {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     // Exports routinely carry unused initializers; their warnings would only fill the app's stderr.
     logSeverityLevel: 3,
+    // A model opened from bytes finds its external data here (onnxruntime's session config key).
+    extra: { session: { model_external_initializers_file_folder_path: dirname(modelPath) } },
   };
   if (intraOpThreads !== undefined) options.intraOpNumThreads = intraOpThreads;
-  return ort.InferenceSession.create(modelPath, options);
+  return options;
+}
+
+interface Opened {
+  readonly session: ort.InferenceSession;
+  readonly fast: FastOutputs | null;
+  readonly note: string | null;
+}
+
+/**
+ * Opens the model with the fast outputs when it can; any failure on that path (an unusual graph, external
+ * data the in-memory load cannot reach) falls back to opening the file as it is, whose errors are the
+ * user-facing ones.
+ */
+async function create(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined, fast: boolean): Promise<Opened> {
+  const options = sessionOptions(modelPath, provider, intraOpThreads);
+  let note = 'disabled';
+  if (fast) {
+    const extended = await readWithFastOutputs(modelPath).catch((e: unknown) => ({ reason: describe(e) }));
+    if ('reason' in extended) {
+      note = extended.reason;
+    } else {
+      try {
+        const session = await ort.InferenceSession.create(extended.bytes, options);
+        const names = new Set(session.outputNames);
+        if ([extended.fast.lastLogits, ...extended.fast.newRows.values()].every((n) => names.has(n))) {
+          return { session, fast: extended.fast, note: null };
+        }
+        await session.release();
+        note = 'onnxruntime did not keep the added outputs';
+      } catch (e) {
+        note = `the extended graph did not load: ${describe(e).split('\n')[0]}`;
+      }
+    }
+  }
+  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note };
 }
 
 /**
@@ -233,6 +285,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
     throw new RangeError(`intraOpThreads must be a positive integer, got ${threads}`);
   }
   const file = basename(modelPath);
+  const fast = options.fastOutputs ?? true;
   let fallbackReason: string | null = null;
   if (requested !== 'cpu') {
     const offer = availableProviders().find((p) => p.name === requested);
@@ -240,14 +293,16 @@ export async function openSession(modelPath: string, options: SessionOptions = {
       fallbackReason = offer?.reason ?? `${requested} is not available`;
     } else {
       try {
-        return new OrtDecoderSession(await create(modelPath, requested, threads), file, requested, null);
+        const opened = await create(modelPath, requested, threads, fast);
+        return new OrtDecoderSession(opened.session, file, requested, null, opened.fast, opened.note);
       } catch (e) {
         fallbackReason = `${requested} failed to start: ${describe(e).split('\n')[0]}`;
       }
     }
   }
   try {
-    return new OrtDecoderSession(await create(modelPath, 'cpu', threads), file, 'cpu', fallbackReason);
+    const opened = await create(modelPath, 'cpu', threads, fast);
+    return new OrtDecoderSession(opened.session, file, 'cpu', fallbackReason, opened.fast, opened.note);
   } catch (e) {
     throw loadError(modelPath, e);
   }

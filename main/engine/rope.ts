@@ -16,10 +16,63 @@ export interface RopeSpec {
 }
 
 /**
+ * cos and sin of `delta * invFreq[i]` (double precision) for each rotated pair: one rotation by `delta`,
+ * computed once and applied to any number of head rows with {@link applyRotation}.
+ */
+export class RotationTable {
+  readonly cos: Float64Array;
+  readonly sin: Float64Array;
+  private spec: RopeSpec | null = null;
+  private delta = 0;
+
+  constructor(readonly half: number) {
+    this.cos = new Float64Array(half);
+    this.sin = new Float64Array(half);
+  }
+
+  /** Fills the table for `delta` (a no-op when it already holds it); returns itself. */
+  set(spec: RopeSpec, delta: number): this {
+    if (spec === this.spec && delta === this.delta) return this;
+    const half = spec.rotaryDim >> 1;
+    if (half > this.half) throw new RangeError(`rotation table of ${this.half} pairs cannot hold ${half}`);
+    const invFreq = spec.invFreq;
+    for (let i = 0; i < half; i++) {
+      const angle = delta * invFreq[i];
+      this.cos[i] = Math.cos(angle);
+      this.sin[i] = Math.sin(angle);
+    }
+    this.spec = spec;
+    this.delta = delta;
+    return this;
+  }
+}
+
+/**
+ * Rotates one head row `buf[offset .. offset + headDim)` in place by the table's rotation, pairing dim i
+ * with i + rotaryDim/2 (rotate_half); dims past rotaryDim are left as they are. Gives exactly the bits of
+ * {@link rotateHeadRow} with the same delta.
+ */
+export function applyRotation(buf: Float32Array, offset: number, spec: RopeSpec, table: RotationTable): void {
+  const half = spec.rotaryDim >> 1;
+  const { cos, sin } = table;
+  for (let i = 0; i < half; i++) {
+    const c = cos[i];
+    const s = sin[i];
+    const a = offset + i;
+    const b = a + half;
+    const x1 = buf[a];
+    const x2 = buf[b];
+    buf[a] = x1 * c - x2 * s;
+    buf[b] = x2 * c + x1 * s;
+  }
+}
+
+/**
  * Rotates one head row `buf[offset .. offset + headDim)` in place by a position delta: the key of a
  * token at position p becomes the key it would have at p + delta. Angles are `delta * invFreq[i]` in
  * double precision, pairing dim i with i + rotaryDim/2 (rotate_half); dims past rotaryDim are left as
- * they are. Allocates nothing, so the cache can call it per sink row per step.
+ * they are. Allocates nothing. Rotating many rows by one delta: {@link RotationTable} computes the
+ * angles' cos and sin once.
  */
 export function rotateHeadRow(buf: Float32Array, offset: number, spec: RopeSpec, delta: number): void {
   if (delta === 0) return;

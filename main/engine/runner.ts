@@ -2,6 +2,7 @@
 // the last position. Runs in the engine host thread (session.run blocks it).
 import type { CacheDelta } from './cache/cacheView';
 import type { SinkRingCache } from './cache/sinkRingCache';
+import { CompactPast, type CompactStep } from './compactPast';
 import type { ModelIO } from './modelFolder';
 import type { DecoderSession, TensorData } from './onnxSession';
 
@@ -23,6 +24,17 @@ export interface FeedHooks {
 export interface RunnerOptions {
   /** Largest number of tokens in one forward pass; prompts are split into chunks of at most this. */
   readonly chunkSize: number;
+  /**
+   * Fetch the session's fast outputs (only the new K/V rows and the last logits) when it has them;
+   * default true. False fetches whole presents and logits, the path for graphs without them.
+   */
+  readonly fastOutputs?: boolean;
+  /**
+   * While at most half the cache's slots are held, feed the model a mirror of the held prefix instead of
+   * every slot (compactPast); default true. Effective with the fast outputs only: the new rows then come
+   * alone, whatever past length was fed.
+   */
+  readonly compactPast?: boolean;
 }
 
 /**
@@ -34,7 +46,18 @@ export class Runner {
   private readonly inputIds: BigInt64Array;
   private readonly lastLogits: Float32Array;
   private readonly fetches: readonly string[];
+  /** Output names read per step: the logits (whole or last row) and per layer the keys and values (whole presents or new rows). */
+  private readonly logitsOut: string;
+  private readonly keysOut: readonly string[];
+  private readonly valuesOut: readonly string[];
+  /** Reused per step so a decode step allocates no arrays of its own beyond what the binding returns. */
+  private readonly keyRows: Float32Array[];
+  private readonly valueRows: Float32Array[];
+  private readonly feeds: Record<string, TensorData> = {};
   private readonly pastDims: readonly number[];
+  private readonly compact: CompactPast | null;
+  /** Whether the feeds hold a compacted past (restored to the full buffers before a full step). */
+  private pastIsCompact = false;
 
   constructor(
     private readonly session: DecoderSession,
@@ -49,9 +72,34 @@ export class Runner {
     this.vocabSize = vocabSize;
     this.inputIds = new BigInt64Array(options.chunkSize);
     this.lastLogits = new Float32Array(vocabSize);
-    this.fetches = [io.logits, ...io.presentKeys, ...io.presentValues];
+    const fast = options.fastOutputs === false ? null : session.fastOutputs;
+    const rows = (name: string) => fast?.newRows.get(name);
+    if (fast && [...io.presentKeys, ...io.presentValues].every((name) => rows(name) !== undefined)) {
+      this.logitsOut = fast.lastLogits;
+      this.keysOut = io.presentKeys.map((name) => rows(name)!);
+      this.valuesOut = io.presentValues.map((name) => rows(name)!);
+    } else {
+      this.logitsOut = io.logits;
+      this.keysOut = io.presentKeys;
+      this.valuesOut = io.presentValues;
+    }
+    this.fetches = [this.logitsOut, ...this.keysOut, ...this.valuesOut];
+    this.keyRows = new Array<Float32Array>(this.keysOut.length);
+    this.valueRows = new Array<Float32Array>(this.valuesOut.length);
     const { kvHeads, headDim } = cache.geometry;
     this.pastDims = [1, kvHeads, cache.capacity, headDim];
+    // The past buffers never move: their feed entries are built once.
+    for (let l = 0; l < io.pastKeys.length; l++) {
+      this.feeds[io.pastKeys[l]] = { type: 'float32', data: cache.keys[l], dims: this.pastDims };
+      this.feeds[io.pastValues[l]] = { type: 'float32', data: cache.values[l], dims: this.pastDims };
+    }
+    for (const extra of io.extraInputs) this.feeds[extra.name] = extra.value;
+    this.compact = this.fetchesNewRowsOnly && options.compactPast !== false ? new CompactPast(cache, options.chunkSize) : null;
+  }
+
+  /** Whether steps fetch only the new rows and the last logits (the session's fast outputs). */
+  get fetchesNewRowsOnly(): boolean {
+    return this.logitsOut !== this.io.logits;
   }
 
   /**
@@ -83,23 +131,35 @@ export class Runner {
     const inputIds = this.inputIds.subarray(0, n);
     for (let i = 0; i < n; i++) inputIds[i] = BigInt(chunk[i]);
 
-    const feeds: Record<string, TensorData> = {
-      [this.io.inputIds]: { type: 'int64', data: inputIds, dims: [1, n] },
-      [this.io.attentionMask]: { type: 'int64', data: step.attentionMask, dims: [1, step.attentionMask.length] },
-      [this.io.positionIds]: { type: 'int64', data: step.positionIds, dims: [1, n] },
-    };
-    for (let l = 0; l < this.io.pastKeys.length; l++) {
-      feeds[this.io.pastKeys[l]] = { type: 'float32', data: this.cache.keys[l], dims: this.pastDims };
-      feeds[this.io.pastValues[l]] = { type: 'float32', data: this.cache.values[l], dims: this.pastDims };
-    }
-    for (const extra of this.io.extraInputs) feeds[extra.name] = extra.value;
+    const feeds = this.feeds;
+    const compact = this.compact?.prepare(n, step.attentionMask) ?? null;
+    this.setPast(compact);
+    const mask = compact?.mask ?? step.attentionMask;
+    feeds[this.io.inputIds] = { type: 'int64', data: inputIds, dims: [1, n] };
+    feeds[this.io.attentionMask] = { type: 'int64', data: mask, dims: [1, mask.length] };
+    feeds[this.io.positionIds] = { type: 'int64', data: step.positionIds, dims: [1, n] };
 
     const out = await this.session.run(feeds, this.fetches);
-    const logits = out[this.io.logits].data as Float32Array;
-    // The last row, whether the graph returned every position or only the last (logits_to_keep).
+    const logits = out[this.logitsOut].data as Float32Array;
+    // The last row, whether the graph returned every position or only the last (logits_to_keep, fast outputs).
     this.lastLogits.set(logits.subarray(logits.length - this.vocabSize));
-    const keys = this.io.presentKeys.map((name) => out[name].data as Float32Array);
-    const values = this.io.presentValues.map((name) => out[name].data as Float32Array);
-    return this.cache.commitStep(chunk, keys, values);
+    for (let l = 0; l < this.keysOut.length; l++) {
+      this.keyRows[l] = out[this.keysOut[l]].data as Float32Array;
+      this.valueRows[l] = out[this.valuesOut[l]].data as Float32Array;
+    }
+    return this.cache.commitStep(chunk, this.keyRows, this.valueRows);
+  }
+
+  /** Points the past inputs at the compacted prefix, or back at the cache's buffers. */
+  private setPast(compact: CompactStep | null): void {
+    if (compact === null && !this.pastIsCompact) return;
+    const { io } = this;
+    const { kvHeads, headDim } = this.cache.geometry;
+    const dims = compact ? [1, kvHeads, compact.length, headDim] : this.pastDims;
+    for (let l = 0; l < io.pastKeys.length; l++) {
+      this.feeds[io.pastKeys[l]] = { type: 'float32', data: compact ? compact.keys[l] : this.cache.keys[l], dims };
+      this.feeds[io.pastValues[l]] = { type: 'float32', data: compact ? compact.values[l] : this.cache.values[l], dims };
+    }
+    this.pastIsCompact = compact !== null;
   }
 }

@@ -2,7 +2,7 @@
 // back, pristine sink copies, RoPE re-rotation. Runs in the engine host; no bookkeeping, no allocation
 // per row (a head row is headDim floats; a subarray view per row would be garbage on every step).
 
-import { rotateHeadRow } from '../rope';
+import { applyRotation, RotationTable } from '../rope';
 import type { RopeSpec } from '../rope';
 import type { KvGeometry } from './cacheOptions';
 
@@ -20,6 +20,8 @@ export class KvRows {
   private readonly sink: number;
   private readonly window: number;
   private readonly capacity: number;
+  /** cos/sin of the latest rotation: one delta applies to every layer and head (and every slot of a rebase). */
+  private readonly rotation: RotationTable;
 
   constructor(geometry: Readonly<KvGeometry>, sink: number, window: number) {
     const { layers, kvHeads, headDim } = geometry;
@@ -32,13 +34,15 @@ export class KvRows {
     this.keys = Array.from({ length: layers }, () => new Float32Array(slots));
     this.values = Array.from({ length: layers }, () => new Float32Array(slots));
     this.pristine = Array.from({ length: layers }, () => new Float32Array(kvHeads * sink * headDim));
+    this.rotation = new RotationTable(headDim >> 1);
   }
 
   /**
-   * Copies present rows C..C+n-1 (per layer `[kvHeads, C + n, headDim]`) into the slots of positions
-   * P..P+n-1, in runs of consecutive slots (at most three: sinks, ring tail, ring head).
+   * Copies the new rows of a step into the slots of positions P..P+n-1, in runs of consecutive slots (at
+   * most three: sinks, ring tail, ring head). Per layer the rows come as `[kvHeads, past + n, headDim]`
+   * with the new ones last: whole presents (past = C) or only the new rows (past = 0).
    */
-  copyPresent(presentKeys: readonly Float32Array[], presentValues: readonly Float32Array[], P: number, n: number): void {
+  copyPresent(presentKeys: readonly Float32Array[], presentValues: readonly Float32Array[], P: number, n: number, past: number): void {
     const { kvHeads, headDim, sink: S, window: W, capacity: C } = this;
     for (let i = 0; i < n; ) {
       const q = P + i;
@@ -46,7 +50,7 @@ export class KvRows {
       const run = Math.min(n - i, q < S ? S - q : C - j);
       for (let l = 0; l < this.keys.length; l++) {
         for (let h = 0; h < kvHeads; h++) {
-          const from = (h * (C + n) + C + i) * headDim;
+          const from = (h * (past + n) + past + i) * headDim;
           const to = (h * C + j) * headDim;
           this.keys[l].set(presentKeys[l].subarray(from, from + run * headDim), to);
           this.values[l].set(presentValues[l].subarray(from, from + run * headDim), to);
@@ -101,20 +105,23 @@ export class KvRows {
   /** Sets sink slot i's keys to its pristine keys rotated by `delta` (double-precision angles; no drift). */
   placeSink(i: number, rope: RopeSpec, delta: number): void {
     const { kvHeads, headDim, sink: S, capacity: C } = this;
+    const table = delta === 0 ? null : this.rotation.set(rope, delta);
     for (let l = 0; l < this.keys.length; l++) {
       const k = this.keys[l];
       for (let h = 0; h < kvHeads; h++) {
         const at = (h * C + i) * headDim;
         copyRow(this.pristine[l], (h * S + i) * headDim, k, at, headDim);
-        rotateHeadRow(k, at, rope, delta);
+        if (table) applyRotation(k, at, rope, table);
       }
     }
   }
 
   /** Rotates slot j's keys in place by `delta` positions. */
   rotateSlot(j: number, rope: RopeSpec, delta: number): void {
+    if (delta === 0) return;
     const { kvHeads, headDim, capacity: C } = this;
-    for (const k of this.keys) for (let h = 0; h < kvHeads; h++) rotateHeadRow(k, (h * C + j) * headDim, rope, delta);
+    const table = this.rotation.set(rope, delta);
+    for (const k of this.keys) for (let h = 0; h < kvHeads; h++) applyRotation(k, (h * C + j) * headDim, rope, table);
   }
 
   /** Zeroes everything. */

@@ -164,8 +164,9 @@ export class SinkRingCache {
   }
 
   /**
-   * Copies the begun step's new rows (present index C + i, per layer `[kvHeads, C + n, headDim]`) into
-   * slot(P + i), journaling what they overwrite, and returns what changed for the view.
+   * Copies the begun step's new rows into slot(P + i), journaling what they overwrite, and returns what
+   * changed for the view. Per layer the rows come as whole presents `[kvHeads, C + n, headDim]` (new row
+   * i at index C + i) or as the new rows alone `[kvHeads, n, headDim]`; the length tells which.
    */
   commitStep(
     tokenIds: ArrayLike<number>,
@@ -174,12 +175,12 @@ export class SinkRingCache {
   ): CacheDelta {
     const n = this.pending;
     if (n === 0) throw new Error('commitStep needs a beginStep before it');
-    checkCommit(this.geometry, this.capacity, n, tokenIds, presentKeys, presentValues);
+    const past = checkCommit(this.geometry, this.capacity, n, tokenIds, presentKeys, presentValues);
     const S = this.sink;
     const W = this.window;
     const P = this.next;
     for (let i = 0; i < n; i++) this.journalWrite(slotOf(P + i, S, W));
-    this.rows.copyPresent(presentKeys, presentValues, P, n);
+    this.rows.copyPresent(presentKeys, presentValues, P, n, past);
     for (let i = 0; i < n; i++) {
       const q = P + i;
       const j = slotOf(q, S, W);
@@ -463,7 +464,10 @@ function sameRope(a: RopeSpec, b: RopeSpec): boolean {
   return true;
 }
 
-/** Throws RangeError unless a commit carries n token ids and per-layer presents of [kvHeads, C + n, headDim]. */
+/**
+ * Throws RangeError unless a commit carries n token ids and, per layer, presents of [kvHeads, C + n, headDim]
+ * or new rows of [kvHeads, n, headDim] (all alike); returns the rows before the new ones (C or 0).
+ */
 function checkCommit(
   geometry: Readonly<KvGeometry>,
   C: number,
@@ -471,15 +475,20 @@ function checkCommit(
   tokenIds: ArrayLike<number>,
   presentKeys: readonly Float32Array[],
   presentValues: readonly Float32Array[],
-): void {
+): number {
   const { layers, kvHeads, headDim } = geometry;
   if (tokenIds.length !== n) throw new RangeError(`the step began with ${n} tokens but ${tokenIds.length} token ids came`);
   const presentLength = kvHeads * (C + n) * headDim;
+  const rowsLength = kvHeads * n * headDim;
+  const past = presentKeys[0]?.length === rowsLength ? 0 : C;
+  const expected = past === 0 ? rowsLength : presentLength;
   for (const [name, present] of [['keys', presentKeys], ['values', presentValues]] as const) {
     if (present.length !== layers) throw new RangeError(`present ${name} has ${present.length} layers, the cache ${layers}`);
     for (const p of present) {
-      if (p.length !== presentLength) {
-        throw new RangeError(`present ${name} must be [${kvHeads}, ${C + n}, ${headDim}] (${presentLength} floats), got ${p.length}`);
+      if (p.length !== expected) {
+        throw new RangeError(
+          `present ${name} must be [${kvHeads}, ${C + n}, ${headDim}] (${presentLength} floats) or the new rows [${kvHeads}, ${n}, ${headDim}] (${rowsLength}), all layers alike; got ${p.length}`,
+        );
       }
     }
   }
@@ -487,4 +496,5 @@ function checkCommit(
     const t = tokenIds[i];
     if (!Number.isInteger(t) || t < 0 || t > MAX_POSITION) throw new RangeError(`token id ${t} is not a valid id`);
   }
+  return past;
 }

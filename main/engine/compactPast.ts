@@ -1,0 +1,138 @@
+// While the ring has not wrapped, the held slots are a prefix [0, L) of the cache. Feeding the model that
+// prefix, in a mirror whose length grows in steps of 128 slots, instead of all S + W slots saves the
+// attention over empty slots: a new conversation's steps cost what a dense cache of its length costs, not
+// what a full window costs. Runs in the engine host, for the runner.
+import type { SinkRingCache } from './cache/sinkRingCache';
+
+/** Mirror lengths are multiples of this: few distinct shapes, little attention over masked slots. */
+const STEP = 128;
+
+/** Past inputs of one step fed from the mirror: per layer `[kvHeads, length, headDim]` and a mask of length + n. */
+export interface CompactStep {
+  readonly length: number;
+  readonly keys: readonly Float32Array[];
+  readonly values: readonly Float32Array[];
+  readonly mask: BigInt64Array;
+}
+
+/**
+ * A copy of the cache's held prefix, `[kvHeads, length, headDim]` per layer with `length` a multiple of 128
+ * of at most half the cache, kept in step incrementally: each step copies the sinks (re-rotated in place by
+ * the cache) and the slots written since the last step, so a decode step copies O(S + n) rows; a change of
+ * length moves the rows within the same buffers. Slots of the mirror past the held prefix are masked.
+ * Borrows the cache; its buffers (half the cache's size) are dropped once the cache outgrows them and
+ * allocated again after a reset.
+ */
+export class CompactPast {
+  private readonly limit: number;
+  private length = 0;
+  private keys: Float32Array[] = [];
+  private values: Float32Array[] = [];
+  private mask: BigInt64Array | null = null;
+  /** Slots [0, synced) of the mirror hold the cache's rows (sinks are refreshed every step regardless). */
+  private synced = 0;
+  /** The cache's rebase offset when synced: a rebase re-rotates every held key. */
+  private offset = 0;
+  private readonly empty: Float32Array[];
+
+  constructor(
+    private readonly cache: SinkRingCache,
+    private readonly maxChunk: number,
+  ) {
+    // Half the cache, in whole steps; 0 (only an empty cache is compacted) for caches under 2 steps.
+    this.limit = Math.floor((cache.capacity >> 1) / STEP) * STEP;
+    this.empty = cache.keys.map(() => new Float32Array(0));
+  }
+
+  /**
+   * The past for a begun step of `n` tokens whose full mask is `stepMask` (length C + n), or null when
+   * the held slots reach past the largest mirror (the step then feeds the cache's own buffers).
+   */
+  prepare(n: number, stepMask: BigInt64Array): CompactStep | null {
+    const { cache } = this;
+    let held = cache.capacity;
+    while (held > 0 && cache.slotPos[held - 1] < 0) held--;
+    // A rewind or reset emptied slots the mirror still holds: they count as unsynced from here on.
+    if (this.synced > held) this.synced = held;
+    if (held > this.limit) {
+      this.release();
+      return null;
+    }
+    if (held === 0) return { length: 0, keys: this.empty, values: this.empty, mask: stepMask.subarray(cache.capacity, cache.capacity + n) };
+    const length = Math.ceil(held / STEP) * STEP;
+    if (this.mask === null) this.allocate();
+    if (length !== this.length) this.relayout(length);
+    if (cache.offset !== this.offset) {
+      this.synced = 0;
+      this.offset = cache.offset;
+    }
+    // Sinks every step (the cache re-rotates them in place); then what was written since the last step.
+    this.copySlots(0, Math.min(cache.sink, held));
+    this.copySlots(Math.max(cache.sink, this.synced), held);
+    this.synced = held;
+    const mask = this.mask!;
+    for (let j = 0; j < held; j++) mask[j] = stepMask[j];
+    mask.fill(0n, held, length);
+    mask.fill(1n, length, length + n);
+    const used = cache.geometry.kvHeads * length * cache.geometry.headDim;
+    return {
+      length,
+      keys: this.keys.map((k) => k.subarray(0, used)),
+      values: this.values.map((v) => v.subarray(0, used)),
+      mask: mask.subarray(0, length + n),
+    };
+  }
+
+  /** Drops the mirror (the cache has outgrown it). */
+  release(): void {
+    this.length = 0;
+    this.keys = [];
+    this.values = [];
+    this.mask = null;
+    this.synced = 0;
+  }
+
+  private allocate(): void {
+    const { kvHeads, headDim } = this.cache.geometry;
+    this.keys = this.cache.keys.map(() => new Float32Array(kvHeads * this.limit * headDim));
+    this.values = this.cache.values.map(() => new Float32Array(kvHeads * this.limit * headDim));
+    this.mask = new BigInt64Array(this.limit + this.maxChunk);
+    this.length = 0;
+    this.synced = 0;
+    this.offset = this.cache.offset;
+  }
+
+  /** Moves each head's synced rows to where a mirror of `length` slots keeps them (in place, no allocation). */
+  private relayout(length: number): void {
+    const { kvHeads, headDim } = this.cache.geometry;
+    const old = this.length;
+    const rows = Math.min(this.synced, length);
+    const move = (buf: Float32Array, h: number) => buf.copyWithin(h * length * headDim, h * old * headDim, (h * old + rows) * headDim);
+    if (old > 0 && rows > 0) {
+      for (const buf of [...this.keys, ...this.values]) {
+        // Growing moves heads up, so the last head goes first; shrinking moves them down, first head first.
+        if (length > old) for (let h = kvHeads - 1; h > 0; h--) move(buf, h);
+        else for (let h = 1; h < kvHeads; h++) move(buf, h);
+      }
+    }
+    this.length = length;
+    this.synced = old > 0 ? rows : 0;
+  }
+
+  /** Copies cache slots [from, to) of every layer and head into the mirror. */
+  private copySlots(from: number, to: number): void {
+    if (to <= from) return;
+    const { cache, length } = this;
+    const { kvHeads, headDim } = cache.geometry;
+    const C = cache.capacity;
+    for (let l = 0; l < this.keys.length; l++) {
+      for (let h = 0; h < kvHeads; h++) {
+        const src = (h * C + from) * headDim;
+        const dst = (h * length + from) * headDim;
+        const count = (to - from) * headDim;
+        this.keys[l].set(cache.keys[l].subarray(src, src + count), dst);
+        this.values[l].set(cache.values[l].subarray(src, src + count), dst);
+      }
+    }
+  }
+}

@@ -1,0 +1,125 @@
+// A minimal protobuf wire-format reader and writer, enough to walk an ONNX ModelProto without decoding
+// its weights and to encode a few small messages. Runs in the engine host at model load; no dependencies.
+
+/** Protobuf wire types used by ONNX. */
+export const WIRE_VARINT = 0;
+export const WIRE_I64 = 1;
+export const WIRE_LEN = 2;
+export const WIRE_I32 = 5;
+
+/** One field of a message: a varint value, or the byte range of a length-delimited payload. */
+export interface WireField {
+  readonly no: number;
+  readonly wire: number;
+  /** The value of a varint field (exact below 2^53; larger or negative int64 values are not needed here). */
+  readonly value: number;
+  /** Payload range [start, end) of a length-delimited field; for other wire types start === end. */
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Thrown when bytes are not a well-formed protobuf message. */
+export class WireError extends Error {
+  override readonly name = 'WireError';
+}
+
+/**
+ * Calls `visit` for each field of the message in `buf[start, end)`, in order. Length-delimited payloads
+ * are handed over as ranges, never copied, so walking past 500 MB of raw weights costs nothing.
+ */
+export function forEachField(buf: Uint8Array, start: number, end: number, visit: (field: WireField) => void): void {
+  let at = start;
+  const varint = (): number => {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (at >= end) throw new WireError('truncated varint');
+      const b = buf[at++];
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+    throw new WireError('varint longer than 10 bytes');
+  };
+  while (at < end) {
+    const tag = varint();
+    const no = Math.floor(tag / 8);
+    const wire = tag % 8;
+    if (no === 0) throw new WireError('field number 0');
+    switch (wire) {
+      case WIRE_VARINT:
+        visit({ no, wire, value: varint(), start: at, end: at });
+        break;
+      case WIRE_I64:
+      case WIRE_I32: {
+        const size = wire === WIRE_I64 ? 8 : 4;
+        if (at + size > end) throw new WireError('truncated fixed-width field');
+        at += size;
+        visit({ no, wire, value: 0, start: at, end: at });
+        break;
+      }
+      case WIRE_LEN: {
+        const length = varint();
+        const from = at;
+        at += length;
+        if (at > end) throw new WireError('length-delimited field runs past its message');
+        visit({ no, wire, value: 0, start: from, end: at });
+        break;
+      }
+      default:
+        throw new WireError(`unsupported wire type ${wire}`);
+    }
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+const utf8Encoder = new TextEncoder();
+
+/** The UTF-8 string of a length-delimited field. */
+export function fieldString(buf: Uint8Array, field: WireField): string {
+  return utf8.decode(buf.subarray(field.start, field.end));
+}
+
+/** Appends protobuf fields to a growing byte list (small messages only: a few kilobytes). */
+export class WireWriter {
+  private readonly bytes: number[] = [];
+
+  varintField(no: number, value: number): this {
+    this.tag(no, WIRE_VARINT);
+    this.varint(value);
+    return this;
+  }
+
+  stringField(no: number, value: string): this {
+    return this.bytesField(no, utf8Encoder.encode(value));
+  }
+
+  bytesField(no: number, value: Uint8Array): this {
+    this.tag(no, WIRE_LEN);
+    this.varint(value.length);
+    for (const b of value) this.bytes.push(b);
+    return this;
+  }
+
+  messageField(no: number, message: WireWriter): this {
+    return this.bytesField(no, message.finish());
+  }
+
+  finish(): Uint8Array {
+    return Uint8Array.from(this.bytes);
+  }
+
+  private tag(no: number, wire: number): void {
+    this.varint(no * 8 + wire);
+  }
+
+  private varint(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varint needs a non-negative safe integer, got ${value}`);
+    let v = value;
+    while (v >= 0x80) {
+      this.bytes.push((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    this.bytes.push(v);
+  }
+}

@@ -1,0 +1,245 @@
+// The load-time fast outputs (new K/V rows and last logits only): bit-equal to the slices of the whole
+// outputs they replace, also with external data and on the real stories260K export; refused with a
+// reason where the graph does not fit; and the runner's fast path leaves the cache bit-identical.
+import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
+import { loadModel, type LoadedModel } from '../../../main/engine/loadedModel';
+import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
+import { openSession, type DecoderSession, type TensorData } from '../../../main/engine/onnxSession';
+import { Runner } from '../../../main/engine/runner';
+import { ensureFixture, TINY } from '../../fixtures/llamaFixture';
+import { cleanupTemp, copyFolder, externalizeWeights, sharedModel } from './modelTestKit';
+
+const { onnx } = onnxProto;
+
+let dir = '';
+beforeAll(async () => {
+  dir = (await ensureFixture('tiny')).dir;
+});
+afterAll(cleanupTemp);
+
+/** Feeds of one step: `n` new tokens after `past` rows of deterministic pseudo-random K/V. */
+function stepFeeds(session: DecoderSession, past: number, n: number): Record<string, TensorData> {
+  const feeds: Record<string, TensorData> = {
+    input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(5 + 3 * i)), dims: [1, n] },
+    attention_mask: { type: 'int64', data: new BigInt64Array(past + n).fill(1n), dims: [1, past + n] },
+    position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), dims: [1, n] },
+  };
+  for (const input of session.inputs) {
+    if (!input.name.startsWith('past_key_values.')) continue;
+    const [, heads, , headDim] = input.shape as [string, number, string, number];
+    const data = Float32Array.from({ length: heads * past * headDim }, (_, i) => Math.sin(i * 0.37 + input.name.length));
+    feeds[input.name] = { type: 'float32', data, dims: [1, heads, past, headDim] };
+  }
+  return feeds;
+}
+
+/** Asserts every fast output equals the matching slice of the whole output, bit for bit. */
+async function expectSlicesOfWholeOutputs(session: DecoderSession, past: number, n: number): Promise<void> {
+  const fast = session.fastOutputs!;
+  const presents = [...fast.newRows.keys()];
+  const out = await session.run(stepFeeds(session, past, n), ['logits', fast.lastLogits, ...presents, ...fast.newRows.values()]);
+  const logits = out.logits.data as Float32Array;
+  const last = out[fast.lastLogits];
+  const vocab = logits.length / n;
+  expect(last.dims).toEqual([1, 1, vocab]);
+  expect(Array.from(last.data as Float32Array)).toEqual(Array.from(logits.subarray(logits.length - vocab)));
+  for (const name of presents) {
+    const whole = out[name];
+    const rows = out[fast.newRows.get(name)!];
+    const [, heads, length, headDim] = whole.dims;
+    expect(length).toBe(past + n);
+    expect(rows.dims).toEqual([1, heads, n, headDim]);
+    const expected: number[] = [];
+    for (let h = 0; h < heads; h++) {
+      expected.push(...(whole.data as Float32Array).subarray((h * length + past) * headDim, (h * length + length) * headDim));
+    }
+    expect(Array.from(rows.data as Float32Array)).toEqual(expected);
+  }
+}
+
+describe('the session seam adds the fast outputs', () => {
+  test('on the fixture: every present gets its new-rows output; the model interface lists none of them', async () => {
+    const s = await openSession(join(dir, 'onnx', 'model.onnx'), { intraOpThreads: 1 });
+    try {
+      expect(s.fastOutputsNote).toBeNull();
+      const presents = s.outputs.map((o) => o.name).filter((name) => name.startsWith('present.'));
+      expect([...s.fastOutputs!.newRows.keys()].sort()).toEqual(presents.sort());
+      expect(s.outputs.some((o) => o.name.startsWith('ouro_fast'))).toBe(false);
+      await expectSlicesOfWholeOutputs(s, 0, 3);
+      await expectSlicesOfWholeOutputs(s, 9, 1);
+      await expectSlicesOfWholeOutputs(s, 6, 4);
+    } finally {
+      await s.release();
+    }
+  });
+
+  test('with weights in external data (read from the model folder)', async () => {
+    const copy = copyFolder(dir);
+    const p = join(copy, 'onnx', 'model.onnx');
+    externalizeWeights(p, 'model.onnx_data');
+    const s = await openSession(p, { intraOpThreads: 1 });
+    try {
+      expect(s.fastOutputsNote).toBeNull();
+      await expectSlicesOfWholeOutputs(s, 5, 2);
+    } finally {
+      await s.release();
+    }
+  });
+
+  test('on the real stories260K export', async (ctx) => {
+    const stories = sharedModel('stories260K');
+    if (stories === null) return ctx.skip('../shared/models/stories260K is not on this machine');
+    const s = await openSession(join(stories, 'onnx', 'model.onnx'), { intraOpThreads: 1 });
+    try {
+      expect(s.fastOutputs?.newRows.size).toBe(10);
+      await expectSlicesOfWholeOutputs(s, 7, 3);
+    } finally {
+      await s.release();
+    }
+  });
+
+  test('fastOutputs: false opens the graph as it is and says so', async () => {
+    const s = await openSession(join(dir, 'onnx', 'model.onnx'), { intraOpThreads: 1, fastOutputs: false });
+    expect({ fast: s.fastOutputs, note: s.fastOutputsNote }).toEqual({ fast: null, note: 'disabled' });
+    await s.release();
+  });
+});
+
+/** A minimal encoded ModelProto with the given opset, inputs, outputs and initializers. */
+function model(opts: { opset?: number; inputs?: string[]; outputs?: string[]; externalLocation?: string }): Uint8Array {
+  const info = (name: string) => ({ name, type: { tensorType: { elemType: 1 } } });
+  const initializer = opts.externalLocation
+    ? [{ name: 'w', dataType: 1, dims: [1], dataLocation: 1, externalData: [{ key: 'location', value: opts.externalLocation }] }]
+    : [];
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: opts.opset ?? 17 }],
+      graph: {
+        name: 'g',
+        input: (opts.inputs ?? ['input_ids']).map(info),
+        output: (opts.outputs ?? ['logits', 'present.0.key', 'present.0.value']).map(info),
+        initializer,
+      },
+    }),
+  ).finish();
+}
+
+describe('planFastOutputs refuses graphs it cannot extend, with the reason', () => {
+  test.each([
+    ['opset below 10', model({ opset: 9 }), /opset 9 is below 10/],
+    ['no input_ids', model({ inputs: ['inputs_embeds'] }), /no input_ids/],
+    ['no logits', model({ outputs: ['present.0.key'] }), /no logits/],
+    ['no presents', model({ outputs: ['logits'] }), /no present outputs/],
+    ['external data outside the folder', model({ externalLocation: '../elsewhere.bin' }), /outside the model folder/],
+    ['absolute external data path', model({ externalLocation: '/etc/passwd' }), /outside the model folder/],
+    ['names that clash with the added ones', model({ outputs: ['logits', 'present.0.key', 'ouro_fast.x'] }), /already uses names/],
+    ['bytes that are not protobuf', Uint8Array.of(0x0a, 0xff, 0xff), /does not parse/],
+  ])('%s', (_label, bytes, reason) => {
+    const plan = planFastOutputs(bytes);
+    expect('reason' in plan ? plan.reason : 'planned').toMatch(reason);
+  });
+
+  test('a fitting graph gets one new-rows output per present and the last-logits output', () => {
+    const plan = planFastOutputs(model({ externalLocation: 'model.onnx_data' }));
+    if ('reason' in plan) throw new Error(plan.reason);
+    expect([...plan.fast.newRows.keys()]).toEqual(['present.0.key', 'present.0.value']);
+    expect(plan.fast.lastLogits).toMatch(/^ouro_fast/);
+    expect(plan.suffix[0]).toBe((7 << 3) | 2);
+  });
+});
+
+describe('the runner on the fast outputs', () => {
+  let loaded: LoadedModel;
+  beforeAll(async () => {
+    loaded = await loadModel(dir, { threads: 1 });
+  });
+  afterAll(async () => {
+    await loaded?.release();
+  });
+
+  function engine(
+    fastOutputs: boolean,
+    opts: { window?: number; chunk?: number; compactPast?: boolean } = {},
+  ): { cache: SinkRingCache; runner: Runner } {
+    const { config } = loaded;
+    const chunk = opts.chunk ?? 4;
+    const cache = new SinkRingCache(
+      { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim },
+      config.rope,
+      { sink: 2, window: opts.window ?? 6, positions: 'cache', maxPos: config.maxPos, journalTokens: 16, maxChunk: chunk },
+    );
+    const runner = new Runner(loaded.session, loaded.io, cache, config.vocabSize, { chunkSize: chunk, fastOutputs, compactPast: opts.compactPast });
+    return { cache, runner };
+  }
+
+  test('the compacted past (the held prefix, mirrored) matches feeding all slots, through growth, rewind, reset, skip and rebase', async () => {
+    // Three KV heads, so moving head blocks within the mirror in the wrong order would show.
+    const three = await ensureFixture('fast-outputs-3kv', { ...TINY, heads: 6, kvHeads: 3, hidden: 48, seed: 3 });
+    const model = await loadModel(three.dir, { threads: 1 });
+    const { config } = model;
+    // C = 604: mirrors of 128 and 256 slots, then the full width once more than 256 slots are held.
+    const make = (compactPast: boolean) => {
+      const cache = new SinkRingCache(
+        { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim },
+        config.rope,
+        { sink: 4, window: 600, positions: 'cache', maxPos: 1300, journalTokens: 64, maxChunk: 16 },
+      );
+      return { cache, runner: new Runner(model.session, model.io, cache, config.vocabSize, { chunkSize: 16, compactPast }) };
+    };
+    const compact = make(true);
+    const full = make(false);
+    let worst = 0;
+    const both = async (ids: number[]) => {
+      const a = Float32Array.from((await compact.runner.feed(ids))!);
+      const b = Float32Array.from((await full.runner.feed(ids))!);
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      expect(a.every(Number.isFinite)).toBe(true);
+    };
+    const each = async (ids: number[]) => {
+      for (const id of ids) await both([id]);
+    };
+    const ids = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 3 + ((i * 53 + seed * 17) % 300));
+    const apply = (op: (c: SinkRingCache) => unknown) => [op(compact.cache), op(full.cache)];
+    await both(ids(40, 1)); // chunks at held 0, 16, 32
+    await each(ids(110, 2)); // decode across the 128 → 256 growth
+    expect(apply((c) => c.rewind(30))).toEqual([true, true]);
+    await both(ids(20, 3)); // the rewound slots rewritten with other tokens
+    apply((c) => c.reset());
+    await both(ids(40, 4)); // a new conversation while the mirror is alive: 256 → 128, nothing stale
+    await each(ids(250, 5)); // past 256 held: full width, the mirror dropped
+    apply((c) => c.reset());
+    await both(ids(24, 6)); // allocated again
+    apply((c) => c.skipTo(1240));
+    await each(ids(80, 7)); // positions 1240.. rebase at 1300 while few slots are held
+    expect(compact.cache.offset).toBeGreaterThan(0);
+    expect(worst).toBeLessThan(1e-5);
+    expect(compact.cache.nextPos).toBe(full.cache.nextPos);
+    await model.release();
+  });
+
+  test('gives bit-identical logits and cache buffers to fetching whole presents, through chunks and ring wrap-around', async () => {
+    const fast = engine(true, { compactPast: false });
+    const whole = engine(false);
+    expect(fast.runner.fetchesNewRowsOnly).toBe(true);
+    expect(whole.runner.fetchesNewRowsOnly).toBe(false);
+    const ids = Array.from({ length: 23 }, (_, i) => 3 + ((i * 37) % 300));
+    const pieces = [ids.slice(0, 7), ...ids.slice(7).map((id) => [id])];
+    for (const piece of pieces) {
+      const a = Float32Array.from((await fast.runner.feed(piece))!);
+      const b = Float32Array.from((await whole.runner.feed(piece))!);
+      expect(Array.from(a)).toEqual(Array.from(b));
+    }
+    expect(fast.cache.nextPos).toBe(23);
+    for (let l = 0; l < fast.cache.keys.length; l++) {
+      expect(Array.from(fast.cache.keys[l])).toEqual(Array.from(whole.cache.keys[l]));
+      expect(Array.from(fast.cache.values[l])).toEqual(Array.from(whole.cache.values[l]));
+    }
+    // The journal saw the same rows: rewinding both gives the same cache again.
+    expect(fast.cache.rewind(5) && whole.cache.rewind(5)).toBe(true);
+    for (let l = 0; l < fast.cache.keys.length; l++) expect(Array.from(fast.cache.keys[l])).toEqual(Array.from(whole.cache.keys[l]));
+  });
+});
