@@ -1,0 +1,185 @@
+// Engine plumbing the benchmark sections share: caches and runners on a loaded model, a bare session.run
+// loop with the runner's exact feeds, greedy sampling, token streams. Benchmark process only.
+import { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
+import type { PositionsMode } from '../../main/engine/cache/cacheOptions';
+import type { ChatSession } from '../../main/engine/chatSession';
+import type { LoadedModel } from '../../main/engine/loadedModel';
+import type { DecoderSession, TensorData } from '../../main/engine/onnxSession';
+import { Runner } from '../../main/engine/runner';
+import { validateSamplingParams, type SamplingParams } from '../../main/engine/sampling/sampler';
+import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
+
+export interface CacheSpec {
+  readonly sink: number;
+  readonly window: number;
+  readonly chunk?: number;
+  readonly journal?: number;
+  readonly positions?: PositionsMode;
+}
+
+export function makeCache(model: LoadedModel, spec: CacheSpec): SinkRingCache {
+  const { config } = model;
+  return new SinkRingCache({ layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim }, config.rope, {
+    sink: spec.sink,
+    window: spec.window,
+    positions: model.positionsFor(spec.positions ?? 'cache'),
+    maxPos: config.maxPos,
+    journalTokens: spec.journal ?? 0,
+    maxChunk: spec.chunk ?? 256,
+  });
+}
+
+/**
+ * A cache and a runner over it; `fastOutputs: false` is the pre-rewrite path (whole presents fetched),
+ * `compactPast: false` feeds every chunk all S + W slots (what a bare loop feeds).
+ */
+export function makeRunner(
+  model: LoadedModel,
+  spec: CacheSpec,
+  opts: { fastOutputs?: boolean; compactPast?: boolean; session?: DecoderSession } = {},
+): { cache: SinkRingCache; runner: Runner } {
+  const cache = makeCache(model, spec);
+  const runner = new Runner(opts.session ?? model.session, model.io, cache, model.config.vocabSize, {
+    chunkSize: spec.chunk ?? 256,
+    fastOutputs: opts.fastOutputs,
+    compactPast: opts.compactPast,
+  });
+  return { cache, runner };
+}
+
+export function argmax(logits: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+/** Deterministic pseudo-random ids in 3..392: byte tokens of the fixture tokenizer, valid in stories260K's 512 too. */
+export function benchTokens(n: number, seed = 7): number[] {
+  const out: number[] = [];
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    out.push(3 + (x % 390));
+  }
+  return out;
+}
+
+export const GREEDY: SamplingParams = validateSamplingParams({ ...DEFAULT_SAMPLING, greedy: true, temperature: 0, repetitionPenalty: 1, repetitionWindow: 0 });
+
+/** Cancels a `process.memoryUsage` sample's GC noise where `--expose-gc` allows it. */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
+ * Generates `count` tokens through a ChatSession (the app's decode path), starting new raw turns when
+ * the model ends one early, and reports every token with its position and arrival time. The first token
+ * of each turn (prefill included) is flagged so latency statistics can leave it out.
+ */
+export async function generateTokens(
+  session: ChatSession,
+  count: number,
+  sampling: SamplingParams,
+  onToken: (pos: number, at: number, firstOfTurn: boolean) => void,
+  prompt = 'Once upon a time',
+): Promise<void> {
+  let produced = 0;
+  let text = prompt;
+  while (produced < count) {
+    let first = true;
+    const result = await session.generate(
+      { kind: 'raw', text },
+      { sampling: { ...sampling, seed: sampling.seed + produced }, maxTokens: count - produced },
+      {
+        onToken: (t) => {
+          if (t.id < 0) return;
+          onToken(t.pos, performance.now(), first);
+          first = false;
+          produced++;
+        },
+      },
+    );
+    if (result.reason === 'eos') produced++; // the EOS token was sampled (and timed by no event): count it as produced
+    text = ' and';
+  }
+}
+
+/**
+ * session.run with exactly the feeds the runner gives a one-token decode step on `cache` (same past
+ * buffers, mask, positions, constant inputs) and no cache management: the floor our decode step sits on.
+ */
+export class BareLoop {
+  private readonly feeds: Record<string, TensorData> = {};
+  private readonly mask: BigInt64Array;
+  private readonly position = new BigInt64Array(1);
+
+  constructor(
+    private readonly model: LoadedModel,
+    private readonly cache: SinkRingCache,
+  ) {
+    const { io } = model;
+    const C = cache.capacity;
+    this.mask = new BigInt64Array(C + 1);
+    const dims = [1, cache.geometry.kvHeads, C, cache.geometry.headDim];
+    for (let l = 0; l < io.pastKeys.length; l++) {
+      this.feeds[io.pastKeys[l]] = { type: 'float32', data: cache.keys[l], dims };
+      this.feeds[io.pastValues[l]] = { type: 'float32', data: cache.values[l], dims };
+    }
+    for (const extra of io.extraInputs) this.feeds[extra.name] = extra.value;
+    this.feeds[io.inputIds] = { type: 'int64', data: BigInt64Array.of(5n), dims: [1, 1] };
+    this.feeds[io.attentionMask] = { type: 'int64', data: this.mask, dims: [1, C + 1] };
+    this.feeds[io.positionIds] = { type: 'int64', data: this.position, dims: [1, 1] };
+  }
+
+  /** The mask and position the cache's next decode step will feed (DESIGN §3 formula). */
+  private refresh(): void {
+    const { cache } = this;
+    const P = cache.nextPos;
+    for (let j = 0; j < cache.capacity; j++) {
+      const p = cache.slotPos[j];
+      this.mask[j] = p >= 0 && (p < cache.sink || P - p < cache.window) ? 1n : 0n;
+    }
+    this.mask[cache.capacity] = 1n;
+    this.position[0] = BigInt(P - cache.offset);
+  }
+
+  /** One run fetching `fetches` (default: the whole `logits`); returns its milliseconds. */
+  async step(fetches: readonly string[] = [this.model.io.logits]): Promise<number> {
+    this.refresh();
+    const t = performance.now();
+    await this.model.session.run(this.feeds, fetches);
+    return performance.now() - t;
+  }
+
+  /** Fetch lists: logits only, the old engine's (logits + every present), the fast outputs. */
+  fetchSets(): { logits: string[]; all: string[]; fast: string[] | null } {
+    const { io, session } = this.model;
+    const fast = session.fastOutputs;
+    return {
+      logits: [io.logits],
+      all: [io.logits, ...io.presentKeys, ...io.presentValues],
+      fast: fast ? [fast.lastLogits, ...[...io.presentKeys, ...io.presentValues].map((n) => fast.newRows.get(n)!)] : null,
+    };
+  }
+}
+
+/** A session whose `run` adds its wall time to `runMs` (to split a step into run and everything else). */
+export function timedSession(session: DecoderSession): { session: DecoderSession; runMs: () => number; reset: () => void } {
+  let total = 0;
+  const timed: DecoderSession = {
+    inputs: session.inputs,
+    outputs: session.outputs,
+    provider: session.provider,
+    fallbackReason: session.fallbackReason,
+    fastOutputs: session.fastOutputs,
+    fastOutputsNote: session.fastOutputsNote,
+    run: async (feeds, fetches) => {
+      const t = performance.now();
+      const out = await session.run(feeds, fetches);
+      total += performance.now() - t;
+      return out;
+    },
+    release: () => session.release(),
+  };
+  return { session: timed, runMs: () => total, reset: () => (total = 0) };
+}

@@ -1,0 +1,21 @@
+// The benchmark sections by name, in the order `npm run bench` runs them (benchmark process only).
+import type { BenchContext, SectionResult } from '../lib/benchContext';
+
+export interface Section {
+  readonly name: string;
+  /** Issue 6 item it answers. */
+  readonly item: number;
+  readonly summary: string;
+  readonly load: () => Promise<{ run: (ctx: BenchContext) => Promise<SectionResult> }>;
+}
+
+export const SECTIONS: readonly Section[] = [
+  { name: 'latency', item: 1, summary: 'decode latency vs position, p50/p95 per bucket (fixture, S=4, W=1024 and 2048)', load: () => import('./decodeLatency') },
+  { name: 'overhead', item: 2, summary: 'our decode step vs a bare session.run loop with identical feeds', load: () => import('./overhead') },
+  { name: 'tjs', item: 3, summary: 'transformers.js generate() vs Ouro at 512/1K/2K context; transformers.js past max positions', load: () => import('./transformersJs') },
+  { name: 'reprefill', item: 4, summary: 'per-turn latency after overflow: ring vs truncate-and-re-prefill', load: () => import('./reprefill') },
+  { name: 'memory', item: 5, summary: 'RSS and KV bytes over a long generation (stories260K)', load: () => import('./memory') },
+  { name: 'prefill', item: 6, summary: 'prefill tok/s and time to first token for a 1K prompt vs a bare loop', load: () => import('./prefill') },
+  { name: 'eventloop', item: 7, summary: 'event-loop lag in the process that owns the worker engine host', load: () => import('./eventLoop') },
+  { name: 'perplexity', item: 8, summary: 'streaming perplexity on stories260K: recompute oracle, S=0, S=4 cache, S=4 original', load: () => import('./perplexity') },
+];
