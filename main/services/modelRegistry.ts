@@ -73,14 +73,7 @@ export class ModelRegistry {
    * `model-invalid`, its message naming the file and the problem, `detail` the engine's code.
    */
   async import(dir: string, check?: FolderCheck): Promise<InstalledModel> {
-    const abs = resolve(dir);
-    try {
-      await loadModelFolder(abs);
-    } catch (err) {
-      if (err instanceof ModelError) fail('model-invalid', err.message, err.code);
-      throw err;
-    }
-    await check?.(abs);
+    const abs = await validatedFolder(dir, check);
     const entry: ImportedModel = { id: importedId(abs), name: basename(abs) || abs, dir: abs, addedAt: this.now() };
     await this.serialise(async () => {
       const models = (await this.readImported()).filter((m) => m.id !== entry.id);
@@ -95,14 +88,7 @@ export class ModelRegistry {
    * never looks installed. Throws DownloadError `already-installed` / `disk-full` / `bad-request`.
    */
   async importCopy(dir: string, check?: FolderCheck): Promise<InstalledModel> {
-    const abs = resolve(dir);
-    try {
-      await loadModelFolder(abs);
-    } catch (err) {
-      if (err instanceof ModelError) fail('model-invalid', err.message, err.code);
-      throw err;
-    }
-    await check?.(abs);
+    const abs = await validatedFolder(dir, check);
     const copied = await importFolder(abs, { modelsDir: this.downloadsDir, mode: 'copy' });
     return { id: downloadedModelId(copied.id), name: copied.id, dir: copied.dir, source: 'downloaded' };
   }
@@ -183,4 +169,17 @@ async function withProblem(model: InstalledModel): Promise<InstalledModel> {
   const config = await stat(join(model.dir, 'config.json')).catch(() => null);
   if (!config?.isFile()) return { ...model, problem: 'model folder lacks config.json' };
   return model;
+}
+
+/** `dir` resolved, once the engine's ModelFolder and then `check` accept it; `model-invalid` otherwise. */
+async function validatedFolder(dir: string, check: FolderCheck | undefined): Promise<string> {
+  const abs = resolve(dir);
+  try {
+    await loadModelFolder(abs);
+  } catch (err) {
+    if (err instanceof ModelError) fail('model-invalid', err.message, err.code);
+    throw err;
+  }
+  await check?.(abs);
+  return abs;
 }
