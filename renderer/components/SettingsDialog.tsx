@@ -2,6 +2,7 @@
 // (`conversations.updateSettings`) in two tabs, validated with the storage schemas before saving.
 // Renderer.
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import type { ApiError } from '../../preload/contract';
 import { errorText } from '../state/modelsSlice';
 import {
   selectActiveId,
@@ -16,6 +17,7 @@ import {
   overridesFromDraft,
   patchFromDraft,
   type FieldErrors,
+  type FormResult,
   type SettingsDraft,
   type SettingsField,
 } from '../state/settingsForm';
@@ -78,14 +80,41 @@ function SettingsTabs({ tab, hasConversation }: { readonly tab: SettingsTab; rea
   );
 }
 
-function useDraft(initial: SettingsDraft) {
+/**
+ * A settings form's state: the draft, per-field errors, and a submit that validates with `parse`, saves
+ * with `save` and calls `onDone` once it is stored (errors stay in the form).
+ */
+function useSettingsForm<T>(
+  initial: SettingsDraft,
+  parse: (draft: Readonly<SettingsDraft>) => FormResult<T>,
+  save: (value: T) => Promise<ApiError | null>,
+  onDone: () => void,
+) {
   const [draft, setDraft] = useState(initial);
   const [errors, setErrors] = useState<FieldErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
   const onChange = (field: SettingsField, value: string) => {
     setDraft((d) => ({ ...d, [field]: value }));
     setErrors(({ [field]: _dropped, ...rest }) => rest);
   };
-  return { draft, setDraft, errors, setErrors, onChange };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const result = parse(draft);
+    if (!result.ok) {
+      setErrors(result.errors);
+      setFormError('Some settings need fixing; see the messages below them.');
+      return;
+    }
+    setSaving(true);
+    setFormError(null);
+    void save(result.value).then((error) => {
+      setSaving(false);
+      if (error) setFormError(errorText(error));
+      else onDone();
+    });
+  };
+  return { draft, setDraft, errors, setErrors, onChange, formError, saving, submit };
 }
 
 function AppSettingsForm() {
@@ -107,28 +136,12 @@ function AppSettingsFormBody({
   readonly onDone: () => void;
 }) {
   const store = useStoreApi();
-  const { draft, errors, setErrors, onChange } = useDraft(initial);
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const result = patchFromDraft(draft);
-    if (!result.ok) {
-      setErrors(result.errors);
-      setFormError('Some settings need fixing; see the messages below them.');
-      return;
-    }
-    setSaving(true);
-    setFormError(null);
-    void store
-      .getState()
-      .saveSettings(result.value)
-      .then((error) => {
-        setSaving(false);
-        if (error) setFormError(errorText(error));
-        else onDone();
-      });
-  };
+  const { draft, errors, onChange, formError, saving, submit } = useSettingsForm(
+    initial,
+    patchFromDraft,
+    (patch) => store.getState().saveSettings(patch),
+    onDone,
+  );
   return (
     <SettingsForm formError={formError} saving={saving} onSubmit={submit} onCancel={onDone}>
       <SettingsFields draft={draft} errors={errors} onChange={onChange} mode="app" providers={providers} />
@@ -142,30 +155,14 @@ function ConversationSettingsForm() {
   const overrides = useAppStore(selectActiveOverrides);
   const settings = useAppStore(selectSettings);
   const defaults = useMemo(() => (settings ? draftFromSettings(settings) : undefined), [settings]);
-  const { draft, setDraft, errors, setErrors, onChange } = useDraft(draftFromOverrides(overrides));
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
-  if (activeId === null) return null;
   const done = () => store.getState().closeSettings();
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const result = overridesFromDraft(draft);
-    if (!result.ok) {
-      setErrors(result.errors);
-      setFormError('Some settings need fixing; see the messages below them.');
-      return;
-    }
-    setSaving(true);
-    setFormError(null);
-    void store
-      .getState()
-      .saveConversationSettings(activeId, result.value)
-      .then((error) => {
-        setSaving(false);
-        if (error) setFormError(errorText(error));
-        else done();
-      });
-  };
+  const { draft, setDraft, errors, setErrors, onChange, formError, saving, submit } = useSettingsForm(
+    draftFromOverrides(overrides),
+    overridesFromDraft,
+    (value) => (activeId === null ? Promise.resolve(null) : store.getState().saveConversationSettings(activeId, value)),
+    done,
+  );
+  if (activeId === null) return null;
   return (
     <SettingsForm
       formError={formError}
