@@ -1,11 +1,11 @@
 // Engine plumbing the benchmark sections share: caches and runners on a loaded model, a bare session.run
 // loop with the runner's exact feeds, greedy sampling, token streams. Benchmark process only.
-import { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
+import type { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
 import type { PositionsMode } from '../../main/engine/cache/cacheOptions';
 import type { ChatSession } from '../../main/engine/chatSession';
-import type { LoadedModel } from '../../main/engine/loadedModel';
+import { openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import type { DecoderSession, TensorData } from '../../main/engine/onnxSession';
-import { Runner } from '../../main/engine/runner';
+import type { Runner } from '../../main/engine/runner';
 import { validateSamplingParams, type SamplingParams } from '../../main/engine/sampling/sampler';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
 
@@ -17,34 +17,27 @@ export interface CacheSpec {
   readonly positions?: PositionsMode;
 }
 
-export function makeCache(model: LoadedModel, spec: CacheSpec): SinkRingCache {
-  const { config } = model;
-  return new SinkRingCache({ layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim }, config.rope, {
-    sink: spec.sink,
-    window: spec.window,
-    positions: model.positionsFor(spec.positions ?? 'cache'),
-    maxPos: config.maxPos,
-    journalTokens: spec.journal ?? 0,
-    maxChunk: spec.chunk ?? 256,
-  });
-}
-
 /**
  * A cache and a runner over it; `fastOutputs: false` is the pre-rewrite path (whole presents fetched),
- * `compactPast: false` feeds every chunk all S + W slots (what a bare loop feeds).
+ * `compactPast: false` feeds every chunk all S + W slots (what a bare loop feeds), `session` swaps in a
+ * wrapped session (timing).
  */
 export function makeRunner(
   model: LoadedModel,
   spec: CacheSpec,
   opts: { fastOutputs?: boolean; compactPast?: boolean; session?: DecoderSession } = {},
 ): { cache: SinkRingCache; runner: Runner } {
-  const cache = makeCache(model, spec);
-  const runner = new Runner(opts.session ?? model.session, model.io, cache, model.config.vocabSize, {
-    chunkSize: spec.chunk ?? 256,
-    fastOutputs: opts.fastOutputs,
-    compactPast: opts.compactPast,
-  });
-  return { cache, runner };
+  return openStream(
+    opts.session ? { ...model, session: opts.session } : model,
+    {
+      sink: spec.sink,
+      window: spec.window,
+      positions: spec.positions ?? 'cache',
+      journalTokens: spec.journal ?? 0,
+      maxChunk: spec.chunk ?? 256,
+    },
+    { fastOutputs: opts.fastOutputs, compactPast: opts.compactPast },
+  );
 }
 
 export function argmax(logits: Float32Array): number {

@@ -4,7 +4,7 @@
 import { SinkRingCache } from './cache/sinkRingCache';
 import type { CacheDelta } from './cache/cacheView';
 import type { CacheSettings, ChatMessage, DoneReason, GenerateOptions, Prompt, TokenEvent } from './chatTypes';
-import type { LoadedModel } from './loadedModel';
+import { openStream, type LoadedModel } from './loadedModel';
 import { Runner, type CancelFlag } from './runner';
 import { Sampler } from './sampling/sampler';
 import { StopStringMatcher } from './sampling/stopStrings';
@@ -313,19 +313,15 @@ export class ChatSession {
       );
     }
     const chunkSize = Math.min(this.settings.chunkSize ?? DEFAULT_CHUNK_SIZE, sink + window);
-    this.cache = new SinkRingCache(
-      { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim },
-      config.rope,
-      {
-        sink,
-        window,
-        positions: this.model.positionsFor(this.settings.positions),
-        maxPos: config.maxPos,
-        journalTokens: this.settings.journalTokens ?? DEFAULT_JOURNAL_TOKENS,
-        maxChunk: chunkSize,
-      },
-    );
-    this.runner = new Runner(this.model.session, this.model.io, this.cache, config.vocabSize, { chunkSize });
+    const stream = openStream(this.model, {
+      sink,
+      window,
+      positions: this.settings.positions,
+      journalTokens: this.settings.journalTokens ?? DEFAULT_JOURNAL_TOKENS,
+      maxChunk: chunkSize,
+    });
+    this.cache = stream.cache;
+    this.runner = stream.runner;
   }
 
   /** Tokens through the end of the system prompt, at least 4 and at most a quarter of the positions. */

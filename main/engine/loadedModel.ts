@@ -1,10 +1,12 @@
 // Loading a model end to end (engine host thread): folder checks, session, IO introspection, tokenizer,
 // chat template and the RoPE probe, into one object the chat sessions share.
-import type { PositionsMode } from './cache/cacheOptions';
+import type { PositionsMode, SinkRingOptions } from './cache/cacheOptions';
+import { SinkRingCache } from './cache/sinkRingCache';
 import { inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
 import { openSession, type DecoderSession } from './onnxSession';
 import type { ProviderName } from './providers';
 import { probeRope } from './ropeProbe';
+import { Runner, type RunnerOptions } from './runner';
 import { ChatTemplate } from './text/chatTemplate';
 import { TextTokenizer } from './text/tokenizer';
 
@@ -68,3 +70,30 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     throw err;
   }
 }
+
+/** A stream's cache settings; the model supplies the K/V geometry, the RoPE and (by default) the rebase bound. */
+export type StreamOptions = Omit<SinkRingOptions, 'maxPos' | 'positions'> & {
+  readonly positions: PositionsMode;
+  /** Override of the model's rebase bound (tests force rebases with a small one). */
+  readonly maxPos?: number;
+};
+
+/**
+ * A sink-ring cache shaped for `model` and a runner feeding it in chunks of `maxChunk` (default W): the
+ * positions mode is the one the model can run (`original` when its RoPE probe failed). The caller owns both.
+ */
+export function openStream(
+  model: LoadedModel,
+  options: StreamOptions,
+  runnerOptions: Omit<RunnerOptions, 'chunkSize'> = {},
+): { cache: SinkRingCache; runner: Runner } {
+  const { config } = model;
+  const cache = new SinkRingCache({ layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim }, config.rope, {
+    ...options,
+    positions: model.positionsFor(options.positions),
+    maxPos: options.maxPos ?? config.maxPos,
+  });
+  const runner = new Runner(model.session, model.io, cache, config.vocabSize, { ...runnerOptions, chunkSize: cache.maxChunk });
+  return { cache, runner };
+}
+

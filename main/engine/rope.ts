@@ -49,8 +49,7 @@ export class RotationTable {
 
 /**
  * Rotates one head row `buf[offset .. offset + headDim)` in place by the table's rotation, pairing dim i
- * with i + rotaryDim/2 (rotate_half); dims past rotaryDim are left as they are. Gives exactly the bits of
- * {@link rotateHeadRow} with the same delta.
+ * with i + rotaryDim/2 (rotate_half); dims past rotaryDim are left as they are.
  */
 export function applyRotation(buf: Float32Array, offset: number, spec: RopeSpec, table: RotationTable): void {
   const half = spec.rotaryDim >> 1;
@@ -69,24 +68,10 @@ export function applyRotation(buf: Float32Array, offset: number, spec: RopeSpec,
 
 /**
  * Rotates one head row `buf[offset .. offset + headDim)` in place by a position delta: the key of a
- * token at position p becomes the key it would have at p + delta. Angles are `delta * invFreq[i]` in
- * double precision, pairing dim i with i + rotaryDim/2 (rotate_half); dims past rotaryDim are left as
- * they are. Allocates nothing. Rotating many rows by one delta: {@link RotationTable} computes the
- * angles' cos and sin once.
+ * token at position p becomes the key it would have at p + delta. A one-off convenience (the load-time
+ * probe); rotating many rows by one delta, fill a {@link RotationTable} once and use {@link applyRotation}.
  */
 export function rotateHeadRow(buf: Float32Array, offset: number, spec: RopeSpec, delta: number): void {
   if (delta === 0) return;
-  const half = spec.rotaryDim >> 1;
-  const invFreq = spec.invFreq;
-  for (let i = 0; i < half; i++) {
-    const angle = delta * invFreq[i];
-    const c = Math.cos(angle);
-    const s = Math.sin(angle);
-    const a = offset + i;
-    const b = a + half;
-    const x1 = buf[a];
-    const x2 = buf[b];
-    buf[a] = x1 * c - x2 * s;
-    buf[b] = x2 * c + x1 * s;
-  }
+  applyRotation(buf, offset, spec, new RotationTable(spec.rotaryDim >> 1).set(spec, delta));
 }

@@ -2,9 +2,7 @@
 // sink-ring cache, each next token scored — StreamingLLM's eval_long_ppl.py protocol — or, with
 // `recompute`, the sliding-window-with-recomputation oracle.
 import type { PositionsMode } from './cache/cacheOptions';
-import { SinkRingCache } from './cache/sinkRingCache';
-import type { LoadedModel } from './loadedModel';
-import { Runner } from './runner';
+import { openStream, type LoadedModel } from './loadedModel';
 
 export interface StreamingEvalOptions {
   readonly sink: number;
@@ -29,21 +27,14 @@ export async function* streamingNll(
   ids: readonly number[],
   options: StreamingEvalOptions,
 ): AsyncGenerator<TokenNll> {
-  const { config } = model;
   const recompute = options.recompute === true;
-  const cache = new SinkRingCache(
-    { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim },
-    config.rope,
-    {
-      sink: recompute ? 0 : options.sink,
-      window: options.window,
-      positions: model.positionsFor(options.positions),
-      maxPos: config.maxPos,
-      journalTokens: 0,
-      maxChunk: recompute ? options.window : 1,
-    },
-  );
-  const runner = new Runner(model.session, model.io, cache, config.vocabSize, { chunkSize: recompute ? options.window : 1 });
+  const { cache, runner } = openStream(model, {
+    sink: recompute ? 0 : options.sink,
+    window: options.window,
+    positions: options.positions,
+    journalTokens: 0,
+    maxChunk: recompute ? options.window : 1,
+  });
   for (let t = 0; t + 1 < ids.length; t++) {
     let logits: Float32Array | null;
     if (recompute) {

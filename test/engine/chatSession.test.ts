@@ -1,11 +1,9 @@
 // ChatSession on the fixture model: turns feed only what is new, regenerate rewinds exactly, snapshots
 // continue bit-exactly, cancellation is prompt, and prompts far longer than the window stream through.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
 import { ChatSession } from '../../main/engine/chatSession';
 import type { CacheSettings, ChatMessage, GenerateOptions } from '../../main/engine/chatTypes';
-import { loadModel, type LoadedModel } from '../../main/engine/loadedModel';
-import { Runner } from '../../main/engine/runner';
+import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
 import { decodeSessionSnapshot, encodeSessionSnapshot } from '../../main/engine/sessionSnapshot';
 import { ensureFixture } from '../fixtures/llamaFixture';
@@ -63,16 +61,8 @@ describe('ChatSession', () => {
       sampling: { ...sampled(1).sampling, greedy: true },
     });
     const stream = session.tokenIds();
-    const { config } = model;
-    const cache = new SinkRingCache({ layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim }, config.rope, {
-      sink: 4,
-      window: 200,
-      positions: 'cache',
-      maxPos: config.maxPos,
-      journalTokens: 0,
-      maxChunk: 204,
-    });
-    const oneShot = (await new Runner(model.session, model.io, cache, config.vocabSize, { chunkSize: 204 }).feed(stream))!;
+    const { runner } = openStream(model, { sink: 4, window: 200, positions: 'cache', journalTokens: 0, maxChunk: 204 });
+    const oneShot = (await runner.feed(stream))!;
     expect(second.ids).toEqual([argmax(oneShot)]);
     expect(second.stats.reprocessedTokens).toBe(0);
   });

@@ -3,9 +3,9 @@
 // rebasing, chunking. Runs the real onnxruntime session on the fixture model.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PositionsMode } from '../../main/engine/cache/cacheOptions';
-import { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
-import { loadModel, type LoadedModel } from '../../main/engine/loadedModel';
-import { Runner } from '../../main/engine/runner';
+import type { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
+import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
+import type { Runner } from '../../main/engine/runner';
 import { maxAbsDiff } from '../fixtures/fixtureFeeds';
 import { ensureFixture, type FixtureWeights } from '../fixtures/llamaFixture';
 import { ReferenceLlama, type ReferenceContextEntry } from '../fixtures/referenceLlama';
@@ -31,14 +31,7 @@ afterAll(async () => {
 });
 
 function engine(sink: number, window: number, positions: PositionsMode, opts: { maxPos?: number; chunk?: number } = {}): Engine {
-  const { config } = model;
-  const chunk = opts.chunk ?? sink + window;
-  const cache = new SinkRingCache(
-    { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim },
-    config.rope,
-    { sink, window, positions, maxPos: opts.maxPos ?? config.maxPos, journalTokens: 256, maxChunk: chunk },
-  );
-  return { cache, runner: new Runner(model.session, model.io, cache, config.vocabSize, { chunkSize: chunk }) };
+  return openStream(model, { sink, window, positions, maxPos: opts.maxPos, journalTokens: 256, maxChunk: opts.chunk ?? sink + window });
 }
 
 /** Deterministic pseudo-random token ids in the fixture's byte-token range. */

@@ -4,11 +4,11 @@
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
-import { loadModel, type LoadedModel } from '../../../main/engine/loadedModel';
+import type { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
+import { loadModel, openStream, type LoadedModel } from '../../../main/engine/loadedModel';
 import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
 import { openSession, type DecoderSession, type TensorData } from '../../../main/engine/onnxSession';
-import { Runner } from '../../../main/engine/runner';
+import type { Runner } from '../../../main/engine/runner';
 import { ensureFixture, TINY } from '../../fixtures/llamaFixture';
 import { cleanupTemp, copyFolder, externalizeWeights, sharedModel } from './modelTestKit';
 
@@ -165,31 +165,20 @@ describe('the runner on the fast outputs', () => {
     fastOutputs: boolean,
     opts: { window?: number; chunk?: number; compactPast?: boolean } = {},
   ): { cache: SinkRingCache; runner: Runner } {
-    const { config } = loaded;
-    const chunk = opts.chunk ?? 4;
-    const cache = new SinkRingCache(
-      { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim },
-      config.rope,
-      { sink: 2, window: opts.window ?? 6, positions: 'cache', maxPos: config.maxPos, journalTokens: 16, maxChunk: chunk },
+    return openStream(
+      loaded,
+      { sink: 2, window: opts.window ?? 6, positions: 'cache', journalTokens: 16, maxChunk: opts.chunk ?? 4 },
+      { fastOutputs, compactPast: opts.compactPast },
     );
-    const runner = new Runner(loaded.session, loaded.io, cache, config.vocabSize, { chunkSize: chunk, fastOutputs, compactPast: opts.compactPast });
-    return { cache, runner };
   }
 
   test('the compacted past (the held prefix, mirrored) matches feeding all slots, through growth, rewind, reset, skip and rebase', async () => {
     // Three KV heads, so moving head blocks within the mirror in the wrong order would show.
     const three = await ensureFixture('fast-outputs-3kv', { ...TINY, heads: 6, kvHeads: 3, hidden: 48, seed: 3 });
     const model = await loadModel(three.dir, { threads: 1 });
-    const { config } = model;
     // C = 604: mirrors of 128 and 256 slots, then the full width once more than 256 slots are held.
-    const make = (compactPast: boolean) => {
-      const cache = new SinkRingCache(
-        { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim },
-        config.rope,
-        { sink: 4, window: 600, positions: 'cache', maxPos: 1300, journalTokens: 64, maxChunk: 16 },
-      );
-      return { cache, runner: new Runner(model.session, model.io, cache, config.vocabSize, { chunkSize: 16, compactPast }) };
-    };
+    const make = (compactPast: boolean) =>
+      openStream(model, { sink: 4, window: 600, positions: 'cache', maxPos: 1300, journalTokens: 64, maxChunk: 16 }, { compactPast });
     const compact = make(true);
     const full = make(false);
     let worst = 0;

@@ -1,4 +1,4 @@
-// RotationTable + applyRotation (one delta's cos/sin reused across rows) give exactly rotateHeadRow's bits.
+// RotationTable + applyRotation: a table reused and refilled across rows and deltas gives the same bits as a fresh rotation (rotateHeadRow).
 import { describe, expect, test } from 'vitest';
 import { applyRotation, rotateHeadRow, RotationTable, type RopeSpec } from '../../../main/engine/rope';
 
