@@ -25,12 +25,17 @@ export interface GenerateHooks {
 }
 
 const STATS_EVERY = 32;
+/** Tokens between flattenings of a long reply's fed text (a copy of the reply each time). */
+const FLATTEN_EVERY = 1024;
 
 export interface GenerateResult {
   readonly reason: DoneReason;
   readonly text: string;
   readonly stats: GenerationStats;
 }
+
+/** The whole text the stream should spell, or text to append to what it spells. */
+type FeedTarget = { readonly kind: 'whole'; readonly text: string } | { readonly kind: 'append'; readonly text: string };
 
 /** A place the stream can be cut back to: `tokens` fed tokens whose text is `fedText.slice(0, chars)`. */
 interface Cut {
@@ -40,7 +45,6 @@ interface Cut {
   readonly kind: 'turn' | 'token';
 }
 
-export const DEFAULT_JOURNAL_TOKENS = 4096;
 export const DEFAULT_CHUNK_SIZE = 256;
 const MIN_AUTO_SINK = 4;
 
@@ -119,13 +123,13 @@ export class ChatSession {
     const target = this.renderTarget(prompt);
     this.ensureCache(prompt);
 
-    if (this.history.length === 0 && prompt.kind === 'chat') {
-      const primed = await this.primeEarlierTurns(prompt.messages, target, hooks);
+    if (this.history.length === 0 && prompt.kind === 'chat' && target.kind === 'whole') {
+      const primed = await this.primeEarlierTurns(prompt.messages, target.text, hooks);
       if (primed === null) return this.finish('cancelled', '', stats);
       stats.reprocessedTokens += primed;
       stats.prefillTokens += primed;
     }
-    const plan = this.planFeed(target, prompt.kind);
+    const plan = this.planFeed(target);
     if (plan.cut.tokens < this.history.length) stats.reprocessedTokens += await this.rewindTo(plan.cut, hooks);
     let logits: Float32Array | null;
     if (plan.ids.length > 0) {
@@ -152,8 +156,7 @@ export class ChatSession {
    * the model sees now would leave its window once they are fed (the composer's horizon preview).
    */
   preview(prompt: Prompt): { draftTokens: number; pushedOut: number } {
-    const target = this.renderTarget(prompt);
-    const plan = this.planFeed(target, prompt.kind);
+    const plan = this.planFeed(this.renderTarget(prompt));
     const draftTokens = plan.ids.length;
     const cache = this.cache;
     if (!cache) return { draftTokens, pushedOut: 0 };
@@ -204,6 +207,10 @@ export class ChatSession {
     let logits: Float32Array | null = first;
     let text = '';
     let reason: DoneReason = 'max';
+    // The reply's fed text is kept apart and flattened now and then: a string grown by `+=` per token is
+    // a rope of ~55 bytes a piece, which would make the conversation's text cost 10× its size.
+    const fedBefore = this.fedText;
+    let fedReply = '';
 
     for (let produced = 0; produced < options.maxTokens; produced++) {
       const id = sampler.sample(logits!, this.history.tail(options.sampling.repetitionWindow));
@@ -236,11 +243,14 @@ export class ChatSession {
       }
       // The fed text is what the template will render for this reply: the detokenizer's output, before
       // stop strings are held back. A cut only where no character is half-fed.
-      this.fedText += completed;
+      fedReply += completed;
+      if (produced % FLATTEN_EVERY === FLATTEN_EVERY - 1) fedReply = flatten(fedReply);
+      this.fedText = fedBefore + fedReply;
       if (detok.settled && !tokenizer.specialIds.has(id)) {
         this.cuts.push({ tokens: this.history.length, chars: this.fedText.length, kind: 'token' });
       }
     }
+    this.fedText = fedBefore + flatten(fedReply);
     if (reason !== 'stop') {
       const tail = stops.push(detok.flush()).emit + stops.flush();
       if (tail) {
@@ -293,13 +303,17 @@ export class ChatSession {
     return sinkEnd + ids.length - windowStart;
   }
 
-  /** The text the whole stream should spell after this turn's prompt. */
-  private renderTarget(prompt: Prompt): string {
-    if (prompt.kind === 'raw') return this.fedText + prompt.text;
+  /**
+   * What the stream should spell after this turn's prompt: the chat template's rendering of the whole
+   * conversation, or raw text appended (not joined to the fed text: that string would cost O(conversation)
+   * memory every turn).
+   */
+  private renderTarget(prompt: Prompt): FeedTarget {
+    if (prompt.kind === 'raw') return { kind: 'append', text: prompt.text };
     if (!this.model.template) {
       throw new Error("this model's tokenizer_config.json has no chat_template; use raw mode (--raw) to feed plain text");
     }
-    return this.model.template.render(prompt.messages, { addGenerationPrompt: true });
+    return { kind: 'whole', text: this.model.template.render(prompt.messages, { addGenerationPrompt: true }) };
   }
 
   private ensureCache(prompt: Prompt): void {
@@ -317,7 +331,7 @@ export class ChatSession {
       sink,
       window,
       positions: this.settings.positions,
-      journalTokens: this.settings.journalTokens ?? DEFAULT_JOURNAL_TOKENS,
+      journalTokens: this.settings.journalTokens,
       maxChunk: chunkSize,
     });
     this.cache = stream.cache;
@@ -338,8 +352,8 @@ export class ChatSession {
    * whose text is a prefix of `target`. Only the text past the cut is tokenized, so history is never
    * tokenized or fed again when the template renders earlier turns unchanged.
    */
-  private planFeed(target: string, kind: Prompt['kind']): { cut: Cut; ids: number[]; text: string } {
-    const common = commonPrefixLength(this.fedText, target);
+  private planFeed(target: FeedTarget): { cut: Cut; ids: number[]; text: string } {
+    const common = target.kind === 'append' ? this.fedText.length : commonPrefixLength(this.fedText, target.text);
     let cut: Cut;
     if (common === this.fedText.length) {
       cut = { tokens: this.history.length, chars: common, kind: 'token' };
@@ -347,13 +361,13 @@ export class ChatSession {
       cut = this.cuts[0];
       for (const c of this.cuts) if (c.chars <= common && c.tokens >= cut.tokens) cut = c;
     }
-    const text = target.slice(cut.chars);
+    const text = target.kind === 'append' ? target.text : target.text.slice(cut.chars);
     const { tokenizer } = this.model;
     let ids: number[];
     if (text.length === 0) ids = [];
     // Chat templates spell BOS themselves (transformers' apply_chat_template tokenizes without special
     // tokens); raw text gets BOS as the tokenizer config says.
-    else if (cut.tokens === 0) ids = kind === 'raw' ? tokenizer.encodeRawPrompt(text) : tokenizer.encode(text, { addSpecialTokens: false });
+    else if (cut.tokens === 0) ids = target.kind === 'append' ? tokenizer.encodeRawPrompt(text) : tokenizer.encode(text, { addSpecialTokens: false });
     else ids = encodeContinuation(tokenizer, text);
     return { cut, ids, text };
   }
@@ -415,6 +429,14 @@ export class ChatSession {
     if (tokens > windowStart) await this.feedTokens([...this.history.slice(windowStart, tokens)], hooks, undefined, false);
     return sinkEnd + (tokens - windowStart);
   }
+}
+
+/**
+ * `s` as one flat string: a JSON round trip copies any string exactly (lone surrogates included) into a
+ * fresh flat one, where tricks that make V8 flatten in place can be optimised away.
+ */
+function flatten(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
 }
 
 function commonPrefixLength(a: string, b: string): number {

@@ -2,14 +2,16 @@
 // worker boots through tsx; from a build it loads the compiled entry directly.
 import { Worker, type Transferable } from 'node:worker_threads';
 import { EngineHostClient, type HostTransport } from './engineHostClient';
+import { HOST_WORKER_LIMITS } from './hostHeapLimits';
 import type { HostInbound, HostOutbound } from './protocol';
 
 function workerFor(): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
-  if (!fromSources) return new Worker(new URL('./hostEntry.js', import.meta.url));
+  if (!fromSources) return new Worker(new URL('./hostEntry.js', import.meta.url), { resourceLimits: HOST_WORKER_LIMITS });
   // Node 20 ignores `--import tsx` for a worker's own .ts entry, so a JS boot file registers tsx first.
   return new Worker(new URL('./tsxWorkerBoot.mjs', import.meta.url), {
     workerData: { entry: new URL('./hostEntry.ts', import.meta.url).href },
+    resourceLimits: HOST_WORKER_LIMITS,
   });
 }
 

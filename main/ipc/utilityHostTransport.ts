@@ -2,6 +2,7 @@
 // built host entry (out/main/hostEntry.js). Runs in Electron main.
 import { utilityProcess, type MessagePortMain } from 'electron';
 import { EngineHostClient, type HostTransport } from '../host/engineHostClient';
+import { HOST_V8_FLAGS } from '../host/hostHeapLimits';
 import type { HostInbound, HostOutbound } from '../host/protocol';
 
 /**
@@ -9,7 +10,7 @@ import type { HostInbound, HostOutbound } from '../host/protocol';
  * Messages posted before the process has spawned are held and sent once it has.
  */
 export function utilityHostTransport(entry: string): HostTransport {
-  const child = utilityProcess.fork(entry, [], { serviceName: 'Ouro engine', stdio: 'inherit' });
+  const child = utilityProcess.fork(entry, [], { serviceName: 'Ouro engine', stdio: 'inherit', execArgv: [...HOST_V8_FLAGS] });
   let spawned = false;
   let exited = false;
   let fatal: Error | null = null;

@@ -1,6 +1,7 @@
 // The cache visualizer's model: every slot of the engine's sink-ring cache in typed arrays, loaded from a
 // fresh view and kept current in place by per-step deltas (applyCacheDelta's semantics), with the message
 // each held token spells. Mutable plain data, painted transiently, never React state. Renderer.
+import { DEFAULT_JOURNAL_TOKENS } from '../../main/engine/cache/cacheOptions';
 import type { CacheDelta, CacheViewWithText } from '../../preload/contract';
 
 /** Which message a written token spells: an owner index (see {@link CacheModel.ownerIndex}) and offset. */
@@ -22,8 +23,8 @@ interface JournalEntry {
   readonly char: number;
 }
 
-/** Overwrites remembered for rewinds, as the engine's undo journal (4,096 tokens by default). */
-const JOURNAL_LIMIT = 4096;
+/** Overwrites remembered for rewinds: as many as the engine's undo journal covers by default. */
+const JOURNAL_LIMIT = DEFAULT_JOURNAL_TOKENS;
 
 /** Slot of original position `p` (DESIGN §3). */
 export function slotOf(p: number, sink: number, window: number): number {

@@ -27,7 +27,7 @@ export interface SinkRingOptions {
   readonly positions?: PositionsMode;
   /** Rebase bound: positions fed to the model stay below it. */
   readonly maxPos: number;
-  /** Tokens the undo journal covers (default 4096; 0 disables rewind). */
+  /** Tokens the undo journal covers (default {@link DEFAULT_JOURNAL_TOKENS}; 0 disables rewind). */
   readonly journalTokens?: number;
   /** Largest step (tokens per forward pass), for preallocating the mask and position buffers; default W. */
   readonly maxChunk?: number;
@@ -43,8 +43,12 @@ export interface ResolvedCacheOptions {
   readonly maxChunk: number;
 }
 
-/** Default undo journal length in tokens. */
-export const DEFAULT_JOURNAL_TOKENS = 4096;
+/**
+ * Default undo journal length in tokens: a typical reply, so regenerate and edit rewind without feeding
+ * anything again. Its rows cost as much as that many tokens of KV (45 MiB on SmolLM2-135M, 64 MiB on
+ * Llama-3.2-1B); a longer reply's rewind re-feeds the sinks and the window instead.
+ */
+export const DEFAULT_JOURNAL_TOKENS = 1024;
 
 /**
  * Fills defaults and validates geometry, RoPE and options together. Throws {@link CacheConfigError}
