@@ -69,6 +69,8 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     runs.push({ ...c, ...r, growthPercent: growth(first, end), medianGrowthPercent: medianGrowth(r.samples) });
   }
   const base = runs[0];
+  const defaults = runs.find((r) => !r.target)!;
+  const heapTotal = (i: number) => fmt(defaults.samples.at(i)!.heapTotalMiB);
   const pick = (s: readonly Sample[]) => s.filter((_, i) => i === 0 || i === s.length - 1 || s.length <= 12 || i % Math.ceil(s.length / 10) === 0);
   const table = (r: Run) =>
     mdTable(
@@ -83,7 +85,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     .join('\n\n');
   return {
     title: `Memory over ${tokens} generated tokens (stories260K, ChatSession S=${base.sink}, W=${base.window}, journal ${base.journalTokens})`,
-    markdown: `${md}\n\nKV bytes are constant by construction; the undo journal holds at most ${base.journalTokens} overwritten tokens' rows and is cleared by every rebase (every ~${Math.floor(base.window)} tokens here). V8's used heap grows only by the conversation's own text and token history.`,
+    markdown: `${md}\n\nKV bytes are constant by construction; the undo journal holds at most ${base.journalTokens} overwritten tokens' rows and is cleared by every rebase (every ~${Math.floor(base.window)} tokens here). V8's used heap grows only by the conversation's own text and token history. Under V8's default sizing the young generation grows with the allocation rate (heap total ${heapTotal(0)} → ${heapTotal(-1)} MiB) while the used heap stays flat: that is why the engine host caps its semi-spaces (main/host/hostHeapLimits.ts).`,
     data: runs,
     targets: runs.filter((r) => r.target).map((r) => ({
       name: `RSS growth 1K→${tokens / 1000}K tokens (medians of first/last tenth), ${r.label} (%)`,

@@ -46,6 +46,8 @@ export interface JobContext {
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly now: () => number;
   readonly progressIntervalMs: number;
+  /** See DownloadServiceOptions.checkFolder. */
+  readonly checkFolder: ((dir: string) => Promise<void>) | undefined;
   readonly update: (patch: Partial<DownloadSnapshot>, kind: 'phase' | 'progress' | 'retry') => void;
 }
 
@@ -141,6 +143,18 @@ async function prepareState(ctx: Readonly<JobContext>): Promise<DownloadState> {
   return state;
 }
 
+/** Why the engine cannot run `dir` (its ModelFolder, then `check`), or null when it can. */
+async function engineRefusal(dir: string, check: ((dir: string) => Promise<void>) | undefined): Promise<ModelError | null> {
+  try {
+    await loadModelFolder(dir);
+    await check?.(dir);
+    return null;
+  } catch (e) {
+    if (e instanceof ModelError) return e;
+    throw e;
+  }
+}
+
 /** Runs the download; resolves with the installed folder or throws DownloadError. */
 export async function runDownload(ctx: Readonly<JobContext>): Promise<string> {
   const { request, modelsDir, hub, signal } = ctx;
@@ -213,14 +227,12 @@ export async function runDownload(ctx: Readonly<JobContext>): Promise<string> {
     join(staging, DOWNLOAD_MANIFEST),
     `${JSON.stringify({ source: 'huggingface', hub: hub.baseUrl, repo: request.repo, revision: request.revision, commit: state.commit, catalogId: state.catalogId, variant: state.variant, files: state.files.map(({ path, size, sha256, gitOid }) => ({ path, size, sha256, gitOid })), downloadedAt: new Date(ctx.now()).toISOString() }, null, 2)}\n`,
   );
-  try {
-    await loadModelFolder(staging);
-  } catch (e) {
-    if (!(e instanceof ModelError)) throw e;
+  const refusal = await engineRefusal(staging, ctx.checkFolder);
+  if (refusal !== null) {
     // Every byte matched the Hub, so downloading again would not help: free the space.
     await rm(partialDir(modelsDir, request.id), { recursive: true, force: true });
     await removeEmptyPartialRoot(modelsDir);
-    throw new DownloadError('invalid-model', `${request.repo} downloaded intact but Ouro cannot run it: ${e.message}`, { file: e.file, cause: e });
+    throw new DownloadError('invalid-model', `${request.repo} downloaded intact but Ouro cannot run it: ${refusal.message}`, { file: refusal.file, cause: refusal });
   }
 
   ctx.update({ phase: 'installing' }, 'phase');

@@ -25,6 +25,11 @@ export interface DownloadServiceOptions {
   /** Default: node:http(s) with HTTPS_PROXY/NO_PROXY. Electron may pass fetchTransport(net.fetch). */
   readonly transport?: HttpTransport;
   readonly onEvent?: (event: DownloadEvent) => void;
+  /**
+   * A deeper check of the assembled folder once the engine's ModelFolder accepts it (the app opens the
+   * graph in the engine host); rejecting with a ModelError fails the download as `invalid-model`.
+   */
+  readonly checkFolder?: (dir: string) => Promise<void>;
   /** No byte for this long retries the request; default 30 s. */
   readonly idleTimeoutMs?: number;
   readonly retry?: Partial<RetryPolicy>;
@@ -130,6 +135,7 @@ export class DownloadService {
       sleep: this.options.sleep,
       now: this.options.now ?? Date.now,
       progressIntervalMs: this.options.progressIntervalMs ?? 250,
+      checkFolder: this.options.checkFolder,
       update,
     }).then(
       (dir): DownloadOutcome => {

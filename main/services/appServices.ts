@@ -118,6 +118,7 @@ export class AppServices {
       settings: () => settings.get(),
       hubBaseUrl: options.hubBaseUrl,
       emit,
+      checkFolder: (dir) => supervisor.validateFolder(dir),
       installed: () => this.parts.modelsChanged(),
       tuning: options.downloads,
     });

@@ -1,7 +1,8 @@
 // Holds the engine host client the services talk to: routes its events, notices when it dies, starts a
 // new one after a crash (at most once a minute, so a model that crashes on load cannot loop), and lets
 // the owner swap it on purpose. Runs in main (or the Node process of the browser transport).
-import type { EngineHostClient } from '../host/engineHostClient';
+import { ModelError, type ModelErrorCode } from '../engine/errors';
+import { HostRequestError, type EngineHostClient } from '../host/engineHostClient';
 import type { HostArgs, HostEvent, HostResult, HostVerb } from '../host/protocol';
 
 export interface HostSupervisorOptions {
@@ -59,6 +60,23 @@ export class HostSupervisor {
 
   request<V extends HostVerb>(verb: V, args: HostArgs<V>): Promise<HostResult<V>> {
     return this.host.request(verb, args);
+  }
+
+  /**
+   * Has the engine open `dir`'s graph and check its interface (what loading it would do, on CPU), reviving
+   * a crashed host first. Rejects with a ModelError when the engine cannot run the folder.
+   */
+  async validateFolder(dir: string): Promise<void> {
+    this.revive();
+    try {
+      await this.request('validate', { dir });
+    } catch (e) {
+      // The host passes ModelError codes through as `model/<code>`.
+      if (e instanceof HostRequestError && e.code.startsWith('model/')) {
+        throw new ModelError(e.code.slice('model/'.length) as ModelErrorCode, null, e.message, { cause: e });
+      }
+      throw e;
+    }
   }
 
   start<V extends HostVerb>(verb: V, args: HostArgs<V>): { seq: number; host: EngineHostClient; result: Promise<HostResult<V>> } {

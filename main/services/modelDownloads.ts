@@ -22,6 +22,8 @@ export interface ModelDownloadsOptions {
   /** Overrides the `hubBaseUrl` setting (tests point it at a mock Hub). */
   readonly hubBaseUrl?: string;
   readonly emit: (event: AppEvent) => void;
+  /** The engine's check of an assembled download before it is installed (DownloadServiceOptions.checkFolder). */
+  readonly checkFolder?: (dir: string) => Promise<void>;
   /** A download was installed: the model list changed. */
   readonly installed: () => void;
   readonly tuning?: DownloadTuning;
@@ -41,6 +43,7 @@ export class ModelDownloads {
         return hubBaseUrl ?? settings().hubBaseUrl;
       },
       token: () => settings().hfToken ?? undefined,
+      checkFolder: options.checkFolder,
       onEvent: (event) => {
         options.emit({ type: 'download', event });
         if (event.type === 'phase' && event.download.phase === 'installed') options.installed();

@@ -28,10 +28,7 @@ export function modelHandlers(parts: ServiceParts): Pick<ServiceHandlers, ModelV
   };
   // The engine host opens the graph and checks its inputs and outputs, so a folder the engine cannot
   // drive (no position_ids, fp16 KV, ...) is refused at import with the engine's own error, not at load.
-  const checkInHost = async (dir: string): Promise<void> => {
-    supervisor.revive();
-    await supervisor.request('validate', { dir });
-  };
+  const checkInHost = (dir: string) => supervisor.validateFolder(dir);
 
   return {
     'models.list': () => registry.list(),

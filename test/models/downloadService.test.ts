@@ -4,10 +4,15 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import onnxProto from 'onnx-proto';
 import { loadModelFolder } from '../../main/engine/modelFolder';
+import { startWorkerHost } from '../../main/host/workerTransport';
+import { HostSupervisor } from '../../main/services/hostSupervisor';
 import { DOWNLOAD_MANIFEST } from '../../main/models/downloadJob';
 import { cleanupTemp, copyFolder, externalizeWeights } from '../engine/model/modelTestKit';
 import { downloadWorld, FILES, ONNX, REPO, sameBytes, type DownloadWorld } from './downloadTestKit';
+
+const { onnx } = onnxProto;
 
 let w: DownloadWorld;
 beforeEach(async () => {
@@ -133,6 +138,30 @@ describe('DownloadService: verification', () => {
     expect(outcome.status === 'failed' && outcome.error.code).toBe('invalid-model');
     expect(outcome.status === 'failed' && outcome.error.message).toMatch(/tokenizer\.json/);
     expect(await w.modelsEntries()).toEqual([]);
+  });
+});
+
+describe('DownloadService: the engine host check before install', () => {
+  it('refuses a graph onnxruntime cannot open, with the engine error, and frees the space', async () => {
+    // Every file hashes as the Hub says and ModelFolder's interface scan passes; only opening the graph fails.
+    const model = onnx.ModelProto.decode(await readFile(join(w.fixtureDir, ONNX)));
+    model.graph!.node![0].opType = 'NoSuchOp';
+    const files: Record<string, Buffer> = {};
+    for (const f of FILES) files[f] = f === ONNX ? Buffer.from(onnx.ModelProto.encode(model).finish()) : await readFile(join(w.fixtureDir, f));
+    w.hub.addRepo('ouro-test/unrunnable', files);
+    const supervisor = new HostSupervisor({ host: startWorkerHost() });
+    try {
+      const svc = w.service({ checkFolder: (dir) => supervisor.validateFolder(dir) });
+      const outcome = await svc.start(w.request({ id: 'unrunnable', repo: 'ouro-test/unrunnable' })).done;
+      expect(outcome.status === 'failed' && outcome.error.code).toBe('invalid-model');
+      expect(outcome.status === 'failed' && outcome.error.message).toMatch(/downloaded intact but Ouro cannot run it: .*onnxruntime cannot load it: .*NoSuchOp/);
+      expect(await w.modelsEntries()).toEqual([]);
+
+      // The fixture itself passes the same check and installs.
+      expect((await svc.start(w.request()).done).status).toBe('installed');
+    } finally {
+      await supervisor.close();
+    }
   });
 });
 
