@@ -2,7 +2,7 @@
 // platform and arch's onnxruntime-node binaries; code signing is env-driven and off by default.
 // Read by electron-builder (`npm run dist`) in Node at build time; docs/packaging.md explains it.
 import { fileURLToPath } from 'node:url';
-import type { Configuration } from 'electron-builder';
+import type { Configuration, TargetConfiguration } from 'electron-builder';
 import { afterPack } from './scripts/packaging/afterPack';
 import { ORT_BIN_DIR, ortFilePatterns, type PackagePlatform } from './scripts/packaging/ortBinaries';
 
@@ -22,6 +22,18 @@ const macNotarize =
       (env.APPLE_ID && env.APPLE_APP_SPECIFIC_PASSWORD && env.APPLE_TEAM_ID) ||
       env.APPLE_KEYCHAIN_PROFILE,
   );
+
+/**
+ * The deb's Homepage and Maintainer ("Name <email>") fields, which electron-builder requires. package.json
+ * names neither (Ouro has no public home or contact address yet), so the builder of a release supplies
+ * them; without both, Linux gets the AppImages only, and `npm run dist` says why.
+ */
+const debHomepage = env.OURO_DEB_HOMEPAGE ?? '';
+const debMaintainer = env.OURO_DEB_MAINTAINER ?? '';
+const buildDeb = debHomepage !== '' && debMaintainer !== '';
+if (!buildDeb && process.platform === 'linux' && env.npm_lifecycle_event === 'dist') {
+  console.warn('Ouro: skipping the deb packages: set OURO_DEB_HOMEPAGE and OURO_DEB_MAINTAINER ("Name <email>") to build them.');
+}
 
 /**
  * The electron-vite bundles, the catalog and package.json; `dependencies` come along by themselves, and
@@ -69,19 +81,19 @@ const config: Configuration = {
 
   // Electron takes its Wayland app_id / X11 WM_CLASS from desktopName; syncDesktopName names the installed
   // .desktop file to match, so docks group the running window with its launcher.
-  extraMetadata: { desktopName: 'ouro.desktop' },
+  extraMetadata: { desktopName: 'ouro.desktop', ...(buildDeb ? { homepage: debHomepage } : {}) },
 
   linux: {
     target: [
       { target: 'AppImage', arch: ['x64', 'arm64'] },
-      { target: 'deb', arch: ['x64', 'arm64'] },
+      ...(buildDeb ? [{ target: 'deb', arch: ['x64', 'arm64'] } satisfies TargetConfiguration] : []),
     ],
     executableName: 'ouro',
     syncDesktopName: true,
     icon: 'icons',
     category: 'Utility',
     synopsis: 'Offline chat with local LLMs that never runs out of context',
-    // deb also needs package.json `homepage` and `author` { name, email } (its Homepage and Maintainer).
+    ...(buildDeb ? { maintainer: debMaintainer } : {}),
     files: filesFor('linux'),
   },
   appImage: { artifactName: '${productName}-${version}-${arch}.${ext}' },

@@ -11,11 +11,11 @@ import { afterPack } from '../../scripts/packaging/afterPack';
 import { ORT_BIN_DIR, ORT_BINDING, ortBinaryProblems, ortFilePatterns } from '../../scripts/packaging/ortBinaries';
 import { REPO } from './packageKit';
 
-const SIGNING_ENV = ['CSC_LINK', 'CSC_NAME', 'APPLE_ID', 'APPLE_APP_SPECIFIC_PASSWORD', 'APPLE_TEAM_ID', 'APPLE_API_KEY', 'APPLE_API_KEY_ID', 'APPLE_API_ISSUER', 'APPLE_KEYCHAIN_PROFILE'];
+const BUILD_ENV = ['OURO_DEB_HOMEPAGE', 'OURO_DEB_MAINTAINER', 'CSC_LINK', 'CSC_NAME', 'APPLE_ID', 'APPLE_APP_SPECIFIC_PASSWORD', 'APPLE_TEAM_ID', 'APPLE_API_KEY', 'APPLE_API_KEY_ID', 'APPLE_API_ISSUER', 'APPLE_KEYCHAIN_PROFILE'];
 
-/** Imports a fresh copy of the config with exactly `env` among the signing variables. */
+/** Imports a fresh copy of the config with exactly `env` among the signing and deb variables. */
 async function loadConfig(env: Readonly<Record<string, string>> = {}): Promise<Configuration> {
-  for (const key of SIGNING_ENV) vi.stubEnv(key, env[key] ?? '');
+  for (const key of BUILD_ENV) vi.stubEnv(key, env[key] ?? '');
   vi.resetModules();
   return (await import('../../electron-builder.config')).default;
 }
@@ -35,8 +35,23 @@ function targets(section: Configuration['linux'] | Configuration['win'] | Config
 }
 
 describe('electron-builder.config.ts', () => {
+  it('builds the debs only with a homepage and a maintainer, which it puts in their control fields', async () => {
+    const appImages = [
+      { target: 'AppImage', arch: 'x64' },
+      { target: 'AppImage', arch: 'arm64' },
+    ];
+    const bare = await loadConfig();
+    expect(targets(bare.linux)).toEqual(appImages);
+    expect(bare.extraMetadata).not.toHaveProperty('homepage');
+    expect(bare.linux).not.toHaveProperty('maintainer');
+    // One of the two is not enough: electron-builder would stop at the deb.
+    expect(targets((await loadConfig({ OURO_DEB_HOMEPAGE: 'https://example.org/ouro' })).linux)).toEqual(appImages);
+  });
+
   it('lists AppImage + deb (linux), NSIS (windows) and dmg (macOS) for the archs onnxruntime-node ships', async () => {
-    const config = await loadConfig();
+    const config = await loadConfig({ OURO_DEB_HOMEPAGE: 'https://example.org/ouro', OURO_DEB_MAINTAINER: 'Ouro Builders <builders@example.org>' });
+    expect(config.extraMetadata).toMatchObject({ homepage: 'https://example.org/ouro' });
+    expect(config.linux).toMatchObject({ maintainer: 'Ouro Builders <builders@example.org>' });
     const shipped = (platform: string, arch: string) => existsSync(join(REPO, ORT_BIN_DIR, platform, arch, ORT_BINDING));
     expect(targets(config.linux)).toEqual([
       { target: 'AppImage', arch: 'x64' },
