@@ -11,6 +11,7 @@ import { StopStringMatcher } from './sampling/stopStrings';
 import { emptyStats, perSecond, type GenerationStats } from './stats';
 import { StreamingDetokenizer } from './text/detokenizer';
 import type { SessionState } from './sessionSnapshot';
+import { commonPrefixLength } from './text/commonPrefix';
 import { encodeContinuation } from './text/continuation';
 import { locateContents, textOwners, tokenCharStarts, type TextOwners } from './text/textOwners';
 import { TokenHistory } from './tokenHistory';
@@ -437,12 +438,4 @@ export class ChatSession {
  */
 function flatten(s: string): string {
   return JSON.parse(JSON.stringify(s)) as string;
-}
-
-function commonPrefixLength(a: string, b: string): number {
-  if (b.startsWith(a)) return a.length;
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  return i;
 }

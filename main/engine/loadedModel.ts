@@ -14,6 +14,8 @@ export interface LoadOptions {
   readonly variant?: string;
   readonly provider?: ProviderName;
   readonly threads?: number;
+  /** Default true; false opens the graph exactly as exported (benchmarks' bare loops). See onnxSession. */
+  readonly fastOutputs?: boolean;
 }
 
 /** A model ready to run. Owns its session: call `release()` when done. */
@@ -41,7 +43,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const folder = await loadModelFolder(dir, { variant: options.variant });
   const tokenizer = TextTokenizer.fromObjects(folder.tokenizerJson, folder.tokenizerConfig);
   const template = ChatTemplate.tryFromTokenizerConfig(folder.tokenizerConfig);
-  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads });
+  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs });
   try {
     const io = inspectModelIO(folder, session);
     const probe = await probeRope(session, io, folder.config);

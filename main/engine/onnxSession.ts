@@ -195,7 +195,7 @@ class OrtDecoderSession implements DecoderSession {
   ) {
     this.inputs = valueInfos(session.inputMetadata);
     // The added outputs are the engine's, not the model's: the model's interface stays as exported.
-    const added = new Set(fastOutputs ? [fastOutputs.lastLogits, ...fastOutputs.newRows.values()] : []);
+    const added = new Set(fastOutputs?.added ?? []);
     this.outputs = valueInfos(session.outputMetadata).filter((o) => !added.has(o.name));
   }
 
@@ -260,7 +260,7 @@ async function create(modelPath: string, provider: ProviderName, intraOpThreads:
       try {
         const session = await ort.InferenceSession.create(extended.bytes, options);
         const names = new Set(session.outputNames);
-        if ([extended.fast.lastLogits, ...extended.fast.newRows.values()].every((n) => names.has(n))) {
+        if ([extended.fast.lastLogits, ...extended.fast.added].every((n) => names.has(n))) {
           return { session, fast: extended.fast, note: null };
         }
         await session.release();

@@ -45,6 +45,7 @@ export class Runner {
   readonly vocabSize: number;
   private readonly inputIds: BigInt64Array;
   private readonly lastLogits: Float32Array;
+  private readonly newRowsOnly: boolean;
   private readonly fetches: readonly string[];
   /** Output names read per step: the logits (whole or last row) and per layer the keys and values (whole presents or new rows). */
   private readonly logitsOut: string;
@@ -74,7 +75,8 @@ export class Runner {
     this.lastLogits = new Float32Array(vocabSize);
     const fast = options.fastOutputs === false ? null : session.fastOutputs;
     const rows = (name: string) => fast?.newRows.get(name);
-    if (fast && [...io.presentKeys, ...io.presentValues].every((name) => rows(name) !== undefined)) {
+    this.newRowsOnly = fast !== null && [...io.presentKeys, ...io.presentValues].every((name) => rows(name) !== undefined);
+    if (fast && this.newRowsOnly) {
       this.logitsOut = fast.lastLogits;
       this.keysOut = io.presentKeys.map((name) => rows(name)!);
       this.valuesOut = io.presentValues.map((name) => rows(name)!);
@@ -99,7 +101,7 @@ export class Runner {
 
   /** Whether steps fetch only the new rows and the last logits (the session's fast outputs). */
   get fetchesNewRowsOnly(): boolean {
-    return this.logitsOut !== this.io.logits;
+    return this.newRowsOnly;
   }
 
   /**

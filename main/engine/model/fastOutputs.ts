@@ -1,6 +1,7 @@
 // Load-time graph extension: extra outputs holding only what a step adds (the new K/V rows of every
-// present, the last position's logits), so a run fetches kilobytes instead of the whole cache (DESIGN §8).
-// Runs in the engine host at model load; reads the ONNX protobuf in memory, never decodes weights.
+// present, the last position's logits), so a run fetches kilobytes instead of the whole cache (DESIGN §8),
+// and an LM head that projects only the last position. Runs in the engine host at model load; reads the
+// ONNX protobuf in memory, never decodes weights.
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fieldString, forEachField, WIRE_LEN, WIRE_VARINT, WireWriter, type WireField } from './protoWire';
@@ -9,13 +10,44 @@ import { fieldString, forEachField, WIRE_LEN, WIRE_VARINT, WireWriter, type Wire
 export interface FastOutputs {
   /** Present output name → an output with only its last `sequence_length` rows: `[batch, kvHeads, n, headDim]`. */
   readonly newRows: ReadonlyMap<string, string>;
-  /** An output with only the last position's logits, `[batch, 1, vocab]`. */
+  /**
+   * An output with only the last position's logits, `[batch, 1, vocab]`: the model's own `logits` when
+   * its LM head now projects only the last position (the graph then computes no other row: a fifth of a
+   * prefill chunk's work on a 135M model), else an added slice of the whole `logits`.
+   */
   readonly lastLogits: string;
+  /** Whether the LM head was moved behind a last-position slice (so `logits` holds one position). */
+  readonly lmHeadSliced: boolean;
+  /** The outputs the extension adds: not part of the model's interface. */
+  readonly added: readonly string[];
 }
 
-/** The bytes to append to the model file (protobuf merges a second `graph` field into the first) and what they add. */
+/** Fields of the graph field `graph` rewritten in place (in file order, not overlapping). */
+export interface GraphPatch {
+  readonly graph: FieldSpan;
+  readonly edits: readonly FieldEdit[];
+}
+
+/** A field (`span`) replaced by `replacement`, the whole new field, tag and length included. */
+export interface FieldEdit {
+  readonly span: FieldSpan;
+  readonly replacement: Uint8Array;
+}
+
+/** A length-delimited field's bytes: tag at `offset`, payload [start, end). */
+export interface FieldSpan {
+  readonly offset: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The bytes to append to the model file (protobuf merges a second `graph` field into the first), the LM
+ * head and `logits` declaration to rewrite in place (null when they are left alone), and what they add.
+ */
 export interface FastOutputsPlan {
   readonly suffix: Uint8Array;
+  readonly patch: GraphPatch | null;
   readonly fast: FastOutputs;
 }
 
@@ -32,6 +64,7 @@ const NODE_INPUT = 1;
 const NODE_OUTPUT = 2;
 const NODE_NAME = 3;
 const NODE_OP_TYPE = 4;
+const NODE_DOMAIN = 7;
 const VALUE_NAME = 1;
 const VALUE_TYPE = 2;
 const TYPE_TENSOR = 1;
@@ -59,14 +92,36 @@ interface GraphFacts {
   readonly names: Set<string>;
   /** External data locations that are not plain relative paths inside the model folder. */
   readonly unsafeExternal: string[];
+  /** The node that produces `logits`, where it is. */
+  logitsNode: ProducerNode | null;
+  /** The graph output declaring `logits`, where it is. */
+  logitsOutput: { readonly graph: FieldSpan; readonly span: FieldSpan } | null;
 }
+
+interface ProducerNode {
+  readonly graph: FieldSpan;
+  readonly node: FieldSpan;
+  readonly opType: string;
+  readonly domain: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+}
+
+/**
+ * LM heads that project a `[batch, positions, hidden]` input position by position, so they can take the
+ * last position alone: plain and 4-bit-quantized matrix products (op type → domains).
+ */
+const POSITIONWISE_HEADS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['MatMul', ['', 'ai.onnx']],
+  ['MatMulNBits', ['com.microsoft']],
+]);
 
 function subFields(buf: Uint8Array, f: WireField, visit: (g: WireField) => void): void {
   if (f.wire === WIRE_LEN) forEachField(buf, f.start, f.end, visit);
 }
 
 function scanModel(buf: Uint8Array): GraphFacts {
-  const facts: GraphFacts = { opset: null, inputs: new Set(), outputs: new Map(), names: new Set(), unsafeExternal: [] };
+  const facts: GraphFacts = { opset: null, inputs: new Set(), outputs: new Map(), names: new Set(), unsafeExternal: [], logitsNode: null, logitsOutput: null };
   forEachField(buf, 0, buf.length, (f) => {
     if (f.no === MODEL_OPSET_IMPORT) {
       let domain = '';
@@ -77,19 +132,30 @@ function scanModel(buf: Uint8Array): GraphFacts {
       });
       if (domain === '' || domain === 'ai.onnx') facts.opset = version;
     } else if (f.no === MODEL_GRAPH) {
-      subFields(buf, f, (g) => scanGraphField(buf, g, facts));
+      subFields(buf, f, (g) => scanGraphField(buf, f, g, facts));
     }
   });
   return facts;
 }
 
-function scanGraphField(buf: Uint8Array, g: WireField, facts: GraphFacts): void {
+function scanGraphField(buf: Uint8Array, graph: WireField, g: WireField, facts: GraphFacts): void {
   switch (g.no) {
-    case GRAPH_NODE:
+    case GRAPH_NODE: {
+      const inputs: string[] = [];
+      const outputs: string[] = [];
+      let opType = '';
+      let domain = '';
       subFields(buf, g, (n) => {
-        if (n.no === NODE_OUTPUT && n.wire === WIRE_LEN) facts.names.add(fieldString(buf, n));
+        if (n.wire !== WIRE_LEN) return;
+        if (n.no === NODE_INPUT) inputs.push(fieldString(buf, n));
+        else if (n.no === NODE_OUTPUT) outputs.push(fieldString(buf, n));
+        else if (n.no === NODE_OP_TYPE) opType = fieldString(buf, n);
+        else if (n.no === NODE_DOMAIN) domain = fieldString(buf, n);
       });
+      for (const name of outputs) facts.names.add(name);
+      if (outputs.includes('logits')) facts.logitsNode = { graph, node: g, opType, domain, inputs, outputs };
       break;
+    }
     case GRAPH_INPUT:
     case GRAPH_OUTPUT: {
       let name = '';
@@ -108,6 +174,7 @@ function scanGraphField(buf: Uint8Array, g: WireField, facts: GraphFacts): void 
       });
       if (g.no === GRAPH_INPUT) facts.inputs.add(name);
       else facts.outputs.set(name, elemType);
+      if (g.no === GRAPH_OUTPUT && name === 'logits') facts.logitsOutput = { graph, span: g };
       facts.names.add(name);
       break;
     }
@@ -193,12 +260,72 @@ export function planFastOutputs(model: Uint8Array): FastOutputsPlan | { readonly
     graph.messageField(GRAPH_OUTPUT, outputInfo(out, facts.outputs.get(present) ?? 0));
     newRows.set(present, out);
   }
-  const lastLogits = `${PREFIX}.logits_last`;
-  graph.messageField(GRAPH_NODE, node('Slice', ['logits', c('minus_one'), c('end'), c('one')], lastLogits));
-  graph.messageField(GRAPH_OUTPUT, outputInfo(lastLogits, facts.outputs.get('logits') ?? 0));
+  const added = [...newRows.values()];
+  const head = positionwiseHead(facts.logitsNode);
+  const declared = facts.logitsOutput;
+  let patch: GraphPatch | null = null;
+  let lastLogits = 'logits';
+  if (head !== null && declared !== null && declared.graph.offset === head.graph.offset) {
+    // The head's input, cut to the last position: the head then projects one row instead of a chunk's.
+    // `logits` is declared again without its shape: onnxruntime plans buffers by the declared dims, and
+    // [batch, sequence_length, vocab] would now be false.
+    const hiddenLast = c('hidden_last');
+    graph.messageField(GRAPH_NODE, node('Slice', [head.inputs[0], c('minus_one'), c('end'), c('one')], hiddenLast));
+    const edits = [
+      { span: head.node, replacement: withFirstInput(model, head.node, hiddenLast) },
+      { span: declared.span, replacement: new WireWriter().messageField(GRAPH_OUTPUT, outputInfo('logits', facts.outputs.get('logits') ?? 0)).finish() },
+    ].sort((a, b) => a.span.offset - b.span.offset);
+    patch = { graph: head.graph, edits };
+  } else {
+    lastLogits = `${PREFIX}.logits_last`;
+    graph.messageField(GRAPH_NODE, node('Slice', ['logits', c('minus_one'), c('end'), c('one')], lastLogits));
+    graph.messageField(GRAPH_OUTPUT, outputInfo(lastLogits, facts.outputs.get('logits') ?? 0));
+    added.push(lastLogits);
+  }
 
   const suffix = new WireWriter().messageField(MODEL_GRAPH, graph).finish();
-  return { suffix, fast: { newRows, lastLogits } };
+  return { suffix, patch, fast: { newRows, lastLogits, lmHeadSliced: patch !== null, added } };
+}
+
+/** The node producing `logits` when it is an LM head that works position by position, else null. */
+function positionwiseHead(producer: ProducerNode | null): ProducerNode | null {
+  if (producer === null || producer.outputs[0] !== 'logits' || producer.inputs.length < 2 || producer.inputs[0] === '') return null;
+  return POSITIONWISE_HEADS.get(producer.opType)?.includes(producer.domain) ? producer : null;
+}
+
+/** The node field `span` of `buf` with its first input renamed to `input`; every other field copied as it is. */
+function withFirstInput(buf: Uint8Array, span: FieldSpan, input: string): Uint8Array {
+  const body = new WireWriter();
+  let renamed = false;
+  forEachField(buf, span.start, span.end, (f) => {
+    if (f.no === NODE_INPUT && !renamed) {
+      body.stringField(NODE_INPUT, input);
+      renamed = true;
+    } else {
+      body.raw(buf.subarray(f.offset, f.end));
+    }
+  });
+  return new WireWriter().messageField(GRAPH_NODE, body).finish();
+}
+
+/**
+ * The model bytes with `patch` applied, as pieces to concatenate: the graph field gets its new length,
+ * the edited fields their replacements, and everything else is copied as it is (one copy of the file;
+ * weights kept in external data stay there).
+ */
+function applyPatch(model: Uint8Array, patch: GraphPatch): Uint8Array[] {
+  const { graph, edits } = patch;
+  const pieces: Uint8Array[] = [];
+  let at = graph.start;
+  let payload = graph.end - graph.start;
+  for (const { span, replacement } of edits) {
+    pieces.push(model.subarray(at, span.offset), replacement);
+    at = span.end;
+    payload += replacement.length - (span.end - span.offset);
+  }
+  pieces.push(model.subarray(at, graph.end));
+  const header = new WireWriter().lengthHeader(MODEL_GRAPH, payload).finish();
+  return [model.subarray(0, graph.offset), header, ...pieces, model.subarray(graph.end)];
 }
 
 /**
@@ -238,6 +365,7 @@ export async function readWithFastOutputs(modelPath: string): Promise<{ bytes: U
   }
   const plan = planFastOutputs(buf.subarray(0, size));
   if ('reason' in plan) return plan;
+  if (plan.patch !== null) return { bytes: Buffer.concat([...applyPatch(buf.subarray(0, size), plan.patch), plan.suffix]), fast: plan.fast };
   if (plan.suffix.length <= SUFFIX_ROOM) {
     buf.set(plan.suffix, size);
     return { bytes: buf.subarray(0, size + plan.suffix.length), fast: plan.fast };

@@ -9,6 +9,8 @@ export const WIRE_I32 = 5;
 
 /** One field of a message: a varint value, or the byte range of a length-delimited payload. */
 export interface WireField {
+  /** Offset of the field's tag: the field's bytes are [offset, end). */
+  readonly offset: number;
   readonly no: number;
   readonly wire: number;
   /** The value of a varint field (exact below 2^53; larger or negative int64 values are not needed here). */
@@ -42,20 +44,21 @@ export function forEachField(buf: Uint8Array, start: number, end: number, visit:
     throw new WireError('varint longer than 10 bytes');
   };
   while (at < end) {
+    const offset = at;
     const tag = varint();
     const no = Math.floor(tag / 8);
     const wire = tag % 8;
     if (no === 0) throw new WireError('field number 0');
     switch (wire) {
       case WIRE_VARINT:
-        visit({ no, wire, value: varint(), start: at, end: at });
+        visit({ offset, no, wire, value: varint(), start: at, end: at });
         break;
       case WIRE_I64:
       case WIRE_I32: {
         const size = wire === WIRE_I64 ? 8 : 4;
         if (at + size > end) throw new WireError('truncated fixed-width field');
         at += size;
-        visit({ no, wire, value: 0, start: at, end: at });
+        visit({ offset, no, wire, value: 0, start: at, end: at });
         break;
       }
       case WIRE_LEN: {
@@ -63,7 +66,7 @@ export function forEachField(buf: Uint8Array, start: number, end: number, visit:
         const from = at;
         at += length;
         if (at > end) throw new WireError('length-delimited field runs past its message');
-        visit({ no, wire, value: 0, start: from, end: at });
+        visit({ offset, no, wire, value: 0, start: from, end: at });
         break;
       }
       default:
@@ -103,6 +106,19 @@ export class WireWriter {
 
   messageField(no: number, message: WireWriter): this {
     return this.bytesField(no, message.finish());
+  }
+
+  /** The tag and length of a length-delimited field whose `length` payload bytes the caller writes elsewhere. */
+  lengthHeader(no: number, length: number): this {
+    this.tag(no, WIRE_LEN);
+    this.varint(length);
+    return this;
+  }
+
+  /** Bytes copied as they are (whole fields of another message). */
+  raw(bytes: Uint8Array): this {
+    for (const b of bytes) this.bytes.push(b);
+    return this;
   }
 
   finish(): Uint8Array {

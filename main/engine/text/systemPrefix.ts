@@ -1,6 +1,7 @@
 // Finds where the system turn ends in a rendered chat template, by rendering sentinel conversations.
 // Runs in the engine host (used by ChatTemplate.systemPromptPrefix).
 import type { ChatMessage } from './chatTemplate';
+import { commonPrefixLength } from './commonPrefix';
 
 /** Renders messages without a generation prompt; null when the template refuses them. */
 export type RenderFn = (messages: readonly ChatMessage[]) => string | null;
@@ -18,13 +19,6 @@ interface Geometry {
   readonly head: string;
   readonly tail: string;
   readonly cut: number;
-}
-
-function commonPrefixLength(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
-  return i;
 }
 
 /** Moves `cut` back to the start of an atomic token (`<|user|>`) it would split, if any. */

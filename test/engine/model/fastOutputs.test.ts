@@ -36,69 +36,94 @@ function stepFeeds(session: DecoderSession, past: number, n: number): Record<str
   return feeds;
 }
 
-/** Asserts every fast output equals the matching slice of the whole output, bit for bit. */
-async function expectSlicesOfWholeOutputs(session: DecoderSession, past: number, n: number): Promise<void> {
+/**
+ * Asserts every fast output equals the matching slice of the whole output of the graph as exported
+ * (`plain`): K/V rows bit for bit, the last logits within float rounding (a one-row product may round
+ * differently from the same row of a many-row product).
+ */
+async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: DecoderSession, past: number, n: number): Promise<void> {
   const fast = session.fastOutputs!;
   const presents = [...fast.newRows.keys()];
-  const out = await session.run(stepFeeds(session, past, n), ['logits', fast.lastLogits, ...presents, ...fast.newRows.values()]);
-  const logits = out.logits.data as Float32Array;
+  const feeds = stepFeeds(session, past, n);
+  const whole = await plain.run(feeds, ['logits', ...presents]);
+  const out = await session.run(feeds, [fast.lastLogits, ...fast.newRows.values()]);
+  const logits = whole.logits.data as Float32Array;
   const last = out[fast.lastLogits];
   const vocab = logits.length / n;
   expect(last.dims).toEqual([1, 1, vocab]);
-  expect(Array.from(last.data as Float32Array)).toEqual(Array.from(logits.subarray(logits.length - vocab)));
+  const expectedLast = logits.subarray(logits.length - vocab);
+  const lastData = last.data as Float32Array;
+  for (let i = 0; i < vocab; i++) expect(Math.abs(lastData[i] - expectedLast[i])).toBeLessThan(1e-5);
   for (const name of presents) {
-    const whole = out[name];
+    const [, heads, length, headDim] = whole[name].dims;
     const rows = out[fast.newRows.get(name)!];
-    const [, heads, length, headDim] = whole.dims;
     expect(length).toBe(past + n);
     expect(rows.dims).toEqual([1, heads, n, headDim]);
     const expected: number[] = [];
     for (let h = 0; h < heads; h++) {
-      expected.push(...(whole.data as Float32Array).subarray((h * length + past) * headDim, (h * length + length) * headDim));
+      expected.push(...(whole[name].data as Float32Array).subarray((h * length + past) * headDim, (h * length + length) * headDim));
     }
     expect(Array.from(rows.data as Float32Array)).toEqual(expected);
   }
 }
 
+/** The fast and the as-exported session of one graph, released after `use`. */
+async function withSessions(path: string, use: (fast: DecoderSession, plain: DecoderSession) => Promise<void>): Promise<void> {
+  const fast = await openSession(path, { intraOpThreads: 1 });
+  const plain = await openSession(path, { intraOpThreads: 1, fastOutputs: false });
+  try {
+    await use(fast, plain);
+  } finally {
+    await fast.release();
+    await plain.release();
+  }
+}
+
 describe('the session seam adds the fast outputs', () => {
-  test('on the fixture: every present gets its new-rows output; the model interface lists none of them', async () => {
-    const s = await openSession(join(dir, 'onnx', 'model.onnx'), { intraOpThreads: 1 });
-    try {
+  test('on the fixture: every present gets its new-rows output, the MatMul head projects the last position only', async () => {
+    await withSessions(join(dir, 'onnx', 'model.onnx'), async (s, plain) => {
       expect(s.fastOutputsNote).toBeNull();
       const presents = s.outputs.map((o) => o.name).filter((name) => name.startsWith('present.'));
       expect([...s.fastOutputs!.newRows.keys()].sort()).toEqual(presents.sort());
       expect(s.outputs.some((o) => o.name.startsWith('ouro_fast'))).toBe(false);
-      await expectSlicesOfWholeOutputs(s, 0, 3);
-      await expectSlicesOfWholeOutputs(s, 9, 1);
-      await expectSlicesOfWholeOutputs(s, 6, 4);
-    } finally {
-      await s.release();
-    }
+      // The model's own logits output now carries one position: the head computed no other row.
+      expect(s.fastOutputs).toMatchObject({ lmHeadSliced: true, lastLogits: 'logits' });
+      expect(s.outputs.map((o) => o.name)).toContain('logits');
+      await expectSlicesOfWholeOutputs(s, plain, 0, 3);
+      await expectSlicesOfWholeOutputs(s, plain, 9, 1);
+      await expectSlicesOfWholeOutputs(s, plain, 6, 4);
+    });
+  });
+
+  test('a head the engine cannot narrow (Gemm on flattened positions) keeps it and slices the whole logits', async () => {
+    const gemm = await ensureFixture('tiny-partial-rope');
+    await withSessions(join(gemm.dir, 'onnx', 'model.onnx'), async (s, plain) => {
+      expect(s.fastOutputs).toMatchObject({ lmHeadSliced: false, lastLogits: expect.stringMatching(/^ouro_fast/) });
+      expect(s.fastOutputs!.added).toContain(s.fastOutputs!.lastLogits);
+      await expectSlicesOfWholeOutputs(s, plain, 0, 3);
+      await expectSlicesOfWholeOutputs(s, plain, 5, 2);
+    });
   });
 
   test('with weights in external data (read from the model folder)', async () => {
     const copy = copyFolder(dir);
     const p = join(copy, 'onnx', 'model.onnx');
     externalizeWeights(p, 'model.onnx_data');
-    const s = await openSession(p, { intraOpThreads: 1 });
-    try {
+    await withSessions(p, async (s, plain) => {
       expect(s.fastOutputsNote).toBeNull();
-      await expectSlicesOfWholeOutputs(s, 5, 2);
-    } finally {
-      await s.release();
-    }
+      expect(s.fastOutputs!.lmHeadSliced).toBe(true);
+      await expectSlicesOfWholeOutputs(s, plain, 5, 2);
+    });
   });
 
   test('on the real stories260K export', async (ctx) => {
     const stories = sharedModel('stories260K');
     if (stories === null) return ctx.skip('../shared/models/stories260K is not on this machine');
-    const s = await openSession(join(stories, 'onnx', 'model.onnx'), { intraOpThreads: 1 });
-    try {
+    await withSessions(join(stories, 'onnx', 'model.onnx'), async (s, plain) => {
       expect(s.fastOutputs?.newRows.size).toBe(10);
-      await expectSlicesOfWholeOutputs(s, 7, 3);
-    } finally {
-      await s.release();
-    }
+      expect(s.fastOutputs!.lmHeadSliced).toBe(true);
+      await expectSlicesOfWholeOutputs(s, plain, 7, 3);
+    });
   });
 
   test('fastOutputs: false opens the graph as it is and says so', async () => {
@@ -149,6 +174,74 @@ describe('planFastOutputs refuses graphs it cannot extend, with the reason', () 
     expect([...plan.fast.newRows.keys()]).toEqual(['present.0.key', 'present.0.value']);
     expect(plan.fast.lastLogits).toMatch(/^ouro_fast/);
     expect(plan.suffix[0]).toBe((7 << 3) | 2);
+  });
+});
+
+describe('planFastOutputs narrows a position-wise LM head', () => {
+  /** A graph whose `logits` come from `head` (4-bit MatMulNBits with its attributes, as q4 exports have). */
+  function withHead(head: { opType: string; domain: string }): Uint8Array {
+    const info = (name: string, dims: (string | number)[]) => ({
+      name,
+      type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+    });
+    return onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
+        graph: {
+          name: 'g',
+          node: [
+            {
+              input: ['hidden', 'lm_head.qweight', 'lm_head.scales'],
+              output: ['logits'],
+              name: '/lm_head/MatMul_Q4',
+              opType: head.opType,
+              domain: head.domain,
+              attribute: [
+                { name: 'K', type: 2, i: 64 },
+                { name: 'N', type: 2, i: 512 },
+                { name: 'bits', type: 2, i: 4 },
+              ],
+            },
+          ],
+          input: [info('input_ids', ['batch', 'sequence_length'])],
+          output: [info('logits', ['batch', 'sequence_length', 512]), info('present.0.key', ['batch', 2, 'total', 8]), info('present.0.value', ['batch', 2, 'total', 8])],
+        },
+      }),
+    ).finish();
+  }
+
+  test('MatMulNBits (com.microsoft): the head reads the last position; its op, domain and attributes stay; logits lose their stale shape', () => {
+    const bytes = withHead({ opType: 'MatMulNBits', domain: 'com.microsoft' });
+    const plan = planFastOutputs(bytes);
+    if ('reason' in plan) throw new Error(plan.reason);
+    expect(plan.fast).toMatchObject({ lmHeadSliced: true, lastLogits: 'logits' });
+    expect(plan.patch?.edits).toHaveLength(2);
+    // Each replacement is a whole field: a one-byte tag, then the length-delimited message.
+    const head = onnx.NodeProto.decodeDelimited(plan.patch!.edits[0].replacement.subarray(1));
+    expect(head.input).toEqual(['ouro_fast/hidden_last', 'lm_head.qweight', 'lm_head.scales']);
+    expect({ op: head.opType, domain: head.domain, name: head.name, output: head.output }).toEqual({
+      op: 'MatMulNBits',
+      domain: 'com.microsoft',
+      name: '/lm_head/MatMul_Q4',
+      output: ['logits'],
+    });
+    expect(head.attribute.map((a) => [a.name, Number(a.i)])).toEqual([
+      ['K', 64],
+      ['N', 512],
+      ['bits', 4],
+    ]);
+    const logits = onnx.ValueInfoProto.decodeDelimited(plan.patch!.edits[1].replacement.subarray(1));
+    expect(logits.name).toBe('logits');
+    expect(logits.type?.tensorType?.elemType).toBe(1);
+    expect(logits.type?.tensorType?.shape ?? null).toBeNull();
+  });
+
+  test('an unknown head op (Gemm after a reshape, soft-capping, ...) is left alone', () => {
+    const plan = planFastOutputs(withHead({ opType: 'Tanh', domain: '' }));
+    if ('reason' in plan) throw new Error(plan.reason);
+    expect(plan.patch).toBeNull();
+    expect(plan.fast.lmHeadSliced).toBe(false);
   });
 });
 
