@@ -40,7 +40,8 @@ export interface DecoderSession {
   readonly fallbackReason: string | null;
   /**
    * Outputs added at load that carry only a step's new K/V rows and last logits (model/fastOutputs), or
-   * null when the graph was opened as it is; `fastOutputsNote` then says why.
+   * null when the graph was opened as it is; `fastOutputsNote` then says why. When `lmHeadSliced`, the
+   * model's own `logits` holds only the last position of a step.
    */
   readonly fastOutputs: FastOutputs | null;
   readonly fastOutputsNote: string | null;
@@ -59,7 +60,7 @@ export interface SessionOptions {
   provider?: ProviderName;
   /** intraOpNumThreads; default: onnxruntime's choice (one per physical core). */
   intraOpThreads?: number;
-  /** Add the new-rows / last-logits outputs when the graph allows (default true). */
+  /** Add the new-rows / last-logits outputs and narrow the LM head when the graph allows (default true). */
   fastOutputs?: boolean;
 }
 
