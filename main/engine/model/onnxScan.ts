@@ -3,6 +3,29 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { ModelError } from '../errors';
+import {
+  ATTR_G,
+  ATTR_GRAPHS,
+  ATTR_SPARSE_TENSOR,
+  ATTR_SPARSE_TENSORS,
+  ATTR_T,
+  ATTR_TENSORS,
+  DATA_LOCATION_EXTERNAL,
+  ENTRY_KEY,
+  ENTRY_VALUE,
+  FUNCTION_NODE,
+  GRAPH_INITIALIZER,
+  GRAPH_NODE,
+  GRAPH_SPARSE_INITIALIZER,
+  MODEL_FUNCTIONS,
+  MODEL_GRAPH,
+  NODE_ATTRIBUTE,
+  SPARSE_INDICES,
+  SPARSE_VALUES,
+  TENSOR_DATA_LOCATION,
+  TENSOR_EXTERNAL_DATA,
+  TENSOR_NAME,
+} from './onnxFields';
 
 /** One tensor stored outside the .onnx file (ONNX `data_location: EXTERNAL`). */
 export interface ExternalDataRef {
@@ -18,29 +41,6 @@ export interface ExternalDataRef {
 export interface OnnxScan {
   readonly externalData: readonly ExternalDataRef[];
 }
-
-// Field numbers from onnx.proto (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto, ...).
-const MODEL_GRAPH = 7;
-const MODEL_FUNCTIONS = 25;
-const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
-const GRAPH_SPARSE_INITIALIZER = 15;
-const NODE_ATTRIBUTE = 5;
-const ATTR_T = 5;
-const ATTR_G = 6;
-const ATTR_TENSORS = 10;
-const ATTR_GRAPHS = 11;
-const ATTR_SPARSE_TENSOR = 22;
-const ATTR_SPARSE_TENSORS = 23;
-const SPARSE_VALUES = 1;
-const SPARSE_INDICES = 2;
-const FUNCTION_NODE = 7;
-const TENSOR_NAME = 8;
-const TENSOR_EXTERNAL_DATA = 13;
-const TENSOR_DATA_LOCATION = 14;
-const ENTRY_KEY = 1;
-const ENTRY_VALUE = 2;
-const DATA_LOCATION_EXTERNAL = 1;
 
 const WINDOW = 64 * 1024;
 const MAX_STRING = 1 << 20;

@@ -20,6 +20,19 @@ export interface WireField {
   readonly end: number;
 }
 
+/** A length-delimited field's bytes: tag at `offset`, payload [start, end). */
+export interface FieldSpan {
+  readonly offset: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A field (`span`) to replace by `replacement`, the whole new field, tag and length included. */
+export interface FieldEdit {
+  readonly span: FieldSpan;
+  readonly replacement: Uint8Array;
+}
+
 /** Thrown when bytes are not a well-formed protobuf message. */
 export class WireError extends Error {
   override readonly name = 'WireError';
@@ -138,4 +151,23 @@ export class WireWriter {
     }
     this.bytes.push(v);
   }
+}
+
+/**
+ * `buf` with fields inside the length-delimited field `outer` (field number `outerNo`) replaced, as pieces
+ * to concatenate: `outer` gets its new length, each edited field its replacement, and every other byte is
+ * shared with `buf`, not copied. `edits` must be in file order and must not overlap.
+ */
+export function spliceFields(buf: Uint8Array, outerNo: number, outer: FieldSpan, edits: readonly FieldEdit[]): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  let at = outer.start;
+  let payload = outer.end - outer.start;
+  for (const { span, replacement } of edits) {
+    pieces.push(buf.subarray(at, span.offset), replacement);
+    at = span.end;
+    payload += replacement.length - (span.end - span.offset);
+  }
+  pieces.push(buf.subarray(at, outer.end));
+  const header = new WireWriter().lengthHeader(outerNo, payload).finish();
+  return [buf.subarray(0, outer.offset), header, ...pieces, buf.subarray(outer.end)];
 }
