@@ -133,7 +133,7 @@ export function planFastOutputs(model: Uint8Array): FastOutputsPlan | { readonly
     newRows.set(present, out);
   }
   const added = [...newRows.values()];
-  const head = positionwiseHead(facts.logitsNode);
+  const head = facts.logitsConsumed ? null : positionwiseHead(facts.logitsNode);
   const declared = facts.logitsOutput;
   let patch: GraphPatch | null = null;
   let lastLogits = 'logits';

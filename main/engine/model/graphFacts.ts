@@ -39,6 +39,8 @@ export interface GraphFacts {
   logitsNode: ProducerNode | null;
   /** The graph output declaring `logits`, where it is. */
   logitsOutput: { readonly graph: FieldSpan; readonly span: FieldSpan } | null;
+  /** Whether a node reads `logits` (then it must keep every position). */
+  logitsConsumed: boolean;
 }
 
 /** A node and where it sits: its field inside the graph field `graph`. */
@@ -57,7 +59,7 @@ function subFields(buf: Uint8Array, f: WireField, visit: (g: WireField) => void)
 
 /** Walks `buf` (a whole ModelProto); throws WireError when it is not protobuf. */
 export function scanModel(buf: Uint8Array): GraphFacts {
-  const facts: GraphFacts = { opset: null, inputs: new Set(), outputs: new Map(), names: new Set(), unsafeExternal: [], logitsNode: null, logitsOutput: null };
+  const facts: GraphFacts = { opset: null, inputs: new Set(), outputs: new Map(), names: new Set(), unsafeExternal: [], logitsNode: null, logitsOutput: null, logitsConsumed: false };
   forEachField(buf, 0, buf.length, (f) => {
     if (f.no === MODEL_OPSET_IMPORT) {
       let domain = '';
@@ -90,6 +92,7 @@ function scanGraphField(buf: Uint8Array, graph: WireField, g: WireField, facts: 
       });
       for (const name of outputs) facts.names.add(name);
       if (outputs.includes('logits')) facts.logitsNode = { graph, node: g, opType, domain, inputs, outputs };
+      if (inputs.includes('logits')) facts.logitsConsumed = true;
       break;
     }
     case GRAPH_INPUT:

@@ -178,8 +178,8 @@ describe('planFastOutputs refuses graphs it cannot extend, with the reason', () 
 });
 
 describe('planFastOutputs narrows a position-wise LM head', () => {
-  /** A graph whose `logits` come from `head` (4-bit MatMulNBits with its attributes, as q4 exports have). */
-  function withHead(head: { opType: string; domain: string }): Uint8Array {
+  /** A graph whose `logits` come from `head` (with MatMulNBits' attributes, as q4 exports have), read by a Softmax per `readers` entry. */
+  function withHead(head: { opType: string; domain: string }, readers: readonly string[] = []): Uint8Array {
     const info = (name: string, dims: (string | number)[]) => ({
       name,
       type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
@@ -203,6 +203,7 @@ describe('planFastOutputs narrows a position-wise LM head', () => {
                 { name: 'bits', type: 2, i: 4 },
               ],
             },
+            ...readers.map((input) => ({ input: [input], output: ['probs'], name: '/Softmax', opType: 'Softmax' })),
           ],
           input: [info('input_ids', ['batch', 'sequence_length'])],
           output: [info('logits', ['batch', 'sequence_length', 512]), info('present.0.key', ['batch', 2, 'total', 8]), info('present.0.value', ['batch', 2, 'total', 8])],
@@ -235,6 +236,17 @@ describe('planFastOutputs narrows a position-wise LM head', () => {
     expect(logits.name).toBe('logits');
     expect(logits.type?.tensorType?.elemType).toBe(1);
     expect(logits.type?.tensorType?.shape ?? null).toBeNull();
+  });
+
+  test('a head whose logits another node reads is left alone (that node needs every position)', () => {
+    const bytes = withHead({ opType: 'MatMul', domain: '' }, ['logits']);
+    const plan = planFastOutputs(bytes);
+    if ('reason' in plan) throw new Error(plan.reason);
+    expect(plan.patch).toBeNull();
+    expect(plan.fast.lastLogits).toMatch(/^ouro_fast/);
+    // The same graph without the reader is narrowed.
+    const alone = planFastOutputs(withHead({ opType: 'MatMul', domain: '' }));
+    expect('reason' in alone ? alone.reason : alone.fast.lmHeadSliced).toBe(true);
   });
 
   test('an unknown head op (Gemm after a reshape, soft-capping, ...) is left alone', () => {
