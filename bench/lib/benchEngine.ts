@@ -46,17 +46,6 @@ export function argmax(logits: Float32Array): number {
   return best;
 }
 
-/** Deterministic pseudo-random ids in 3..392: byte tokens of the fixture tokenizer, valid in stories260K's 512 too. */
-export function benchTokens(n: number, seed = 7): number[] {
-  const out: number[] = [];
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    out.push(3 + (x % 390));
-  }
-  return out;
-}
-
 export const GREEDY: SamplingParams = validateSamplingParams({ ...DEFAULT_SAMPLING, greedy: true, temperature: 0, repetitionPenalty: 1, repetitionWindow: 0 });
 
 /** Cancels a `process.memoryUsage` sample's GC noise where `--expose-gc` allows it. */

@@ -5,9 +5,10 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { loadModel } from '../../main/engine/loadedModel';
 import { param, type BenchContext, type SectionResult } from '../lib/benchContext';
 import { ensureBenchFixture } from '../lib/benchFixture';
-import { argmax, BareLoop, benchTokens, makeRunner, timedSession } from '../lib/benchEngine';
+import { argmax, BareLoop, makeRunner, timedSession } from '../lib/benchEngine';
 import { cacheMicro } from '../lib/cacheMicro';
 import { fmt, mdTable, mean, median, round, summarize } from '../lib/stats';
+import { byteTokenIds } from '../../test/fixtures/fixturePrng';
 
 type Variant = 'bare (logits)' | 'bare (logits + all presents)' | 'bare (fast outputs)' | 'Ouro runner' | 'Ouro runner, whole presents (before)';
 
@@ -30,7 +31,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     const fast = makeRunner(model, spec, { session: timed.session });
     const before = makeRunner(model, spec, { fastOutputs: false });
     // Fill both rings past wrap-around so every step is the steady state.
-    const history = benchTokens(spec.sink + window + 64);
+    const history = byteTokenIds(spec.sink + window + 64);
     await fast.runner.feed(history);
     await before.runner.feed(history);
     const bare = new BareLoop(model, fast.cache);

@@ -5,8 +5,9 @@ import { loadModel, type LoadedModel } from '../../main/engine/loadedModel';
 import type { TensorData } from '../../main/engine/onnxSession';
 import { param, type BenchContext, type SectionResult } from '../lib/benchContext';
 import { ensureBenchFixture } from '../lib/benchFixture';
-import { argmax, benchTokens, makeRunner } from '../lib/benchEngine';
+import { argmax, makeRunner } from '../lib/benchEngine';
 import { fmt, mdTable, median, round } from '../lib/stats';
+import { byteTokenIds } from '../../test/fixtures/fixturePrng';
 
 const SINK = 4;
 const WINDOW = 2048;
@@ -48,7 +49,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   // The model as exported, for the bare loops and the "before" runner: the fast graph's LM head projects
   // only the last position, so its `logits` is not what the exported model computes.
   const exported = await loadModel(ensureBenchFixture(), { threads: ctx.threads, fastOutputs: false });
-  const prompt = benchTokens(promptLength, 11);
+  const prompt = byteTokenIds(promptLength, 11);
   const fast = makeRunner(model, { sink: SINK, window: WINDOW, chunk });
   const fullWidth = makeRunner(model, { sink: SINK, window: WINDOW, chunk }, { compactPast: false });
   const before = makeRunner(exported, { sink: SINK, window: WINDOW, chunk }, { fastOutputs: false });

@@ -4,8 +4,9 @@
 import { loadModel } from '../../main/engine/loadedModel';
 import { param, type BenchContext, type SectionResult } from '../lib/benchContext';
 import { ensureBenchFixture } from '../lib/benchFixture';
-import { argmax, benchTokens, makeRunner } from '../lib/benchEngine';
+import { argmax, makeRunner } from '../lib/benchEngine';
 import { fmt, mdTable, median, round } from '../lib/stats';
+import { byteTokenIds } from '../../test/fixtures/fixturePrng';
 
 export async function run(ctx: BenchContext): Promise<SectionResult> {
   const turns = param(ctx, 'reprefill.turns', 5, 2);
@@ -19,11 +20,11 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     const ring = makeRunner(model, spec);
     const recompute = makeRunner(model, spec);
     // A conversation that already overflowed the window.
-    const conversation = benchTokens(spec.sink + window + 512, 3);
+    const conversation = byteTokenIds(spec.sink + window + 512, 3);
     await ring.runner.feed(conversation);
     const perTurn = [];
     for (let t = 0; t < turns; t++) {
-      const user = benchTokens(userTokens, 100 + t);
+      const user = byteTokenIds(userTokens, 100 + t);
       // Ring: feed the new turn, sample, decode the reply.
       let start = performance.now();
       let logits = (await ring.runner.feed(user))!;

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AutoModelForCausalLM, BaseStreamer, env, Tensor } from '@huggingface/transformers';
 import { loadModel } from '../../main/engine/loadedModel';
-import { argmax, benchTokens, makeRunner } from '../lib/benchEngine';
+import { argmax, makeRunner } from '../lib/benchEngine';
+import { byteTokenIds } from '../../test/fixtures/fixturePrng';
 
 const { values } = parseArgs({
   options: {
@@ -53,7 +54,7 @@ function int64(ids: readonly number[]): Tensor {
 
 async function tjsDecode(): Promise<Record<string, unknown>> {
   const { model, loadMs } = await loadTjs();
-  const prompt = benchTokens(ctxLen, 11);
+  const prompt = byteTokenIds(ctxLen, 11);
   const clock = new Clock();
   const t = performance.now();
   await model.generate({
@@ -75,7 +76,7 @@ async function oursDecode(): Promise<Record<string, unknown>> {
   const loadMs = performance.now() - t0;
   const window = Number(values.window);
   const { runner } = makeRunner(model, { sink: 4, window, chunk: 256 });
-  const prompt = benchTokens(ctxLen, 11);
+  const prompt = byteTokenIds(ctxLen, 11);
   const t = performance.now();
   let token = argmax((await runner.feed(prompt))!);
   const ttftMs = performance.now() - t;

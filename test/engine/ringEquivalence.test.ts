@@ -9,6 +9,7 @@ import type { Runner } from '../../main/engine/runner';
 import { maxAbsDiff } from '../fixtures/fixtureFeeds';
 import { ensureFixture, type FixtureWeights } from '../fixtures/llamaFixture';
 import { ReferenceLlama, type ReferenceContextEntry } from '../fixtures/referenceLlama';
+import { byteTokenIds } from '../fixtures/fixturePrng';
 
 const TOL = 1e-4;
 
@@ -32,17 +33,6 @@ afterAll(async () => {
 
 function engine(sink: number, window: number, positions: PositionsMode, opts: { maxPos?: number; chunk?: number } = {}): Engine {
   return openStream(model, { sink, window, positions, maxPos: opts.maxPos, journalTokens: 256, maxChunk: opts.chunk ?? sink + window });
-}
-
-/** Deterministic pseudo-random token ids in the fixture's byte-token range. */
-function tokens(n: number, seed = 7): number[] {
-  const out: number[] = [];
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    out.push(3 + (x % 390));
-  }
-  return out;
 }
 
 /** Feeds one token at a time, returning a copy of the logits after each. */
@@ -97,7 +87,7 @@ describe('sink-ring engine vs the float64 reference', () => {
   it('(a) equals dense attention up to C tokens, token by token and in one chunk', async () => {
     const S = 4;
     const W = 28;
-    const ids = tokens(S + W);
+    const ids = byteTokenIds(S + W);
     const dense = referenceStream(ids, (q) => ({ queryPos: q, context: ids.slice(0, q).map((_, j) => ({ index: j, pos: j })) }));
     for (const positions of ['cache', 'original'] as const) {
       expectClose(await decodeEach(engine(S, W, positions), ids), dense);
@@ -110,7 +100,7 @@ describe('sink-ring engine vs the float64 reference', () => {
   it('(b) decoding 3×C tokens in original mode equals ExecuTorch’s mask rule', async () => {
     const S = 4;
     const W = 12;
-    const ids = tokens(3 * (S + W), 11);
+    const ids = byteTokenIds(3 * (S + W), 11);
     const e = engine(S, W, 'original');
     const worst = expectClose(await decodeEach(e, ids), referenceStream(ids, executorchPolicy(S, W)));
     expect(worst).toBeLessThan(TOL);
@@ -120,7 +110,7 @@ describe('sink-ring engine vs the float64 reference', () => {
   it('(c) cache mode equals StreamingLLM’s positions within the cache', async () => {
     const S = 4;
     const W = 12;
-    const ids = tokens(3 * (S + W), 13);
+    const ids = byteTokenIds(3 * (S + W), 13);
     const expected = referenceStream(ids, streamingLlmPolicy(S, W));
     expectClose(await decodeEach(engine(S, W, 'cache'), ids), expected);
     // The oracle distinguishes the modes: original mode differs from it once the window has wrapped.
@@ -131,7 +121,7 @@ describe('sink-ring engine vs the float64 reference', () => {
   it('(c) cache mode with chunked prefill equals the reference with the chunk-start window', async () => {
     const S = 4;
     const W = 12;
-    const ids = tokens(5 * (S + W), 17);
+    const ids = byteTokenIds(5 * (S + W), 17);
     const chunk = 5;
     const e = engine(S, W, 'cache', { chunk });
     const got: Float32Array[] = [];
@@ -165,7 +155,7 @@ describe('sink-ring engine vs the float64 reference', () => {
   it('(d) rebasing forced at a small bound changes nothing, in both modes', async () => {
     const S = 4;
     const W = 12;
-    const ids = tokens(6 * (S + W), 19);
+    const ids = byteTokenIds(6 * (S + W), 19);
     const maxPos = 2 * (S + W) + 1;
     for (const [positions, policy] of [
       ['cache', streamingLlmPolicy(S, W)],
@@ -190,12 +180,12 @@ describe('sink-ring engine vs the float64 reference', () => {
       seen.push(...Array.from(step.positionIds, Number));
       return step;
     };
-    await decodeEach(e, tokens(10 * maxPos, 23));
+    await decodeEach(e, byteTokenIds(10 * maxPos, 23));
     expect(Math.max(...seen)).toBeLessThan(maxPos);
   });
 
   it('feeding a second turn after the first equals feeding both at once while within the window', async () => {
-    const ids = tokens(40, 29);
+    const ids = byteTokenIds(40, 29);
     const split = engine(4, 60, 'cache');
     await split.runner.feed(ids.slice(0, 25));
     const afterTwo = Float32Array.from((await split.runner.feed(ids.slice(25)))!);
