@@ -4,7 +4,7 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ModelError } from '../engine/errors';
-import { loadModelFolder } from '../engine/modelFolder';
+import { folderTokenizer, loadModelFolder } from '../engine/modelFolder';
 import { writeFileAtomic } from '../storage/atomicFile';
 import { formatBytes } from './diskSpace';
 import { DownloadError, isNetworkFailure, networkError } from './downloadError';
@@ -146,7 +146,7 @@ async function prepareState(ctx: Readonly<JobContext>): Promise<DownloadState> {
 /** Why the engine cannot run `dir` (its ModelFolder, then `check`), or null when it can. */
 async function engineRefusal(dir: string, check: ((dir: string) => Promise<void>) | undefined): Promise<ModelError | null> {
   try {
-    await loadModelFolder(dir);
+    folderTokenizer(await loadModelFolder(dir));
     await check?.(dir);
     return null;
   } catch (e) {
