@@ -1,8 +1,8 @@
 // The WebSocket transport of the OuroApi, used when the page runs outside Electron (browser tests against
 // the Node bridge server). Speaks `{id, verb, args}` → `{id, ok, result|error}` plus `{event}` pushes.
 // Runs in the renderer.
-import type { ApiError, AppEvent, BridgeHello, OuroApi, Verb, VerbArgs, VerbResult } from '../preload/contract';
-import { BRIDGE_CLOSE_UNAUTHORIZED, isApiError } from '../preload/contract';
+import type { ApiError, AppEvent, BridgeHello, OuroApi, Verb, VerbArgs, VerbResult } from '../common/contract';
+import { BRIDGE_CLOSE_UNAUTHORIZED, isApiError } from '../common/contract';
 
 /** The part of the DOM WebSocket this transport uses (tests pass a fake). */
 export interface WebSocketLike {

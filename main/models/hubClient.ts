@@ -2,7 +2,7 @@
 // URLs, and the Hub's HTTP errors turned into actionable DownloadErrors. Runs in main; no electron.
 
 import { z } from 'zod';
-import { originOf, tokenMayGoTo } from '../storage/settingsSchema';
+import { originOf, tokenMayGoTo } from '../../common/settingsSchema';
 import { DownloadError } from './downloadError';
 import { readText, type HttpResponse, type HttpTransport } from './httpTransport';
 

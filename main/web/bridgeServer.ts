@@ -16,7 +16,7 @@ import {
   type AppEvent,
   type BridgeFrame,
   type BridgeHello,
-} from '../../preload/contract';
+} from '../../common/contract';
 import { serveStatic } from './staticFiles';
 
 /** What the bridge needs of the services: the verb call and the event stream. */

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isDownloadError } from '../../main/models/downloadError';
 import { fetchTransport, type FetchLike } from '../../main/models/fetchTransport';
-import { tokenMayGoTo } from '../../main/storage/settingsSchema';
+import { tokenMayGoTo } from '../../common/settingsSchema';
 import { downloadWorld, ONNX, type DownloadWorld } from './downloadTestKit';
 
 let w: DownloadWorld | null = null;

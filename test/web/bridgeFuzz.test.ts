@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { Xoshiro128 } from '../../main/engine/sampling/xoshiro128';
 import { startTestApp, type TestApp } from '../../main/web/serveApp';
-import { verbs, type ApiErrorCode, type BridgeFrame } from '../../preload/contract';
+import { verbs, type ApiErrorCode, type BridgeFrame } from '../../common/contract';
 
 const FRAMES = 1_000;
 const ERROR_CODES: ReadonlySet<ApiErrorCode> = new Set(['bad-request', 'forbidden', 'not-found', 'busy', 'no-model', 'model-invalid', 'storage', 'internal']);

@@ -1,8 +1,8 @@
 // Where downloads come from (huggingface.co or a mirror) and whether a mirror may receive the Hugging Face
 // token: off unless the user ticks it, with a warning, and never for an http address. Renderer.
 import { useEffect, useId, useState, type FormEvent } from 'react';
-import type { ApiError } from '../../../preload/contract';
-import { DEFAULT_HUB_BASE_URL, originOf, tokenMayGoTo, type SettingsPatch } from '../../../main/storage/settingsSchema';
+import type { ApiError } from '../../../common/contract';
+import { DEFAULT_HUB_BASE_URL, originOf, tokenMayGoTo, type SettingsPatch } from '../../../common/settingsSchema';
 import { errorText } from '../../state/modelsSlice';
 import { selectHfTokenMirror, selectHubBaseUrl } from '../../state/selectors';
 import { useAppStore, useStoreApi } from '../../state/storeContext';
