@@ -3,6 +3,7 @@
 // load, the first decode steps, then prefill of 512 tokens and decode at depth 512, then the context grown
 // to 2048 and decode there; last the peak RSS. Prints one JSON line. Benchmark process only.
 import { parseArgs } from 'node:util';
+import type { SessionTuning } from '../../main/engine/onnxSession';
 import { byteTokenIds } from '../../test/fixtures/fixturePrng';
 
 const { values } = parseArgs({
@@ -12,6 +13,8 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '2' },
     steps: { type: 'string', default: '32' },
     depths: { type: 'string', default: '512,2048' },
+    /** Ouro only: session-option overrides as JSON (SessionTuning), for the levers run. */
+    tuning: { type: 'string', default: '{}' },
   },
 });
 const threads = Number(values.threads);
@@ -32,7 +35,7 @@ async function ouro(): Promise<{ engine: Engine; loadMs: number }> {
   const { loadModel } = await import('../../main/engine/loadedModel');
   const { argmax, makeRunner } = await import('../lib/benchEngine');
   const t = performance.now();
-  const model = await loadModel(values.model!, { threads });
+  const model = await loadModel(values.model!, { threads, tuning: JSON.parse(values.tuning!) as SessionTuning });
   const loadMs = performance.now() - t;
   // As shipped: S=4, W=2048, prompts fed in chunks of 256.
   const { cache, runner } = makeRunner(model, { sink: 4, window: 2048, chunk: 256 });
