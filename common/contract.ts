@@ -225,6 +225,21 @@ export type ApiReply<T = unknown> = { readonly ok: true; readonly result: T } | 
 /** The WebSocket path of the browser transport (main/web/bridgeServer): `ws(s)://<host>/ouro`. */
 export const BRIDGE_PATH = '/ouro';
 
+/**
+ * Browser transport: every connection's first frame carries the per-launch key (`npm run web` prints it
+ * in the page address as `#key=…`); anything else first, or a wrong key, closes the socket with
+ * {@link BRIDGE_CLOSE_UNAUTHORIZED} after a `forbidden` error frame.
+ */
+export interface BridgeHello {
+  readonly key: string;
+}
+
+/** The page address's fragment parameter that carries the bridge key (a fragment never reaches a server). */
+export const BRIDGE_KEY_PARAM = 'key';
+
+/** WebSocket close code for a connection without the right key (4000-4999: application-defined). */
+export const BRIDGE_CLOSE_UNAUTHORIZED = 4401;
+
 /** Browser transport, client → server: one verb call; `id` comes back on its reply. */
 export interface BridgeRequest {
   readonly id: number | string;

@@ -16,6 +16,8 @@ export type DownloadErrorCode =
   | 'auth-required'
   /** Gated repository: accept its licence on the model page and add a token (HTTP 401/403 GatedRepo). */
   | 'gated'
+  /** The Hub wants the token, which is saved but not sent there (http, or a mirror the user did not trust with it). */
+  | 'token-withheld'
   /** The server kept refusing byte ranges (HTTP 416) even after a fresh start. */
   | 'range-not-satisfiable'
   /** No connection (refused, DNS, reset, timed out) after the retries. */
@@ -30,6 +32,10 @@ export type DownloadErrorCode =
   | 'size-mismatch'
   /** The Hub's metadata disagrees with the curated catalog (the pinned file changed). */
   | 'catalog-mismatch'
+  /** Neither the catalog nor the Hub gives a file's hash, so what arrives could not be checked: not downloaded. */
+  | 'unverifiable'
+  /** A redirect pointed from https to plain http (anyone on the path could read or swap the bytes): refused. */
+  | 'insecure-redirect'
   /** Every file arrived intact, but the folder is not a model Ouro can run (engine ModelError). */
   | 'invalid-model'
   /** A proxy setting Ouro cannot use (e.g. an https:// or socks proxy URL). */

@@ -38,9 +38,32 @@ const hfToken = z
   .regex(/^[\x21-\x7e]*$/, 'hfToken must be a Hugging Face token (no spaces or other characters)')
   .nullable();
 const hubBaseUrl = z.url({ protocol: /^https?$/, error: 'hubBaseUrl must be an http(s) URL such as https://huggingface.co' });
+const hfTokenMirror = z
+  .url({ protocol: /^https$/, error: 'hfTokenMirror must be an https:// address: Ouro never sends the token over http' })
+  .nullable();
 
-/** Where model downloads come from unless Settings name a mirror. */
+/** Where model downloads come from unless Settings name a mirror; the one place the token always may go. */
 export const DEFAULT_HUB_BASE_URL = 'https://huggingface.co';
+
+/**
+ * Whether the Hugging Face token may be sent to `url`: only over https, and only to huggingface.co or to
+ * the mirror the user marked as trusted with it (`trustedMirror`, compared by origin). The one home of
+ * this rule: the downloader applies it, the settings form shows it.
+ */
+export function tokenMayGoTo(url: string, trustedMirror: string | null): boolean {
+  const origin = originOf(url);
+  if (origin === null || !origin.startsWith('https://')) return false;
+  return origin === DEFAULT_HUB_BASE_URL || (trustedMirror !== null && origin === originOf(trustedMirror));
+}
+
+/** The origin of an absolute URL, or null. */
+export function originOf(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * What the renderer sees in place of a saved Hugging Face token: it can tell that one is saved, never
@@ -100,6 +123,8 @@ export const AppSettingsSchema = z.object({
   hfToken: hfToken.default(null),
   /** The Hugging Face Hub (or a mirror) model downloads come from. */
   hubBaseUrl: hubBaseUrl.default(DEFAULT_HUB_BASE_URL),
+  /** An https mirror the user trusts with the token (see tokenMayGoTo); null: the token goes to huggingface.co only. */
+  hfTokenMirror: hfTokenMirror.default(null),
 });
 
 /** Per-conversation overrides of the chat settings; every field optional, absent = the app setting. */
@@ -133,6 +158,8 @@ export const SettingsPatchSchema = z.object({
   /** A new token, or null to forget the saved one. */
   hfToken: hfToken.optional(),
   hubBaseUrl: hubBaseUrl.optional(),
+  /** Trust this mirror with the token (the settings form sets it to the Hub address, with a warning), or null. */
+  hfTokenMirror: hfTokenMirror.optional(),
 });
 
 export type AppSettings = z.output<typeof AppSettingsSchema>;

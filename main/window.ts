@@ -20,7 +20,8 @@ const SAVE_DELAY_MS = 500;
 /** Sets the CSP header and the permission policy of the default session (once per app). */
 export function hardenSession(origin: RendererOrigin): void {
   const policy = origin.kind === 'dev' ? devContentSecurityPolicy(origin.origin) : CONTENT_SECURITY_POLICY;
-  // file:// responses carry no headers; the renderer's index.html holds the same policy as a meta tag.
+  // Applies to the dev server's responses only: file:// loads carry no headers, so the packaged app runs
+  // under the meta tag the renderer build writes into index.html (metaContentSecurityPolicy).
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [policy] } });
   });

@@ -1,7 +1,7 @@
 // The renderer's one door to main: `window.ouro` from the Electron preload when present, otherwise the
 // WebSocket test transport. Every call rejects with an ApiError. Runs in the renderer.
 import type { ApiError, OuroApi, Verb, VerbArgs, VerbResult } from '../common/contract';
-import { BRIDGE_PATH, isApiError } from '../common/contract';
+import { BRIDGE_KEY_PARAM, BRIDGE_PATH, isApiError } from '../common/contract';
 import { createWebSocketApi, type ConnectionState } from './webSocketApi';
 
 export type { ConnectionState };
@@ -60,6 +60,31 @@ export function bridgeSocketUrl(loc: Pick<Location, 'protocol' | 'host'>): strin
   return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}${BRIDGE_PATH}`;
 }
 
+/** Where the page keeps the bridge key once it has left the address bar (this tab only, survives a reload). */
+export const BRIDGE_KEY_STORAGE = 'ouro.bridgeKey';
+
+/** The parts of a window the key hand-over touches. */
+export type KeyWindow = {
+  readonly location: Pick<Location, 'hash' | 'pathname' | 'search'>;
+  readonly history: Pick<History, 'replaceState' | 'state'>;
+  readonly sessionStorage: Pick<Storage, 'getItem' | 'setItem'>;
+};
+
+/**
+ * The bridge key: taken from the address's `#key=…` (then removed from the address bar and history, so
+ * it is not bookmarked, shared or shown, and kept in this tab's sessionStorage), or the one kept by an
+ * earlier load of this tab; null when neither exists.
+ */
+export function takeBridgeKey(win: KeyWindow): string | null {
+  const fromAddress = new URLSearchParams(win.location.hash.replace(/^#/, '')).get(BRIDGE_KEY_PARAM);
+  if (fromAddress) {
+    win.sessionStorage.setItem(BRIDGE_KEY_STORAGE, fromAddress);
+    win.history.replaceState(win.history.state, '', `${win.location.pathname}${win.location.search}`);
+    return fromAddress;
+  }
+  return win.sessionStorage.getItem(BRIDGE_KEY_STORAGE);
+}
+
 /** Picks the transport: the preload's API under Electron, else a WebSocket to BRIDGE_PATH on this page's host. */
 export function connectBridge(win: Window = window): Bridge {
   if (win.ouro) {
@@ -70,7 +95,7 @@ export function connectBridge(win: Window = window): Bridge {
       onState: () => () => {},
     };
   }
-  const ws = createWebSocketApi({ url: bridgeSocketUrl(win.location) });
+  const ws = createWebSocketApi({ url: bridgeSocketUrl(win.location), key: takeBridgeKey(win) });
   return {
     api: withApiErrors(ws),
     transport: 'websocket',

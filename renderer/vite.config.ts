@@ -3,27 +3,28 @@
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin, type UserConfig } from 'vite';
+import { CONTENT_SECURITY_POLICY, devContentSecurityPolicy, metaContentSecurityPolicy } from '../main/services/contentSecurityPolicy';
 
-/** The production Content-Security-Policy; index.html carries the same string in a meta tag. */
-export const RENDERER_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:";
+/** What index.html's CSP meta tag holds until the build fills it in. */
+export const CSP_PLACEHOLDER = '%OURO_CSP%';
 
 /**
- * The dev server's React Refresh preamble is an inline script and HMR talks over ws:, so `vite serve`
- * (and `electron-vite dev`) relaxes exactly those two directives; builds keep the strict policy.
+ * Writes the policy into index.html's meta tag: the app's one policy in a build (the packaged app loads
+ * the file from file://, where this tag is all the CSP there is), the dev server's relaxed one under
+ * `vite serve` / `electron-vite dev` (React Refresh's inline preamble, HMR's WebSocket).
  */
-function devCsp(): Plugin {
+function cspMeta(): Plugin {
   return {
-    name: 'ouro-dev-csp',
-    apply: 'serve',
-    transformIndexHtml(html) {
-      return html.replace(
-        RENDERER_CSP,
-        RENDERER_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
-          "connect-src 'self'",
-          "connect-src 'self' ws: wss:",
-        ),
-      );
+    name: 'ouro-csp-meta',
+    transformIndexHtml: {
+      order: 'pre',
+      handler(html, ctx) {
+        const server = ctx.server;
+        const devOrigin = server ? (server.resolvedUrls?.local[0] ?? `http://localhost:${server.config.server.port}/`).replace(/\/$/, '') : null;
+        const policy = devOrigin === null ? CONTENT_SECURITY_POLICY : devContentSecurityPolicy(devOrigin);
+        if (!html.includes(CSP_PLACEHOLDER)) throw new Error(`renderer/index.html lacks the ${CSP_PLACEHOLDER} meta tag content`);
+        return html.replace(CSP_PLACEHOLDER, metaContentSecurityPolicy(policy));
+      },
     },
   };
 }
@@ -32,7 +33,7 @@ function devCsp(): Plugin {
 export const rendererConfig: UserConfig = {
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
-  plugins: [react(), devCsp()],
+  plugins: [react(), cspMeta()],
   build: {
     outDir: fileURLToPath(new URL('../out/renderer', import.meta.url)),
     emptyOutDir: true,

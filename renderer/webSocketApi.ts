@@ -1,8 +1,8 @@
 // The WebSocket transport of the OuroApi, used when the page runs outside Electron (browser tests against
 // the Node bridge server). Speaks `{id, verb, args}` → `{id, ok, result|error}` plus `{event}` pushes.
 // Runs in the renderer.
-import type { ApiError, AppEvent, OuroApi, Verb, VerbArgs, VerbResult } from '../common/contract';
-import { isApiError } from '../common/contract';
+import type { ApiError, AppEvent, BridgeHello, OuroApi, Verb, VerbArgs, VerbResult } from '../common/contract';
+import { BRIDGE_CLOSE_UNAUTHORIZED, isApiError } from '../common/contract';
 
 /** The part of the DOM WebSocket this transport uses (tests pass a fake). */
 export interface WebSocketLike {
@@ -10,16 +10,21 @@ export interface WebSocketLike {
   send(data: string): void;
   close(): void;
   onopen: ((event: Event) => void) | null;
-  onclose: ((event: CloseEvent) => void) | null;
+  onclose: ((event: Pick<CloseEvent, 'code'>) => void) | null;
   onerror: ((event: Event) => void) | null;
   onmessage: ((event: MessageEvent) => void) | null;
 }
 
-/** `connecting` before the first open, `open`, then `reconnecting` after every drop until it opens again. */
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting';
+/**
+ * `connecting` before the first open, `open`, then `reconnecting` after every drop until it opens again;
+ * `unauthorized` for good once the server refuses the key (a page from an earlier launch, or none).
+ */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'unauthorized';
 
 export interface WebSocketApiOptions {
   readonly url: string;
+  /** The bridge key, sent as every connection's first frame; null: none known (the server will refuse). */
+  readonly key: string | null;
   readonly createSocket?: (url: string) => WebSocketLike;
   /** First reconnect delay; doubles per failed attempt up to `maxDelayMs`. */
   readonly initialDelayMs?: number;
@@ -49,6 +54,11 @@ const OPEN = 1;
 const lost: ApiError = {
   code: 'internal',
   message: 'The connection to Ouro was lost before it answered. It reconnects by itself; try again in a moment.',
+};
+
+const refused: ApiError = {
+  code: 'forbidden',
+  message: 'Ouro refused this page: it lacks the key of this launch. Open the address `npm run web` printed.',
 };
 
 /**
@@ -134,6 +144,8 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
     ws.onopen = () => {
       if (socket !== ws) return;
       attempt = 0;
+      // The key goes first: the server serves nothing on a socket before it.
+      ws.send(JSON.stringify({ key: options.key ?? '' } satisfies BridgeHello));
       setState('open');
       flush();
     };
@@ -143,9 +155,17 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
     ws.onerror = () => {
       // A close event always follows an error; reconnecting happens there.
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (socket !== ws) return;
       socket = null;
+      if (event.code === BRIDGE_CLOSE_UNAUTHORIZED) {
+        // Retrying with the same key cannot help: stop, and say what would.
+        closed = true;
+        for (const request of pending.values()) request.reject(refused);
+        pending.clear();
+        setState('unauthorized');
+        return;
+      }
       for (const [id, request] of pending) {
         if (!request.sent) continue;
         pending.delete(id);
@@ -164,6 +184,7 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
       return state;
     },
     invoke<V extends Verb>(verb: V, args: VerbArgs<V>): Promise<VerbResult<V>> {
+      if (state === 'unauthorized') return Promise.reject(refused);
       if (closed) return Promise.reject({ code: 'internal', message: 'The connection to Ouro is closed.' } satisfies ApiError);
       const id = nextId++;
       return new Promise<VerbResult<V>>((resolve, reject) => {

@@ -1,6 +1,8 @@
 // Child process of the transformers.js comparison: loads ONE runner (Ouro's or transformers.js'), prefills
 // a context, decodes greedily, and prints one JSON line of timings. A fresh process per measurement keeps
 // the two runtimes from sharing a process (two ORT sessions in one process slow each other down).
+// First: transformers.js loads onnxruntime-node too, which must find its telemetry off.
+import '../../main/engine/ortTelemetryOff';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';

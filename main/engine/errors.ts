@@ -12,6 +12,8 @@ export type ModelErrorCode =
   | 'invalid-json'
   /** config.json lacks a required field or holds an impossible value. */
   | 'invalid-config'
+  /** tokenizer.json or tokenizer_config.json parses but no tokenizer can be built from it. */
+  | 'invalid-tokenizer'
   /** The .onnx file is empty, truncated or not an ONNX protobuf. */
   | 'corrupt-onnx'
   /** A weights file the graph references (e.g. model.onnx_data) is missing or too short. */

@@ -3,13 +3,13 @@
 import type { PositionsMode } from '../../common/cacheGeometry';
 import type { SinkRingOptions } from './cache/cacheOptions';
 import { SinkRingCache } from './cache/sinkRingCache';
-import { inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
+import { folderTokenizer, inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
 import { openSession, type DecoderSession, type SessionTuning } from './onnxSession';
 import type { ProviderName } from '../../common/providers';
 import { probeRope } from './ropeProbe';
 import { Runner, type RunnerOptions } from './runner';
 import { ChatTemplate } from './text/chatTemplate';
-import { TextTokenizer } from './text/tokenizer';
+import type { TextTokenizer } from './text/tokenizer';
 
 export interface LoadOptions {
   readonly variant?: string;
@@ -44,7 +44,7 @@ export interface LoadedModel {
 export async function loadModel(dir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const started = performance.now();
   const folder = await loadModelFolder(dir, { variant: options.variant });
-  const tokenizer = TextTokenizer.fromObjects(folder.tokenizerJson, folder.tokenizerConfig);
+  const tokenizer = folderTokenizer(folder);
   const template = ChatTemplate.tryFromTokenizerConfig(folder.tokenizerConfig);
   const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs, tuning: options.tuning });
   try {

@@ -3,6 +3,8 @@
 // and turns ORT failures into ModelErrors.
 // Runs in the engine host (a worker / utility process): onnxruntime-node's load and run block the thread.
 
+// First: the environment onnxruntime reads must be set before it is loaded.
+import './ortTelemetryOff';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';

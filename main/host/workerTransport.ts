@@ -1,5 +1,7 @@
 // Runs the engine host in a worker_threads Worker (CLI, tests, benchmarks). From TypeScript sources the
 // worker boots through tsx; from a build it loads the compiled entry directly.
+// First: the worker shares this process's environment, where onnxruntime looks for ORT_DISABLE_TELEMETRY.
+import '../engine/ortTelemetryOff';
 import { Worker, type Transferable } from 'node:worker_threads';
 import { EngineHostClient, type HostTransport } from './engineHostClient';
 import { HOST_WORKER_LIMITS } from './hostHeapLimits';

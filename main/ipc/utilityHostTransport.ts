@@ -2,6 +2,7 @@
 // built host entry (out/main/hostEntry.js). Runs in Electron main.
 import { utilityProcess, type MessagePortMain } from 'electron';
 import { EngineHostClient, type HostTransport } from '../host/engineHostClient';
+import { ORT_TELEMETRY_OFF } from '../engine/ortTelemetryOff';
 import { HOST_V8_FLAGS } from '../host/hostHeapLimits';
 import type { HostInbound, HostOutbound } from '../host/protocol';
 
@@ -10,7 +11,13 @@ import type { HostInbound, HostOutbound } from '../host/protocol';
  * Messages posted before the process has spawned are held and sent once it has.
  */
 export function utilityHostTransport(entry: string): HostTransport {
-  const child = utilityProcess.fork(entry, [], { serviceName: 'Ouro engine', stdio: 'inherit', execArgv: [...HOST_V8_FLAGS] });
+  // The bundled host entry may load onnxruntime before any of its own code runs: the variable comes with the process.
+  const child = utilityProcess.fork(entry, [], {
+    serviceName: 'Ouro engine',
+    stdio: 'inherit',
+    execArgv: [...HOST_V8_FLAGS],
+    env: { ...process.env, ...ORT_TELEMETRY_OFF },
+  });
   let spawned = false;
   let exited = false;
   let fatal: Error | null = null;

@@ -1,5 +1,6 @@
 // Downloads one file into a `.part` file: resumes with Range, retries with backoff, times out idle
-// connections, and verifies sha256 (LFS) or the git blob id while streaming. Runs in main; no electron.
+// connections, and verifies sha256 (LFS) or the git blob id while streaming; a file with neither is
+// refused. Runs in main; no electron.
 
 import type { RetryNotice } from '../../common/downloadTypes';
 import { createHash, type Hash } from 'node:crypto';
@@ -70,10 +71,19 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function newHasher(target: Readonly<FileTarget>): Hash | null {
+/** Why a file without any hash is never fetched: nothing could tell a swapped or damaged file from the real one. */
+export function unverifiableError(file: string, host: string): DownloadError {
+  return new DownloadError(
+    'unverifiable',
+    `${file}: neither Ouro's catalog nor ${host} gives its hash, so what arrives could not be checked; Ouro does not install unchecked files. Download from huggingface.co, or from a mirror that reports file hashes.`,
+    { file },
+  );
+}
+
+function newHasher(target: Readonly<FileTarget>): Hash {
   if (target.sha256 !== null) return createHash('sha256');
   if (target.gitOid !== null) return createHash('sha1').update(`blob ${target.size}\0`);
-  return null;
+  throw unverifiableError(target.path, new URL(target.url).host);
 }
 
 async function partSize(path: string): Promise<number> {
@@ -113,7 +123,8 @@ class SizeMismatch extends Error {}
  * Downloads `target` into `partPath` (appending to what is there) until it holds exactly `size` bytes
  * whose hash matches, then returns; the caller renames the part into place. Throws DownloadError:
  * `cancelled` (part kept), `hash-mismatch` / `size-mismatch` (part deleted), `network` / `server`
- * after the retries, `disk-full`, `io`, or the Hub's HTTP errors.
+ * after the retries, `disk-full`, `io`, the Hub's HTTP errors, `insecure-redirect` (from the transport),
+ * or `unverifiable` before any request when the target has no hash.
  */
 export async function downloadFile(target: Readonly<FileTarget>, options: Readonly<DownloadFileOptions>): Promise<void> {
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
@@ -140,7 +151,6 @@ export async function downloadFile(target: Readonly<FileTarget>, options: Readon
   };
 
   const verify = async (): Promise<void> => {
-    if (hasher === null) return;
     const digest = hasher.digest('hex');
     const expected = target.sha256 ?? target.gitOid;
     if (digest !== expected) {
@@ -163,7 +173,7 @@ export async function downloadFile(target: Readonly<FileTarget>, options: Readon
     if (offset !== hashed) {
       // A part from an earlier run (or an app restart): hash what is there before appending.
       hasher = newHasher(target);
-      if (hasher !== null && offset > 0) await hashExisting(partPath, hasher);
+      if (offset > 0) await hashExisting(partPath, hasher);
       hashed = offset;
     }
     options.onBytes?.(offset);
@@ -230,7 +240,7 @@ export async function downloadFile(target: Readonly<FileTarget>, options: Readon
         await writeAll(fh, chunk).catch((e: unknown) => {
           throw fsError(e, file);
         });
-        hasher?.update(chunk);
+        hasher.update(chunk);
         received += chunk.byteLength;
         hashed = received;
         progressed = true;

@@ -5,16 +5,16 @@ import type { RetryNotice } from '../../common/downloadTypes';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ModelError } from '../engine/errors';
-import { loadModelFolder } from '../engine/modelFolder';
+import { folderTokenizer, loadModelFolder } from '../engine/modelFolder';
 import { writeFileAtomic } from '../storage/atomicFile';
 import { formatBytes } from './diskSpace';
 import { DownloadError, isNetworkFailure, networkError } from './downloadError';
-import { downloadFile, type RetryPolicy } from './downloadFile';
+import { downloadFile, unverifiableError, type RetryPolicy } from './downloadFile';
 import { sameDownload, type DownloadRequest } from './downloadRequest';
 import type { DownloadSnapshot } from '../../common/downloadTypes';
 import { readDownloadState, writeDownloadState, type DownloadState } from './downloadState';
 import type { HttpTransport } from './httpTransport';
-import type { HubClient, HubRevision } from './hubClient';
+import { tokenWithheldError, type HubClient, type HubRevision } from './hubClient';
 import { ProgressMeter } from './progressMeter';
 
 /** Name of the provenance record written into every downloaded folder. */
@@ -108,6 +108,7 @@ async function prepareState(ctx: Readonly<JobContext>): Promise<DownloadState> {
 
   const rev = await resolveRevision(ctx);
   if (rev.gated !== false && !hub.hasToken) {
+    if (hub.tokenWithheld) throw tokenWithheldError({ repo: request.repo, baseUrl: hub.baseUrl });
     const page = `${hub.baseUrl}/${request.repo}`;
     throw new DownloadError(
       'gated',
@@ -126,6 +127,8 @@ async function prepareState(ctx: Readonly<JobContext>): Promise<DownloadState> {
         { file: spec.path },
       );
     }
+    // Refused before the first byte: a file nothing can check would otherwise be installed on trust.
+    if (meta.sha256 === null && meta.gitOid === null) throw unverifiableError(spec.path, new URL(hub.baseUrl).host);
     return { path: spec.path, size: meta.size, sha256: meta.sha256, gitOid: meta.gitOid, done: false };
   });
   const state: DownloadState = {
@@ -147,7 +150,7 @@ async function prepareState(ctx: Readonly<JobContext>): Promise<DownloadState> {
 /** Why the engine cannot run `dir` (its ModelFolder, then `check`), or null when it can. */
 async function engineRefusal(dir: string, check: ((dir: string) => Promise<void>) | undefined): Promise<ModelError | null> {
   try {
-    await loadModelFolder(dir);
+    folderTokenizer(await loadModelFolder(dir));
     await check?.(dir);
     return null;
   } catch (e) {
@@ -168,7 +171,7 @@ export async function runDownload(ctx: Readonly<JobContext>): Promise<string> {
 
   // The service announced `resolving` when it created the job.
   const state = await prepareState(ctx);
-  const errorContext = { repo: request.repo, revision: state.commit, hasToken: hub.hasToken, baseUrl: hub.baseUrl };
+  const errorContext = hub.errorContext(request.repo, state.commit);
 
   // What is on disk already: finished files count whole, unfinished ones by their .part.
   const onDisk: number[] = [];

@@ -22,6 +22,8 @@ export interface DownloadServiceOptions {
   readonly hubBaseUrl?: string;
   /** The Hugging Face token, or a getter read at each start (so a Settings change applies). */
   readonly token?: string | (() => string | undefined);
+  /** A mirror the user trusts with the token, or a getter read at each start; default none (huggingface.co only). */
+  readonly trustedMirror?: string | null | (() => string | null);
   /** Default: node:http(s) with HTTPS_PROXY/NO_PROXY. Electron may pass fetchTransport(net.fetch). */
   readonly transport?: HttpTransport;
   readonly onEvent?: (event: DownloadEvent) => void;
@@ -116,7 +118,9 @@ export class DownloadService {
     const controller = new AbortController();
     const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
     const transport = this.options.transport ?? nodeHttpTransport();
-    const hub = new HubClient({ baseUrl: this.options.hubBaseUrl, token, transport });
+    const trusted = this.options.trustedMirror;
+    const trustedMirror = typeof trusted === 'function' ? trusted() : (trusted ?? null);
+    const hub = new HubClient({ baseUrl: this.options.hubBaseUrl, token, trustedMirror, transport });
     const job: Job = { snapshot: initialSnapshot(request), controller, done: new Promise<DownloadOutcome>(() => undefined) };
     const update = (patch: Partial<DownloadSnapshot>, kind: DownloadEvent['type']): void => {
       job.snapshot = { ...job.snapshot, ...patch };

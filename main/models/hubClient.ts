@@ -2,6 +2,7 @@
 // URLs, and the Hub's HTTP errors turned into actionable DownloadErrors. Runs in main; no electron.
 
 import { z } from 'zod';
+import { originOf, tokenMayGoTo } from '../../common/settingsSchema';
 import { DownloadError } from './downloadError';
 import { readText, type HttpResponse, type HttpTransport } from './httpTransport';
 
@@ -45,15 +46,18 @@ export interface HubErrorContext {
   readonly revision: string;
   readonly file?: string;
   readonly hasToken: boolean;
+  /** A token is saved but not sent to this Hub (http, or a mirror not trusted with it). */
+  readonly tokenWithheld?: boolean;
   readonly baseUrl: string;
 }
 
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url;
-  }
+/** The Hub refused a request that went without the saved token, because this Hub may not have it. */
+export function tokenWithheldError(ctx: Pick<HubErrorContext, 'repo' | 'file' | 'baseUrl'>, status: number | null = null): DownloadError {
+  return new DownloadError(
+    'token-withheld',
+    `${ctx.repo} needs your Hugging Face token, and it was not sent: Ouro sends it only to huggingface.co over https, or to a mirror you trust with it in Settings (${new URL(ctx.baseUrl).host} is neither).`,
+    { file: ctx.file ?? null, status },
+  );
 }
 
 /** Maps a failed Hub (or CDN) response to a DownloadError whose message says what to do. */
@@ -70,6 +74,7 @@ export function hubHttpError(res: HttpResponse, ctx: Readonly<HubErrorContext>):
       retryable: true,
     });
   }
+  if (ctx.tokenWithheld && (code === 'GatedRepo' || status === 401 || status === 403)) return tokenWithheldError(ctx, status);
   if (code === 'GatedRepo' || status === 403) {
     const why = ctx.hasToken
       ? `your Hugging Face token has no access to ${ctx.repo} yet. Open ${page}, sign in with the same account and accept the licence (some authors approve requests by hand, which can take a while), then retry`
@@ -113,6 +118,8 @@ export interface HubClientOptions {
   /** Default https://huggingface.co (a mirror or the test hub otherwise). */
   readonly baseUrl?: string;
   readonly token?: string;
+  /** A mirror the user trusts with the token; otherwise it goes to https://huggingface.co only (tokenMayGoTo). */
+  readonly trustedMirror?: string | null;
   readonly transport: HttpTransport;
 }
 
@@ -131,20 +138,33 @@ export function assertSafeRepoPath(repo: string, path?: string): void {
 /** Reads revision metadata from the Hub and builds resolve URLs. */
 export class HubClient {
   readonly baseUrl: string;
+  /** A token is saved but this Hub may not have it (http, or a mirror the user did not trust with it). */
+  readonly tokenWithheld: boolean;
   private readonly token: string | undefined;
   private readonly transport: HttpTransport;
 
   constructor(options: Readonly<HubClientOptions>) {
     this.baseUrl = (options.baseUrl ?? 'https://huggingface.co').replace(/\/+$/, '');
-    this.token = options.token === undefined || options.token.trim() === '' ? undefined : options.token.trim();
+    const token = options.token === undefined || options.token.trim() === '' ? undefined : options.token.trim();
+    // Every request goes to baseUrl's origin (redirects drop the header when the origin changes), so
+    // judging baseUrl once decides for all of them.
+    const allowed = tokenMayGoTo(this.baseUrl, options.trustedMirror ?? null);
+    this.token = allowed ? token : undefined;
+    this.tokenWithheld = token !== undefined && !allowed;
     this.transport = options.transport;
   }
 
+  /** Whether requests carry the token. */
   get hasToken(): boolean {
     return this.token !== undefined;
   }
 
-  /** `Authorization` for Hub requests (the transport drops it on the CDN hop). */
+  /** The context of this Hub's HTTP errors for `repo` at `revision`. */
+  errorContext(repo: string, revision: string): HubErrorContext {
+    return { repo, revision, hasToken: this.hasToken, tokenWithheld: this.tokenWithheld, baseUrl: this.baseUrl };
+  }
+
+  /** `Authorization` for Hub requests, when the token may go there (the transport drops it on the CDN hop). */
   authHeaders(): Record<string, string> {
     return this.token === undefined ? {} : { authorization: `Bearer ${this.token}` };
   }
@@ -166,7 +186,7 @@ export class HubClient {
     const res = await this.transport.request({ url, headers: { accept: 'application/json', ...this.authHeaders() }, signal });
     if (res.status !== 200) {
       res.discard();
-      throw hubHttpError(res, { repo, revision, hasToken: this.hasToken, baseUrl: this.baseUrl });
+      throw hubHttpError(res, this.errorContext(repo, revision));
     }
     let parsed;
     try {

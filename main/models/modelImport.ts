@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { loadModelFolder } from '../engine/modelFolder';
+import { folderTokenizer, loadModelFolder } from '../engine/modelFolder';
 import { formatBytes, freeBytes } from './diskSpace';
 import { DownloadError, errorCodeOf } from './downloadError';
 import { MODEL_FOLDER_ID } from './downloadRequest';
@@ -53,19 +53,20 @@ async function copyInto(srcRoot: string, destRoot: string, absFile: string): Pro
 }
 
 /**
- * Validates `src` with the engine's ModelFolder (rethrowing its ModelError, whose message names the file
+ * Validates `src` with the engine's ModelFolder and builds its tokenizer (rethrowing the ModelError, whose message names the file
  * and the problem) and imports it. A copy holds the metadata files, the chosen graph and its external
  * data, is validated again, and appears under `<modelsDir>/<id>` only once complete (staged in a
  * dot-folder, then renamed). Throws DownloadError `already-installed`, `disk-full`, `bad-request`, `io`.
  */
 export async function importFolder(src: string, options: Readonly<ImportOptions>): Promise<ImportResult> {
   const source = resolve(src);
+  const folder = await loadModelFolder(source, { variant: options.variant });
+  folderTokenizer(folder);
   if (options.mode === 'reference') {
     const summary = await inspectModel(source, { variant: options.variant });
     return { id: options.id ?? folderIdFrom(basename(source)), dir: summary.dir, mode: 'reference', summary };
   }
 
-  const folder = await loadModelFolder(source, { variant: options.variant });
   const id = options.id ?? folderIdFrom(basename(source));
   if (!MODEL_FOLDER_ID.test(id)) throw new DownloadError('bad-request', `"${id}" cannot be a model folder name (use letters, digits, ".", "_" and "-").`);
   const modelsDir = resolve(options.modelsDir);

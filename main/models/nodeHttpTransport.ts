@@ -1,11 +1,11 @@
-// HttpTransport on node:http/https: follows redirects (dropping Authorization when the origin changes,
-// as the Hub's CDN redirects require), honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY. Runs in main; no electron.
+// HttpTransport on node:http/https: follows redirects by the rule of `redirectHop` (no Authorization
+// across origins, no https → http), honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY. Runs in main; no electron.
 
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions as TlsRequestOptions } from 'node:https';
 import { rootCertificates, connect as tlsConnect } from 'node:tls';
 import { DownloadError } from './downloadError';
-import { REDIRECT_STATUSES, type HttpRequest, type HttpResponse, type HttpTransport } from './httpTransport';
+import { redirectHop, REDIRECT_STATUSES, type HttpRequest, type HttpResponse, type HttpTransport } from './httpTransport';
 import { bareHost, connectTunnel, proxyAuthorization, proxyForUrl, type ProxyEnv } from './proxyConfig';
 
 /** Options of {@link nodeHttpTransport}. */
@@ -89,10 +89,7 @@ export function nodeHttpTransport(options: Readonly<NodeTransportOptions> = {}):
         if (hop >= maxRedirects) {
           throw new DownloadError('server', `Too many redirects while downloading ${req.url}; the server or a proxy is looping.`, { status: res.statusCode ?? null });
         }
-        const next = new URL(location, url);
-        // The Hub redirects large files to a CDN with a signed URL; the token must not follow.
-        if (next.origin !== url.origin) delete headers.authorization;
-        url = next;
+        url = redirectHop(url, location, headers);
       }
     },
   };

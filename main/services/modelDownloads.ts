@@ -44,6 +44,7 @@ export class ModelDownloads {
         return hubBaseUrl ?? settings().hubBaseUrl;
       },
       token: () => settings().hfToken ?? undefined,
+      trustedMirror: () => settings().hfTokenMirror,
       checkFolder: options.checkFolder,
       onEvent: (event) => {
         options.emit({ type: 'download', event });

@@ -1,11 +1,22 @@
 // The browser transport: an HTTP server on loopback that serves the built renderer and speaks the
 // contract over a WebSocket at /ouro (JSON requests, replies and events), so the real renderer runs in
-// a browser against real services. Runs in a plain Node process (tests, `npm run web`).
+// a browser against real services. A socket is served only after its first frame presents this
+// launch's key, which exists nowhere but in the page address the server prints: Host and Origin checks
+// stop other web pages, the key stops other local processes. Runs in a plain Node process (tests, `npm run web`).
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { BRIDGE_PATH, type ApiReply, type AppEvent, type BridgeFrame } from '../../common/contract';
+import {
+  BRIDGE_CLOSE_UNAUTHORIZED,
+  BRIDGE_KEY_PARAM,
+  BRIDGE_PATH,
+  type ApiReply,
+  type AppEvent,
+  type BridgeFrame,
+  type BridgeHello,
+} from '../../common/contract';
 import { serveStatic } from './staticFiles';
 
 /** What the bridge needs of the services: the verb call and the event stream. */
@@ -20,21 +31,31 @@ export interface BridgeServerOptions {
   readonly staticDir: string;
   /** 0 (default) picks a free port. */
   readonly port?: number;
+  /** The key clients must present; default 32 random bytes, new at every start. */
+  readonly key?: string;
 }
 
 export interface BridgeServer {
-  /** `http://127.0.0.1:<port>/` */
+  /** The page to open: `http://127.0.0.1:<port>/#key=<key>` (the renderer takes the key from there). */
   readonly url: string;
+  /** This launch's key (for clients other than the page: tests, tools). */
+  readonly key: string;
   close(): Promise<void>;
 }
 
 /** Largest frame accepted: a 1,000,000-character message JSON-escaped, with room to spare. */
 const MAX_FRAME_BYTES = 8 * 1024 * 1024;
 const MAX_ID_LENGTH = 128;
+/** A socket that has not presented the key by then is closed. */
+const HELLO_TIMEOUT_MS = 10_000;
 
-/** Starts the server on 127.0.0.1 (never another interface: the bridge has no authentication). */
+/** Starts the server on 127.0.0.1 (never another interface). */
 export async function startBridgeServer(options: Readonly<BridgeServerOptions>): Promise<BridgeServer> {
   const { services, staticDir } = options;
+  const key = options.key ?? randomBytes(32).toString('base64url');
+  const keyDigest = digest(key);
+  /** Sockets that presented the key: the only ones served and sent events. */
+  const members = new Set<WebSocket>();
   let port = 0;
   const server = createServer((req, res) => {
     if (!allowedHost(req, port)) {
@@ -52,12 +73,22 @@ export async function startBridgeServer(options: Readonly<BridgeServerOptions>):
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
   wss.on('connection', (ws: WebSocket) => {
-    ws.on('message', (data: RawData, isBinary: boolean) => void answer(services, ws, data, isBinary));
+    const timer = setTimeout(() => refuseSocket(ws, 'no key was presented in time'), HELLO_TIMEOUT_MS);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (members.has(ws)) return void answer(services, ws, data, isBinary);
+      clearTimeout(timer);
+      if (!isBinary && presentsKey(rawText(data), keyDigest)) members.add(ws);
+      else refuseSocket(ws, 'the first frame must be { "key": … } with the key of this launch');
+    });
+    ws.on('close', () => {
+      clearTimeout(timer);
+      members.delete(ws);
+    });
     ws.on('error', () => ws.terminate());
   });
   const unsubscribe = services.subscribe((event) => {
     const frame = JSON.stringify({ event } satisfies BridgeFrame);
-    for (const client of wss.clients) if (client.readyState === client.OPEN) client.send(frame);
+    for (const client of members) if (client.readyState === client.OPEN) client.send(frame);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -66,7 +97,8 @@ export async function startBridgeServer(options: Readonly<BridgeServerOptions>):
   });
   port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${port}/#${BRIDGE_KEY_PARAM}=${key}`,
+    key,
     close: async () => {
       unsubscribe();
       for (const client of wss.clients) client.terminate();
@@ -102,6 +134,29 @@ async function answer(services: BridgeServices, ws: WebSocket, data: RawData, is
   send({ id, ...reply });
 }
 
+/** Sends the `forbidden` frame and closes: nothing of the app reaches a socket without the key. */
+function refuseSocket(ws: WebSocket, why: string): void {
+  const message = `Not connected to Ouro: ${why}. Open the address \`npm run web\` printed (it carries the key).`;
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id: null, ok: false, error: { code: 'forbidden', message } } satisfies BridgeFrame));
+  ws.close(BRIDGE_CLOSE_UNAUTHORIZED, 'unauthorized');
+}
+
+/** Whether `text` is a hello frame with the key; compared by digest in constant time. */
+function presentsKey(text: string, keyDigest: Buffer): boolean {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const presented = (frame as Partial<BridgeHello> | null)?.key;
+  return typeof presented === 'string' && timingSafeEqual(digest(presented), keyDigest);
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
 function validId(id: unknown): id is number | string {
   return (typeof id === 'number' && Number.isFinite(id)) || (typeof id === 'string' && id.length <= MAX_ID_LENGTH);
 }
@@ -117,7 +172,7 @@ function allowedHost(req: IncomingMessage, port: number): boolean {
   return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
 }
 
-/** Browsers always send Origin on WebSocket upgrades; non-browser clients (tests, tools) may omit it. */
+/** Browsers always send Origin on WebSocket upgrades; non-browser clients (tests, tools) may omit it, and still need the key. */
 function allowedOrigin(req: IncomingMessage, port: number): boolean {
   const origin = req.headers.origin;
   return origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;

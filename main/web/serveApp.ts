@@ -26,8 +26,10 @@ export interface TestAppOptions {
 }
 
 export interface TestApp {
-  /** Open this in the browser. */
+  /** Open this in the browser: it carries the bridge key in its fragment. */
   readonly url: string;
+  /** The bridge key a socket's first frame must present (BridgeHello). */
+  readonly key: string;
   readonly services: AppServices;
   /** The engine host in use now (a new client after `restartHost`). */
   readonly host: EngineHostClient;
@@ -65,6 +67,7 @@ export async function startTestApp(options: Readonly<TestAppOptions>): Promise<T
   const server = bridge;
   return {
     url: server.url,
+    key: server.key,
     services,
     get host() {
       return services.host;

@@ -30,7 +30,8 @@ await runCli(async () => {
     port,
     restoreLastModel: true,
   });
-  console.log(`Ouro (browser mode) at ${app.url}  data: ${resolve(values['data-dir']!)}  (Ctrl-C to quit)`);
+  // The address is the credential: the key in it is new at every launch and printed nowhere else.
+  console.log(`Ouro (browser mode): open ${app.url}\n  data: ${resolve(values['data-dir']!)}  (Ctrl-C to quit)`);
   await new Promise<void>((done) => {
     const quit = () => void app.close().finally(done);
     process.once('SIGINT', quit);

@@ -8,6 +8,7 @@ import { useAppStore, useStoreApi } from '../state/storeContext';
 import { ImportModelForm } from './ImportModelForm';
 import { CatalogCard } from './models/CatalogCard';
 import { HubAccessForm } from './models/HubAccessForm';
+import { HubMirrorForm } from './models/HubMirrorForm';
 import { InstalledModels } from './models/InstalledModels';
 import { phaseLabel, progressDetail } from './models/modelText';
 import './models/models.css';
@@ -43,6 +44,7 @@ export function ModelsPage() {
           <Catalog />
           <OrphanDownloads />
           <HubAccessForm />
+          <HubMirrorForm />
         </section>
         <section className="card" aria-labelledby="import-title">
           <h2 id="import-title">Open a model folder</h2>

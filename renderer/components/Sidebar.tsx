@@ -139,6 +139,13 @@ export function Sidebar() {
 function ConnectionState() {
   const connection = useAppStore(selectConnection);
   if (connection === 'open') return null;
+  if (connection === 'unauthorized') {
+    return (
+      <p className="connection-state" role="alert">
+        This page is not connected to Ouro: it lacks the key of this launch. Open the address <code>npm run web</code> printed.
+      </p>
+    );
+  }
   return (
     <p className="connection-state" role="status">
       <span className="spinner is-small" aria-hidden="true" />

@@ -50,6 +50,8 @@ export const selectIsInstalled = (modelId: string) => (s: AppState) => s.models.
 /** Whether a Hugging Face token is saved (main never sends the token itself). */
 export const selectHfTokenSaved = (s: AppState) => Boolean(s.settings?.hfToken);
 export const selectHubBaseUrl = (s: AppState) => s.settings?.hubBaseUrl ?? 'https://huggingface.co';
+/** The mirror the user trusts with the token, or null (huggingface.co only). */
+export const selectHfTokenMirror = (s: AppState) => s.settings?.hfTokenMirror ?? null;
 
 export const selectSettings = (s: AppState) => s.settings;
 export const selectTheme = (s: AppState) => s.settings?.theme ?? 'system';

@@ -18,6 +18,22 @@ describe('e2e harness', () => {
     expect(session.takeProblems()).toEqual([]);
   });
 
+  it('the page takes the bridge key out of its address; a page without it is told how to connect', async () => {
+    const session = await e2e.start();
+    const page = await session.openPage();
+    await page.getByTestId('first-run').waitFor();
+    expect(page.url()).toBe(session.app.url.replace(/#.*$/, ''));
+    await page.reload();
+    await page.getByTestId('first-run').waitFor();
+    const stranger = await e2e.browser.newPage();
+    try {
+      await stranger.goto(page.url());
+      await stranger.getByText(/not connected to Ouro: it lacks the key of this launch/).waitFor();
+    } finally {
+      await stranger.close();
+    }
+  });
+
   it('catches CSP violations, console errors and uncaught errors', async () => {
     const session = await e2e.start();
     const page = await session.openPage();

@@ -76,9 +76,9 @@ describe('malformed input from the page', () => {
       JSON.stringify({ id: 6, verb: 'conversations.list', args: { extra: true } }),
       JSON.stringify({ id: 7, verb: 'app.info', args: 'not an object' }),
     ];
-    // From inside the page: the same origin, socket and path the app uses, but nothing the app would send.
+    // From inside the page: the same origin, socket, path and key the app uses, but nothing the app would send.
     const replies = await page.evaluate(
-      async ({ frames }) => {
+      async ({ frames, key }) => {
         const { WebSocket, location } = globalThis as unknown as PageWindow;
         const ws = new WebSocket(`ws://${location.host}/ouro`);
         const got: { id: unknown; ok: unknown; error?: { code: string; message: string } }[] = [];
@@ -94,13 +94,14 @@ describe('malformed input from the page', () => {
           ws.onopen = resolve;
           ws.onerror = reject;
         });
+        ws.send(JSON.stringify({ key }));
         for (const frame of frames) ws.send(frame);
         ws.send(new Uint8Array([1, 2, 3]));
         await all;
         ws.close();
         return got;
       },
-      { frames },
+      { frames, key: session.app.key },
     );
 
     expect(replies).toHaveLength(frames.length + 1);

@@ -1,8 +1,10 @@
 // The model manager in a real browser against the real services, engine host and a mock Hub serving the
 // tiny fixture: first run → Models → Download → the progress bar moves → the model is installed → Load
-// → a chat reply streams; and a gated model's inline error → add a token → try again. Vitest + Chromium.
+// → a chat reply streams; and a gated model's inline error → add a token → trust the mirror with it
+// (over https, with the warning shown) → try again. Vitest + Chromium.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mockHubTransport } from '../models/mockHub';
 import { ACCEPTED_TOKEN, GRAPH, startModelsHub, type ModelsHub } from '../services/modelsCatalogKit';
 import { composer, sendMessage, waitForReply } from './chatPage';
 import { useE2E, type E2ESession } from './e2eHarness';
@@ -21,11 +23,11 @@ afterAll(async () => {
 
 function startApp(): Promise<E2ESession> {
   return e2e.start({
-    settings: { sampling: { maxTokens: 12 } },
+    // The mock Hub is the user's mirror, set in the settings as the Models page would.
+    settings: { sampling: { maxTokens: 12 }, hubBaseUrl: m.hub.baseUrl },
     app: {
-      hubBaseUrl: m.hub.baseUrl,
       catalog: m.catalog,
-      services: { downloads: { retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 20 }, progressIntervalMs: 100, reserveBytes: 0 } },
+      services: { downloads: { transport: mockHubTransport(), retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 20 }, progressIntervalMs: 100, reserveBytes: 0 } },
     },
   });
 }
@@ -98,7 +100,7 @@ describe('models page', () => {
     expect(reply.text.length).toBeGreaterThan(0);
   });
 
-  it('explains a gated model inline; after adding a token, trying again installs it', async () => {
+  it('explains a gated model inline; after adding a token and trusting the mirror with it, trying again installs it', async () => {
     const session = await startApp();
     const page = await session.openPage();
     await page.getByRole('button', { name: 'Browse models' }).click();
@@ -119,8 +121,21 @@ describe('models page', () => {
     expect(await page.content()).not.toContain(ACCEPTED_TOKEN);
 
     // The Hub said "gated" before any byte came, so nothing is on disk to resume: the card starts over.
+    // This Hub is a mirror the user has not trusted with the token yet: it is not sent, and the card says so.
+    await card.getByRole('button', { name: 'Try again' }).click();
+    await card.getByText(/token is saved but was not sent: this mirror is not trusted with it/).waitFor();
+    expect(m.hub.requests.every((r) => r.authorization === null)).toBe(true);
+    const trust = page.getByRole('checkbox', { name: 'Send my Hugging Face token to this mirror' });
+    expect(await trust.isChecked()).toBe(false);
+    await page.getByRole('note').getByText(/can use your token to act as you on Hugging Face/).waitFor();
+    // Checked once main has saved it (the box shows the setting, not a guess).
+    await trust.click();
+    await expect.poll(() => trust.isChecked()).toBe(true);
+    expect((await session.call('settings.get', {})).hfTokenMirror).toBe(m.hub.baseUrl);
+
     await card.getByRole('button', { name: 'Try again' }).click();
     await card.getByText('Installed', { exact: true }).waitFor();
+    expect(m.hub.requests.some((r) => r.authorization === `Bearer ${ACCEPTED_TOKEN}`)).toBe(true);
     await page.getByTestId('model-row').filter({ hasText: 'Tiny Gated (fp32)' }).waitFor();
     expect((await session.call('models.list', {})).map((x) => x.id)).toEqual(['downloaded-tiny-gated-fp32']);
   });

@@ -24,7 +24,10 @@ afterEach(async () => {
 
 describe('DownloadService: a clean download', () => {
   it('installs the fixture through the CDN redirect, pinned to the commit, byte-identical and valid for the engine', async () => {
-    const svc = w.service({ token: 'hf_secret' });
+    // Over https, from a mirror trusted with the token: the only way a token is sent at all.
+    await w.close();
+    w = await downloadWorld({ tls: true });
+    const svc = w.service({ token: 'hf_secret', trustedMirror: w.hub.baseUrl });
     const outcome = await svc.start(w.request()).done;
     expect(outcome.status).toBe('installed');
     const dir = join(w.modelsDir, 'tiny-q');
@@ -187,12 +190,14 @@ describe('DownloadService: refusals and Hub errors', () => {
   });
 
   it('a gated model with a token that has not accepted the licence gets 403 → gated; an accepted token downloads', async () => {
+    await w.close();
+    w = await downloadWorld({ tls: true });
     w.hub.addFolder('ouro-test/gated', w.fixtureDir, { skip: ['fixture-spec.json'], gated: 'auto', acceptedTokens: ['hf_ok'] });
-    const refused = await w.service({ token: 'hf_other' }).start(w.request({ id: 'gated', repo: 'ouro-test/gated' })).done;
+    const refused = await w.service({ token: 'hf_other', trustedMirror: w.hub.baseUrl }).start(w.request({ id: 'gated', repo: 'ouro-test/gated' })).done;
     expect(refused.status === 'failed' && refused.error.code).toBe('gated');
     expect(refused.status === 'failed' && refused.error.message).toMatch(/token has no access .* accept the licence/);
     expect(w.hub.requests.some((r) => r.status === 403)).toBe(true);
-    const ok = await w.service({ token: () => 'hf_ok' }).start(w.request({ id: 'gated', repo: 'ouro-test/gated' })).done;
+    const ok = await w.service({ token: () => 'hf_ok', trustedMirror: () => w.hub.baseUrl }).start(w.request({ id: 'gated', repo: 'ouro-test/gated' })).done;
     expect(ok.status).toBe('installed');
   });
 

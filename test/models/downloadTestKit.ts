@@ -8,7 +8,7 @@ import type { DownloadRequest } from '../../main/models/downloadRequest';
 import { DownloadService, type DownloadServiceOptions } from '../../main/models/downloadService';
 import type { DownloadEvent } from '../../common/downloadTypes';
 import { ensureFixture } from '../fixtures/llamaFixture';
-import { MockHub } from './mockHub';
+import { MockHub, mockHubTransport } from './mockHub';
 
 export const REPO = 'ouro-test/tiny-llama';
 /** The fixture's files in the order they are fetched; the graph last, so a test can cut it mid-file. */
@@ -30,10 +30,13 @@ export interface DownloadWorld {
   close(): Promise<void>;
 }
 
-/** Starts a mock Hub publishing the tiny fixture as {@link REPO}. */
-export async function downloadWorld(): Promise<DownloadWorld> {
+/**
+ * Starts a mock Hub publishing the tiny fixture as {@link REPO}; `tls`: over https, and the services it
+ * makes trust the test certificate (a token is only ever sent over https).
+ */
+export async function downloadWorld(options: { tls?: boolean } = {}): Promise<DownloadWorld> {
   const { dir: fixtureDir } = await ensureFixture('tiny');
-  const hub = await MockHub.start();
+  const hub = await MockHub.start(options);
   const commit = hub.addFolder(REPO, fixtureDir, { skip: ['fixture-spec.json'] });
   const root = await mkdtemp(join(tmpdir(), 'ouro-models-'));
   const modelsDir = join(root, 'models');
@@ -54,6 +57,7 @@ export async function downloadWorld(): Promise<DownloadWorld> {
         progressIntervalMs: 0,
         reserveBytes: 0,
         onEvent: (e) => events.push(e),
+        ...(options.tls ? { transport: mockHubTransport() } : {}),
         ...extra,
       }),
     request: (extra = {}) => ({ id: 'tiny-q', name: 'Tiny', repo: REPO, revision: 'main', files: FILES.map((path) => ({ path })), ...extra }),

@@ -145,14 +145,14 @@ describe('fetch transport (Electron net.fetch / Node fetch)', () => {
     await w.close();
   });
 
-  it('downloads, follows the CDN redirect without the token, and resumes a cut with Range', async () => {
+  it('downloads, follows the CDN redirect, and resumes a cut with Range', async () => {
     w.hub.fault({ file: ONNX }, { kind: 'drop', afterBytes: 60_000 });
+    // Over http the token is never sent (downloadTrust.test covers where it goes and what a redirect drops).
     const outcome = await w.service({ transport: fetchTransport(), token: 'hf_secret' }).start(w.request()).done;
     expect(outcome.status).toBe('installed');
     expect(await sameBytes(w.fixtureDir, join(w.modelsDir, 'tiny-q'))).toEqual([]);
     const cdn = w.hub.requestsFor(ONNX).filter((r) => r.server === 'cdn');
     expect(cdn.map((r) => r.status)).toEqual([200, 206]);
-    expect(cdn.every((r) => r.authorization === null)).toBe(true);
-    expect(w.hub.requests.filter((r) => r.server === 'hub').every((r) => r.authorization === 'Bearer hf_secret')).toBe(true);
+    expect(w.hub.requests.every((r) => r.authorization === null)).toBe(true);
   });
 });

@@ -1,15 +1,25 @@
-// A real HTTP stand-in for the Hugging Face Hub on loopback: the revision API, resolve URLs that redirect
-// LFS files to a "CDN" on a second host name and port, gated and missing repos, and injectable faults.
+// A real HTTP(S) stand-in for the Hugging Face Hub on loopback: the revision API, resolve URLs that
+// redirect LFS files to a "CDN" on a second host name and port, gated and missing repos, files listed
+// without a hash, and injectable faults. Over TLS with the test certificate when asked (tokens go only over https).
 // Runs in the test process.
 
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { join, relative, sep } from 'node:path';
+import type { HttpTransport } from '../../main/models/httpTransport';
+import { nodeHttpTransport } from '../../main/models/nodeHttpTransport';
 import { serveBytes, type Fault } from './mockHubBytes';
+import { TEST_CERT, TEST_KEY } from './tlsFixture';
 
 export type { Fault } from './mockHubBytes';
+
+/** A transport that trusts the test certificate of a `tls` mock Hub (and ignores proxy variables). */
+export function mockHubTransport(): HttpTransport {
+  return nodeHttpTransport({ ca: TEST_CERT, env: {} });
+}
 
 /** Where a fault applies: the revision API, or the bytes of one file (hub or CDN, wherever they come from). */
 export type FaultTarget = { readonly api: true } | { readonly file: string };
@@ -35,6 +45,8 @@ export interface MockRepoOptions {
   readonly reportedSizes?: Readonly<Record<string, number>>;
   /** sha256 the API reports instead of the real one. */
   readonly reportedSha256?: Readonly<Record<string, string>>;
+  /** Files the API lists with a size but no hash at all (as a careless mirror might). */
+  readonly unhashed?: readonly string[];
   readonly commit?: string;
 }
 
@@ -74,11 +86,13 @@ export class MockHub {
   private constructor(
     private readonly hub: Server,
     private readonly cdn: Server,
+    private readonly scheme: 'http' | 'https',
   ) {}
 
-  /** Starts both servers on loopback. */
-  static async start(): Promise<MockHub> {
-    const mock = new MockHub(createServer(), createServer());
+  /** Starts both servers on loopback; `tls`: both speak https with the test certificate (trust TEST_CERT). */
+  static async start(options: { tls?: boolean } = {}): Promise<MockHub> {
+    const server = (): Server => (options.tls ? createTlsServer({ key: TEST_KEY, cert: TEST_CERT }) : createServer());
+    const mock = new MockHub(server(), server(), options.tls ? 'https' : 'http');
     mock.hub.on('request', (req, res) => mock.onHub(req, res));
     mock.cdn.on('request', (req, res) => mock.onCdn(req, res));
     for (const s of [mock.hub, mock.cdn]) {
@@ -93,12 +107,12 @@ export class MockHub {
   }
 
   get baseUrl(): string {
-    return `http://127.0.0.1:${this.hubPort}`;
+    return `${this.scheme}://127.0.0.1:${this.hubPort}`;
   }
 
   /** The CDN, reached by another host name: the token must not follow the redirect there. */
   get cdnUrl(): string {
-    return `http://localhost:${this.cdnPort}`;
+    return `${this.scheme}://localhost:${this.cdnPort}`;
   }
 
   /** Publishes `files` as `repo`; returns the commit. */
@@ -201,6 +215,7 @@ export class MockHub {
       const lfs = repo.options.lfs ?? isLfsDefault;
       const siblings = [...repo.files].map(([path, buf]) => {
         const size = repo.options.reportedSizes?.[path] ?? buf.length;
+        if (repo.options.unhashed?.includes(path)) return { rfilename: path, size };
         if (!lfs(path)) return { rfilename: path, size, blobId: gitOid(buf) };
         const sha = repo.options.reportedSha256?.[path] ?? sha256(buf);
         return { rfilename: path, size, blobId: gitOid(Buffer.from(`pointer ${sha}`)), lfs: { sha256: sha, size, pointerSize: 134 } };

@@ -41,6 +41,20 @@ describe('importFolder refuses broken folders, each with its own engine error', 
     { name: 'learned positions (gpt2)', make: () => broken((d) => editJson(join(d, 'config.json'), (j) => (j.model_type = 'gpt2'))), code: 'learned-positions', file: 'config.json', message: /not RoPE/ },
     { name: 'an encoder-decoder (t5)', make: () => broken((d) => editJson(join(d, 'config.json'), (j) => (j.model_type = 't5'))), code: 'unsupported-architecture', file: 'config.json' },
     { name: 'no tokenizer.json', make: () => broken((d) => rmSync(join(d, 'tokenizer.json'))), code: 'missing-file', file: 'tokenizer.json' },
+    {
+      name: 'a tokenizer.json of the wrong shape',
+      make: () => broken((d) => editJson(join(d, 'tokenizer.json'), (j) => (j.added_tokens = 42))),
+      code: 'invalid-tokenizer',
+      file: 'tokenizer.json',
+      message: /"added_tokens" must be an array/,
+    },
+    {
+      name: 'a tokenizer stage the library does not know',
+      make: () => broken((d) => editJson(join(d, 'tokenizer.json'), (j) => (j.pre_tokenizer = { type: 'NoSuchPreTokenizer' }))),
+      code: 'invalid-tokenizer',
+      file: 'tokenizer.json',
+      message: /cannot build the tokenizer: Unknown PreTokenizer type: NoSuchPreTokenizer/,
+    },
     { name: 'tokenizer_config.json not JSON', make: () => broken((d) => writeFileSync(join(d, 'tokenizer_config.json'), 'chat_template: nope')), code: 'invalid-json', file: 'tokenizer_config.json' },
     { name: 'no ONNX graph', make: () => broken((d) => rmSync(join(d, 'onnx'), { recursive: true })), code: 'no-onnx-file', file: 'onnx/' },
     { name: 'an empty graph (0 bytes)', make: () => broken((d) => truncateSync(onnx(d), 0)), code: 'corrupt-onnx', file: 'onnx/model.onnx', message: /empty/ },
@@ -84,6 +98,8 @@ describe('importFolder refuses broken folders, each with its own engine error', 
 
   it('reference mode runs the same checks', async () => {
     await expectModelError(importFolder(broken((d) => rmSync(join(d, 'tokenizer.json'))), { modelsDir, mode: 'reference' }), 'missing-file', 'tokenizer.json');
+    const badTokenizer = broken((d) => editJson(join(d, 'tokenizer.json'), (j) => (j.added_tokens = 42)));
+    await expectModelError(importFolder(badTokenizer, { modelsDir, mode: 'reference' }), 'invalid-tokenizer', 'tokenizer.json');
   });
 });
 

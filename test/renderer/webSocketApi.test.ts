@@ -1,15 +1,16 @@
-// The WebSocket transport: requests queue until open, answers match by id, errors reject as ApiError,
-// events reach subscribers, and a drop rejects in-flight calls and reconnects with backoff.
+// The WebSocket transport: the key goes first on every connection, requests queue until open, answers
+// match by id, errors reject as ApiError, events reach subscribers, a drop rejects in-flight calls and
+// reconnects with backoff, a refused key stops for good; the page hands the key from its address over.
 // Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
-import { bridgeSocketUrl, toApiError, withApiErrors } from '../../renderer/bridge';
+import { BRIDGE_KEY_STORAGE, bridgeSocketUrl, takeBridgeKey, toApiError, withApiErrors } from '../../renderer/bridge';
 import { createWebSocketApi, type WebSocketLike } from '../../renderer/webSocketApi';
 
 class FakeSocket implements WebSocketLike {
   readyState = 0;
   sent: unknown[] = [];
   onopen: ((event: Event) => void) | null = null;
-  onclose: ((event: CloseEvent) => void) | null = null;
+  onclose: ((event: Pick<CloseEvent, 'code'>) => void) | null = null;
   onerror: ((event: Event) => void) | null = null;
   onmessage: ((event: MessageEvent) => void) | null = null;
   send(data: string) {
@@ -22,9 +23,9 @@ class FakeSocket implements WebSocketLike {
     this.readyState = 1;
     this.onopen?.({} as Event);
   }
-  drop() {
+  drop(code = 1006) {
     this.readyState = 3;
-    this.onclose?.({} as CloseEvent);
+    this.onclose?.({ code });
   }
   receive(frame: unknown) {
     this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent);
@@ -36,6 +37,7 @@ function harness() {
   const timers: { ms: number; run: () => void }[] = [];
   const api = createWebSocketApi({
     url: 'ws://x/ouro',
+    key: 'k3y',
     createSocket: () => {
       const s = new FakeSocket();
       sockets.push(s);
@@ -57,6 +59,7 @@ describe('WebSocket transport', () => {
     expect(sockets[0].sent).toEqual([]);
     sockets[0].open();
     expect(sockets[0].sent).toEqual([
+      { key: 'k3y' },
       { id: 1, verb: 'models.list', args: {} },
       { id: 2, verb: 'conversations.search', args: { query: 'x' } },
     ]);
@@ -98,12 +101,27 @@ describe('WebSocket transport', () => {
     timers[3].run();
     expect(timers.map((t) => t.ms)).toEqual([100, 200, 400, 400]);
     sockets[4].open();
-    expect(sockets[4].sent).toEqual([{ id: 2, verb: 'models.current', args: {} }]);
+    expect(sockets[4].sent).toEqual([{ key: 'k3y' }, { id: 2, verb: 'models.current', args: {} }]);
     sockets[4].receive({ id: 2, ok: true, result: null });
     await expect(queued).resolves.toBeNull();
     expect(states).toEqual(['open', 'reconnecting', 'open']);
     sockets[4].open();
     expect(timers).toHaveLength(4);
+  });
+
+  it('stops for good when the server refuses the key, rejecting every call with forbidden', async () => {
+    const { api, sockets, timers } = harness();
+    const states: string[] = [];
+    api.onState((s) => states.push(s));
+    const queued = api.invoke('models.list', {});
+    sockets[0].open();
+    const later = api.invoke('app.info', {});
+    sockets[0].drop(4401);
+    await expect(queued).rejects.toMatchObject({ code: 'forbidden', message: expect.stringMatching(/npm run web/) });
+    await expect(later).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(api.invoke('models.current', {})).rejects.toMatchObject({ code: 'forbidden' });
+    expect(states).toEqual(['open', 'unauthorized']);
+    expect([timers.length, sockets.length]).toEqual([0, 1]);
   });
 
   it('stops for good on close', async () => {
@@ -117,6 +135,33 @@ describe('WebSocket transport', () => {
 });
 
 describe('bridge', () => {
+  function page(hash: string, stored: string | null = null) {
+    const storage = new Map<string, string>(stored === null ? [] : [[BRIDGE_KEY_STORAGE, stored]]);
+    const addresses: string[] = [];
+    return {
+      storage,
+      addresses,
+      win: {
+        location: { hash, pathname: '/', search: '' },
+        history: { state: null, replaceState: (_s: unknown, _t: string, url?: string | URL | null) => void addresses.push(String(url)) },
+        sessionStorage: { getItem: (k: string) => storage.get(k) ?? null, setItem: (k: string, v: string) => void storage.set(k, v) },
+      },
+    };
+  }
+
+  it('takes the key out of the address into this tab, and finds it there after a reload', () => {
+    const first = page('#key=abc_DEF-123');
+    expect(takeBridgeKey(first.win)).toBe('abc_DEF-123');
+    expect(first.addresses).toEqual(['/']);
+    expect(first.storage.get(BRIDGE_KEY_STORAGE)).toBe('abc_DEF-123');
+    const reloaded = page('', 'abc_DEF-123');
+    expect(takeBridgeKey(reloaded.win)).toBe('abc_DEF-123');
+    expect(reloaded.addresses).toEqual([]);
+    // A new address wins over a kept key (a new launch, a new key).
+    expect(takeBridgeKey(page('#key=new', 'old').win)).toBe('new');
+    expect(takeBridgeKey(page('').win)).toBeNull();
+  });
+
   it('builds the socket URL from the page location', () => {
     expect(bridgeSocketUrl({ protocol: 'http:', host: '127.0.0.1:5173' })).toBe('ws://127.0.0.1:5173/ouro');
     expect(bridgeSocketUrl({ protocol: 'https:', host: 'ouro.test' })).toBe('wss://ouro.test/ouro');

@@ -61,10 +61,10 @@ function entry(id: string, name: string, repo: string, commit: string, gated: bo
   };
 }
 
-/** Starts the mock Hub and builds the catalog (validated by the real schema). */
+/** Starts the mock Hub over https (a token only ever goes over https; download with `mockHubTransport`) and builds the catalog (validated by the real schema). */
 export async function startModelsHub(): Promise<ModelsHub> {
   const { dir: fixtureDir } = await ensureFixture('tiny');
-  const hub = await MockHub.start();
+  const hub = await MockHub.start({ tls: true });
   const open = hub.addFolder(OPEN_REPO, fixtureDir, { skip: ['fixture-spec.json'] });
   const gated = hub.addFolder(GATED_REPO, fixtureDir, { skip: ['fixture-spec.json'], gated: 'manual', acceptedTokens: [ACCEPTED_TOKEN] });
   const sizes = FILES.map((f) => hub.content(OPEN_REPO, f).length);

@@ -10,6 +10,7 @@ import { ModelDownloads } from '../../main/services/modelDownloads';
 import { defaultSettings, SAVED_TOKEN_MASK } from '../../common/settingsSchema';
 import { startServices, type ServicesHarness } from './servicesKit';
 import { ACCEPTED_TOKEN, GRAPH, startModelsHub, type ModelsHub } from './modelsCatalogKit';
+import { mockHubTransport } from '../models/mockHub';
 
 type DownloadAppEvent = Extract<AppEvent, { type: 'download' }>;
 
@@ -21,7 +22,7 @@ beforeAll(async () => {
   h = await startServices({
     hubBaseUrl: m.hub.baseUrl,
     catalog: m.catalog,
-    downloads: { retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 20 }, idleTimeoutMs: 5000, progressIntervalMs: 0, reserveBytes: 0 },
+    downloads: { transport: mockHubTransport(), retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 20 }, idleTimeoutMs: 5000, progressIntervalMs: 0, reserveBytes: 0 },
   });
   await h.call('settings.update', { patch: { sampling: { maxTokens: 6 } } });
 });
@@ -133,7 +134,7 @@ describe('gated models and the Hugging Face token', () => {
     expect((await h.call('models.list', {})).map((x) => x.id)).not.toContain('downloaded-tiny-gated-fp32');
   });
 
-  it('keeps the token in main: settings replies and events show a mask, downloads send the token', async () => {
+  it('keeps the token in main: settings replies and events show a mask; it goes to a mirror only once trusted with it', async () => {
     const from = h.log.events.length;
     const reply = await h.call('settings.update', { patch: { hfToken: ACCEPTED_TOKEN } });
     expect(reply.hfToken).toBe(SAVED_TOKEN_MASK);
@@ -143,8 +144,17 @@ describe('gated models and the Hugging Face token', () => {
     // The mask fails the token pattern, so echoing it back cannot overwrite the token.
     expect((await h.error('settings.update', { patch: { hfToken: SAVED_TOKEN_MASK } })).code).toBe('bad-request');
 
+    // The mock Hub is a mirror (not huggingface.co): until the user trusts it, the token stays home.
     await h.call('downloads.start', { catalogId: 'tiny-gated' });
-    await phase('tiny-gated-fp32', 'installed', from);
+    const withheld = await phase('tiny-gated-fp32', 'failed', from);
+    expect([withheld.error?.code, withheld.error?.message]).toEqual(['token-withheld', expect.stringMatching(/it was not sent/)]);
+    expect(m.hub.requests.some((r) => r.authorization !== null)).toBe(false);
+    expect((await h.error('settings.update', { patch: { hfTokenMirror: m.hub.baseUrl.replace('https:', 'http:') } })).message).toMatch(/never sends the token over http/);
+    expect((await h.call('settings.update', { patch: { hfTokenMirror: m.hub.baseUrl } })).hfTokenMirror).toBe(m.hub.baseUrl);
+
+    const trustedFrom = h.log.events.length;
+    await h.call('downloads.start', { catalogId: 'tiny-gated' });
+    await phase('tiny-gated-fp32', 'installed', trustedFrom);
     const authorised = m.hub.requests.filter((r) => r.authorization === `Bearer ${ACCEPTED_TOKEN}`);
     expect(authorised.length).toBeGreaterThan(0);
     // The token never follows the redirect to the CDN host.
@@ -167,7 +177,7 @@ describe('ModelDownloads without an override', () => {
       settings: () => settings,
       emit: (e) => events.push(e),
       installed: () => installed++,
-      tuning: { retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, reserveBytes: 0 },
+      tuning: { transport: mockHubTransport(), retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, reserveBytes: 0 },
     });
     try {
       downloads.start('tiny-chat');

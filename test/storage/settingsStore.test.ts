@@ -24,6 +24,7 @@ describe('SettingsStore', () => {
       lastModelId: null,
       hfToken: null,
       hubBaseUrl: 'https://huggingface.co',
+      hfTokenMirror: null,
     });
     expect(warnings).toEqual([]);
     expect(await readdir(root)).toEqual([]);

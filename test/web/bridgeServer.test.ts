@@ -1,6 +1,6 @@
 // The browser transport against real services: static files with the CSP header and no way out of the
 // folder, the WebSocket contract (round trips, events, typed errors for bad frames on a socket that
-// stays open), and its Host/Origin guards. Runs under Vitest (Node) with a real `ws` client.
+// stays open), its Host/Origin guards and the per-launch key. Runs under Vitest (Node) with a real `ws` client.
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,8 +44,8 @@ function rawGet(path: string, host = `127.0.0.1:${port}`): Promise<{ status: num
   });
 }
 
-/** A `ws` client that matches replies to requests by id and keeps every event. */
-async function client(options: { origin?: string; path?: string } = {}) {
+/** A `ws` client that presents `key` (default the app's; null: none), matches replies to requests by id and keeps every event. */
+async function client(options: { origin?: string; path?: string; key?: string | null } = {}) {
   const ws = new WebSocket(`ws://127.0.0.1:${port}${options.path ?? '/ouro'}`, options.origin ? { origin: options.origin } : {});
   const frames: BridgeFrame[] = [];
   const waiters: { test: (f: BridgeFrame) => boolean; resolve: (f: BridgeFrame) => void }[] = [];
@@ -58,11 +58,14 @@ async function client(options: { origin?: string; path?: string } = {}) {
       w.resolve(frame);
     }
   });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
     ws.once('error', reject);
   });
+  const key = options.key === undefined ? app.key : options.key;
+  if (key !== null) ws.send(JSON.stringify({ key }));
   const next = (test: (f: BridgeFrame) => boolean) => {
     const found = frames.find(test);
     if (found) return Promise.resolve(found);
@@ -74,7 +77,7 @@ async function client(options: { origin?: string; path?: string } = {}) {
     ws.send(JSON.stringify({ id: n, verb, args }));
     return next((f) => 'id' in f && f.id === n) as Promise<Extract<BridgeFrame, { id: unknown }>>;
   };
-  return { ws, frames, next, request };
+  return { ws, frames, next, request, closed };
 }
 
 describe('static files', () => {
@@ -156,6 +159,39 @@ describe('WebSocket contract', () => {
     expect(c.frames.some((f) => 'event' in f && f.event.type === 'done' && f.event.seq === seq)).toBe(true);
     expect(stored).toMatchObject({ event: { message: { status: 'complete' } } });
     c.ws.close();
+  });
+
+  it('serves a socket only after its first frame presents this launch\'s key', async () => {
+    expect(app.key).toMatch(/^[\w-]{43}$/);
+    expect(new URL(app.url).hash).toBe(`#key=${app.key}`);
+    const refusedWith = async (c: Awaited<ReturnType<typeof client>>) => {
+      const first = await c.next((f) => 'id' in f);
+      return { first, closed: await c.closed };
+    };
+    const forbidden = { first: { id: null, ok: false, error: { code: 'forbidden', message: expect.stringMatching(/key.*npm run web/) } }, closed: { code: 4401, reason: 'unauthorized' } };
+    // A local process: no Origin, no key, straight to a verb.
+    const noKey = await client({ key: null });
+    noKey.ws.send(JSON.stringify({ id: 1, verb: 'conversations.list', args: {} }));
+    expect(await refusedWith(noKey)).toEqual(forbidden);
+    expect(await refusedWith(await client({ key: 'x'.repeat(43) }))).toEqual(forbidden);
+    expect(await refusedWith(await client({ key: app.key.slice(1) }))).toEqual(forbidden);
+    // The key of the right length in a frame that is not JSON, and as binary.
+    const garbled = await client({ key: null });
+    garbled.ws.send(`{"key":"${app.key}"`);
+    expect(await refusedWith(garbled)).toEqual(forbidden);
+    const binary = await client({ key: null });
+    binary.ws.send(Buffer.from(JSON.stringify({ key: app.key })), { binary: true });
+    expect(await refusedWith(binary)).toEqual(forbidden);
+  });
+
+  it('sends no event to a socket that has not presented the key', async () => {
+    const silent = await client({ key: null });
+    const member = await client();
+    expect(await member.request('conversations.create', { title: 'Not for strangers' })).toMatchObject({ ok: true });
+    await member.next((f) => 'event' in f && f.event.type === 'conversations');
+    expect(silent.frames).toEqual([]);
+    silent.ws.close();
+    member.ws.close();
   });
 
   it('refuses other origins and other paths', async () => {

@@ -42,7 +42,8 @@ export function HubAccessForm() {
         <a href={`${hub.replace(/\/+$/, '')}/settings/tokens`} target="_blank" rel="noreferrer">
           {hub.replace(/^https?:\/\//, '').replace(/\/+$/, '')}/settings/tokens
         </a>{' '}
-        and paste it here. Ouro keeps it on this computer and sends it only to the Hub.
+        and paste it here. Ouro keeps it on this computer and sends it only to huggingface.co over https, or to a mirror you trust
+        with it below.
       </p>
       <div className="input-row">
         <input

@@ -93,6 +93,15 @@ export function failureHelp(failure: Readonly<DownloadFailure>, resumable: boole
     case 'size-mismatch':
     case 'range-not-satisfiable':
       return { advice: 'A file arrived damaged and was deleted; trying again fetches it afresh.', actions: [again] };
+    case 'token-withheld':
+      return {
+        advice: 'Your Hugging Face token is saved but was not sent: this mirror is not trusted with it. Tick “Send my Hugging Face token to this mirror” below (only for a mirror you trust), or download from huggingface.co.',
+        actions: [again],
+      };
+    case 'unverifiable':
+      return { advice: 'Ouro cannot check this file (no hash was published for it), so it did not download it.', actions: [] };
+    case 'insecure-redirect':
+      return { advice: 'The server sent the download to an unencrypted address, which Ouro refuses. Try again later or use another mirror.', actions: [again] };
     case 'catalog-mismatch':
     case 'invalid-model':
     case 'not-found':
