@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConversationLog, damagedError, notFoundError, summarize } from './conversationLog';
+import { ConversationLog, damagedError, notFoundError } from './conversationLog';
 import type { LogState } from './conversationLog';
 import { conversationToJson, conversationToMarkdown } from './conversationExport';
 import { searchConversation } from './conversationSearch';
@@ -121,10 +121,9 @@ export class ConversationStore {
 
   /** Every conversation, newest change first. Damaged files are listed with `problem` set. */
   async list(): Promise<ConversationSummary[]> {
-    const states = await Promise.all((await this.log.listIds()).map((id) => this.readIfPresent(id)));
-    return states
-      .filter((s): s is LogState => s !== null)
-      .map((state) => summarize(this.log.pathOf(state.conversation.id), state))
+    const rows = await Promise.all((await this.log.listIds()).map((id) => this.ifPresent(id, () => this.log.summary(id))));
+    return rows
+      .filter((row): row is ConversationSummary => row !== null)
       .sort((a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id));
   }
 
@@ -249,7 +248,7 @@ export class ConversationStore {
   /** Case-insensitive search of titles and message text, newest conversations first. */
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
     const limit = options.limit ?? 100;
-    const states = await Promise.all((await this.log.listIds()).map((id) => this.readIfPresent(id)));
+    const states = await Promise.all((await this.log.listIds()).map((id) => this.ifPresent(id, () => this.log.read(id))));
     const hits = states
       .filter((s): s is LogState => s !== null)
       .map((s) => s.conversation)
@@ -311,10 +310,10 @@ export class ConversationStore {
     return this.queue.idle(id);
   }
 
-  /** The file's state, or null if it was deleted meanwhile. */
-  private async readIfPresent(id: string): Promise<LogState | null> {
+  /** `read` run in the file's queue, or null if the file was deleted meanwhile. */
+  private async ifPresent<T>(id: string, read: () => Promise<T>): Promise<T | null> {
     try {
-      return await this.queue.run(id, () => this.log.read(id));
+      return await this.queue.run(id, read);
     } catch (error) {
       if (error instanceof ConversationStoreError && error.code === 'not_found') return null;
       throw error;
