@@ -11,6 +11,7 @@ import { bundledCatalog } from '../models/catalog';
 import type { Catalog } from '../models/catalogSchema';
 import { redactSettings } from '../storage/settingsSchema';
 import { SettingsStore } from '../storage/settingsStore';
+import type { StreamTiming } from '../storage/streamWriter';
 import { toApiError } from './apiFailure';
 import { ChatOrchestrator } from './chatOrchestrator';
 import { ConversationStreams } from './conversationStreams';
@@ -36,8 +37,8 @@ export interface AppServicesOptions {
   readonly forwardHostEvents?: boolean;
   /** App version for `app.info` (default: package.json's). */
   readonly version?: string;
-  /** Streaming replies are written and fsynced this often (default 1000 ms). */
-  readonly flushIntervalMs?: number;
+  /** How often streaming replies are written and fsynced (default: storage's DEFAULT_STREAM_TIMING). */
+  readonly streamTiming?: Partial<StreamTiming>;
   /** Seed for replies whose settings leave it null (default: a fresh random one per reply). */
   readonly seed?: () => number;
   /** Overrides the `hubBaseUrl` setting for downloads (tests point it at a mock Hub). */
@@ -94,7 +95,7 @@ export class AppServices {
     const notice = (level: 'info' | 'warning' | 'error', text: string) => emit({ type: 'notice', level, text });
     const settings = new SettingsStore(options.dataDir);
     const store = new ConversationStore(options.dataDir, {
-      flushIntervalMs: options.flushIntervalMs,
+      streamTiming: options.streamTiming,
       onWarning: (w) => notice('warning', w.message),
     });
     const registry = new ModelRegistry(options.dataDir, (text) => notice('warning', text));

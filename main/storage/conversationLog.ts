@@ -122,6 +122,16 @@ export class ConversationLog {
     }
   }
 
+  /** Fsyncs the file's data (what earlier appends wrote without `sync`). */
+  async sync(id: string): Promise<void> {
+    const handle = await open(this.pathOf(id), 'r+');
+    try {
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  }
+
   forget(id: string): void {
     this.states.delete(id);
   }

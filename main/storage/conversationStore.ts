@@ -31,7 +31,7 @@ import type { ConversationSettings } from './settingsSchema';
 import { readSnapshotFile, writeSnapshotFile } from './snapshotFile';
 import type { Snapshot, SnapshotMeta } from './snapshotFile';
 import { KeyedQueue } from './keyedQueue';
-import { StreamWriter } from './streamWriter';
+import { DEFAULT_STREAM_TIMING, StreamWriter, type StreamTiming } from './streamWriter';
 import { createStreamSink } from './conversationStreamSink';
 import type { StorageWarningListener } from './storageWarning';
 
@@ -70,8 +70,8 @@ export interface ConversationSettingsChange {
 }
 
 export interface ConversationStoreOptions {
-  /** How often a streaming reply's buffered text is written and fsynced (default 1000 ms). */
-  readonly flushIntervalMs?: number;
+  /** How often a streaming reply's text is written and fsynced (default {@link DEFAULT_STREAM_TIMING}). */
+  readonly streamTiming?: Partial<StreamTiming>;
   readonly now?: () => number;
   readonly onWarning?: StorageWarningListener;
 }
@@ -88,13 +88,13 @@ export class ConversationStore {
   private readonly log: ConversationLog;
   private readonly queue = new KeyedQueue();
   private readonly writers = new Set<StreamWriter>();
-  private readonly flushIntervalMs: number;
+  private readonly streamTiming: StreamTiming;
   private readonly now: () => number;
   private readonly onWarning?: StorageWarningListener;
 
   constructor(rootDir: string, options: ConversationStoreOptions = {}) {
     this.dir = join(rootDir, 'conversations');
-    this.flushIntervalMs = options.flushIntervalMs ?? 1000;
+    this.streamTiming = { ...DEFAULT_STREAM_TIMING, ...options.streamTiming };
     this.now = options.now ?? Date.now;
     this.onWarning = options.onWarning;
     this.log = new ConversationLog(this.dir, options.onWarning);
@@ -198,7 +198,7 @@ export class ConversationStore {
         onWarning: this.onWarning,
         onClosed: () => this.writers.delete(writer),
       });
-      const writer: StreamWriter = new StreamWriter(id, msgId, sink, this.flushIntervalMs);
+      const writer: StreamWriter = new StreamWriter(id, msgId, sink, this.streamTiming);
       this.writers.add(writer);
       return writer;
     });
