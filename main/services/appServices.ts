@@ -11,6 +11,7 @@ import { bundledCatalog } from '../models/catalog';
 import type { Catalog } from '../models/catalogSchema';
 import { redactSettings } from '../storage/settingsSchema';
 import { SettingsStore } from '../storage/settingsStore';
+import type { SettingsWarning, StorageRepair } from '../storage/storageWarning';
 import type { StreamTiming } from '../storage/streamWriter';
 import { toApiError } from './apiFailure';
 import { ChatOrchestrator } from './chatOrchestrator';
@@ -19,6 +20,7 @@ import { HostSupervisor, type HostChange } from './hostSupervisor';
 import { ModelDownloads, type DownloadTuning } from './modelDownloads';
 import { ENGINE_LOCK, ModelManager } from './modelManager';
 import { ModelRegistry } from './modelRegistry';
+import { RepairLog } from './repairLog';
 import { serviceHandlers, type ServiceHandlers } from './serviceHandlers';
 
 export interface AppServicesOptions {
@@ -61,6 +63,8 @@ export interface ServiceParts {
   readonly streams: ConversationStreams;
   readonly chat: ChatOrchestrator;
   readonly lock: KeyedQueue;
+  /** Files repaired on their own, kept until the user dismisses them. */
+  readonly repairs: RepairLog;
   readonly emit: (event: AppEvent) => void;
   readonly version: () => Promise<string>;
   /** Emits the model list with the current model. */
@@ -98,7 +102,8 @@ export class AppServices {
       streamTiming: options.streamTiming,
       onWarning: (w) => notice('warning', w.message),
     });
-    const registry = new ModelRegistry(options.dataDir, (text) => notice('warning', text));
+    const repairs = new RepairLog((list) => emit({ type: 'repairs', repairs: list }));
+    const registry = new ModelRegistry(options.dataDir, (repair) => repairs.add(repair));
     const supervisor = new HostSupervisor({ host: options.host, startHost: options.startHost });
     const lock = new KeyedQueue();
     const streams = new ConversationStreams(supervisor, store, (text) => notice('warning', text));
@@ -137,6 +142,7 @@ export class AppServices {
       streams,
       chat,
       lock,
+      repairs,
       emit,
       version: () => (version ??= packageVersion()),
       modelsChanged: () =>
@@ -151,7 +157,7 @@ export class AppServices {
     if (options.forwardHostEvents ?? true) supervisor.onEvent((event) => forwardable(event) && emit(event));
     supervisor.onChange((change) => this.onHostChange(change, notice));
     this.ready = settings.load().then(
-      ({ warnings }) => warnings.forEach((w) => notice('warning', w.message)),
+      ({ warnings }) => warnings.forEach((w) => repairs.add(settingsRepair(w))),
       (err: unknown) => notice('error', `Settings could not be read (${toApiError(err).message}); defaults are in use.`),
     );
   }
@@ -233,6 +239,13 @@ export class AppServices {
       void models.ensureLoaded().catch((err: unknown) => notice('error', `The model could not be loaded again: ${toApiError(err).message}`));
     }
   }
+}
+
+/** A settings warning as a repair: the file set aside, or one setting back at its default. */
+function settingsRepair(warning: SettingsWarning): StorageRepair {
+  const { file, message } = warning;
+  if (warning.kind === 'settings-corrupt') return { file, keptAs: warning.backupPath, lost: warning.lost, message };
+  return { file, keptAs: null, lost: [`the setting ${warning.path || '(all)'}`], message };
 }
 
 function forwardable(event: HostEvent): event is Extract<HostEvent, AppEvent> {

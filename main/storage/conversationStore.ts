@@ -41,6 +41,14 @@ export interface LoadedConversation extends Conversation {
 }
 
 /**
+ * What {@link ConversationStore.loadReadable} returns: the conversation, or for a damaged file the part
+ * before the damage with `damage` set (its message is for the user: where, why, what is left out).
+ */
+export interface ReadableConversation extends LoadedConversation {
+  readonly damage?: { readonly line: number; readonly reason: string; readonly message: string };
+}
+
+/**
  * A message to append. The store fills what is left out: `id` (random), `createdAt` (now),
  * `status` (complete) and `parentId` (the last message).
  */
@@ -132,11 +140,17 @@ export class ConversationStore {
     return this.queue.run(checkId(id), async () => {
       const state = await this.log.read(id);
       if (state.damage) throw damagedError(this.log.pathOf(id), state);
-      const conversation: LoadedConversation = structuredClone(state.conversation);
-      if (!state.dropped) return conversation;
-      const { bytes, line, reason } = state.dropped;
-      return { ...conversation, recovered: { droppedBytes: bytes, line, reason } };
+      return this.readable(id, state);
     });
+  }
+
+  /**
+   * Like `load`, but a damaged file gives its readable part (the records before the damaged line) with
+   * `damage` set instead of an error: to show it read-only and to export it.
+   * @throws `not_found`.
+   */
+  async loadReadable(id: string): Promise<ReadableConversation> {
+    return this.queue.run(checkId(id), async () => this.readable(id, await this.log.read(id)));
   }
 
   /** Appends a complete message (fsynced). @throws `duplicate_message` if the id is taken. */
@@ -257,14 +271,15 @@ export class ConversationStore {
     return hits.slice(0, limit);
   }
 
-  /** The conversation as Markdown (roles as headings, message text verbatim). */
+  /** The conversation as Markdown (roles as headings, message text verbatim); of a damaged file, what is readable. */
   async exportMarkdown(id: string): Promise<string> {
-    return conversationToMarkdown(await this.load(id));
+    const { damage, ...conversation } = await this.loadReadable(id);
+    return conversationToMarkdown(conversation, damage && `The file is damaged at line ${damage.line} (${damage.reason}): only the messages before it are here.`);
   }
 
-  /** The conversation as JSON in the `ConversationSchema` shape. */
+  /** The conversation as JSON in the `ConversationSchema` shape; of a damaged file, what is readable. */
   async exportJson(id: string): Promise<string> {
-    const { recovered: _recovered, ...conversation } = await this.load(id);
+    const { recovered: _recovered, damage: _damage, ...conversation } = await this.loadReadable(id);
     return conversationToJson(conversation);
   }
 
@@ -308,6 +323,20 @@ export class ConversationStore {
   /** Resolves when every write queued so far for `id` (or for every conversation) is done. */
   idle(id?: string): Promise<void> {
     return this.queue.idle(id);
+  }
+
+  /** A copy of the file's conversation with what its replay left out or stopped at. */
+  private readable(id: string, state: Readonly<LogState>): ReadableConversation {
+    let conversation: ReadableConversation = structuredClone(state.conversation);
+    if (state.dropped) {
+      const { bytes, line, reason } = state.dropped;
+      conversation = { ...conversation, recovered: { droppedBytes: bytes, line, reason } };
+    }
+    if (state.damage) {
+      const { line, reason } = state.damage;
+      conversation = { ...conversation, damage: { line, reason, message: damagedError(this.log.pathOf(id), state).message } };
+    }
+    return conversation;
   }
 
   /** `read` run in the file's queue, or null if the file was deleted meanwhile. */

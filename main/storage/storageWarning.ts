@@ -7,12 +7,15 @@
  */
 export type StorageWarning = WarningBase &
   (
-    | { readonly kind: 'settings-corrupt'; readonly backupPath: string }
+    | { readonly kind: 'settings-corrupt'; readonly backupPath: string; readonly lost: readonly string[] }
     | { readonly kind: 'settings-invalid-field'; readonly path: string }
     | { readonly kind: 'conversation-tail-dropped'; readonly droppedBytes: number }
     | { readonly kind: 'snapshot-invalid' }
     | { readonly kind: 'stream-flush-failed' }
   );
+
+/** What reading the settings file can report. */
+export type SettingsWarning = Extract<StorageWarning, { kind: 'settings-corrupt' | 'settings-invalid-field' }>;
 
 interface WarningBase {
   /** The file concerned. */
@@ -22,3 +25,18 @@ interface WarningBase {
 
 /** Receives storage warnings as they happen (for a log or a toast). */
 export type StorageWarningListener = (warning: StorageWarning) => void;
+
+/**
+ * A file storage could not read and replaced with defaults (settings.json, models.json): what the user
+ * lost and where the damaged file was kept. It usually happens at start, before any window or socket
+ * listens, so the services keep it until the user dismisses it (contract verbs `repairs.*`).
+ */
+export interface StorageRepair {
+  /** The file that could not be read. */
+  readonly file: string;
+  /** Where the damaged file was kept (renamed aside); null when nothing was kept (one invalid setting). */
+  readonly keptAs: string | null;
+  /** What was lost, in words: "the system prompt", "the imported model folder /models/x". */
+  readonly lost: readonly string[];
+  readonly message: string;
+}
