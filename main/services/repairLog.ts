@@ -2,8 +2,7 @@
 // user dismisses them: they happen at start, before any window or socket listens, so an event alone
 // would reach no one. Runs in main.
 import { randomUUID } from 'node:crypto';
-import type { Repair } from '../../preload/contract';
-import type { StorageRepair } from '../storage/storageWarning';
+import type { Repair, StorageRepair } from '../../common/contract';
 
 /** Holds the repairs not yet dismissed; tells `changed` the whole list after every change. */
 export class RepairLog {

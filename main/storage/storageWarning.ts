@@ -26,17 +26,3 @@ interface WarningBase {
 /** Receives storage warnings as they happen (for a log or a toast). */
 export type StorageWarningListener = (warning: StorageWarning) => void;
 
-/**
- * A file storage could not read and replaced with defaults (settings.json, models.json): what the user
- * lost and where the damaged file was kept. It usually happens at start, before any window or socket
- * listens, so the services keep it until the user dismisses it (contract verbs `repairs.*`).
- */
-export interface StorageRepair {
-  /** The file that could not be read. */
-  readonly file: string;
-  /** Where the damaged file was kept (renamed aside); null when nothing was kept (one invalid setting). */
-  readonly keptAs: string | null;
-  /** What was lost, in words: "the system prompt", "the imported model folder /models/x". */
-  readonly lost: readonly string[];
-  readonly message: string;
-}

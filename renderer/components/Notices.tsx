@@ -2,7 +2,7 @@
 // stay until dismissed, and so do repairs main made to unreadable files (with what was lost and where
 // the damaged file was kept). Renderer.
 import { useEffect } from 'react';
-import type { Repair } from '../../preload/contract';
+import type { Repair } from '../../common/contract';
 import type { Notice } from '../state/uiSlice';
 import { selectNotices, selectRepairs } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';

@@ -1,6 +1,6 @@
 // Lifecycle slice: first load, resync after the transport reconnects, the native menu's commands, and the
 // repairs main made to unreadable files at start. Renderer.
-import type { AppEvent, Repair } from '../../preload/contract';
+import type { AppEvent, Repair } from '../../common/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
 

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Repair } from '../../preload/contract';
+import type { Repair } from '../../common/contract';
 import { startServices, type ServicesHarness } from './servicesKit';
 
 let dataDir: string;

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConversationLog, messagePreview } from '../../main/storage/conversationLog';
-import { CONVERSATION_FORMAT_VERSION } from '../../main/storage/conversationSchema';
+import { CONVERSATION_FORMAT_VERSION } from '../../common/conversationSchema';
 import { useTempDirs } from './tempDir';
 
 const tempDir = useTempDirs();

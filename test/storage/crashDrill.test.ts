@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BodyRecordSchema, HeaderRecordSchema } from '../../main/storage/conversationSchema';
+import { BodyRecordSchema, HeaderRecordSchema } from '../../common/conversationSchema';
 import { ConversationStore } from '../../main/storage/conversationStore';
 import type { DrillLine } from './crashDrillChild';
 

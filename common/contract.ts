@@ -1,15 +1,16 @@
 // THE contract between the renderer and main: every verb with its argument schema (zod) and result type,
 // and the event union. Imported by main (handlers validate with it), preload (exposes it) and the
 // renderer (calls it); pure types and zod, no Node or Electron imports.
+import type { ModelSummary, WeightFormat } from './modelSummary';
+import type { DownloadErrorCode, DownloadFailure } from './downloadTypes';
+import type { ModelInfo } from './modelInfo';
+import type { CacheViewWithText, SlotOwners } from './cacheView';
+import type { DoneReason } from './chat';
 import { z } from 'zod';
-import type { CacheDelta } from '../main/engine/cache/cacheView';
-import type { DoneReason } from '../main/engine/chatTypes';
-import type { GenerationStats } from '../main/engine/stats';
-import type { CacheViewWithText, ModelInfo, SlotOwners } from '../main/host/protocol';
-import type { CatalogEntry, CatalogVariant } from '../main/models/catalogSchema';
-import type { DownloadErrorCode, DownloadFailure } from '../main/models/downloadError';
-import type { DownloadEvent, DownloadPhase, DownloadSnapshot } from '../main/models/downloadSnapshot';
-import type { ModelSummary, WeightFormat } from '../main/models/modelInspect';
+import type { CacheDelta } from './cacheView';
+import type { GenerationStats } from './stats';
+import type { CatalogEntry, CatalogVariant } from './catalogSchema';
+import type { DownloadEvent, DownloadPhase, DownloadSnapshot } from './downloadTypes';
 import {
   ConversationIdSchema,
   MessageIdSchema,
@@ -17,9 +18,8 @@ import {
   type Conversation,
   type ConversationSummary,
   type Message,
-} from '../main/storage/conversationSchema';
-import { ConversationSettingsSchema, SettingsPatchSchema, type AppSettings } from '../main/storage/settingsSchema';
-import type { StorageRepair } from '../main/storage/storageWarning';
+} from './conversationSchema';
+import { ConversationSettingsSchema, SettingsPatchSchema, type AppSettings } from './settingsSchema';
 
 export type { CacheDelta, CacheViewWithText, SlotOwners, Conversation, ConversationSummary, DoneReason, GenerationStats, Message, ModelInfo };
 export type { AppSettings };
@@ -77,7 +77,22 @@ export interface AppInfo {
   readonly platform: string;
 }
 
-/** A file storage could not read and replaced with defaults, kept in main until the user dismisses it. */
+/**
+ * A file storage could not read and replaced with defaults (settings.json, models.json): what the user
+ * lost and where the damaged file was kept. It usually happens at start, before any window or socket
+ * listens, so main keeps it until the user dismisses it (verbs `repairs.*`).
+ */
+export interface StorageRepair {
+  /** The file that could not be read. */
+  readonly file: string;
+  /** Where the damaged file was kept (renamed aside); null when nothing was kept (one invalid setting). */
+  readonly keptAs: string | null;
+  /** What was lost, in words: "the system prompt", "the imported model folder /models/x". */
+  readonly lost: readonly string[];
+  readonly message: string;
+}
+
+/** A repair as main keeps it until the user dismisses it. */
 export interface Repair extends StorageRepair {
   readonly id: string;
   /** When it was repaired (ms since the epoch). */
