@@ -2,6 +2,7 @@
 // typed ApiError, events pushed through `emit`. Plain Node (no electron): the Electron shell and the
 // browser transport (main/web) both drive it. Runs in main.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseRequest, type ApiReply, type AppEvent, type StorageRepair, type Verb } from '../../common/contract';
 import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent } from '../host/protocol';
@@ -102,7 +103,7 @@ export class AppServices {
       streamTiming: options.streamTiming,
       onWarning: (w) => notice('warning', w.message),
     });
-    const repairs = new RepairLog((list) => emit({ type: 'repairs', repairs: list }));
+    const repairs = new RepairLog(join(options.dataDir, 'repairs.json'), (list) => emit({ type: 'repairs', repairs: list }));
     const registry = new ModelRegistry(options.dataDir, (repair) => repairs.add(repair));
     const supervisor = new HostSupervisor({ host: options.host, startHost: options.startHost });
     const lock = new KeyedQueue();
@@ -156,9 +157,12 @@ export class AppServices {
     this.handlers = serviceHandlers(parts);
     if (options.forwardHostEvents ?? true) supervisor.onEvent((event) => forwardable(event) && emit(event));
     supervisor.onChange((change) => this.onHostChange(change, notice));
-    this.ready = settings.load().then(
-      ({ warnings }) => warnings.forEach((w) => repairs.add(settingsRepair(w))),
-      (err: unknown) => notice('error', `Settings could not be read (${toApiError(err).message}); defaults are in use.`),
+    // The repairs an earlier run kept come first, so this run's are added after them.
+    this.ready = repairs.load().then(() =>
+      settings.load().then(
+        ({ warnings }) => warnings.forEach((w) => repairs.add(settingsRepair(w))),
+        (err: unknown) => notice('error', `Settings could not be read (${toApiError(err).message}); defaults are in use.`),
+      ),
     );
   }
 
@@ -219,6 +223,7 @@ export class AppServices {
       await chat.idle().catch(() => undefined);
       await lock.run(ENGINE_LOCK, () => streams.saveActive()).catch(() => undefined);
       await store.close().catch(() => undefined);
+      await this.parts.repairs.saved();
       await supervisor.close();
     })();
     return this.closed;

@@ -27,7 +27,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
     }),
     'repairs.list': async () => parts.repairs.list(),
     'repairs.dismiss': async ({ id }) => {
-      parts.repairs.dismiss(id);
+      await parts.repairs.dismiss(id);
       return null;
     },
     // The Hugging Face token stays in main: the renderer only learns whether one is saved.

@@ -1,7 +1,8 @@
 // What the user is told when storage could not read a file, through the real services: a corrupt
-// settings.json and models.json are kept as repairs until dismissed (they happen before any client
-// listens), naming what was lost and where the damaged file went; a damaged conversation opens read-only
-// with its readable messages and exports them. Runs under Vitest (Node) with a worker-thread host.
+// settings.json and models.json are kept as repairs until dismissed, across restarts (they happen
+// before any client listens), naming what was lost and where the damaged file went; a damaged
+// conversation opens read-only with its readable messages and exports them. Runs under Vitest (Node)
+// with a worker-thread host.
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +70,11 @@ describe('repairs of unreadable files', () => {
     expect(event.repairs.map((r: Repair) => r.id)).toEqual([models.id]);
     expect(await h.call('repairs.list', {})).toEqual([models]);
     await h.call('repairs.dismiss', { id: 'no-such-repair' });
+    expect(await h.call('repairs.list', {})).toEqual([models]);
+
+    // Kept across a restart until dismissed: a run that quits before any window opens loses nothing.
+    await h.close();
+    h = await startServices({ dataDir });
     expect(await h.call('repairs.list', {})).toEqual([models]);
   });
 });
