@@ -77,6 +77,28 @@ export interface AppInfo {
   readonly platform: string;
 }
 
+/**
+ * A file storage could not read and replaced with defaults (settings.json, models.json): what the user
+ * lost and where the damaged file was kept. It usually happens at start, before any window or socket
+ * listens, so main keeps it until the user dismisses it (verbs `repairs.*`).
+ */
+export interface StorageRepair {
+  /** The file that could not be read. */
+  readonly file: string;
+  /** Where the damaged file was kept (renamed aside); null when nothing was kept (one invalid setting). */
+  readonly keptAs: string | null;
+  /** What was lost, in words: "the system prompt", "the imported model folder /models/x". */
+  readonly lost: readonly string[];
+  readonly message: string;
+}
+
+/** A repair as main keeps it until the user dismisses it. */
+export interface Repair extends StorageRepair {
+  readonly id: string;
+  /** When it was repaired (ms since the epoch). */
+  readonly at: number;
+}
+
 /** A reply that has started streaming: events with this seq belong to `replyId`. */
 export interface StreamStart {
   readonly seq: number;
@@ -98,6 +120,11 @@ export const verbs = {
   'app.info': { args: empty, result: {} as AppInfo },
   'settings.get': { args: empty, result: {} as AppSettings },
   'settings.update': { args: z.object({ patch: SettingsPatchSchema }).strict(), result: {} as AppSettings },
+
+  /** Files repaired on their own (corrupt settings.json, models.json): what was lost, where the damaged file is. */
+  'repairs.list': { args: empty, result: {} as readonly Repair[] },
+  /** The user has read a repair: main forgets it (a `repairs` event follows). */
+  'repairs.dismiss': { args: z.object({ id: z.string().min(1).max(64) }).strict(), result: null },
 
   'models.list': { args: empty, result: {} as readonly InstalledModel[] },
   /**
@@ -142,8 +169,11 @@ export const verbs = {
     result: {} as readonly { conversationId: string; title: string; snippet: string }[],
   },
   'conversations.create': { args: z.object({ title: TitleSchema.optional() }).strict(), result: {} as Conversation },
-  /** Loads a conversation; `notice` says when its context had to be rebuilt (no snapshot, another model). */
-  'conversations.open': { args: conversationRef, result: {} as { conversation: Conversation; notice?: string } },
+  /**
+   * Loads a conversation; `notice` says when its context had to be rebuilt (no snapshot, another model).
+   * A damaged file opens read-only: the messages before the damage, and `readOnly` saying where and why.
+   */
+  'conversations.open': { args: conversationRef, result: {} as { conversation: Conversation; notice?: string; readOnly?: string } },
   'conversations.rename': {
     args: z.object({ conversationId: ConversationIdSchema, title: TitleSchema.min(1, 'a title is not empty') }).strict(),
     result: null,
@@ -153,6 +183,7 @@ export const verbs = {
     args: z.object({ conversationId: ConversationIdSchema, settings: ConversationSettingsSchema.nullable() }).strict(),
     result: null,
   },
+  /** The conversation as a file; of a damaged one, the messages before the damage. */
   'conversations.export': {
     args: z.object({ conversationId: ConversationIdSchema, format: z.enum(['markdown', 'json']) }).strict(),
     result: {} as { fileName: string; content: string },
@@ -209,6 +240,8 @@ export type AppEvent =
   /** A model download's phase change, progress (a few per second) or retry; `models` follows an install. */
   | { readonly type: 'download'; readonly event: DownloadEvent }
   | { readonly type: 'notice'; readonly level: 'info' | 'warning' | 'error'; readonly text: string }
+  /** The repairs not yet dismissed, whenever that list changes. */
+  | { readonly type: 'repairs'; readonly repairs: readonly Repair[] }
   /** A native menu item or shortcut the renderer acts on. */
   | { readonly type: 'command'; readonly command: 'toggleCachePanel' | 'newConversation' | 'openSettings' | 'openModels' | 'focusComposer' };
 

@@ -26,6 +26,7 @@ const APP_EVENT_TYPES: Readonly<Record<AppEvent['type'], true>> = {
   models: true,
   settings: true,
   notice: true,
+  repairs: true,
   command: true,
   download: true,
 };

@@ -45,18 +45,31 @@ export class EngineHost {
   /** Generate requests received and not yet ended, so a cancel may arrive before its turn comes. */
   private readonly pending = new Set<number>();
   private queue: Promise<unknown> = Promise.resolve();
+  private stopping: Promise<void> | null = null;
 
   constructor(private readonly emit: (event: HostEvent) => void) {}
+
+  /**
+   * Cancels every generate at its next token, refuses every request not yet started, and resolves
+   * once the request running now has returned and the model is released: no native call is in flight
+   * after it, so the owner may terminate the thread (see protocol's HostShutdown).
+   */
+  shutdown(): Promise<void> {
+    for (const seq of this.pending) this.cancelled.add(seq);
+    this.stopping ??= this.serialised(() => this.unloadModel());
+    return this.stopping;
+  }
 
   /** Runs a request and returns its reply payload; never throws. */
   async handle(request: HostRequest): Promise<{ ok: true; result: unknown } | { ok: false; error: HostError }> {
     const run = async () => {
+      if (this.stopping) throw new HostFailure({ code: 'internal', message: 'the engine host is shutting down' });
       const handler = this.handlers[request.verb] as (args: unknown, seq: number) => Promise<unknown>;
       if (!handler) throw new HostFailure({ code: 'bad-request', message: `unknown verb '${String(request.verb)}'` });
       return handler(request.args ?? {}, request.seq);
     };
     try {
-      if (request.verb === 'generate') this.pending.add(request.seq);
+      if (request.verb === 'generate' && !this.stopping) this.pending.add(request.seq);
       const result = request.verb === 'cancel' ? await run() : await this.serialised(run);
       return { ok: true, result };
     } catch (err) {

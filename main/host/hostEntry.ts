@@ -3,17 +3,17 @@
 import { parentPort as workerParentPort } from 'node:worker_threads';
 import { EngineHost } from './engineHost';
 import { HostEventRouter, type EventPort } from './hostEventRouter';
-import type { HostInbound, HostOutbound } from './protocol';
+import type { HostInbound, HostOutbound, HostStopped } from './protocol';
 
 /** The slice of a MessagePort (worker_threads or Electron's MessagePortMain) the host uses. */
 interface OutPort {
-  postMessage(message: HostOutbound): void;
+  postMessage(message: HostOutbound | HostStopped): void;
 }
 
 /** Electron's utility-process parent port delivers `{ data, ports }` events; Node's delivers the data. */
 interface ElectronParentPort {
   on(event: 'message', listener: (e: { data: HostInbound; ports: EventPort[] }) => void): void;
-  postMessage(message: HostOutbound): void;
+  postMessage(message: HostOutbound | HostStopped): void;
 }
 
 const electronPort = (process as unknown as { parentPort?: ElectronParentPort }).parentPort;
@@ -27,6 +27,11 @@ const host = new EngineHost((event) => router.emit(event));
 async function onMessage(message: HostInbound, ports: readonly EventPort[]): Promise<void> {
   if (message.kind === 'attachEventPort') {
     for (const port of ports) router.attach(port);
+    return;
+  }
+  if (message.kind === 'shutdown') {
+    await host.shutdown();
+    parent!.postMessage({ kind: 'stopped' });
     return;
   }
   const reply = await host.handle(message);

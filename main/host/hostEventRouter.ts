@@ -10,13 +10,16 @@ export interface EventPort {
   start?(): void;
 }
 
-/** How often the owner gets the streamed text while ports carry the tokens (it persists it ~1/s). */
-export const PARTIAL_INTERVAL_MS = 250;
+/**
+ * How often the owner gets the streamed text while ports carry the tokens. It writes what it gets
+ * within 50 ms more (storage's DEFAULT_STREAM_TIMING), so a killed app loses at most ~100 ms of text.
+ */
+export const PARTIAL_INTERVAL_MS = 50;
 
 /**
  * Sends host events where they are needed. Why `partial`: the owner (Electron main) must persist a
  * streaming reply, but per-token messages through main would put it back in the hot path the ports
- * exist to avoid; a few coalesced texts a second are enough for a crash-safe transcript.
+ * exist to avoid; twenty coalesced texts a second keep a crash's loss to a few tokens' worth of time.
  */
 export class HostEventRouter {
   private readonly ports = new Set<EventPort>();

@@ -109,5 +109,20 @@ export type HostEvent =
   | { readonly type: 'error'; readonly seq: number; readonly error: HostError };
 
 export type HostOutbound = HostReply | { readonly kind: 'event'; readonly event: HostEvent };
+/**
+ * Owner to host, before the owner terminates a worker: cancel every generate, refuse every later
+ * request, wait until no request runs (so no native onnxruntime call is in flight), release the model,
+ * then answer {@link HostStopped}. Terminating a worker inside `session.run` or a load aborts the whole
+ * process (`terminate called after throwing an instance of 'Napi::Error'`).
+ */
+export interface HostShutdown {
+  readonly kind: 'shutdown';
+}
+
+/** Host to owner: the answer to {@link HostShutdown}; the host is idle and may be terminated. */
+export interface HostStopped {
+  readonly kind: 'stopped';
+}
+
 /** `attachEventPort` carries its port in the transfer list (Electron); worker transports also put it in `ports`. */
-export type HostInbound = HostRequest | { readonly kind: 'attachEventPort'; readonly ports?: readonly unknown[] };
+export type HostInbound = HostRequest | HostShutdown | { readonly kind: 'attachEventPort'; readonly ports?: readonly unknown[] };

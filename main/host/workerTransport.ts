@@ -5,7 +5,7 @@ import '../engine/ortTelemetryOff';
 import { Worker, type Transferable } from 'node:worker_threads';
 import { EngineHostClient, type HostTransport } from './engineHostClient';
 import { HOST_WORKER_LIMITS } from './hostHeapLimits';
-import type { HostInbound, HostOutbound } from './protocol';
+import type { HostInbound, HostOutbound, HostShutdown, HostStopped } from './protocol';
 
 function workerFor(): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
@@ -17,8 +17,23 @@ function workerFor(): Worker {
   });
 }
 
+/**
+ * A transport to a new worker. `terminate` first asks the host to stop (protocol's HostShutdown) and
+ * waits for its answer or its exit: terminating a worker inside a native onnxruntime call aborts this
+ * whole process, so a worker is only terminated once it is idle.
+ */
 export function workerTransport(): HostTransport {
   const worker = workerFor();
+  let exited = false;
+  let stopped: () => void = () => undefined;
+  let terminating: Promise<void> | null = null;
+  worker.once('exit', () => {
+    exited = true;
+    stopped();
+  });
+  worker.on('message', (message: HostOutbound | HostStopped) => {
+    if (message.kind === 'stopped') stopped();
+  });
   return {
     post: (message: HostInbound, transfer) => {
       const list = transfer as readonly Transferable[] | undefined;
@@ -26,15 +41,22 @@ export function workerTransport(): HostTransport {
       const value = message.kind === 'attachEventPort' ? { ...message, ports: list ?? [] } : message;
       worker.postMessage(value, list);
     },
-    onMessage: (listener: (m: HostOutbound) => void) => worker.on('message', listener),
+    onMessage: (listener: (m: HostOutbound) => void) =>
+      worker.on('message', (message: HostOutbound | HostStopped) => message.kind !== 'stopped' && listener(message)),
     onExit: (listener) => {
       let error: Error | null = null;
       worker.on('error', (err) => (error = err));
       worker.on('exit', () => listener(error));
     },
-    terminate: async () => {
-      await worker.terminate();
-    },
+    terminate: () =>
+      (terminating ??= (async () => {
+        if (!exited) {
+          const idle = new Promise<void>((resolve) => (stopped = resolve));
+          worker.postMessage({ kind: 'shutdown' } satisfies HostShutdown);
+          await idle;
+        }
+        await worker.terminate();
+      })()),
   };
 }
 

@@ -2,7 +2,8 @@
 // typed ApiError, events pushed through `emit`. Plain Node (no electron): the Electron shell and the
 // browser transport (main/web) both drive it. Runs in main.
 import { readFile } from 'node:fs/promises';
-import { parseRequest, type ApiReply, type AppEvent, type Verb } from '../../common/contract';
+import { join } from 'node:path';
+import { parseRequest, type ApiReply, type AppEvent, type StorageRepair, type Verb } from '../../common/contract';
 import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent } from '../host/protocol';
 import { ConversationStore } from '../storage/conversationStore';
@@ -11,6 +12,8 @@ import { bundledCatalog } from '../models/catalog';
 import type { Catalog } from '../../common/catalogSchema';
 import { redactSettings } from '../../common/settingsSchema';
 import { SettingsStore } from '../storage/settingsStore';
+import type { SettingsWarning } from '../storage/storageWarning';
+import type { StreamTiming } from '../storage/streamWriter';
 import { toApiError } from './apiFailure';
 import { ChatOrchestrator } from './chatOrchestrator';
 import { ConversationStreams } from './conversationStreams';
@@ -18,6 +21,7 @@ import { HostSupervisor, type HostChange } from './hostSupervisor';
 import { ModelDownloads, type DownloadTuning } from './modelDownloads';
 import { ENGINE_LOCK, ModelManager } from './modelManager';
 import { ModelRegistry } from './modelRegistry';
+import { RepairLog } from './repairLog';
 import { serviceHandlers, type ServiceHandlers } from './serviceHandlers';
 
 export interface AppServicesOptions {
@@ -36,8 +40,8 @@ export interface AppServicesOptions {
   readonly forwardHostEvents?: boolean;
   /** App version for `app.info` (default: package.json's). */
   readonly version?: string;
-  /** Streaming replies are written and fsynced this often (default 1000 ms). */
-  readonly flushIntervalMs?: number;
+  /** How often streaming replies are written and fsynced (default: storage's DEFAULT_STREAM_TIMING). */
+  readonly streamTiming?: Partial<StreamTiming>;
   /** Seed for replies whose settings leave it null (default: a fresh random one per reply). */
   readonly seed?: () => number;
   /** Overrides the `hubBaseUrl` setting for downloads (tests point it at a mock Hub). */
@@ -60,6 +64,8 @@ export interface ServiceParts {
   readonly streams: ConversationStreams;
   readonly chat: ChatOrchestrator;
   readonly lock: KeyedQueue;
+  /** Files repaired on their own, kept until the user dismisses them. */
+  readonly repairs: RepairLog;
   readonly emit: (event: AppEvent) => void;
   readonly version: () => Promise<string>;
   /** Emits the model list with the current model. */
@@ -94,10 +100,11 @@ export class AppServices {
     const notice = (level: 'info' | 'warning' | 'error', text: string) => emit({ type: 'notice', level, text });
     const settings = new SettingsStore(options.dataDir);
     const store = new ConversationStore(options.dataDir, {
-      flushIntervalMs: options.flushIntervalMs,
+      streamTiming: options.streamTiming,
       onWarning: (w) => notice('warning', w.message),
     });
-    const registry = new ModelRegistry(options.dataDir, (text) => notice('warning', text));
+    const repairs = new RepairLog(join(options.dataDir, 'repairs.json'), (list) => emit({ type: 'repairs', repairs: list }));
+    const registry = new ModelRegistry(options.dataDir, (repair) => repairs.add(repair));
     const supervisor = new HostSupervisor({ host: options.host, startHost: options.startHost });
     const lock = new KeyedQueue();
     const streams = new ConversationStreams(supervisor, store, (text) => notice('warning', text));
@@ -136,6 +143,7 @@ export class AppServices {
       streams,
       chat,
       lock,
+      repairs,
       emit,
       version: () => (version ??= packageVersion()),
       modelsChanged: () =>
@@ -149,9 +157,12 @@ export class AppServices {
     this.handlers = serviceHandlers(parts);
     if (options.forwardHostEvents ?? true) supervisor.onEvent((event) => forwardable(event) && emit(event));
     supervisor.onChange((change) => this.onHostChange(change, notice));
-    this.ready = settings.load().then(
-      ({ warnings }) => warnings.forEach((w) => notice('warning', w.message)),
-      (err: unknown) => notice('error', `Settings could not be read (${toApiError(err).message}); defaults are in use.`),
+    // The repairs an earlier run kept come first, so this run's are added after them.
+    this.ready = repairs.load().then(() =>
+      settings.load().then(
+        ({ warnings }) => warnings.forEach((w) => repairs.add(settingsRepair(w))),
+        (err: unknown) => notice('error', `Settings could not be read (${toApiError(err).message}); defaults are in use.`),
+      ),
     );
   }
 
@@ -212,6 +223,7 @@ export class AppServices {
       await chat.idle().catch(() => undefined);
       await lock.run(ENGINE_LOCK, () => streams.saveActive()).catch(() => undefined);
       await store.close().catch(() => undefined);
+      await this.parts.repairs.saved();
       await supervisor.close();
     })();
     return this.closed;
@@ -232,6 +244,13 @@ export class AppServices {
       void models.ensureLoaded().catch((err: unknown) => notice('error', `The model could not be loaded again: ${toApiError(err).message}`));
     }
   }
+}
+
+/** A settings warning as a repair: the file set aside, or one setting back at its default. */
+function settingsRepair(warning: SettingsWarning): StorageRepair {
+  const { file, message } = warning;
+  if (warning.kind === 'settings-corrupt') return { file, keptAs: warning.backupPath, lost: warning.lost, message };
+  return { file, keptAs: null, lost: [`the setting ${warning.path || '(all)'}`], message };
 }
 
 function forwardable(event: HostEvent): event is Extract<HostEvent, AppEvent> {

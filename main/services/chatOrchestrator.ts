@@ -98,12 +98,16 @@ export class ChatOrchestrator {
     await turn.host.cancel(turn.seq).catch(() => undefined);
   }
 
-  /** Loads a conversation and, when the engine is free, moves the host's stream to it. */
-  async open(conversationId: string): Promise<{ conversation: Conversation; notice?: string }> {
-    const { recovered, ...conversation } = await this.deps.store.load(conversationId);
+  /**
+   * Loads a conversation and, when the engine is free, moves the host's stream to it. A damaged file
+   * opens read-only: its readable messages, `readOnly` saying why, and the engine left as it is.
+   */
+  async open(conversationId: string): Promise<{ conversation: Conversation; notice?: string; readOnly?: string }> {
+    const { recovered, damage, ...conversation } = await this.deps.store.loadReadable(conversationId);
     if (recovered) {
       this.notice('warning', `The end of this conversation's file was incomplete (the app stopped while writing); ${recovered.droppedBytes} bytes were left out.`);
     }
+    if (damage) return { conversation, readOnly: damage.message };
     if (this.busy || !this.deps.models.current) return { conversation };
     try {
       const notice = await this.prepareStream(conversation);

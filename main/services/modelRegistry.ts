@@ -10,6 +10,7 @@ import { ModelError } from '../engine/errors';
 import { loadModelFolder } from '../engine/modelFolder';
 import { deleteModel, importFolder } from '../models/modelImport';
 import { writeFileAtomic } from '../storage/atomicFile';
+import type { StorageRepair } from '../../common/contract';
 import { fail } from './apiFailure';
 
 const ImportedModelSchema = z.object({
@@ -24,6 +25,20 @@ type ImportedModel = z.output<typeof ImportedModelSchema>;
 /** Ids of downloaded models: the folder name under `<dataDir>/models/`, prefixed so it never collides with an import. */
 const DOWNLOADED_PREFIX = 'downloaded-';
 const FOLDER_NAME = /^[\w.-]{1,200}$/;
+
+/** The folders an unreadable models.json still names (`"dir": "..."`), so the user knows what to import again. */
+function foldersNamedIn(text: string): string[] {
+  const dirs: string[] = [];
+  for (const match of text.matchAll(/"dir"\s*:\s*("(?:[^"\\\n]|\\.)*")/g)) {
+    try {
+      const dir: unknown = JSON.parse(match[1]);
+      if (typeof dir === 'string' && dir !== '' && !dirs.includes(dir)) dirs.push(dir);
+    } catch {
+      // An escape the damage cut in half: that entry cannot be named.
+    }
+  }
+  return dirs;
+}
 
 /** The model id of the folder `<dataDir>/models/<folder>` (a download or a copied import). */
 export function downloadedModelId(folder: string): string {
@@ -45,7 +60,7 @@ export class ModelRegistry {
 
   constructor(
     dataDir: string,
-    private readonly onWarning: (message: string) => void = () => undefined,
+    private readonly onRepair: (repair: StorageRepair) => void = () => undefined,
     private readonly now: () => number = Date.now,
   ) {
     this.file = join(dataDir, 'models.json');
@@ -127,8 +142,17 @@ export class ModelRegistry {
     if (parsed.success) return parsed.data.models;
     // A damaged list must not lock the user out of the app: set it aside and start empty.
     const backup = `${this.file}.corrupt-${this.now()}`;
-    await rename(this.file, backup).catch(() => undefined);
-    this.onWarning(`The list of imported models could not be read and was kept as ${backup}; import your model folders again.`);
+    const kept = await rename(this.file, backup).then(
+      () => true,
+      () => false,
+    );
+    const dirs = foldersNamedIn(text);
+    this.onRepair({
+      file: this.file,
+      keptAs: kept ? backup : null,
+      lost: dirs.length > 0 ? dirs.map((dir) => `the imported model folder ${dir}`) : ['the list of imported model folders'],
+      message: `The list of imported models could not be read${kept ? ` and was kept as ${backup}` : ''}; import your model folders again (they are still where they were).`,
+    });
     return [];
   }
 

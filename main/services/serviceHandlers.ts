@@ -25,6 +25,11 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
       providers: await supervisor.request('providers', {}).catch(() => []),
       platform: process.platform,
     }),
+    'repairs.list': async () => parts.repairs.list(),
+    'repairs.dismiss': async ({ id }) => {
+      await parts.repairs.dismiss(id);
+      return null;
+    },
     // The Hugging Face token stays in main: the renderer only learns whether one is saved.
     'settings.get': async () => redactSettings(settings.get()),
     'settings.update': async ({ patch }) => {
@@ -74,7 +79,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
       return null;
     },
     'conversations.export': async ({ conversationId, format }) => {
-      const conversation = await store.load(conversationId);
+      const conversation = await store.loadReadable(conversationId);
       const content = format === 'markdown' ? await store.exportMarkdown(conversationId) : await store.exportJson(conversationId);
       return { fileName: `${fileStem(conversation.title)}.${format === 'markdown' ? 'md' : 'json'}`, content };
     },

@@ -20,9 +20,10 @@ const STATUS_NOTES: Readonly<Record<Message['status'], string | null>> = {
 /**
  * Markdown with the title as `#` and each message under a `##` heading naming its role. Message text
  * is copied verbatim (it is Markdown already, fenced code included); a fence an interrupted reply left
- * open is closed, so it cannot swallow the messages after it.
+ * open is closed, so it cannot swallow the messages after it. `incomplete` says, at the end, why messages
+ * are missing (a damaged file).
  */
-export function conversationToMarkdown(conversation: Readonly<Conversation>): string {
+export function conversationToMarkdown(conversation: Readonly<Conversation>, incomplete?: string): string {
   const parts: string[] = [`# ${oneLine(conversation.title) || 'Untitled conversation'}`];
   const facts = [`Exported from Ouro`, `started ${new Date(conversation.createdAt).toISOString()}`];
   if (conversation.modelId) facts.push(`model ${conversation.modelId}`);
@@ -34,6 +35,7 @@ export function conversationToMarkdown(conversation: Readonly<Conversation>): st
     const note = STATUS_NOTES[message.status];
     if (note) parts.push(message.status === 'error' && message.error ? `${note} ${oneLine(message.error)}` : note);
   }
+  if (incomplete) parts.push(`_(${oneLine(incomplete)})_`);
   return `${parts.join('\n\n')}\n`;
 }
 

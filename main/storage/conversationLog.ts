@@ -25,6 +25,8 @@ export interface LogState extends ReplayResult {
  */
 export class ConversationLog {
   private readonly states = new Map<string, LogState>();
+  /** List rows per version of a file: a state object is replaced whenever its file changes. */
+  private readonly summaries = new WeakMap<LogState, ConversationSummary>();
 
   constructor(
     readonly dir: string,
@@ -68,6 +70,20 @@ export class ConversationLog {
   }
 
   /**
+   * The file's list row, computed once per version of the file, so listing costs the same however
+   * long the messages are.
+   */
+  async summary(id: string): Promise<ConversationSummary> {
+    const state = await this.read(id);
+    let row = this.summaries.get(state);
+    if (!row) {
+      row = summarize(this.pathOf(id), state);
+      this.summaries.set(state, row);
+    }
+    return row;
+  }
+
+  /**
    * Appends records after the last valid one: a torn tail left by a crash is cut off first (and
    * reported), a final record missing its newline gets one. `sync` fsyncs the data before returning.
    */
@@ -106,6 +122,16 @@ export class ConversationLog {
     }
   }
 
+  /** Fsyncs the file's data (what earlier appends wrote without `sync`). */
+  async sync(id: string): Promise<void> {
+    const handle = await open(this.pathOf(id), 'r+');
+    try {
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  }
+
   forget(id: string): void {
     this.states.delete(id);
   }
@@ -129,17 +155,39 @@ export class ConversationLog {
 /** The list row of a file: for a damaged one, its readable part, the file's time and the problem. */
 export function summarize(path: string, state: Readonly<LogState>): ConversationSummary {
   const c = state.conversation;
-  const last = c.messages.findLast((m) => m.content.trim() !== '');
-  const flat = last ? last.content.replace(/\s+/g, ' ').trim() : '';
+  let preview = '';
+  for (let i = c.messages.length - 1; i >= 0 && preview === ''; i--) preview = messagePreview(c.messages[i].content, PREVIEW_CHARS);
   const summary: ConversationSummary = {
     id: c.id,
     title: c.title,
     createdAt: c.createdAt,
     updatedAt: state.damage ? Math.max(c.updatedAt, Math.floor(state.mtimeMs)) : c.updatedAt,
     messageCount: c.messages.length,
-    preview: flat.length > 120 ? `${flat.slice(0, 119)}…` : flat,
+    preview,
   };
   return state.damage ? { ...summary, problem: damagedError(path, state).message } : summary;
+}
+
+const PREVIEW_CHARS = 120;
+
+/**
+ * The start of `content` with each run of whitespace as one space, trimmed, cut to `max` characters
+ * with an ellipsis. Reads only as far as the preview needs, not the whole message.
+ */
+export function messagePreview(content: string, max: number): string {
+  let out = '';
+  let space = false;
+  for (const ch of content) {
+    if (/\s/.test(ch)) {
+      space = out !== '';
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += ch;
+    if (out.length > max) return `${out.slice(0, max - 1)}…`;
+  }
+  return out;
 }
 
 /** The error for a conversation whose file is missing. */

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConversationLog, damagedError, notFoundError, summarize } from './conversationLog';
+import { ConversationLog, damagedError, notFoundError } from './conversationLog';
 import type { LogState } from './conversationLog';
 import { conversationToJson, conversationToMarkdown } from './conversationExport';
 import { searchConversation } from './conversationSearch';
@@ -31,13 +31,21 @@ import type { ConversationSettings } from '../../common/settingsSchema';
 import { readSnapshotFile, writeSnapshotFile } from './snapshotFile';
 import type { Snapshot, SnapshotMeta } from './snapshotFile';
 import { KeyedQueue } from './keyedQueue';
-import { StreamWriter } from './streamWriter';
+import { DEFAULT_STREAM_TIMING, StreamWriter, type StreamTiming } from './streamWriter';
 import { createStreamSink } from './conversationStreamSink';
 import type { StorageWarningListener } from './storageWarning';
 
 /** A loaded conversation; `recovered` is set when a torn last record was left out (crash while writing). */
 export interface LoadedConversation extends Conversation {
   readonly recovered?: { readonly droppedBytes: number; readonly line: number; readonly reason: string };
+}
+
+/**
+ * What {@link ConversationStore.loadReadable} returns: the conversation, or for a damaged file the part
+ * before the damage with `damage` set (its message is for the user: where, why, what is left out).
+ */
+export interface ReadableConversation extends LoadedConversation {
+  readonly damage?: { readonly line: number; readonly reason: string; readonly message: string };
 }
 
 /**
@@ -70,8 +78,8 @@ export interface ConversationSettingsChange {
 }
 
 export interface ConversationStoreOptions {
-  /** How often a streaming reply's buffered text is written and fsynced (default 1000 ms). */
-  readonly flushIntervalMs?: number;
+  /** How often a streaming reply's text is written and fsynced (default {@link DEFAULT_STREAM_TIMING}). */
+  readonly streamTiming?: Partial<StreamTiming>;
   readonly now?: () => number;
   readonly onWarning?: StorageWarningListener;
 }
@@ -88,13 +96,13 @@ export class ConversationStore {
   private readonly log: ConversationLog;
   private readonly queue = new KeyedQueue();
   private readonly writers = new Set<StreamWriter>();
-  private readonly flushIntervalMs: number;
+  private readonly streamTiming: StreamTiming;
   private readonly now: () => number;
   private readonly onWarning?: StorageWarningListener;
 
   constructor(rootDir: string, options: ConversationStoreOptions = {}) {
     this.dir = join(rootDir, 'conversations');
-    this.flushIntervalMs = options.flushIntervalMs ?? 1000;
+    this.streamTiming = { ...DEFAULT_STREAM_TIMING, ...options.streamTiming };
     this.now = options.now ?? Date.now;
     this.onWarning = options.onWarning;
     this.log = new ConversationLog(this.dir, options.onWarning);
@@ -121,10 +129,9 @@ export class ConversationStore {
 
   /** Every conversation, newest change first. Damaged files are listed with `problem` set. */
   async list(): Promise<ConversationSummary[]> {
-    const states = await Promise.all((await this.log.listIds()).map((id) => this.readIfPresent(id)));
-    return states
-      .filter((s): s is LogState => s !== null)
-      .map((state) => summarize(this.log.pathOf(state.conversation.id), state))
+    const rows = await Promise.all((await this.log.listIds()).map((id) => this.ifPresent(id, () => this.log.summary(id))));
+    return rows
+      .filter((row): row is ConversationSummary => row !== null)
       .sort((a, b) => b.updatedAt - a.updatedAt || a.id.localeCompare(b.id));
   }
 
@@ -133,11 +140,17 @@ export class ConversationStore {
     return this.queue.run(checkId(id), async () => {
       const state = await this.log.read(id);
       if (state.damage) throw damagedError(this.log.pathOf(id), state);
-      const conversation: LoadedConversation = structuredClone(state.conversation);
-      if (!state.dropped) return conversation;
-      const { bytes, line, reason } = state.dropped;
-      return { ...conversation, recovered: { droppedBytes: bytes, line, reason } };
+      return this.readable(id, state);
     });
+  }
+
+  /**
+   * Like `load`, but a damaged file gives its readable part (the records before the damaged line) with
+   * `damage` set instead of an error: to show it read-only and to export it.
+   * @throws `not_found`.
+   */
+  async loadReadable(id: string): Promise<ReadableConversation> {
+    return this.queue.run(checkId(id), async () => this.readable(id, await this.log.read(id)));
   }
 
   /** Appends a complete message (fsynced). @throws `duplicate_message` if the id is taken. */
@@ -199,7 +212,7 @@ export class ConversationStore {
         onWarning: this.onWarning,
         onClosed: () => this.writers.delete(writer),
       });
-      const writer: StreamWriter = new StreamWriter(id, msgId, sink, this.flushIntervalMs);
+      const writer: StreamWriter = new StreamWriter(id, msgId, sink, this.streamTiming);
       this.writers.add(writer);
       return writer;
     });
@@ -249,7 +262,7 @@ export class ConversationStore {
   /** Case-insensitive search of titles and message text, newest conversations first. */
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
     const limit = options.limit ?? 100;
-    const states = await Promise.all((await this.log.listIds()).map((id) => this.readIfPresent(id)));
+    const states = await Promise.all((await this.log.listIds()).map((id) => this.ifPresent(id, () => this.log.read(id))));
     const hits = states
       .filter((s): s is LogState => s !== null)
       .map((s) => s.conversation)
@@ -258,14 +271,15 @@ export class ConversationStore {
     return hits.slice(0, limit);
   }
 
-  /** The conversation as Markdown (roles as headings, message text verbatim). */
+  /** The conversation as Markdown (roles as headings, message text verbatim); of a damaged file, what is readable. */
   async exportMarkdown(id: string): Promise<string> {
-    return conversationToMarkdown(await this.load(id));
+    const { damage, ...conversation } = await this.loadReadable(id);
+    return conversationToMarkdown(conversation, damage && `The file is damaged at line ${damage.line} (${damage.reason}): only the messages before it are here.`);
   }
 
-  /** The conversation as JSON in the `ConversationSchema` shape. */
+  /** The conversation as JSON in the `ConversationSchema` shape; of a damaged file, what is readable. */
   async exportJson(id: string): Promise<string> {
-    const { recovered: _recovered, ...conversation } = await this.load(id);
+    const { recovered: _recovered, damage: _damage, ...conversation } = await this.loadReadable(id);
     return conversationToJson(conversation);
   }
 
@@ -311,10 +325,24 @@ export class ConversationStore {
     return this.queue.idle(id);
   }
 
-  /** The file's state, or null if it was deleted meanwhile. */
-  private async readIfPresent(id: string): Promise<LogState | null> {
+  /** A copy of the file's conversation with what its replay left out or stopped at. */
+  private readable(id: string, state: Readonly<LogState>): ReadableConversation {
+    let conversation: ReadableConversation = structuredClone(state.conversation);
+    if (state.dropped) {
+      const { bytes, line, reason } = state.dropped;
+      conversation = { ...conversation, recovered: { droppedBytes: bytes, line, reason } };
+    }
+    if (state.damage) {
+      const { line, reason } = state.damage;
+      conversation = { ...conversation, damage: { line, reason, message: damagedError(this.log.pathOf(id), state).message } };
+    }
+    return conversation;
+  }
+
+  /** `read` run in the file's queue, or null if the file was deleted meanwhile. */
+  private async ifPresent<T>(id: string, read: () => Promise<T>): Promise<T | null> {
     try {
-      return await this.queue.run(id, () => this.log.read(id));
+      return await this.queue.run(id, read);
     } catch (error) {
       if (error instanceof ConversationStoreError && error.code === 'not_found') return null;
       throw error;

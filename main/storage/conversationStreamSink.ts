@@ -36,10 +36,11 @@ export function createStreamSink(deps: StreamSinkDeps): StreamSink {
     }
   };
   return {
-    writeChunk: (text) =>
+    writeChunk: (text, sync) =>
       queue.run(id, async () => {
         if (!(await live())) return false;
-        await log.append(id, [{ type: 'chunk', messageId: start.id, text, at: now() }], true);
+        if (text !== '') await log.append(id, [{ type: 'chunk', messageId: start.id, text, at: now() }], sync);
+        else if (sync) await log.sync(id);
         return true;
       }),
     writeFinal: (end) =>

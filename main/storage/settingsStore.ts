@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { writeFileAtomic } from './atomicFile';
 import { AppSettingsSchema, SettingsPatchSchema, defaultSettings, definedOnly } from '../../common/settingsSchema';
 import type { AppSettings, SettingsPatch } from '../../common/settingsSchema';
-import type { StorageWarning } from './storageWarning';
+import type { SettingsWarning } from './storageWarning';
 
 /** One rejected setting: its dotted path (`sampling.temperature`) and why. */
 export interface SettingsIssue {
@@ -27,7 +27,7 @@ export class SettingsError extends Error {
 /** What {@link SettingsStore.load} found: usable settings, and what it had to repair on the way. */
 export interface SettingsLoadResult {
   readonly settings: AppSettings;
-  readonly warnings: readonly StorageWarning[];
+  readonly warnings: readonly SettingsWarning[];
 }
 
 /**
@@ -69,15 +69,16 @@ export class SettingsStore {
       const backupPath = `${this.path}.corrupt-${this.now().toISOString().replace(/[:.]/g, '-')}`;
       await rename(this.path, backupPath);
       this.current = defaultSettings();
+      const lost = settingsNamedIn(text);
       const message = `The settings file could not be read and was kept as ${backupPath}; default settings are in use.`;
       return {
         settings: structuredClone(this.current),
-        warnings: [{ kind: 'settings-corrupt', file: this.path, backupPath, message }],
+        warnings: [{ kind: 'settings-corrupt', file: this.path, backupPath, lost, message }],
       };
     }
     const { settings, rejected } = parseSettingsLeniently(raw);
     this.current = settings;
-    const warnings: StorageWarning[] = rejected.map((issue) => ({
+    const warnings: SettingsWarning[] = rejected.map((issue) => ({
       kind: 'settings-invalid-field',
       file: this.path,
       path: issue.path,
@@ -158,6 +159,29 @@ export function parseSettingsLeniently(raw: unknown): { settings: AppSettings; r
     }
   }
   return { settings: defaultSettings(), rejected };
+}
+
+/** What each setting is called when telling the user it was lost. */
+const SETTING_NAMES: Readonly<Record<keyof AppSettings, string>> = {
+  systemPrompt: 'the system prompt',
+  sampling: 'the sampling settings (temperature, top-k, top-p, min-p, repetition penalty, max tokens, seed)',
+  cache: 'the cache settings (sinks, window, positions)',
+  provider: 'the execution provider',
+  theme: 'the theme',
+  windowBounds: 'the window size and position',
+  lastModelId: 'the model used last',
+  hfToken: 'the Hugging Face token',
+  hubBaseUrl: 'the download mirror (hub URL)',
+};
+
+/**
+ * The settings an unreadable settings file held, as far as its text still names them (every setting
+ * when it names none): what the user lost when it was replaced with defaults.
+ */
+export function settingsNamedIn(text: string): string[] {
+  const keys = Object.keys(SETTING_NAMES) as (keyof AppSettings)[];
+  const named = keys.filter((key) => new RegExp(`"${key}"\\s*:`).test(text));
+  return (named.length > 0 ? named : keys).map((key) => SETTING_NAMES[key]);
 }
 
 /** Deletes the value at `path`; if nothing is there any more, deletes its parent, and so on up. */

@@ -7,12 +7,15 @@
  */
 export type StorageWarning = WarningBase &
   (
-    | { readonly kind: 'settings-corrupt'; readonly backupPath: string }
+    | { readonly kind: 'settings-corrupt'; readonly backupPath: string; readonly lost: readonly string[] }
     | { readonly kind: 'settings-invalid-field'; readonly path: string }
     | { readonly kind: 'conversation-tail-dropped'; readonly droppedBytes: number }
     | { readonly kind: 'snapshot-invalid' }
     | { readonly kind: 'stream-flush-failed' }
   );
+
+/** What reading the settings file can report. */
+export type SettingsWarning = Extract<StorageWarning, { kind: 'settings-corrupt' | 'settings-invalid-field' }>;
 
 interface WarningBase {
   /** The file concerned. */
@@ -22,3 +25,4 @@ interface WarningBase {
 
 /** Receives storage warnings as they happen (for a log or a toast). */
 export type StorageWarningListener = (warning: StorageWarning) => void;
+

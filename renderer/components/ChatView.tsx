@@ -8,6 +8,7 @@ import {
   selectIsStreaming,
   selectHasMessages,
   selectOpening,
+  selectReadOnly,
 } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { Composer } from './Composer';
@@ -25,6 +26,7 @@ export function ChatView() {
     <section className="chat-view" aria-label="Chat">
       <ChatHeader />
       <ProgressStrip />
+      <ReadOnlyNotice />
       {hasMessages ? (
         <MessageList key={activeId ?? 'none'} />
       ) : (
@@ -94,6 +96,17 @@ function EmptyChat({ loading }: { readonly loading: boolean }) {
           ? 'Everything stays on this computer. The conversation can go on as long as you like: the model keeps the start and the most recent part in view.'
           : 'Load a model to start chatting.'}
       </p>
+    </div>
+  );
+}
+
+/** Why the open conversation cannot be changed (a damaged file): shown above its readable messages. */
+function ReadOnlyNotice() {
+  const reason = useAppStore(selectReadOnly);
+  if (reason === null) return null;
+  return (
+    <div className="read-only-notice" role="status" data-testid="read-only">
+      <strong>Read-only.</strong> {reason}
     </div>
   );
 }

@@ -9,6 +9,7 @@ import {
   selectBusy,
   selectComposerFocusTick,
   selectHasModel,
+  selectReadOnly,
   selectIsStreaming,
   selectLoadingModelId,
   selectStopping,
@@ -27,6 +28,7 @@ export function Composer() {
   const stopping = useAppStore(selectStopping);
   const busy = useAppStore(selectBusy);
   const hasModel = useAppStore(selectHasModel);
+  const readOnly = useAppStore(selectReadOnly) !== null;
   const loadingModel = useAppStore(selectLoadingModelId) !== null;
   const focusTick = useAppStore(selectComposerFocusTick);
   const [error, setError] = useState<string | null>(null);
@@ -45,8 +47,8 @@ export function Composer() {
   }, [activeId, hasModel]);
 
   const key = activeId ?? NEW_CONVERSATION_DRAFT;
-  const canSend = hasModel && !loadingModel && !busy && draft.trim().length > 0;
-  const preview = useSendPreview(activeId, draft, hasModel && !loadingModel && !busy);
+  const canSend = hasModel && !loadingModel && !busy && !readOnly && draft.trim().length > 0;
+  const preview = useSendPreview(activeId, draft, hasModel && !loadingModel && !busy && !readOnly);
 
   const submit = (event?: FormEvent) => {
     event?.preventDefault();
@@ -65,7 +67,9 @@ export function Composer() {
     });
   };
 
-  const explanation = hasModel
+  const explanation = readOnly
+    ? 'This conversation is read-only: its file is damaged. Export it, or start a new conversation.'
+    : hasModel
     ? null
     : loadingModel
       ? 'The model is loading; you can send when it is ready.'
@@ -78,15 +82,15 @@ export function Composer() {
           {error}
         </p>
       )}
-      <div className={`composer-box ${hasModel ? '' : 'is-disabled'}`}>
+      <div className={`composer-box ${hasModel && !readOnly ? '' : 'is-disabled'}`}>
         <textarea
           ref={ref}
           aria-label="Message"
           aria-describedby={[explanation ? hintId : null, error ? errorId : null].filter(Boolean).join(' ') || undefined}
-          placeholder={hasModel ? 'Message Ouro' : 'Load a model to start chatting'}
+          placeholder={readOnly ? 'This conversation is read-only' : hasModel ? 'Message Ouro' : 'Load a model to start chatting'}
           rows={1}
           value={draft}
-          disabled={!hasModel}
+          disabled={!hasModel || readOnly}
           onChange={(e) => {
             store.getState().setDraft(key, e.target.value);
             if (error) setError(null);
@@ -118,7 +122,7 @@ export function Composer() {
       {explanation ? (
         <p className="composer-hint is-warning" id={hintId}>
           {explanation}{' '}
-          {!loadingModel && (
+          {!loadingModel && !readOnly && (
             <button type="button" className="link-button" onClick={() => store.getState().showView('models')}>
               Add a model
             </button>

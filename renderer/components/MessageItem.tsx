@@ -10,6 +10,7 @@ import {
   selectEditText,
   selectIsEditing,
   selectIsLive,
+  selectReadOnly,
   selectStreamText,
   type HorizonPlacement,
 } from '../state/selectors';
@@ -84,11 +85,13 @@ function LiveText({ messageId, horizon }: { readonly messageId: string; readonly
 function MessageActions({ message, canRegenerate }: { readonly message: Message; readonly canRegenerate: boolean }) {
   const store = useStoreApi();
   const busy = useAppStore(selectBusy);
+  // A read-only conversation (a damaged file) can be copied from, not changed.
+  const readOnly = useAppStore(selectReadOnly) !== null;
   const anotherEditing = useAppStore(selectEditing) !== null;
   return (
     <div className="message-actions">
       <CopyButton label="Copy" getText={() => (store.getState().stream?.replyId === message.id ? store.getState().stream?.text ?? '' : message.content)} />
-      {message.role === 'user' && (
+      {message.role === 'user' && !readOnly && (
         <button
           type="button"
           className="icon-button"
@@ -100,7 +103,7 @@ function MessageActions({ message, canRegenerate }: { readonly message: Message;
           <PencilIcon />
         </button>
       )}
-      {canRegenerate && (
+      {canRegenerate && !readOnly && (
         <button
           type="button"
           className="icon-button"

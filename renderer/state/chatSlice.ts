@@ -12,13 +12,15 @@ export interface ChatSlice {
   activeId: string | null;
   active: ActiveConversation | null;
   messages: readonly Message[];
+  /** Why the open conversation cannot be changed (its file is damaged), or null. */
+  readOnly: string | null;
   /** Id of the conversation being loaded, while `conversations.open` runs. */
   opening: string | null;
   /** The verb that is starting a stream, until its StreamStart arrives. */
   pending: StreamKind | null;
   openConversation(id: string): Promise<void>;
-  /** Shows `conversation` as the open one (after create or open). */
-  showConversation(conversation: Readonly<Conversation>): void;
+  /** Shows `conversation` as the open one (after create or open); `readOnly` says why it cannot be changed. */
+  showConversation(conversation: Readonly<Conversation>, readOnly?: string | null): void;
   closeConversation(): void;
   /** A `message` event: replaces or appends the message when its conversation is open. */
   applyMessage(conversationId: string, message: Message): void;
@@ -40,6 +42,8 @@ export function createChatSlice(deps: StoreDeps): SliceCreator<ChatSlice> {
     /** Runs a stream-starting verb with the shared busy guard and pending flag. */
     const startStream = async (kind: StreamKind, run: () => Promise<void>): Promise<ApiError | null> => {
       if (busy()) return busyError;
+      const readOnly = get().readOnly;
+      if (readOnly !== null) return { code: 'bad-request', message: readOnly };
       set({ pending: kind });
       try {
         await run();
@@ -55,6 +59,7 @@ export function createChatSlice(deps: StoreDeps): SliceCreator<ChatSlice> {
       activeId: null,
       active: null,
       messages: [],
+      readOnly: null,
       opening: null,
       pending: null,
 
@@ -63,9 +68,9 @@ export function createChatSlice(deps: StoreDeps): SliceCreator<ChatSlice> {
         if (get().activeId === id) return;
         set({ opening: id });
         try {
-          const { conversation, notice } = await api.invoke('conversations.open', { conversationId: id });
+          const { conversation, notice, readOnly } = await api.invoke('conversations.open', { conversationId: id });
           if (get().opening !== id) return;
-          get().showConversation(conversation);
+          get().showConversation(conversation, readOnly);
           if (notice) get().pushNotice('info', notice);
         } catch (error) {
           if (get().opening === id) set({ opening: null });
@@ -73,13 +78,13 @@ export function createChatSlice(deps: StoreDeps): SliceCreator<ChatSlice> {
         }
       },
 
-      showConversation(conversation) {
+      showConversation(conversation, readOnly = null) {
         const { messages, ...header } = conversation;
-        set({ activeId: conversation.id, active: header, messages, opening: null, editing: null, horizon: null, view: 'chat' });
+        set({ activeId: conversation.id, active: header, messages, readOnly, opening: null, editing: null, horizon: null, view: 'chat' });
       },
 
       closeConversation() {
-        set({ activeId: null, active: null, messages: [], opening: null, editing: null, horizon: null });
+        set({ activeId: null, active: null, messages: [], readOnly: null, opening: null, editing: null, horizon: null });
       },
 
       applyMessage(conversationId, message) {

@@ -51,6 +51,9 @@ export function createEventRouter(store: AppStore, options: EventRouterOptions =
       case 'notice':
         s.pushNotice(event.level, event.text);
         return;
+      case 'repairs':
+        s.setRepairs(event.repairs);
+        return;
       case 'command':
         s.handleCommand(event.command);
         return;

@@ -1,6 +1,6 @@
-// Lifecycle slice: first load, resync after the transport reconnects, and the native menu's commands.
-// Renderer.
-import type { AppEvent } from '../../common/contract';
+// Lifecycle slice: first load, resync after the transport reconnects, the native menu's commands, and the
+// repairs main made to unreadable files at start. Renderer.
+import type { AppEvent, Repair } from '../../common/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
 
@@ -14,6 +14,11 @@ export interface LifecycleSlice {
   /** Re-fetches after a reconnect; a stream the drop cut off is closed, the open conversation reloaded. */
   resync(): Promise<void>;
   handleCommand(command: AppCommand): void;
+  /** Files main repaired on its own, until the user dismisses them (what was lost, where the file was kept). */
+  repairs: readonly Repair[];
+  setRepairs(repairs: readonly Repair[]): void;
+  /** Tells main the user has read a repair; the list follows from main's `repairs` event or this reply. */
+  dismissRepair(id: string): Promise<void>;
 }
 
 export function createLifecycleSlice(deps: StoreDeps): SliceCreator<LifecycleSlice> {
@@ -31,11 +36,29 @@ export function createLifecycleSlice(deps: StoreDeps): SliceCreator<LifecycleSli
         ),
         get().refreshModels(),
         get().loadConversations(),
+        api.invoke('repairs.list', {}).then(
+          (repairs) => get().setRepairs(repairs),
+          () => undefined,
+        ),
       ]);
     };
 
     return {
       initialized: false,
+      repairs: [],
+
+      setRepairs(repairs) {
+        set({ repairs });
+      },
+
+      async dismissRepair(id) {
+        set((s) => ({ repairs: s.repairs.filter((r) => r.id !== id) }));
+        try {
+          await api.invoke('repairs.dismiss', { id });
+        } catch (error) {
+          get().pushNotice('error', `Could not dismiss the notice: ${toApiError(error).message}`);
+        }
+      },
 
       async initialize() {
         await fetchAll();
@@ -54,8 +77,8 @@ export function createLifecycleSlice(deps: StoreDeps): SliceCreator<LifecycleSli
         const id = get().activeId;
         if (id === null) return;
         try {
-          const { conversation } = await api.invoke('conversations.open', { conversationId: id });
-          if (get().activeId === id) get().showConversation(conversation);
+          const { conversation, readOnly } = await api.invoke('conversations.open', { conversationId: id });
+          if (get().activeId === id) get().showConversation(conversation, readOnly);
         } catch (error) {
           get().pushNotice('error', `Could not reload the conversation: ${toApiError(error).message}`);
         }

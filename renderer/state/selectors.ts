@@ -13,6 +13,8 @@ export const selectActive = (s: AppState) => s.active;
 export const selectActiveTitle = (s: AppState) => s.active?.title ?? null;
 export const selectActiveOverrides = (s: AppState) => s.active?.settings;
 export const selectOpening = (s: AppState) => s.opening;
+/** Why the open conversation cannot be changed (a damaged file), or null. */
+export const selectReadOnly = (s: AppState) => s.readOnly;
 export const selectMessages = (s: AppState) => s.messages;
 export const selectHasMessages = (s: AppState) => s.messages.length > 0;
 export const selectPending = (s: AppState) => s.pending;
@@ -61,6 +63,7 @@ export const selectView = (s: AppState) => s.view;
 export const selectSettingsDialog = (s: AppState) => s.settingsDialog;
 export const selectCachePanelOpen = (s: AppState) => s.cachePanelOpen;
 export const selectNotices = (s: AppState) => s.notices;
+export const selectRepairs = (s: AppState) => s.repairs;
 export const selectComposerFocusTick = (s: AppState) => s.composerFocusTick;
 export const selectConnection = (s: AppState) => s.connection;
 export const selectEditing = (s: AppState) => s.editing;

@@ -2,7 +2,7 @@
 // (services, a worker-thread engine host, the bridge server over the built renderer) in a temp data
 // folder. Any console error, page error, failed load or CSP violation fails the test. Runs under Vitest.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,8 @@ export interface StartOptions {
   readonly settings?: SettingsPatch;
   /** Seeds for replies whose settings leave `seed` null; default 1, 2, 3… per session (repeatable runs). */
   readonly seed?: () => number;
+  /** Fills the app-data folder before the app starts (e.g. damaged files to recover from). */
+  readonly prepare?: (dataDir: string) => Promise<void>;
   /** More options for `startTestApp` (a mock Hub's `hubBaseUrl`, a `catalog`, `services` tweaks…). */
   readonly app?: Partial<Omit<TestAppOptions, 'dataDir' | 'staticDir'>>;
 }
@@ -161,6 +163,10 @@ export function useE2E(): E2E {
 async function startSession(browser: Browser, options: Readonly<StartOptions>, perTest: boolean): Promise<LiveSession> {
   const dir = await mkdtemp(join(tmpdir(), 'ouro-e2e-'));
   const dataDir = join(dir, 'data');
+  if (options.prepare) {
+    await mkdir(dataDir);
+    await options.prepare(dataDir);
+  }
   let nextSeed = 1;
   const app = await startTestApp({
     ...options.app,

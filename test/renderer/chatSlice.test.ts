@@ -166,3 +166,41 @@ describe('chat actions', () => {
     expect(store.getState().stream?.stopping).toBe(true);
   });
 });
+
+describe('a read-only conversation (damaged file)', () => {
+  it('opens with its reason, refuses send, regenerate and edit without calling main, and a normal one clears it', async () => {
+    const reason = 'Conversation file /x.jsonl is damaged at line 4 (not valid JSON).';
+    const api = scriptedApi({
+      'conversations.open': ({ conversationId }) => ({
+        conversation: { id: conversationId, title: 'T', createdAt: 1, updatedAt: 1, messages: [msg('u1', 'user', 'Hi')] },
+        ...(conversationId === 'bad' ? { readOnly: reason } : {}),
+      }),
+    });
+    const { store } = storeWith(api);
+    await store.getState().openConversation('bad');
+    expect(store.getState().readOnly).toBe(reason);
+    expect(ids(store.getState().messages)).toEqual(['u1']);
+    for (const attempt of [store.getState().send('more'), store.getState().regenerate(), store.getState().editAndResend('u1', 'x')]) {
+      expect(await attempt).toEqual({ code: 'bad-request', message: reason });
+    }
+    expect(api.calls.map((c) => c.verb)).toEqual(['conversations.open']);
+
+    await store.getState().openConversation('good');
+    expect(store.getState().readOnly).toBeNull();
+  });
+});
+
+describe('repairs from main', () => {
+  it('come from the start-up fetch and `repairs` events, and a dismiss tells main', async () => {
+    const repair = { id: 'r1', at: 1, file: '/d/settings.json', keptAs: '/d/settings.json.corrupt-1', lost: ['the system prompt'], message: 'm' };
+    const api = scriptedApi({ 'repairs.list': () => [repair], 'repairs.dismiss': () => null });
+    const { store, route } = storeWith(api);
+    await store.getState().initialize();
+    expect(store.getState().repairs).toEqual([repair]);
+    route({ type: 'repairs', repairs: [repair, { ...repair, id: 'r2' }] });
+    expect(store.getState().repairs.map((r) => r.id)).toEqual(['r1', 'r2']);
+    await store.getState().dismissRepair('r1');
+    expect(store.getState().repairs.map((r) => r.id)).toEqual(['r2']);
+    expect(api.calls.at(-1)).toEqual({ verb: 'repairs.dismiss', args: { id: 'r1' } });
+  });
+});

@@ -87,7 +87,7 @@ export async function startServices(options: Partial<AppServicesOptions> = {}): 
 /**
  * A worker host whose death can be faked mid-request: `crash()` tells its client the host died (as a
  * crashed utility process would), while the real worker is only terminated once it has answered what
- * it was running — terminating a worker inside onnxruntime's run aborts the whole test process.
+ * it was running (its transport would wait for that anyway, see workerTransport).
  */
 export function crashableWorkerHost(): { client: EngineHostClient; crash(): void } {
   const inner = workerTransport();

@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BodyRecordSchema, HeaderRecordSchema } from '../../common/conversationSchema';
+import { BodyRecordSchema, ConversationSchema, HeaderRecordSchema } from '../../common/conversationSchema';
 import { ConversationStore } from '../../main/storage/conversationStore';
 import { ConversationStoreError } from '../../main/storage/conversationStoreError';
 import type { StorageWarning } from '../../main/storage/storageWarning';
@@ -114,6 +114,19 @@ describe('damage before the last line', () => {
 
     const [summary] = await fresh.list();
     expect(summary).toMatchObject({ id, title: 'Damaged', messageCount: 2, problem: expect.stringContaining('line 4') });
+
+    // What is readable opens (read-only, with the same message) and exports; the file stays untouched.
+    const readable = await fresh.loadReadable(id);
+    expect(readable.messages.map((m) => m.content)).toEqual(['one', 'two']);
+    expect(readable.damage).toEqual({ line: 4, reason: 'not valid JSON', message: e.message });
+    const markdown = await fresh.exportMarkdown(id);
+    expect(markdown).toMatch(/^# Damaged\n/);
+    expect(markdown).toContain('## User\n\none\n\n## User\n\ntwo\n');
+    expect(markdown).toContain('_(The file is damaged at line 4');
+    expect(markdown).not.toContain('three');
+    const json = ConversationSchema.parse(JSON.parse(await fresh.exportJson(id)));
+    expect(json).toMatchObject({ id, title: 'Damaged', messages: [{ content: 'one' }, { content: 'two' }] });
+    expect(Buffer.compare(await readFile(path), damaged)).toBe(0);
   });
 
   it('treats a file without a valid header as damaged at line 1', async () => {

@@ -5,7 +5,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AppSettingsSchema, ConversationSettingsSchema, defaultSettings, effectiveChatSettings } from '../../common/settingsSchema';
-import { SettingsError, SettingsStore } from '../../main/storage/settingsStore';
+import { SettingsError, SettingsStore, settingsNamedIn } from '../../main/storage/settingsStore';
 import { useTempDirs } from './tempDir';
 
 const tempDir = useTempDirs();
@@ -60,10 +60,15 @@ describe('SettingsStore', () => {
     expect(settings).toEqual(defaultSettings());
     const backup = join(root, 'settings.json.corrupt-2025-03-04T05-06-07-890Z');
     expect(warnings).toEqual([
-      { kind: 'settings-corrupt', file: join(root, 'settings.json'), backupPath: backup, message: expect.stringContaining(backup) },
+      { kind: 'settings-corrupt', file: join(root, 'settings.json'), backupPath: backup, lost: ['the theme'], message: expect.stringContaining(backup) },
     ]);
     expect(await readFile(backup, 'utf8')).toBe('{"theme": "dark", ');
     expect(await readdir(root)).toEqual(['settings.json.corrupt-2025-03-04T05-06-07-890Z']);
+  });
+
+  it('names every setting as lost when the unreadable file names none', () => {
+    expect(settingsNamedIn('\u0000\u0000garbage')).toHaveLength(Object.keys(defaultSettings()).length);
+    expect(settingsNamedIn('{"lastModelId": "x", "hubBaseUrl" : "https://m')).toEqual(['the model used last', 'the download mirror (hub URL)']);
   });
 
   it('drops unknown fields and replaces only the invalid ones with defaults, naming each', async () => {

@@ -1,4 +1,5 @@
-// Streaming replies: buffered text reaches the disk (fsynced) about once per second and survives a crash.
+// Streaming replies: buffered text is written within 50 ms (what a killed app can lose), fsynced within
+// a second more (what a power loss can lose), and survives a crash.
 // Runs under Vitest (Node) with fake timers for the flush interval; file I/O is real, in temp folders.
 
 import { open, readFile } from 'node:fs/promises';
@@ -38,29 +39,39 @@ async function records(path: string): Promise<{ type: string; text?: string; sta
 }
 
 describe('StreamWriter', () => {
-  it('flushes buffered text as an fsynced chunk after one second, and a crash leaves a streaming message with it', async () => {
+  it('writes buffered text as a chunk within 50 ms, fsyncs it within a second, and a crash leaves a streaming message with it', async () => {
     const root = await tempDir();
     const store = new ConversationStore(root);
     const { id } = await store.create();
     await store.appendMessage(id, { role: 'user', content: 'tell me a story' });
     const path = join(store.dir, `${id}.jsonl`);
     const writer = await store.beginStreaming(id, 'reply');
-
-    writer.append('Once upon');
-    writer.append(' a time');
-    await vi.advanceTimersByTimeAsync(999);
-    await store.idle(id);
-    expect((await records(path)).filter((r) => r.type === 'chunk')).toEqual([]);
+    const chunks = async () => (await records(path)).filter((r) => r.type === 'chunk').map((r) => r.text);
 
     const syncsBefore = datasync.mock.calls.length;
+    writer.append('Once upon');
+    writer.append(' a time');
+    await vi.advanceTimersByTimeAsync(49);
+    await store.idle(id);
+    expect(await chunks()).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
     await store.idle(id);
-    expect(datasync.mock.calls.length).toBe(syncsBefore + 1);
-    expect((await records(path)).filter((r) => r.type === 'chunk').map((r) => r.text)).toEqual(['Once upon a time']);
+    expect(await chunks()).toEqual(['Once upon a time']);
+    expect(datasync.mock.calls.length).toBe(syncsBefore);
 
-    writer.append(', a robot');
-    await vi.advanceTimersByTimeAsync(1000);
+    // Every 50 ms of text is written; the first unsynced write is fsynced a second later, once.
+    for (const word of [',', ' a', ' robot']) {
+      writer.append(word);
+      await vi.advanceTimersByTimeAsync(50);
+    }
     await store.idle(id);
+    expect(await chunks()).toEqual(['Once upon a time', ',', ' a', ' robot']);
+    expect(datasync.mock.calls.length).toBe(syncsBefore);
+    await vi.advanceTimersByTimeAsync(1000 - 3 * 50); // 1,050 ms: a second after the first write
+    await store.idle(id);
+    expect(datasync.mock.calls.length).toBe(syncsBefore + 1);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(datasync.mock.calls.length).toBe(syncsBefore + 1);
     writer.append(' that never'); // still buffered when the "crash" happens
 
     // Crash: read the file as the next start would, without end().
