@@ -5,6 +5,7 @@ import { ChatSession } from '../../main/engine/chatSession';
 import type { CacheSettings, ChatMessage, GenerateOptions } from '../../main/engine/chatTypes';
 import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
+import { encodeContinuation } from '../../main/engine/text/continuation';
 import { decodeSessionSnapshot, encodeSessionSnapshot } from '../../main/engine/sessionSnapshot';
 import { ensureFixture } from '../fixtures/llamaFixture';
 
@@ -85,6 +86,8 @@ describe('ChatSession', () => {
     const again = await turn(session, messages, sampled(40, 3));
     expect(again.stats.reprocessedTokens).toBeGreaterThan(0);
     expect(again.stats.reprocessedTokens).toBeLessThanOrEqual(4 + 32);
+    // Nothing new was fed: the prefill is the rebuild.
+    expect(again.stats.prefillTokens).toBe(again.stats.reprocessedTokens);
     expect(again.ids.length).toBeGreaterThan(0);
     expect(first.ids.length).toBeGreaterThan(0);
   });
@@ -106,6 +109,51 @@ describe('ChatSession', () => {
     a.keys.forEach((k, l) => expect(Buffer.from(b.keys[l].buffer).equals(Buffer.from(k.buffer))).toBe(true));
     a.values.forEach((v, l) => expect(Buffer.from(b.values[l].buffer).equals(Buffer.from(v.buffer))).toBe(true));
     expect(Array.from(b.slotPos)).toEqual(Array.from(a.slotPos));
+  });
+
+  it('an edited user message is cut where it begins: only its turn is fed, and the stream equals a fresh one', async () => {
+    const system: ChatMessage = { role: 'system', content: 'Be brief.' };
+    const session = new ChatSession(model, SMALL);
+    const first = await turn(session, [system, user('one')], sampled(8, 2));
+    const afterReply = [system, user('one'), { role: 'assistant' as const, content: first.text }];
+    await turn(session, [...afterReply, user('two')], sampled(30, 3));
+    const edited = [...afterReply, user('two, edited')];
+    const tokensBefore = session.tokenCount;
+    const again = await turn(session, edited, sampled(5, 4));
+    expect(again.stats.reprocessedTokens).toBe(0);
+    const after = model.template!.renderAround(edited, 2)!.after;
+    // The first reply hit max tokens: its last sampled token is fed first, then the edited turn's text.
+    expect(again.stats.prefillTokens).toBe(1 + encodeContinuation(model.tokenizer, after).length);
+    expect(session.tokenCount).toBeLessThan(tokensBefore + again.stats.prefillTokens);
+
+    const clean = new ChatSession(model, SMALL);
+    await turn(clean, [system, user('one')], sampled(8, 2));
+    const direct = await turn(clean, edited, sampled(5, 4));
+    expect(again.ids).toEqual(direct.ids);
+    expect(Array.from(session.tokenIds())).toEqual(Array.from(clean.tokenIds()));
+  });
+
+  it('an edited reply is fed as written after its prompt; an edited first message counts the system turn it feeds again', async () => {
+    const system: ChatMessage = { role: 'system', content: 'You are a careful assistant.' };
+    const session = new ChatSession(model, SMALL);
+    await turn(session, [system, user('one')], sampled(6, 2));
+    const promptTokens = model.tokenizer.encode(model.template!.render([system, user('one')], { addGenerationPrompt: true }), { addSpecialTokens: false });
+    const edited = [system, user('one'), { role: 'assistant' as const, content: 'A reply the user wrote. ' }, user('two')];
+    const r = await turn(session, edited, sampled(4, 3));
+    expect(r.stats.reprocessedTokens).toBe(0);
+    const fed = encodeContinuation(model.tokenizer, edited[2].content + model.template!.renderAround(edited, 2)!.after);
+    expect(r.stats.prefillTokens).toBe(fed.length);
+    expect(Array.from(session.tokenIds().subarray(0, promptTokens.length + fed.length))).toEqual([...promptTokens, ...fed]);
+
+    // Only the empty stream's boundary comes before the first user message: the system turn is fed again.
+    const old = session.tokenIds();
+    const rewritten = await turn(session, [system, user('another start')], sampled(4, 3));
+    const now = model.tokenizer.encode(model.template!.render([system, user('another start')], { addGenerationPrompt: true }), { addSpecialTokens: false });
+    let same = 0;
+    while (old[same] === now[same]) same++;
+    expect(same).toBeGreaterThan(4);
+    expect(rewritten.stats.reprocessedTokens).toBe(same);
+    expect(rewritten.stats.prefillTokens).toBe(now.length);
   });
 
   it('auto sink covers the system prompt (at least 4 tokens) and the window defaults from the positions', async () => {
