@@ -265,8 +265,8 @@ export class ChatSession {
         unfed = id;
         break;
       }
-      // The fed text is what the template will render for this reply: the detokenizer's output, before
-      // stop strings are held back. A cut only where no character is half-fed.
+      // The fed text is the detokenizer's output, before stop strings are held back. A cut only where no
+      // character is half-fed.
       fedReply += completed;
       if (produced % FLATTEN_EVERY === FLATTEN_EVERY - 1) fedReply = flatten(fedReply);
       this.fedText = fedBefore + fedReply;
@@ -402,7 +402,9 @@ export class ChatSession {
     if (prompt.kind === 'raw') {
       const end: Cut = { tokens: this.history.length, chars: this.fedText.length, kind: 'token' };
       // Raw text gets BOS as the tokenizer config says.
-      const ids = end.tokens === 0 ? tokenizer.encodeRawPrompt(prompt.text) : encodeContinuation(tokenizer, prompt.text);
+      let ids: number[] = [];
+      if (prompt.text && end.tokens === 0) ids = tokenizer.encodeRawPrompt(prompt.text);
+      else if (prompt.text) ids = encodeContinuation(tokenizer, prompt.text);
       return { cut: end, ids, text: prompt.text, refed: 0 };
     }
     const template = this.requireTemplate();
