@@ -4,7 +4,8 @@
 // snapshot and one without it (a counted rebuild) happen midway.
 import { loadModel } from '../../main/engine/loadedModel';
 import { ChatSession } from '../../main/engine/chatSession';
-import type { CacheSettings, ChatMessage } from '../../main/engine/chatTypes';
+import type { ChatMessage } from '../../common/chat';
+import type { CacheSettings } from '../../main/engine/chatTypes';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
 import { decodeSessionSnapshot, encodeSessionSnapshot } from '../../main/engine/sessionSnapshot';
 import { param, storiesDir, type BenchContext, type SectionResult } from '../lib/benchContext';

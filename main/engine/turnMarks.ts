@@ -1,7 +1,7 @@
 // Where a chat session's token stream can be cut back to, and which messages the stream holds there
 // (engine host thread). Kept in session snapshots, so turn boundaries survive a restart.
 import { createHash } from 'node:crypto';
-import type { ChatMessage } from './chatTypes';
+import type { ChatMessage } from '../../common/chat';
 
 /**
  * What a turn boundary holds: the conversation's first `messages` messages (checked by `digest`), with
