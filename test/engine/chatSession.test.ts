@@ -6,7 +6,9 @@ import { ChatSession } from '../../main/engine/chatSession';
 import type { CacheSettings, GenerateOptions } from '../../main/engine/chatTypes';
 import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
+import { ChatTemplate } from '../../main/engine/text/chatTemplate';
 import { encodeContinuation } from '../../main/engine/text/continuation';
+import { FAMILIES } from './text/chatTemplateFamilies';
 import { decodeSessionSnapshot, encodeSessionSnapshot } from '../../main/engine/sessionSnapshot';
 import { ensureFixture } from '../fixtures/llamaFixture';
 
@@ -155,6 +157,26 @@ describe('ChatSession', () => {
     expect(same).toBeGreaterThan(4);
     expect(rewritten.stats.reprocessedTokens).toBe(same);
     expect(rewritten.stats.prefillTokens).toBe(now.length);
+  });
+
+  it('a past reply with thinking, which the template strips when it renders it again, is never fed again', async () => {
+    const template = ChatTemplate.fromTokenizerConfig(FAMILIES.deepseekR1.config);
+    const session = new ChatSession({ ...model, template }, SMALL);
+    await turn(session, [user('one')], sampled(6, 2));
+    // The user wrote this reply (an edit): it is fed after the first prompt as written, thinking included.
+    const thought = { role: 'assistant' as const, content: '<think>\nplan it\n</think>\n\nThe answer. ' };
+    const second = [user('one'), thought, user('two')];
+    const r2 = await turn(session, second, sampled(5, 3));
+    expect(r2.stats.reprocessedTokens).toBe(0);
+    const third = [...second, { role: 'assistant' as const, content: r2.text }, user('three')];
+    // The template now renders that reply as "The answer. " only; the stream keeps what was fed.
+    expect(template.render(third, { addGenerationPrompt: true })).not.toContain('plan it');
+    const before = session.tokenCount;
+    const r3 = await turn(session, third, sampled(5, 4));
+    expect(r3.stats.reprocessedTokens).toBe(0);
+    const after = template.renderAround(third, 3)!.after;
+    expect(r3.stats.prefillTokens).toBe(1 + encodeContinuation(model.tokenizer, after).length);
+    expect(model.tokenizer.decode([...session.tokenIds().subarray(0, before)], { skipSpecialTokens: false })).toContain('plan it');
   });
 
   it('auto sink covers the system prompt (at least 4 tokens) and the window defaults from the positions', async () => {
