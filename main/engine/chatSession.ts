@@ -422,7 +422,29 @@ export class ChatSession {
     // apply_chat_template tokenizes without special tokens).
     const text = template.render(messages, { addGenerationPrompt: true });
     const ids = tokenizer.encode(text, { addSpecialTokens: false });
-    return { cut: this.cuts[0], ids, text, refed: this.refedFromStart(ids, messages) };
+    // An empty stream on a conversation with earlier turns it could not prime feeds them all again.
+    if (this.history.length === 0) return { cut: this.cuts[0], ids, text, refed: messages.some((m) => m.role === 'assistant') ? ids.length : 0 };
+    return this.keepSharedStart(text, ids);
+  }
+
+  /**
+   * A conversation that changed before its first turn boundary (its first message edited, another system
+   * prompt): the stream keeps the leading tokens it already holds at the same positions (their K/V are
+   * the same; the template's header, an unchanged system turn) and is cut after them. Where no cut there
+   * spells a prefix of both texts, it is fed again from the start and those tokens count as re-processed.
+   */
+  private keepSharedStart(text: string, ids: readonly number[]): FeedPlan {
+    const old = this.history.slice(0, ids.length);
+    let same = 0;
+    while (same < old.length && old[same] === ids[same]) same++;
+    if (same > 0) {
+      // Where those tokens end in the fed text; the new text must spell the same there.
+      const [chars] = same < this.history.length ? tokenCharStarts(this.model.tokenizer, this.history, this.cuts, [same], this.fedText) : [this.fedText.length];
+      if (chars > 0 && text.startsWith(this.fedText.slice(0, chars))) {
+        return { cut: { tokens: same, chars, kind: 'token' }, ids: ids.slice(same), text: text.slice(chars), refed: 0 };
+      }
+    }
+    return { cut: this.cuts[0], ids: [...ids], text, refed: same };
   }
 
   /** What to feed after turn boundary `cut` to spell `messages`, or null when it cannot be continued from there. */
@@ -430,12 +452,16 @@ export class ChatSession {
     const { tokenizer } = this.model;
     if (mark.end === 'prompt') {
       if (mark.messages === messages.length) return { cut, ids: [], text: '', refed: 0 };
-      // After a generation prompt only a reply can follow; it is fed as the model would have written it.
+      // After a generation prompt only a reply can follow; it is fed as the model would have written it,
+      // after whatever the template writes between the generation prompt and a reply's text (stories260K's
+      // joining space; nothing for templates whose generation prompt is the reply's header).
       const reply = messages[mark.messages];
       if (reply.role !== 'assistant') return null;
       const around = template.renderAround(messages, mark.messages);
       if (!around) return null;
-      const text = reply.content + around.after;
+      const prompt = template.render(messages.slice(0, mark.messages), { addGenerationPrompt: true });
+      const joiner = around.before.startsWith(prompt) ? around.before.slice(prompt.length) : '';
+      const text = joiner + reply.content + around.after;
       return { cut, ids: text ? encodeContinuation(tokenizer, text) : [], text, refed: 0 };
     }
     if (mark.end !== 'reply') return null;
@@ -446,19 +472,6 @@ export class ChatSession {
     if (mark.pending !== null) ids = [mark.pending, ...(around.after ? encodeContinuation(tokenizer, around.after) : [])];
     else ids = text ? encodeContinuation(tokenizer, text) : [];
     return { cut, ids, text, refed: 0 };
-  }
-
-  /**
-   * Of `ids` fed from the start of the stream, how many the cache had consumed before: those equal to the
-   * stream's at the same positions, or all of them when an empty stream starts on earlier turns it
-   * could not prime.
-   */
-  private refedFromStart(ids: readonly number[], messages: readonly ChatMessage[]): number {
-    if (this.history.length === 0) return messages.some((m) => m.role === 'assistant') ? ids.length : 0;
-    const old = this.history.slice(0, ids.length);
-    let same = 0;
-    while (same < old.length && old[same] === ids[same]) same++;
-    return same;
   }
 
   /** Logits after the last fed token: saved ones when they are current, else that token fed again. */

@@ -136,7 +136,7 @@ describe('ChatSession', () => {
     expect(Array.from(session.tokenIds())).toEqual(Array.from(clean.tokenIds()));
   });
 
-  it('an edited reply is fed as written after its prompt; an edited first message counts the system turn it feeds again', async () => {
+  it('an edited reply is fed as written after its prompt; an edited first message keeps the system turn in the cache', async () => {
     const system: ChatMessage = { role: 'system', content: 'You are a careful assistant.' };
     const session = new ChatSession(model, SMALL);
     await turn(session, [system, user('one')], sampled(6, 2));
@@ -148,15 +148,27 @@ describe('ChatSession', () => {
     expect(r.stats.prefillTokens).toBe(fed.length);
     expect(Array.from(session.tokenIds().subarray(0, promptTokens.length + fed.length))).toEqual([...promptTokens, ...fed]);
 
-    // Only the empty stream's boundary comes before the first user message: the system turn is fed again.
+    // No turn boundary comes before the first user message: the stream keeps the leading tokens it holds
+    // unchanged (the system turn, the user header) and feeds the rest.
     const old = session.tokenIds();
     const rewritten = await turn(session, [system, user('another start')], sampled(4, 3));
     const now = model.tokenizer.encode(model.template!.render([system, user('another start')], { addGenerationPrompt: true }), { addSpecialTokens: false });
     let same = 0;
     while (old[same] === now[same]) same++;
     expect(same).toBeGreaterThan(4);
-    expect(rewritten.stats.reprocessedTokens).toBe(same);
-    expect(rewritten.stats.prefillTokens).toBe(now.length);
+    expect(rewritten.stats.reprocessedTokens).toBe(0);
+    expect(rewritten.stats.prefillTokens).toBe(now.length - same);
+    expect(Array.from(session.tokenIds().subarray(0, now.length))).toEqual(now);
+  });
+
+  it('an edited reply under a template that joins messages with a space gets its joining space', async () => {
+    const template = ChatTemplate.fromTokenizerConfig(FAMILIES.stories260K.config);
+    const session = new ChatSession({ ...model, template }, SMALL);
+    await turn(session, [user('Lily had a ball.')], sampled(6, 2));
+    const messages = [user('Lily had a ball.'), { role: 'assistant' as const, content: 'She threw it.' }, user('Tom ran.')];
+    const r = await turn(session, messages, sampled(4, 3));
+    expect(r.stats.reprocessedTokens).toBe(0);
+    expect(r.stats.prefillTokens).toBe(encodeContinuation(model.tokenizer, ' She threw it. Tom ran.').length);
   });
 
   it('a past reply with thinking, which the template strips when it renders it again, is never fed again', async () => {
