@@ -45,6 +45,8 @@ interface FeedPlan {
   readonly text: string;
   /** How many of `ids` the stream had consumed before (a conversation fed again from its start). */
   readonly refed: number;
+  /** True when no turn boundary continues the prompt: it is fed from the stream's start (or shared head). */
+  readonly fromStart: boolean;
 }
 
 /** The messages a chat prompt holds: how many and their digest (what a turn mark records). */
@@ -136,12 +138,17 @@ export class ChatSession {
     if (prompt.kind === 'chat') this.requireTemplate();
     this.ensureCache(prompt);
 
-    if (this.history.length === 0 && prompt.kind === 'chat') {
+    let plan = this.planFeed(prompt);
+    // A conversation with earlier turns that the stream cannot continue (it is empty, or the conversation
+    // changed before its first turn boundary: another system prompt) starts again from the sinks and the
+    // window of those turns, not from all of them.
+    if (plan.fromStart && prompt.kind === 'chat' && prompt.messages.some((m) => m.role === 'assistant')) {
+      this.reset();
       const primed = await this.primeEarlierTurns(prompt.messages, hooks);
       if (primed === null) return this.finish('cancelled', '', stats);
       stats.reprocessedTokens += primed;
+      plan = this.planFeed(prompt);
     }
-    const plan = this.planFeed(prompt);
     if (plan.cut.tokens < this.history.length) stats.reprocessedTokens += await this.rewindTo(plan.cut, hooks);
     stats.reprocessedTokens += plan.refed;
     let logits: Float32Array | null;
@@ -406,7 +413,7 @@ export class ChatSession {
       let ids: number[] = [];
       if (prompt.text && end.tokens === 0) ids = tokenizer.encodeRawPrompt(prompt.text);
       else if (prompt.text) ids = encodeContinuation(tokenizer, prompt.text);
-      return { cut: end, ids, text: prompt.text, refed: 0 };
+      return { cut: end, ids, text: prompt.text, refed: 0, fromStart: false };
     }
     const template = this.requireTemplate();
     const { messages } = prompt;
@@ -423,13 +430,12 @@ export class ChatSession {
     const text = template.render(messages, { addGenerationPrompt: true });
     const ids = tokenizer.encode(text, { addSpecialTokens: false });
     // An empty stream on a conversation with earlier turns it could not prime feeds them all again.
-    if (this.history.length === 0) return { cut: this.cuts[0], ids, text, refed: messages.some((m) => m.role === 'assistant') ? ids.length : 0 };
+    if (this.history.length === 0) return { cut: this.cuts[0], ids, text, refed: messages.some((m) => m.role === 'assistant') ? ids.length : 0, fromStart: true };
     return this.keepSharedStart(text, ids);
   }
 
   /**
-   * A conversation that changed before its first turn boundary (its first message edited, another system
-   * prompt): the stream keeps the leading tokens it already holds at the same positions (their K/V are
+   * A conversation that changed before its first turn boundary (its first message edited): the stream keeps the leading tokens it already holds at the same positions (their K/V are
    * the same; the template's header, an unchanged system turn) and is cut after them. Where no cut there
    * spells a prefix of both texts, it is fed again from the start and those tokens count as re-processed.
    */
@@ -441,17 +447,17 @@ export class ChatSession {
       // Where those tokens end in the fed text; the new text must spell the same there.
       const [chars] = same < this.history.length ? tokenCharStarts(this.model.tokenizer, this.history, this.cuts, [same], this.fedText) : [this.fedText.length];
       if (chars > 0 && text.startsWith(this.fedText.slice(0, chars))) {
-        return { cut: { tokens: same, chars, kind: 'token' }, ids: ids.slice(same), text: text.slice(chars), refed: 0 };
+        return { cut: { tokens: same, chars, kind: 'token' }, ids: ids.slice(same), text: text.slice(chars), refed: 0, fromStart: true };
       }
     }
-    return { cut: this.cuts[0], ids: [...ids], text, refed: same };
+    return { cut: this.cuts[0], ids: [...ids], text, refed: same, fromStart: true };
   }
 
   /** What to feed after turn boundary `cut` to spell `messages`, or null when it cannot be continued from there. */
   private planAfter(cut: Cut, mark: TurnMark, template: ChatTemplate, messages: readonly ChatMessage[]): FeedPlan | null {
     const { tokenizer } = this.model;
     if (mark.end === 'prompt') {
-      if (mark.messages === messages.length) return { cut, ids: [], text: '', refed: 0 };
+      if (mark.messages === messages.length) return { cut, ids: [], text: '', refed: 0, fromStart: false };
       // After a generation prompt only a reply can follow; it is fed as the model would have written it,
       // after whatever the template writes between the generation prompt and a reply's text (stories260K's
       // joining space; nothing for templates whose generation prompt is the reply's header).
@@ -462,7 +468,7 @@ export class ChatSession {
       const prompt = template.render(messages.slice(0, mark.messages), { addGenerationPrompt: true });
       const joiner = around.before.startsWith(prompt) ? around.before.slice(prompt.length) : '';
       const text = joiner + reply.content + around.after;
-      return { cut, ids: text ? encodeContinuation(tokenizer, text) : [], text, refed: 0 };
+      return { cut, ids: text ? encodeContinuation(tokenizer, text) : [], text, refed: 0, fromStart: false };
     }
     if (mark.end !== 'reply') return null;
     const around = template.renderAround(messages, mark.messages - 1);
@@ -471,7 +477,7 @@ export class ChatSession {
     let ids: number[];
     if (mark.pending !== null) ids = [mark.pending, ...(around.after ? encodeContinuation(tokenizer, around.after) : [])];
     else ids = text ? encodeContinuation(tokenizer, text) : [];
-    return { cut, ids, text, refed: 0 };
+    return { cut, ids, text, refed: 0, fromStart: false };
   }
 
   /** Logits after the last fed token: saved ones when they are current, else that token fed again. */

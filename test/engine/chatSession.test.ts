@@ -161,6 +161,20 @@ describe('ChatSession', () => {
     expect(Array.from(session.tokenIds().subarray(0, now.length))).toEqual(now);
   });
 
+  it('another system prompt mid-conversation starts the stream again from the sinks and the window, counted', async () => {
+    const session = new ChatSession(model, SMALL);
+    const messages: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }];
+    for (const q of ['first question', 'second question', 'third question']) {
+      messages.push(user(q));
+      messages.push({ role: 'assistant', content: (await turn(session, messages, sampled(10, 5))).text });
+    }
+    const changed = [{ role: 'system' as const, content: 'Be verbose.' }, ...messages.slice(1), user('fourth')];
+    const r = await turn(session, changed, sampled(3, 6));
+    const after = model.template!.renderAround(changed, changed.length - 2)!.after;
+    expect(r.stats.reprocessedTokens).toBe(4 + 32);
+    expect(r.stats.prefillTokens).toBe(4 + 32 + encodeContinuation(model.tokenizer, after).length);
+  });
+
   it('an edited reply under a template that joins messages with a space gets its joining space', async () => {
     const template = ChatTemplate.fromTokenizerConfig(FAMILIES.stories260K.config);
     const session = new ChatSession({ ...model, template }, SMALL);
