@@ -3,7 +3,7 @@ import type { BenchContext, SectionResult } from '../lib/benchContext';
 
 export interface Section {
   readonly name: string;
-  /** Issue 6 item it answers. */
+  /** Issue 6 item it answers (11: issue 11, what a chat turn feeds). */
   readonly item: number;
   readonly summary: string;
   readonly load: () => Promise<{ run: (ctx: BenchContext) => Promise<SectionResult> }>;
@@ -17,6 +17,7 @@ export const SECTIONS: readonly Section[] = [
   { name: 'memory', item: 5, summary: 'RSS and KV bytes over a long generation (stories260K)', load: () => import('./memory') },
   { name: 'prefill', item: 6, summary: 'prefill tok/s and time to first token for a 1K prompt vs a bare loop', load: () => import('./prefill') },
   { name: 'eventloop', item: 7, summary: 'event-loop lag in the process that owns the worker engine host', load: () => import('./eventLoop') },
+  { name: 'turns', item: 11, summary: 'what each chat turn feeds and re-processes (stories260K template, restarts midway)', load: () => import('./chatTurns') },
   { name: 'perplexity', item: 8, summary: 'streaming perplexity on stories260K: recompute oracle, S=0, S=4 cache, S=4 original', load: () => import('./perplexity') },
   { name: 'llamacpp', item: 9, summary: 'llama.cpp (node-llama-cpp) vs Ouro on the same weights: fp32, int8/Q8_0, q4/Q4_0; decode at depth, prefill, RSS', load: () => import('./llamaCpp') },
   { name: 'levers', item: 9, summary: 'onnxruntime session options (spinning, arena, prepacking, initializer allocator) on decode speed and RSS', load: () => import('./ortLevers') },

@@ -1,6 +1,6 @@
-// ChatSession: one conversation as one growing token stream over the sink-ring cache. A new turn renders
-// the whole conversation with the chat template and feeds only what the cache has not consumed.
-// Runs in the engine host thread.
+// ChatSession: one conversation as one growing token stream over the sink-ring cache. What was fed is
+// canonical: a new turn feeds only the chat template's text for the new messages, appended to what the
+// cache holds, however the template would re-render earlier turns. Runs in the engine host thread.
 import type { ChatMessage, DoneReason } from '../../common/chat';
 import { SinkRingCache } from './cache/sinkRingCache';
 import type { CacheDelta } from '../../common/cacheView';
@@ -12,10 +12,11 @@ import { StopStringMatcher } from './sampling/stopStrings';
 import { emptyStats, perSecond, type GenerationStats } from '../../common/stats';
 import { StreamingDetokenizer } from './text/detokenizer';
 import type { SessionState } from './sessionSnapshot';
-import { commonPrefixLength } from './text/commonPrefix';
+import type { ChatTemplate } from './text/chatTemplate';
 import { encodeContinuation } from './text/continuation';
 import { locateContents, textOwners, tokenCharStarts, type TextOwners } from './text/textOwners';
 import { TokenHistory } from './tokenHistory';
+import { chainDigest, prefixDigests, startCut, type Cut, type TurnMark } from './turnMarks';
 
 export interface GenerateHooks {
   readonly cancel?: CancelFlag;
@@ -36,15 +37,22 @@ export interface GenerateResult {
   readonly stats: GenerationStats;
 }
 
-/** The whole text the stream should spell, or text to append to what it spells. */
-type FeedTarget = { readonly kind: 'whole'; readonly text: string } | { readonly kind: 'append'; readonly text: string };
+/** Where to cut the stream back to and what to feed after the cut. */
+interface FeedPlan {
+  readonly cut: Cut;
+  readonly ids: number[];
+  /** The text `ids` spell, appended to the fed text. */
+  readonly text: string;
+  /** How many of `ids` the stream had consumed before (a conversation fed again from its start). */
+  readonly refed: number;
+  /** True when no turn boundary continues the prompt: it is fed from the stream's start (or shared head). */
+  readonly fromStart: boolean;
+}
 
-/** A place the stream can be cut back to: `tokens` fed tokens whose text is `fedText.slice(0, chars)`. */
-interface Cut {
-  readonly tokens: number;
-  readonly chars: number;
-  /** Turn boundaries are kept for the whole conversation; token cuts only for the latest reply. */
-  readonly kind: 'turn' | 'token';
+/** The messages a chat prompt holds: how many and their digest (what a turn mark records). */
+interface Held {
+  readonly messages: number;
+  readonly digest: string;
 }
 
 export const DEFAULT_CHUNK_SIZE = 256;
@@ -58,9 +66,9 @@ export class ChatSession {
   private cache: SinkRingCache | null = null;
   private runner: Runner | null = null;
   private readonly history = new TokenHistory();
-  /** Text of the fed tokens, as the chat template renders it. */
+  /** Text of the fed tokens: the record of what the model saw. */
   private fedText = '';
-  private cuts: Cut[] = [{ tokens: 0, chars: 0, kind: 'turn' }];
+  private cuts: Cut[] = [startCut()];
   /** Logits after the latest prompt, kept so regenerate needs no forward pass. */
   private promptLogits: { tokens: number; logits: Float32Array } | null = null;
 
@@ -118,39 +126,52 @@ export class ChatSession {
     return this.history.slice(0);
   }
 
-  /** Runs one turn: feeds what the cache lacks of `prompt`, then samples until EOS, a stop string or maxTokens. */
+  /**
+   * Runs one turn: feeds what the cache lacks of `prompt`, then samples until EOS, a stop string or
+   * maxTokens. Stats: `reprocessedTokens` counts every token fed that the cache had consumed before
+   * (a rebuilt context, a rewind beyond the undo journal, a conversation fed again from its start);
+   * `prefillTokens` is the new tokens plus those.
+   */
   async generate(prompt: Prompt, options: GenerateOptions, hooks: GenerateHooks = {}): Promise<GenerateResult> {
     const started = performance.now();
     const stats = emptyStats();
-    const target = this.renderTarget(prompt);
+    if (prompt.kind === 'chat') this.requireTemplate();
     this.ensureCache(prompt);
 
-    if (this.history.length === 0 && prompt.kind === 'chat' && target.kind === 'whole') {
-      const primed = await this.primeEarlierTurns(prompt.messages, target.text, hooks);
+    let plan = this.planFeed(prompt);
+    // A conversation with earlier turns that the stream cannot continue (it is empty, or the conversation
+    // changed before its first turn boundary: another system prompt) starts again from the sinks and the
+    // window of those turns, not from all of them.
+    if (plan.fromStart && prompt.kind === 'chat' && prompt.messages.some((m) => m.role === 'assistant')) {
+      this.reset();
+      const primed = await this.primeEarlierTurns(prompt.messages, hooks);
       if (primed === null) return this.finish('cancelled', '', stats);
       stats.reprocessedTokens += primed;
-      stats.prefillTokens += primed;
+      plan = this.planFeed(prompt);
     }
-    const plan = this.planFeed(target);
     if (plan.cut.tokens < this.history.length) stats.reprocessedTokens += await this.rewindTo(plan.cut, hooks);
+    stats.reprocessedTokens += plan.refed;
     let logits: Float32Array | null;
     if (plan.ids.length > 0) {
       logits = await this.feedTokens(plan.ids, hooks, hooks.onPrefillProgress);
-      stats.prefillTokens += plan.ids.length;
       // A cancelled prefill is undone, so the fed tokens always spell `fedText` exactly.
       if (logits === null) await this.rewindTo(plan.cut, hooks);
       else this.fedText += plan.text;
     } else {
       logits = await this.logitsAtEnd(hooks, stats);
     }
+    stats.prefillTokens = plan.ids.length - plan.refed + stats.reprocessedTokens;
     stats.prefillMs = performance.now() - started;
     stats.prefillTokPerSec = perSecond(stats.prefillTokens, stats.prefillMs);
     if (logits === null) return this.finish('cancelled', '', stats);
 
-    this.cuts = this.cuts.filter((c) => c.kind === 'turn');
-    this.cuts.push({ tokens: this.history.length, chars: this.fedText.length, kind: 'turn' });
-    this.promptLogits = { tokens: this.history.length, logits: Float32Array.from(logits) };
-    return this.decode(logits, options, hooks, stats, started);
+    const held = prompt.kind === 'chat' ? { messages: prompt.messages.length, digest: prefixDigests(prompt.messages).at(-1)! } : null;
+    // Marks at the new end are superseded by this prompt's (a regenerated reply's, an empty reply's).
+    const end = this.history.length;
+    this.cuts = this.cuts.filter((c) => c.kind === 'turn' && (c.tokens < end || c.turn?.end === 'start'));
+    this.cuts.push({ tokens: end, chars: this.fedText.length, kind: 'turn', ...(held && { turn: { end: 'prompt', ...held } }) });
+    this.promptLogits = { tokens: end, logits: Float32Array.from(logits) };
+    return this.decode(logits, options, hooks, stats, started, held);
   }
 
   /**
@@ -158,7 +179,8 @@ export class ChatSession {
    * the model sees now would leave its window once they are fed (the composer's horizon preview).
    */
   preview(prompt: Prompt): { draftTokens: number; pushedOut: number } {
-    const plan = this.planFeed(this.renderTarget(prompt));
+    if (prompt.kind === 'chat') this.requireTemplate();
+    const plan = this.planFeed(prompt);
     const draftTokens = plan.ids.length;
     const cache = this.cache;
     if (!cache) return { draftTokens, pushedOut: 0 };
@@ -189,7 +211,7 @@ export class ChatSession {
     this.cache?.reset();
     this.history.clear();
     this.fedText = '';
-    this.cuts = [{ tokens: 0, chars: 0, kind: 'turn' }];
+    this.cuts = [startCut()];
     this.promptLogits = null;
   }
 
@@ -199,6 +221,7 @@ export class ChatSession {
     hooks: GenerateHooks,
     stats: GenerationStats,
     started: number,
+    held: Held | null,
   ): Promise<GenerateResult> {
     const { tokenizer, eosTokenIds } = this.model;
     const sampler = new Sampler(options.sampling);
@@ -213,6 +236,8 @@ export class ChatSession {
     // a rope of ~55 bytes a piece, which would make the conversation's text cost 10× its size.
     const fedBefore = this.fedText;
     let fedReply = '';
+    /** The last sampled token when it was emitted but not fed (the reply hit maxTokens or was cancelled). */
+    let unfed: number | null = null;
 
     for (let produced = 0; produced < options.maxTokens; produced++) {
       const id = sampler.sample(logits!, this.history.tail(options.sampling.repetitionWindow));
@@ -236,15 +261,20 @@ export class ChatSession {
         reason = 'stop';
         break;
       }
-      // The last sampled token is not fed: its K/V would only matter to a token that never comes.
-      if (produced + 1 === options.maxTokens) break;
+      // The last sampled token is not fed: its K/V would only matter to a token that never comes (the
+      // next turn feeds it first).
+      if (produced + 1 === options.maxTokens) {
+        unfed = id;
+        break;
+      }
       logits = await this.feedTokens([id], hooks);
       if (logits === null) {
         reason = 'cancelled';
+        unfed = id;
         break;
       }
-      // The fed text is what the template will render for this reply: the detokenizer's output, before
-      // stop strings are held back. A cut only where no character is half-fed.
+      // The fed text is the detokenizer's output, before stop strings are held back. A cut only where no
+      // character is half-fed.
       fedReply += completed;
       if (produced % FLATTEN_EVERY === FLATTEN_EVERY - 1) fedReply = flatten(fedReply);
       this.fedText = fedBefore + fedReply;
@@ -262,7 +292,28 @@ export class ChatSession {
     }
     stats.decodeMs = performance.now() - decodeStart;
     stats.decodeTokPerSec = perSecond(stats.decodeTokens, stats.decodeMs);
+    if (held) this.markReply(held, text, this.fedText.length - fedBefore.length, unfed);
     return this.finish(reason, text, stats);
+  }
+
+  /**
+   * Records the turn boundary after a reply: the prompt's messages plus the reply as the conversation
+   * stores it (`text`), of which the stream holds the first `fedChars` characters' worth. The rest (the
+   * unfed last token, characters held back) is fed with the next turn; where the stream holds more than
+   * the reply (the start of a stop string), it keeps it: the model saw it.
+   */
+  private markReply(held: Held, text: string, fedChars: number, unfed: number | null): void {
+    const fed = this.fedText.slice(this.fedText.length - fedChars);
+    const rest = text.startsWith(fed) ? text.slice(fed.length) : '';
+    const turn: TurnMark = {
+      end: 'reply',
+      messages: held.messages + 1,
+      digest: chainDigest(held.digest, { role: 'assistant', content: text }),
+      rest,
+      // Fed as the sampled id, not re-tokenized, when it spells the rest (no stop string cut into it).
+      pending: unfed !== null && rest !== '' ? unfed : null,
+    };
+    this.cuts.push({ tokens: this.history.length, chars: this.fedText.length, kind: 'turn', turn });
   }
 
   private finish(reason: DoneReason, text: string, stats: GenerationStats): GenerateResult {
@@ -275,16 +326,20 @@ export class ChatSession {
 
   /**
    * Starts an empty stream on a conversation that already has turns (a restart without a snapshot, another
-   * model, new cache settings): of the turns before the last user message only the sinks and the last W
-   * tokens are fed — what the model would see of them anyway — at their original positions. Returns the
-   * tokens fed, or null when cancelled (the stream is then empty again).
+   * model, new cache settings): the template's rendering of everything through the last reply's text, of
+   * which only the sinks and the last W tokens are fed — what the model would see of them anyway — at
+   * their original positions. Later turns append to it as to any reply. Returns the tokens fed (all of
+   * them re-processed), or null when cancelled (the stream is then empty again).
    */
-  private async primeEarlierTurns(messages: readonly ChatMessage[], target: string, hooks: GenerateHooks): Promise<number | null> {
-    const lastUser = messages.findLastIndex((m) => m.role === 'user');
-    const earlier = messages.slice(0, lastUser);
-    if (!earlier.some((m) => m.role !== 'system')) return 0;
-    const text = this.model.template!.render(earlier, { addGenerationPrompt: false });
-    if (!target.startsWith(text)) return 0;
+  private async primeEarlierTurns(messages: readonly ChatMessage[], hooks: GenerateHooks): Promise<number | null> {
+    const last = messages.findLastIndex((m) => m.role === 'assistant');
+    if (last < 0) return 0;
+    const template = this.requireTemplate();
+    const around = template.renderAround(messages, last);
+    const whole = template.render(messages, { addGenerationPrompt: true });
+    if (!around || !whole.startsWith(around.before) || !whole.endsWith(around.after)) return 0;
+    const text = whole.slice(0, whole.length - around.after.length);
+    if (text.length < around.before.length) return 0;
     const ids = this.model.tokenizer.encode(text, { addSpecialTokens: false });
     const cache = this.cache!;
     const sinkEnd = Math.min(cache.sink, ids.length);
@@ -301,21 +356,16 @@ export class ChatSession {
       return null;
     }
     this.fedText = text;
-    this.cuts.push({ tokens: ids.length, chars: text.length, kind: 'turn' });
+    const digest = prefixDigests(messages.slice(0, last + 1)).at(-1)!;
+    this.cuts.push({ tokens: ids.length, chars: text.length, kind: 'turn', turn: { end: 'reply', messages: last + 1, digest, rest: '', pending: null } });
     return sinkEnd + ids.length - windowStart;
   }
 
-  /**
-   * What the stream should spell after this turn's prompt: the chat template's rendering of the whole
-   * conversation, or raw text appended (not joined to the fed text: that string would cost O(conversation)
-   * memory every turn).
-   */
-  private renderTarget(prompt: Prompt): FeedTarget {
-    if (prompt.kind === 'raw') return { kind: 'append', text: prompt.text };
+  private requireTemplate(): ChatTemplate {
     if (!this.model.template) {
       throw new Error("this model's tokenizer_config.json has no chat_template; use raw mode (--raw) to feed plain text");
     }
-    return { kind: 'whole', text: this.model.template.render(prompt.messages, { addGenerationPrompt: true }) };
+    return this.model.template;
   }
 
   private ensureCache(prompt: Prompt): void {
@@ -350,28 +400,84 @@ export class ChatSession {
   }
 
   /**
-   * Where to cut the fed stream and what to feed after it so the stream spells `target`: the latest cut
-   * whose text is a prefix of `target`. Only the text past the cut is tokenized, so history is never
-   * tokenized or fed again when the template renders earlier turns unchanged.
+   * Where to cut the stream and what to feed after it. Raw text is appended. A chat prompt continues from
+   * the latest turn boundary whose messages it starts with (all of them after a new user message; fewer
+   * after an edit or for a regenerate) with the template's text for the messages past it, derived from
+   * the template itself (ChatTemplate.renderAround); only that text is tokenized and fed.
    */
-  private planFeed(target: FeedTarget): { cut: Cut; ids: number[]; text: string } {
-    const common = target.kind === 'append' ? this.fedText.length : commonPrefixLength(this.fedText, target.text);
-    let cut: Cut;
-    if (common === this.fedText.length) {
-      cut = { tokens: this.history.length, chars: common, kind: 'token' };
-    } else {
-      cut = this.cuts[0];
-      for (const c of this.cuts) if (c.chars <= common && c.tokens >= cut.tokens) cut = c;
-    }
-    const text = target.kind === 'append' ? target.text : target.text.slice(cut.chars);
+  private planFeed(prompt: Prompt): FeedPlan {
     const { tokenizer } = this.model;
+    if (prompt.kind === 'raw') {
+      const end: Cut = { tokens: this.history.length, chars: this.fedText.length, kind: 'token' };
+      // Raw text gets BOS as the tokenizer config says.
+      let ids: number[] = [];
+      if (prompt.text && end.tokens === 0) ids = tokenizer.encodeRawPrompt(prompt.text);
+      else if (prompt.text) ids = encodeContinuation(tokenizer, prompt.text);
+      return { cut: end, ids, text: prompt.text, refed: 0, fromStart: false };
+    }
+    const template = this.requireTemplate();
+    const { messages } = prompt;
+    const digests = prefixDigests(messages);
+    for (let i = this.cuts.length - 1; i > 0; i--) {
+      const cut = this.cuts[i];
+      const mark = cut.turn;
+      if (!mark || mark.messages > messages.length || digests[mark.messages] !== mark.digest) continue;
+      const plan = this.planAfter(cut, mark, template, messages);
+      if (plan) return plan;
+    }
+    // From the start: the whole rendering. Chat templates spell BOS themselves (transformers'
+    // apply_chat_template tokenizes without special tokens).
+    const text = template.render(messages, { addGenerationPrompt: true });
+    const ids = tokenizer.encode(text, { addSpecialTokens: false });
+    // An empty stream on a conversation with earlier turns it could not prime feeds them all again.
+    if (this.history.length === 0) return { cut: this.cuts[0], ids, text, refed: messages.some((m) => m.role === 'assistant') ? ids.length : 0, fromStart: true };
+    return this.keepSharedStart(text, ids);
+  }
+
+  /**
+   * A conversation that changed before its first turn boundary (its first message edited): the stream keeps the leading tokens it already holds at the same positions (their K/V are
+   * the same; the template's header, an unchanged system turn) and is cut after them. Where no cut there
+   * spells a prefix of both texts, it is fed again from the start and those tokens count as re-processed.
+   */
+  private keepSharedStart(text: string, ids: readonly number[]): FeedPlan {
+    const old = this.history.slice(0, ids.length);
+    let same = 0;
+    while (same < old.length && old[same] === ids[same]) same++;
+    if (same > 0) {
+      // Where those tokens end in the fed text; the new text must spell the same there.
+      const [chars] = same < this.history.length ? tokenCharStarts(this.model.tokenizer, this.history, this.cuts, [same], this.fedText) : [this.fedText.length];
+      if (chars > 0 && text.startsWith(this.fedText.slice(0, chars))) {
+        return { cut: { tokens: same, chars, kind: 'token' }, ids: ids.slice(same), text: text.slice(chars), refed: 0, fromStart: true };
+      }
+    }
+    return { cut: this.cuts[0], ids: [...ids], text, refed: same, fromStart: true };
+  }
+
+  /** What to feed after turn boundary `cut` to spell `messages`, or null when it cannot be continued from there. */
+  private planAfter(cut: Cut, mark: TurnMark, template: ChatTemplate, messages: readonly ChatMessage[]): FeedPlan | null {
+    const { tokenizer } = this.model;
+    if (mark.end === 'prompt') {
+      if (mark.messages === messages.length) return { cut, ids: [], text: '', refed: 0, fromStart: false };
+      // After a generation prompt only a reply can follow; it is fed as the model would have written it,
+      // after whatever the template writes between the generation prompt and a reply's text (stories260K's
+      // joining space; nothing for templates whose generation prompt is the reply's header).
+      const reply = messages[mark.messages];
+      if (reply.role !== 'assistant') return null;
+      const around = template.renderAround(messages, mark.messages);
+      if (!around) return null;
+      const prompt = template.render(messages.slice(0, mark.messages), { addGenerationPrompt: true });
+      const joiner = around.before.startsWith(prompt) ? around.before.slice(prompt.length) : '';
+      const text = joiner + reply.content + around.after;
+      return { cut, ids: text ? encodeContinuation(tokenizer, text) : [], text, refed: 0, fromStart: false };
+    }
+    if (mark.end !== 'reply') return null;
+    const around = template.renderAround(messages, mark.messages - 1);
+    if (!around) return null;
+    const text = mark.rest + around.after;
     let ids: number[];
-    if (text.length === 0) ids = [];
-    // Chat templates spell BOS themselves (transformers' apply_chat_template tokenizes without special
-    // tokens); raw text gets BOS as the tokenizer config says.
-    else if (cut.tokens === 0) ids = target.kind === 'append' ? tokenizer.encodeRawPrompt(text) : tokenizer.encode(text, { addSpecialTokens: false });
-    else ids = encodeContinuation(tokenizer, text);
-    return { cut, ids, text };
+    if (mark.pending !== null) ids = [mark.pending, ...(around.after ? encodeContinuation(tokenizer, around.after) : [])];
+    else ids = text ? encodeContinuation(tokenizer, text) : [];
+    return { cut, ids, text, refed: 0, fromStart: false };
   }
 
   /** Logits after the last fed token: saved ones when they are current, else that token fed again. */

@@ -1,12 +1,15 @@
 // Chat session snapshots on disk (engine host thread): the cache snapshot plus the token history and the
-// text they spell, so a conversation resumes after a restart with no recomputation. Bit-exact.
+// text they spell and its turn boundaries, so a conversation resumes after a restart with no recomputation
+// and its next turn feeds only the new messages. Bit-exact.
 import { decodeSnapshot, encodeSnapshot } from './cache/snapshotCodec';
 import type { CacheSnapshot } from './cache/cacheSnapshot';
 import type { CacheSettings } from './chatTypes';
 import type { LoadedModel } from './loadedModel';
+import type { Cut } from './turnMarks';
 
 const MAGIC = 'OUROSESS';
-const VERSION = 1;
+// 2: cuts carry turn marks (which messages the stream holds at each turn boundary).
+const VERSION = 2;
 
 /** Everything a ChatSession needs to continue exactly where it was. */
 export interface SessionState {
@@ -14,7 +17,8 @@ export interface SessionState {
   readonly cache: CacheSnapshot;
   readonly history: Int32Array;
   readonly fedText: string;
-  readonly cuts: readonly { tokens: number; chars: number; kind: 'turn' | 'token' }[];
+  /** Where the stream can be cut back to; turn boundaries say which messages the stream holds there. */
+  readonly cuts: readonly Cut[];
   readonly promptLogits: { tokens: number; logits: Float32Array } | null;
 }
 

@@ -1,10 +1,12 @@
 // The command-line tools as a user runs them (child processes through tsx): JSON event lines, usage
 // errors, and — where ../shared/models exists — the real trained stories260K model.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeContinuation } from '../../main/engine/text/continuation';
+import { TextTokenizer } from '../../main/engine/text/tokenizer';
 import { ensureFixture } from '../fixtures/llamaFixture';
 
 const run = promisify(execFile);
@@ -23,6 +25,20 @@ async function cli(script: 'chat' | 'eval', args: string[]) {
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** `npm run chat` with `input` piped to stdin (one user turn a line). */
+function chatWithInput(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tsx, ['main/cli/chat.ts', ...args], { cwd: root, timeout: 120_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
 }
 
 type Line = { type: string; [k: string]: unknown };
@@ -77,6 +93,24 @@ describe.skipIf(!hasShared)('stories260K (../shared/models; skipped where it is 
     expect(ids).toEqual(sample.new_ids);
     const text = out.filter((l) => l.type === 'token').map((l) => l.text).join('');
     expect(sample.prompt + text).toBe(sample.text);
+  });
+
+  it('three piped turns: turns 2 and 3 feed only their own line plus the template\'s joiner, re-processing nothing', async () => {
+    const turns = ['Lily had a red ball.', 'She gave it to Tom.', 'They played all day.'];
+    const { code, stdout } = await chatWithInput(['--model', stories, '--json', '--greedy', '--max-tokens', '40'], `${turns.join('\n')}\n`);
+    expect(code).toBe(0);
+    const done = lines(stdout).filter((l) => l.type === 'done') as unknown as { reason: string; stats: { prefillTokens: number; reprocessedTokens: number } }[];
+    expect(done).toHaveLength(3);
+    const read = (file: string) => JSON.parse(readFileSync(`${stories}/${file}`, 'utf8')) as unknown;
+    const tokenizer = TextTokenizer.fromObjects(read('tokenizer.json'), read('tokenizer_config.json'));
+    // Turn 1: the template's "<s>" + the line.
+    expect(done[0].stats).toMatchObject({ prefillTokens: tokenizer.encode(`<s>${turns[0]}`, { addSpecialTokens: false }).length, reprocessedTokens: 0 });
+    for (const t of [1, 2]) {
+      // The template joins messages with a space; a reply cut by --max-tokens still has its last sampled
+      // token to feed, once, before the joiner.
+      const own = encodeContinuation(tokenizer, ` ${turns[t]}`).length + (done[t - 1].reason === 'max' ? 1 : 0);
+      expect(done[t].stats).toMatchObject({ prefillTokens: own, reprocessedTokens: 0 });
+    }
   });
 
   it('cache and original positions agree while within the 512 trained positions', async () => {

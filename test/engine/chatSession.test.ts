@@ -6,6 +6,9 @@ import { ChatSession } from '../../main/engine/chatSession';
 import type { CacheSettings, GenerateOptions } from '../../main/engine/chatTypes';
 import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
+import { ChatTemplate } from '../../main/engine/text/chatTemplate';
+import { encodeContinuation } from '../../main/engine/text/continuation';
+import { FAMILIES } from './text/chatTemplateFamilies';
 import { decodeSessionSnapshot, encodeSessionSnapshot } from '../../main/engine/sessionSnapshot';
 import { ensureFixture } from '../fixtures/llamaFixture';
 
@@ -86,6 +89,8 @@ describe('ChatSession', () => {
     const again = await turn(session, messages, sampled(40, 3));
     expect(again.stats.reprocessedTokens).toBeGreaterThan(0);
     expect(again.stats.reprocessedTokens).toBeLessThanOrEqual(4 + 32);
+    // Nothing new was fed: the prefill is the rebuild.
+    expect(again.stats.prefillTokens).toBe(again.stats.reprocessedTokens);
     expect(again.ids.length).toBeGreaterThan(0);
     expect(first.ids.length).toBeGreaterThan(0);
   });
@@ -107,6 +112,97 @@ describe('ChatSession', () => {
     a.keys.forEach((k, l) => expect(Buffer.from(b.keys[l].buffer).equals(Buffer.from(k.buffer))).toBe(true));
     a.values.forEach((v, l) => expect(Buffer.from(b.values[l].buffer).equals(Buffer.from(v.buffer))).toBe(true));
     expect(Array.from(b.slotPos)).toEqual(Array.from(a.slotPos));
+  });
+
+  it('an edited user message is cut where it begins: only its turn is fed, and the stream equals a fresh one', async () => {
+    const system: ChatMessage = { role: 'system', content: 'Be brief.' };
+    const session = new ChatSession(model, SMALL);
+    const first = await turn(session, [system, user('one')], sampled(8, 2));
+    const afterReply = [system, user('one'), { role: 'assistant' as const, content: first.text }];
+    await turn(session, [...afterReply, user('two')], sampled(30, 3));
+    const edited = [...afterReply, user('two, edited')];
+    const tokensBefore = session.tokenCount;
+    const again = await turn(session, edited, sampled(5, 4));
+    expect(again.stats.reprocessedTokens).toBe(0);
+    const after = model.template!.renderAround(edited, 2)!.after;
+    // The first reply hit max tokens: its last sampled token is fed first, then the edited turn's text.
+    expect(again.stats.prefillTokens).toBe(1 + encodeContinuation(model.tokenizer, after).length);
+    expect(session.tokenCount).toBeLessThan(tokensBefore + again.stats.prefillTokens);
+
+    const clean = new ChatSession(model, SMALL);
+    await turn(clean, [system, user('one')], sampled(8, 2));
+    const direct = await turn(clean, edited, sampled(5, 4));
+    expect(again.ids).toEqual(direct.ids);
+    expect(Array.from(session.tokenIds())).toEqual(Array.from(clean.tokenIds()));
+  });
+
+  it('an edited reply is fed as written after its prompt; an edited first message keeps the system turn in the cache', async () => {
+    const system: ChatMessage = { role: 'system', content: 'You are a careful assistant.' };
+    const session = new ChatSession(model, SMALL);
+    await turn(session, [system, user('one')], sampled(6, 2));
+    const promptTokens = model.tokenizer.encode(model.template!.render([system, user('one')], { addGenerationPrompt: true }), { addSpecialTokens: false });
+    const edited = [system, user('one'), { role: 'assistant' as const, content: 'A reply the user wrote. ' }, user('two')];
+    const r = await turn(session, edited, sampled(4, 3));
+    expect(r.stats.reprocessedTokens).toBe(0);
+    const fed = encodeContinuation(model.tokenizer, edited[2].content + model.template!.renderAround(edited, 2)!.after);
+    expect(r.stats.prefillTokens).toBe(fed.length);
+    expect(Array.from(session.tokenIds().subarray(0, promptTokens.length + fed.length))).toEqual([...promptTokens, ...fed]);
+
+    // No turn boundary comes before the first user message: the stream keeps the leading tokens it holds
+    // unchanged (the system turn, the user header) and feeds the rest.
+    const old = session.tokenIds();
+    const rewritten = await turn(session, [system, user('another start')], sampled(4, 3));
+    const now = model.tokenizer.encode(model.template!.render([system, user('another start')], { addGenerationPrompt: true }), { addSpecialTokens: false });
+    let same = 0;
+    while (old[same] === now[same]) same++;
+    expect(same).toBeGreaterThan(4);
+    expect(rewritten.stats.reprocessedTokens).toBe(0);
+    expect(rewritten.stats.prefillTokens).toBe(now.length - same);
+    expect(Array.from(session.tokenIds().subarray(0, now.length))).toEqual(now);
+  });
+
+  it('another system prompt mid-conversation starts the stream again from the sinks and the window, counted', async () => {
+    const session = new ChatSession(model, SMALL);
+    const messages: ChatMessage[] = [{ role: 'system', content: 'Be brief.' }];
+    for (const q of ['first question', 'second question', 'third question']) {
+      messages.push(user(q));
+      messages.push({ role: 'assistant', content: (await turn(session, messages, sampled(10, 5))).text });
+    }
+    const changed = [{ role: 'system' as const, content: 'Be verbose.' }, ...messages.slice(1), user('fourth')];
+    const r = await turn(session, changed, sampled(3, 6));
+    const after = model.template!.renderAround(changed, changed.length - 2)!.after;
+    expect(r.stats.reprocessedTokens).toBe(4 + 32);
+    expect(r.stats.prefillTokens).toBe(4 + 32 + encodeContinuation(model.tokenizer, after).length);
+  });
+
+  it('an edited reply under a template that joins messages with a space gets its joining space', async () => {
+    const template = ChatTemplate.fromTokenizerConfig(FAMILIES.stories260K.config);
+    const session = new ChatSession({ ...model, template }, SMALL);
+    await turn(session, [user('Lily had a ball.')], sampled(6, 2));
+    const messages = [user('Lily had a ball.'), { role: 'assistant' as const, content: 'She threw it.' }, user('Tom ran.')];
+    const r = await turn(session, messages, sampled(4, 3));
+    expect(r.stats.reprocessedTokens).toBe(0);
+    expect(r.stats.prefillTokens).toBe(encodeContinuation(model.tokenizer, ' She threw it. Tom ran.').length);
+  });
+
+  it('a past reply with thinking, which the template strips when it renders it again, is never fed again', async () => {
+    const template = ChatTemplate.fromTokenizerConfig(FAMILIES.deepseekR1.config);
+    const session = new ChatSession({ ...model, template }, SMALL);
+    await turn(session, [user('one')], sampled(6, 2));
+    // The user wrote this reply (an edit): it is fed after the first prompt as written, thinking included.
+    const thought = { role: 'assistant' as const, content: '<think>\nplan it\n</think>\n\nThe answer. ' };
+    const second = [user('one'), thought, user('two')];
+    const r2 = await turn(session, second, sampled(5, 3));
+    expect(r2.stats.reprocessedTokens).toBe(0);
+    const third = [...second, { role: 'assistant' as const, content: r2.text }, user('three')];
+    // The template now renders that reply as "The answer. " only; the stream keeps what was fed.
+    expect(template.render(third, { addGenerationPrompt: true })).not.toContain('plan it');
+    const before = session.tokenCount;
+    const r3 = await turn(session, third, sampled(5, 4));
+    expect(r3.stats.reprocessedTokens).toBe(0);
+    const after = template.renderAround(third, 3)!.after;
+    expect(r3.stats.prefillTokens).toBe(1 + encodeContinuation(model.tokenizer, after).length);
+    expect(model.tokenizer.decode([...session.tokenIds().subarray(0, before)], { skipSpecialTokens: false })).toContain('plan it');
   });
 
   it('auto sink covers the system prompt (at least 4 tokens) and the window defaults from the positions', async () => {

@@ -11,6 +11,15 @@ export interface RenderOptions {
   readonly addGenerationPrompt: boolean;
 }
 
+/** A conversation's rendering split at one message's content: the text before it and everything after it. */
+export interface RenderedAround {
+  readonly before: string;
+  readonly after: string;
+}
+
+// Plain ASCII: survives `| trim`, `.split('</think>')`, escaping, and never occurs in templates.
+const CONTENT_SENTINEL = 'OUROSENTINELCONTENT7F3A';
+
 export interface ChatTemplateOptions {
   /**
    * Which template to use when tokenizer_config.json holds several (`[{name, template}]`). Default:
@@ -191,6 +200,23 @@ export class ChatTemplate {
       }
       throw new ChatTemplateError('template-failed', `the chat template failed to render: ${errorText(e)}`, { cause: e });
     }
+  }
+
+  /**
+   * How the template spells `messages` (with a generation prompt) around the content of message `index`:
+   * `before` ends where that content begins; `after` is all it writes after it (the end of that
+   * message's turn as the template spells it, the later messages, the generation prompt). Found by
+   * rendering with that content replaced by a sentinel, so `after` never depends on the content, whatever
+   * the template does to it (`| trim`, stripped thinking). Null when the sentinel does not show exactly
+   * once (the template drops or rewrites that message). Throws what render throws.
+   */
+  renderAround(messages: readonly Readonly<ChatMessage>[], index: number): RenderedAround | null {
+    if (!(index >= 0 && index < messages.length)) throw new RangeError(`message index ${index} is outside the conversation`);
+    const marked = messages.map((m, i) => (i === index ? { role: m.role, content: CONTENT_SENTINEL } : m));
+    const text = this.render(marked, { addGenerationPrompt: true });
+    const at = text.indexOf(CONTENT_SENTINEL);
+    if (at < 0 || text.indexOf(CONTENT_SENTINEL, at + 1) >= 0) return null;
+    return { before: text.slice(0, at), after: text.slice(at + CONTENT_SENTINEL.length) };
   }
 
   /**

@@ -1,5 +1,4 @@
-// The length of two strings' shared prefix, in UTF-16 code units (engine host: chat-turn planning and
-// chat-template geometry).
+// The length of two strings' shared prefix, in UTF-16 code units (engine host: chat-template geometry).
 
 /** How many leading code units `a` and `b` share. */
 export function commonPrefixLength(a: string, b: string): number {

@@ -89,6 +89,53 @@ describe('ChatTemplate.render across families', () => {
   });
 });
 
+/**
+ * What each template writes after a past reply's content when the conversation goes on with user message
+ * `u` and a generation prompt, spelled out by hand from its public definition.
+ */
+const AFTER_REPLY: Partial<Record<keyof typeof FAMILIES, (u: string) => string>> = {
+  chatml: (u) => `<|im_end|>\n<|im_start|>user\n${u}<|im_end|>\n<|im_start|>assistant\n`,
+  qwen25: (u) => `<|im_end|>\n<|im_start|>user\n${u}<|im_end|>\n<|im_start|>assistant\n`,
+  smollm2: (u) => `<|im_end|>\n<|im_start|>user\n${u}<|im_end|>\n<|im_start|>assistant\n`,
+  llama3: (u) => `<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n${u.trim()}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n`,
+  gemma: (u) => `<end_of_turn>\n<start_of_turn>user\n${u.trim()}<end_of_turn>\n<start_of_turn>model\n`,
+  mistral: (u) => `</s>[INST] ${u} [/INST]`,
+  phi3: (u) => `<|end|>\n<|user|>\n${u}<|end|>\n<|assistant|>\n`,
+  deepseekR1: (u) => `<｜end▁of▁sentence｜><｜User｜>${u}<｜Assistant｜><think>\n`,
+  stories260K: (u) => ` ${u.trim()}`,
+};
+
+describe('ChatTemplate.renderAround (a new turn\'s text, whatever the template does to earlier replies)', () => {
+  // Replies the templates re-render differently from how they were generated: trimmed, thinking stripped.
+  const replies = ['Hello!', '  spaced out \n\n', '\nline one\nline two\n', '<think>\nplan it\n</think>\n\nThe answer.', ''];
+  const users = ['Again', '  padded  ', 'multi\nline\n'];
+
+  it.each(Object.keys(AFTER_REPLY) as (keyof typeof FAMILIES)[])('%s: after the last reply comes exactly its end of turn, the user turn and the generation prompt', (family) => {
+    const t = template(family);
+    const expected = AFTER_REPLY[family]!;
+    for (const reply of replies) {
+      for (const u of users) {
+        const messages: ChatMessage[] = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: reply }, { role: 'user', content: u }];
+        const around = t.renderAround(messages, 1)!;
+        expect(around.after).toBe(expected(u));
+        // `before` is what the template writes ahead of that reply's content: here the first turn's prompt
+        // (stories260K joins the reply to it with a space).
+        const prompt = t.render(messages.slice(0, 1), { addGenerationPrompt: true });
+        expect(around.before).toBe(family === 'stories260K' ? `${prompt} ` : family === 'deepseekR1' ? prompt.replace('<think>\n', '') : prompt);
+      }
+    }
+  });
+
+  it('is null when the template leaves the message out, and rejects an index outside the conversation', () => {
+    const dropsReplies = ChatTemplate.fromTokenizerConfig({
+      chat_template: "{% for m in messages %}{% if m.role == 'user' %}{{ m.content }}{% endif %}{% endfor %}",
+    });
+    const messages: ChatMessage[] = [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }];
+    expect(dropsReplies.renderAround(messages, 1)).toBeNull();
+    expect(() => dropsReplies.renderAround(messages, 2)).toThrow(/outside the conversation/);
+  });
+});
+
 describe('ChatTemplate selection and errors', () => {
   const list = [
     { name: 'default', template: 'D{{ messages[0].content }}' },

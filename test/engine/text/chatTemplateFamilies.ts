@@ -115,6 +115,29 @@ const GEMMA3 = `{{ bos_token }}
 {%- endif -%}
 `;
 
+const MISTRAL =
+  "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}" +
+  "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}" +
+  "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'assistant' %}" +
+  "{{ message['content'] + eos_token}}{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}";
+
+// DeepSeek-R1-Distill-Qwen (tool branches left out): past replies lose everything through `</think>`, and
+// the generation prompt opens a thinking block.
+const DEEPSEEK_R1 =
+  "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}" +
+  "{% set ns = namespace(is_first=false, is_tool=false, is_output_first=true, system_prompt='') %}" +
+  "{%- for message in messages %}{%- if message['role'] == 'system' %}{% set ns.system_prompt = message['content'] %}{%- endif %}{%- endfor %}" +
+  "{{bos_token}}{{ns.system_prompt}}{%- for message in messages %}{%- if message['role'] == 'user' %}{%- set ns.is_tool = false -%}" +
+  "{{'<｜User｜>' + message['content']}}{%- endif %}{%- if message['role'] == 'assistant' and message['content'] is not none %}" +
+  "{% set content = message['content'] %}{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}" +
+  "{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endfor -%}" +
+  "{% if add_generation_prompt and not ns.is_tool %}{{'<｜Assistant｜><think>\\n'}}{% endif %}";
+
+// stories260K's (../shared/models/stories260K): no turn markup, messages trimmed and joined by a space.
+const STORIES260K =
+  "{{ bos_token }}{% set ns = namespace(first=true) %}{% for message in messages %}{% if message['role'] != 'system' %}" +
+  "{% if not ns.first %}{{ ' ' }}{% endif %}{{ message['content'] | trim }}{% set ns.first = false %}{% endif %}{% endfor %}";
+
 export const FAMILIES = {
   chatml: { name: 'ChatML', config: { chat_template: CHATML, eos_token: '<|im_end|>', added_tokens_decoder: added('<|im_start|>', '<|im_end|>') } },
   qwen25: {
@@ -146,5 +169,16 @@ export const FAMILIES = {
     config: { chat_template: PHI3, bos_token: '<s>', eos_token: '<|endoftext|>', added_tokens_decoder: added('<|endoftext|>', '<|system|>', '<|user|>', '<|assistant|>', '<|end|>') },
   },
   gemma: { name: 'Gemma', config: { chat_template: GEMMA, bos_token: '<bos>', eos_token: '<eos>', added_tokens_decoder: added('<bos>', '<eos>', '<start_of_turn>', '<end_of_turn>') } },
+  mistral: { name: 'Mistral', config: { chat_template: MISTRAL, bos_token: '<s>', eos_token: '</s>' } },
+  deepseekR1: {
+    name: 'DeepSeek-R1 distill',
+    config: {
+      chat_template: DEEPSEEK_R1,
+      bos_token: '<｜begin▁of▁sentence｜>',
+      eos_token: '<｜end▁of▁sentence｜>',
+      added_tokens_decoder: added('<｜begin▁of▁sentence｜>', '<｜end▁of▁sentence｜>', '<｜User｜>', '<｜Assistant｜>', '<think>', '</think>'),
+    },
+  },
+  stories260K: { name: 'stories260K', config: { chat_template: STORIES260K, bos_token: '<s>', eos_token: '</s>' } },
   gemma3: { name: 'Gemma 3', config: { chat_template: GEMMA3, bos_token: '<bos>', eos_token: '<eos>', added_tokens_decoder: added('<bos>', '<eos>', '<start_of_turn>', '<end_of_turn>') } },
 } satisfies Record<string, TemplateFamily>;
