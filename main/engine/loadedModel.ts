@@ -94,6 +94,7 @@ export function openStream(
     ...options,
     positions: model.positionsFor(options.positions),
     maxPos: options.maxPos ?? config.maxPos,
+    kvDtype: model.io.kvDtype,
   });
   const runner = new Runner(model.session, model.io, cache, config.vocabSize, { ...runnerOptions, chunkSize: cache.maxChunk });
   return { cache, runner };

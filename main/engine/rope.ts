@@ -1,5 +1,6 @@
 // Rotary position embedding math shared by the cache (key re-rotation) and the load-time probe.
 // Runs in the engine host. Plain numbers, no onnxruntime.
+import { fromHalf, toHalf } from './half';
 
 /**
  * The model's RoPE as the cache needs it: rotate_half pairing (dim i pairs with i + rotaryDim/2 for
@@ -63,6 +64,25 @@ export function applyRotation(buf: Float32Array, offset: number, spec: RopeSpec,
     const x2 = buf[b];
     buf[a] = x1 * c - x2 * s;
     buf[b] = x2 * c + x1 * s;
+  }
+}
+
+/**
+ * {@link applyRotation} on a row of halves (fp16 bits): each pair is rotated in double precision and
+ * rounded to half once, so rotating a pristine key adds one rounding, never an accumulating drift.
+ */
+export function applyRotationHalf(buf: Uint16Array, offset: number, spec: RopeSpec, table: RotationTable): void {
+  const half = spec.rotaryDim >> 1;
+  const { cos, sin } = table;
+  for (let i = 0; i < half; i++) {
+    const c = cos[i];
+    const s = sin[i];
+    const a = offset + i;
+    const b = a + half;
+    const x1 = fromHalf(buf[a]);
+    const x2 = fromHalf(buf[b]);
+    buf[a] = toHalf(x1 * c - x2 * s);
+    buf[b] = toHalf(x2 * c + x1 * s);
   }
 }
 

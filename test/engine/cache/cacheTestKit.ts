@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import type { RopeSpec } from '../../../main/engine/rope';
 import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
-import type { CacheDelta, KvGeometry, SinkRingOptions } from '../../../main/engine/cache/sinkRingCache';
+import type { CacheDelta, KvArray, KvGeometry, SinkRingOptions } from '../../../main/engine/cache/sinkRingCache';
 
 export const GEOMETRY: KvGeometry = { layers: 2, kvHeads: 2, headDim: 8 };
 
@@ -141,7 +141,7 @@ export function currentMask(cache: SinkRingCache): number[] {
 /** Everything observable, deep-copied, for bit-exact comparison. */
 export function stateOf(cache: SinkRingCache): unknown {
   const s = cache.snapshot();
-  const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+  const bits = (a: KvArray) => Array.from(a instanceof Float32Array ? new Uint32Array(a.buffer, a.byteOffset, a.length) : a);
   return {
     keys: s.keys.map(bits),
     values: s.values.map(bits),
@@ -159,7 +159,7 @@ export function makeCache(options: SinkRingOptions, rope: RopeSpec | null = make
   return new SinkRingCache(GEOMETRY, rope, options);
 }
 
-export function keyRow(cache: SinkRingCache, l: number, h: number, slot: number): Float32Array {
+export function keyRow(cache: SinkRingCache, l: number, h: number, slot: number): KvArray {
   const D = cache.geometry.headDim;
   const at = (h * cache.capacity + slot) * D;
   return cache.keys[l].slice(at, at + D);
