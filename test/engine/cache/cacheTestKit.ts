@@ -3,6 +3,7 @@
 // copies for bit-exact comparisons.
 
 import { expect } from 'vitest';
+import { toHalf } from '../../../main/engine/half';
 import type { RopeSpec } from '../../../main/engine/rope';
 import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import type { CacheDelta, KvArray, KvGeometry, SinkRingOptions } from '../../../main/engine/cache/sinkRingCache';
@@ -95,7 +96,9 @@ export function commit(cache: SinkRingCache, { P, n, fed }: Begun, rope: RopeSpe
     values.push(v);
   }
   const tokens = Array.from({ length: n }, (_, i) => tokenAt(P + i));
-  return cache.commitStep(tokens, keys, values);
+  // An fp16 model returns its rows rounded to half once, as the fp32 ones here are rounded to float once.
+  const native = (a: Float32Array): KvArray => (cache.kvDtype === 'float16' ? Uint16Array.from(a, toHalf) : a);
+  return cache.commitStep(tokens, keys.map(native), values.map(native));
 }
 
 /** The fp32 key the fake model computes for the token at original position `pos` fed at `ropePos`. */

@@ -48,6 +48,15 @@ function forgeHeader(bytes: Uint8Array, from: string, to: string): Uint8Array {
   return out;
 }
 
+describe('snapshot KV dtype', () => {
+  it('refuses a header that claims fp16 rows over fp32 ones', () => {
+    const bytes = encodeSnapshot(ranCache('cache', 43).snapshot());
+    const { reason, message } = reasonOf(() => decodeSnapshot(forgeHeader(bytes, '"kvDtype":"float32"', '"kvDtype":"float16"')));
+    expect(reason).toBe('mismatch');
+    expect(message).toMatch(/array 0 is keys\.0 f32\[\d+\], its geometry needs keys\.0 f16/);
+  });
+});
+
 describe('snapshot round trip', () => {
   for (const positions of ['cache', 'original'] as const) {
     it(`is bit-exact through encode and decode, and continuing after a restore equals continuing (${positions})`, () => {
