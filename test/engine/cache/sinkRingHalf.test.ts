@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import { decodeSnapshot, encodeSnapshot } from '../../../main/engine/cache/snapshotCodec';
 import { fromHalf, toHalf } from '../../../main/engine/half';
-import { GEOMETRY, begin, commit, feed, keyRow, makeCache, makeRng, makeRope, modelKey, randomStep, rotateRef, stateOf } from './cacheTestKit';
+import { GEOMETRY, begin, feed, keyRow, makeCache, makeRng, makeRope, modelKey, randomStep, rotateRef, stateOf } from './cacheTestKit';
 
 const rope = makeRope();
 
