@@ -104,8 +104,8 @@ export class BareLoop {
     this.mask = new BigInt64Array(C + 1);
     const dims = [1, cache.geometry.kvHeads, C, cache.geometry.headDim];
     for (let l = 0; l < io.pastKeys.length; l++) {
-      this.feeds[io.pastKeys[l]] = { type: 'float32', data: cache.keys[l], dims };
-      this.feeds[io.pastValues[l]] = { type: 'float32', data: cache.values[l], dims };
+      this.feeds[io.pastKeys[l]] = { type: io.kvDtype, data: cache.keys[l], dims };
+      this.feeds[io.pastValues[l]] = { type: io.kvDtype, data: cache.values[l], dims };
     }
     for (const extra of io.extraInputs) this.feeds[extra.name] = extra.value;
     this.feeds[io.inputIds] = { type: 'int64', data: BigInt64Array.of(5n), dims: [1, 1] };
@@ -153,6 +153,7 @@ export function timedSession(session: DecoderSession): { session: DecoderSession
     outputs: session.outputs,
     provider: session.provider,
     fallbackReason: session.fallbackReason,
+    providerNote: session.providerNote,
     fastOutputs: session.fastOutputs,
     fastOutputsNote: session.fastOutputsNote,
     run: async (feeds, fetches) => {

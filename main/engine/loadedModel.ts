@@ -4,7 +4,7 @@ import type { PositionsMode, SinkRingOptions } from './cache/cacheOptions';
 import { SinkRingCache } from './cache/sinkRingCache';
 import { inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
 import { openSession, type DecoderSession } from './onnxSession';
-import type { ProviderName } from './providers';
+import type { ProviderChoice } from './providers';
 import { probeRope } from './ropeProbe';
 import { Runner, type RunnerOptions } from './runner';
 import { ChatTemplate } from './text/chatTemplate';
@@ -12,7 +12,7 @@ import { TextTokenizer } from './text/tokenizer';
 
 export interface LoadOptions {
   readonly variant?: string;
-  readonly provider?: ProviderName;
+  readonly provider?: ProviderChoice;
   readonly threads?: number;
   /** Default true; false opens the graph exactly as exported (benchmarks' bare loops). See onnxSession. */
   readonly fastOutputs?: boolean;

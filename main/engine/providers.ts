@@ -1,7 +1,22 @@
-// Execution provider names, shared by the session seam, the host protocol and the UI. Pure types.
+// Execution provider names, shared by the session seam, the host protocol, settings and the UI. Pure.
 
 /** ONNX Runtime execution providers Ouro can ask for by name; unavailable ones fall back to cpu. */
 export type ProviderName = 'cpu' | 'webgpu' | 'cuda' | 'dml' | 'coreml';
+
+/** What a user picks: a provider, or `auto` (the engine picks a hardware accelerator that works, else cpu). */
+export type ProviderChoice = ProviderName | 'auto';
+
+/** Every provider, in the order the UI lists them. */
+export const PROVIDER_NAMES: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
+
+/** Provider names as people write them. */
+export const PROVIDER_LABELS: Readonly<Record<ProviderName, string>> = {
+  cpu: 'CPU',
+  webgpu: 'WebGPU',
+  cuda: 'CUDA',
+  dml: 'DirectML',
+  coreml: 'Core ML',
+};
 
 export interface ProviderAvailability {
   readonly name: ProviderName;

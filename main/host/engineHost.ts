@@ -250,6 +250,7 @@ function modelInfo(model: LoadedModel): ModelInfo {
     maxPos: config.maxPos,
     kvBytesPerToken: config.numLayers * 2 * config.numKvHeads * config.headDim * kvElementBytes(model.io.kvDtype),
     provider: model.session.provider,
+    providerNote: model.session.providerNote,
     hasChatTemplate: model.template !== null,
     ropeProbe: model.ropeProbe,
     warnings: model.warnings,

@@ -3,7 +3,7 @@
 import type { PositionsMode } from '../engine/cache/cacheOptions';
 import type { CacheDelta, CacheView } from '../engine/cache/cacheView';
 import type { CacheSettings, ChatMessage, DoneReason, GenerateOptions, Prompt } from '../engine/chatTypes';
-import type { ProviderAvailability, ProviderName } from '../engine/providers';
+import type { ProviderAvailability, ProviderChoice, ProviderName } from '../engine/providers';
 import type { GenerationStats } from '../engine/stats';
 
 /** What a loaded model looks like to the UI and the CLI. */
@@ -21,6 +21,8 @@ export interface ModelInfo {
   readonly maxPos: number;
   readonly kvBytesPerToken: number;
   readonly provider: ProviderName;
+  /** For a load with provider `auto`: what it chose and why. */
+  readonly providerNote: string | null;
   readonly hasChatTemplate: boolean;
   readonly ropeProbe: { readonly ok: boolean; readonly maxError: number; readonly reason?: string };
   readonly warnings: readonly string[];
@@ -77,7 +79,7 @@ export interface SnapshotMetaInput {
 
 /** Every verb: its arguments and its result. */
 export interface HostVerbs {
-  load: { args: { dir: string; variant?: string; provider?: ProviderName; threads?: number }; result: ModelInfo };
+  load: { args: { dir: string; variant?: string; provider?: ProviderChoice; threads?: number }; result: ModelInfo };
   unload: { args: Record<string, never>; result: null };
   /** Runs a turn; token/cacheDelta/progress events carry this request's seq; `done` ends the stream. */
   generate: {

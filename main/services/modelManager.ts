@@ -1,7 +1,6 @@
 // Which model the user picked and whether the current engine host has it loaded: loads on request,
 // reloads into a host that replaced a crashed one, remembers the choice in settings. Runs in main.
 import type { InstalledModel } from '../../preload/contract';
-import type { ProviderName } from '../engine/onnxSession';
 import type { ModelInfo } from '../host/protocol';
 import type { KeyedQueue } from '../storage/keyedQueue';
 import type { SettingsStore } from '../storage/settingsStore';
@@ -97,10 +96,7 @@ export class ModelManager {
     this.loadedIn = -1;
     const generation = this.deps.supervisor.generation;
     const provider = this.deps.settings.get().provider;
-    const info = await this.deps.supervisor.request('load', {
-      dir: model.dir,
-      ...(provider === 'auto' ? {} : { provider: provider as ProviderName }),
-    });
+    const info = await this.deps.supervisor.request('load', { dir: model.dir, provider });
     this.picked = { model, info };
     this.loadedIn = generation;
     return this.picked;
