@@ -145,10 +145,9 @@ export class BareLoop {
   }
 }
 
-/** A session whose `run` adds its wall time to `runMs` (to split a step into run and everything else). */
-export function timedSession(session: DecoderSession): { session: DecoderSession; runMs: () => number; reset: () => void } {
-  let total = 0;
-  const timed: DecoderSession = {
+/** `session` with its `run` replaced (to time or count what a step does). */
+export function withRun(session: DecoderSession, run: DecoderSession['run']): DecoderSession {
+  return {
     inputs: session.inputs,
     outputs: session.outputs,
     provider: session.provider,
@@ -156,13 +155,19 @@ export function timedSession(session: DecoderSession): { session: DecoderSession
     providerNote: session.providerNote,
     fastOutputs: session.fastOutputs,
     fastOutputsNote: session.fastOutputsNote,
-    run: async (feeds, fetches) => {
-      const t = performance.now();
-      const out = await session.run(feeds, fetches);
-      total += performance.now() - t;
-      return out;
-    },
+    run,
     release: () => session.release(),
   };
+}
+
+/** A session whose `run` adds its wall time to `runMs` (to split a step into run and everything else). */
+export function timedSession(session: DecoderSession): { session: DecoderSession; runMs: () => number; reset: () => void } {
+  let total = 0;
+  const timed = withRun(session, async (feeds, fetches) => {
+    const t = performance.now();
+    const out = await session.run(feeds, fetches);
+    total += performance.now() - t;
+    return out;
+  });
   return { session: timed, runMs: () => total, reset: () => (total = 0) };
 }
