@@ -8,6 +8,7 @@ import type { DecoderSession, TensorData } from '../../main/engine/onnxSession';
 import type { Runner } from '../../main/engine/runner';
 import { validateSamplingParams, type SamplingParams } from '../../main/engine/sampling/sampler';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
+import { median, round } from './stats';
 
 export interface CacheSpec {
   readonly sink: number;
@@ -170,4 +171,27 @@ export function timedSession(session: DecoderSession): { session: DecoderSession
     return out;
   });
   return { session: timed, runMs: () => total, reset: () => (total = 0) };
+}
+
+/**
+ * Median ms of `steps` greedy decode steps of `stream` and of a bare logits-only session.run with the same
+ * feeds, interleaved step by step so drift hits both alike, and their ratio.
+ */
+export async function decodeVsBare(
+  model: LoadedModel,
+  stream: { cache: SinkRingCache; runner: Runner },
+  steps: number,
+): Promise<{ oursMs: number; bareMs: number; ratio: number }> {
+  const bare = new BareLoop(model, stream.cache);
+  const logitsOnly = bare.fetchSets().logits;
+  const ours: number[] = [];
+  const base: number[] = [];
+  let next = 5;
+  for (let i = 0; i < steps; i++) {
+    base.push(await bare.step(logitsOnly));
+    const t = performance.now();
+    next = argmax((await stream.runner.feed([next]))!);
+    ours.push(performance.now() - t);
+  }
+  return { oursMs: round(median(ours), 2), bareMs: round(median(base), 2), ratio: round(median(ours) / median(base), 3) };
 }

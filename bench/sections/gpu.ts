@@ -11,10 +11,10 @@ import { PROVIDER_LABELS, type ProviderName } from '../../main/engine/providers'
 import { byteTokenIds } from '../../test/fixtures/fixturePrng';
 import { ensureFixture, type FixtureSpec } from '../../test/fixtures/llamaFixture';
 import { param, storiesDir, tinyStoriesText, WORK_DIR, type BenchContext, type SectionResult } from '../lib/benchContext';
-import { argmax, BareLoop, makeRunner, withRun } from '../lib/benchEngine';
+import { decodeVsBare, makeRunner, withRun } from '../lib/benchEngine';
 import { runScript } from '../lib/childProcess';
 import { writeHalfKvCopy } from '../lib/halfKvModel';
-import { fmt, mdTable, median, round } from '../lib/stats';
+import { fmt, mdTable, round } from '../lib/stats';
 import { perplexityOf } from './perplexity';
 
 const EVAL_CLI = fileURLToPath(new URL('../../main/cli/eval.ts', import.meta.url));
@@ -72,20 +72,9 @@ async function providerOverhead(ctx: BenchContext, provider: ProviderName, steps
   const model: LoadedModel = await loadModel(dir, { threads: ctx.threads, provider });
   try {
     if (model.session.provider !== provider) return { provider, skipped: model.session.fallbackReason ?? 'fell back to cpu' };
-    const { runner, cache } = makeRunner(model, { sink: 4, window: 252 }, { compactPast: false });
-    await runner.feed(byteTokenIds(64));
-    const bare = new BareLoop(model, cache);
-    const logitsOnly = bare.fetchSets().logits;
-    const ours: number[] = [];
-    const base: number[] = [];
-    let next = 5;
-    for (let i = 0; i < steps; i++) {
-      base.push(await bare.step(logitsOnly));
-      const t = performance.now();
-      next = argmax((await runner.feed([next]))!);
-      ours.push(performance.now() - t);
-    }
-    return { provider, oursMs: round(median(ours), 2), bareMs: round(median(base), 2), ratio: round(median(ours) / median(base), 3) };
+    const stream = makeRunner(model, { sink: 4, window: 252 }, { compactPast: false });
+    await stream.runner.feed(byteTokenIds(64));
+    return { provider, ...(await decodeVsBare(model, stream, steps)) };
   } finally {
     await model.release();
   }
