@@ -60,6 +60,8 @@ async function transferBytes(ctx: BenchContext, window: number) {
     const counting = countingSession(model.session);
     const { runner, cache } = makeRunner(model, { sink: 4, window }, { session: counting.session, compactPast: false });
     await runner.feed(byteTokenIds(8));
+    // The count of the latest run: one decode step.
+    await runner.feed([5]);
     const { fed, fetched } = counting.last();
     rows.push({ kvDtype, capacity: cache.capacity, fed, fetched, total: fed + fetched, kvBytes: cache.kvBytes(), logitsRow: SMOLLM2_KV.vocab * 4 });
     await model.release();
