@@ -41,7 +41,11 @@ export class KvRows implements KvStorage {
     this.values = Array.from({ length: layers }, () => allocKv(dtype, slots));
     this.pristine = Array.from({ length: layers }, () => allocKv(dtype, kvHeads * sink * headDim));
     this.rotation = new RotationTable(headDim >> 1);
-    this.rotate = (dtype === 'float16' ? applyRotationHalf : applyRotation) as (buf: KvArray, offset: number, rope: RopeSpec, table: RotationTable) => void;
+    const scratch = new Float64Array(headDim);
+    this.rotate =
+      dtype === 'float16'
+        ? (buf, offset, rope, table) => applyRotationHalf(buf as Uint16Array, offset, rope, table, scratch)
+        : (buf, offset, rope, table) => applyRotation(buf as Float32Array, offset, rope, table);
   }
 
   /**
