@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../main/engine/loadedModel';
-import { PROVIDER_LABELS, type ProviderName } from '../main/engine/providers';
+import { PROVIDER_LABELS, type ProviderName } from '../common/providers';
 import { byteTokenIds } from '../test/fixtures/fixturePrng';
 import { ensureFixture, SMOLLM2_135M_SHAPES } from '../test/fixtures/llamaFixture';
 import { RESULTS_DIR } from './lib/benchContext';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, type LoadedModel } from '../../main/engine/loadedModel';
 import type { DecoderSession, TensorData } from '../../main/engine/onnxSession';
-import { PROVIDER_LABELS, type ProviderName } from '../../main/engine/providers';
+import { PROVIDER_LABELS, type ProviderName } from '../../common/providers';
 import { byteTokenIds } from '../../test/fixtures/fixturePrng';
 import { ensureFixture, type FixtureSpec } from '../../test/fixtures/llamaFixture';
 import { param, storiesDir, tinyStoriesText, WORK_DIR, type BenchContext, type SectionResult } from '../lib/benchContext';

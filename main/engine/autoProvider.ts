@@ -3,7 +3,7 @@
 // CPU provider itself). Runs in the engine host; reads device nodes, opens nothing.
 
 import { readdirSync } from 'node:fs';
-import { PROVIDER_LABELS, type ProviderAvailability, type ProviderName } from './providers';
+import { PROVIDER_LABELS, type ProviderAvailability, type ProviderName } from '../../common/providers';
 
 /** The machine facts the choice depends on (injected in tests). */
 export interface AcceleratorFacts {

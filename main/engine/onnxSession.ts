@@ -10,9 +10,9 @@ import * as ort from 'onnxruntime-node';
 import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvider';
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs } from './model/fastOutputs';
-import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from './providers';
 
-export type { ProviderAvailability, ProviderChoice, ProviderName } from './providers';
+import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from '../../common/providers';
+
 export type { FastOutputs } from './model/fastOutputs';
 
 /** A tensor as the engine holds it: a typed array over which the session builds its input without copying. */

@@ -1,7 +1,7 @@
 // Which model the user picked and whether the current engine host has it loaded: loads on request,
 // reloads into a host that replaced a crashed one, remembers the choice in settings. Runs in main.
-import type { InstalledModel } from '../../preload/contract';
-import type { ModelInfo } from '../host/protocol';
+import type { ModelInfo } from '../../common/modelInfo';
+import type { InstalledModel } from '../../common/contract';
 import type { KeyedQueue } from '../storage/keyedQueue';
 import type { SettingsStore } from '../storage/settingsStore';
 import { fail } from './apiFailure';

@@ -3,7 +3,7 @@
 // accessible slot table. Follows the stream transiently: a token never re-renders these components.
 // Renderer.
 import { useRef, useState } from 'react';
-import { PROVIDER_LABELS } from '../../main/engine/providers';
+import { PROVIDER_LABELS } from '../../common/providers';
 import type { AppState } from '../state/appState';
 import { selectCacheStatus, selectCurrentModel } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';

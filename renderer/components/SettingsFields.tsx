@@ -2,8 +2,8 @@
 // each labelled, with its hint and the schema's message when invalid. Shared by both settings tabs.
 // Renderer.
 import { useId, type ReactNode } from 'react';
-import { PROVIDER_LABELS, type ProviderName } from '../../main/engine/providers';
-import type { AppInfo } from '../../preload/contract';
+import { PROVIDER_LABELS, type ProviderName } from '../../common/providers';
+import type { AppInfo } from '../../common/contract';
 import type { FieldErrors, SettingsDraft, SettingsField } from '../state/settingsForm';
 
 export interface SettingsFieldsProps {

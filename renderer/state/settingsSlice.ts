@@ -1,8 +1,8 @@
 // Settings slice: the app settings, app info (providers, version), and saving app defaults or a
 // conversation's overrides. Renderer.
-import type { ApiError, AppInfo, AppSettings } from '../../preload/contract';
-import { PROVIDER_LABELS } from '../../main/engine/providers';
-import type { ConversationSettings, SettingsPatch } from '../../main/storage/settingsSchema';
+import type { ApiError, AppInfo, AppSettings } from '../../common/contract';
+import { PROVIDER_LABELS } from '../../common/providers';
+import type { ConversationSettings, SettingsPatch } from '../../common/settingsSchema';
 import { toApiError } from '../bridge';
 import type { AppState, SliceCreator, StoreDeps } from './appState';
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { gpuDeviceNodes, planAuto } from '../../main/engine/autoProvider';
 import { openSession, availableProviders } from '../../main/engine/onnxSession';
-import type { ProviderAvailability, ProviderName } from '../../main/engine/providers';
+import type { ProviderAvailability, ProviderName } from '../../common/providers';
 import { ensureFixture } from '../fixtures/llamaFixture';
 import { join } from 'node:path';
 

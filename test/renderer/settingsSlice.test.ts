@@ -1,7 +1,7 @@
 // App settings: changing the provider while a model is loaded offers to reload it now (a notice with a
 // "Reload now" button that loads the same model), naming the providers as people write them.
 import { describe, expect, it } from 'vitest';
-import type { AppSettings, InstalledModel, ModelInfo } from '../../preload/contract';
+import type { AppSettings, InstalledModel, ModelInfo } from '../../common/contract';
 import { scriptedApi, storeWith } from './rendererTestKit';
 
 const settings = (provider: AppSettings['provider']) => ({ provider }) as unknown as AppSettings;

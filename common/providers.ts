@@ -1,13 +1,12 @@
 // Execution provider names, shared by the session seam, the host protocol, settings and the UI. Pure.
 
 /** ONNX Runtime execution providers Ouro can ask for by name; unavailable ones fall back to cpu. */
-export type ProviderName = 'cpu' | 'webgpu' | 'cuda' | 'dml' | 'coreml';
+export const PROVIDER_NAMES = ['cpu', 'webgpu', 'cuda', 'dml', 'coreml'] as const;
+
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /** What a user picks: a provider, or `auto` (the engine picks a hardware accelerator that works, else cpu). */
 export type ProviderChoice = ProviderName | 'auto';
-
-/** Every provider, in the order the UI lists them. */
-export const PROVIDER_NAMES: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
 
 /** Provider names as people write them. */
 export const PROVIDER_LABELS: Readonly<Record<ProviderName, string>> = {
