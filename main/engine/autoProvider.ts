@@ -10,6 +10,8 @@ export interface AcceleratorFacts {
   readonly platform: NodeJS.Platform;
   /** GPU device nodes found (Linux: /dev/dri/renderD*, /dev/nvidia0..); empty elsewhere. */
   readonly gpuDevices: readonly string[];
+  /** Vulkan drivers the loader is restricted to (VK_DRIVER_FILES / VK_ICD_FILENAMES), or null for all. */
+  readonly vulkanDrivers?: readonly string[] | null;
 }
 
 /** A provider 'auto' will try, with why it counts as hardware. */
@@ -23,6 +25,9 @@ export interface AutoPlan {
   readonly candidates: readonly AutoCandidate[];
   readonly skipped: readonly string[];
 }
+
+/** Mesa's lavapipe and llvmpipe, Google's SwiftShader: Vulkan drivers that run on the CPU. */
+const SOFTWARE_VULKAN = /lvp|lavapipe|llvmpipe|swiftshader/i;
 
 /** Tried first to last: the vendor runtimes before WebGPU, whose kernels are the most general. */
 const ORDER: readonly ProviderName[] = ['cuda', 'dml', 'coreml', 'webgpu'];
@@ -43,7 +48,12 @@ export function gpuDeviceNodes(): string[] {
 
 /** The facts of this machine. */
 export function acceleratorFacts(): AcceleratorFacts {
-  return { platform: process.platform, gpuDevices: process.platform === 'linux' ? gpuDeviceNodes() : [] };
+  const listed = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES;
+  return {
+    platform: process.platform,
+    gpuDevices: process.platform === 'linux' ? gpuDeviceNodes() : [],
+    vulkanDrivers: listed ? listed.split(process.platform === 'win32' ? ';' : ':').filter(Boolean) : null,
+  };
 }
 
 /**
@@ -61,8 +71,11 @@ export function planAuto(offered: readonly ProviderAvailability[], facts: Accele
     const label = PROVIDER_LABELS[name];
     const offer = offered.find((p) => p.name === name);
     if (offer?.available !== true) continue;
+    const drivers = facts.vulkanDrivers ?? null;
     if (linux && name === 'webgpu' && facts.gpuDevices.length === 0) {
       skipped.push(`${label}: no GPU device (/dev/dri/renderD*, /dev/nvidia*), so its only adapter would be a software one`);
+    } else if (linux && name === 'webgpu' && drivers !== null && drivers.every((d) => SOFTWARE_VULKAN.test(d))) {
+      skipped.push(`${label}: Vulkan is limited to software drivers (${drivers.join(', ')}) by VK_DRIVER_FILES / VK_ICD_FILENAMES`);
     } else if (linux && name === 'cuda' && nvidia.length === 0) {
       skipped.push(`${label}: no NVIDIA device (/dev/nvidia*)`);
     } else {

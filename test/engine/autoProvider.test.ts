@@ -29,6 +29,15 @@ describe('planAuto', () => {
     expect(nvidia.candidates[0].why).toBe('GPU device /dev/nvidia0');
   });
 
+  it('skips WebGPU when the Vulkan loader is limited to software drivers, even with a GPU device', () => {
+    const facts = { platform: 'linux' as const, gpuDevices: ['/dev/dri/renderD128'] };
+    const lavapipe = planAuto(offered('webgpu'), { ...facts, vulkanDrivers: ['/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'] });
+    expect(lavapipe.candidates).toEqual([]);
+    expect(lavapipe.skipped).toEqual(['WebGPU: Vulkan is limited to software drivers (/usr/share/vulkan/icd.d/lvp_icd.x86_64.json) by VK_DRIVER_FILES / VK_ICD_FILENAMES']);
+    const mixed = planAuto(offered('webgpu'), { ...facts, vulkanDrivers: ['/etc/vulkan/icd.d/nvidia_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.json'] });
+    expect(mixed.candidates.map((c) => c.name)).toEqual(['webgpu']);
+  });
+
   it('on Windows and macOS trusts the platform adapters, DirectML and Core ML before WebGPU; never what the build lacks', () => {
     expect(planAuto(offered('webgpu', 'dml'), { platform: 'win32', gpuDevices: [] }).candidates.map((c) => c.name)).toEqual(['dml', 'webgpu']);
     expect(planAuto(offered('coreml'), { platform: 'darwin', gpuDevices: [] }).candidates).toEqual([{ name: 'coreml', why: 'a hardware adapter on darwin' }]);
