@@ -200,3 +200,14 @@ export function expectDistances(cache: SinkRingCache, P: number, queryPos: numbe
   }
   return checked;
 }
+
+/** Feeds `cache` and `restored` the same `steps` random steps (seeded); their states must stay bit-identical. */
+export function expectSameContinuation(cache: SinkRingCache, restored: SinkRingCache, seed: number, steps: number): void {
+  const a = makeRng(seed);
+  const b = makeRng(seed);
+  for (let s = 0; s < steps; s++) {
+    feed(cache, randomStep(cache, a));
+    feed(restored, randomStep(restored, b));
+  }
+  expect(stateOf(restored)).toEqual(stateOf(cache));
+}

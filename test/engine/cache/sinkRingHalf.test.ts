@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import { decodeSnapshot, encodeSnapshot } from '../../../main/engine/cache/snapshotCodec';
 import { fromHalf, toHalf } from '../../../main/engine/half';
-import { GEOMETRY, begin, feed, keyRow, makeCache, makeRng, makeRope, modelKey, randomStep, rotateRef, stateOf } from './cacheTestKit';
+import { GEOMETRY, begin, expectSameContinuation, feed, keyRow, makeCache, makeRng, makeRope, modelKey, randomStep, rotateRef, stateOf } from './cacheTestKit';
 
 const rope = makeRope();
 
@@ -95,13 +95,7 @@ describe('fp16 KV rows', () => {
     expect(decoded.keys[0]).toBeInstanceOf(Uint16Array);
     const restored = SinkRingCache.fromSnapshot(decoded, rope);
     expect(restored.snapshot()).toEqual(cache.snapshot());
-    const a = makeRng(3);
-    const b = makeRng(3);
-    for (let s = 0; s < 20; s++) {
-      feed(cache, randomStep(cache, a));
-      feed(restored, randomStep(restored, b));
-    }
-    expect(stateOf(restored)).toEqual(stateOf(cache));
+    expectSameContinuation(cache, restored, 3, 20);
   });
 
   it('refuses rows of the other dtype', () => {

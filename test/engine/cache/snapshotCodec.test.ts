@@ -5,7 +5,7 @@ import { CacheSnapshotError } from '../../../main/engine/cache/cacheSnapshot';
 import type { CacheSnapshotErrorReason } from '../../../main/engine/cache/cacheSnapshot';
 import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import { decodeSnapshot, encodeSnapshot } from '../../../main/engine/cache/snapshotCodec';
-import { feed, makeCache, makeRng, makeRope, randomStep, stateOf } from './cacheTestKit';
+import { expectSameContinuation, feed, makeCache, makeRng, makeRope, randomStep, stateOf } from './cacheTestKit';
 
 function ranCache(positions: 'cache' | 'original', seed: number): SinkRingCache {
   const cache = makeCache({ sink: 3, window: 7, positions, maxPos: 16, maxChunk: 4, journalTokens: 50 });
@@ -101,13 +101,7 @@ describe('snapshot round trip', () => {
       expect(restored.rewindable).toBe(0); // the journal is not part of a snapshot
       expect(restored.rewind(1)).toBe(false);
 
-      const a = makeRng(7);
-      const b = makeRng(7);
-      for (let s = 0; s < 60; s++) {
-        feed(cache, randomStep(cache, a));
-        feed(restored, randomStep(restored, b));
-      }
-      expect(stateOf(restored)).toEqual(stateOf(cache));
+      expectSameContinuation(cache, restored, 7, 60);
     });
   }
 
