@@ -1,5 +1,6 @@
 // `npm run bench:gpu`: one command for a machine with a real GPU (CUDA and/or WebGPU). Decode tok/s at
-// depth 0 / 512 / 2048 on SmolLM2-135M's shapes (fp32 and fp16-KV fixtures), on CPU and every GPU
+// depth 0 / 512 / 2048 on SmolLM2-135M's shapes (fp32, and q4f16: 4-bit MatMulNBits weights with an fp16
+// KV cache, as transformers.js model_q4f16 keeps it), on CPU and every GPU
 // provider this build and machine run, each against a bare session.run loop on the same provider; prints
 // a table and writes bench/results/gpu-decode.json with the GPU's name. Benchmark process only.
 // Budget: under 5 minutes on a desktop GPU once the fixtures are built (~1 minute, cached in test/.fixtures).
@@ -35,8 +36,12 @@ function gpuName(): string {
 }
 
 const rows: Record<string, unknown>[] = [];
-for (const kvDtype of ['float32', 'float16'] as const) {
-  const { dir } = await ensureFixture(`smollm2-135m-shapes-${kvDtype}`, { ...SMOLLM2_135M_SHAPES, kvDtype });
+const VARIANTS = [
+  { name: 'fp32', spec: { ...SMOLLM2_135M_SHAPES, kvDtype: 'float32' } },
+  { name: 'q4f16', spec: { ...SMOLLM2_135M_SHAPES, weights: 'q4', kvDtype: 'float16' } },
+] as const;
+for (const { name: kvDtype, spec } of VARIANTS) {
+  const { dir } = await ensureFixture(`smollm2-135m-shapes-${kvDtype}`, spec);
   for (const provider of providers) {
     const model = await loadModel(dir, { provider });
     try {
@@ -57,7 +62,7 @@ for (const kvDtype of ['float32', 'float16'] as const) {
 }
 
 const table = mdTable(
-  ['KV', 'provider', 'depth', 'tok/s', 'Ouro ms (p50)', 'bare ms (p50)', 'Ouro ÷ bare'],
+  ['fixture', 'provider', 'depth', 'tok/s', 'Ouro ms (p50)', 'bare ms (p50)', 'Ouro ÷ bare'],
   rows.map((r) =>
     'skipped' in r
       ? [String(r.kvDtype), PROVIDER_LABELS[r.provider as ProviderName], '', `skipped: ${String(r.skipped)}`, '', '', '']
