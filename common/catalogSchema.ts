@@ -17,10 +17,11 @@ const CatalogFileSchema = z.object({
 });
 
 /**
- * Weight formats whose graphs keep the KV cache in float32 (what Ouro's cache holds today). fp16 and
- * q4f16 exports keep fp16 KV and are not offered; the enum itself keeps them out.
+ * Weight formats of transformers.js exports. fp16 and q4f16 graphs keep an fp16 KV cache (the fast
+ * pairing on a GPU provider); the others an fp32 one (the fast pairing on CPU). models/README.md.
  */
-const WEIGHTS = z.enum(['fp32', 'q8', 'q4', 'bnb4']);
+const WEIGHTS = z.enum(['fp32', 'q8', 'q4', 'bnb4', 'fp16', 'q4f16']);
+const HALF_KV_WEIGHTS: ReadonlySet<string> = new Set(['fp16', 'q4f16']);
 
 const VariantSchema = z.object({
   /** Short id (`q4`); the installed folder is `<entry id>-<variant id>`. */
@@ -28,7 +29,7 @@ const VariantSchema = z.object({
   /** The transformers.js graph (`onnx/model_q4.onnx`). */
   onnxFile: z.string().regex(/^onnx\/model(_[A-Za-z0-9]+)?\.onnx$/),
   weights: WEIGHTS,
-  kvDtype: z.literal('float32'),
+  kvDtype: z.enum(['float32', 'float16']),
   /** Every file the folder needs: graph (+ external data), config, generation config, tokenizer files. */
   files: z.array(CatalogFileSchema).min(4),
   /** Rough download size (sum of the files). */
@@ -78,6 +79,10 @@ const CatalogEntrySchema = z
       ctx.addIssue({ code: 'custom', path: ['suggestedCache'], message: 'sink + window must stay within half the context length (DESIGN §3)' });
     }
     e.variants.forEach((v, i) => {
+      const half = HALF_KV_WEIGHTS.has(v.weights);
+      if ((v.kvDtype === 'float16') !== half) {
+        ctx.addIssue({ code: 'custom', path: ['variants', i, 'kvDtype'], message: `${v.weights} weights keep ${half ? 'fp16' : 'fp32'} KV: kvDtype must be ${half ? 'float16' : 'float32'}` });
+      }
       const paths = new Set(v.files.map((f) => f.path));
       if (paths.size !== v.files.length) ctx.addIssue({ code: 'custom', path: ['variants', i, 'files'], message: 'duplicate file path' });
       for (const needed of [v.onnxFile, 'config.json', 'tokenizer.json', 'tokenizer_config.json']) {

@@ -16,6 +16,8 @@ export interface ModelInfo {
   readonly maxPos: number;
   readonly kvBytesPerToken: number;
   readonly provider: ProviderName;
+  /** For a load with provider `auto`: what it chose and why. */
+  readonly providerNote: string | null;
   readonly hasChatTemplate: boolean;
   readonly ropeProbe: { readonly ok: boolean; readonly maxError: number; readonly reason?: string };
   readonly warnings: readonly string[];

@@ -8,6 +8,7 @@ import type { DecoderSession, TensorData } from '../../main/engine/onnxSession';
 import type { Runner } from '../../main/engine/runner';
 import { validateSamplingParams, type SamplingParams } from '../../main/engine/sampling/sampler';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
+import { median, round } from './stats';
 
 export interface CacheSpec {
   readonly sink: number;
@@ -104,8 +105,8 @@ export class BareLoop {
     this.mask = new BigInt64Array(C + 1);
     const dims = [1, cache.geometry.kvHeads, C, cache.geometry.headDim];
     for (let l = 0; l < io.pastKeys.length; l++) {
-      this.feeds[io.pastKeys[l]] = { type: 'float32', data: cache.keys[l], dims };
-      this.feeds[io.pastValues[l]] = { type: 'float32', data: cache.values[l], dims };
+      this.feeds[io.pastKeys[l]] = { type: io.kvDtype, data: cache.keys[l], dims };
+      this.feeds[io.pastValues[l]] = { type: io.kvDtype, data: cache.values[l], dims };
     }
     for (const extra of io.extraInputs) this.feeds[extra.name] = extra.value;
     this.feeds[io.inputIds] = { type: 'int64', data: BigInt64Array.of(5n), dims: [1, 1] };
@@ -145,23 +146,52 @@ export class BareLoop {
   }
 }
 
-/** A session whose `run` adds its wall time to `runMs` (to split a step into run and everything else). */
-export function timedSession(session: DecoderSession): { session: DecoderSession; runMs: () => number; reset: () => void } {
-  let total = 0;
-  const timed: DecoderSession = {
+/** `session` with its `run` replaced (to time or count what a step does). */
+export function withRun(session: DecoderSession, run: DecoderSession['run']): DecoderSession {
+  return {
     inputs: session.inputs,
     outputs: session.outputs,
     provider: session.provider,
     fallbackReason: session.fallbackReason,
+    providerNote: session.providerNote,
     fastOutputs: session.fastOutputs,
     fastOutputsNote: session.fastOutputsNote,
-    run: async (feeds, fetches) => {
-      const t = performance.now();
-      const out = await session.run(feeds, fetches);
-      total += performance.now() - t;
-      return out;
-    },
+    run,
     release: () => session.release(),
   };
+}
+
+/** A session whose `run` adds its wall time to `runMs` (to split a step into run and everything else). */
+export function timedSession(session: DecoderSession): { session: DecoderSession; runMs: () => number; reset: () => void } {
+  let total = 0;
+  const timed = withRun(session, async (feeds, fetches) => {
+    const t = performance.now();
+    const out = await session.run(feeds, fetches);
+    total += performance.now() - t;
+    return out;
+  });
   return { session: timed, runMs: () => total, reset: () => (total = 0) };
+}
+
+/**
+ * Median ms of `steps` greedy decode steps of `stream` and of a bare logits-only session.run with the same
+ * feeds, interleaved step by step so drift hits both alike, and their ratio.
+ */
+export async function decodeVsBare(
+  model: LoadedModel,
+  stream: { cache: SinkRingCache; runner: Runner },
+  steps: number,
+): Promise<{ oursMs: number; bareMs: number; ratio: number }> {
+  const bare = new BareLoop(model, stream.cache);
+  const logitsOnly = bare.fetchSets().logits;
+  const ours: number[] = [];
+  const base: number[] = [];
+  let next = 5;
+  for (let i = 0; i < steps; i++) {
+    base.push(await bare.step(logitsOnly));
+    const t = performance.now();
+    next = argmax((await stream.runner.feed([next]))!);
+    ours.push(performance.now() - t);
+  }
+  return { oursMs: round(median(ours), 2), bareMs: round(median(base), 2), ratio: round(median(ours) / median(base), 3) };
 }

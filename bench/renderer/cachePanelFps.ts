@@ -132,6 +132,7 @@ const MODEL: ModelInfo = {
   maxPos: 8192,
   kvBytesPerToken: 30 * 2 * 3 * 64 * 4,
   provider: 'cpu',
+  providerNote: null,
   hasChatTemplate: true,
   ropeProbe: { ok: true, maxError: 0 },
   warnings: [],

@@ -27,6 +27,23 @@ function cliArgs(c: Config, model: string, text: string, tokens: number): string
   }
 }
 
+/** Perplexity over the `nll` lines of an `eval --json` run, overall and per bucket of `bucket` positions. */
+export function perplexityOf(lines: readonly Record<string, unknown>[], bucket: number): { tokens: number; ppl: number; buckets: number[] } {
+  const sums: number[] = [];
+  const counts: number[] = [];
+  let total = 0;
+  let count = 0;
+  for (const line of lines) {
+    if (line.type !== 'nll') continue;
+    const b = Math.floor(((line.pos as number) - 1) / bucket);
+    sums[b] = (sums[b] ?? 0) + (line.nll as number);
+    counts[b] = (counts[b] ?? 0) + 1;
+    total += line.nll as number;
+    count++;
+  }
+  return { tokens: count, ppl: round(Math.exp(total / count), 3), buckets: sums.map((s, i) => round(Math.exp(s / counts[i]), 3)) };
+}
+
 async function pool<T, R>(items: readonly T[], width: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
@@ -53,21 +70,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   const modes: Config['mode'][] = ['recompute', 'S=0', 'S=4 cache', 'S=4 original'];
   const configs = windows.flatMap((window) => modes.map((mode) => ({ window, mode })));
   const runs = await pool(configs, 2, async (c) => {
-    const lines = await runScript(EVAL_CLI, cliArgs(c, model, text, tokens));
-    const sums: number[] = [];
-    const counts: number[] = [];
-    let total = 0;
-    let count = 0;
-    for (const line of lines) {
-      if (line.type !== 'nll') continue;
-      const b = Math.floor(((line.pos as number) - 1) / bucket);
-      sums[b] = (sums[b] ?? 0) + (line.nll as number);
-      counts[b] = (counts[b] ?? 0) + 1;
-      total += line.nll as number;
-      count++;
-    }
-    const buckets = sums.map((s, i) => round(Math.exp(s / counts[i]), 3));
-    return { ...c, tokens: count, ppl: round(Math.exp(total / count), 3), buckets };
+    return { ...c, ...perplexityOf(await runScript(EVAL_CLI, cliArgs(c, model, text, tokens)), bucket) };
   });
 
   const nb = Math.max(...runs.map((r) => r.buckets.length));

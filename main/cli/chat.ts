@@ -4,7 +4,7 @@ import type { ChatMessage } from '../../common/chat';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import type { CacheSettings, GenerateOptions, Prompt } from '../engine/chatTypes';
-import type { ProviderName } from '../../common/providers';
+import type { ProviderChoice } from '../../common/providers';
 import { DEFAULT_SAMPLING, validateSamplingParams } from '../engine/sampling/sampler';
 import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent, HostResult } from '../host/protocol';
@@ -98,7 +98,8 @@ async function main(): Promise<void> {
   const options = generateOptions();
   const host = startWorkerHost();
   try {
-    const info = await host.request('load', { dir: values.model, provider: values.provider as ProviderName });
+    const info = await host.request('load', { dir: values.model, provider: values.provider as ProviderChoice });
+    if (info.providerNote !== null) console.error(info.providerNote);
     for (const warning of info.warnings) console.error(`warning: ${warning}`);
     const messages: ChatMessage[] = values.system ? [{ role: 'system', content: values.system }] : [];
     const promptFor = (text: string): Prompt => {

@@ -2,6 +2,7 @@
 // prefix, in a mirror whose length grows in steps of 128 slots, instead of all S + W slots saves the
 // attention over empty slots: a new conversation's steps cost what a dense cache of its length costs, not
 // what a full window costs. Runs in the engine host, for the runner.
+import { allocKv, type KvArray } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
 
 /** Mirror lengths are multiples of this: few distinct shapes, little attention over masked slots. */
@@ -10,8 +11,8 @@ const STEP = 128;
 /** Past inputs of one step fed from the mirror: per layer `[kvHeads, length, headDim]` and a mask of length + n. */
 export interface CompactStep {
   readonly length: number;
-  readonly keys: readonly Float32Array[];
-  readonly values: readonly Float32Array[];
+  readonly keys: readonly KvArray[];
+  readonly values: readonly KvArray[];
   readonly mask: BigInt64Array;
 }
 
@@ -26,14 +27,14 @@ export interface CompactStep {
 export class CompactPast {
   private readonly limit: number;
   private length = 0;
-  private keys: Float32Array[] = [];
-  private values: Float32Array[] = [];
+  private keys: KvArray[] = [];
+  private values: KvArray[] = [];
   private mask: BigInt64Array | null = null;
   /** Slots [0, synced) of the mirror hold the cache's rows (sinks are refreshed every step regardless). */
   private synced = 0;
   /** The cache's rebase offset when synced: a rebase re-rotates every held key. */
   private offset = 0;
-  private readonly empty: Float32Array[];
+  private readonly empty: KvArray[];
 
   constructor(
     private readonly cache: SinkRingCache,
@@ -41,7 +42,7 @@ export class CompactPast {
   ) {
     // Half the cache, in whole steps; 0 (only an empty cache is compacted) for caches under 2 steps.
     this.limit = Math.floor((cache.capacity >> 1) / STEP) * STEP;
-    this.empty = cache.keys.map(() => new Float32Array(0));
+    this.empty = cache.keys.map(() => allocKv(cache.kvDtype, 0));
   }
 
   /**
@@ -94,8 +95,9 @@ export class CompactPast {
 
   private allocate(): void {
     const { kvHeads, headDim } = this.cache.geometry;
-    this.keys = this.cache.keys.map(() => new Float32Array(kvHeads * this.limit * headDim));
-    this.values = this.cache.values.map(() => new Float32Array(kvHeads * this.limit * headDim));
+    const dtype = this.cache.kvDtype;
+    this.keys = this.cache.keys.map(() => allocKv(dtype, kvHeads * this.limit * headDim));
+    this.values = this.cache.values.map(() => allocKv(dtype, kvHeads * this.limit * headDim));
     this.mask = new BigInt64Array(this.limit + this.maxChunk);
     this.length = 0;
     this.synced = 0;
@@ -107,7 +109,7 @@ export class CompactPast {
     const { kvHeads, headDim } = this.cache.geometry;
     const old = this.length;
     const rows = Math.min(this.synced, length);
-    const move = (buf: Float32Array, h: number) => buf.copyWithin(h * length * headDim, h * old * headDim, (h * old + rows) * headDim);
+    const move = (buf: KvArray, h: number) => buf.copyWithin(h * length * headDim, h * old * headDim, (h * old + rows) * headDim);
     if (old > 0 && rows > 0) {
       for (const buf of [...this.keys, ...this.values]) {
         // Growing moves heads up, so the last head goes first; shrinking moves them down, first head first.

@@ -5,7 +5,7 @@ import type { SinkRingOptions } from './cache/cacheOptions';
 import { SinkRingCache } from './cache/sinkRingCache';
 import { folderTokenizer, inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
 import { openSession, type DecoderSession, type SessionTuning } from './onnxSession';
-import type { ProviderName } from '../../common/providers';
+import type { ProviderChoice } from '../../common/providers';
 import { probeRope } from './ropeProbe';
 import { Runner, type RunnerOptions } from './runner';
 import { ChatTemplate } from './text/chatTemplate';
@@ -13,7 +13,7 @@ import type { TextTokenizer } from './text/tokenizer';
 
 export interface LoadOptions {
   readonly variant?: string;
-  readonly provider?: ProviderName;
+  readonly provider?: ProviderChoice;
   readonly threads?: number;
   /** Default true; false opens the graph exactly as exported (benchmarks' bare loops). See onnxSession. */
   readonly fastOutputs?: boolean;
@@ -97,6 +97,7 @@ export function openStream(
     ...options,
     positions: model.positionsFor(options.positions),
     maxPos: options.maxPos ?? config.maxPos,
+    kvDtype: model.io.kvDtype,
   });
   const runner = new Runner(model.session, model.io, cache, config.vocabSize, { ...runnerOptions, chunkSize: cache.maxChunk });
   return { cache, runner };

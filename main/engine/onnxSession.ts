@@ -9,10 +9,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvider';
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs } from './model/fastOutputs';
 
-import { PROVIDER_NAMES, type ProviderAvailability, type ProviderName } from '../../common/providers';
+import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from '../../common/providers';
 
 export type { FastOutputs } from './model/fastOutputs';
 
@@ -39,6 +40,8 @@ export interface DecoderSession {
   readonly provider: ProviderName;
   /** Why the requested provider was not used, or null when it was. */
   readonly fallbackReason: string | null;
+  /** For `auto`: which provider it chose and why (e.g. "auto: CPU (WebGPU: no GPU device ...)"); else null. */
+  readonly providerNote: string | null;
   /**
    * Outputs added at load that carry only a step's new K/V rows and last logits (model/fastOutputs), or
    * null when the graph was opened as it is; `fastOutputsNote` then says why. When `lmHeadSliced`, the
@@ -57,8 +60,10 @@ export interface DecoderSession {
 
 /** How to open a session. */
 export interface SessionOptions {
-  /** Requested execution provider; default cpu. */
-  provider?: ProviderName;
+  /** Requested execution provider, or `auto`; default cpu. */
+  provider?: ProviderChoice;
+  /** What `auto` knows of the machine; default: this one's (tests pass others). */
+  accelerators?: AcceleratorFacts;
   /** intraOpNumThreads; default: onnxruntime's choice (one per physical core). */
   intraOpThreads?: number;
   /** Add the new-rows / last-logits outputs and narrow the LM head when the graph allows (default true). */
@@ -201,6 +206,7 @@ class OrtDecoderSession implements DecoderSession {
     private readonly file: string,
     readonly provider: ProviderName,
     readonly fallbackReason: string | null,
+    readonly providerNote: string | null,
     readonly fastOutputs: FastOutputs | null,
     readonly fastOutputsNote: string | null,
   ) {
@@ -288,7 +294,8 @@ async function create(modelPath: string, provider: ProviderName, intraOpThreads:
 
 /**
  * Opens `modelPath` on the requested provider; if that provider is not in this build or fails to
- * initialise, opens it on cpu and says why in `fallbackReason`. Throws ModelError (missing-file,
+ * initialise, opens it on cpu and says why in `fallbackReason`. `auto` tries the hardware accelerators
+ * of {@link planAuto} in turn, else cpu, and says which and why in `providerNote`. Throws ModelError (missing-file,
  * corrupt-onnx, missing-external-data, session-failed) when the model itself cannot load.
  */
 export async function openSession(modelPath: string, options: SessionOptions = {}): Promise<DecoderSession> {
@@ -300,14 +307,28 @@ export async function openSession(modelPath: string, options: SessionOptions = {
   const file = basename(modelPath);
   const fast = options.fastOutputs ?? true;
   let fallbackReason: string | null = null;
-  if (requested !== 'cpu') {
+  let providerNote: string | null = null;
+  if (requested === 'auto') {
+    const plan = planAuto(availableProviders(), options.accelerators ?? acceleratorFacts());
+    const passed = [...plan.skipped];
+    for (const candidate of plan.candidates) {
+      const label = PROVIDER_LABELS[candidate.name];
+      try {
+        const opened = await create(modelPath, candidate.name, threads, fast, options.tuning ?? {});
+        return new OrtDecoderSession(opened.session, file, candidate.name, null, `auto: ${label} (${candidate.why})`, opened.fast, opened.note);
+      } catch (e) {
+        passed.push(`${label} failed to start: ${describe(e).split('\n')[0]}`);
+      }
+    }
+    providerNote = `auto: CPU (${passed.length > 0 ? passed.join('; ') : 'this build offers no hardware accelerator here'})`;
+  } else if (requested !== 'cpu') {
     const offer = availableProviders().find((p) => p.name === requested);
     if (offer?.available !== true) {
       fallbackReason = offer?.reason ?? `${requested} is not available`;
     } else {
       try {
         const opened = await create(modelPath, requested, threads, fast, options.tuning ?? {});
-        return new OrtDecoderSession(opened.session, file, requested, null, opened.fast, opened.note);
+        return new OrtDecoderSession(opened.session, file, requested, null, null, opened.fast, opened.note);
       } catch (e) {
         fallbackReason = `${requested} failed to start: ${describe(e).split('\n')[0]}`;
       }
@@ -315,7 +336,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
   }
   try {
     const opened = await create(modelPath, 'cpu', threads, fast, options.tuning ?? {});
-    return new OrtDecoderSession(opened.session, file, 'cpu', fallbackReason, opened.fast, opened.note);
+    return new OrtDecoderSession(opened.session, file, 'cpu', fallbackReason, providerNote, opened.fast, opened.note);
   } catch (e) {
     throw loadError(modelPath, e);
   }

@@ -1,5 +1,6 @@
 // Rotary position embedding math shared by the cache (key re-rotation) and the load-time probe.
 // Runs in the engine host. Plain numbers, no onnxruntime.
+import { fromHalf, toHalf } from './half';
 
 /**
  * The model's RoPE as the cache needs it: rotate_half pairing (dim i pairs with i + rotaryDim/2 for
@@ -51,7 +52,7 @@ export class RotationTable {
  * Rotates one head row `buf[offset .. offset + headDim)` in place by the table's rotation, pairing dim i
  * with i + rotaryDim/2 (rotate_half); dims past rotaryDim are left as they are.
  */
-export function applyRotation(buf: Float32Array, offset: number, spec: RopeSpec, table: RotationTable): void {
+export function applyRotation(buf: Float32Array | Float64Array, offset: number, spec: RopeSpec, table: RotationTable): void {
   const half = spec.rotaryDim >> 1;
   const { cos, sin } = table;
   for (let i = 0; i < half; i++) {
@@ -64,6 +65,18 @@ export function applyRotation(buf: Float32Array, offset: number, spec: RopeSpec,
     buf[a] = x1 * c - x2 * s;
     buf[b] = x2 * c + x1 * s;
   }
+}
+
+/**
+ * {@link applyRotation} on a row of halves (fp16 bits), through `scratch` (at least rotaryDim doubles):
+ * each pair is rotated in double precision and rounded to half once, so rotating a pristine key adds one
+ * rounding, never an accumulating drift (a float32 detour would round twice).
+ */
+export function applyRotationHalf(buf: Uint16Array, offset: number, spec: RopeSpec, table: RotationTable, scratch: Float64Array): void {
+  const rotary = spec.rotaryDim;
+  for (let i = 0; i < rotary; i++) scratch[i] = fromHalf(buf[offset + i]);
+  applyRotation(scratch, 0, spec, table);
+  for (let i = 0; i < rotary; i++) buf[offset + i] = toHalf(scratch[i]);
 }
 
 /**

@@ -1,6 +1,8 @@
 // Load-time check (DESIGN §3) that cached keys can be re-rotated: the model's key for a token at p,
 // rotated by d with our RopeSpec, must equal its key at p + d. Runs in the engine host, on the session.
 
+import { allocKv } from './cache/kvStorage';
+import { halvesToFloats } from './half';
 import type { ModelConfig } from './model/modelConfig';
 import type { ModelIO } from './model/modelIO';
 import type { DecoderSession, TensorData } from './onnxSession';
@@ -17,14 +19,17 @@ export interface RopeProbeOptions {
   readonly d?: number;
   /** Token to probe with (default: a mid-vocabulary id; the next ids are tried if its keys are ~0). */
   readonly tokenId?: number;
-  /** Absolute tolerance per unit of key magnitude (default 1e-4). */
+  /**
+   * Absolute tolerance per unit of key magnitude (default 1e-4 for fp32 keys; 4e-3 for fp16 keys, whose
+   * two roundings alone differ by up to 2^-11 each: a wrong RoPE still misses by O(1)).
+   */
   readonly tolerance?: number;
 }
 
 type Keys = Float32Array[];
 
 async function keysAt(session: Pick<DecoderSession, 'run'>, io: ModelIO, config: ModelConfig, tokenId: number, pos: number): Promise<Keys> {
-  const emptyPast: TensorData = { type: 'float32', data: new Float32Array(0), dims: [1, config.numKvHeads, 0, config.headDim] };
+  const emptyPast: TensorData = { type: io.kvDtype, data: allocKv(io.kvDtype, 0), dims: [1, config.numKvHeads, 0, config.headDim] };
   const feeds: Record<string, TensorData> = {
     [io.inputIds]: { type: 'int64', data: BigInt64Array.of(BigInt(tokenId)), dims: [1, 1] },
     [io.attentionMask]: { type: 'int64', data: BigInt64Array.of(1n), dims: [1, 1] },
@@ -35,11 +40,14 @@ async function keysAt(session: Pick<DecoderSession, 'run'>, io: ModelIO, config:
   const out = await session.run(feeds, io.presentKeys);
   return io.presentKeys.map((name) => {
     const t = out[name];
-    if (t.type !== 'float32' || !(t.data instanceof Float32Array)) throw new Error(`${name} is ${t.type}, expected float32`);
+    if (t.type !== io.kvDtype) throw new Error(`${name} is ${t.type}, expected ${io.kvDtype}`);
     if (t.data.length !== config.numKvHeads * config.headDim) {
       throw new Error(`${name} has ${t.data.length} values for one token, expected ${config.numKvHeads} heads × ${config.headDim}`);
     }
-    return t.data;
+    if (t.data instanceof Float32Array) return t.data;
+    const keys = new Float32Array(t.data.length);
+    halvesToFloats(t.data as Uint16Array, 0, keys, 0, keys.length);
+    return keys;
   });
 }
 
@@ -62,7 +70,7 @@ export async function probeRope(
 ): Promise<RopeProbeResult> {
   const p = opts.p ?? 3;
   const d = opts.d ?? Math.min(411, config.maxPos - 1 - p);
-  const tolerance = opts.tolerance ?? 1e-4;
+  const tolerance = opts.tolerance ?? (io.kvDtype === 'float16' ? 4e-3 : 1e-4);
   if (!(p >= 0 && d > 0 && p + d < config.maxPos)) {
     return { ok: false, reason: `cannot probe: positions ${p} and ${p + d} do not fit below maxPos ${config.maxPos}`, maxError: Infinity };
   }

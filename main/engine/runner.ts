@@ -1,7 +1,9 @@
 // Runner: drives the decoder session over the sink-ring cache — chunked prefill, decode steps, logits of
 // the last position. Runs in the engine host thread (session.run blocks it).
 import type { CacheDelta } from '../../common/cacheView';
+import type { KvArray } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
+import { halvesToFloats } from './half';
 import { CompactPast, type CompactStep } from './compactPast';
 import type { ModelIO } from './modelFolder';
 import type { DecoderSession, TensorData } from './onnxSession';
@@ -52,8 +54,8 @@ export class Runner {
   private readonly keysOut: readonly string[];
   private readonly valuesOut: readonly string[];
   /** Reused per step so a decode step allocates no arrays of its own beyond what the binding returns. */
-  private readonly keyRows: Float32Array[];
-  private readonly valueRows: Float32Array[];
+  private readonly keyRows: KvArray[];
+  private readonly valueRows: KvArray[];
   private readonly feeds: Record<string, TensorData> = {};
   private readonly pastDims: readonly number[];
   private readonly compact: CompactPast | null;
@@ -86,14 +88,15 @@ export class Runner {
       this.valuesOut = io.presentValues;
     }
     this.fetches = [this.logitsOut, ...this.keysOut, ...this.valuesOut];
-    this.keyRows = new Array<Float32Array>(this.keysOut.length);
-    this.valueRows = new Array<Float32Array>(this.valuesOut.length);
+    this.keyRows = new Array<KvArray>(this.keysOut.length);
+    this.valueRows = new Array<KvArray>(this.valuesOut.length);
+    if (cache.kvDtype !== io.kvDtype) throw new Error(`the cache holds ${cache.kvDtype} rows but the model's KV cache is ${io.kvDtype}`);
     const { kvHeads, headDim } = cache.geometry;
     this.pastDims = [1, kvHeads, cache.capacity, headDim];
     // The past buffers never move: their feed entries are built once.
     for (let l = 0; l < io.pastKeys.length; l++) {
-      this.feeds[io.pastKeys[l]] = { type: 'float32', data: cache.keys[l], dims: this.pastDims };
-      this.feeds[io.pastValues[l]] = { type: 'float32', data: cache.values[l], dims: this.pastDims };
+      this.feeds[io.pastKeys[l]] = { type: io.kvDtype, data: cache.keys[l], dims: this.pastDims };
+      this.feeds[io.pastValues[l]] = { type: io.kvDtype, data: cache.values[l], dims: this.pastDims };
     }
     for (const extra of io.extraInputs) this.feeds[extra.name] = extra.value;
     this.compact = this.fetchesNewRowsOnly && options.compactPast !== false ? new CompactPast(cache, options.chunkSize) : null;
@@ -142,12 +145,16 @@ export class Runner {
     feeds[this.io.positionIds] = { type: 'int64', data: step.positionIds, dims: [1, n] };
 
     const out = await this.session.run(feeds, this.fetches);
-    const logits = out[this.logitsOut].data as Float32Array;
-    // The last row, whether the graph returned every position or only the last (logits_to_keep, fast outputs).
-    this.lastLogits.set(logits.subarray(logits.length - this.vocabSize));
+    const logits = out[this.logitsOut];
+    // The last row, whether the graph returned every position or only the last (logits_to_keep, fast
+    // outputs); fp16 logits are widened for that row alone.
+    const from = logits.data.length - this.vocabSize;
+    if (logits.type === 'float16') halvesToFloats(logits.data as Uint16Array, from, this.lastLogits, 0, this.vocabSize);
+    else this.lastLogits.set((logits.data as Float32Array).subarray(from));
     for (let l = 0; l < this.keysOut.length; l++) {
-      this.keyRows[l] = out[this.keysOut[l]].data as Float32Array;
-      this.valueRows[l] = out[this.valuesOut[l]].data as Float32Array;
+      // commitStep checks that these are of the cache's dtype.
+      this.keyRows[l] = out[this.keysOut[l]].data as KvArray;
+      this.valueRows[l] = out[this.valuesOut[l]].data as KvArray;
     }
     return this.cache.commitStep(chunk, this.keyRows, this.valueRows);
   }
@@ -159,8 +166,8 @@ export class Runner {
     const { kvHeads, headDim } = this.cache.geometry;
     const dims = compact ? [1, kvHeads, compact.length, headDim] : this.pastDims;
     for (let l = 0; l < io.pastKeys.length; l++) {
-      this.feeds[io.pastKeys[l]] = { type: 'float32', data: compact ? compact.keys[l] : this.cache.keys[l], dims };
-      this.feeds[io.pastValues[l]] = { type: 'float32', data: compact ? compact.values[l] : this.cache.values[l], dims };
+      this.feeds[io.pastKeys[l]] = { type: io.kvDtype, data: compact ? compact.keys[l] : this.cache.keys[l], dims };
+      this.feeds[io.pastValues[l]] = { type: io.kvDtype, data: compact ? compact.values[l] : this.cache.values[l], dims };
     }
     this.pastIsCompact = compact !== null;
   }

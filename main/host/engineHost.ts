@@ -2,6 +2,7 @@
 // the engine host thread (a worker_threads Worker or an Electron utility process); transport-agnostic.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { kvElementBytes } from '../engine/cache/kvStorage';
 import { ChatSession } from '../engine/chatSession';
 import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { ModelError } from '../engine/errors';
@@ -249,8 +250,9 @@ function modelInfo(model: LoadedModel): ModelInfo {
     vocabSize: config.vocabSize,
     maxPositions: config.maxPositionEmbeddings,
     maxPos: config.maxPos,
-    kvBytesPerToken: config.numLayers * 2 * config.numKvHeads * config.headDim * 4,
+    kvBytesPerToken: config.numLayers * 2 * config.numKvHeads * config.headDim * kvElementBytes(model.io.kvDtype),
     provider: model.session.provider,
+    providerNote: model.session.providerNote,
     hasChatTemplate: model.template !== null,
     ropeProbe: model.ropeProbe,
     warnings: model.warnings,

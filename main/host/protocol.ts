@@ -5,7 +5,7 @@ import type { PositionsMode } from '../../common/cacheGeometry';
 import type { CacheDelta, CacheViewWithText } from '../../common/cacheView';
 import type { ModelInfo } from '../../common/modelInfo';
 import type { CacheSettings, GenerateOptions, Prompt } from '../engine/chatTypes';
-import type { ProviderAvailability, ProviderName } from '../../common/providers';
+import type { ProviderAvailability, ProviderChoice } from '../../common/providers';
 import type { GenerationStats } from '../../common/stats';
 
 /** The stream the host holds: its length and the cache geometry it runs with. */
@@ -28,7 +28,7 @@ export interface SnapshotMetaInput {
 
 /** Every verb: its arguments and its result. */
 export interface HostVerbs {
-  load: { args: { dir: string; variant?: string; provider?: ProviderName; threads?: number }; result: ModelInfo };
+  load: { args: { dir: string; variant?: string; provider?: ProviderChoice; threads?: number }; result: ModelInfo };
   unload: { args: Record<string, never>; result: null };
   /** Runs a turn; token/cacheDelta/progress events carry this request's seq; `done` ends the stream. */
   generate: {

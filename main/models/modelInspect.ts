@@ -69,7 +69,8 @@ export async function inspectModel(dir: string, options: { variant?: string } = 
     hidden: c.hiddenSize,
     vocab: c.vocabSize,
   });
-  const kvBytesPerToken = c.numLayers * 2 * c.numKvHeads * c.headDim * 4;
+  // fp16 and q4f16 exports keep fp16 KV (checked when the graph is opened); the others fp32.
+  const kvBytesPerToken = c.numLayers * 2 * c.numKvHeads * c.headDim * (weightFormat === 'fp16' || weightFormat === 'q4f16' ? 2 : 4);
   const architectures = Array.isArray(raw.architectures) && typeof raw.architectures[0] === 'string' ? raw.architectures[0] : null;
   return {
     dir: folder.dir,

@@ -1,6 +1,5 @@
 // Which model the user picked and whether the current engine host has it loaded: loads on request,
 // reloads into a host that replaced a crashed one, remembers the choice in settings. Runs in main.
-import type { ProviderName } from '../../common/providers';
 import type { ModelInfo } from '../../common/modelInfo';
 import type { InstalledModel } from '../../common/contract';
 import type { KeyedQueue } from '../storage/keyedQueue';
@@ -97,10 +96,7 @@ export class ModelManager {
     this.loadedIn = -1;
     const generation = this.deps.supervisor.generation;
     const provider = this.deps.settings.get().provider;
-    const info = await this.deps.supervisor.request('load', {
-      dir: model.dir,
-      ...(provider === 'auto' ? {} : { provider: provider as ProviderName }),
-    });
+    const info = await this.deps.supervisor.request('load', { dir: model.dir, provider });
     this.picked = { model, info };
     this.loadedIn = generation;
     return this.picked;

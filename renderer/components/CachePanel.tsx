@@ -3,6 +3,7 @@
 // accessible slot table. Follows the stream transiently: a token never re-renders these components.
 // Renderer.
 import { useRef, useState } from 'react';
+import { PROVIDER_LABELS } from '../../common/providers';
 import type { AppState } from '../state/appState';
 import { selectCacheStatus, selectCurrentModel } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
@@ -68,7 +69,9 @@ export function CachePanel() {
       </header>
       <div className="cache-panel-body">
         <CacheCounters />
-        {model && <p className="cache-model-line">{`${model.name} · ${model.provider}`}</p>}
+        {model && (
+          <p className="cache-model-line" title={model.providerNote ?? undefined}>{`${model.name} · ${PROVIDER_LABELS[model.provider]}`}</p>
+        )}
         <div className="segmented" role="radiogroup" aria-label="Colour slots by">
           {MODES.map(({ mode: m, label }) => (
             <button key={m} type="button" role="radio" aria-checked={mode === m} className={mode === m ? 'is-active' : ''} onClick={() => setMode(m)}>

@@ -2,6 +2,7 @@
 // each labelled, with its hint and the schema's message when invalid. Shared by both settings tabs.
 // Renderer.
 import { useId, type ReactNode } from 'react';
+import { PROVIDER_LABELS, type ProviderName } from '../../common/providers';
 import type { AppInfo } from '../../common/contract';
 import type { FieldErrors, SettingsDraft, SettingsField } from '../state/settingsForm';
 
@@ -152,7 +153,7 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
         <fieldset className="settings-group">
           <legend>App</legend>
           <div className="field-grid">
-            <Field label="Provider" error={errors.provider} hint="Where the model runs. Auto picks the fastest available and falls back to CPU.">
+            <Field label="Provider" error={errors.provider} hint="Where the model runs. Auto picks a hardware accelerator that works for the model (CUDA, DirectML, Core ML, or WebGPU on a real GPU, never a software one), else CPU.">
               {(ids) => (
                 <select
                   id={ids.id}
@@ -164,7 +165,7 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
                   <option value="auto">Auto</option>
                   {(providers ?? [{ name: 'cpu', available: true }]).map((p) => (
                     <option key={p.name} value={p.name} title={p.reason}>
-                      {p.name.toUpperCase()}
+                      {PROVIDER_LABELS[p.name as ProviderName] ?? p.name}
                       {p.available ? '' : ' (not available)'}
                     </option>
                   ))}

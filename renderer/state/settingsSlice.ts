@@ -1,9 +1,10 @@
 // Settings slice: the app settings, app info (providers, version), and saving app defaults or a
 // conversation's overrides. Renderer.
 import type { ApiError, AppInfo, AppSettings } from '../../common/contract';
+import { PROVIDER_LABELS } from '../../common/providers';
 import type { ConversationSettings, SettingsPatch } from '../../common/settingsSchema';
 import { toApiError } from '../bridge';
-import type { SliceCreator, StoreDeps } from './appState';
+import type { AppState, SliceCreator, StoreDeps } from './appState';
 
 export interface SettingsSlice {
   settings: AppSettings | null;
@@ -16,7 +17,7 @@ export interface SettingsSlice {
 
 export function createSettingsSlice(deps: StoreDeps): SliceCreator<SettingsSlice> {
   const { api } = deps;
-  return (set) => ({
+  return (set, get) => ({
     settings: null,
     appInfo: null,
 
@@ -25,12 +26,16 @@ export function createSettingsSlice(deps: StoreDeps): SliceCreator<SettingsSlice
     },
 
     async saveSettings(patch) {
+      const before = get().settings?.provider;
+      let settings: AppSettings;
       try {
-        set({ settings: await api.invoke('settings.update', { patch }) });
-        return null;
+        settings = await api.invoke('settings.update', { patch });
       } catch (error) {
         return toApiError(error);
       }
+      set({ settings });
+      if (before !== undefined && settings.provider !== before) offerReload(get(), settings.provider);
+      return null;
     },
 
     async saveConversationSettings(conversationId, settings) {
@@ -46,5 +51,20 @@ export function createSettingsSlice(deps: StoreDeps): SliceCreator<SettingsSlice
       });
       return null;
     },
+  });
+}
+
+/**
+ * A provider change applies at the next load: offer to reload the loaded model now rather than leave it
+ * running where it was without a word.
+ */
+function offerReload(state: AppState, provider: AppSettings['provider']): void {
+  const current = state.currentModel;
+  const installed = current && state.models.find((m) => m.dir === current.dir);
+  if (!current || !installed) return;
+  const wanted = provider === 'auto' ? 'Auto' : PROVIDER_LABELS[provider];
+  state.pushNotice('info', `Provider set to ${wanted}; ${current.name} runs on ${PROVIDER_LABELS[current.provider]} until it is reloaded.`, {
+    label: 'Reload now',
+    run: () => void state.loadModel(installed.id),
   });
 }

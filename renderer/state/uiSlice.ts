@@ -7,10 +7,17 @@ export type MainView = 'chat' | 'models';
 export type SettingsTab = 'app' | 'conversation';
 export type NoticeLevel = 'info' | 'warning' | 'error';
 
+/** A button on a notice (e.g. "Reload now"); pressing it runs `run` and dismisses the notice. */
+export interface NoticeAction {
+  readonly label: string;
+  readonly run: () => void;
+}
+
 export interface Notice {
   readonly id: number;
   readonly level: NoticeLevel;
   readonly text: string;
+  readonly action?: NoticeAction;
 }
 
 /** A user message being edited in place. */
@@ -48,7 +55,7 @@ export interface UiSlice {
   openSettings(tab?: SettingsTab): void;
   closeSettings(): void;
   toggleCachePanel(): void;
-  pushNotice(level: NoticeLevel, text: string): void;
+  pushNotice(level: NoticeLevel, text: string, action?: NoticeAction): void;
   dismissNotice(id: number): void;
   focusComposer(): void;
   setConnection(state: ConnectionState): void;
@@ -84,8 +91,8 @@ export function createUiSlice(): SliceCreator<UiSlice> {
     toggleCachePanel() {
       set((s) => ({ cachePanelOpen: !s.cachePanelOpen }));
     },
-    pushNotice(level, text) {
-      const notice = { id: nextNoticeId++, level, text };
+    pushNotice(level, text, action) {
+      const notice = { id: nextNoticeId++, level, text, ...(action && { action }) };
       set((s) => ({ notices: [...s.notices, notice].slice(-NOTICE_LIMIT) }));
     },
     dismissNotice(id) {

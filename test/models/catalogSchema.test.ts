@@ -77,10 +77,16 @@ describe('models/catalog.json', () => {
 });
 
 describe('catalog schema', () => {
-  it('rejects an fp16-KV variant, a missing tokenizer, a second graph, and a "verified" branch', () => {
+  it('accepts a q4f16 variant with fp16 KV', () => {
+    const parsed = parseCatalog(withFirstEntry((e) => Object.assign((e.variants as Array<Record<string, unknown>>)[0], { weights: 'q4f16', kvDtype: 'float16' })));
+    expect(parsed.models[0].variants[0]).toMatchObject({ weights: 'q4f16', kvDtype: 'float16' });
+  });
+
+  it('rejects a KV dtype its weights do not keep, a missing tokenizer, a second graph, and a "verified" branch', () => {
     const cases: Array<[(e: Record<string, unknown>) => void, RegExp]> = [
-      [(e) => Object.assign((e.variants as Array<Record<string, unknown>>)[0], { weights: 'q4f16' }), /weights/],
-      [(e) => Object.assign((e.variants as Array<Record<string, unknown>>)[0], { kvDtype: 'float16' }), /kvDtype/],
+      [(e) => Object.assign((e.variants as Array<Record<string, unknown>>)[0], { weights: 'q4f16' }), /q4f16 weights keep fp16 KV: kvDtype must be float16/],
+      [(e) => Object.assign((e.variants as Array<Record<string, unknown>>)[0], { kvDtype: 'float16' }), /q4 weights keep fp32 KV: kvDtype must be float32/],
+      [(e) => Object.assign((e.variants as Array<Record<string, unknown>>)[0], { kvDtype: 'bfloat16' }), /kvDtype/],
       [
         (e) => {
           const v = (e.variants as Array<{ files: Array<{ path: string }> }>)[0];

@@ -4,8 +4,9 @@
 import type { RopeSpec } from '../rope';
 import { DEFAULT_JOURNAL_TOKENS, type PositionsMode } from '../../../common/cacheGeometry';
 import { CacheConfigError } from './cacheConfig';
+import { KV_DTYPES, type KvDtype } from './kvStorage';
 
-/** KV tensor shape per layer: `[1, kvHeads, slots, headDim]`, float32. */
+/** KV tensor shape per layer: `[1, kvHeads, slots, headDim]`, in the options' {@link KvDtype}. */
 export interface KvGeometry {
   readonly layers: number;
   readonly kvHeads: number;
@@ -26,6 +27,8 @@ export interface SinkRingOptions {
   readonly journalTokens?: number;
   /** Largest step (tokens per forward pass), for preallocating the mask and position buffers; default W. */
   readonly maxChunk?: number;
+  /** Element type of the K/V rows, the model's past_key_values dtype; default float32. */
+  readonly kvDtype?: KvDtype;
 }
 
 /** {@link SinkRingOptions} with every default filled in. */
@@ -36,6 +39,7 @@ export interface ResolvedCacheOptions {
   readonly maxPos: number;
   readonly journalTokens: number;
   readonly maxChunk: number;
+  readonly kvDtype: KvDtype;
 }
 
 /**
@@ -68,6 +72,8 @@ export function resolveCacheOptions(
   }
   const maxChunk = options.maxChunk ?? window;
   if (!Number.isSafeInteger(maxChunk) || maxChunk < 1) throw new CacheConfigError(`maxChunk must be a positive integer, got ${maxChunk}`);
+  const kvDtype = options.kvDtype ?? 'float32';
+  if (!KV_DTYPES.includes(kvDtype)) throw new CacheConfigError(`KV dtype must be one of ${KV_DTYPES.join(', ')}, got ${JSON.stringify(kvDtype)}`);
   const capacity = sink + window;
   if (capacity + maxChunk > maxPos) {
     // After a rebase the positions fed reach S + W + n - 2, so the cache plus one step must fit.
@@ -94,5 +100,5 @@ export function resolveCacheOptions(
       throw new CacheConfigError(`RoPE has ${invFreq.length} inverse frequencies, rotary dim ${rotaryDim} needs ${rotaryDim / 2}`);
     }
   }
-  return { sink, window, positions, maxPos, journalTokens, maxChunk };
+  return { sink, window, positions, maxPos, journalTokens, maxChunk, kvDtype };
 }

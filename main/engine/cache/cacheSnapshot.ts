@@ -5,6 +5,7 @@ import { slotOf } from '../../../common/cacheGeometry';
 import type { RopeSpec } from '../rope';
 import { resolveCacheOptions } from './cacheOptions';
 import type { KvGeometry, ResolvedCacheOptions } from './cacheOptions';
+import { isKvArray, type KvArray } from './kvStorage';
 
 /**
  * Everything needed to rebuild a cache bit-exactly. The undo journal is left out on purpose (it can be
@@ -21,11 +22,11 @@ export interface CacheSnapshot {
   readonly evicted: number;
   /** Sink i's keys currently carry RoPE position `i + sinkShift`. */
   readonly sinkShift: number;
-  /** Per layer `[kvHeads, S + W, headDim]`. */
-  readonly keys: readonly Float32Array[];
-  readonly values: readonly Float32Array[];
+  /** Per layer `[kvHeads, S + W, headDim]` in `options.kvDtype` (native: an fp16 cache saves its fp16 bits). */
+  readonly keys: readonly KvArray[];
+  readonly values: readonly KvArray[];
   /** Per layer `[kvHeads, S, headDim]`: sink keys as the model computed them. */
-  readonly pristineKeys: readonly Float32Array[];
+  readonly pristineKeys: readonly KvArray[];
   /** Length S: the RoPE position each pristine sink key was computed at. */
   readonly pristinePos: Int32Array;
   readonly slotPos: Int32Array;
@@ -61,10 +62,11 @@ export function validateCacheSnapshot(s: CacheSnapshot): void {
   const S = opts.sink;
   const W = opts.window;
   const C = S + W;
-  const checkArrays = (name: string, arrays: readonly Float32Array[], length: number): void => {
+  const rowType = opts.kvDtype === 'float16' ? 'Uint16Array' : 'Float32Array';
+  const checkArrays = (name: string, arrays: readonly KvArray[], length: number): void => {
     if (arrays.length !== layers) bad(`${name} has ${arrays.length} layers, geometry says ${layers}`);
     for (const a of arrays) {
-      if (!(a instanceof Float32Array) || a.length !== length) bad(`${name} rows must be Float32Array(${length})`);
+      if (!isKvArray(a, opts.kvDtype) || a.length !== length) bad(`${name} rows must be ${rowType}(${length}) for ${opts.kvDtype} KV`);
     }
   };
   checkArrays('keys', s.keys, kvHeads * C * headDim);

@@ -10,9 +10,11 @@ import { CacheSnapshotError, validateCacheSnapshot } from './cacheSnapshot';
 import type { CacheSnapshot } from './cacheSnapshot';
 import type { CacheDelta, CacheSlotView, CacheView, CacheWrite } from '../../../common/cacheView';
 import { KvRows } from './kvRows';
+import { isKvArray, type KvArray, type KvDtype, type KvStorage } from './kvStorage';
 import { UndoJournal } from './undoJournal';
 
 export type { KvGeometry, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
+export type { KvArray, KvDtype } from './kvStorage';
 export type { CacheSnapshot } from './cacheSnapshot';
 
 /** Inputs of one forward pass besides input_ids and the KV buffers: views valid until the next beginStep. */
@@ -45,15 +47,17 @@ export class SinkRingCache {
   readonly positions: PositionsMode;
   readonly maxPos: number;
   readonly maxChunk: number;
+  /** Element type of the K/V rows (the model's past_key_values dtype). */
+  readonly kvDtype: KvDtype;
   /** Per layer `[kvHeads, C, headDim]`, fed as `past_key_values.l.key` with dims `[1, kvHeads, C, headDim]`. */
-  readonly keys: readonly Float32Array[];
-  readonly values: readonly Float32Array[];
+  readonly keys: readonly KvArray[];
+  readonly values: readonly KvArray[];
   /** Original position held by slot j, -1 if empty. */
   readonly slotPos: Int32Array;
   /** Token id held by slot j, -1 if empty. */
   readonly slotToken: Int32Array;
 
-  private readonly rows: KvRows;
+  private readonly rows: KvStorage;
   /** RoPE position each pristine sink key was computed at. */
   private readonly pristinePos: Int32Array;
   /** Slots' mask for the next step (P = nextPos), then maxChunk ones. */
@@ -90,7 +94,8 @@ export class SinkRingCache {
     this.maxPos = opts.maxPos;
     this.maxChunk = opts.maxChunk;
     const C = this.capacity;
-    this.rows = new KvRows(geometry, opts.sink, opts.window);
+    this.kvDtype = opts.kvDtype;
+    this.rows = new KvRows(geometry, opts.sink, opts.window, opts.kvDtype);
     this.keys = this.rows.keys;
     this.values = this.rows.values;
     this.pristinePos = new Int32Array(opts.sink);
@@ -98,7 +103,7 @@ export class SinkRingCache {
     this.slotToken = new Int32Array(C).fill(-1);
     this.mask = new BigInt64Array(C + opts.maxChunk).fill(1n, C);
     this.positionBuf = new BigInt64Array(opts.maxChunk);
-    this.journal = new UndoJournal(opts.journalTokens, layers * kvHeads * headDim);
+    this.journal = new UndoJournal(opts.journalTokens, layers * kvHeads * headDim, opts.kvDtype);
   }
 
   /** Original position of the next token = tokens seen. */
@@ -169,12 +174,12 @@ export class SinkRingCache {
    */
   commitStep(
     tokenIds: ArrayLike<number>,
-    presentKeys: readonly Float32Array[],
-    presentValues: readonly Float32Array[],
+    presentKeys: readonly KvArray[],
+    presentValues: readonly KvArray[],
   ): CacheDelta {
     const n = this.pending;
     if (n === 0) throw new Error('commitStep needs a beginStep before it');
-    const past = checkCommit(this.geometry, this.capacity, n, tokenIds, presentKeys, presentValues);
+    const past = checkCommit(this.geometry, this.kvDtype, this.capacity, n, tokenIds, presentKeys, presentValues);
     const S = this.sink;
     const W = this.window;
     const P = this.next;
@@ -380,10 +385,10 @@ export class SinkRingCache {
 
   /** Bytes of the K and V buffers fed to the model. */
   kvBytes(): number {
-    return (this.keys.length + this.values.length) * this.keys[0].length * 4;
+    return this.rows.bytes();
   }
 
-  /** Bytes the undo journal has allocated for K/V rows so far (at most journalTokens * 8 * L * H * D). */
+  /** Bytes the undo journal has allocated for K/V rows so far (at most journalTokens * 2 * L * H * D elements). */
   journalBytes(): number {
     return this.journal.bytes();
   }
@@ -465,15 +470,16 @@ function sameRope(a: RopeSpec, b: RopeSpec): boolean {
 
 /**
  * Throws RangeError unless a commit carries n token ids and, per layer, presents of [kvHeads, C + n, headDim]
- * or new rows of [kvHeads, n, headDim] (all alike); returns the rows before the new ones (C or 0).
+ * or new rows of [kvHeads, n, headDim] (all alike, in the cache's dtype); returns the rows before the new ones (C or 0).
  */
 function checkCommit(
   geometry: Readonly<KvGeometry>,
+  dtype: KvDtype,
   C: number,
   n: number,
   tokenIds: ArrayLike<number>,
-  presentKeys: readonly Float32Array[],
-  presentValues: readonly Float32Array[],
+  presentKeys: readonly KvArray[],
+  presentValues: readonly KvArray[],
 ): number {
   const { layers, kvHeads, headDim } = geometry;
   if (tokenIds.length !== n) throw new RangeError(`the step began with ${n} tokens but ${tokenIds.length} token ids came`);
@@ -484,9 +490,11 @@ function checkCommit(
   for (const [name, present] of [['keys', presentKeys], ['values', presentValues]] as const) {
     if (present.length !== layers) throw new RangeError(`present ${name} has ${present.length} layers, the cache ${layers}`);
     for (const p of present) {
+      // Copying fp16 bits into fp32 slots (or back) would store numbers as the wrong type's values.
+      if (!isKvArray(p, dtype)) throw new RangeError(`present ${name} are ${(p as object).constructor.name}, the cache holds ${dtype} rows`);
       if (p.length !== expected) {
         throw new RangeError(
-          `present ${name} must be [${kvHeads}, ${C + n}, ${headDim}] (${presentLength} floats) or the new rows [${kvHeads}, ${n}, ${headDim}] (${rowsLength}), all layers alike; got ${p.length}`,
+          `present ${name} must be [${kvHeads}, ${C + n}, ${headDim}] (${presentLength} elements) or the new rows [${kvHeads}, ${n}, ${headDim}] (${rowsLength}), all layers alike; got ${p.length}`,
         );
       }
     }

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { CacheSnapshotError, validateCacheSnapshot } from './cacheSnapshot';
 import type { CacheSnapshot } from './cacheSnapshot';
+import { KV_DTYPES, type KvArray } from './kvStorage';
 
 const MAGIC = 'OUROKVC\0';
 /** The format version this build writes and reads. */
@@ -14,8 +15,9 @@ export const SNAPSHOT_VERSION = 1;
 const PREFIX_BYTES = 24;
 const TRAILER_BYTES = 8;
 
-type Dtype = 'f32' | 'i32' | 'f64';
-const BYTES: Readonly<Record<Dtype, number>> = { f32: 4, i32: 4, f64: 8 };
+type Dtype = 'f16' | 'f32' | 'i32' | 'f64';
+const BYTES: Readonly<Record<Dtype, number>> = { f16: 2, f32: 4, i32: 4, f64: 8 };
+type StoredArray = KvArray | Int32Array | Float64Array;
 
 interface ArraySpec {
   readonly name: string;
@@ -34,13 +36,15 @@ const headerSchema = z.object({
     maxPos: positive,
     journalTokens: count,
     maxChunk: positive,
+    // Version-1 files written before fp16 caches existed hold float32 rows.
+    kvDtype: z.enum(KV_DTYPES as ['float32', 'float16']).default('float32'),
   }),
   rope: z.object({ headDim: positive, rotaryDim: positive }).nullable(),
   nextPos: count,
   offset: count,
   evicted: count,
   sinkShift: z.number().int(),
-  arrays: z.array(z.object({ name: z.string(), dtype: z.enum(['f32', 'i32', 'f64']), length: count })),
+  arrays: z.array(z.object({ name: z.string(), dtype: z.enum(['f16', 'f32', 'i32', 'f64']), length: count })),
 });
 type Header = z.infer<typeof headerSchema>;
 
@@ -130,19 +134,18 @@ export function decodeSnapshot(bytes: Uint8Array): CacheSnapshot {
     }
   });
   let at = align8(PREFIX_BYTES + headerLength);
-  const data = new Map<string, Float32Array | Int32Array | Float64Array>();
+  const data = new Map<string, StoredArray>();
   for (const e of expected) {
     const byteLength = e.length * BYTES[e.dtype];
     if (at + byteLength > total - TRAILER_BYTES) fail('mismatch', `arrays overrun its ${total} bytes`);
     const buf = bytes.slice(at, at + byteLength).buffer;
-    data.set(e.name, e.dtype === 'f32' ? new Float32Array(buf) : e.dtype === 'i32' ? new Int32Array(buf) : new Float64Array(buf));
+    data.set(e.name, typedArray(e.dtype, buf));
     at += align8(byteLength);
   }
   if (at !== total - TRAILER_BYTES) fail('mismatch', `has ${total - TRAILER_BYTES - at} bytes its header does not account for`);
 
   const { layers } = header.geometry;
-  const perLayer = (prefix: string): Float32Array[] =>
-    Array.from({ length: layers }, (_, l) => data.get(`${prefix}.${l}`) as Float32Array);
+  const perLayer = (prefix: string): KvArray[] => Array.from({ length: layers }, (_, l) => data.get(`${prefix}.${l}`) as KvArray);
   const snapshot: CacheSnapshot = {
     geometry: header.geometry,
     options: header.options,
@@ -167,11 +170,12 @@ function expectedArrays(h: Pick<Header, 'geometry' | 'options' | 'rope'>): Array
   const { layers, kvHeads, headDim } = h.geometry;
   const S = h.options.sink;
   const C = S + h.options.window;
+  const kv: Dtype = h.options.kvDtype === 'float16' ? 'f16' : 'f32';
   const specs: ArraySpec[] = [];
   for (const prefix of ['keys', 'values'] as const) {
-    for (let l = 0; l < layers; l++) specs.push({ name: `${prefix}.${l}`, dtype: 'f32', length: kvHeads * C * headDim });
+    for (let l = 0; l < layers; l++) specs.push({ name: `${prefix}.${l}`, dtype: kv, length: kvHeads * C * headDim });
   }
-  for (let l = 0; l < layers; l++) specs.push({ name: `pristineKeys.${l}`, dtype: 'f32', length: kvHeads * S * headDim });
+  for (let l = 0; l < layers; l++) specs.push({ name: `pristineKeys.${l}`, dtype: kv, length: kvHeads * S * headDim });
   specs.push({ name: 'pristinePos', dtype: 'i32', length: S });
   specs.push({ name: 'slotPos', dtype: 'i32', length: C });
   specs.push({ name: 'slotToken', dtype: 'i32', length: C });
@@ -179,8 +183,21 @@ function expectedArrays(h: Pick<Header, 'geometry' | 'options' | 'rope'>): Array
   return specs;
 }
 
-function arraysOf(s: CacheSnapshot): [ArraySpec, Float32Array | Int32Array | Float64Array][] {
-  const data: (Float32Array | Int32Array | Float64Array)[] = [
+function typedArray(dtype: Dtype, buf: ArrayBuffer): StoredArray {
+  switch (dtype) {
+    case 'f16':
+      return new Uint16Array(buf);
+    case 'f32':
+      return new Float32Array(buf);
+    case 'i32':
+      return new Int32Array(buf);
+    case 'f64':
+      return new Float64Array(buf);
+  }
+}
+
+function arraysOf(s: CacheSnapshot): [ArraySpec, StoredArray][] {
+  const data: StoredArray[] = [
     ...s.keys,
     ...s.values,
     ...s.pristineKeys,

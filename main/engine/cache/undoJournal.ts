@@ -1,6 +1,7 @@
 // Bounded undo journal of the sink-ring cache's slot writes, so rewinding (edit, regenerate) restores the
 // exact cache. Runs in the engine host. K/V row storage grows lazily in chunks: a short chat never pays
 // for the whole bound up front.
+import { allocKv, kvElementBytes, type KvArray, type KvDtype } from './kvStorage';
 
 /** Journal entries whose K/V rows share one allocation. */
 const CHUNK_TOKENS = 64;
@@ -12,21 +13,23 @@ const CHUNK_TOKENS = 64;
  */
 export class UndoJournal {
   readonly capacity: number;
-  /** Floats of one token's rows for all layers and heads: layers * kvHeads * headDim. */
+  /** Elements of one token's rows for all layers and heads: layers * kvHeads * headDim. */
   readonly rowFloats: number;
+  readonly dtype: KvDtype;
   private readonly chunkTokens: number;
   private readonly slots: Int32Array;
   private readonly prevPositions: Int32Array;
   private readonly prevTokens: Int32Array;
   private readonly prevShifts: Int32Array;
-  private readonly keyChunks: (Float32Array | undefined)[] = [];
-  private readonly valueChunks: (Float32Array | undefined)[] = [];
+  private readonly keyChunks: (KvArray | undefined)[] = [];
+  private readonly valueChunks: (KvArray | undefined)[] = [];
   private head = 0;
   private count = 0;
 
-  constructor(capacity: number, rowFloats: number) {
+  constructor(capacity: number, rowFloats: number, dtype: KvDtype = 'float32') {
     this.capacity = capacity;
     this.rowFloats = rowFloats;
+    this.dtype = dtype;
     this.chunkTokens = Math.max(1, Math.min(CHUNK_TOKENS, capacity));
     this.slots = new Int32Array(capacity);
     this.prevPositions = new Int32Array(capacity);
@@ -86,12 +89,12 @@ export class UndoJournal {
   }
 
   /** Buffer holding entry e's key rows (allocated on first use), starting at {@link rowOffset}(e). */
-  keyRows(e: number): Float32Array {
+  keyRows(e: number): KvArray {
     return this.chunk(this.keyChunks, e);
   }
 
   /** Buffer holding entry e's value rows, starting at {@link rowOffset}(e). */
-  valueRows(e: number): Float32Array {
+  valueRows(e: number): KvArray {
     return this.chunk(this.valueChunks, e);
   }
 
@@ -105,14 +108,14 @@ export class UndoJournal {
     let chunks = 0;
     for (const c of this.keyChunks) if (c) chunks++;
     for (const c of this.valueChunks) if (c) chunks++;
-    return chunks * this.chunkTokens * this.rowFloats * 4;
+    return chunks * this.chunkTokens * this.rowFloats * kvElementBytes(this.dtype);
   }
 
-  private chunk(chunks: (Float32Array | undefined)[], e: number): Float32Array {
+  private chunk(chunks: (KvArray | undefined)[], e: number): KvArray {
     const c = Math.floor(e / this.chunkTokens);
     let buf = chunks[c];
     if (buf === undefined) {
-      buf = new Float32Array(this.chunkTokens * this.rowFloats);
+      buf = allocKv(this.dtype, this.chunkTokens * this.rowFloats);
       chunks[c] = buf;
     }
     return buf;

@@ -1,6 +1,7 @@
 // Checks an opened graph's inputs/outputs against what the sink cache drives (DESIGN §3, §4) and names
 // them for the runner. Runs in the engine host; reads session metadata only, runs nothing.
 
+import type { KvDtype } from '../cache/kvStorage';
 import { ModelError } from '../errors';
 import type { DecoderSession, TensorData, ValueInfo } from '../onnxSession';
 import type { ModelConfig } from './modelConfig';
@@ -17,7 +18,8 @@ export interface ModelIO {
   readonly logits: string;
   /** Inputs with a fixed value (e.g. use_cache_branch = true, num_logits_to_keep = 1). */
   readonly extraInputs: { name: string; value: TensorData }[];
-  readonly kvDtype: 'float32';
+  /** Element type of every past_key_values input and present output (one dtype, checked). */
+  readonly kvDtype: KvDtype;
 }
 
 /** What inspectModelIO needs of a model folder. */
@@ -60,15 +62,8 @@ function layerMap(infos: readonly ValueInfo[], pattern: RegExp): { keys: Map<num
 }
 
 function checkKv(info: ValueInfo, config: ModelConfig, file: string): void {
-  if (info.type === 'float16') {
-    throw new ModelError(
-      'unsupported-kv-dtype',
-      file,
-      `"${info.name}" is float16: fp16 KV cache is not supported yet; pick a variant with a float32 KV cache (e.g. model.onnx, model_q4.onnx or model_quantized.onnx)`,
-    );
-  }
-  if (info.type !== 'float32') {
-    throw new ModelError('unsupported-kv-dtype', file, `"${info.name}" is ${info.type}; the cache holds float32 keys and values only`);
+  if (info.type !== 'float32' && info.type !== 'float16') {
+    throw new ModelError('unsupported-kv-dtype', file, `"${info.name}" is ${info.type}; the cache holds float32 or float16 keys and values`);
   }
   const shape = info.shape;
   if (shape === null || shape.length === 0) return;
@@ -136,6 +131,7 @@ export function inspectModelIO(folder: ModelIOContext, session: Pick<DecoderSess
     );
   }
 
+  let first: ValueInfo | undefined;
   const io = { pastKeys: [] as string[], pastValues: [] as string[], presentKeys: [] as string[], presentValues: [] as string[] };
   for (let l = 0; l < layers; l++) {
     const pk = past.keys.get(l);
@@ -148,7 +144,19 @@ export function inspectModelIO(folder: ModelIOContext, session: Pick<DecoderSess
     if (qk === undefined || qv === undefined) {
       throw new ModelError('no-kv-cache', file, `has past_key_values.${l} but no present.${l}.${qk === undefined ? 'key' : 'value'} output to read the new keys from`);
     }
-    for (const info of [pk, pv, qk, qv]) checkKv(info, config, file);
+    for (const info of [pk, pv, qk, qv]) {
+      checkKv(info, config, file);
+      first ??= info;
+      // The cache feeds back what the model returns: one dtype for every past and present, or nothing fits.
+      if (info.type !== first.type) {
+        throw new ModelError(
+          'unsupported-kv-dtype',
+          file,
+          `mixes KV dtypes: "${first.name}" is ${first.type} but "${info.name}" is ${info.type}; ` +
+            'the cache feeds each present back as the next past, so every past_key_values input and present output must share one dtype (a broken or hand-edited export)',
+        );
+      }
+    }
     io.pastKeys.push(pk.name);
     io.pastValues.push(pv.name);
     io.presentKeys.push(qk.name);
@@ -157,8 +165,8 @@ export function inspectModelIO(folder: ModelIOContext, session: Pick<DecoderSess
 
   const logits = session.outputs.find((o) => o.name === 'logits');
   if (logits === undefined) throw new ModelError('no-logits', file, 'has no "logits" output');
-  if (logits.type !== 'float32') {
-    throw new ModelError('unsupported-logits-dtype', file, `"logits" is ${logits.type}; the sampler reads float32 logits — pick an fp32 or q4/q8 variant`);
+  if (logits.type !== 'float32' && logits.type !== 'float16') {
+    throw new ModelError('unsupported-logits-dtype', file, `"logits" is ${logits.type}; the sampler reads float32 or float16 logits`);
   }
 
   const known = new Set(['input_ids', 'attention_mask', 'position_ids']);
@@ -179,6 +187,6 @@ export function inspectModelIO(folder: ModelIOContext, session: Pick<DecoderSess
     ...io,
     logits: 'logits',
     extraInputs,
-    kvDtype: 'float32',
+    kvDtype: first!.type as KvDtype,
   };
 }

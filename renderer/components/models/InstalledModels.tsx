@@ -2,6 +2,7 @@
 // tokens, where it came from), Load, and Delete model with a confirmation that says what deleting does
 // (a downloaded or copied folder is deleted; a folder used in place is only forgotten). Renderer.
 import { useEffect, useId, useState } from 'react';
+import { PROVIDER_LABELS } from '../../../common/providers';
 import type { InstalledModel, ModelSummary } from '../../../common/contract';
 import { formatBytes, formatCount } from '../../format';
 import { errorText } from '../../state/modelsSlice';
@@ -32,7 +33,8 @@ export function InstalledModels() {
       {current && (
         <p className="model-current muted">
           Loaded: {current.name} · {current.modelType} · {current.layers} layers · trained context {formatCount(current.maxPositions)} tokens ·
-          running on {current.provider.toUpperCase()}
+          running on {PROVIDER_LABELS[current.provider]}
+          {current.providerNote && <span className="model-provider-note"> ({current.providerNote})</span>}
         </p>
       )}
       <ConfirmDialog

@@ -5,7 +5,7 @@ import { CacheSnapshotError } from '../../../main/engine/cache/cacheSnapshot';
 import type { CacheSnapshotErrorReason } from '../../../main/engine/cache/cacheSnapshot';
 import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import { decodeSnapshot, encodeSnapshot } from '../../../main/engine/cache/snapshotCodec';
-import { feed, makeCache, makeRng, makeRope, randomStep, stateOf } from './cacheTestKit';
+import { expectSameContinuation, feed, makeCache, makeRng, makeRope, randomStep, stateOf } from './cacheTestKit';
 
 function ranCache(positions: 'cache' | 'original', seed: number): SinkRingCache {
   const cache = makeCache({ sink: 3, window: 7, positions, maxPos: 16, maxChunk: 4, journalTokens: 50 });
@@ -48,6 +48,45 @@ function forgeHeader(bytes: Uint8Array, from: string, to: string): Uint8Array {
   return out;
 }
 
+/** `bytes` rewritten with `edit` applied to its JSON header (arrays moved to the new offset, size and checksum resealed). */
+function withHeader(bytes: Uint8Array, edit: (header: Record<string, unknown>) => void): Uint8Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const oldLength = dv.getUint32(12, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(24, 24 + oldLength))) as Record<string, unknown>;
+  edit(header);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const align = (n: number) => Math.ceil(n / 8) * 8;
+  const arrays = bytes.subarray(align(24 + oldLength), bytes.length - 8);
+  const total = align(24 + json.length) + arrays.length + 8;
+  const out = new Uint8Array(total);
+  const ov = new DataView(out.buffer);
+  out.set(bytes.subarray(0, 12));
+  ov.setUint32(12, json.length, true);
+  ov.setFloat64(16, total, true);
+  out.set(json, 24);
+  out.set(arrays, align(24 + json.length));
+  ov.setUint32(total - 8, checksum(out, total - 8), true);
+  return out;
+}
+
+describe('snapshot KV dtype', () => {
+  it('reads a snapshot written before KV dtypes existed (no kvDtype in its options) as float32', () => {
+    const cache = ranCache('cache', 44);
+    const old = withHeader(encodeSnapshot(cache.snapshot()), (h) => delete (h.options as Record<string, unknown>).kvDtype);
+    expect(new TextDecoder().decode(old)).not.toContain('kvDtype');
+    const decoded = decodeSnapshot(old);
+    expect(decoded.options.kvDtype).toBe('float32');
+    expect(SinkRingCache.fromSnapshot(decoded, cache.rope).snapshot()).toEqual(cache.snapshot());
+  });
+
+  it('refuses a header that claims fp16 rows over fp32 ones', () => {
+    const bytes = encodeSnapshot(ranCache('cache', 43).snapshot());
+    const { reason, message } = reasonOf(() => decodeSnapshot(forgeHeader(bytes, '"kvDtype":"float32"', '"kvDtype":"float16"')));
+    expect(reason).toBe('mismatch');
+    expect(message).toMatch(/array 0 is keys\.0 f32\[\d+\], its geometry needs keys\.0 f16/);
+  });
+});
+
 describe('snapshot round trip', () => {
   for (const positions of ['cache', 'original'] as const) {
     it(`is bit-exact through encode and decode, and continuing after a restore equals continuing (${positions})`, () => {
@@ -62,13 +101,7 @@ describe('snapshot round trip', () => {
       expect(restored.rewindable).toBe(0); // the journal is not part of a snapshot
       expect(restored.rewind(1)).toBe(false);
 
-      const a = makeRng(7);
-      const b = makeRng(7);
-      for (let s = 0; s < 60; s++) {
-        feed(cache, randomStep(cache, a));
-        feed(restored, randomStep(restored, b));
-      }
-      expect(stateOf(restored)).toEqual(stateOf(cache));
+      expectSameContinuation(cache, restored, 7, 60);
     });
   }
 

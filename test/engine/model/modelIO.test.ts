@@ -65,7 +65,16 @@ describe('inspectModelIO on synthetic metadata', () => {
     await expectModelError(() => inspectModelIO(context, graph(2)), 'layer-mismatch', f, /2 layers but config.json says num_hidden_layers = 3/);
     await expectModelError(() => inspectModelIO(context, without(graph(), 'past_key_values.1.value')), 'layer-mismatch', f, /past_key_values\.1\.value/);
     await expectModelError(() => inspectModelIO(context, without(graph(), 'present.2.key')), 'no-kv-cache', f, /present\.2\.key/);
-    await expectModelError(() => inspectModelIO(context, graph(3, { type: 'float16' })), 'unsupported-kv-dtype', f, /fp16 KV cache is not supported yet/);
+    await expectModelError(() => inspectModelIO(context, graph(3, { type: 'bfloat16' })), 'unsupported-kv-dtype', f, /is bfloat16; the cache holds float32 or float16/);
+    // fp16 past fed back from fp32 presents (or the reverse) cannot work: refused before anything runs.
+    const mixed = graph(3, { type: 'float16' });
+    mixed.outputs = mixed.outputs.map((o) => (o.name === 'present.1.value' ? { ...o, type: 'float32' } : o));
+    await expectModelError(
+      () => inspectModelIO(context, mixed),
+      'unsupported-kv-dtype',
+      f,
+      /mixes KV dtypes: "past_key_values\.0\.key" is float16 but "present\.1\.value" is float32/,
+    );
     await expectModelError(() => inspectModelIO(context, graph(3, { shape: ['batch_size', 3, 'past_sequence_length', 8] })), 'head-mismatch', f, /3 KV heads/);
     await expectModelError(() => inspectModelIO(context, graph(3, { shape: ['batch_size', 2, 'past_sequence_length', 16] })), 'head-mismatch', f, /head dim 16/);
     await expectModelError(() => inspectModelIO(context, graph(3, { shape: ['batch_heads', 'past_sequence_length', 8] })), 'unsupported-kv-layout', f, /rank 3/);
@@ -76,9 +85,15 @@ describe('inspectModelIO on synthetic metadata', () => {
     const int32Ids = graph();
     int32Ids.inputs[0] = { name: 'input_ids', type: 'int32', shape: ['batch_size', 'sequence_length'] };
     await expectModelError(() => inspectModelIO(context, int32Ids), 'unsupported-input', f, /input_ids/);
-    const halfLogits = graph();
-    halfLogits.outputs[0] = { name: 'logits', type: 'float16', shape: ['batch_size', 'sequence_length', 400] };
-    await expectModelError(() => inspectModelIO(context, halfLogits), 'unsupported-logits-dtype', f);
+    const intLogits = graph();
+    intLogits.outputs[0] = { name: 'logits', type: 'int32', shape: ['batch_size', 'sequence_length', 400] };
+    await expectModelError(() => inspectModelIO(context, intLogits), 'unsupported-logits-dtype', f);
+  });
+
+  test('an fp16 KV cache with fp16 logits (model_fp16 / model_q4f16 exports) is accepted as float16', () => {
+    const g = graph(3, { type: 'float16' });
+    g.outputs[0] = { name: 'logits', type: 'float16', shape: ['batch_size', 'sequence_length', 400] };
+    expect(inspectModelIO(context, g).kvDtype).toBe('float16');
   });
 });
 
@@ -122,7 +137,9 @@ describe('inspectModelIO on real sessions', () => {
   });
 
   const genai16 = sharedModel('tiny-random-llama-genai-fp16');
-  test.skipIf(genai16 === null)('onnxruntime-genai fp16 export: fp16 KV cache', async () => {
-    await expectModelError(inspectFolder(genai16 as string), 'unsupported-kv-dtype', 'onnx/model.onnx', /fp16 KV cache is not supported yet/);
+  test.skipIf(genai16 === null)('onnxruntime-genai fp16 export: an fp16 KV cache the engine drives', async () => {
+    const io = await inspectFolder(genai16 as string);
+    expect(io.kvDtype).toBe('float16');
+    expect(io.pastKeys).toEqual(['past_key_values.0.key', 'past_key_values.1.key']);
   });
 });

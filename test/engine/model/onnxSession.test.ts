@@ -65,7 +65,7 @@ describe('providers', () => {
 
   test('plain cpu reports no fallback; thread count must be a positive integer', async () => {
     const s = await openSession(model, { intraOpThreads: 1 });
-    expect({ provider: s.provider, fallbackReason: s.fallbackReason }).toEqual({ provider: 'cpu', fallbackReason: null });
+    expect({ provider: s.provider, fallbackReason: s.fallbackReason, providerNote: s.providerNote }).toEqual({ provider: 'cpu', fallbackReason: null, providerNote: null });
     await s.release();
     await expect(openSession(model, { intraOpThreads: 0 })).rejects.toThrow(RangeError);
   });

@@ -1,0 +1,64 @@
+// The seam between the sink-ring cache's bookkeeping and where its K/V rows live: element type (fp32 or
+// fp16, the model's past_key_values dtype) and place (host memory fed as past_key_values, or a device).
+// Runs in the engine host; types and the few dtype facts every holder of KV rows needs.
+
+import type { RopeSpec } from '../rope';
+
+/** Element type of K/V rows: the model's `past_key_values` / `present` dtype. */
+export type KvDtype = 'float32' | 'float16';
+
+/**
+ * Where the rows live: `host` memory fed as `past_key_values` (every provider), or `device` memory
+ * that the graph writes itself (DESIGN §3 "Storage, dtype and place"; not built yet, see kvRows).
+ */
+export type KvPlace = 'host' | 'device';
+
+export interface KvFormat {
+  readonly dtype: KvDtype;
+  readonly place: KvPlace;
+}
+
+/** K/V rows of one dtype: float32 values, or fp16 bits in a Uint16Array (Node 20 has no Float16Array). */
+export type KvArray = Float32Array | Uint16Array;
+
+export const KV_DTYPES: readonly KvDtype[] = ['float32', 'float16'];
+
+/** Bytes per element. */
+export function kvElementBytes(dtype: KvDtype): number {
+  return dtype === 'float16' ? 2 : 4;
+}
+
+/** A zeroed array of `length` elements of `dtype` (zero bits are +0 in both). */
+export function allocKv(dtype: KvDtype, length: number): KvArray {
+  return dtype === 'float16' ? new Uint16Array(length) : new Float32Array(length);
+}
+
+/** Whether `a` is an array of `dtype`'s elements. */
+export function isKvArray(a: unknown, dtype: KvDtype): a is KvArray {
+  return dtype === 'float16' ? a instanceof Uint16Array : a instanceof Float32Array;
+}
+
+/**
+ * Every move on the cache's K/V rows, so the cache's bookkeeping never touches an element. Slot j of head
+ * h of a layer is row `h * C + j`; a saved slot is `[layer][head][dim]`, `rowElements` elements per token.
+ * Re-rotation computes in double precision from pristine keys and rounds to the dtype once.
+ */
+export interface KvStorage {
+  readonly format: KvFormat;
+  /** Per layer `[kvHeads, C, headDim]`, the past fed to the model (host storage). */
+  readonly keys: readonly KvArray[];
+  readonly values: readonly KvArray[];
+  /** Per layer `[kvHeads, S, headDim]`: sink keys as the model computed them. */
+  readonly pristine: readonly KvArray[];
+  /** Copies a step's new rows (per layer `[kvHeads, past + n, headDim]`, new ones last) into the slots of P..P+n-1. */
+  copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number): void;
+  saveSlot(j: number, keyRows: KvArray, valueRows: KvArray, at: number): void;
+  restoreSlot(j: number, keyRows: KvArray, valueRows: KvArray, at: number): void;
+  zeroSlot(j: number): void;
+  capturePristine(i: number): void;
+  placeSink(i: number, rope: RopeSpec, delta: number): void;
+  rotateSlot(j: number, rope: RopeSpec, delta: number): void;
+  clear(): void;
+  /** Bytes of the K and V buffers. */
+  bytes(): number;
+}

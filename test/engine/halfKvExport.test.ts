@@ -1,0 +1,69 @@
+// A real fp16-KV export (onnxruntime-genai's tiny random Llama, ../shared/models): the engine holds its
+// cache in fp16 and decodes the same greedy tokens as a plain dense loop over the same session, whose
+// presents are fed back as they come. Skips where ../shared is absent.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
+import type { TensorData } from '../../main/engine/onnxSession';
+import { fromHalf } from '../../main/engine/half';
+import { argmax } from '../../bench/lib/benchEngine';
+import { sharedModel } from './model/modelTestKit';
+
+const dir = sharedModel('tiny-random-llama-genai-fp16');
+const PROMPT = [1, 450, 4996, 17354];
+const STEPS = 40;
+
+/** Greedy ids from session.run alone: the whole past fed back every step (no ring, no mask holes). */
+async function denseGreedy(model: LoadedModel): Promise<number[]> {
+  const { io, config } = model;
+  let past: TensorData[] = [...io.presentKeys, ...io.presentValues].map(() => ({ type: 'float16', data: new Uint16Array(0), dims: [1, config.numKvHeads, 0, config.headDim] }));
+  const out: number[] = [];
+  let ids = PROMPT;
+  let length = 0;
+  for (let step = 0; step <= STEPS; step++) {
+    const n = ids.length;
+    const feeds: Record<string, TensorData> = {
+      [io.inputIds]: { type: 'int64', data: BigInt64Array.from(ids, BigInt), dims: [1, n] },
+      [io.attentionMask]: { type: 'int64', data: new BigInt64Array(length + n).fill(1n), dims: [1, length + n] },
+      [io.positionIds]: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(length + i)), dims: [1, n] },
+    };
+    [...io.pastKeys, ...io.pastValues].forEach((name, i) => (feeds[name] = past[i]));
+    const res = await model.session.run(feeds, [io.logits, ...io.presentKeys, ...io.presentValues]);
+    past = [...io.presentKeys, ...io.presentValues].map((name) => res[name]);
+    const logits = res[io.logits].data as Uint16Array;
+    const vocab = config.vocabSize;
+    const last = Float32Array.from(logits.subarray(logits.length - vocab), fromHalf);
+    length += n;
+    if (step === STEPS) break;
+    out.push(argmax(last));
+    ids = [out[out.length - 1]];
+  }
+  return out;
+}
+
+describe.skipIf(dir === null)('fp16-KV export (onnxruntime-genai tiny Llama)', () => {
+  let model: LoadedModel;
+  beforeAll(async () => {
+    model = await loadModel(dir!, { threads: 1 });
+  });
+  afterAll(async () => {
+    await model?.release();
+  });
+
+  it('loads with an fp16 cache, the fast outputs and a passing RoPE probe', () => {
+    expect(model.io.kvDtype).toBe('float16');
+    expect(model.session.fastOutputs).not.toBeNull();
+    expect(model.ropeProbe.ok).toBe(true);
+  });
+
+  it('decodes the dense loop\'s greedy tokens from its fp16 ring cache', async () => {
+    const { runner, cache } = openStream(model, { sink: 4, window: 60, positions: 'cache' });
+    expect(cache.kvDtype).toBe('float16');
+    let logits = (await runner.feed(PROMPT))!;
+    const ours: number[] = [];
+    for (let i = 0; i < STEPS; i++) {
+      ours.push(argmax(logits));
+      logits = (await runner.feed([ours[i]]))!;
+    }
+    expect(ours).toEqual(await denseGreedy(model));
+  });
+});
