@@ -21,6 +21,10 @@ export interface GenerateHooks {
   readonly cancel?: CancelFlag;
   readonly onToken?: (event: TokenEvent) => void;
   readonly onDelta?: (delta: CacheDelta) => void;
+  /** The cache was cut back exactly to `to` tokens from `from` (the undo journal restored what they overwrote). */
+  readonly onRewind?: (to: number, from: number) => void;
+  /** The cache was emptied to be fed again (a rewind beyond the journal); deltas of the re-feed follow. */
+  readonly onReset?: () => void;
   readonly onPrefillProgress?: (done: number, total: number) => void;
   /** Running stats: after the first token (prefill, time to first token), then every STATS_EVERY tokens. */
   readonly onStats?: (stats: Readonly<GenerationStats>) => void;
@@ -113,6 +117,14 @@ export class ChatSession {
     return this.history.length;
   }
 
+  /**
+   * Length of the text the stream spells. While a prompt is fed it already counts the whole prompt;
+   * while a reply is decoded, every token fed before the current one: where the current one begins.
+   */
+  get fedChars(): number {
+    return this.fedText.length;
+  }
+
   /** A copy of every token id fed so far, in order. */
   tokenIds(): Int32Array {
     return this.history.slice(0);
@@ -135,11 +147,12 @@ export class ChatSession {
     if (plan.cut.tokens < this.history.length) stats.reprocessedTokens += await this.rewindTo(plan.cut, hooks);
     let logits: Float32Array | null;
     if (plan.ids.length > 0) {
+      // The text comes first, so the tokens being fed can be placed in it (textOwners) as they land.
+      this.fedText += plan.text;
       logits = await this.feedTokens(plan.ids, hooks, hooks.onPrefillProgress);
       stats.prefillTokens += plan.ids.length;
       // A cancelled prefill is undone, so the fed tokens always spell `fedText` exactly.
       if (logits === null) await this.rewindTo(plan.cut, hooks);
-      else this.fedText += plan.text;
     } else {
       logits = await this.logitsAtEnd(hooks, stats);
     }
@@ -182,6 +195,26 @@ export class ChatSession {
     const starts = tokenCharStarts(this.model.tokenizer, this.history, this.cuts, [...positions, sink], this.fedText);
     const sinkEnd = sink < this.history.length ? starts[positions.length] : this.fedText.length;
     return textOwners(locateContents(this.fedText, contents), starts.slice(0, positions.length), sinkEnd);
+  }
+
+  /**
+   * Starts this (empty) stream on a whole conversation without answering it (new cache settings, a
+   * rebuilt context): the sinks and the last W tokens of its text are fed, as a turn would after a
+   * restart. The turns before the last user message end at a cut of their own, so regenerating or
+   * editing the last exchange rewinds to it instead of feeding everything again. Returns the tokens fed,
+   * or null when cancelled (the stream is then empty again).
+   */
+  async rebuild(messages: readonly ChatMessage[], hooks: GenerateHooks = {}): Promise<number | null> {
+    if (this.history.length > 0) throw new Error('rebuild needs an empty stream');
+    const template = this.model.template;
+    if (!template) throw new Error("this model's tokenizer_config.json has no chat_template; a conversation cannot be rebuilt");
+    this.ensureCache({ kind: 'chat', messages });
+    const earlier = template.render(messages.slice(0, Math.max(0, messages.findLastIndex((m) => m.role === 'user'))), { addGenerationPrompt: false });
+    const text = template.render(messages, { addGenerationPrompt: false });
+    if (!text.startsWith(earlier) || earlier.length === 0) return this.primeText(text, [], hooks);
+    const head = this.model.tokenizer.encode(earlier, { addSpecialTokens: false });
+    const tail = encodeContinuation(this.model.tokenizer, text.slice(earlier.length));
+    return this.primeText(text, [{ ids: head, chars: earlier.length }, { ids: tail, chars: text.length }], hooks);
   }
 
   /** Forgets the conversation (the cache is emptied, its geometry kept). */
@@ -285,10 +318,25 @@ export class ChatSession {
     if (!earlier.some((m) => m.role !== 'system')) return 0;
     const text = this.model.template!.render(earlier, { addGenerationPrompt: false });
     if (!target.startsWith(text)) return 0;
-    const ids = this.model.tokenizer.encode(text, { addSpecialTokens: false });
+    return this.primeText(text, [], hooks);
+  }
+
+  /**
+   * Feeds what the model would see of `text` on an empty stream: the sinks and the last W tokens, at
+   * their original positions. `parts` tokenize the text piecewise (each ends at a cut: ids and the
+   * text length where it ends); without them it is tokenized whole. Returns the tokens fed, or null when
+   * cancelled (the stream is then empty again).
+   */
+  private async primeText(text: string, parts: readonly { ids: readonly number[]; chars: number }[], hooks: GenerateHooks): Promise<number | null> {
+    const pieces = parts.length > 0 ? parts : [{ ids: this.model.tokenizer.encode(text, { addSpecialTokens: false }), chars: text.length }];
+    const ids = pieces.flatMap((p) => [...p.ids]);
     const cache = this.cache!;
     const sinkEnd = Math.min(cache.sink, ids.length);
     const windowStart = Math.max(sinkEnd, ids.length - cache.window);
+    // The text and its cuts come first, so the tokens being fed can be placed in it (textOwners) as they land.
+    this.fedText = text;
+    let tokens = 0;
+    for (const p of pieces) this.cuts.push({ tokens: (tokens += p.ids.length), chars: p.chars, kind: 'turn' });
     let logits: Float32Array | null = null;
     if (sinkEnd > 0) logits = await this.feedTokens(ids.slice(0, sinkEnd), hooks);
     if (windowStart > sinkEnd) {
@@ -300,8 +348,6 @@ export class ChatSession {
       this.reset();
       return null;
     }
-    this.fedText = text;
-    this.cuts.push({ tokens: ids.length, chars: text.length, kind: 'turn' });
     return sinkEnd + ids.length - windowStart;
   }
 
@@ -418,12 +464,15 @@ export class ChatSession {
     if (this.promptLogits && this.promptLogits.tokens > tokens) this.promptLogits = null;
     const drop = this.history.length - tokens;
     if (drop <= 0) return 0;
+    const from = this.history.length;
     if (cache.rewind(drop)) {
       this.history.truncate(tokens);
+      hooks.onRewind?.(tokens, from);
       return 0;
     }
     this.history.truncate(tokens);
     cache.reset();
+    hooks.onReset?.();
     const sinkEnd = Math.min(cache.sink, tokens);
     const windowStart = Math.max(sinkEnd, tokens - cache.window);
     if (sinkEnd > 0) await this.feedTokens([...this.history.slice(0, sinkEnd)], hooks, undefined, false);

@@ -3,11 +3,11 @@
 import type { AppEvent } from '../../common/contract';
 import type { AppStore } from './appStore';
 
-export type CacheDeltaEvent = Extract<AppEvent, { type: 'cacheDelta' }>;
+export type CacheViewEvent = Extract<AppEvent, { type: 'cacheView' }>;
 
 export interface EventRouterOptions {
-  /** Takes cache deltas instead of the store's cache slice (tests, tools). */
-  readonly onCacheDelta?: (event: CacheDeltaEvent) => void;
+  /** Takes cache view ops instead of the store's cache slice (tests, tools). */
+  readonly onCacheView?: (event: CacheViewEvent) => void;
 }
 
 /** The listener to pass to `api.subscribe`. */
@@ -20,8 +20,8 @@ export function createEventRouter(store: AppStore, options: EventRouterOptions =
         pump.token(event.seq, event.text);
         s.noteStreamToken(event);
         return;
-      case 'cacheDelta':
-        if (options.onCacheDelta) options.onCacheDelta(event);
+      case 'cacheView':
+        if (options.onCacheView) options.onCacheView(event);
         else s.applyCacheEvent(event);
         return;
       case 'progress':
