@@ -1,5 +1,7 @@
-// What the visualizer sees of the sink-ring cache: a full view, the small per-step delta, and how a delta
-// updates a view in O(n + S). Plain data; built in the engine host, applied wherever the view is kept.
+// What the visualizer sees of the sink-ring cache: a full view, the engine's per-step delta (and how it
+// updates a view in O(n + S)), and the cache view protocol the engine host sends the renderer: numbered
+// ops carrying everything the panel shows, so the renderer mirrors the cache and derives none of it.
+// Plain data; built in the engine host, applied wherever the view is kept.
 
 import type { PositionsMode } from './cacheGeometry';
 
@@ -64,8 +66,8 @@ export interface CacheDelta {
 
 /**
  * Updates `view` (owned and mutated by the caller) by one step's delta. O(n + S), except after a rebase
- * when every ring slot's ropePos moves (O(C), once per rebase). After rewind, skipTo, reset or a restore
- * there is no delta: take a fresh `view()`.
+ * when every ring slot's ropePos moves (O(C), once per rebase). Rewinds, resets and restores make no
+ * delta: the cache view protocol sends them as ops of their own ({@link CacheViewOp}).
  */
 export function applyCacheDelta(view: CacheView, delta: Readonly<CacheDelta>): void {
   const { sink, window, slots } = view;

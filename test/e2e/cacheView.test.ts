@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { BRIDGE_PATH, type CacheViewWithText } from '../../common/contract';
-import { TABLE_PAGE } from '../../renderer/components/cache/CacheSlotTable';
 import { gateBridge, type BridgeGate } from './bridgeGate';
 import { chatTurn, composer, lastReply, sendMessage, waitForReply } from './chatPage';
 import { screenshotPath, useE2E, type E2ESession } from './e2eHarness';
@@ -24,6 +23,9 @@ const W = 32;
 /** Seed 4 makes the fixture answer this prompt with 1,000+ tokens; capped, every reply has maxTokens. */
 const PROMPT = 'Tell me a long story.';
 const settings = (maxTokens: number, window = W) => ({ cache: { sink: S, window }, sampling: { seed: 4, maxTokens } }) as const;
+
+/** Rows on a page of the slot table (CacheSlotTable's TABLE_PAGE). */
+const TABLE_PAGE = 64;
 
 const STORIES_DIR = fileURLToPath(new URL('../../../shared/models/stories260K', import.meta.url));
 const HAS_STORIES = existsSync(join(STORIES_DIR, 'onnx', 'model.onnx'));
@@ -124,15 +126,20 @@ async function expectHorizonAt(page: Page, view: CacheViewWithText): Promise<voi
   await expect.poll(() => cut.getByTestId('out-of-view-text').getAttribute('data-chars')).toBe(String(horizon.char));
 }
 
+/** A session on the tiny fixture whose page has the panel open and one reply to PROMPT. */
+async function firstReply(start: Parameters<typeof e2e.start>[0], open?: Parameters<E2ESession['openPage']>[0]) {
+  const session = await e2e.start(start);
+  const page = await session.openPage(open);
+  await composer(page).waitFor();
+  await openPanel(page);
+  const reply = await chatTurn(page, PROMPT, session);
+  return { session, page, reply, conversationId: conversationOf(session) };
+}
+
 describe('cache panel', () => {
   it('shows exactly the engine’s S + W slots, the write head and the horizon after a reply past the window', async () => {
-    const session = await e2e.start({ model: 'tiny', settings: settings(60) });
-    const page = await session.openPage();
-    await composer(page).waitFor();
-    await openPanel(page);
-    const reply = await chatTurn(page, PROMPT, session);
+    const { session, page, reply, conversationId } = await firstReply({ model: 'tiny', settings: settings(60) });
     expect(reply.status).toBe('complete');
-    const conversationId = conversationOf(session);
     const view = (await session.call('cache.view', { conversationId }))!;
     expect(view.capacity).toBe(S + W);
     expect(view.nextPos).toBeGreaterThan(S + W + 20);
@@ -178,12 +185,7 @@ describe('cache panel', () => {
   });
 
   it('follows a regenerate exactly, and shows a new window at once after a settings change mid-conversation', async () => {
-    const session = await e2e.start({ model: 'tiny', settings: settings(60) });
-    const page = await session.openPage();
-    await composer(page).waitFor();
-    await openPanel(page);
-    const first = await chatTurn(page, PROMPT, session);
-    const conversationId = conversationOf(session);
+    const { session, page, reply: first, conversationId } = await firstReply({ model: 'tiny', settings: settings(60) });
 
     // Regenerate: the engine rewinds the reply exactly (from its undo journal) and writes a new one.
     await page.getByRole('button', { name: 'Regenerate' }).click();
@@ -214,18 +216,12 @@ describe('cache panel', () => {
 
   it('stays on the engine’s cache through a turn on a new stream (new settings), never blank', async () => {
     // Sizes left to the engine (`auto`), as by default: the renderer cannot know a new stream's geometry itself.
-    const session = await e2e.start({ model: 'tiny', settings: { sampling: { seed: 4, maxTokens: 40 } } });
     const routed: { gate?: BridgeGate } = {};
-    const page = await session.openPage({
-      beforeLoad: async (p) => {
-        routed.gate = await gateBridge(p);
-      },
-    });
+    const gated = async (p: Page) => {
+      routed.gate = await gateBridge(p);
+    };
+    const { session, page, reply: first, conversationId } = await firstReply({ model: 'tiny', settings: { sampling: { seed: 4, maxTokens: 40 } } }, { beforeLoad: gated });
     const gate = routed.gate!;
-    await composer(page).waitFor();
-    await openPanel(page);
-    const first = await chatTurn(page, PROMPT, session);
-    const conversationId = conversationOf(session);
     const before = (await session.call('cache.view', { conversationId }))!;
     await waitForPanelAt(page, before.nextPos);
 

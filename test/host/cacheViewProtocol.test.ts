@@ -107,6 +107,19 @@ function opsSince(from: number): string[] {
   return ops.slice(from).map((e) => e.op.kind);
 }
 
+/** A turn on `question` checked against the mirror, then its reply regenerated: the ops of the regenerate. */
+async function turnAndRegenerate(messages: ChatMessage[], question: string, settings: CacheSettings, seed: number, maxTokens: number): Promise<string[]> {
+  messages.push({ role: 'user', content: question });
+  await reply(messages, settings, seed, maxTokens);
+  await expectMirrored(messages);
+  // Regenerate: the prompt without the last reply, then a new reply.
+  messages.pop();
+  const from = ops.length;
+  await reply(messages, settings, seed + 1, maxTokens);
+  await expectMirrored(messages);
+  return opsSince(from);
+}
+
 describe('cache view protocol', () => {
   it('keeps a mirror equal to the engine’s cache through replies, rewinds, a rebuild, a reset and a restore', async () => {
     const messages: ChatMessage[] = [
@@ -122,17 +135,10 @@ describe('cache view protocol', () => {
     // The reply's tokens name the reply.
     expect(mirror.ownerIds).toContain('m2');
 
-    messages.push({ role: 'user', content: 'What happened next?' });
-    await reply(messages, cache, 5, 30);
-    await expectMirrored(messages);
-
-    // Regenerate: the prompt without the last reply; the journal rewinds it exactly, then the new reply.
-    messages.pop();
-    from = ops.length;
-    await reply(messages, cache, 6, 30);
-    expect(opsSince(from)).toContain('rewind');
-    expect(opsSince(from)).not.toContain('reset');
-    await expectMirrored(messages);
+    // A regenerate within the undo journal rewinds the reply exactly.
+    const regenerated = await turnAndRegenerate(messages, 'What happened next?', cache, 5, 30);
+    expect(regenerated).toContain('rewind');
+    expect(regenerated).not.toContain('reset');
 
     // New settings: a rebuild feeds the sinks and the last W tokens into a new stream of the new geometry.
     const small: CacheSettings = { sink: 4, window: 24, positions: 'cache', journalTokens: 4 };
@@ -145,15 +151,8 @@ describe('cache view protocol', () => {
     expect(view.capacity).toBe(28);
     expect(view.evicted).toBeGreaterThan(0);
 
-    // A reply on the rebuilt stream, then a regenerate past its 4-token journal: reset and re-feed.
-    messages.push({ role: 'user', content: 'And then?' });
-    await reply(messages, small, 7, 20);
-    await expectMirrored(messages);
-    messages.pop();
-    from = ops.length;
-    await reply(messages, small, 8, 12);
-    expect(opsSince(from)).toContain('reset');
-    await expectMirrored(messages);
+    // On the rebuilt stream, a regenerate past its 4-token journal resets the cache and feeds it again.
+    expect(await turnAndRegenerate(messages, 'And then?', small, 7, 20)).toContain('reset');
 
     // A snapshot, another conversation (a reset names its stream), and the snapshot restored.
     const file = path.join(tmp, 'c1.kv');
