@@ -15,8 +15,11 @@ interface Labels {
   readonly ids: readonly string[];
 }
 
-/** The hooks of one turn (a generate or a rebuild), to spread into the session's hooks. */
-export type TurnHooks = Required<Pick<GenerateHooks, 'onDelta' | 'onRewind' | 'onReset'>> & {
+/** The hooks that report what a session does to its cache, to spread into its hooks. */
+export type CacheHooks = Required<Pick<GenerateHooks, 'onDelta' | 'onRewind' | 'onReset'>>;
+
+/** The hooks of one turn (a generate or a rebuild). */
+export type TurnHooks = CacheHooks & {
   /** Call for every `token` hook first: the reply's tokens begin (they belong to the reply, not the prompt). */
   readonly onToken: () => void;
   /** The turn ended with `reply` (the reply's text; null for a rebuild): its tokens keep their owner. */
@@ -47,9 +50,7 @@ export class CacheViewFeed {
     this.label(prompt, view);
     let replyStart = -1;
     return {
-      onDelta: (delta) => this.write(session, delta, replyStart >= 0 && replyId !== null ? { id: replyId, start: replyStart } : null),
-      onRewind: (to, from) => this.rewind(session, to, from),
-      onReset: () => this.reset(session),
+      ...this.follow(session, () => (replyStart >= 0 && replyId !== null ? { id: replyId, start: replyStart } : null)),
       onToken: () => {
         if (replyStart >= 0) return;
         replyStart = session.fedChars;
@@ -61,6 +62,18 @@ export class CacheViewFeed {
           this.labels = { contents: [...this.labels.contents, reply], ids: [...this.labels.ids, replyId] };
         }
       },
+    };
+  }
+
+  /**
+   * The hooks that report `session`'s steps, rewinds and resets outside a turn (the `rewind` verb), named
+   * by the latest labels. `reply` says whose tokens decoded ones are, while a reply is decoded.
+   */
+  follow(session: ChatSession, reply: () => { id: string; start: number } | null = () => null): CacheHooks {
+    return {
+      onDelta: (delta) => this.write(session, delta, reply()),
+      onRewind: (to, from) => this.rewind(session, to, from),
+      onReset: () => this.reset(session),
     };
   }
 

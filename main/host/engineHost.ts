@@ -131,7 +131,7 @@ export class EngineHost {
     },
     rewind: async ({ tokens }) => {
       const session = this.requireSession();
-      const reprocessedTokens = await session.rewind(tokens);
+      const reprocessedTokens = await session.rewind(tokens, this.view.follow(session));
       return { tokens: session.tokenCount, reprocessedTokens };
     },
     reset: async ({ stream }) => {

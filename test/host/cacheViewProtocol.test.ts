@@ -1,8 +1,9 @@
 // The cache view protocol end to end in the engine host: the renderer's mirror, fed nothing but the
 // host's numbered ops, equals the host's full view (every slot's position, RoPE position, token, text,
-// message and offset; the counters; pinned and unfed messages) after replies past the window, an exact
-// rewind (regenerate), a rewind beyond the undo journal, a rebuild with new settings, a reset for another
-// conversation and a snapshot restore. Real worker host, fixture model, S=4, W=32. Vitest (Node).
+// message and offset; the counters; pinned and unfed messages) after replies past the window, exact
+// rewinds (a regenerate, the rewind verb), a rewind beyond the undo journal, a rebuild with new
+// settings, a reset for another conversation and a snapshot restore. Real worker host, fixture model,
+// S=4, W=32. Vitest (Node).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -139,6 +140,11 @@ describe('cache view protocol', () => {
     const regenerated = await turnAndRegenerate(messages, 'What happened next?', cache, 5, 30);
     expect(regenerated).toContain('rewind');
     expect(regenerated).not.toContain('reset');
+    // The host's own `rewind` verb reports its cut too.
+    from = ops.length;
+    await host.request('rewind', { tokens: mirror.nextPos - 3 });
+    expect(opsSince(from)).toEqual(['rewind']);
+    await expectMirrored(messages);
 
     // New settings: a rebuild feeds the sinks and the last W tokens into a new stream of the new geometry.
     const small: CacheSettings = { sink: 4, window: 24, positions: 'cache', journalTokens: 4 };
