@@ -200,21 +200,13 @@ export class ChatSession {
   /**
    * Starts this (empty) stream on a whole conversation without answering it (new cache settings, a
    * rebuilt context): the sinks and the last W tokens of its text are fed, as a turn would after a
-   * restart. The turns before the last user message end at a cut of their own, so regenerating or
-   * editing the last exchange rewinds to it instead of feeding everything again. Returns the tokens fed,
-   * or null when cancelled (the stream is then empty again).
+   * restart. Returns the tokens fed, or null when cancelled (the stream is then empty again).
    */
   async rebuild(messages: readonly ChatMessage[], hooks: GenerateHooks = {}): Promise<number | null> {
     if (this.history.length > 0) throw new Error('rebuild needs an empty stream');
-    const template = this.model.template;
-    if (!template) throw new Error("this model's tokenizer_config.json has no chat_template; a conversation cannot be rebuilt");
+    if (!this.model.template) throw new Error("this model's tokenizer_config.json has no chat_template; a conversation cannot be rebuilt");
     this.ensureCache({ kind: 'chat', messages });
-    const earlier = template.render(messages.slice(0, Math.max(0, messages.findLastIndex((m) => m.role === 'user'))), { addGenerationPrompt: false });
-    const text = template.render(messages, { addGenerationPrompt: false });
-    if (!text.startsWith(earlier) || earlier.length === 0) return this.primeText(text, [], hooks);
-    const head = this.model.tokenizer.encode(earlier, { addSpecialTokens: false });
-    const tail = encodeContinuation(this.model.tokenizer, text.slice(earlier.length));
-    return this.primeText(text, [{ ids: head, chars: earlier.length }, { ids: tail, chars: text.length }], hooks);
+    return this.primeMessages(messages, hooks);
   }
 
   /** Forgets the conversation (the cache is emptied, its geometry kept). */
@@ -316,27 +308,43 @@ export class ChatSession {
     const lastUser = messages.findLastIndex((m) => m.role === 'user');
     const earlier = messages.slice(0, lastUser);
     if (!earlier.some((m) => m.role !== 'system')) return 0;
-    const text = this.model.template!.render(earlier, { addGenerationPrompt: false });
-    if (!target.startsWith(text)) return 0;
-    return this.primeText(text, [], hooks);
+    if (!target.startsWith(this.model.template!.render(earlier, { addGenerationPrompt: false }))) return 0;
+    return this.primeMessages(earlier, hooks);
   }
 
   /**
-   * Feeds what the model would see of `text` on an empty stream: the sinks and the last W tokens, at
-   * their original positions. `parts` tokenize the text piecewise (each ends at a cut: ids and the
-   * text length where it ends); without them it is tokenized whole. Returns the tokens fed, or null when
-   * cancelled (the stream is then empty again).
+   * Feeds what the model would see of `messages` on an empty stream: the sinks and the last W tokens of
+   * their text, at their original positions. The text is tokenized turn by turn from the end (each turn
+   * as a continuation, as turns are fed) back past the window's start, the rest at once: every turn
+   * boundary from there on is an exact cut, so regenerating or editing a recent turn rewinds to it, and
+   * the window's tokens are placed in the text (textOwners) without decoding the history before them.
+   * Returns the tokens fed, or null when cancelled (the stream is then empty again).
    */
-  private async primeText(text: string, parts: readonly { ids: readonly number[]; chars: number }[], hooks: GenerateHooks): Promise<number | null> {
-    const pieces = parts.length > 0 ? parts : [{ ids: this.model.tokenizer.encode(text, { addSpecialTokens: false }), chars: text.length }];
+  private async primeMessages(messages: readonly ChatMessage[], hooks: GenerateHooks): Promise<number | null> {
+    const template = this.model.template!;
+    const { tokenizer } = this.model;
+    const text = template.render(messages, { addGenerationPrompt: false });
+    const pieces: { ids: readonly number[]; chars: number }[] = [];
+    let end = text.length;
+    let tokens = 0;
+    for (let k = messages.length - 1; k > 0 && tokens <= this.cache!.window; k--) {
+      if (messages[k].role !== 'user') continue;
+      const head = template.render(messages.slice(0, k), { addGenerationPrompt: false });
+      if (head.length === 0 || head.length >= end || !text.startsWith(head)) break;
+      const ids = encodeContinuation(tokenizer, text.slice(head.length, end));
+      pieces.unshift({ ids, chars: end });
+      tokens += ids.length;
+      end = head.length;
+    }
+    pieces.unshift({ ids: tokenizer.encode(text.slice(0, end), { addSpecialTokens: false }), chars: end });
     const ids = pieces.flatMap((p) => [...p.ids]);
     const cache = this.cache!;
     const sinkEnd = Math.min(cache.sink, ids.length);
     const windowStart = Math.max(sinkEnd, ids.length - cache.window);
     // The text and its cuts come first, so the tokens being fed can be placed in it (textOwners) as they land.
     this.fedText = text;
-    let tokens = 0;
-    for (const p of pieces) this.cuts.push({ tokens: (tokens += p.ids.length), chars: p.chars, kind: 'turn' });
+    let fed = 0;
+    for (const p of pieces) this.cuts.push({ tokens: (fed += p.ids.length), chars: p.chars, kind: 'turn' });
     let logits: Float32Array | null = null;
     if (sinkEnd > 0) logits = await this.feedTokens(ids.slice(0, sinkEnd), hooks);
     if (windowStart > sinkEnd) {
