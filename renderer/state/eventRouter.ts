@@ -1,9 +1,7 @@
 // Routes every AppEvent from the bridge into the store: token-rate events through the stream pump, the
 // rest to their slice. Renderer.
-import type { AppEvent } from '../../common/contract';
+import type { AppEvent, CacheViewEvent } from '../../common/contract';
 import type { AppStore } from './appStore';
-
-export type CacheViewEvent = Extract<AppEvent, { type: 'cacheView' }>;
 
 export interface EventRouterOptions {
   /** Takes cache view ops instead of the store's cache slice (tests, tools). */
