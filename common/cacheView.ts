@@ -1,5 +1,7 @@
-// What the visualizer sees of the sink-ring cache: a full view, the small per-step delta, and how a delta
-// updates a view in O(n + S). Plain data; built in the engine host, applied wherever the view is kept.
+// What the visualizer sees of the sink-ring cache: a full view, the engine's per-step delta (and how it
+// updates a view in O(n + S)), and the cache view protocol the engine host sends the renderer: numbered
+// ops carrying everything the panel shows, so the renderer mirrors the cache and derives none of it.
+// Plain data; built in the engine host, applied wherever the view is kept.
 
 import type { PositionsMode } from './cacheGeometry';
 
@@ -64,8 +66,8 @@ export interface CacheDelta {
 
 /**
  * Updates `view` (owned and mutated by the caller) by one step's delta. O(n + S), except after a rebase
- * when every ring slot's ropePos moves (O(C), once per rebase). After rewind, skipTo, reset or a restore
- * there is no delta: take a fresh `view()`.
+ * when every ring slot's ropePos moves (O(C), once per rebase). Rewinds, resets and restores make no
+ * delta: the cache view protocol sends them as ops of their own ({@link CacheViewOp}).
  */
 export function applyCacheDelta(view: CacheView, delta: Readonly<CacheDelta>): void {
   const { sink, window, slots } = view;
@@ -90,12 +92,6 @@ export function applyCacheDelta(view: CacheView, delta: Readonly<CacheDelta>): v
   view.offset = delta.offset;
 }
 
-/** A slot of the cache view with the token's display text. */
-export interface SlotText {
-  readonly slot: number;
-  readonly text: string;
-}
-
 /**
  * Which message each held token spells (the visualizer's token-to-message map), when `cacheView` was
  * given the conversation's messages.
@@ -109,7 +105,7 @@ export interface SlotOwners {
   readonly pinnedChars: readonly number[];
   /** Per message passed: whether the fed text holds it at all (a chat template may leave one out). */
   readonly located: readonly boolean[];
-  /** Per message passed: the app's message id ('' for the system prompt); main fills it in. */
+  /** Per message passed: the app's message id ('' for the system prompt), when the caller named them. */
   readonly ids?: readonly string[];
 }
 
@@ -117,4 +113,80 @@ export interface SlotOwners {
 export interface CacheViewWithText extends CacheView {
   readonly texts: readonly string[];
   readonly owners?: SlotOwners;
+}
+
+/**
+ * A full view as the cache view protocol sends it: `seq` is the last op it includes, `stream` the
+ * conversation the engine's stream belongs to ('' when none was named).
+ */
+export interface CacheFullView extends CacheViewWithText {
+  readonly seq: number;
+  readonly stream: string;
+}
+
+/** What the cache is laid out as: fixed for a stream's life. */
+export interface CacheGeometry {
+  readonly sink: number;
+  readonly window: number;
+  readonly capacity: number;
+  readonly positions: PositionsMode;
+}
+
+/** The cache's counters after an op: the next position, its slot, what the next query sees. */
+export interface CacheHeader {
+  readonly nextPos: number;
+  readonly head: number;
+  readonly evicted: number;
+  readonly firstVisible: number;
+  readonly offset: number;
+  /** Sink i's ropePos is `i + sinkRopeShift` (see {@link CacheDelta.sinkRopeShift}). */
+  readonly sinkRopeShift: number;
+}
+
+/** One slot's content as an op sets it: the token, its text and the message it spells. */
+export interface CacheRow {
+  readonly slot: number;
+  readonly pos: number;
+  readonly tokenId: number;
+  readonly ropePos: number;
+  readonly text: string;
+  /** The app's id of the message the token spells ('' the system prompt), null for markup or unknown. */
+  readonly message: string | null;
+  /** Where the token's text begins in that message (UTF-16 units), -1 with no message. */
+  readonly char: number;
+}
+
+/**
+ * One change of the engine's cache, in order, everything the cache panel shows:
+ * - `start`: a new, empty stream of this geometry (new settings, a new conversation, a rebuild);
+ * - `write`: a committed step's rows (`rebased`: every ring slot's ropePos moved to `pos - offset`);
+ * - `rewind`: every slot holding a position >= `to` is emptied, then `restored` rows are put back (the
+ *   undo journal's exact rewind);
+ * - `reset`: every slot emptied, the geometry kept (a rewind beyond the journal re-feeds from here);
+ * - `restore`: the whole view (a snapshot restored, or a resync after a gap);
+ * - `messages`: per message id, the leading characters the sinks hold, and the messages the fed text leaves out.
+ */
+export type CacheViewOp =
+  | { readonly kind: 'start'; readonly geometry: CacheGeometry; readonly header: CacheHeader }
+  | { readonly kind: 'write'; readonly rows: readonly CacheRow[]; readonly rebased: boolean; readonly header: CacheHeader }
+  | { readonly kind: 'rewind'; readonly to: number; readonly restored: readonly CacheRow[]; readonly header: CacheHeader }
+  | { readonly kind: 'reset'; readonly header: CacheHeader }
+  | { readonly kind: 'restore'; readonly view: CacheFullView }
+  | { readonly kind: 'messages'; readonly pinnedChars: Readonly<Record<string, number>>; readonly unfed: readonly string[] };
+
+/**
+ * The cache view protocol's event: op number `viewSeq` of the engine host's view stream (consecutive from
+ * 1 per host; not a request's `seq`), for the stream of conversation `stream`. A receiver that sees a gap
+ * asks for a full view.
+ */
+export interface CacheViewEvent {
+  readonly type: 'cacheView';
+  readonly viewSeq: number;
+  readonly stream: string;
+  readonly op: CacheViewOp;
+}
+
+/** Ops that replace everything the receiver held, so they apply after a gap too. */
+export function selfContained(op: Readonly<CacheViewOp>): boolean {
+  return op.kind === 'start' || op.kind === 'restore';
 }

@@ -4,10 +4,9 @@
 import type { ModelSummary, WeightFormat } from './modelSummary';
 import type { DownloadErrorCode, DownloadFailure } from './downloadTypes';
 import type { ModelInfo } from './modelInfo';
-import type { CacheViewWithText, SlotOwners } from './cacheView';
+import type { CacheFullView, CacheHeader, CacheRow, CacheViewEvent, CacheViewOp, CacheViewWithText, SlotOwners } from './cacheView';
 import type { DoneReason } from './chat';
 import { z } from 'zod';
-import type { CacheDelta } from './cacheView';
 import type { GenerationStats } from './stats';
 import type { CatalogEntry, CatalogVariant } from './catalogSchema';
 import type { DownloadEvent, DownloadPhase, DownloadSnapshot } from './downloadTypes';
@@ -21,7 +20,7 @@ import {
 } from './conversationSchema';
 import { ConversationSettingsSchema, SettingsPatchSchema, type AppSettings } from './settingsSchema';
 
-export type { CacheDelta, CacheViewWithText, SlotOwners, Conversation, ConversationSummary, DoneReason, GenerationStats, Message, ModelInfo };
+export type { CacheFullView, CacheHeader, CacheRow, CacheViewEvent, CacheViewOp, CacheViewWithText, SlotOwners, Conversation, ConversationSummary, DoneReason, GenerationStats, Message, ModelInfo };
 export type { AppSettings };
 export type { DownloadErrorCode, DownloadEvent, DownloadFailure, DownloadPhase, DownloadSnapshot, ModelSummary, WeightFormat };
 
@@ -203,10 +202,14 @@ export const verbs = {
     args: z.object({ conversationId: ConversationIdSchema, draft: z.string().max(1_000_000) }).strict(),
     result: {} as SendPreview,
   },
-  /** With the open conversation's id, each slot also names its message (`owners`; '' is the system prompt). */
+  /**
+   * The engine's cache as of view op `seq` (the cache view protocol's full view, asked for on open and
+   * after a gap). With the open conversation's id, the engine's stream moves to it first and each slot
+   * also names its message (`owners`; '' is the system prompt).
+   */
   'cache.view': {
     args: z.object({ conversationId: ConversationIdSchema.optional() }).strict(),
-    result: {} as CacheViewWithText | null,
+    result: {} as CacheFullView | null,
   },
 } as const;
 
@@ -228,7 +231,8 @@ export interface ApiError {
 /** Events main and the engine host push to the renderer. Token-rate events come straight from the host. */
 export type AppEvent =
   | { readonly type: 'token'; readonly seq: number; readonly id: number; readonly text: string; readonly pos: number; readonly slot: number }
-  | { readonly type: 'cacheDelta'; readonly seq: number; readonly delta: CacheDelta; readonly texts: readonly string[] }
+  /** The cache view protocol (common/cacheView): one numbered change of the engine's cache. */
+  | CacheViewEvent
   | { readonly type: 'progress'; readonly seq: number; readonly phase: 'load' | 'prefill'; readonly done: number; readonly total: number }
   | { readonly type: 'done'; readonly seq: number; readonly reason: DoneReason; readonly stats: GenerationStats }
   | { readonly type: 'error'; readonly seq: number; readonly error: { readonly code: string; readonly message: string } }

@@ -9,7 +9,7 @@ export const IPC_PORTS = 'ouro:ports';
 
 /**
  * Which stream each transferred port carries, in order: `host` — straight from the engine host (token,
- * cacheDelta, progress, done, error); `main` — main's own events. A message may carry only `host`
+ * cacheView, progress, done, error); `main` — main's own events. A message may carry only `host`
  * (after the engine restarted); a port replaces the earlier one of its role.
  */
 export interface PortsMessage {

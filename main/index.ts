@@ -4,14 +4,13 @@
 import { app, BrowserWindow, Menu } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppEvent, AppInfo } from '../common/contract';
+import type { AppEvent } from '../common/contract';
 import { registerIpc, type IpcBridge } from './ipc/ipcBridge';
 import { menuTemplate } from './ipc/menuTemplate';
 import type { RendererOrigin } from './ipc/senderPolicy';
 import { startUtilityHost } from './ipc/utilityHostTransport';
 import { AppServices } from './services/appServices';
 import { EventHub } from './services/eventHub';
-import type { AppSettings } from '../common/settingsSchema';
 import { createMainWindow, hardenSession } from './window';
 
 /** out/main/ (this file's folder once built). */
@@ -59,14 +58,13 @@ async function start(): Promise<void> {
       }),
     ),
   );
-  const settings = await services.invoke('settings.get', {});
-  const bounds = settings.ok ? (settings.result as AppSettings).windowBounds : null;
+  const bounds = await services.windowBounds().catch(() => null);
   const open = () => {
     window = createMainWindow({
       preload: PRELOAD,
       origin,
       bounds,
-      saveBounds: (windowBounds) => void services.invoke('settings.update', { patch: { windowBounds } }),
+      saveBounds: (windowBounds) => void services.saveWindowBounds(windowBounds).catch(() => undefined),
     });
     ipc.attachWindow(window);
     window.on('closed', () => (window = null));
@@ -86,9 +84,9 @@ async function start(): Promise<void> {
 
 /** Says at start which execution providers this build offers (the UI shows them in Settings too). */
 async function logProviders(services: AppServices): Promise<void> {
-  const reply = await services.invoke('app.info', {});
-  if (!reply.ok) return;
-  const providers = (reply.result as AppInfo).providers.map((p) => (p.available ? p.name : `${p.name} (unavailable: ${p.reason ?? 'not in this build'})`));
+  const found = await services.providers().catch(() => null);
+  if (!found) return;
+  const providers = found.map((p) => (p.available ? p.name : `${p.name} (unavailable: ${p.reason ?? 'not in this build'})`));
   console.info(`Ouro: execution providers: ${providers.join(', ')}`);
 }
 

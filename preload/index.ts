@@ -17,7 +17,7 @@ interface EventPort {
  */
 const APP_EVENT_TYPES: Readonly<Record<AppEvent['type'], true>> = {
   token: true,
-  cacheDelta: true,
+  cacheView: true,
   progress: true,
   done: true,
   error: true,

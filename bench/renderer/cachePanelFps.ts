@@ -1,5 +1,5 @@
 // Cache panel frame rate: the built renderer in headless Chromium against a synthetic bridge that streams
-// 50 tokens/s (token + cacheDelta events) into a full C = 4,096 cache, with the panel closed (baseline)
+// 50 tokens/s (token + cacheView write events) into a full C = 4,096 cache, with the panel closed (baseline)
 // and open in each colour mode. Frame times come from the page's animation frames and its performance
 // timeline (long animation frames); prints a table and writes bench/results/cache-panel-fps.json.
 // Benchmark process (never part of npm test): npm run build:renderer first.
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
-import type { ApiReply, AppEvent, CacheViewWithText, Conversation, ModelInfo } from '../../common/contract';
+import type { ApiReply, AppEvent, CacheFullView, Conversation, ModelInfo } from '../../common/contract';
 import { emptyStats } from '../../common/stats';
 import { defaultSettings } from '../../common/settingsSchema';
 import { startBridgeServer } from '../../main/web/bridgeServer';
@@ -44,12 +44,14 @@ const WORDS = ['Once', ' upon', ' a', ' time', ',', ' there', ' was', ' a', ' li
 class SyntheticCache {
   nextPos = 3 * C;
   private seq = 0;
+  /** The cache view protocol's op counter. */
+  private viewSeq = 0;
 
   slotOf(p: number): number {
     return p < S ? p : S + ((p - S) % W);
   }
 
-  view(): CacheViewWithText {
+  view(): CacheFullView {
     const slots = [];
     const texts: string[] = [];
     const message: number[] = [];
@@ -73,6 +75,8 @@ class SyntheticCache {
       evicted: this.nextPos - C,
       head: this.slotOf(this.nextPos),
       firstVisible,
+      seq: this.viewSeq,
+      stream: CONVERSATION_ID,
       slots,
       texts,
       owners: { message, char, pinnedChars: [28, 0, 0], located: [true, true, true], ids: ['', 'u1', 'a1'] },
@@ -86,7 +90,7 @@ class SyntheticCache {
     return last - back;
   }
 
-  /** The events of one decoded token: its `token` event, then the step's `cacheDelta`. */
+  /** The events of one decoded token: its `token` event, then the step's `write` op. */
   step(seq: number): AppEvent[] {
     this.seq = seq;
     const pos = this.nextPos;
@@ -97,19 +101,15 @@ class SyntheticCache {
     return [
       { type: 'token', seq, id: 100 + (pos % 300), text, pos, slot },
       {
-        type: 'cacheDelta',
-        seq,
-        delta: {
-          writes: [{ slot, pos, tokenId: 100 + (pos % 300), ropePos: pos }],
-          head: this.slotOf(this.nextPos),
-          nextPos: this.nextPos,
-          evicted: this.nextPos - C,
-          firstVisible,
-          offset: 0,
+        type: 'cacheView',
+        viewSeq: ++this.viewSeq,
+        stream: CONVERSATION_ID,
+        op: {
+          kind: 'write',
+          rows: [{ slot, pos, tokenId: 100 + (pos % 300), ropePos: pos, text: WORDS[pos % WORDS.length], message: `r${seq}`, char: (pos % 700) * 3 }],
           rebased: false,
-          sinkRopeShift: firstVisible - S,
+          header: { head: this.slotOf(this.nextPos), nextPos: this.nextPos, evicted: this.nextPos - C, firstVisible, offset: 0, sinkRopeShift: firstVisible - S },
         },
-        texts: [WORDS[pos % WORDS.length]],
       },
     ];
   }

@@ -68,11 +68,9 @@ function generateOptions(): GenerateOptions {
 async function turn(host: EngineHostClient, prompt: Prompt, options: GenerateOptions, cache: CacheSettings) {
   const { seq, result } = host.start('generate', { prompt, options, cache });
   const stopListening = host.onEvent((event: HostEvent) => {
-    if (event.seq !== seq) return;
-    if (event.type === 'token') {
-      if (values.json) console.log(JSON.stringify({ type: 'token', id: event.id, text: event.text, pos: event.pos, slot: event.slot }));
-      else process.stdout.write(event.text);
-    }
+    if (event.type !== 'token' || event.seq !== seq) return;
+    if (values.json) console.log(JSON.stringify({ type: 'token', id: event.id, text: event.text, pos: event.pos, slot: event.slot }));
+    else process.stdout.write(event.text);
   });
   // Ctrl-C stops the reply, not the chat.
   const onSigint = () => void host.cancel(seq);

@@ -22,6 +22,10 @@ export interface GenerateHooks {
   readonly cancel?: CancelFlag;
   readonly onToken?: (event: TokenEvent) => void;
   readonly onDelta?: (delta: CacheDelta) => void;
+  /** The cache was cut back exactly to `to` tokens from `from` (the undo journal restored what they overwrote). */
+  readonly onRewind?: (to: number, from: number) => void;
+  /** The cache was emptied to be fed again (a rewind beyond the journal); deltas of the re-feed follow. */
+  readonly onReset?: () => void;
   readonly onPrefillProgress?: (done: number, total: number) => void;
   /** Running stats: after the first token (prefill, time to first token), then every STATS_EVERY tokens. */
   readonly onStats?: (stats: Readonly<GenerationStats>) => void;
@@ -121,6 +125,14 @@ export class ChatSession {
     return this.history.length;
   }
 
+  /**
+   * Length of the text the stream spells. While a prompt is fed it already counts the whole prompt;
+   * while a reply is decoded, every token fed before the current one: where the current one begins.
+   */
+  get fedChars(): number {
+    return this.fedText.length;
+  }
+
   /** A copy of every token id fed so far, in order. */
   tokenIds(): Int32Array {
     return this.history.slice(0);
@@ -153,10 +165,11 @@ export class ChatSession {
     stats.reprocessedTokens += plan.refed;
     let logits: Float32Array | null;
     if (plan.ids.length > 0) {
+      // The text comes first, so the tokens being fed can be placed in it (textOwners) as they land.
+      this.fedText += plan.text;
       logits = await this.feedTokens(plan.ids, hooks, hooks.onPrefillProgress);
       // A cancelled prefill is undone, so the fed tokens always spell `fedText` exactly.
       if (logits === null) await this.rewindTo(plan.cut, hooks);
-      else this.fedText += plan.text;
     } else {
       logits = await this.logitsAtEnd(hooks, stats);
     }
@@ -204,6 +217,18 @@ export class ChatSession {
     const starts = tokenCharStarts(this.model.tokenizer, this.history, this.cuts, [...positions, sink], this.fedText);
     const sinkEnd = sink < this.history.length ? starts[positions.length] : this.fedText.length;
     return textOwners(locateContents(this.fedText, contents), starts.slice(0, positions.length), sinkEnd);
+  }
+
+  /**
+   * Starts this (empty) stream on a whole conversation without answering it (new cache settings, a
+   * rebuilt context): the sinks and the last W tokens of its text are fed, as a turn would after a
+   * restart. Returns the tokens fed, or null when cancelled (the stream is then empty again).
+   */
+  async rebuild(messages: readonly ChatMessage[], hooks: GenerateHooks = {}): Promise<number | null> {
+    if (this.history.length > 0) throw new Error('rebuild needs an empty stream');
+    if (!this.model.template) throw new Error("this model's tokenizer_config.json has no chat_template; a conversation cannot be rebuilt");
+    this.ensureCache({ kind: 'chat', messages });
+    return this.primeEarlierTurns(messages, hooks);
   }
 
   /** Forgets the conversation (the cache is emptied, its geometry kept). */
@@ -344,6 +369,8 @@ export class ChatSession {
     const cache = this.cache!;
     const sinkEnd = Math.min(cache.sink, ids.length);
     const windowStart = Math.max(sinkEnd, ids.length - cache.window);
+    // The text comes first, so the tokens being fed can be placed in it (textOwners) as they land.
+    this.fedText = text;
     let logits: Float32Array | null = null;
     if (sinkEnd > 0) logits = await this.feedTokens(ids.slice(0, sinkEnd), hooks);
     if (windowStart > sinkEnd) {
@@ -355,7 +382,6 @@ export class ChatSession {
       this.reset();
       return null;
     }
-    this.fedText = text;
     const digest = prefixDigests(messages.slice(0, last + 1)).at(-1)!;
     this.cuts.push({ tokens: ids.length, chars: text.length, kind: 'turn', turn: { end: 'reply', messages: last + 1, digest, rest: '', pending: null } });
     return sinkEnd + ids.length - windowStart;
@@ -524,12 +550,15 @@ export class ChatSession {
     if (this.promptLogits && this.promptLogits.tokens > tokens) this.promptLogits = null;
     const drop = this.history.length - tokens;
     if (drop <= 0) return 0;
+    const from = this.history.length;
     if (cache.rewind(drop)) {
       this.history.truncate(tokens);
+      hooks.onRewind?.(tokens, from);
       return 0;
     }
     this.history.truncate(tokens);
     cache.reset();
+    hooks.onReset?.();
     const sinkEnd = Math.min(cache.sink, tokens);
     const windowStart = Math.max(sinkEnd, tokens - cache.window);
     if (sinkEnd > 0) await this.feedTokens([...this.history.slice(0, sinkEnd)], hooks, undefined, false);

@@ -11,7 +11,6 @@ import { inspectModelIO, loadModelFolder } from '../engine/modelFolder';
 import { availableProviders, openSession } from '../engine/onnxSession';
 import { writeFileAtomic } from '../storage/atomicFile';
 import { readSnapshotFile, writeSnapshotFile } from '../storage/snapshotFile';
-import type { CacheViewWithText } from '../../common/cacheView';
 import type { ModelInfo } from '../../common/modelInfo';
 import type {
   HostArgs,
@@ -23,6 +22,7 @@ import type {
   SessionInfo,
 } from './protocol';
 import { decodeSessionSnapshot, encodeSessionSnapshot, SnapshotError } from '../engine/sessionSnapshot';
+import { CacheViewFeed } from './cacheViewFeed';
 
 /** Thrown by handlers for errors with a protocol code. */
 export class HostFailure extends Error {
@@ -47,8 +47,11 @@ export class EngineHost {
   private readonly pending = new Set<number>();
   private queue: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | null = null;
+  private readonly view: CacheViewFeed;
 
-  constructor(private readonly emit: (event: HostEvent) => void) {}
+  constructor(private readonly emit: (event: HostEvent) => void) {
+    this.view = new CacheViewFeed(emit, () => this.model?.tokenizer ?? null);
+  }
 
   /**
    * Cancels every generate at its next token, refuses every request not yet started, and resolves
@@ -112,18 +115,23 @@ export class EngineHost {
           return cancelled.has(seq);
         },
       };
+      const { prompt, view } = args;
+      const { onToken, end, ...viewHooks } = this.view.turn(session, prompt.kind === 'chat' ? prompt.messages : null, view, view?.replyId ?? null);
       try {
-        const result = await session.generate(args.prompt, args.options, {
+        const result = await session.generate(prompt, args.options, {
           cancel,
-          onToken: (t) => this.emit({ type: 'token', seq, ...t }),
-          onDelta: (delta) =>
-            this.emit({ type: 'cacheDelta', seq, delta, texts: delta.writes.map((w) => model.tokenizer.tokenText(w.tokenId)) }),
+          ...viewHooks,
+          onToken: (t) => {
+            onToken();
+            this.emit({ type: 'token', seq, ...t });
+          },
           onPrefillProgress: (done, total) => this.emit({ type: 'progress', seq, phase: 'prefill', done, total }),
           onStats: (stats) => this.emit({ type: 'stats', seq, stats: { ...stats } }),
         });
         // The first reply after a load reports the load time, so a cold start shows where time went.
         result.stats.loadMs = this.unreportedLoadMs;
         this.unreportedLoadMs = 0;
+        end(result.text);
         this.emit({ type: 'done', seq, reason: result.reason, stats: result.stats });
         return { ...result, session: this.sessionInfo(session) };
       } catch (err) {
@@ -137,12 +145,23 @@ export class EngineHost {
     },
     rewind: async ({ tokens }) => {
       const session = this.requireSession();
-      const reprocessedTokens = await session.rewind(tokens);
+      const reprocessedTokens = await session.rewind(tokens, this.view.follow(session));
       return { tokens: session.tokenCount, reprocessedTokens };
     },
-    reset: async () => {
+    reset: async ({ stream }) => {
       this.session?.reset();
+      this.view.emptied(this.session, stream);
       return null;
+    },
+    rebuild: async ({ prompt, cache, view }) => {
+      const model = this.requireModel();
+      const session = new ChatSession(model, cache);
+      this.session = session;
+      this.sessionSettings = cache;
+      const { onToken: _decodes, end, ...hooks } = this.view.turn(session, prompt.messages, view, null);
+      const reprocessedTokens = (await session.rebuild(prompt.messages, hooks)) ?? 0;
+      end(null);
+      return { ...this.sessionInfo(session), reprocessedTokens };
     },
     snapshot: async ({ path: file, meta }) => {
       const model = this.requireModel();
@@ -152,12 +171,13 @@ export class EngineHost {
       else await writeFileAtomic(file, bytes);
       return { bytes: bytes.byteLength, tokens: session.tokenCount };
     },
-    restore: async ({ path: file, modelId }) => {
+    restore: async ({ path: file, modelId, messages, view }) => {
       const model = this.requireModel();
       const state = decodeSessionSnapshot(model, await readSnapshotBytes(file, modelId));
       const session = ChatSession.fromSnapshot(model, state);
       this.session = session;
       this.sessionSettings = session.settings;
+      this.view.restored(session, messages, view);
       return this.sessionInfo(session);
     },
     preview: async ({ prompt, cache }) => {
@@ -177,20 +197,7 @@ export class EngineHost {
       }
       return { onnxFile: folder.onnxFile };
     },
-    cacheView: async ({ messages }) => {
-      const session = this.session;
-      const cache = session?.kvCache;
-      if (!session || !cache || !this.model) return null;
-      const view = cache.view();
-      const tokenizer = this.model.tokenizer;
-      const texts = view.slots.map((s) => (s.tokenId >= 0 ? tokenizer.tokenText(s.tokenId) : ''));
-      if (!messages) return { ...view, texts } satisfies CacheViewWithText;
-      const owners = session.textOwners(
-        messages.map((m) => m.content),
-        view.slots.map((s) => s.pos),
-      );
-      return { ...view, texts, owners } satisfies CacheViewWithText;
-    },
+    cacheView: async ({ messages, view }) => (this.model ? this.view.view(this.session, messages, view) : null),
   };
 
   /** The active session, replaced when the cache settings change (a new geometry means a new stream). */

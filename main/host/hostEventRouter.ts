@@ -50,7 +50,7 @@ export class HostEventRouter {
       if (event.text !== '') this.queue(event.seq, event.text);
       return;
     }
-    if (event.type === 'cacheDelta') return;
+    if (event.type === 'cacheView') return;
     // Anything else (progress, done, error) goes to the owner too, after the text that preceded it.
     this.flush();
     this.owner.postMessage(message);

@@ -2,7 +2,7 @@
 // that owns the host (Electron main, the CLI, tests) and the host itself. Types only: imported everywhere.
 import type { ChatMessage, DoneReason } from '../../common/chat';
 import type { PositionsMode } from '../../common/cacheGeometry';
-import type { CacheDelta, CacheViewWithText } from '../../common/cacheView';
+import type { CacheFullView, CacheViewEvent } from '../../common/cacheView';
 import type { ModelInfo } from '../../common/modelInfo';
 import type { CacheSettings, GenerateOptions, Prompt } from '../engine/chatTypes';
 import type { ProviderAvailability, ProviderChoice } from '../../common/providers';
@@ -26,21 +26,41 @@ export interface SnapshotMetaInput {
   readonly [key: string]: unknown;
 }
 
+/**
+ * Names for the cache view protocol (common/cacheView): the conversation a stream belongs to, and the
+ * app's id of each message of the prompt passed with it, in order ('' for the system prompt).
+ */
+export interface ViewLabels {
+  readonly stream: string;
+  readonly ids: readonly string[];
+}
+
 /** Every verb: its arguments and its result. */
 export interface HostVerbs {
   load: { args: { dir: string; variant?: string; provider?: ProviderChoice; threads?: number }; result: ModelInfo };
   unload: { args: Record<string, never>; result: null };
-  /** Runs a turn; token/cacheDelta/progress events carry this request's seq; `done` ends the stream. */
+  /**
+   * Runs a turn; token/progress events carry this request's seq; `done` ends the stream. With `view`,
+   * the cache view's ops name the stream and each token's message (`replyId` for the reply's tokens).
+   */
   generate: {
-    args: { prompt: Prompt; options: GenerateOptions; cache: CacheSettings };
+    args: { prompt: Prompt; options: GenerateOptions; cache: CacheSettings; view?: ViewLabels & { readonly replyId: string } };
     result: { reason: DoneReason; text: string; stats: GenerationStats; session: SessionInfo };
   };
   /** Stops the generate request with seq `target` at the next token; a no-op when it already ended. */
   cancel: { args: { target: number }; result: null };
   /** Cuts the stream back to `tokens` tokens (exact from the journal, else re-prefilled). */
   rewind: { args: { tokens: number }; result: { tokens: number; reprocessedTokens: number } };
-  /** Forgets the conversation: the next generate starts a new stream. */
-  reset: { args: Record<string, never>; result: null };
+  /** Forgets the conversation: the next generate starts a new stream (`stream` names it for the view). */
+  reset: { args: { stream?: string }; result: null };
+  /**
+   * Starts a new stream with `cache` settings on a whole conversation without answering it (its sinks and
+   * last W tokens are fed): new settings show at once, not at the next reply.
+   */
+  rebuild: {
+    args: { prompt: Extract<Prompt, { kind: 'chat' }>; cache: CacheSettings; view?: ViewLabels };
+    result: SessionInfo & { reprocessedTokens: number };
+  };
   /**
    * Writes the active stream to `path` atomically: with `meta`, as an Ouro snapshot container
    * (storage/snapshotFile: metadata + engine bytes in one file); without, the bare engine bytes.
@@ -48,11 +68,15 @@ export interface HostVerbs {
   snapshot: { args: { path: string; meta?: SnapshotMetaInput }; result: { bytes: number; tokens: number } };
   /**
    * Continues the stream a snapshot file holds (container or bare bytes). With `modelId`, a container
-   * written for another model id is refused with `snapshot-mismatch`.
+   * written for another model id is refused with `snapshot-mismatch`. With `messages` and `view`, the
+   * `restore` op of the cache view names each slot's message.
    */
-  restore: { args: { path: string; modelId?: string }; result: SessionInfo };
-  /** The active stream's cache; with `messages` (the prompt's, in order) each slot names its message. */
-  cacheView: { args: { messages?: readonly ChatMessage[] }; result: CacheViewWithText | null };
+  restore: { args: { path: string; modelId?: string; messages?: readonly ChatMessage[]; view?: ViewLabels }; result: SessionInfo };
+  /**
+   * The active stream's cache as of the latest view op; with `messages` (the prompt's, in order) each slot
+   * names its message, by `view.ids` when given (which later ops then use too).
+   */
+  cacheView: { args: { messages?: readonly ChatMessage[]; view?: ViewLabels }; result: CacheFullView | null };
   /** What generating for `prompt` would feed, without running anything (the composer's horizon preview). */
   preview: { args: { prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
   /** Execution providers this build of onnxruntime-node offers. */
@@ -94,15 +118,16 @@ export type HostReply =
   | { readonly kind: 'reply'; readonly seq: number; readonly ok: false; readonly error: HostError };
 
 /**
- * Events of a request, in order; `done` or `error` is the last event of a generate request. While an
- * event port is attached (Electron: a renderer's), token and cacheDelta events go to the ports only
+ * Events of a request, in order; `done` or `error` is the last event of a generate request; `cacheView`
+ * events (the cache view protocol) number themselves. While an event port is attached (Electron: a
+ * renderer's), token and cacheView events go to the ports only
  * and the owner gets `partial` instead: the text of the tokens since the last one, a few times a
  * second and before `done`/`error`, so it can persist a streaming reply while staying out of the token path.
  */
 export type HostEvent =
   | { readonly type: 'partial'; readonly seq: number; readonly text: string }
   | { readonly type: 'token'; readonly seq: number; readonly id: number; readonly text: string; readonly pos: number; readonly slot: number }
-  | { readonly type: 'cacheDelta'; readonly seq: number; readonly delta: CacheDelta; readonly texts: readonly string[] }
+  | CacheViewEvent
   | { readonly type: 'progress'; readonly seq: number; readonly phase: 'load' | 'prefill'; readonly done: number; readonly total: number }
   | { readonly type: 'stats'; readonly seq: number; readonly stats: GenerationStats }
   | { readonly type: 'done'; readonly seq: number; readonly reason: DoneReason; readonly stats: GenerationStats }

@@ -10,7 +10,8 @@ import { ConversationStore } from '../storage/conversationStore';
 import { KeyedQueue } from '../storage/keyedQueue';
 import { bundledCatalog } from '../models/catalog';
 import type { Catalog } from '../../common/catalogSchema';
-import { redactSettings } from '../../common/settingsSchema';
+import { redactSettings, type WindowBounds } from '../../common/settingsSchema';
+import type { ProviderAvailability } from '../../common/providers';
 import { SettingsStore } from '../storage/settingsStore';
 import type { SettingsWarning } from '../storage/storageWarning';
 import type { StreamTiming } from '../storage/streamWriter';
@@ -34,7 +35,7 @@ export interface AppServicesOptions {
   /** Starts a new host after a crash; without it a crashed host stays down until the app restarts. */
   readonly startHost?: () => EngineHostClient;
   /**
-   * Whether host events (token, cacheDelta, progress, done, error) go through `emit` too. True for the
+   * Whether host events (token, cacheView, progress, done, error) go through `emit` too. True for the
    * browser transport; false in Electron, where they reach the window over a port from the host itself.
    */
   readonly forwardHostEvents?: boolean;
@@ -181,6 +182,23 @@ export class AppServices {
     }
   }
 
+  /** Where the window was last (null: the default place), for the shell to open it there. */
+  async windowBounds(): Promise<WindowBounds | null> {
+    await this.ready;
+    return this.parts.settings.get().windowBounds;
+  }
+
+  /** Saves where the window is, as `settings.update` would (the renderer hears of it the same way). */
+  async saveWindowBounds(windowBounds: WindowBounds): Promise<void> {
+    await this.ready;
+    await this.handlers['settings.update']({ patch: { windowBounds } });
+  }
+
+  /** The execution providers this build of onnxruntime offers (what `app.info` lists). */
+  providers(): Promise<readonly ProviderAvailability[]> {
+    return this.parts.supervisor.request('providers', {});
+  }
+
   /** The engine host in use now (a new client after a restart). */
   get host(): EngineHostClient {
     return this.parts.supervisor.client;
@@ -254,7 +272,7 @@ function settingsRepair(warning: SettingsWarning): StorageRepair {
 }
 
 function forwardable(event: HostEvent): event is Extract<HostEvent, AppEvent> {
-  return event.type === 'token' || event.type === 'cacheDelta' || event.type === 'progress' || event.type === 'done' || event.type === 'error';
+  return event.type === 'token' || event.type === 'cacheView' || event.type === 'progress' || event.type === 'done' || event.type === 'error';
 }
 
 async function packageVersion(): Promise<string> {

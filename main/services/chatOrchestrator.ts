@@ -1,7 +1,7 @@
 // Chat turns: store the user's message, stream the reply into its conversation file while the engine
 // host generates it, end it with its stats, and keep the host's stream in step with the conversation
 // (regenerate and edit are truncations the engine rewinds through). One turn at a time. Runs in main.
-import type { CacheViewWithText } from '../../common/cacheView';
+import type { CacheFullView } from '../../common/cacheView';
 import { randomUUID } from 'node:crypto';
 import type { AppEvent, Conversation, SendPreview, StreamStart } from '../../common/contract';
 import type { HostResult } from '../host/protocol';
@@ -14,7 +14,7 @@ import type { KeyedQueue } from '../storage/keyedQueue';
 import type { HostEvent } from '../host/protocol';
 import { fail, toApiError } from './apiFailure';
 import type { ConversationStreams } from './conversationStreams';
-import { chatPrompt, engineCacheSettings, generateRequest, messageStats, randomSeed } from './generateRequest';
+import { chatPrompt, engineCacheSettings, generateRequest, messageStats, randomSeed, viewLabels } from './generateRequest';
 import type { HostSupervisor } from './hostSupervisor';
 import { ENGINE_LOCK, type ModelManager } from './modelManager';
 
@@ -47,6 +47,8 @@ interface Turn {
 /** What a turn's preparation did to the conversation before the reply starts. */
 interface Prepared {
   readonly userMessage?: Message;
+  /** The conversation's messages now, which the reply answers. */
+  readonly messages: readonly Message[];
 }
 
 const BUSY = 'A reply is still being written. Stop it or wait for it to finish.';
@@ -65,9 +67,10 @@ export class ChatOrchestrator {
   }
 
   send(conversationId: string, content: string): Promise<StreamStart> {
-    return this.startTurn(conversationId, async () => ({
-      userMessage: await this.deps.store.appendMessage(conversationId, { role: 'user', content }),
-    }));
+    return this.startTurn(conversationId, async (c) => {
+      const userMessage = await this.deps.store.appendMessage(conversationId, { role: 'user', content });
+      return { userMessage, messages: [...c.messages, userMessage] };
+    });
   }
 
   /** Drops the last reply (everything after the last user message) and answers that message again. */
@@ -76,7 +79,7 @@ export class ChatOrchestrator {
       const last = c.messages.findLastIndex((m) => m.role === 'user');
       if (last < 0) fail('bad-request', 'There is nothing to regenerate: this conversation has no message of yours yet.');
       await this.deps.store.truncateAfter(conversationId, c.messages[last].id);
-      return {};
+      return { messages: c.messages.slice(0, last + 1) };
     });
   }
 
@@ -87,7 +90,8 @@ export class ChatOrchestrator {
       if (at < 0) fail('not-found', `Message ${messageId} is not in this conversation (it may have been replaced already).`);
       if (c.messages[at].role !== 'user') fail('bad-request', 'Only your own messages can be edited; regenerate a reply instead.');
       await this.deps.store.truncateAfter(conversationId, at === 0 ? null : c.messages[at - 1].id);
-      return { userMessage: await this.deps.store.appendMessage(conversationId, { role: 'user', content }) };
+      const userMessage = await this.deps.store.appendMessage(conversationId, { role: 'user', content });
+      return { userMessage, messages: [...c.messages.slice(0, at), userMessage] };
     });
   }
 
@@ -130,24 +134,21 @@ export class ChatOrchestrator {
   }
 
   /**
-   * The host's cache view. For `conversationId`, the host's stream moves to that conversation first
-   * (as `open` does when the engine is free) and every slot also names the message it spells (`owners`,
-   * with the app's message ids; '' stands for the system prompt).
+   * The host's cache view (the cache view protocol's full view). For `conversationId`, the host's stream
+   * moves to that conversation first (as `open` does when the engine is free; new cache settings rebuild
+   * it) and every slot also names the message it spells (`owners`, with the app's message ids; '' stands
+   * for the system prompt).
    */
-  async cacheView(conversationId?: string): Promise<CacheViewWithText | null> {
+  async cacheView(conversationId?: string): Promise<CacheFullView | null> {
     await this.finishing();
     if (this.busy) fail('busy', 'A reply is streaming; the cache view follows it through its events.');
     if (!this.deps.models.loadedNow) return null;
     if (conversationId === undefined) return this.deps.supervisor.request('cacheView', {});
     const conversation = await this.deps.store.load(conversationId);
-    if (!this.deps.streams.activeFor(conversationId)) await this.prepareStream(conversation);
+    await this.prepareStream(conversation, true);
     const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
     const prompt = chatPrompt(settings.systemPrompt, conversation.messages);
-    if (prompt.kind !== 'chat') return this.deps.supervisor.request('cacheView', {});
-    const ids = conversation.messages.filter((m) => m.role !== 'system').map((m) => m.id);
-    if (prompt.messages.length > ids.length) ids.unshift('');
-    const view = await this.deps.supervisor.request('cacheView', { messages: prompt.messages });
-    return view?.owners ? { ...view, owners: { ...view.owners, ids } } : view;
+    return this.deps.supervisor.request('cacheView', { messages: prompt.messages, view: viewLabels(conversationId, prompt, conversation.messages) });
   }
 
   /** Stops the reply of `conversationId` (if any) and waits for it to be stored: before deleting it. */
@@ -169,7 +170,8 @@ export class ChatOrchestrator {
     const { model } = await this.deps.models.ensureLoaded();
     const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
     const cache = engineCacheSettings(settings.cache);
-    const notice = await this.deps.lock.run(ENGINE_LOCK, () => this.deps.streams.switchTo(conversation, model.id, cache));
+    const prompt = chatPrompt(settings.systemPrompt, conversation.messages);
+    const notice = await this.deps.lock.run(ENGINE_LOCK, () => this.deps.streams.switchTo(conversation, model.id, cache, prompt));
     if (notice && announce) this.notice('info', notice);
     return notice;
   }
@@ -191,19 +193,19 @@ export class ChatOrchestrator {
       await this.prepareStream(before, true);
       const prepared = await prepare(before);
       this.deps.listChanged();
-      const conversation = await store.load(conversationId);
-      const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
-      const request = generateRequest(settings, conversation.messages, this.deps.seed ?? randomSeed);
+      const { messages } = prepared;
+      const settings = effectiveChatSettings(this.deps.settings(), before.settings);
+      const replyId = randomUUID();
+      const request = generateRequest(settings, conversationId, messages, replyId, this.deps.seed ?? randomSeed);
       const active = streams.activeFor(conversationId);
       if (active) Object.assign(active, { dirty: true, cache: request.cache });
 
-      const replyId = randomUUID();
       const writer = await store.beginStreaming(conversationId, replyId);
       const started = supervisor.start('generate', request);
       const turn: Turn = { conversationId, replyId, seq: started.seq, host: started.host, writer, answered: false, done: Promise.resolve() };
       this.turn = turn;
       turn.done = this.finish(turn, started.result);
-      const parentId = conversation.messages.at(-1)?.id;
+      const parentId = messages.at(-1)?.id;
       const reply: Message = {
         id: replyId,
         role: 'assistant',
@@ -250,7 +252,7 @@ export class ChatOrchestrator {
   private onHostEvent(event: HostEvent): void {
     const turn = this.turn;
     // Seqs restart with every host: an event counts only if it comes from the turn's own host.
-    if (!turn || event.seq !== turn.seq || turn.host !== this.deps.supervisor.client) return;
+    if (!turn || event.type === 'cacheView' || event.seq !== turn.seq || turn.host !== this.deps.supervisor.client) return;
     if (event.type === 'done' || event.type === 'error') turn.answered = true;
     if ((event.type === 'token' || event.type === 'partial') && !turn.writer.detached) {
       try {

@@ -1,12 +1,13 @@
 // Which conversation the engine host's one stream belongs to, and moving it between conversations:
 // save the outgoing one as a snapshot beside its file, restore the incoming one's, or start it empty
-// and say so. Runs in main; every method runs inside the engine lock.
+// and say so; new cache settings rebuild it at once. Runs in main; every method runs inside the engine lock.
 import { stat } from 'node:fs/promises';
 import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { HostRequestError } from '../host/engineHostClient';
 import type { Conversation } from '../../common/conversationSchema';
 import type { ConversationStore } from '../storage/conversationStore';
 import type { HostSupervisor } from './hostSupervisor';
+import { viewLabels, type ChatPrompt } from './generateRequest';
 
 /** The conversation the host's stream holds. Owned by ConversationStreams; turns update the flags. */
 export interface ActiveStream {
@@ -36,17 +37,21 @@ export class ConversationStreams {
   }
 
   /**
-   * Makes the host's stream `conversation`'s for `modelId` with `cache` settings. Returns a notice for
-   * the user when its context has to be rebuilt (no snapshot, another model, other cache settings).
+   * Makes the host's stream `conversation`'s (read by the engine as `prompt`) for `modelId` with `cache`
+   * settings. Returns a notice for the user when its context has to be rebuilt (no snapshot, another
+   * model, other cache settings). New cache settings rebuild the stream now, so the cache view, the
+   * horizon and the send preview show the new geometry before the next reply.
    */
-  async switchTo(conversation: Readonly<Conversation>, modelId: string, cache: CacheSettings): Promise<string | null> {
+  async switchTo(conversation: Readonly<Conversation>, modelId: string, cache: CacheSettings, prompt: ChatPrompt): Promise<string | null> {
     const hasHistory = conversation.messages.length > 0;
     const same = this.activeFor(conversation.id);
     if (same && same.modelId === modelId) {
       if (same.cache === null || sameCacheSettings(same.cache, cache)) return null;
-      // The host starts a new stream for new settings on the next generate: the history is fed again.
       same.cache = cache;
-      return hasHistory ? rebuiltNotice('its cache settings changed') : null;
+      if (!hasHistory) return null;
+      await this.rebuild(conversation, cache, prompt);
+      same.dirty = true;
+      return rebuiltNotice('its cache settings changed', true);
     }
     await this.saveActive();
     this.current = null;
@@ -54,7 +59,7 @@ export class ConversationStreams {
     const start = (streamCache: CacheSettings | null): ActiveStream =>
       (this.current = { conversationId: conversation.id, modelId, generation, cache: streamCache, dirty: false });
     if (!hasHistory) {
-      await this.supervisor.request('reset', {});
+      await this.supervisor.request('reset', { stream: conversation.id });
       start(null);
       return null;
     }
@@ -64,20 +69,22 @@ export class ConversationStreams {
       reason = 'no saved context was found for it';
     } else {
       try {
-        const info = await this.supervisor.request('restore', { path, modelId });
+        const view = viewLabels(conversation.id, prompt, conversation.messages);
+        const info = await this.supervisor.request('restore', { path, modelId, messages: prompt.messages, view });
         if (sameCacheSettings(info.settings, cache)) {
           start(info.settings);
           return null;
         }
-        start(cache);
-        return rebuiltNotice('its cache settings changed since it was saved');
+        await this.rebuild(conversation, cache, prompt);
+        start(cache).dirty = true;
+        return rebuiltNotice('its cache settings changed since it was saved', true);
       } catch (err) {
         if (!(err instanceof HostRequestError) || !err.code.startsWith('snapshot-')) throw err;
         reason = err.code === 'snapshot-mismatch' ? 'it was saved with another model' : `its saved context could not be used (${err.message})`;
       }
     }
     // The host may still hold the previous conversation's stream: empty it so nothing leaks across.
-    await this.supervisor.request('reset', {});
+    await this.supervisor.request('reset', { stream: conversation.id });
     start(null);
     return rebuiltNotice(reason);
   }
@@ -94,6 +101,11 @@ export class ConversationStreams {
     }
   }
 
+  /** A new stream with `cache` settings, fed the sinks and the last W tokens of `conversation`. */
+  private async rebuild(conversation: Readonly<Conversation>, cache: CacheSettings, prompt: ChatPrompt): Promise<void> {
+    await this.supervisor.request('rebuild', { prompt, cache, view: viewLabels(conversation.id, prompt, conversation.messages) });
+  }
+
   /** Forgets the active stream if it is `conversationId`'s (deleted, or left unusable by a failed turn). */
   forget(conversationId: string): void {
     if (this.current?.conversationId === conversationId) this.current = null;
@@ -105,6 +117,9 @@ export class ConversationStreams {
   }
 }
 
-function rebuiltNotice(reason: string): string {
-  return `Context rebuilt: ${reason}. The model reads its latest part again (what fits in its window), so the next reply starts more slowly.`;
+/** `now`: the stream was rebuilt already; otherwise the next reply rebuilds it. */
+function rebuiltNotice(reason: string, now = false): string {
+  return now
+    ? `Context rebuilt: ${reason}. The model read its latest part again (what fits in its window).`
+    : `Context rebuilt: ${reason}. The model reads its latest part again (what fits in its window), so the next reply starts more slowly.`;
 }

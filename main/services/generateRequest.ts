@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import type { CacheSettings as EngineCacheSettings, Prompt } from '../engine/chatTypes';
 import type { SamplingParams } from '../engine/sampling/samplingParams';
 import type { GenerationStats } from '../../common/stats';
-import type { HostArgs } from '../host/protocol';
+import type { HostArgs, ViewLabels } from '../host/protocol';
 import type { Message, MessageStats } from '../../common/conversationSchema';
 import type { CacheSettings, EffectiveChatSettings, SamplingSettings } from '../../common/settingsSchema';
 
@@ -43,22 +43,39 @@ export function engineCacheSettings(cache: Readonly<CacheSettings>): EngineCache
  * message with its text as stored. Replies that stopped or failed keep their partial text, so the
  * rendered conversation stays a continuation of what the engine already consumed.
  */
-export function chatPrompt(systemPrompt: string, messages: readonly Readonly<Pick<Message, 'role' | 'content'>>[]): Prompt {
+export function chatPrompt(systemPrompt: string, messages: readonly Readonly<Pick<Message, 'role' | 'content'>>[]): ChatPrompt {
   const rendered: ChatMessage[] = systemPrompt.trim() === '' ? [] : [{ role: 'system', content: systemPrompt }];
   for (const m of messages) if (m.role !== 'system') rendered.push({ role: m.role, content: m.content });
   return { kind: 'chat', messages: rendered };
 }
 
-/** The host `generate` arguments for the next reply to `messages`. */
+/** A conversation as the engine reads it: a chat prompt. */
+export type ChatPrompt = Extract<Prompt, { kind: 'chat' }>;
+
+/**
+ * The cache view's names for `prompt` (built by {@link chatPrompt} from `messages`): the conversation's
+ * id and each prompt message's id, '' for the system prompt.
+ */
+export function viewLabels(conversationId: string, prompt: ChatPrompt, messages: readonly Readonly<Pick<Message, 'id' | 'role'>>[]): ViewLabels {
+  const ids = messages.filter((m) => m.role !== 'system').map((m) => m.id);
+  if (prompt.messages.length > ids.length) ids.unshift('');
+  return { stream: conversationId, ids };
+}
+
+/** The host `generate` arguments for reply `replyId` to conversation `conversationId`'s `messages`. */
 export function generateRequest(
   settings: Readonly<EffectiveChatSettings>,
+  conversationId: string,
   messages: readonly Readonly<Message>[],
+  replyId: string,
   seed: () => number = randomSeed,
 ): HostArgs<'generate'> {
+  const prompt = chatPrompt(settings.systemPrompt, messages);
   return {
-    prompt: chatPrompt(settings.systemPrompt, messages),
+    prompt,
     options: { sampling: samplingParams(settings.sampling, seed), maxTokens: settings.sampling.maxTokens },
     cache: engineCacheSettings(settings.cache),
+    view: { ...viewLabels(conversationId, prompt, messages), replyId },
   };
 }
 

@@ -172,6 +172,7 @@ const SETTING_NAMES: Readonly<Record<keyof AppSettings, string>> = {
   lastModelId: 'the model used last',
   hfToken: 'the Hugging Face token',
   hubBaseUrl: 'the download mirror (hub URL)',
+  hfTokenMirror: 'the mirror trusted with the Hugging Face token',
 };
 
 /**

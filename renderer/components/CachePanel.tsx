@@ -13,7 +13,7 @@ import { CacheLegend } from './cache/CacheLegend';
 import { CacheSlotTable } from './cache/CacheSlotTable';
 import type { ColorMode } from './cache/cachePalette';
 import { SlotInspector } from './cache/SlotInspector';
-import { useFramePainter } from './cache/useFramePainter';
+import { useStorePainter } from './cache/useStorePainter';
 import { CloseIcon } from './icons';
 
 const MODES: readonly { mode: ColorMode; label: string }[] = [
@@ -26,14 +26,14 @@ const STATUS_TEXT: Readonly<Record<AppState['cacheStatus'], string | null>> = {
   none: 'No conversation is in the model’s cache yet: send a message to fill it.',
   loading: 'Reading the cache…',
   ready: null,
-  waiting: 'The cache of this first reply appears when it ends (its size is set by the model).',
+  waiting: 'Part of this reply’s cache changes were missed; the panel catches up when the reply ends.',
   failed: 'The cache could not be read. It is read again after the next reply.',
 };
 
 /** The panel root's data attributes: what the canvas shows, for tests and tools (written per frame). */
 function writeDataset(el: HTMLElement | null, s: AppState): void {
   if (!el) return;
-  const m = s.cacheModel;
+  const m = s.cacheMirror;
   const data: Record<string, string> = {
     capacity: String(m.capacity),
     sink: String(m.sink),
@@ -54,7 +54,7 @@ export function CachePanel() {
   const [mode, setMode] = useState<ColorMode>('age');
   const [selected, setSelected] = useState(-1);
   const root = useRef<HTMLElement>(null);
-  useFramePainter(
+  useStorePainter(
     (s) => writeDataset(root.current, s),
     (s, p) => s.cacheVersion !== p.cacheVersion,
   );

@@ -1,39 +1,39 @@
-// Cache slice: the visualizer's model of the engine's cache (typed arrays, mutated in place), fed by the
-// per-step `cacheDelta` events and refreshed from `cache.view` when the engine is idle; the token-to-
-// message map of the live reply; the horizon it publishes once per frame. Renderer.
-import type { AppEvent, CacheViewWithText, SendPreview } from '../../common/contract';
+// Cache slice: the visualizer's mirror of the engine's cache (typed arrays, mutated in place), kept by the
+// cache view protocol's ops (`cacheView` events) and loaded from a full view on open, after a settings
+// change and after a gap in the ops; the horizon it publishes once per frame; the live decode rate.
+// Renderer.
+import type { AppEvent, CacheFullView, CacheViewEvent, SendPreview } from '../../common/contract';
+import { selfContained } from '../../common/cacheView';
 import { effectiveChatSettings } from '../../common/settingsSchema';
 import { toApiError } from '../bridge';
 import type { AppState, SliceCreator, StoreDeps } from './appState';
-import { CacheModel } from './cacheModel';
-import { LiveAttribution } from './liveAttribution';
+import { CacheMirror } from './cacheMirror';
 import type { Horizon } from './uiSlice';
 
-export type CacheDeltaEvent = Extract<AppEvent, { type: 'cacheDelta' }>;
 export type TokenEvent = Extract<AppEvent, { type: 'token' }>;
 
 /**
- * `none`: no model or no conversation; `loading`: the first view is on its way; `ready`: the model shows
- * the engine's cache; `waiting`: a reply streams into a cache the renderer has no view of yet (it
- * appears when the reply ends); `failed`: the view could not be read.
+ * `none`: no model or no conversation in the engine's cache; `loading`: a full view is on its way;
+ * `ready`: the mirror shows the engine's cache; `waiting`: ops were missed during a reply, and a full
+ * view follows when it ends; `failed`: the view could not be read.
  */
 export type CacheStatus = 'none' | 'loading' | 'ready' | 'waiting' | 'failed';
 
 export interface CacheSlice {
-  /** The painted model. Mutated in place and never replaced: read it on `cacheVersion`, never render per slot. */
-  readonly cacheModel: CacheModel;
-  /** Bumped at most once per frame when the model changed: the transient painters' signal. */
+  /** The painted mirror. Mutated in place and never replaced: read it on `cacheVersion`, never render per slot. */
+  readonly cacheMirror: CacheMirror;
+  /** Bumped at most once per frame when the mirror changed: the transient painters' signal. */
   cacheVersion: number;
   cacheStatus: CacheStatus;
   /** Leading characters of each message that the sinks hold, by message id ('' is the system prompt). */
   pinnedChars: Readonly<Record<string, number>>;
   /** Messages the engine's input does not contain (its chat template leaves them out), by id. */
   cacheUnfed: Readonly<Record<string, true>>;
-  /** Fetches a fresh view (retrying while main answers `busy`); called on open, after a reply, on reconnect. */
+  /** Fetches a full view (retrying while main answers `busy`); on open, on a settings change, after a gap. */
   refreshCacheView(): Promise<void>;
-  /** A `cacheDelta` event: applied to the model at once, published with the next frame. */
-  applyCacheEvent(event: Readonly<CacheDeltaEvent>): void;
-  /** A `token` event: where the reply's token at `pos` begins in its text, and the live decode rate. */
+  /** A `cacheView` event: applied to the mirror at once (or after the full view on its way), published with the next frame. */
+  applyCacheEvent(event: Readonly<CacheViewEvent>): void;
+  /** A `token` event: counts toward the live decode rate. */
   noteStreamToken(event: Readonly<TokenEvent>): void;
   /** Decode tokens per second over the last tokens of the live reply, or null when none streams. */
   cacheLiveRate(): number | null;
@@ -44,59 +44,60 @@ export interface CacheSlice {
 /** `busy` retries of a refresh (main's turn is still ending): about 6 s in all. */
 const REFRESH_RETRIES = 7;
 const RETRY_BASE_MS = 50;
+/** Token arrivals the live rate is measured over. */
+const RATE_WINDOW = 32;
 
 export function createCacheSlice(deps: StoreDeps): SliceCreator<CacheSlice> {
   const { api, scheduler, now } = deps;
   return (set, get, store) => {
-    const model = new CacheModel();
-    const live = new LiveAttribution(model, now);
+    const mirror = new CacheMirror();
     let frame: unknown = null;
     let refreshes = 0;
+    /** Ops that arrive while a full view is on its way: applied after it, those it does not include. */
+    let held: CacheViewEvent[] | null = null;
+    /** Arrival times (ms) of the live reply's last tokens. */
+    let times: number[] = [];
+    let timesSeq = -1;
 
     const flush = (): void => {
       if (frame !== null) scheduler.cancel(frame);
       frame = null;
-      const horizon = horizonOf(model, get());
-      const before = get().horizon;
-      const patch: Partial<AppState> = { cacheVersion: get().cacheVersion + 1 };
-      if (!sameHorizon(before, horizon)) patch.horizon = horizon;
+      const s = get();
+      const patch: Partial<AppState> = { cacheVersion: s.cacheVersion + 1 };
+      const horizon = horizonOf(mirror, s);
+      if (!sameHorizon(s.horizon, horizon)) patch.horizon = horizon;
+      if (!sameRecord(s.pinnedChars, mirror.pinnedChars)) patch.pinnedChars = mirror.pinnedChars;
+      const unfed = Object.fromEntries(mirror.unfed.map((id) => [id, true] as const));
+      if (!sameRecord(s.cacheUnfed, unfed)) patch.cacheUnfed = unfed;
       set(patch);
     };
     const publish = (): void => {
       if (frame === null) frame = scheduler.request(flush);
     };
 
-    const loadView = (view: Readonly<CacheViewWithText> | null): void => {
-      if (view) model.load(view);
-      else model.clear();
-      const pinned: Record<string, number> = {};
-      const unfed: Record<string, true> = {};
-      const owners = view?.owners;
-      owners?.ids?.forEach((id, k) => {
-        if (owners.pinnedChars[k] > 0) pinned[id] = owners.pinnedChars[k];
-        if (owners.located[k] === false) unfed[id] = true;
-      });
-      if (!sameRecord(get().pinnedChars, pinned)) set({ pinnedChars: pinned });
-      if (!sameRecord(get().cacheUnfed, unfed)) set({ cacheUnfed: unfed });
+    const loadView = (view: Readonly<CacheFullView> | null): void => {
+      if (view) mirror.load(view);
+      else mirror.clear();
+      const pending = held ?? [];
+      held = null;
+      for (const event of pending) apply(event);
       set({ cacheStatus: view ? 'ready' : 'none' });
       flush();
     };
 
-    /** The StreamStart arrived: the reply and the prompt it answers are known. */
-    const startTrack = (s: AppState): void => {
-      const stream = s.stream!;
-      const prompt = [...s.messages].reverse().find((m) => m.role === 'user' && m.id !== stream.replyId) ?? null;
-      if (live.start(stream.seq, stream.replyId, prompt)) publish();
-    };
-
-    /** An empty model shaped by the conversation's settings, when they fix the geometry (no `auto`). */
-    const startFromSettings = (): boolean => {
-      const s = get();
-      if (!s.settings) return false;
-      const { cache } = effectiveChatSettings(s.settings, s.active?.settings);
-      if (cache.sink === 'auto' || cache.window === 'auto') return false;
-      model.start(cache.sink, cache.window, cache.positions);
-      return true;
+    /** Applies an op of the shown conversation's stream, or notices the gap before it. */
+    const apply = (event: Readonly<CacheViewEvent>): void => {
+      const { viewSeq, stream, op } = event;
+      const follows = mirror.loaded && mirror.stream === stream && viewSeq === mirror.seq + 1;
+      if (follows || selfContained(op)) {
+        mirror.apply(viewSeq, stream, op);
+        if (get().cacheStatus !== 'ready') set({ cacheStatus: 'ready' });
+        publish();
+      } else if (!(mirror.stream === stream && viewSeq <= mirror.seq)) {
+        // A gap (ops of another conversation, or a page that joined late): a full view catches up.
+        if (get().stream) set({ cacheStatus: 'waiting' });
+        refreshSoon();
+      }
     };
 
     // Outside the set() that triggered it, so a refresh's own updates never nest in another's listeners.
@@ -110,19 +111,20 @@ export function createCacheSlice(deps: StoreDeps): SliceCreator<CacheSlice> {
       });
     };
     store.subscribe((s, prev) => {
-      if (s.stream && s.stream.seq !== prev.stream?.seq) startTrack(s);
       if (!s.stream && prev.stream) {
-        live.end();
-        refreshSoon();
+        if (s.cacheStatus === 'waiting') refreshSoon();
       } else if (s.activeId !== prev.activeId || s.currentModel?.dir !== prev.currentModel?.dir) {
         refreshSoon();
       } else if (s.connection === 'open' && prev.connection !== 'open') {
+        refreshSoon();
+      } else if (!sameGeometrySettings(s, prev)) {
+        // New cache settings rebuild the engine's stream at once (main does it when asked for the view).
         refreshSoon();
       }
     });
 
     return {
-      cacheModel: model,
+      cacheMirror: mirror,
       cacheVersion: 0,
       cacheStatus: 'none',
       pinnedChars: {},
@@ -136,18 +138,22 @@ export function createCacheSlice(deps: StoreDeps): SliceCreator<CacheSlice> {
           return;
         }
         if (get().stream) return;
-        if (!model.loaded) set({ cacheStatus: 'loading' });
+        held ??= [];
+        if (!mirror.loaded) set({ cacheStatus: 'loading' });
         for (let attempt = 0; ; attempt++) {
           try {
             const view = await api.invoke('cache.view', { conversationId: id });
-            // A newer refresh, another conversation or a new stream (its deltas build on the old view) wins.
-            if (ticket !== refreshes || get().activeId !== id || get().stream) return;
+            // A newer refresh or another conversation wins.
+            if (ticket !== refreshes || get().activeId !== id) return;
             loadView(view);
             return;
           } catch (error) {
             if (ticket !== refreshes) return;
             if (toApiError(error).code !== 'busy' || attempt >= REFRESH_RETRIES) {
-              set({ cacheStatus: 'failed' });
+              const pending = held ?? [];
+              held = null;
+              for (const event of pending) apply(event);
+              if (get().cacheStatus !== 'ready') set({ cacheStatus: 'failed' });
               return;
             }
             await new Promise((resolve) => setTimeout(resolve, RETRY_BASE_MS << attempt));
@@ -156,32 +162,26 @@ export function createCacheSlice(deps: StoreDeps): SliceCreator<CacheSlice> {
       },
 
       applyCacheEvent(event) {
-        const s = get();
-        // Deltas of a conversation that is not shown (switched away mid-reply) would paint the wrong cache.
-        if (s.stream && s.stream.seq === event.seq && s.stream.conversationId !== s.activeId) return;
-        // A stream starting at position 0 may be a new one with another geometry (the settings changed):
-        // take the settings' geometry, or wait for the next view when they leave it to the engine.
-        if (event.delta.writes[0]?.pos === 0 && model.loaded && !startFromSettings() && model.nextPos > 0) model.clear();
-        if (!model.loaded) {
-          if (!startFromSettings()) {
-            if (s.cacheStatus !== 'waiting') set({ cacheStatus: 'waiting' });
-            return;
-          }
-          set({ cacheStatus: 'ready' });
-        }
-        if (event.delta.writes.some((w) => w.slot >= model.capacity)) {
-          model.clear();
-          set({ cacheStatus: 'waiting' });
-          publish();
-          return;
-        }
-        model.apply(event.delta, event.texts, live.owners(event.seq, event.delta.writes, event.texts));
-        live.applied(event.seq);
-        publish();
+        // Another conversation's stream (switched away mid-reply) would paint the wrong cache.
+        if (event.stream !== get().activeId) return;
+        if (held) held.push(event);
+        else apply(event);
       },
 
       noteStreamToken(event) {
-        live.token(event.seq, event.pos, event.slot, event.text);
+        if (event.slot < 0) return;
+        if (event.seq !== timesSeq) {
+          timesSeq = event.seq;
+          times = [];
+        }
+        times.push(now());
+        if (times.length > RATE_WINDOW) times.shift();
+      },
+
+      cacheLiveRate() {
+        if (!get().stream || get().stream!.seq !== timesSeq || times.length < 2) return null;
+        const span = times[times.length - 1] - times[0];
+        return span > 0 ? ((times.length - 1) * 1000) / span : null;
       },
 
       async previewSend(conversationId, draft) {
@@ -193,10 +193,6 @@ export function createCacheSlice(deps: StoreDeps): SliceCreator<CacheSlice> {
           return null;
         }
       },
-
-      cacheLiveRate() {
-        return get().stream ? live.rate() : null;
-      },
     };
   };
 }
@@ -205,14 +201,22 @@ export function createCacheSlice(deps: StoreDeps): SliceCreator<CacheSlice> {
  * Where the model's window begins in the transcript: the first visible token that spells a message,
  * from `firstVisible` on; null while nothing has left the window.
  */
-export function horizonOf(model: CacheModel, s: Pick<AppState, 'stream'>): Horizon | null {
-  if (!model.loaded || model.firstVisible <= model.sink) return null;
-  for (let p = model.firstVisible; p < model.nextPos; p++) {
-    const j = model.slotHolding(p);
-    if (j >= 0 && model.owner[j] >= 0) return { messageId: model.ownerIds[model.owner[j]], charOffset: Math.max(0, model.ownerChar[j]) };
+export function horizonOf(mirror: CacheMirror, s: Pick<AppState, 'stream'>): Horizon | null {
+  if (!mirror.loaded || mirror.firstVisible <= mirror.sink) return null;
+  for (let p = mirror.firstVisible; p < mirror.nextPos; p++) {
+    const j = mirror.slotHolding(p);
+    if (j >= 0 && mirror.owner[j] >= 0) return { messageId: mirror.ownerIds[mirror.owner[j]], charOffset: Math.max(0, mirror.ownerChar[j]) };
   }
   // Only markup is in view (a reply just started after a long prompt): the horizon is at the reply's start.
   return s.stream ? { messageId: s.stream.replyId, charOffset: 0 } : null;
+}
+
+/** Whether the shown conversation's cache settings are unchanged (any setting besides them leaves the cache alone). */
+function sameGeometrySettings(a: Pick<AppState, 'settings' | 'active'>, b: Pick<AppState, 'settings' | 'active'>): boolean {
+  if (!a.settings || !b.settings) return a.settings === b.settings;
+  const x = effectiveChatSettings(a.settings, a.active?.settings).cache;
+  const y = effectiveChatSettings(b.settings, b.active?.settings).cache;
+  return x.sink === y.sink && x.window === y.window && x.positions === y.positions;
 }
 
 function sameHorizon(a: Horizon | null, b: Horizon | null): boolean {

@@ -1,13 +1,11 @@
 // Routes every AppEvent from the bridge into the store: token-rate events through the stream pump, the
 // rest to their slice. Renderer.
-import type { AppEvent } from '../../common/contract';
+import type { AppEvent, CacheViewEvent } from '../../common/contract';
 import type { AppStore } from './appStore';
 
-export type CacheDeltaEvent = Extract<AppEvent, { type: 'cacheDelta' }>;
-
 export interface EventRouterOptions {
-  /** Takes cache deltas instead of the store's cache slice (tests, tools). */
-  readonly onCacheDelta?: (event: CacheDeltaEvent) => void;
+  /** Takes cache view ops instead of the store's cache slice (tests, tools). */
+  readonly onCacheView?: (event: CacheViewEvent) => void;
 }
 
 /** The listener to pass to `api.subscribe`. */
@@ -20,8 +18,8 @@ export function createEventRouter(store: AppStore, options: EventRouterOptions =
         pump.token(event.seq, event.text);
         s.noteStreamToken(event);
         return;
-      case 'cacheDelta':
-        if (options.onCacheDelta) options.onCacheDelta(event);
+      case 'cacheView':
+        if (options.onCacheView) options.onCacheView(event);
         else s.applyCacheEvent(event);
         return;
       case 'progress':

@@ -1,7 +1,9 @@
 // The cache visualizer in a real browser against the real engine (tiny fixture, S=4, W=32): after a reply
 // longer than the window the panel shows exactly the engine's 36 slots (tokens, positions, RoPE
 // positions, messages), the write head at the next position's slot and the horizon at the first visible
-// token; a streamed token does not re-render the message list; and the docs screenshot, panel open
+// token; it follows a regenerate (an exact rewind), shows a new window at once after a settings change
+// mid-conversation, with the send preview, and stays on the cache through a turn that starts a new
+// stream; a streamed token does not re-render the message list; and the docs screenshot, panel open
 // mid-stream (docs/screenshot-cache.png under `npm run docs:screenshots`). Vitest + Chromium.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -21,6 +23,9 @@ const W = 32;
 /** Seed 4 makes the fixture answer this prompt with 1,000+ tokens; capped, every reply has maxTokens. */
 const PROMPT = 'Tell me a long story.';
 const settings = (maxTokens: number, window = W) => ({ cache: { sink: S, window }, sampling: { seed: 4, maxTokens } }) as const;
+
+/** Rows on a page of the slot table (CacheSlotTable's TABLE_PAGE). */
+const TABLE_PAGE = 64;
 
 const STORIES_DIR = fileURLToPath(new URL('../../../shared/models/stories260K', import.meta.url));
 const HAS_STORIES = existsSync(join(STORIES_DIR, 'onnx', 'model.onnx'));
@@ -87,15 +92,54 @@ function horizonOf(view: CacheViewWithText): { messageId: string; char: number }
   throw new Error('no visible token belongs to a message');
 }
 
+/** The slot table's first page lists exactly `view`'s slots (the table is opened if it is not). */
+async function expectTableShows(page: Page, view: CacheViewWithText): Promise<void> {
+  const panel = page.getByTestId('cache-panel');
+  if ((await panel.getByTestId('cache-table').count()) === 0) await panel.getByRole('button', { name: 'Show slots as a table' }).click();
+  const rows = await panel
+    .getByTestId('cache-table')
+    .locator('tbody tr')
+    .evaluateAll((els) => els.map((el) => ({ ...(el as unknown as { dataset: Record<string, string> }).dataset })));
+  const owners = view.owners!;
+  expect(rows).toEqual(
+    view.slots.slice(0, TABLE_PAGE).map((s) => ({
+      slot: String(s.slot),
+      kind: s.kind,
+      pos: String(s.pos),
+      ropePos: String(s.ropePos),
+      tokenId: String(s.tokenId),
+      text: view.texts[s.slot],
+      messageId: owners.message[s.slot] >= 0 ? owners.ids![owners.message[s.slot]] : '',
+      char: String(owners.message[s.slot] >= 0 ? owners.char[s.slot] : -1),
+      visible: String(s.visible),
+      head: String(s.slot === view.head),
+    })),
+  );
+}
+
+/** The one horizon marker sits in the engine's horizon message, with the text before it dimmed. */
+async function expectHorizonAt(page: Page, view: CacheViewWithText): Promise<void> {
+  const horizon = horizonOf(view);
+  const cut = page.locator(`[data-testid="message"][data-message-id="${horizon.messageId}"]`);
+  await cut.getByTestId('horizon-marker').waitFor();
+  expect(await page.getByTestId('horizon-marker').count()).toBe(1);
+  await expect.poll(() => cut.getByTestId('out-of-view-text').getAttribute('data-chars')).toBe(String(horizon.char));
+}
+
+/** A session on the tiny fixture whose page has the panel open and one reply to PROMPT. */
+async function firstReply(start: Parameters<typeof e2e.start>[0], open?: Parameters<E2ESession['openPage']>[0]) {
+  const session = await e2e.start(start);
+  const page = await session.openPage(open);
+  await composer(page).waitFor();
+  await openPanel(page);
+  const reply = await chatTurn(page, PROMPT, session);
+  return { session, page, reply, conversationId: conversationOf(session) };
+}
+
 describe('cache panel', () => {
   it('shows exactly the engine’s S + W slots, the write head and the horizon after a reply past the window', async () => {
-    const session = await e2e.start({ model: 'tiny', settings: settings(60) });
-    const page = await session.openPage();
-    await composer(page).waitFor();
-    await openPanel(page);
-    const reply = await chatTurn(page, PROMPT, session);
+    const { session, page, reply, conversationId } = await firstReply({ model: 'tiny', settings: settings(60) });
     expect(reply.status).toBe('complete');
-    const conversationId = conversationOf(session);
     const view = (await session.call('cache.view', { conversationId }))!;
     expect(view.capacity).toBe(S + W);
     expect(view.nextPos).toBeGreaterThan(S + W + 20);
@@ -113,29 +157,10 @@ describe('cache panel', () => {
     expect(await canvas.evaluate((el) => [(el as unknown as { width: number }).width > 0, (el as unknown as { height: number }).height > 0])).toEqual([true, true]);
 
     // The accessible slot table lists what the canvas paints: every slot, equal to the engine's view.
-    await panel.getByRole('button', { name: 'Show slots as a table' }).click();
-    const rows = await panel
-      .getByTestId('cache-table')
-      .locator('tbody tr')
-      .evaluateAll((els) => els.map((el) => ({ ...(el as unknown as { dataset: Record<string, string> }).dataset })));
-    expect(rows).toHaveLength(S + W);
+    await expectTableShows(page, view);
     const owners = view.owners!;
-    expect(rows).toEqual(
-      view.slots.map((s) => ({
-        slot: String(s.slot),
-        kind: s.kind,
-        pos: String(s.pos),
-        ropePos: String(s.ropePos),
-        tokenId: String(s.tokenId),
-        text: view.texts[s.slot],
-        messageId: owners.message[s.slot] >= 0 ? owners.ids![owners.message[s.slot]] : '',
-        char: String(owners.message[s.slot] >= 0 ? owners.char[s.slot] : -1),
-        visible: String(s.visible),
-        head: String(s.slot === view.head),
-      })),
-    );
-    expect(rows.filter((r) => r.kind === 'sink')).toHaveLength(S);
-    expect(new Set(rows.map((r) => r.messageId))).toContain(reply.id);
+    expect(view.slots.filter((s) => s.kind === 'sink')).toHaveLength(S);
+    expect(new Set(owners.message.map((m) => (m >= 0 ? owners.ids![m] : '')))).toContain(reply.id);
 
     // The horizon sits at the first visible token: the marker in its message, the text before it dimmed.
     const horizon = horizonOf(view);
@@ -157,6 +182,70 @@ describe('cache panel', () => {
     await expect.poll(() => page.getByTestId('cache-announcer').textContent()).toMatch(/^Slot 36 of 36, ring/);
     await page.keyboard.press('Enter');
     expect(await panel.getByTestId('slot-inspector').getAttribute('data-slot')).toBe('35');
+  });
+
+  it('follows a regenerate exactly, and shows a new window at once after a settings change mid-conversation', async () => {
+    const { session, page, reply: first, conversationId } = await firstReply({ model: 'tiny', settings: settings(60) });
+
+    // Regenerate: the engine rewinds the reply exactly (from its undo journal) and writes a new one.
+    await page.getByRole('button', { name: 'Regenerate' }).click();
+    const second = await waitForReply(page, first.id);
+    await session.idle();
+    expect(second.status).toBe('complete');
+    let view = (await session.call('cache.view', { conversationId }))!;
+    await waitForPanelAt(page, view.nextPos);
+    await expectTableShows(page, view);
+    await expectHorizonAt(page, view);
+
+    // The app-wide window shrinks: with no reply in between, the panel, the horizon and the preview show it.
+    await session.call('settings.update', { patch: { cache: { window: 24 } } });
+    const panel = page.locator(`[data-testid="cache-panel"][data-status="ready"][data-capacity="${S + 24}"]`);
+    await panel.waitFor();
+    view = (await session.call('cache.view', { conversationId }))!;
+    expect(view.capacity).toBe(S + 24);
+    await waitForPanelAt(page, view.nextPos);
+    await expectTableShows(page, view);
+    await expectHorizonAt(page, view);
+    expect(await panel.getByTestId('cache-counters').locator('[data-counter="fill"]').textContent()).toBe('24 / 24');
+    const draft = 'One more question about the little dog and the sea.';
+    await composer(page).fill(draft);
+    const preview = page.getByTestId('send-preview');
+    await preview.waitFor();
+    expect(Number(await preview.getAttribute('data-pushed-out'))).toBe((await session.call('chat.preview', { conversationId, draft })).pushedOut);
+  });
+
+  it('stays on the engine’s cache through a turn on a new stream (new settings), never blank', async () => {
+    // Sizes left to the engine (`auto`), as by default: the renderer cannot know a new stream's geometry itself.
+    const routed: { gate?: BridgeGate } = {};
+    const gated = async (p: Page) => {
+      routed.gate = await gateBridge(p);
+    };
+    const { session, page, reply: first, conversationId } = await firstReply({ model: 'tiny', settings: { sampling: { seed: 4, maxTokens: 40 } } }, { beforeLoad: gated });
+    const gate = routed.gate!;
+    const before = (await session.call('cache.view', { conversationId }))!;
+    await waitForPanelAt(page, before.nextPos);
+
+    // Another positions mode starts a new stream of the same geometry; hold the page mid-reply after it.
+    await session.call('settings.update', { patch: { cache: { positions: 'original' } } });
+    const frozen = gate.holdAfter((event) => event.type === 'token', 10, (event) => event.type === 'done');
+    await sendMessage(page, 'Go on.');
+    await frozen;
+    const panel = page.getByTestId('cache-panel');
+    expect(await panel.getAttribute('data-status')).toBe('ready');
+    expect(await panel.getAttribute('data-capacity')).toBe(String(before.capacity));
+    expect(Number(await panel.getAttribute('data-next-pos'))).toBeGreaterThan(before.nextPos);
+    expect(await panel.locator('.cache-status').count()).toBe(0);
+    // The canvas caption names the ring the engine has.
+    expect(await panel.getByTestId('cache-canvas').getAttribute('aria-label')).toContain(`a ring of ${before.window}`);
+
+    gate.release();
+    const reply = await waitForReply(page, first.id);
+    await session.idle();
+    expect(reply.status).toBe('complete');
+    const view = (await session.call('cache.view', { conversationId }))!;
+    expect(view.positions).toBe('original');
+    await waitForPanelAt(page, view.nextPos);
+    await expectTableShows(page, view);
   });
 
   it('streams a reply of 100+ tokens without re-rendering the message list per token, and previews a send', async () => {

@@ -35,13 +35,13 @@ describe('HostEventRouter with a port attached', () => {
     expect(owner.at(-1)).toEqual({ kind: 'event', event: { type: 'partial', seq: 3, text: ' a' } });
   });
 
-  it('sends the owner the pending text before the event that ends the reply, and cache deltas to the port only', () => {
+  it('sends the owner the pending text before the event that ends the reply, and cache view ops to the port only', () => {
     const { router, owner, port } = routed();
     router.emit(token(4, 'Hi'));
-    const delta = { writes: [], head: 0, nextPos: 1, evicted: 0, firstVisible: 0, offset: 0, rebased: false, sinkRopeShift: 0 };
-    router.emit({ type: 'cacheDelta', seq: 4, delta, texts: [] });
+    const header = { head: 0, nextPos: 1, evicted: 0, firstVisible: 0, offset: 0, sinkRopeShift: 0 };
+    router.emit({ type: 'cacheView', viewSeq: 1, stream: 'c1', op: { kind: 'write', rows: [], rebased: false, header } });
     router.emit({ type: 'error', seq: 4, error: { code: 'internal', message: 'boom' } });
     expect(owner.map((m) => m.kind === 'event' && m.event.type)).toEqual(['partial', 'error']);
-    expect(port.map((m) => m.kind === 'event' && m.event.type)).toEqual(['token', 'cacheDelta', 'error']);
+    expect(port.map((m) => m.kind === 'event' && m.event.type)).toEqual(['token', 'cacheView', 'error']);
   });
 });

@@ -7,7 +7,7 @@ import { legendEntries } from '../../renderer/components/cache/CacheLegend';
 import { horizonParts, markdownBlocks } from '../../renderer/components/cache/HorizonText';
 import { pinState } from '../../renderer/components/cache/SystemPromptRow';
 import { describeSlot, messageOf, slotDetails } from '../../renderer/components/cache/slotDetails';
-import { CacheModel } from '../../renderer/state/cacheModel';
+import { CacheMirror } from '../../renderer/state/cacheMirror';
 import { msg, stats } from './rendererTestKit';
 
 describe('horizonParts', () => {
@@ -41,8 +41,8 @@ describe('markdownBlocks', () => {
 describe('slot texts', () => {
   const messages = [msg('u1', 'user', 'Hello there'), msg('a1', 'assistant', 'General Kenobi')];
 
-  function model(): CacheModel {
-    const m = new CacheModel();
+  function model(): CacheMirror {
+    const m = new CacheMirror();
     m.load({
       sink: 1,
       window: 3,
@@ -53,6 +53,8 @@ describe('slot texts', () => {
       evicted: 2,
       head: 3,
       firstVisible: 4,
+      seq: 1,
+      stream: 'c1',
       slots: [
         { slot: 0, kind: 'sink', pos: 0, ropePos: 2, tokenId: 1, visible: true },
         { slot: 1, kind: 'ring', pos: 4, ropePos: 4, tokenId: 40, visible: true },
@@ -83,7 +85,7 @@ describe('slot texts', () => {
   it('fills the counters from the model, the model info and the live or last decode rate', () => {
     const m = model();
     const counters = cacheCounters({
-      cacheModel: m,
+      cacheMirror: m,
       currentModel: { kvBytesPerToken: 1024 } as never,
       lastStats: stats({ decodeTokPerSec: 12.34 }),
       cacheLiveRate: () => null,
@@ -97,7 +99,7 @@ describe('slot texts', () => {
       rate: '12.3 tok/s',
       head: 'slot 3 · next position 6',
     });
-    expect(cacheCounters({ cacheModel: new CacheModel(), currentModel: null, lastStats: null, cacheLiveRate: () => 50 }).rate).toBe('50.0 tok/s');
+    expect(cacheCounters({ cacheMirror: new CacheMirror(), currentModel: null, lastStats: null, cacheLiveRate: () => 50 }).rate).toBe('50.0 tok/s');
   });
 
   it('lists the marks of every colour mode in its legend', () => {

@@ -1,11 +1,8 @@
-// The cache canvas's geometry and the live prompt alignment: every slot from C = 8 to 8,192 has its own
-// cell that hit-testing finds again, sinks sit above the ring, arrow keys walk the grid, and a prompt's
-// token display texts line up with the message they spell. Vitest (Node).
+// The cache canvas's geometry: every slot from C = 8 to 8,192 has its own cell that hit-testing finds
+// again, sinks sit above the ring, and arrow keys walk the grid. Vitest (Node).
 import { describe, expect, it } from 'vitest';
-import { visibleWhitespace } from '../../main/engine/text/tokenDisplay';
 import { cellOrigin, layoutCache, moveSlot, slotAt } from '../../renderer/components/cache/cacheLayout';
 import { cellText } from '../../renderer/components/cache/paintCache';
-import { alignPrompt, displayForm } from '../../renderer/state/promptAlignment';
 
 describe('layoutCache', () => {
   it.each([
@@ -68,33 +65,5 @@ describe('layoutCache', () => {
     expect(cellText(' the')).toBe('·t…');
     expect(cellText('ab')).toBe('ab');
     expect(cellText('↵')).toBe('↵');
-  });
-});
-
-describe('alignPrompt', () => {
-  const writes = (texts: string[]) => texts.map((text, i) => ({ slot: i, pos: 100 + i, text }));
-
-  it('shows a message the way token display texts do', () => {
-    const content = 'a\tb\nc\u0001 d';
-    expect(displayForm(content).text).toBe(visibleWhitespace(content));
-    expect(displayForm('x\u0001y').source).toEqual([0, 1, 1, 1, 1, 1, 1, 2]);
-  });
-
-  it('attributes the tokens that spell the message, with their offsets; markup gets -1', () => {
-    const texts = ['<|im_end|>', ' ', '↵', '<|im_start|>', ' us', 'er', '↵', 'What', ' is', ' it', '?', '↵', 'Tell', ' me', '<|im_end|>', '↵', '<|im_start|>', ' assistant', '↵'];
-    const content = 'What is it?\nTell me';
-    const chars = alignPrompt(writes(texts), content);
-    expect(chars).toEqual([-1, -1, -1, -1, -1, -1, -1, 0, 4, 7, 10, 11, 12, 16, -1, -1, -1, -1, -1]);
-    for (const [k, c] of chars.entries()) if (c >= 0) expect(visibleWhitespace(content.slice(c)).trimStart().startsWith(texts[k].trim())).toBe(true);
-  });
-
-  it('counts a word-start space just before the message as its first token, and finds a message fed only in part', () => {
-    expect(alignPrompt(writes(['user', '↵', ' Hello', ' there']), 'Hello there')).toEqual([-1, -1, 0, 5]);
-    expect(alignPrompt(writes(['↵', 'Once', ' upon', ' a', ' time', ' there']), 'Once upon a time there was a girl who lived by the sea')).toEqual([-1, 0, 4, 9, 11, 16]);
-  });
-
-  it('places nothing when the message is not there', () => {
-    expect(alignPrompt(writes(['<0xE4>', '<0xB8>']), '中文')).toEqual([-1, -1]);
-    expect(alignPrompt(writes(['a']), '   ')).toEqual([-1]);
   });
 });

@@ -1,12 +1,13 @@
-// The cache slice over a scripted bridge and the engine's own SinkRingCache: a fresh view on open, deltas
-// applied once per frame, written-last-step tracking, the token-to-message map (prompt and reply), the
-// horizon crossing messages only at their boundaries, refresh after a reply with busy retries, and a
-// new conversation's geometry from its settings. Vitest (Node).
-import type { CacheDelta } from '../../common/cacheView';
+// The cache slice over a scripted bridge and the engine's own SinkRingCache: a full view on open, the
+// cache view protocol's ops applied at once and published once per frame, written-last-step tracking,
+// each token's message as the ops name it, the horizon crossing messages only at their boundaries, a new
+// stream's geometry from its `start` op, exact rewinds and resets, ops of another conversation ignored, a
+// gap caught up with a full view, and a full view after new cache settings. Vitest (Node).
+import type { CacheDelta, CacheFullView, CacheRow, CacheViewEvent, CacheViewOp } from '../../common/cacheView';
 import { describe, expect, it, vi } from 'vitest';
 import type { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
 import { defaultSettings } from '../../common/settingsSchema';
-import type { ApiError, CacheViewWithText, Message, ModelInfo, SlotOwners } from '../../common/contract';
+import type { ApiError, Message, ModelInfo, SlotOwners } from '../../common/contract';
 import { createAppStore } from '../../renderer/state/appStore';
 import { createEventRouter } from '../../renderer/state/eventRouter';
 import { selectHorizonMessageId } from '../../renderer/state/selectors';
@@ -27,8 +28,8 @@ async function setup(handlers: Handlers, messages: Message[], clock = () => 5_00
   return { api, frames, store, route };
 }
 
-/** The engine's view with display texts and owners named by `owner(pos)`. */
-function viewWith(cache: SinkRingCache, owner: (pos: number) => [string, number] | null, ids: string[]): CacheViewWithText {
+/** The engine's full view as of op `seq`, with display texts and owners named by `owner(pos)`. */
+function viewWith(cache: SinkRingCache, owner: (pos: number) => [string, number] | null, ids: string[], seq = 0): CacheFullView {
   const view = cache.view();
   const message: number[] = [];
   const char: number[] = [];
@@ -38,11 +39,23 @@ function viewWith(cache: SinkRingCache, owner: (pos: number) => [string, number]
     char.push(o ? o[1] : -1);
   }
   const owners: SlotOwners = { message, char, pinnedChars: ids.map((id) => (id === '' ? 7 : 0)), located: ids.map((id) => id !== 'gone'), ids };
-  return { ...view, texts: view.slots.map((s) => (s.pos >= 0 ? `p${s.pos}` : '')), owners };
+  return { ...view, seq, stream: 'c1', texts: view.slots.map((s) => (s.pos >= 0 ? `p${s.pos}` : '')), owners };
 }
 
-function deltaEvent(seq: number, delta: CacheDelta, texts: string[]) {
-  return { type: 'cacheDelta' as const, seq, delta, texts };
+/** Numbers ops as the engine host does. */
+function opStream(stream = 'c1', first = 1) {
+  let seq = first - 1;
+  return (op: CacheViewOp): CacheViewEvent => ({ type: 'cacheView', viewSeq: ++seq, stream, op });
+}
+
+/** A step's `write` op: its delta with each row's text and message (`owner(pos)`). */
+function writeOp(delta: CacheDelta, texts: readonly string[], owner: (pos: number) => [string, number] | null = () => null): CacheViewOp {
+  const rows = delta.writes.map((w, i): CacheRow => {
+    const o = owner(w.pos);
+    return { ...w, text: texts[i] ?? '', message: o ? o[0] : null, char: o ? o[1] : -1 };
+  });
+  const { writes: _writes, rebased, ...header } = delta;
+  return { kind: 'write', rows, rebased, header };
 }
 
 const history = [msg('u1', 'user', 'Hi there'), msg('a1', 'assistant', 'Hello you')];
@@ -50,15 +63,21 @@ const history = [msg('u1', 'user', 'Hi there'), msg('a1', 'assistant', 'Hello yo
 const historyOwner = (p: number): [string, number] | null =>
   p < 2 ? ['', p * 3] : p === 7 ? null : p < 7 ? ['u1', (p - 2) * 2] : ['a1', (p - 8) * 5];
 
+/** A cache of S=2, W=4 holding positions 0-9 (history). */
+function historyCache(): SinkRingCache {
+  const cache = makeCache({ sink: 2, window: 4, maxPos: 1000, maxChunk: 5 });
+  for (let i = 0; i < 3; i++) feed(cache, i < 2 ? 4 : 2);
+  return cache;
+}
+
 describe('cache slice', () => {
   it('loads a fresh view on open: slots, owners, pinned characters and the horizon at the first visible token', async () => {
-    const cache = makeCache({ sink: 2, window: 4, maxPos: 1000, maxChunk: 4 });
-    for (let i = 0; i < 3; i++) feed(cache, i < 2 ? 4 : 2);
+    const cache = historyCache();
     const { store, api } = await setup({ 'cache.view': () => viewWith(cache, historyOwner, ['', 'u1', 'a1']) }, history);
     expect(api.calls.filter((c) => c.verb === 'cache.view').map((c) => c.args)).toEqual([{ conversationId: 'c1' }]);
     const s = store.getState();
     expect(s.cacheStatus).toBe('ready');
-    const m = s.cacheModel;
+    const m = s.cacheMirror;
     expect(m.capacity).toBe(6);
     expect(m.firstVisible).toBe(7);
     expect(Array.from(m.pos)).toEqual([0, 1, 6, 7, 8, 9]);
@@ -72,36 +91,34 @@ describe('cache slice', () => {
     expect(s.horizon).toEqual({ messageId: 'a1', charOffset: 0 });
   });
 
-  it('applies a stream’s deltas at once, publishes them once per frame, and names each write’s message', async () => {
-    const cache = makeCache({ sink: 2, window: 4, maxPos: 1000, maxChunk: 5 });
-    for (let i = 0; i < 3; i++) feed(cache, i < 2 ? 4 : 2);
-    const { store, frames, route } = await setup({ 'cache.view': () => viewWith(cache, historyOwner, ['', 'u1', 'a1']) }, history);
+  it('applies a stream’s ops at once, publishes them once per frame, and names each write’s message as the op does', async () => {
+    const cache = historyCache();
+    const { store, frames, route } = await setup({ 'cache.view': () => viewWith(cache, historyOwner, ['', 'u1', 'a1'], 10) }, history);
     const user = msg('u2', 'user', 'What now');
     store.getState().beginStream({ seq: 4, conversationId: 'c1', userMessage: user, reply: msg('a2', 'assistant', '', { status: 'streaming' }) }, 'send');
     const version = store.getState().cacheVersion;
-
-    // The prompt: `<|im_start|> user↵What now` at positions 10-14, in two prefill chunks.
-    route(deltaEvent(4, feed(cache, 3).delta, ['<|im_start|>', ' user', '↵']));
-    route(deltaEvent(4, feed(cache, 2).delta, ['What', ' now']));
-    // The reply: each token event (text, pos) comes before the step that feeds it.
-    for (const [i, text] of ['Su', 're', '!'].entries()) {
-      route({ type: 'token', seq: 4, id: 50 + i, text, pos: 15 + i, slot: cache.slotOf(15 + i) });
-      route(deltaEvent(4, feed(cache, 1).delta, [text]));
-    }
-    const m = store.getState().cacheModel;
+    const op = opStream('c1', 11);
+    const owner = (p: number): [string, number] | null => (p < 12 ? null : p < 15 ? ['u2', (p - 12) * 4] : ['a2', (p - 15) * 2]);
+    // The prompt at positions 10-14, in two prefill chunks; then the reply, a token a step.
+    route(op(writeOp(feed(cache, 3).delta, ['<|im_start|>', ' user', '↵'], owner)));
+    route(op(writeOp(feed(cache, 2).delta, ['What', ' now'], owner)));
+    route(op({ kind: 'messages', pinnedChars: { '': 7 }, unfed: ['u1'] }));
+    for (const text of ['Su', 're', '!']) route(op(writeOp(feed(cache, 1).delta, [text], owner)));
+    const m = store.getState().cacheMirror;
     expect(m.nextPos).toBe(18);
     expect(store.getState().cacheVersion).toBe(version);
     frames.runFrame();
     expect(store.getState().cacheVersion).toBe(version + 1);
     frames.runFrame();
     expect(store.getState().cacheVersion).toBe(version + 1);
+    expect(store.getState().cacheUnfed).toEqual({ u1: true });
 
-    const owner = (p: number) => {
+    const ownerAt = (p: number) => {
       const j = m.slotHolding(p);
       return j < 0 ? null : [m.ownerIds[m.owner[j]] ?? null, m.ownerChar[j]];
     };
-    expect([14, 15, 16, 17].map(owner)).toEqual([
-      ['u2', 4],
+    expect([14, 15, 16, 17].map(ownerAt)).toEqual([
+      ['u2', 8],
       ['a2', 0],
       ['a2', 2],
       ['a2', 4],
@@ -111,13 +128,11 @@ describe('cache slice', () => {
     // firstVisible = 18 - 4 + 1 = 15: the horizon is at the reply's start.
     expect(m.firstVisible).toBe(15);
     expect(store.getState().horizon).toEqual({ messageId: 'a2', charOffset: 0 });
-    expect(store.getState().messages.map((x) => x.id)).toEqual(['u1', 'a1', 'u2', 'a2']);
   });
 
   it('moves the horizon every frame but changes its message only at message boundaries', async () => {
-    const cache = makeCache({ sink: 2, window: 4, maxPos: 1000, maxChunk: 5 });
-    for (let i = 0; i < 3; i++) feed(cache, i < 2 ? 4 : 2);
-    const { store, frames, route } = await setup({ 'cache.view': () => viewWith(cache, historyOwner, ['', 'u1', 'a1']) }, history);
+    const cache = historyCache();
+    const { store, frames, route } = await setup({ 'cache.view': () => viewWith(cache, historyOwner, ['', 'u1', 'a1'], 3) }, history);
     store.getState().beginStream({ seq: 5, conversationId: 'c1', reply: msg('a2', 'assistant', '', { status: 'streaming' }) }, 'regenerate');
     const messageIds: (string | null)[] = [];
     const offsets: number[] = [];
@@ -125,9 +140,9 @@ describe('cache slice', () => {
       if (selectHorizonMessageId(s) !== selectHorizonMessageId(prev)) messageIds.push(selectHorizonMessageId(s));
       if (s.horizon && s.horizon !== prev.horizon) offsets.push(s.horizon.charOffset);
     });
+    const op = opStream('c1', 4);
     for (let i = 0; i < 10; i++) {
-      route({ type: 'token', seq: 5, id: i, text: 'ab', pos: 10 + i, slot: cache.slotOf(10 + i) });
-      route(deltaEvent(5, feed(cache, 1).delta, ['ab']));
+      route(op(writeOp(feed(cache, 1).delta, ['ab'], (p) => ['a2', (p - 10) * 2])));
       frames.runFrame();
     }
     // a1 (positions 8-9) leaves the window after two tokens; then the horizon walks through a2 two characters a step.
@@ -135,7 +150,83 @@ describe('cache slice', () => {
     expect(offsets.slice(-4)).toEqual([8, 10, 12, 14]);
   });
 
-  it('fetches a fresh view when the reply ends, retrying while main is still ending the turn', async () => {
+  it('shows a new stream from its start op at once (a first reply, or a turn that rebuilds the cache)', async () => {
+    const { store, frames, route } = await setup({ 'cache.view': () => null }, []);
+    expect(store.getState().cacheStatus).toBe('none');
+    const cache = makeCache({ sink: 4, window: 32, maxPos: 1000, maxChunk: 32 });
+    store.getState().beginStream({ seq: 1, conversationId: 'c1', userMessage: msg('u1', 'user', 'Hi'), reply: msg('a1', 'assistant', '', { status: 'streaming' }) }, 'send');
+    const op = opStream('c1', 40);
+    const empty = { nextPos: 0, head: 0, evicted: 0, firstVisible: 4, offset: 0, sinkRopeShift: 0 };
+    route(op({ kind: 'start', geometry: { sink: 4, window: 32, capacity: 36, positions: 'cache' }, header: empty }));
+    expect(store.getState().cacheStatus).toBe('ready');
+    route(op(writeOp(feed(cache, 6).delta, ['a', 'b', 'c', 'd', 'e', 'f'])));
+    frames.runFrame();
+    const m = store.getState().cacheMirror;
+    expect(store.getState().cacheStatus).toBe('ready');
+    expect([m.capacity, m.nextPos, m.seq]).toEqual([36, 6, 41]);
+    expect(m.texts.slice(4, 6)).toEqual(['e', 'f']);
+  });
+
+  it('empties what a rewind undoes and puts the restored rows back; a reset empties every slot', async () => {
+    const cache = historyCache();
+    const { store, frames, route } = await setup({ 'cache.view': () => viewWith(cache, historyOwner, ['', 'u1', 'a1'], 1) }, history);
+    const op = opStream('c1', 2);
+    route(op(writeOp(feed(cache, 3).delta, ['x', 'y', 'z'], () => ['a2', 0])));
+    expect(cache.rewind(3)).toBe(true);
+    // Positions 10-12 overwrote 6-8; the rewind brings 7 and 8 back (6 is out of view, but held again too).
+    const restored = [6, 7, 8].map((p): CacheRow => {
+      const j = cache.slotOf(p);
+      const o = historyOwner(p);
+      return { slot: j, pos: p, tokenId: cache.slotToken[j], ropePos: p, text: `p${p}`, message: o ? o[0] : null, char: o ? o[1] : -1 };
+    });
+    route(op({ kind: 'rewind', to: 10, restored, header: cache.header() }));
+    frames.runFrame();
+    const m = store.getState().cacheMirror;
+    const view = viewWith(cache, historyOwner, ['', 'u1', 'a1']);
+    expect(Array.from(m.pos)).toEqual(view.slots.map((s) => s.pos));
+    expect(m.texts).toEqual(view.texts);
+    expect([m.nextPos, m.head, m.evicted]).toEqual([view.nextPos, view.head, view.evicted]);
+    expect(m.ownerIds[m.owner[m.slotHolding(8)]]).toBe('a1');
+    cache.reset();
+    route(op({ kind: 'reset', header: cache.header() }));
+    expect(Array.from(m.pos)).toEqual([-1, -1, -1, -1, -1, -1]);
+    expect(m.nextPos).toBe(0);
+  });
+
+  it('ignores another conversation’s ops, and catches up with a full view after a gap', async () => {
+    const cache = historyCache();
+    let views = 0;
+    const { store, frames, route } = await setup({ 'cache.view': () => (views++, viewWith(cache, historyOwner, ['', 'u1', 'a1'], views === 1 ? 1 : 5)) }, history);
+    const before = store.getState().cacheMirror.version;
+    route(opStream('c2', 2)(writeOp(feed(makeCache({ sink: 2, window: 4, maxPos: 1000, maxChunk: 5 }), 2).delta, ['q', 'r'])));
+    expect(store.getState().cacheMirror.version).toBe(before);
+    expect(views).toBe(1);
+    // Ops 2-4 went elsewhere (another conversation); op 5 is already in the next full view, op 6 follows it.
+    feed(cache, 1);
+    const late = opStream('c1', 5);
+    route(late(writeOp(feed(cache, 1).delta, ['s'])));
+    await vi.waitFor(() => expect(views).toBe(2));
+    route(late(writeOp(feed(cache, 1).delta, ['t'])));
+    frames.runFrame();
+    const m = store.getState().cacheMirror;
+    expect([m.seq, m.nextPos]).toEqual([6, 13]);
+    expect(m.texts[m.slotHolding(12)]).toBe('t');
+  });
+
+  it('reads the view again when the conversation’s cache settings change (the engine rebuilds its stream)', async () => {
+    const cache = historyCache();
+    const { store, api } = await setup({ 'cache.view': () => viewWith(cache, historyOwner, ['', 'u1', 'a1'], 1) }, history);
+    const calls = () => api.calls.filter((c) => c.verb === 'cache.view').length;
+    expect(calls()).toBe(1);
+    // Another setting (the theme) leaves the cache alone; a new window does not.
+    store.setState({ settings: { ...defaultSettings(), theme: 'dark' } });
+    await Promise.resolve();
+    expect(calls()).toBe(1);
+    store.setState({ settings: { ...defaultSettings(), theme: 'dark', cache: { ...defaultSettings().cache, window: 64 } } });
+    await vi.waitFor(() => expect(calls()).toBe(2));
+  });
+
+  it('catches up after a reply that missed ops, retrying while main is still ending the turn', async () => {
     const cache = makeCache({ sink: 2, window: 4, maxPos: 1000, maxChunk: 4 });
     feed(cache, 4);
     let calls = 0;
@@ -145,37 +236,20 @@ describe('cache slice', () => {
         'cache.view': () => {
           calls++;
           if (calls === 2) throw busy;
-          return viewWith(cache, () => null, []);
+          return viewWith(cache, () => null, [], calls === 1 ? 1 : 9);
         },
       },
       history,
     );
     store.getState().beginStream({ seq: 6, conversationId: 'c1', reply: msg('a2', 'assistant', '', { status: 'streaming' }) }, 'regenerate');
-    route(deltaEvent(6, feed(cache, 1).delta, ['x']));
+    route(opStream('c1', 8)(writeOp(feed(cache, 1).delta, ['x'])));
+    expect(store.getState().cacheStatus).toBe('waiting');
     route({ type: 'done', seq: 6, reason: 'eos', stats: stats() });
     frames.runFrame();
     await vi.waitFor(() => expect(calls).toBe(3));
     await vi.waitFor(() => expect(store.getState().cacheStatus).toBe('ready'));
-    expect(store.getState().cacheModel.nextPos).toBe(5);
+    expect(store.getState().cacheMirror.nextPos).toBe(5);
     expect(api.calls.filter((c) => c.verb === 'cache.view')).toHaveLength(3);
-  });
-
-  it('starts a new conversation’s first stream from its settings’ geometry when the engine has no cache yet', async () => {
-    const { store, frames, route } = await setup({ 'cache.view': () => null }, []);
-    expect(store.getState().cacheStatus).toBe('none');
-    const cache = makeCache({ sink: 4, window: 32, maxPos: 1000, maxChunk: 32 });
-    store.getState().beginStream({ seq: 1, conversationId: 'c1', userMessage: msg('u1', 'user', 'Hi'), reply: msg('a1', 'assistant', '', { status: 'streaming' }) }, 'send');
-    // `auto` sizes are the engine's to choose: nothing to draw until the reply ends.
-    route(deltaEvent(1, feed(cache, 6).delta, ['a', 'b', 'c', 'd', 'e', 'f']));
-    expect(store.getState().cacheStatus).toBe('waiting');
-    store.setState({ settings: { ...defaultSettings(), cache: { sink: 4, window: 32, positions: 'cache' } } });
-    route(deltaEvent(1, feed(cache, 2).delta, ['g', 'h']));
-    frames.runFrame();
-    const m = store.getState().cacheModel;
-    expect(store.getState().cacheStatus).toBe('ready');
-    expect(m.capacity).toBe(36);
-    expect(m.nextPos).toBe(8);
-    expect(m.texts.slice(6, 8)).toEqual(['g', 'h']);
   });
 
   it('measures the live decode rate from token arrivals and forgets it when the reply ends', async () => {

@@ -35,18 +35,13 @@ describe('event router', () => {
     expect(store.getState()).toMatchObject({ cachePanelOpen: false, view: 'chat', composerFocusTick: 1 });
   });
 
-  it('hands cache deltas to the cache view hook only', async () => {
+  it('hands cache view ops to the cache view hook only', async () => {
     const { createEventRouter } = await import('../../renderer/state/eventRouter');
     const { store } = storeWith(scriptedApi({}));
     const seen: number[] = [];
-    const route = createEventRouter(store, { onCacheDelta: (e) => seen.push(e.seq) });
+    const route = createEventRouter(store, { onCacheView: (e) => seen.push(e.viewSeq) });
     const before = store.getState();
-    route({
-      type: 'cacheDelta',
-      seq: 4,
-      delta: { writes: [], head: 0, nextPos: 0, evicted: 0, firstVisible: 0, offset: 0, rebased: false, sinkRopeShift: 0 },
-      texts: [],
-    });
+    route({ type: 'cacheView', viewSeq: 4, stream: 'c1', op: { kind: 'messages', pinnedChars: {}, unfed: [] } });
     expect(seen).toEqual([4]);
     expect(store.getState()).toBe(before);
   });

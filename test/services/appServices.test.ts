@@ -3,9 +3,10 @@
 // window, host restarts with and without the saved context, and typed errors. Runs under Vitest (Node).
 import { cp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppEvent, StreamStart } from '../../common/contract';
 import { startWorkerHost } from '../../main/host/workerTransport';
+import { ConversationStore } from '../../main/storage/conversationStore';
 import { ensureFixture } from '../fixtures/llamaFixture';
 import { crashableWorkerHost, startServices, type ServicesHarness } from './servicesKit';
 
@@ -76,6 +77,16 @@ describe('models', () => {
     expect(info.dataDir).toBe(h.dataDir);
     expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(info.providers.find((p) => p.name === 'cpu')?.available).toBe(true);
+  });
+
+  it('answers the desktop shell typed: providers, and the window bounds it saves (with a settings event)', async () => {
+    expect((await h.services.providers()).find((p) => p.name === 'cpu')?.available).toBe(true);
+    expect(await h.services.windowBounds()).toBeNull();
+    const bounds = { x: 10, y: 20, width: 900, height: 700, maximized: false };
+    const from = h.log.events.length;
+    await h.services.saveWindowBounds(bounds);
+    expect(await h.services.windowBounds()).toEqual(bounds);
+    expect((await h.log.next('settings', () => true, from)).settings.windowBounds).toEqual(bounds);
   });
 });
 
@@ -182,6 +193,21 @@ describe('back-to-back turns', () => {
     const second = await h.call('chat.send', { conversationId, content: 'two' });
     const { message } = await finished(second, from);
     expect(message.status).toBe('complete');
+  });
+});
+
+describe('storage reads', () => {
+  it('reads the conversation from disk once per send', async () => {
+    const conversationId = (await h.call('conversations.create', { title: 'One read' })).id;
+    await turn(conversationId, 'first');
+    const load = vi.spyOn(ConversationStore.prototype, 'load');
+    try {
+      const { message } = await turn(conversationId, 'second');
+      expect(message.status).toBe('complete');
+      expect(load).toHaveBeenCalledTimes(1);
+    } finally {
+      load.mockRestore();
+    }
   });
 });
 

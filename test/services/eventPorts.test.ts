@@ -40,8 +40,8 @@ it('sends tokens to the attached port only, and partial text to main, which pers
 
   const tokens = atPort.filter((e) => e.type === 'token' && e.seq === start.seq);
   expect(tokens.length).toBeGreaterThanOrEqual(3);
-  expect(atPort.some((e) => e.type === 'cacheDelta')).toBe(true);
-  expect(atMain.filter((e) => e.type === 'token' || e.type === 'cacheDelta')).toEqual([]);
+  expect(atPort.some((e) => e.type === 'cacheView')).toBe(true);
+  expect(atMain.filter((e) => e.type === 'token' || e.type === 'cacheView')).toEqual([]);
   const partial = atMain.filter((e): e is Extract<HostEvent, { type: 'partial' }> => e.type === 'partial' && e.seq === start.seq);
   expect(partial.length).toBeGreaterThan(0);
   expect(partial.map((e) => e.text).join('')).toBe(message.content);

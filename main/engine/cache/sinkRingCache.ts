@@ -8,7 +8,7 @@ import { resolveCacheOptions } from './cacheOptions';
 import type { KvGeometry, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
 import { CacheSnapshotError, validateCacheSnapshot } from './cacheSnapshot';
 import type { CacheSnapshot } from './cacheSnapshot';
-import type { CacheDelta, CacheSlotView, CacheView, CacheWrite } from '../../../common/cacheView';
+import type { CacheDelta, CacheHeader, CacheSlotView, CacheView, CacheWrite } from '../../../common/cacheView';
 import { KvRows } from './kvRows';
 import { isKvArray, type KvArray, type KvDtype, type KvStorage } from './kvStorage';
 import { UndoJournal } from './undoJournal';
@@ -301,10 +301,22 @@ export class SinkRingCache {
     this.recomputeMask();
   }
 
+  /** The counters the next step starts from (O(1)): what a view's header holds. */
+  header(): CacheHeader {
+    return {
+      nextPos: this.next,
+      head: slotOf(this.next, this.sink, this.window),
+      evicted: this.evictedCount,
+      firstVisible: this.firstVisibleAt(this.next),
+      offset: this.off,
+      sinkRopeShift: this.targetShift(this.next),
+    };
+  }
+
   /** The whole cache as the next step sees it (O(C)); keep it current with {@link applyCacheDelta}. */
   view(): CacheView {
     const S = this.sink;
-    const shift = this.targetShift(this.next);
+    const { sinkRopeShift: shift, ...header } = this.header();
     const slots: CacheSlotView[] = [];
     for (let j = 0; j < this.capacity; j++) {
       const pos = this.slotPos[j];
@@ -322,11 +334,7 @@ export class SinkRingCache {
       window: this.window,
       capacity: this.capacity,
       positions: this.positions,
-      nextPos: this.next,
-      offset: this.off,
-      evicted: this.evictedCount,
-      head: slotOf(this.next, S, this.window),
-      firstVisible: this.firstVisibleAt(this.next),
+      ...header,
       slots,
     };
   }

@@ -71,13 +71,15 @@ const UNFED_TAIL = 256;
 /**
  * The last message when only its beginning was fed (a reply's final token is sampled but never fed):
  * the longest prefix of it, at most UNFED_TAIL characters short, that ends the fed text after `cursor`.
+ * The range runs to the whole content's end, so a fed token whose text is still pending at the end (part
+ * of a character, released only when the reply ended) counts in it.
  */
 function fedTail(fedText: string, cursor: number, content: string): TextRange {
   const body = content.trimStart();
   const lead = content.length - body.length;
   for (let k = body.length - 1; k >= Math.max(1, body.length - UNFED_TAIL); k--) {
     const start = fedText.length - k;
-    if (start >= cursor && fedText.endsWith(body.slice(0, k))) return { start, end: fedText.length, lead };
+    if (start >= cursor && fedText.endsWith(body.slice(0, k))) return { start, end: start + body.length, lead };
   }
   return { start: -1, end: -1, lead: 0 };
 }

@@ -1,9 +1,9 @@
-// The cache slots on one <canvas>: painted from a store subscription once per animation frame (a token
-// never renders React here), hover for a tooltip, click to inspect, and keyboard navigation with each
-// slot announced through a live region. Renderer.
+// The cache slots on one <canvas>: painted from a store subscription in the frame the cache slice
+// publishes a change in (a token never renders React here), hover for a tooltip, click to inspect, and
+// keyboard navigation with each slot announced through a live region. Renderer.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { AppState } from '../../state/appState';
-import { useAppStore, useStoreApi } from '../../state/storeContext';
+import { useAppStoreShallow, useStoreApi } from '../../state/storeContext';
 import { layoutCache, moveSlot, slotAt } from './cacheLayout';
 import { agePalette, themeColors, type ColorMode, type OwnerRole } from './cachePalette';
 import { paintCache } from './paintCache';
@@ -18,19 +18,19 @@ export interface CacheCanvasProps {
   onSelect(slot: number): void;
 }
 
-const selectGeometry = (s: AppState) => `${s.cacheModel.sink},${s.cacheModel.window}`;
+const selectGeometry = (s: AppState) => [s.cacheMirror.sink, s.cacheMirror.window] as const;
 const NAV_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End']);
 
 export function CacheCanvas({ mode, selected, onSelect }: CacheCanvasProps) {
   const store = useStoreApi();
-  const model = store.getState().cacheModel;
+  const model = store.getState().cacheMirror;
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const wrapRef = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(288);
   const [focus, setFocus] = useState(-1);
   const [hover, setHover] = useState<{ slot: number; x: number; y: number } | null>(null);
   const [announcement, setAnnouncement] = useState('');
-  const [sink, ring] = useAppStore(selectGeometry).split(',').map(Number);
+  const [sink, ring] = useAppStoreShallow(selectGeometry);
   const layout = useMemo(() => layoutCache(sink, ring, width), [sink, ring, width]);
 
   // The latest paint inputs, read by the frame callback (which outlives renders).
@@ -65,7 +65,7 @@ export function CacheCanvas({ mode, selected, onSelect }: CacheCanvasProps) {
         canvas.width = w;
         canvas.height = hgt;
       }
-      const cache = state.cacheModel;
+      const cache = state.cacheMirror;
       const times = paintTimes();
       const started = times ? performance.now() : 0;
       paintCache(ctx, cache, l, {
@@ -83,8 +83,11 @@ export function CacheCanvas({ mode, selected, onSelect }: CacheCanvasProps) {
       if (frame.current === null) frame.current = requestAnimationFrame(paint);
     };
     schedule.current();
+    // The slice publishes a new cache once per frame: paint in that frame, not in a second one behind it.
     const unsubscribe = store.subscribe((s, prev) => {
-      if (s.cacheVersion !== prev.cacheVersion || s.messages !== prev.messages || s.settings?.theme !== prev.settings?.theme) schedule.current();
+      if (s.cacheVersion === prev.cacheVersion && s.messages === prev.messages && s.settings?.theme === prev.settings?.theme) return;
+      if (frame.current !== null) cancelAnimationFrame(frame.current);
+      paint();
     });
     return () => {
       unsubscribe();

@@ -4,11 +4,11 @@
 import { useRef } from 'react';
 import { formatBytes, formatCount, formatRate } from '../../format';
 import type { AppState } from '../../state/appState';
-import { useFramePainter } from './useFramePainter';
+import { useStorePainter } from './useStorePainter';
 
 /** The counters' texts for a state (pure: the painter writes them, tests read them). */
-export function cacheCounters(s: Pick<AppState, 'cacheModel' | 'currentModel' | 'lastStats' | 'cacheLiveRate'>): Record<CounterKey, string> {
-  const m = s.cacheModel;
+export function cacheCounters(s: Pick<AppState, 'cacheMirror' | 'currentModel' | 'lastStats' | 'cacheLiveRate'>): Record<CounterKey, string> {
+  const m = s.cacheMirror;
   const perToken = s.currentModel?.kvBytesPerToken ?? 0;
   const held = m.sink > 0 || m.window > 0 ? m.ringFill() + countHeld(m.pos, m.sink) : 0;
   const rate = s.cacheLiveRate() ?? s.lastStats?.decodeTokPerSec ?? null;
@@ -46,7 +46,7 @@ const ROWS: readonly { key: CounterKey; label: string; hint: string }[] = [
 
 export function CacheCounters() {
   const cells = useRef<Partial<Record<CounterKey, HTMLElement | null>>>({});
-  useFramePainter(
+  useStorePainter(
     (s) => {
       const values = cacheCounters(s);
       for (const { key } of ROWS) {

@@ -28,7 +28,7 @@ function SlotTable() {
   useAppStore((s) => s.cacheVersion);
   const messages = useAppStore(selectMessages);
   const [page, setPage] = useState(0);
-  const model = store.getState().cacheModel;
+  const model = store.getState().cacheMirror;
   const pages = Math.max(1, Math.ceil(model.capacity / TABLE_PAGE));
   const current = Math.min(page, pages - 1);
   const first = current * TABLE_PAGE;

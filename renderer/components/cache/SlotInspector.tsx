@@ -17,7 +17,7 @@ export function SlotInspector({ slot, compact = false }: SlotInspectorProps) {
   useAppStore((s) => s.cacheVersion);
   const messages = useAppStore(selectMessages);
   const systemPrompt = useAppStore(selectSystemPrompt);
-  const model = store.getState().cacheModel;
+  const model = store.getState().cacheMirror;
   if (slot < 0 || slot >= model.capacity) return null;
   const d = slotDetails(model, slot, messages);
   const content = d.message ? (d.message.id === '' ? systemPrompt : messages.find((m) => m.id === d.message!.id)?.content ?? '') : '';

@@ -1,7 +1,7 @@
 // Paints the cache model onto the panel's canvas: one cell per slot, coloured by age, message or role,
 // with the sinks, the write head, the last step's writes, empty and out-of-view slots marked. Called from
 // a requestAnimationFrame callback, never from React rendering. Renderer.
-import type { CacheModel } from '../../state/cacheModel';
+import type { CacheMirror } from '../../state/cacheMirror';
 import { cellOrigin, type CacheLayout } from './cacheLayout';
 import { AGE_STEPS, messageColor, mix, ROLE_COLORS, type ColorMode, type OwnerRole, type ThemeColors } from './cachePalette';
 
@@ -23,7 +23,7 @@ export interface PaintOptions {
 const TEXT_CELL = 22;
 
 /** Fill colour of slot `j` (held) in `mode`. */
-export function slotColor(model: CacheModel, j: number, o: Pick<PaintOptions, 'mode' | 'theme' | 'ages' | 'roleOf'>, messageColors: string[]): string {
+export function slotColor(model: CacheMirror, j: number, o: Pick<PaintOptions, 'mode' | 'theme' | 'ages' | 'roleOf'>, messageColors: string[]): string {
   const owner = model.owner[j];
   if (o.mode === 'age') {
     if (j < model.sink) return o.theme.sink;
@@ -36,7 +36,7 @@ export function slotColor(model: CacheModel, j: number, o: Pick<PaintOptions, 'm
 }
 
 /** Repaints the whole canvas (O(C)); `ctx` belongs to a canvas sized `layout.width × layout.height × dpr`. */
-export function paintCache(ctx: CanvasRenderingContext2D, model: CacheModel, layout: CacheLayout, o: PaintOptions): void {
+export function paintCache(ctx: CanvasRenderingContext2D, model: CacheMirror, layout: CacheLayout, o: PaintOptions): void {
   const { cell } = layout;
   ctx.setTransform(o.dpr, 0, 0, o.dpr, 0, 0);
   ctx.clearRect(0, 0, layout.width, layout.height);

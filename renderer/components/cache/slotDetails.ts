@@ -2,7 +2,7 @@
 // original position, the position RoPE sees, its kind and state, and the message it belongs to. Pure
 // over the cache model and the transcript. Renderer.
 import type { Message } from '../../../common/contract';
-import type { CacheModel } from '../../state/cacheModel';
+import type { CacheMirror } from '../../state/cacheMirror';
 import type { OwnerRole } from './cachePalette';
 
 /** The message a token spells, as the UI names it. */
@@ -41,7 +41,7 @@ export function messageOf(id: string, messages: readonly Message[]): { role: Own
   return { role, label: `Message ${index + 1} (${who})` };
 }
 
-export function slotDetails(model: CacheModel, j: number, messages: readonly Message[]): SlotDetails {
+export function slotDetails(model: CacheMirror, j: number, messages: readonly Message[]): SlotDetails {
   const owner = model.owner[j];
   const named = owner >= 0 ? messageOf(model.ownerIds[owner], messages) : null;
   const empty = model.pos[j] < 0;
