@@ -1,4 +1,4 @@
-// Browser end-to-end harness: one headless Debian Chromium per test file and, per test, the real app
+// Browser end-to-end harness: one headless Chromium (found by ./chromium) per test file and, per test, the real app
 // (services, a worker-thread engine host, the bridge server over the built renderer) in a temp data
 // folder. Any console error, page error, failed load or CSP violation fails the test. Runs under Vitest.
 import { existsSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import type { ApiError, InstalledModel, Verb, VerbArgs, VerbResult } from '../../preload/contract';
 import type { SettingsPatch } from '../../main/storage/settingsSchema';
 import { startTestApp, type TestApp, type TestAppOptions } from '../../main/web/serveApp';
@@ -17,9 +17,6 @@ import type { PageWindow } from './pageTypes';
 
 /** The built renderer (`npm run build:renderer`; `npm test` builds it first). */
 export const RENDERER_DIR = fileURLToPath(new URL('../../out/renderer/', import.meta.url));
-
-/** Debian's Chromium (`.ci/run` installs it); `OURO_CHROMIUM` points elsewhere. */
-export const CHROMIUM_PATH = process.env.OURO_CHROMIUM ?? '/usr/bin/chromium';
 
 /**
  * Where a docs screenshot goes: `docs/<name>` when asked for (`npm run docs:screenshots` sets
@@ -119,10 +116,10 @@ export function useE2E(): E2E {
     if (!existsSync(join(RENDERER_DIR, 'index.html'))) {
       throw new Error(`the built renderer is missing at ${RENDERER_DIR}: run \`npm run build:renderer\` first`);
     }
-    if (!existsSync(CHROMIUM_PATH)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM_PATH}: \`apt-get install chromium\` (or set OURO_CHROMIUM)`);
-    }
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    // Found (or installed) once per run by test/fixtures/globalSetup.ts.
+    const found = inject('chromium');
+    if (!found.ok) throw new Error(`The browser tests need Chromium: ${found.reason}.`);
+    browser = await chromium.launch({ executablePath: found.found.path, args: CHROMIUM_ARGS });
   });
   beforeEach(() => {
     inTest = true;
