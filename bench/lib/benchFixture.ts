@@ -3,15 +3,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildLlamaFixture, SMOLLM2_135M_SHAPES } from '../../test/fixtures/llamaFixture';
+import { buildLlamaFixture, FIXTURE_BUILDER_SOURCES, SMOLLM2_135M_SHAPES } from '../../test/fixtures/llamaFixture';
 import { WORK_DIR } from './benchContext';
 
 const NAME = 'smollm2-135m-shapes';
-const BUILDER = ['llamaFixture.ts', 'llamaGraph.ts', 'onnxModelWriter.ts', 'fixtureTokenizer.ts', 'fixtureRope.ts', 'fixturePrng.ts'];
 
 function stamp(): string {
   const hash = createHash('sha256').update(JSON.stringify(SMOLLM2_135M_SHAPES));
-  for (const file of BUILDER) hash.update(readFileSync(new URL(`../../test/fixtures/${file}`, import.meta.url)));
+  for (const file of FIXTURE_BUILDER_SOURCES) hash.update(readFileSync(file));
   return hash.digest('hex');
 }
 
