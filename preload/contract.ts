@@ -40,7 +40,12 @@ export interface InstalledModel {
   readonly id: string;
   readonly name: string;
   readonly dir: string;
-  readonly source: 'imported' | 'downloaded';
+  /** `demo`: the small model that comes with Ouro (never deleted, can be hidden). */
+  readonly source: 'imported' | 'downloaded' | 'demo';
+  /** What the model is for, in a line (the demo's). */
+  readonly note?: string;
+  /** A hidden demo: listed on the Models page to show again, left out of the model picker. */
+  readonly hidden?: boolean;
   /** Set when the folder no longer validates (moved, deleted, damaged): the engine's specific error. */
   readonly problem?: string;
 }
@@ -108,8 +113,13 @@ export const verbs = {
     args: z.object({ dir: z.string().min(1).max(4096), mode: z.enum(['copy', 'reference']).optional() }).strict(),
     result: {} as InstalledModel,
   },
-  /** Downloaded or copied models: deletes the folder. Imported by reference: forgets it, the folder stays. */
+  /**
+   * Downloaded or copied models: deletes the folder. Imported by reference: forgets it, the folder stays.
+   * The demo model is never deleted (`bad-request`): hide it with `models.setHidden`.
+   */
   'models.remove': { args: z.object({ id: modelId }).strict(), result: null },
+  /** Hides or shows the demo model (the only one that can be hidden). */
+  'models.setHidden': { args: z.object({ id: modelId, hidden: z.boolean() }).strict(), result: null },
   /** Loads a model into the engine host (progress events with phase 'load'). */
   'models.load': { args: z.object({ id: modelId }).strict(), result: {} as ModelInfo },
   'models.current': { args: empty, result: {} as ModelInfo | null },

@@ -46,6 +46,8 @@ export interface AppServicesOptions {
   readonly catalog?: Readonly<Catalog>;
   /** Download retries, timeouts, progress rate and test seams. */
   readonly downloads?: DownloadTuning;
+  /** The demo model folder that ships with the app (listed, and loaded on first run); default none. */
+  readonly demoModelDir?: string;
 }
 
 /** The parts the handlers work with; one object per AppServices. */
@@ -97,7 +99,7 @@ export class AppServices {
       flushIntervalMs: options.flushIntervalMs,
       onWarning: (w) => notice('warning', w.message),
     });
-    const registry = new ModelRegistry(options.dataDir, (text) => notice('warning', text));
+    const registry = new ModelRegistry(options.dataDir, (text) => notice('warning', text), Date.now, options.demoModelDir ?? null);
     const supervisor = new HostSupervisor({ host: options.host, startHost: options.startHost });
     const lock = new KeyedQueue();
     const streams = new ConversationStreams(supervisor, store, (text) => notice('warning', text));
@@ -188,10 +190,13 @@ export class AppServices {
     await this.parts.supervisor.replace(next);
   }
 
-  /** Loads the model used last, if it is still installed (at app start; a failure becomes a notice). */
+  /**
+   * Loads the model used last, if it is still installed, or on first run the demo model unless it is
+   * hidden (at app start; a failure becomes a notice).
+   */
   async restoreLastModel(): Promise<void> {
     await this.ready;
-    const id = this.parts.settings.get().lastModelId;
+    const id = this.parts.settings.get().lastModelId ?? (await this.parts.registry.list()).find((m) => m.source === 'demo' && !m.hidden && !m.problem)?.id;
     if (!id || this.parts.models.current) return;
     const reply = await this.invoke('models.load', { id });
     if (!reply.ok) this.parts.emit({ type: 'notice', level: 'warning', text: `The last model could not be loaded: ${reply.error.message}` });

@@ -10,6 +10,7 @@ import {
   selectOpening,
 } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
+import { UNTITLED } from '../state/messageList';
 import { Composer } from './Composer';
 import { ExportMenu } from './ExportMenu';
 import { ChatIcon, PanelIcon, SlidersIcon } from './icons';
@@ -44,7 +45,7 @@ function ChatHeader() {
   return (
     <header className="chat-header">
       <h1 className="chat-title" title={title ?? undefined}>
-        {title || 'New conversation'}
+        {title || UNTITLED}
       </h1>
       <div className="chat-header-tools">
         <ModelPicker />

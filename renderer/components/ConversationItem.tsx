@@ -5,6 +5,7 @@ import type { ConversationSummary } from '../../preload/contract';
 import { formatWhen } from '../format';
 import { useStoreApi } from '../state/storeContext';
 import { errorText } from '../state/modelsSlice';
+import { UNTITLED } from '../state/messageList';
 import { PencilIcon, TrashIcon } from './icons';
 
 export interface ConversationItemProps {
@@ -18,7 +19,7 @@ export interface ConversationItemProps {
 export const ConversationItem = memo(function ConversationItem({ summary, snippet, active, onDelete }: ConversationItemProps) {
   const store = useStoreApi();
   const [renaming, setRenaming] = useState(false);
-  const title = summary.title || 'Untitled';
+  const title = summary.title || UNTITLED;
 
   return (
     <li

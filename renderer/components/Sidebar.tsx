@@ -5,6 +5,7 @@ import { useEffect, useMemo, useState } from 'react';
 import type { ConversationSummary } from '../../preload/contract';
 import { visibleConversations } from '../state/conversationsSlice';
 import { errorText } from '../state/modelsSlice';
+import { UNTITLED } from '../state/messageList';
 import {
   selectActiveId,
   selectConnection,
@@ -124,7 +125,7 @@ export function Sidebar() {
         title="Delete conversation?"
         message={
           <>
-            “{toDelete?.title || 'Untitled'}” and all its messages will be deleted from this computer. This cannot be
+            “{toDelete?.title || UNTITLED}” and all its messages will be deleted from this computer. This cannot be
             undone.
           </>
         }

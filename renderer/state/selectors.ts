@@ -32,6 +32,8 @@ export const selectPrefillProgress = (s: AppState) => s.progress.prefill;
 export const selectLastStats = (s: AppState) => s.lastStats;
 
 export const selectModels = (s: AppState) => s.models;
+/** The model menu's entries: every model but a hidden demo (kept while it is the one loaded). Use with useShallow. */
+export const selectPickableModels = (s: AppState) => s.models.filter((m) => !m.hidden || m.dir === s.currentModel?.dir);
 export const selectModelsLoaded = (s: AppState) => s.modelsLoaded;
 export const selectCurrentModel = (s: AppState) => s.currentModel;
 export const selectCurrentModelDir = (s: AppState) => s.currentModel?.dir ?? null;

@@ -12,9 +12,9 @@ import { readLlama2cCheckpoint } from './llama2cCheckpoint';
 import { jsonText, llamaTokenizerConfig, llamaTokenizerJson, readLlama2cTokenizer, SPECIAL_PIECES } from './llama2cTokenizer';
 
 /** The checked-in sources: llama2.c's `stories260K.bin` and `tok512.bin`. */
-export const DEMO_SOURCES_DIR = fileURLToPath(new URL('../../models/demo/', import.meta.url));
+export const DEMO_SOURCES_DIR = fileURLToPath(new URL('../../models/demo', import.meta.url));
 /** Where the build writes the folder (git-ignored; electron-builder copies it into the app's resources). */
-export const DEMO_MODEL_OUT = fileURLToPath(new URL('../../out/demo-model/', import.meta.url));
+export const DEMO_MODEL_OUT = fileURLToPath(new URL('../../out/demo-model', import.meta.url));
 
 const CHECKPOINT = 'stories260K.bin';
 const TOKENIZER = 'tok512.bin';
@@ -71,7 +71,7 @@ export function ensureDemoModel(dir = DEMO_MODEL_OUT, sourcesDir = DEMO_SOURCES_
     const stored = (JSON.parse(readFileSync(stampFile, 'utf8')) as { hash?: unknown }).hash;
     if (stored === hash) return { dir, built: false };
   }
-  const tmp = `${dir.replace(/[\\/]$/, '')}.tmp-${process.pid}`;
+  const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   writeDemoModel(tmp, sourcesDir);
   writeJson(join(tmp, STAMP), { hash });

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import type { ApiError, InstalledModel, Verb, VerbArgs, VerbResult } from '../../preload/contract';
 import type { SettingsPatch } from '../../main/storage/settingsSchema';
 import { startTestApp, type TestApp, type TestAppOptions } from '../../main/web/serveApp';
+import { DEMO_MODEL_OUT } from '../../scripts/demoModel/buildDemoModel';
 import { ensureFixture } from '../fixtures/llamaFixture';
 import { EventLog } from '../services/servicesKit';
 import type { PageWindow } from './pageTypes';
@@ -20,11 +21,11 @@ export const RENDERER_DIR = fileURLToPath(new URL('../../out/renderer/', import.
 
 /**
  * Where a docs screenshot goes: `docs/<name>` when asked for (`npm run docs:screenshots` sets
- * OURO_UPDATE_DOCS=1) and the trained model it is taken with is there, else a file in `scratchDir`, so
- * the capture still runs in every test run without rewriting a tracked file.
+ * OURO_UPDATE_DOCS=1), else a file in `scratchDir`, so the capture still runs in every test run without
+ * rewriting a tracked file.
  */
-export function screenshotPath(name: string, scratchDir: string, trainedModel: boolean): string {
-  if (process.env.OURO_UPDATE_DOCS === '1' && trainedModel) return fileURLToPath(new URL(`../../docs/${name}`, import.meta.url));
+export function screenshotPath(name: string, scratchDir: string): string {
+  if (process.env.OURO_UPDATE_DOCS === '1') return fileURLToPath(new URL(`../../docs/${name}`, import.meta.url));
   return join(scratchDir, name);
 }
 
@@ -54,9 +55,10 @@ const ACTION_TIMEOUT_MS = 15_000;
 export interface StartOptions {
   /**
    * A model to import and load through the services before any page opens: `'tiny'` (the fixture) or
-   * a folder. Default none: the app starts on its first-run screen.
+   * a folder; or `'demo'`, the demo model the app ships, loaded the way a first start loads it. Default
+   * none: the app starts on its first-run screen.
    */
-  readonly model?: 'tiny' | { readonly dir: string };
+  readonly model?: 'tiny' | 'demo' | { readonly dir: string };
   /** App settings to apply before any page opens (e.g. `{ sampling: { maxTokens: 8 } }`). */
   readonly settings?: SettingsPatch;
   /** Seeds for replies whose settings leave `seed` null; default 1, 2, 3… per session (repeatable runs). */
@@ -163,7 +165,11 @@ async function startSession(browser: Browser, options: Readonly<StartOptions>, p
     ...options.app,
     dataDir,
     staticDir: RENDERER_DIR,
-    services: { seed: options.seed ?? (() => nextSeed++), ...options.app?.services },
+    services: {
+      seed: options.seed ?? (() => nextSeed++),
+      ...(options.model === 'demo' && { demoModelDir: DEMO_MODEL_OUT }),
+      ...options.app?.services,
+    },
   });
   const events = new EventLog();
   const unsubscribe = app.subscribe(events.push);
@@ -186,7 +192,12 @@ async function startSession(browser: Browser, options: Readonly<StartOptions>, p
   let model: InstalledModel | null = null;
   try {
     if (options.settings) await call('settings.update', { patch: options.settings });
-    if (options.model) {
+    if (options.model === 'demo') {
+      await app.services.restoreLastModel();
+      const current = await call('models.current', {});
+      model = (await call('models.list', {})).find((m) => m.dir === current?.dir) ?? null;
+      if (model?.source !== 'demo') throw new Error(`the demo model did not load on first start: ${JSON.stringify(events.since(0, 'notice'))}`);
+    } else if (options.model) {
       const modelDir = options.model === 'tiny' ? (await ensureFixture('tiny')).dir : options.model.dir;
       model = await call('models.import', { dir: modelDir });
       await call('models.load', { id: model.id });
