@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react';
 import {
   selectActiveTitle,
   selectCachePanelOpen,
+  selectSidebarShown,
   selectHasModel,
   selectInitialized,
   selectModels,
@@ -23,12 +24,15 @@ import { Sidebar } from './Sidebar';
 export function App() {
   const theme = useAppStore(selectTheme);
   const panelOpen = useAppStore(selectCachePanelOpen);
+  const sidebarShown = useAppStore(selectSidebarShown);
+  const view = useAppStore(selectView);
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
   useEscapeStops();
   return (
-    <div className={`app-shell ${panelOpen ? 'has-panel' : ''}`}>
+    // In a narrow window the chat with its panel folds the sidebar away (layout.css); it can be shown over them.
+    <div className={`app-shell ${panelOpen ? 'has-panel' : ''} is-${view} ${sidebarShown ? 'sidebar-shown' : ''}`}>
       <DocumentTitle />
       <Sidebar />
       <main className="main">

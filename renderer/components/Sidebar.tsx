@@ -17,7 +17,7 @@ import {
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { ConversationItem } from './ConversationItem';
 import { ConfirmDialog } from './Dialog';
-import { CubeIcon, GearIcon, PlusIcon, SearchIcon } from './icons';
+import { CloseIcon, CubeIcon, GearIcon, PlusIcon, SearchIcon } from './icons';
 
 /** Wait this long after the last keystroke before a content search. */
 const SEARCH_DEBOUNCE_MS = 200;
@@ -60,9 +60,15 @@ export function Sidebar() {
   return (
     <aside className="sidebar" aria-label="Sidebar">
       <div className="sidebar-top">
-        <div className="brand" aria-hidden="true">
-          <span className="brand-mark" />
-          Ouro
+        <div className="brand-row">
+          <div className="brand" aria-hidden="true">
+            <span className="brand-mark" />
+            Ouro
+          </div>
+          {/* Only where the sidebar is shown over a narrow window's chat (layout.css). */}
+          <button type="button" className="icon-button sidebar-toggle" aria-label="Hide sidebar" title="Hide the conversations" onClick={() => store.getState().toggleSidebar()}>
+            <CloseIcon />
+          </button>
         </div>
         <button type="button" className="button button-new" onClick={newConversation}>
           <PlusIcon />

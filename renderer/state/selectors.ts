@@ -60,6 +60,7 @@ export const selectAppInfo = (s: AppState) => s.appInfo;
 export const selectView = (s: AppState) => s.view;
 export const selectSettingsDialog = (s: AppState) => s.settingsDialog;
 export const selectCachePanelOpen = (s: AppState) => s.cachePanelOpen;
+export const selectSidebarShown = (s: AppState) => s.sidebarShown;
 export const selectNotices = (s: AppState) => s.notices;
 export const selectComposerFocusTick = (s: AppState) => s.composerFocusTick;
 export const selectConnection = (s: AppState) => s.connection;

@@ -37,6 +37,8 @@ export interface UiSlice {
   view: MainView;
   settingsDialog: SettingsTab | null;
   cachePanelOpen: boolean;
+  /** In a window too narrow for sidebar, chat and cache panel, whether the sidebar is shown over the chat. */
+  sidebarShown: boolean;
   notices: readonly Notice[];
   /** Bumped to ask the composer to take focus. */
   composerFocusTick: number;
@@ -48,6 +50,8 @@ export interface UiSlice {
   openSettings(tab?: SettingsTab): void;
   closeSettings(): void;
   toggleCachePanel(): void;
+  /** Shows or hides the sidebar where a narrow window folds it away for the cache panel. */
+  toggleSidebar(): void;
   pushNotice(level: NoticeLevel, text: string): void;
   dismissNotice(id: number): void;
   focusComposer(): void;
@@ -65,6 +69,7 @@ export function createUiSlice(): SliceCreator<UiSlice> {
     view: 'chat',
     settingsDialog: null,
     cachePanelOpen: false,
+    sidebarShown: false,
     notices: [],
     composerFocusTick: 0,
     connection: 'open',
@@ -83,6 +88,9 @@ export function createUiSlice(): SliceCreator<UiSlice> {
     },
     toggleCachePanel() {
       set((s) => ({ cachePanelOpen: !s.cachePanelOpen }));
+    },
+    toggleSidebar() {
+      set((s) => ({ sidebarShown: !s.sidebarShown }));
     },
     pushNotice(level, text) {
       const notice = { id: nextNoticeId++, level, text };

@@ -1,6 +1,8 @@
 // A new user's first minutes in a real browser: the demo model loaded on first start gives a working chat,
-// it can be hidden (never deleted), and "+ New conversation" gets a title from its first message.
-// Vitest + Chromium against the real services and engine host.
+// it can be hidden (never deleted), "+ New conversation" gets a title from its first message, and an
+// 800×600 window keeps a usable chat beside the cache panel. Vitest + Chromium against the real services
+// and engine host.
+import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { chatTurn, composer } from './chatPage';
 import { useE2E } from './e2eHarness';
@@ -45,5 +47,50 @@ describe('first run with the demo model', () => {
     expect(titles).toEqual(['Tom and his dog', 'Lily wanted to']);
     const stored = await session.call('conversations.list', {});
     expect(stored.map((c) => c.title)).toEqual(['Tom and his dog', 'Lily wanted to']);
+  });
+});
+
+/** Whether a click at the middle of `target` lands on it (nothing drawn over it). */
+async function hittable(page: Page, target: Locator): Promise<boolean> {
+  const box = await target.boundingBox();
+  if (!box) return false;
+  return target.evaluate((el, [x, y]) => {
+    const hit = el.ownerDocument.elementFromPoint(x, y);
+    return hit !== null && (hit === el || el.contains(hit));
+  }, [box.x + box.width / 2, box.y + box.height / 2] as const);
+}
+
+describe('a small window', () => {
+  it('at 800×600 the open cache panel leaves a usable chat, and sidebar and panel both toggle', async () => {
+    const session = await e2e.start({ model: 'demo', settings: { sampling: { maxTokens: 8 } } });
+    const page = await session.openPage();
+    await page.setViewportSize({ width: 800, height: 600 });
+    await chatTurn(page, 'Once upon a time', session);
+    const panelToggle = page.getByRole('button', { name: 'Cache panel' });
+    await panelToggle.click();
+    const panel = page.getByTestId('cache-panel');
+    await panel.waitFor();
+
+    const chat = (await page.locator('main.main').boundingBox())!;
+    expect(chat.width).toBeGreaterThanOrEqual(450);
+    const title = (await page.locator('.chat-title').boundingBox())!;
+    expect(title.width).toBeGreaterThanOrEqual(60);
+    expect(title.x + title.width).toBeLessThanOrEqual(chat.x + chat.width);
+    for (const control of [panelToggle, page.getByRole('textbox', { name: 'Message' }), page.getByRole('combobox', { name: 'Model' })]) {
+      expect(await hittable(page, control)).toBe(true);
+    }
+    // The sidebar folded away for the panel comes back over the chat, and goes again.
+    const sidebar = page.getByRole('complementary', { name: 'Sidebar' });
+    expect(await sidebar.isVisible()).toBe(false);
+    await page.getByRole('button', { name: 'Sidebar' }).click();
+    await sidebar.getByRole('button', { name: 'New conversation' }).waitFor();
+    expect(await hittable(page, sidebar.getByRole('button', { name: 'New conversation' }))).toBe(true);
+    await sidebar.getByRole('button', { name: 'Hide sidebar' }).click();
+    await sidebar.waitFor({ state: 'hidden' });
+    // Closing the panel gives the sidebar its column back.
+    await panelToggle.click();
+    await panel.waitFor({ state: 'detached' });
+    await sidebar.waitFor();
+    expect(await page.getByRole('button', { name: 'Sidebar' }).isVisible()).toBe(false);
   });
 });
