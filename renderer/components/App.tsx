@@ -36,11 +36,12 @@ export function App() {
       <DocumentTitle />
       <Sidebar />
       <main className="main">
+        {/* In the flow above the page, so a notice never covers Send or a Download button. */}
+        <Notices />
         <MainContent />
       </main>
       {panelOpen && <CachePanel />}
       <SettingsDialog />
-      <Notices />
     </div>
   );
 }

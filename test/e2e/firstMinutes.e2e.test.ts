@@ -2,6 +2,8 @@
 // it can be hidden (never deleted), "+ New conversation" gets a title from its first message, and an
 // 800×600 window keeps a usable chat beside the cache panel. Vitest + Chromium against the real services
 // and engine host.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { chatTurn, composer } from './chatPage';
@@ -92,5 +94,30 @@ describe('a small window', () => {
     await panel.waitFor({ state: 'detached' });
     await sidebar.waitFor();
     expect(await page.getByRole('button', { name: 'Sidebar' }).isVisible()).toBe(false);
+  });
+});
+
+describe('notices', () => {
+  it('never cover the Send button or a catalog Download button', async () => {
+    const session = await e2e.start({ model: 'demo' });
+    const page = await session.openPage();
+    await page.setViewportSize({ width: 800, height: 600 });
+    await page.getByRole('textbox', { name: 'Message' }).fill('Once upon a time');
+    // Each damaged model list is set aside with a warning: three notices at once.
+    for (let i = 0; i < 3; i++) {
+      await writeFile(join(session.dataDir, 'models.json'), `damaged ${i}`);
+      await session.call('models.list', {});
+    }
+    await expect.poll(() => page.getByTestId('notice').count()).toBe(3);
+    expect(await hittable(page, page.getByRole('button', { name: 'Send' }))).toBe(true);
+
+    await page.getByRole('button', { name: 'Models', exact: true }).click();
+    const downloads = page.getByRole('button', { name: /^Download/ });
+    await downloads.first().waitFor();
+    for (const button of await downloads.all()) {
+      await button.scrollIntoViewIfNeeded();
+      expect(await hittable(page, button), await button.getAttribute('aria-describedby') ?? 'Download').toBe(true);
+    }
+    expect(await page.getByTestId('notice').count()).toBe(3);
   });
 });
