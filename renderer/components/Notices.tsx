@@ -35,6 +35,18 @@ function Toast({ notice }: { readonly notice: Notice }) {
       data-level={notice.level}
     >
       <p>{notice.text}</p>
+      {notice.action && (
+        <button
+          type="button"
+          className="button button-quiet"
+          onClick={() => {
+            dismiss(notice.id);
+            notice.action?.run();
+          }}
+        >
+          {notice.action.label}
+        </button>
+      )}
       <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => dismiss(notice.id)}>
         <CloseIcon />
       </button>

@@ -1,9 +1,9 @@
 // Settings slice: the app settings, app info (providers, version), and saving app defaults or a
-// conversation's overrides. Renderer.
+// conversation's overrides (a new provider offers to reload the loaded model). Renderer.
 import type { ApiError, AppInfo, AppSettings } from '../../preload/contract';
 import type { ConversationSettings, SettingsPatch } from '../../main/storage/settingsSchema';
 import { toApiError } from '../bridge';
-import type { SliceCreator, StoreDeps } from './appState';
+import type { AppState, SliceCreator, StoreDeps } from './appState';
 
 export interface SettingsSlice {
   settings: AppSettings | null;
@@ -16,7 +16,7 @@ export interface SettingsSlice {
 
 export function createSettingsSlice(deps: StoreDeps): SliceCreator<SettingsSlice> {
   const { api } = deps;
-  return (set) => ({
+  return (set, get) => ({
     settings: null,
     appInfo: null,
 
@@ -25,12 +25,14 @@ export function createSettingsSlice(deps: StoreDeps): SliceCreator<SettingsSlice
     },
 
     async saveSettings(patch) {
+      const before = get().settings?.provider;
       try {
         set({ settings: await api.invoke('settings.update', { patch }) });
-        return null;
       } catch (error) {
         return toApiError(error);
       }
+      if (patch.provider !== undefined && patch.provider !== before) offerReload(get(), patch.provider);
+      return null;
     },
 
     async saveConversationSettings(conversationId, settings) {
@@ -46,5 +48,29 @@ export function createSettingsSlice(deps: StoreDeps): SliceCreator<SettingsSlice
       });
       return null;
     },
+  });
+}
+
+/**
+ * A new provider applies when a model loads: say so, and offer to reload the loaded model now (unless it
+ * already runs on that provider). Uses other slices' state and actions (models, notices).
+ */
+function offerReload(state: AppState, provider: string): void {
+  const loaded = state.currentModel;
+  const name = provider === 'auto' ? 'Auto' : provider.toUpperCase();
+  if (!loaded) {
+    state.pushNotice('info', `Provider set to ${name}: the next model you load runs on it.`);
+    return;
+  }
+  if (loaded.provider === provider) return;
+  const id = state.models.find((m) => m.dir === loaded.dir)?.id;
+  const text = `Provider set to ${name}. ${loaded.name} still runs on ${loaded.provider.toUpperCase()} until it loads again.`;
+  if (!id) {
+    state.pushNotice('info', text);
+    return;
+  }
+  state.pushNotice('info', text, {
+    label: 'Reload model now',
+    run: () => void state.loadModel(id).then((error) => error && state.pushNotice('error', `Could not reload ${loaded.name}: ${error.message}`)),
   });
 }

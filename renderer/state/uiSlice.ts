@@ -11,6 +11,13 @@ export interface Notice {
   readonly id: number;
   readonly level: NoticeLevel;
   readonly text: string;
+  /** A button on the notice (it also dismisses the notice). */
+  readonly action?: NoticeAction;
+}
+
+export interface NoticeAction {
+  readonly label: string;
+  run(): void;
 }
 
 /** A user message being edited in place. */
@@ -52,7 +59,7 @@ export interface UiSlice {
   toggleCachePanel(): void;
   /** Shows or hides the sidebar where a narrow window folds it away for the cache panel. */
   toggleSidebar(): void;
-  pushNotice(level: NoticeLevel, text: string): void;
+  pushNotice(level: NoticeLevel, text: string, action?: NoticeAction): void;
   dismissNotice(id: number): void;
   focusComposer(): void;
   setConnection(state: ConnectionState): void;
@@ -92,8 +99,8 @@ export function createUiSlice(): SliceCreator<UiSlice> {
     toggleSidebar() {
       set((s) => ({ sidebarShown: !s.sidebarShown }));
     },
-    pushNotice(level, text) {
-      const notice = { id: nextNoticeId++, level, text };
+    pushNotice(level, text, action) {
+      const notice = { id: nextNoticeId++, level, text, ...(action && { action }) };
       set((s) => ({ notices: [...s.notices, notice].slice(-NOTICE_LIMIT) }));
     },
     dismissNotice(id) {
