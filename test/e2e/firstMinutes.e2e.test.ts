@@ -97,6 +97,24 @@ describe('a small window', () => {
   });
 });
 
+describe('the system prompt row', () => {
+  it('opened with a long prompt in a small window, scrolls inside itself instead of covering the transcript', async () => {
+    const systemPrompt = Array.from({ length: 60 }, (_, i) => `Rule ${i}: always answer kindly and briefly.`).join(' ');
+    const session = await e2e.start({ model: 'tiny', settings: { systemPrompt, sampling: { maxTokens: 8 } } });
+    const page = await session.openPage();
+    await page.setViewportSize({ width: 800, height: 600 });
+    await chatTurn(page, 'hello', session);
+    await page.getByTestId('system-prompt').getByRole('button', { name: /System prompt/ }).click();
+    await page.getByTestId('system-prompt').getByText('Rule 59', { exact: false }).waitFor({ state: 'attached' });
+    const row = (await page.getByTestId('system-prompt').boundingBox())!;
+    const transcript = (await page.getByTestId('message-list').boundingBox())!;
+    expect(row.y + row.height).toBeLessThanOrEqual(transcript.y + 1);
+    expect(transcript.height).toBeGreaterThanOrEqual(150);
+    expect(await hittable(page, page.getByTestId('message').first())).toBe(true);
+    expect(await hittable(page, page.getByRole('textbox', { name: 'Message' }))).toBe(true);
+  });
+});
+
 describe('notices', () => {
   it('never cover the Send button or a catalog Download button', async () => {
     const session = await e2e.start({ model: 'demo' });
