@@ -1,7 +1,7 @@
 // The footer of an assistant reply: tokens, tok/s, time to first token and re-processed tokens (live
 // counters while it streams), plus the status line of a stopped, interrupted or failed reply. Renderer.
 import type { Message } from '../../preload/contract';
-import { formatCount, formatDuration, formatRate } from '../format';
+import { formatCount, formatDuration, formatRate, formatTokens } from '../format';
 import type { DisplayStatus } from '../state/messageList';
 import { selectStopping, selectStreamFirstTokenAt, selectStreamStartedAt, selectStreamTokens } from '../state/selectors';
 import { useAppStore } from '../state/storeContext';
@@ -13,7 +13,7 @@ export function ReplyFooter({ message, live }: { readonly message: Message; read
   if (!stats) return null;
   return (
     <footer className="reply-footer" data-testid="reply-footer">
-      <span data-stat="tokens">{formatCount(stats.tokens)} tokens</span>
+      <span data-stat="tokens">{formatTokens(stats.tokens)}</span>
       <span data-stat="tok-per-sec">{formatRate(stats.tokPerSec)} tok/s</span>
       <span data-stat="ttft" title="Time to first token">
         {formatDuration(stats.ttftMs)} to first token
@@ -39,7 +39,7 @@ function LiveFooter() {
   const rate = elapsed > 0 ? (tokens * 1000) / elapsed : 0;
   return (
     <footer className="reply-footer is-live" data-testid="reply-footer" data-live="true">
-      <span data-stat="tokens">{formatCount(tokens)} tokens</span>
+      <span data-stat="tokens">{formatTokens(tokens)}</span>
       {elapsed > 250 && <span data-stat="tok-per-sec">{formatRate(rate)} tok/s</span>}
       <span data-stat="ttft" title="Time to first token">
         {formatDuration(firstTokenAt - startedAt)} to first token

@@ -97,6 +97,23 @@ describe('a small window', () => {
   });
 });
 
+describe('the cache panel', () => {
+  it('fits its slot table into the 320 px panel', async () => {
+    const session = await e2e.start({ model: 'demo', settings: { sampling: { maxTokens: 24 } } });
+    const page = await session.openPage();
+    await chatTurn(page, 'Once upon a time', session);
+    await page.getByRole('button', { name: 'Cache panel' }).click();
+    const panel = page.getByTestId('cache-panel');
+    await panel.getByRole('button', { name: 'Show slots as a table' }).click();
+    await panel.getByTestId('cache-table').waitFor();
+    const [inner, outer] = await panel.evaluate((el) => [el.scrollWidth, el.clientWidth]);
+    expect(inner).toBeLessThanOrEqual(outer);
+    const table = (await panel.getByTestId('cache-table').boundingBox())!;
+    const box = (await panel.boundingBox())!;
+    expect(table.x + table.width).toBeLessThanOrEqual(box.x + box.width);
+  });
+});
+
 describe('the system prompt row', () => {
   it('opened with a long prompt in a small window, scrolls inside itself instead of covering the transcript', async () => {
     const systemPrompt = Array.from({ length: 60 }, (_, i) => `Rule ${i}: always answer kindly and briefly.`).join(' ');
