@@ -132,6 +132,54 @@ describe('the system prompt row', () => {
   });
 });
 
+/**
+ * WCAG contrast of each element's computed text colour against what is painted behind it: its own and its
+ * ancestors' backgrounds composited down to the first opaque one (translucent hover and active rows too).
+ */
+function contrasts(page: Page, selectors: readonly string[]): Promise<Record<string, number>> {
+  return page.evaluate((list) => {
+    const win = globalThis as unknown as { document: Document; getComputedStyle(el: Element): CSSStyleDeclaration };
+    const rgba = (css: string): number[] => {
+      const [r, g, b, a = 1] = (css.match(/[\d.]+/g) ?? []).map(Number);
+      return [r, g, b, a];
+    };
+    const luminance = ([r, g, b]: number[]): number => {
+      const [R, G, B] = [r, g, b].map((v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4));
+      return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+    };
+    const out: Record<string, number> = {};
+    for (const selector of list) {
+      const el = win.document.querySelector(selector);
+      if (!el) throw new Error(`nothing matches ${selector}`);
+      const layers: number[][] = [];
+      for (let at: Element | null = el; at; at = at.parentElement) {
+        const layer = rgba(win.getComputedStyle(at).backgroundColor);
+        if (layer[3] > 0) layers.push(layer);
+        if (layer[3] === 1) break;
+      }
+      let behind = [255, 255, 255];
+      for (const [r, g, b, a] of layers.reverse()) behind = [r, g, b].map((v, i) => a * v + (1 - a) * behind[i]);
+      const [fg, bg] = [luminance(rgba(win.getComputedStyle(el).color)), luminance(behind)];
+      out[selector] = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    }
+    return out;
+  }, selectors);
+}
+
+describe('contrast', () => {
+  it('secondary text (reply stats, composer hint, timestamps) meets WCAG AA 4.5:1 in light and dark', async () => {
+    const session = await e2e.start({ model: 'demo', settings: { sampling: { maxTokens: 8 } } });
+    const page = await session.openPage();
+    await chatTurn(page, 'Once upon a time', session);
+    const secondary = ['[data-testid="reply-footer"] [data-stat="tokens"]', '.composer-hint', '.conversation-item.is-active .conversation-sub'];
+    for (const theme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: theme });
+      const ratios = await contrasts(page, secondary);
+      for (const selector of secondary) expect(ratios[selector], `${selector} (${theme})`).toBeGreaterThanOrEqual(4.5);
+    }
+  });
+});
+
 describe('notices', () => {
   it('never cover the Send button or a catalog Download button', async () => {
     const session = await e2e.start({ model: 'demo' });
