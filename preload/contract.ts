@@ -9,6 +9,7 @@ import type { CacheViewWithText, ModelInfo, SlotOwners } from '../main/host/prot
 import type { CatalogEntry, CatalogVariant } from '../main/models/catalogSchema';
 import type { DownloadErrorCode, DownloadFailure } from '../main/models/downloadError';
 import type { DownloadEvent, DownloadPhase, DownloadSnapshot } from '../main/models/downloadSnapshot';
+import type { AppCommand } from './shortcuts';
 import type { ModelSummary, WeightFormat } from '../main/models/modelInspect';
 import {
   ConversationIdSchema,
@@ -219,7 +220,7 @@ export type AppEvent =
   | { readonly type: 'download'; readonly event: DownloadEvent }
   | { readonly type: 'notice'; readonly level: 'info' | 'warning' | 'error'; readonly text: string }
   /** A native menu item or shortcut the renderer acts on. */
-  | { readonly type: 'command'; readonly command: 'toggleCachePanel' | 'newConversation' | 'openSettings' | 'openModels' | 'focusComposer' };
+  | { readonly type: 'command'; readonly command: AppCommand };
 
 /** What the renderer sees as `window.ouro`: one call per verb plus the event stream. */
 export interface OuroApi {

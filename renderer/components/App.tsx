@@ -1,6 +1,9 @@
 // The app shell: sidebar, main area (chat, models or first run), optional right panel, the settings
-// dialog and toasts; applies the theme and the global Esc-stops-streaming key. Renderer.
+// dialog, the shortcuts sheet and notices; applies the theme, the keyboard shortcuts and the global
+// Esc-stops-streaming key. Renderer.
 import { useEffect, useState } from 'react';
+import { commandFor } from '../../preload/shortcuts';
+import { isMacPlatform } from '../platform';
 import {
   selectActiveTitle,
   selectCachePanelOpen,
@@ -19,6 +22,7 @@ import { FirstRun } from './FirstRun';
 import { ModelsPage } from './ModelsPage';
 import { Notices } from './Notices';
 import { SettingsDialog } from './SettingsDialog';
+import { ShortcutsDialog } from './ShortcutsDialog';
 import { Sidebar } from './Sidebar';
 
 export function App() {
@@ -30,6 +34,7 @@ export function App() {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
   useEscapeStops();
+  useShortcuts();
   return (
     // In a narrow window the chat with its panel folds the sidebar away (layout.css); it can be shown over them.
     <div className={`app-shell ${panelOpen ? 'has-panel' : ''} is-${view} ${sidebarShown ? 'sidebar-shown' : ''}`}>
@@ -42,6 +47,7 @@ export function App() {
       </main>
       {panelOpen && <CachePanel />}
       <SettingsDialog />
+      <ShortcutsDialog />
     </div>
   );
 }
@@ -76,6 +82,23 @@ function DocumentTitle() {
     document.title = title ? `${title} — Ouro` : 'Ouro';
   }, [title]);
   return null;
+}
+
+/** The keyboard shortcuts (preload/shortcuts), unless a dialog is open or a control already used the key. */
+function useShortcuts(): void {
+  const store = useStoreApi();
+  useEffect(() => {
+    const isMac = isMacPlatform();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.defaultPrevented || document.querySelector('dialog[open]')) return;
+      const command = commandFor(event, isMac);
+      if (!command) return;
+      event.preventDefault();
+      store.getState().handleCommand(command);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [store]);
 }
 
 /** Esc stops a streaming reply, unless a dialog or an inner control (editor, rename) used the key. */

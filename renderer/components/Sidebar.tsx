@@ -1,8 +1,10 @@
 // The sidebar: new conversation, search (titles at once, content through `conversations.search`), the
 // conversation list newest first with inline rename and delete-with-confirmation, and the app's
 // Models and Settings buttons. Renderer.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ConversationSummary } from '../../preload/contract';
+import { keysLabel, shortcutOf } from '../../preload/shortcuts';
+import { isMacPlatform } from '../platform';
 import { visibleConversations } from '../state/conversationsSlice';
 import { errorText } from '../state/modelsSlice';
 import { UNTITLED } from '../state/messageList';
@@ -12,18 +14,24 @@ import {
   selectConversations,
   selectConversationsLoaded,
   selectSearch,
+  selectSearchFocusTick,
   selectView,
 } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { ConversationItem } from './ConversationItem';
 import { ConfirmDialog } from './Dialog';
-import { CloseIcon, CubeIcon, GearIcon, PlusIcon, SearchIcon } from './icons';
+import { CloseIcon, CubeIcon, GearIcon, KeyboardIcon, PlusIcon, SearchIcon } from './icons';
 
 /** Wait this long after the last keystroke before a content search. */
 const SEARCH_DEBOUNCE_MS = 200;
 
 export function Sidebar() {
   const store = useStoreApi();
+  const searchRef = useRef<HTMLInputElement>(null);
+  const searchFocusTick = useAppStore(selectSearchFocusTick);
+  useEffect(() => {
+    if (searchFocusTick > 0) searchRef.current?.focus();
+  }, [searchFocusTick]);
   const conversations = useAppStore(selectConversations);
   const loaded = useAppStore(selectConversationsLoaded);
   const search = useAppStore(selectSearch);
@@ -77,9 +85,10 @@ export function Sidebar() {
         <div className="search-box">
           <SearchIcon />
           <input
+            ref={searchRef}
             type="search"
             aria-label="Search conversations"
-            placeholder="Search"
+            placeholder={`Search (${keysLabel(shortcutOf('focusSearch'), isMacPlatform())})`}
             value={query}
             onChange={(e) => store.getState().setSearchQuery(e.target.value)}
             onKeyDown={(e) => {
@@ -124,6 +133,10 @@ export function Sidebar() {
         <button type="button" className="sidebar-link" onClick={() => store.getState().openSettings('app')}>
           <GearIcon />
           Settings
+        </button>
+        <button type="button" className="sidebar-link" onClick={() => store.getState().setShortcutsOpen(true)}>
+          <KeyboardIcon />
+          Keyboard shortcuts
         </button>
       </div>
       <ConfirmDialog

@@ -1,10 +1,9 @@
-// Lifecycle slice: first load, resync after the transport reconnects, and the native menu's commands.
+// Lifecycle slice: first load, resync after the transport reconnects, and the commands of the native menu
+// and the keyboard shortcuts.
 // Renderer.
-import type { AppEvent } from '../../preload/contract';
+import type { AppCommand } from '../../preload/shortcuts';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
-
-export type AppCommand = Extract<AppEvent, { type: 'command' }>['command'];
 
 export interface LifecycleSlice {
   /** True once the first settings/models/conversations fetch has answered. */
@@ -79,6 +78,12 @@ export function createLifecycleSlice(deps: StoreDeps): SliceCreator<LifecycleSli
             return;
           case 'toggleCachePanel':
             get().toggleCachePanel();
+            return;
+          case 'focusSearch':
+            get().focusSearch();
+            return;
+          case 'showShortcuts':
+            get().setShortcutsOpen(true);
             return;
         }
       },

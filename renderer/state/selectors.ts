@@ -63,6 +63,8 @@ export const selectCachePanelOpen = (s: AppState) => s.cachePanelOpen;
 export const selectSidebarShown = (s: AppState) => s.sidebarShown;
 export const selectNotices = (s: AppState) => s.notices;
 export const selectComposerFocusTick = (s: AppState) => s.composerFocusTick;
+export const selectSearchFocusTick = (s: AppState) => s.searchFocusTick;
+export const selectShortcutsOpen = (s: AppState) => s.shortcutsOpen;
 export const selectConnection = (s: AppState) => s.connection;
 export const selectEditing = (s: AppState) => s.editing;
 export const selectEditText = (s: AppState) => s.editing?.text ?? '';

@@ -49,6 +49,10 @@ export interface UiSlice {
   notices: readonly Notice[];
   /** Bumped to ask the composer to take focus. */
   composerFocusTick: number;
+  /** Bumped to ask the sidebar's search box to take focus. */
+  searchFocusTick: number;
+  /** The keyboard shortcuts sheet is open. */
+  shortcutsOpen: boolean;
   connection: ConnectionState;
   drafts: Readonly<Record<string, string>>;
   editing: EditState | null;
@@ -59,6 +63,9 @@ export interface UiSlice {
   toggleCachePanel(): void;
   /** Shows or hides the sidebar where a narrow window folds it away for the cache panel. */
   toggleSidebar(): void;
+  /** Shows the chat with its sidebar and puts the cursor in the conversation search. */
+  focusSearch(): void;
+  setShortcutsOpen(open: boolean): void;
   pushNotice(level: NoticeLevel, text: string, action?: NoticeAction): void;
   dismissNotice(id: number): void;
   focusComposer(): void;
@@ -79,6 +86,8 @@ export function createUiSlice(): SliceCreator<UiSlice> {
     sidebarShown: false,
     notices: [],
     composerFocusTick: 0,
+    searchFocusTick: 0,
+    shortcutsOpen: false,
     connection: 'open',
     drafts: {},
     editing: null,
@@ -98,6 +107,12 @@ export function createUiSlice(): SliceCreator<UiSlice> {
     },
     toggleSidebar() {
       set((s) => ({ sidebarShown: !s.sidebarShown }));
+    },
+    focusSearch() {
+      set((s) => ({ view: 'chat', sidebarShown: true, searchFocusTick: s.searchFocusTick + 1 }));
+    },
+    setShortcutsOpen(open) {
+      set({ shortcutsOpen: open });
     },
     pushNotice(level, text, action) {
       const notice = { id: nextNoticeId++, level, text, ...(action && { action }) };

@@ -97,6 +97,34 @@ describe('a small window', () => {
   });
 });
 
+describe('keyboard shortcuts', () => {
+  it('new chat, search, settings and the cache panel by key, all listed in the help sheet', async () => {
+    const session = await e2e.start({ model: 'demo', settings: { sampling: { maxTokens: 8 } } });
+    const page = await session.openPage();
+    await chatTurn(page, 'Once upon a time', session);
+
+    await page.keyboard.press('Control+/');
+    const sheet = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await sheet.waitFor();
+    const rows = await sheet.getByTestId('shortcut-list').locator('.shortcut-row').allTextContents();
+    for (const row of ['Ctrl+NNew conversation', 'Ctrl+KSearch conversations', 'Ctrl+,Settings', 'EscStop the reply being written', 'Ctrl+/Keyboard shortcuts']) {
+      expect(rows).toContain(row);
+    }
+    await page.keyboard.press('Escape');
+    await sheet.waitFor({ state: 'hidden' });
+
+    await page.keyboard.press('Control+k');
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } | null } }).document.activeElement?.getAttribute('aria-label'))).toBe('Search conversations');
+    await page.keyboard.press('Control+Shift+K');
+    await page.getByTestId('cache-panel').waitFor();
+    await page.keyboard.press('Control+n');
+    await expect.poll(() => page.locator('.chat-title').textContent()).toBe('New conversation');
+    expect(await page.getByTestId('message').count()).toBe(0);
+    await page.keyboard.press('Control+,');
+    await page.getByRole('dialog', { name: 'Settings' }).waitFor();
+  });
+});
+
 describe('the cache panel', () => {
   it('fits its slot table into the 320 px panel', async () => {
     const session = await e2e.start({ model: 'demo', settings: { sampling: { maxTokens: 24 } } });
@@ -138,7 +166,13 @@ describe('the system prompt row', () => {
  */
 function contrasts(page: Page, selectors: readonly string[]): Promise<Record<string, number>> {
   return page.evaluate((list) => {
-    const win = globalThis as unknown as { document: Document; getComputedStyle(el: Element): CSSStyleDeclaration };
+    interface El {
+      readonly parentElement: El | null;
+    }
+    const win = globalThis as unknown as {
+      document: { querySelector(selector: string): El | null };
+      getComputedStyle(el: El): { readonly color: string; readonly backgroundColor: string };
+    };
     const rgba = (css: string): number[] => {
       const [r, g, b, a = 1] = (css.match(/[\d.]+/g) ?? []).map(Number);
       return [r, g, b, a];
@@ -152,7 +186,7 @@ function contrasts(page: Page, selectors: readonly string[]): Promise<Record<str
       const el = win.document.querySelector(selector);
       if (!el) throw new Error(`nothing matches ${selector}`);
       const layers: number[][] = [];
-      for (let at: Element | null = el; at; at = at.parentElement) {
+      for (let at: El | null = el; at; at = at.parentElement) {
         const layer = rgba(win.getComputedStyle(at).backgroundColor);
         if (layer[3] > 0) layers.push(layer);
         if (layer[3] === 1) break;
