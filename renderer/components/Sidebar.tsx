@@ -109,6 +109,7 @@ export function Sidebar() {
                 summary={row.summary}
                 snippet={row.snippet}
                 active={row.summary.id === activeId && view === 'chat'}
+                query={query}
                 onDelete={setToDelete}
               />
             ))}
