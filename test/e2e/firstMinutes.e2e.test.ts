@@ -25,6 +25,8 @@ describe('first run with the demo model', () => {
     const reply = await chatTurn(page, 'Once upon a time', session);
     expect(reply.status).toBe('complete');
     expect(reply.text).toMatch(/^, there was a little girl named Lily\./);
+    // How it ended is stored with it (an empty reply says why from this).
+    expect(session.events.since(0, 'message').at(-1)?.message).toMatchObject({ id: reply.id, status: 'complete', endReason: 'max' });
 
     await page.getByRole('button', { name: 'Models', exact: true }).click();
     const row = page.locator(`[data-testid="model-row"][data-model-id="${session.model!.id}"]`);
