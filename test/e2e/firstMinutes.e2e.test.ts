@@ -153,6 +153,8 @@ describe('the system prompt row', () => {
     await chatTurn(page, 'hello', session);
     await page.getByTestId('system-prompt').getByRole('button', { name: /System prompt/ }).click();
     await page.getByTestId('system-prompt').getByText('Rule 59', { exact: false }).waitFor({ state: 'attached' });
+    // "Pinned" explains itself on hover.
+    expect(await page.getByTestId('system-prompt').locator('.pinned-badge').first().getAttribute('title')).toMatch(/^Pinned: held in the attention-sink slots/);
     const row = (await page.getByTestId('system-prompt').boundingBox())!;
     const transcript = (await page.getByTestId('message-list').boundingBox())!;
     expect(row.y + row.height).toBeLessThanOrEqual(transcript.y + 1);
