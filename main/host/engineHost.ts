@@ -3,22 +3,22 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ChatSession } from '../engine/chatSession';
-import type { CacheSettings } from '../engine/chatTypes';
+import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { ModelError } from '../engine/errors';
 import { loadModel, type LoadedModel } from '../engine/loadedModel';
 import { inspectModelIO, loadModelFolder } from '../engine/modelFolder';
 import { availableProviders, openSession } from '../engine/onnxSession';
 import { writeFileAtomic } from '../storage/atomicFile';
 import { readSnapshotFile, writeSnapshotFile } from '../storage/snapshotFile';
+import type { CacheViewWithText } from '../../common/cacheView';
+import type { ModelInfo } from '../../common/modelInfo';
 import type {
-  CacheViewWithText,
   HostArgs,
   HostError,
   HostEvent,
   HostRequest,
   HostResult,
   HostVerb,
-  ModelInfo,
   SessionInfo,
 } from './protocol';
 import { decodeSessionSnapshot, encodeSessionSnapshot, SnapshotError } from '../engine/sessionSnapshot';
@@ -148,7 +148,7 @@ export class EngineHost {
     },
     preview: async ({ prompt, cache }) => {
       const model = this.requireModel();
-      const session = this.session && sameSettings(this.sessionSettings, cache) ? this.session : new ChatSession(model, cache);
+      const session = this.session && this.sessionSettings !== null && sameCacheSettings(this.sessionSettings, cache) ? this.session : new ChatSession(model, cache);
       return session.preview(prompt);
     },
     providers: async () => availableProviders(),
@@ -181,7 +181,7 @@ export class EngineHost {
 
   /** The active session, replaced when the cache settings change (a new geometry means a new stream). */
   private sessionFor(model: LoadedModel, settings: CacheSettings): ChatSession {
-    if (!this.session || !sameSettings(this.sessionSettings, settings)) {
+    if (!this.session || this.sessionSettings === null || !sameCacheSettings(this.sessionSettings, settings)) {
       this.session = new ChatSession(model, settings);
       this.sessionSettings = settings;
     }
@@ -217,17 +217,6 @@ export class EngineHost {
     this.model = null;
     await model?.release();
   }
-}
-
-function sameSettings(a: CacheSettings | null, b: CacheSettings): boolean {
-  return (
-    a !== null &&
-    a.sink === b.sink &&
-    a.window === b.window &&
-    a.positions === b.positions &&
-    a.journalTokens === b.journalTokens &&
-    a.chunkSize === b.chunkSize
-  );
 }
 
 function modelInfo(model: LoadedModel): ModelInfo {

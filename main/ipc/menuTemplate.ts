@@ -1,8 +1,8 @@
 // The native menu as data: standard roles plus the app's commands (new conversation, settings, models,
 // cache panel, focus the composer). Pure (only electron's types), so it is unit-tested. Runs in main.
 import type { MenuItemConstructorOptions } from 'electron';
-import type { AppEvent } from '../../preload/contract';
-import { accelerator, shortcutOf } from '../../preload/shortcuts';
+import type { AppEvent } from '../../common/contract';
+import { accelerator, shortcutOf } from '../../common/shortcuts';
 
 /** A menu command the renderer acts on. */
 export type MenuCommand = Extract<AppEvent, { type: 'command' }>['command'];
@@ -18,7 +18,7 @@ export interface MenuOptions {
 /** The application menu: macOS app menu, File, Edit, View, Window, Help. */
 export function menuTemplate(options: Readonly<MenuOptions>): MenuItemConstructorOptions[] {
   const { appName, isMac, isDev, command } = options;
-  // The renderer handles the keys itself (preload/shortcuts, the same in a browser): the menu only shows them,
+  // The renderer handles the keys itself (common/shortcuts, the same in a browser): the menu only shows them,
   // so a key press never runs its command twice.
   const item = (label: string, name: MenuCommand): MenuItemConstructorOptions => ({
     label,

@@ -2,11 +2,10 @@
 // save the outgoing one as a snapshot beside its file, restore the incoming one's, or start it empty
 // and say so. Runs in main; every method runs inside the engine lock.
 import { stat } from 'node:fs/promises';
-import type { CacheSettings } from '../engine/chatTypes';
+import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { HostRequestError } from '../host/engineHostClient';
-import type { Conversation } from '../storage/conversationSchema';
+import type { Conversation } from '../../common/conversationSchema';
 import type { ConversationStore } from '../storage/conversationStore';
-import { sameCacheSettings } from './generateRequest';
 import type { HostSupervisor } from './hostSupervisor';
 
 /** The conversation the host's stream holds. Owned by ConversationStreams; turns update the flags. */

@@ -2,7 +2,7 @@
 // dialog, the shortcuts sheet and notices; applies the theme, the keyboard shortcuts and the global
 // Esc-stops-streaming key. Renderer.
 import { useEffect, useState } from 'react';
-import { commandFor } from '../../preload/shortcuts';
+import { commandFor } from '../../common/shortcuts';
 import { isMacPlatform } from '../platform';
 import {
   selectActiveTitle,
@@ -84,7 +84,7 @@ function DocumentTitle() {
   return null;
 }
 
-/** The keyboard shortcuts (preload/shortcuts), unless a dialog is open or a control already used the key. */
+/** The keyboard shortcuts (common/shortcuts), unless a dialog is open or a control already used the key. */
 function useShortcuts(): void {
   const store = useStoreApi();
   useEffect(() => {

@@ -2,7 +2,7 @@
 // (`conversations.updateSettings`) in two tabs, validated with the storage schemas before saving.
 // Renderer.
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import type { ApiError } from '../../preload/contract';
+import type { ApiError } from '../../common/contract';
 import { errorText } from '../state/modelsSlice';
 import {
   selectActiveId,

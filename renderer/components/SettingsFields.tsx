@@ -2,7 +2,7 @@
 // each labelled, with its hint and the schema's message when invalid. Shared by both settings tabs.
 // Renderer.
 import { useId, type ReactNode } from 'react';
-import type { AppInfo } from '../../preload/contract';
+import type { AppInfo } from '../../common/contract';
 import { FIELD_LABELS, type FieldErrors, type SettingsDraft, type SettingsField } from '../state/settingsForm';
 
 export interface SettingsFieldsProps {

@@ -1,6 +1,6 @@
 // The keyboard shortcuts sheet (Ctrl/⌘+/, the sidebar's "Keyboard shortcuts", Help in the menu): every
-// shortcut from preload/shortcuts, as this OS writes it. Renderer.
-import { keysLabel, OTHER_KEYS, SHORTCUTS } from '../../preload/shortcuts';
+// shortcut from common/shortcuts, as this OS writes it. Renderer.
+import { keysLabel, OTHER_KEYS, SHORTCUTS } from '../../common/shortcuts';
 import { isMacPlatform } from '../platform';
 import { selectShortcutsOpen } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';

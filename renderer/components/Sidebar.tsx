@@ -2,8 +2,8 @@
 // conversation list newest first with inline rename and delete-with-confirmation, and the app's
 // Models and Settings buttons. Renderer.
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { ConversationSummary } from '../../preload/contract';
-import { keysLabel, shortcutOf } from '../../preload/shortcuts';
+import type { ConversationSummary } from '../../common/contract';
+import { keysLabel, shortcutOf } from '../../common/shortcuts';
 import { isMacPlatform } from '../platform';
 import { visibleConversations } from '../state/conversationsSlice';
 import { errorText } from '../state/modelsSlice';

@@ -1,7 +1,7 @@
 // Lifecycle slice: first load, resync after the transport reconnects, and the commands of the native menu
 // and the keyboard shortcuts.
 // Renderer.
-import type { AppCommand } from '../../preload/shortcuts';
+import type { AppCommand } from '../../common/shortcuts';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
 

@@ -2,8 +2,8 @@
 // engine's error (kept per model), and model progress is cleared when a load settles. Runs under Vitest
 // in Node.
 import { describe, expect, it } from 'vitest';
-import type { ApiError, AppSettings, InstalledModel, ModelInfo } from '../../preload/contract';
-import { defaultSettings } from '../../main/storage/settingsSchema';
+import type { ApiError, AppSettings, InstalledModel, ModelInfo } from '../../common/contract';
+import { defaultSettings } from '../../common/settingsSchema';
 import { errorText } from '../../renderer/state/modelsSlice';
 import { scriptedApi, storeWith } from './rendererTestKit';
 

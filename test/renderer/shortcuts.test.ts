@@ -1,7 +1,7 @@
 // The keyboard shortcuts table: key presses to commands (⌘ on macOS, Ctrl elsewhere), and how the menu and
 // the help sheet write them. Runs under Vitest (Node).
 import { describe, expect, it } from 'vitest';
-import { accelerator, commandFor, keysLabel, shortcutOf, SHORTCUTS, type KeyPress } from '../../preload/shortcuts';
+import { accelerator, commandFor, keysLabel, shortcutOf, SHORTCUTS, type KeyPress } from '../../common/shortcuts';
 
 const press = (key: string, mods: Partial<KeyPress> = {}): KeyPress => ({ key, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...mods });
 

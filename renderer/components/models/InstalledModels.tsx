@@ -3,7 +3,7 @@
 // (a downloaded or copied folder is deleted; a folder used in place is only forgotten); the demo model
 // that comes with Ouro is hidden and shown instead. Renderer.
 import { useEffect, useId, useState } from 'react';
-import type { InstalledModel, ModelSummary } from '../../../preload/contract';
+import type { InstalledModel, ModelSummary } from '../../../common/contract';
 import { formatBytes, formatCount } from '../../format';
 import { errorText } from '../../state/modelsSlice';
 import { selectBusy, selectCatalog, selectCurrentModel, selectLoadingModelId, selectModelDetails, selectModelErrors, selectModels } from '../../state/selectors';
