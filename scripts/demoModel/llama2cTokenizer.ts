@@ -54,6 +54,17 @@ export function sentencePieceMerges(pieces: readonly SentencePiece[]): Array<[st
   return merges.map((m) => [m.left, m.right]);
 }
 
+/** Llama-2's tokenizer.json decoder: `▁` back to spaces, byte pieces to bytes, the leading space dropped. */
+export const LLAMA2_DECODER = {
+  type: 'Sequence',
+  decoders: [
+    { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+    { type: 'ByteFallback' },
+    { type: 'Fuse' },
+    { type: 'Strip', content: ' ', start: 1, stop: 0 },
+  ],
+};
+
 function addedToken(id: number, content: string): Record<string, unknown> {
   return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
 }
@@ -88,15 +99,7 @@ export function llamaTokenizerJson(pieces: readonly SentencePiece[]): Record<str
       ],
       special_tokens: { [bos]: { id: bos, ids: [1], tokens: [bos] } },
     },
-    decoder: {
-      type: 'Sequence',
-      decoders: [
-        { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
-        { type: 'ByteFallback' },
-        { type: 'Fuse' },
-        { type: 'Strip', content: ' ', start: 1, stop: 0 },
-      ],
-    },
+    decoder: LLAMA2_DECODER,
     model: {
       type: 'BPE',
       dropout: null,

@@ -1,19 +1,18 @@
 // config.json for a Llama model folder written from weights (the test fixtures, the demo model). Runs in
 // Node (tests, build).
 
-/** The shape fields config.json carries. */
-export interface LlamaConfigSpec {
-  layers: number;
-  hidden: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  intermediate: number;
-  vocab: number;
+import type { LlamaShape } from './llamaGraph';
+
+/** The shape and position fields config.json carries. */
+export interface LlamaConfigSpec extends LlamaShape {
+  /** config.max_position_embeddings. */
   maxPositions: number;
   ropeTheta: number;
+  /** Default 1 (all of each head rotates). */
   partialRotaryFactor?: number;
+  /** Written as rope_scaling; a graph builder bakes linear and llama3 scaling into its inv_freq. */
   ropeScaling?: Record<string, unknown> | null;
+  /** Default false. */
   tieEmbeddings?: boolean;
 }
 
