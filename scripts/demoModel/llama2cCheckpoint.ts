@@ -1,7 +1,8 @@
 // Reads a llama2.c checkpoint (the legacy "v0" export: a 7×int32 header, then fp32 weights) into the weights
 // the ONNX graph builder takes, with wq/wk rows permuted from llama2.c's interleaved RoPE pairs to HF's
 // rotate_half halves. Runs in Node at build time (and in the tests that check it).
-import { transpose, type LlamaLayerWeights, type LlamaWeights } from '../onnx/llamaGraph';
+import { transposeMatrix as transpose } from '../../test/fixtures/fixtureQuant';
+import type { LlamaLayerWeights, LlamaWeights } from '../onnx/llamaGraph';
 
 /** The checkpoint header. */
 export interface Llama2cHeader {
