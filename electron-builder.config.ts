@@ -42,6 +42,8 @@ if (!buildDeb && process.platform === 'linux' && env.npm_lifecycle_event === 'di
 const APP_FILES = [
   'out/**/*',
   '!out/**/*.map',
+  // The demo model goes beside app.asar (extraResources): onnxruntime opens model files from disk.
+  '!out/demo-model{,/**}',
   'models/catalog.json',
   'package.json',
   '!**/node_modules/**/*.{map,ts,mts,cts,tsbuildinfo}',
@@ -72,6 +74,8 @@ const config: Configuration = {
   // the package (its JavaScript) stays inside. smartUnpack would unpack the whole module.
   asar: { smartUnpack: false },
   asarUnpack: [`${ORT_BIN_DIR}/**`],
+  // TinyStories 260K, converted by `npm run build` (scripts/demoModel); main reads it from resources/demo-model.
+  extraResources: [{ from: 'out/demo-model', to: 'demo-model', filter: ['**/*', '!demo-build.json'] }],
   // onnxruntime-node ships N-API prebuilt binaries that Electron loads as they are: nothing to rebuild.
   npmRebuild: false,
   nodeGypRebuild: false,

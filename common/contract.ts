@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { GenerationStats } from './stats';
 import type { CatalogEntry, CatalogVariant } from './catalogSchema';
 import type { DownloadEvent, DownloadPhase, DownloadSnapshot } from './downloadTypes';
+import type { AppCommand } from './shortcuts';
 import {
   ConversationIdSchema,
   MessageIdSchema,
@@ -40,7 +41,12 @@ export interface InstalledModel {
   readonly id: string;
   readonly name: string;
   readonly dir: string;
-  readonly source: 'imported' | 'downloaded';
+  /** `demo`: the small model that comes with Ouro (never deleted, can be hidden). */
+  readonly source: 'imported' | 'downloaded' | 'demo';
+  /** What the model is for, in a line (the demo's). */
+  readonly note?: string;
+  /** A hidden demo: listed on the Models page to show again, left out of the model picker. */
+  readonly hidden?: boolean;
   /** Set when the folder no longer validates (moved, deleted, damaged): the engine's specific error. */
   readonly problem?: string;
 }
@@ -135,8 +141,13 @@ export const verbs = {
     args: z.object({ dir: z.string().min(1).max(4096), mode: z.enum(['copy', 'reference']).optional() }).strict(),
     result: {} as InstalledModel,
   },
-  /** Downloaded or copied models: deletes the folder. Imported by reference: forgets it, the folder stays. */
+  /**
+   * Downloaded or copied models: deletes the folder. Imported by reference: forgets it, the folder stays.
+   * The demo model is never deleted (`bad-request`): hide it with `models.setHidden`.
+   */
   'models.remove': { args: z.object({ id: modelId }).strict(), result: null },
+  /** Hides or shows the demo model (the only one that can be hidden). */
+  'models.setHidden': { args: z.object({ id: modelId, hidden: z.boolean() }).strict(), result: null },
   /** Loads a model into the engine host (progress events with phase 'load'). */
   'models.load': { args: z.object({ id: modelId }).strict(), result: {} as ModelInfo },
   'models.current': { args: empty, result: {} as ModelInfo | null },
@@ -247,7 +258,7 @@ export type AppEvent =
   /** The repairs not yet dismissed, whenever that list changes. */
   | { readonly type: 'repairs'; readonly repairs: readonly Repair[] }
   /** A native menu item or shortcut the renderer acts on. */
-  | { readonly type: 'command'; readonly command: 'toggleCachePanel' | 'newConversation' | 'openSettings' | 'openModels' | 'focusComposer' };
+  | { readonly type: 'command'; readonly command: AppCommand };
 
 /** What the renderer sees as `window.ouro`: one call per verb plus the event stream. */
 export interface OuroApi {

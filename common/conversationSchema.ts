@@ -44,6 +44,8 @@ export const MessageSchema = z.object({
   parentId: MessageIdSchema.optional(),
   /** For status `error`: what went wrong, for the user. */
   error: z.string().optional(),
+  /** For status `complete`: what ended the reply (its end token, a stop string, the token limit). */
+  endReason: z.enum(['eos', 'stop', 'max']).optional(),
 });
 
 /** A conversation folded from its file: the state the UI shows, and the JSON export format. */

@@ -17,6 +17,11 @@ import { createMainWindow, hardenSession } from './window';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const HOST_ENTRY = join(here, 'hostEntry.js');
 const PRELOAD = join(here, '../preload/index.cjs');
+/**
+ * The demo model the build converts (scripts/demoModel): unpacked in the app's resources when packaged
+ * (onnxruntime reads it from disk, not from the asar archive), in out/ beside the bundles otherwise.
+ */
+const DEMO_MODEL = app.isPackaged ? join(process.resourcesPath, 'demo-model') : join(here, '../demo-model');
 /** electron-vite sets this to the Vite dev server in `npm run dev` only. */
 const devServer = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
 const origin: RendererOrigin = devServer ? { kind: 'dev', origin: devServer } : { kind: 'file', indexPath: join(here, '../renderer/index.html') };
@@ -45,6 +50,7 @@ async function start(): Promise<void> {
     // Host events reach the window over its own port from the utility process (main stays out of the token path).
     forwardHostEvents: false,
     version: app.getVersion(),
+    demoModelDir: DEMO_MODEL,
   });
   hardenSession(origin);
   const ipc = registerIpc({ services, hub, origin });

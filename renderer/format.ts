@@ -8,6 +8,11 @@ export function formatCount(value: number): string {
   return integer.format(value);
 }
 
+/** "1 token", "1,024 tokens". */
+export function formatTokens(count: number): string {
+  return `${formatCount(count)} ${count === 1 ? 'token' : 'tokens'}`;
+}
+
 /** 23.4 */
 export function formatRate(value: number): string {
   return oneDecimal.format(value);

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WeightFormat } from '../../test/fixtures/fixtureQuant';
-import { BUILDER_SOURCES, buildLlamaFixture, SMOLLM2_135M_SHAPES, type FixtureSpec } from '../../test/fixtures/llamaFixture';
+import { buildLlamaFixture, FIXTURE_BUILDER_SOURCES, SMOLLM2_135M_SHAPES, type FixtureSpec } from '../../test/fixtures/llamaFixture';
 import { WORK_DIR } from './benchContext';
 
 const NAME = 'smollm2-135m-shapes';
@@ -12,7 +12,7 @@ const NAME = 'smollm2-135m-shapes';
 /** What a bench artifact derived from `spec` depends on: the spec and the builder's sources, plus `extra` files. */
 export function builderStamp(spec: Readonly<FixtureSpec>, extra: readonly URL[] = []): string {
   const hash = createHash('sha256').update(JSON.stringify(spec));
-  for (const file of BUILDER_SOURCES) hash.update(readFileSync(new URL(`../../test/fixtures/${file}`, import.meta.url)));
+  for (const file of FIXTURE_BUILDER_SOURCES) hash.update(readFileSync(file));
   for (const url of extra) hash.update(readFileSync(url));
   return hash.digest('hex');
 }

@@ -13,6 +13,7 @@ import type { ApiReply, AppEvent, CacheFullView, Conversation, ModelInfo } from 
 import { emptyStats } from '../../common/stats';
 import { defaultSettings } from '../../common/settingsSchema';
 import { startBridgeServer } from '../../main/web/bridgeServer';
+import { findChromium } from '../../test/e2e/chromium';
 import { machineInfo } from '../lib/machine';
 import { mdTable } from '../lib/stats';
 
@@ -22,7 +23,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '50' },
     sink: { type: 'string', default: '4' },
     window: { type: 'string', default: '4092' },
-    chromium: { type: 'string', default: process.env.OURO_CHROMIUM ?? '/usr/bin/chromium' },
+    chromium: { type: 'string', default: findChromium()?.path ?? '' },
   },
   strict: true,
 });
@@ -299,7 +300,7 @@ async function measure(page: Page, scenario: string, seconds: number, tokensBefo
 
 async function main(): Promise<void> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error(`the built renderer is missing at ${RENDERER_DIR}: run \`npm run build:renderer\` first`);
-  if (!existsSync(values.chromium)) throw new Error(`Chromium is missing at ${values.chromium}: install it or pass --chromium`);
+  if (!existsSync(values.chromium)) throw new Error(`No Chromium found${values.chromium ? ` at ${values.chromium}` : ''}: install one, set OURO_CHROMIUM or pass --chromium`);
   const cache = new SyntheticCache();
   const synthetic = syntheticServices(cache);
   const server = await startBridgeServer({ services: synthetic.services, staticDir: RENDERER_DIR });

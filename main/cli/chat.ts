@@ -1,7 +1,7 @@
 // `npm run chat`: a terminal chat on the engine host (a worker thread), one-shot with --prompt or
-// interactive on stdin; --json prints one event per line. Plain Node.
+// interactive on stdin (./chatLoop); --json prints one event per line. Plain Node.
+import { randomInt } from 'node:crypto';
 import type { ChatMessage } from '../../common/chat';
-import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import type { CacheSettings, GenerateOptions, Prompt } from '../engine/chatTypes';
 import type { ProviderChoice } from '../../common/providers';
@@ -9,12 +9,34 @@ import { DEFAULT_SAMPLING, validateSamplingParams } from '../engine/sampling/sam
 import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent, HostResult } from '../host/protocol';
 import { startWorkerHost } from '../host/workerTransport';
+import { chatLoop, type RunningReply } from './chatLoop';
 import { cacheConfigOption, CliError, intOption, numberOption, positionsOption, runCli } from './cliSupport';
 
-const USAGE = `usage: npm run chat -- --model DIR [--prompt TEXT] [--system TEXT] [--sink S|auto] [--window W]
-       [--positions cache|original] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed N]
-       [--min-p P] [--repetition-penalty R] [--greedy] [--raw] [--provider NAME] [--json]
---greedy takes the most likely token every step (no sampling, no repetition penalty).`;
+const DEFAULT_MAX_TOKENS = 512;
+
+const USAGE = `usage: npm run chat -- --model DIR [options]
+A terminal chat with a local model: interactive, or one reply with --prompt.
+
+  --model DIR               model folder (transformers.js / Optimum ONNX layout); required
+  --prompt TEXT             answer TEXT once and exit (default: chat on stdin)
+  --system TEXT             system prompt (default: none)
+  --sink S|auto             attention-sink tokens (default: auto, covering the system prompt, at least 4)
+  --window W                ring window in tokens (default: min(2048, trained context / 2 - S))
+  --positions cache|original  RoPE positions of the sinks (default: cache)
+  --max-tokens N            longest reply in tokens (default: ${DEFAULT_MAX_TOKENS})
+  --temperature T           sampling temperature, 0 = greedy (default: ${DEFAULT_SAMPLING.temperature})
+  --top-k K                 keep the K most likely tokens, 0 = off (default: ${DEFAULT_SAMPLING.topK})
+  --top-p P                 nucleus mass, 1 = off (default: ${DEFAULT_SAMPLING.topP})
+  --min-p P                 drop tokens under P × the top one, 0 = off (default: ${DEFAULT_SAMPLING.minP})
+  --repetition-penalty R    1 = off (default: ${DEFAULT_SAMPLING.repetitionPenalty})
+  --seed N                  sampler seed, to repeat a reply (default: a random one, printed at start)
+  --greedy                  always the most likely token (no sampling, no repetition penalty)
+  --raw                     no chat template: the text as is, BOS as the tokenizer config says
+  --provider NAME           cpu, webgpu, cuda, dml or coreml (default: cpu; falls back to cpu with a warning)
+  --json                    one JSON event per line: {"type":"token",…} per token, then {"type":"done",…}
+  --help                    this text
+
+Interactive: type a message after the "> " marker; Ctrl-C stops a reply, Ctrl-C again or Ctrl-D quits.`;
 
 const { values } = parseArgs({
   options: {
@@ -24,7 +46,7 @@ const { values } = parseArgs({
     sink: { type: 'string', default: 'auto' },
     window: { type: 'string' },
     positions: { type: 'string', default: 'cache' },
-    'max-tokens': { type: 'string', default: '256' },
+    'max-tokens': { type: 'string', default: String(DEFAULT_MAX_TOKENS) },
     temperature: { type: 'string' },
     'top-k': { type: 'string' },
     'top-p': { type: 'string' },
@@ -52,6 +74,8 @@ function cacheSettings(): CacheSettings {
 function generateOptions(): GenerateOptions {
   const sampling = validateSamplingParams({
     ...DEFAULT_SAMPLING,
+    // The engine's fixed default seed would give the same reply to the same prompt every run.
+    seed: randomInt(2 ** 31),
     ...(values.greedy && { greedy: true, repetitionPenalty: 1 }),
     ...(values.temperature !== undefined && { temperature: numberOption('--temperature', values.temperature) }),
     ...(values['top-k'] !== undefined && { topK: intOption('--top-k', values['top-k']) }),
@@ -65,25 +89,32 @@ function generateOptions(): GenerateOptions {
   return { sampling, maxTokens: intOption('--max-tokens', values['max-tokens']!) };
 }
 
-async function turn(host: EngineHostClient, prompt: Prompt, options: GenerateOptions, cache: CacheSettings) {
+/** Starts one reply, printing its tokens as they come. */
+function startTurn(host: EngineHostClient, prompt: Prompt, options: GenerateOptions, cache: CacheSettings): { cancel(): void; done: Promise<HostResult<'generate'>> } {
   const { seq, result } = host.start('generate', { prompt, options, cache });
   const stopListening = host.onEvent((event: HostEvent) => {
     if (event.type !== 'token' || event.seq !== seq) return;
     if (values.json) console.log(JSON.stringify({ type: 'token', id: event.id, text: event.text, pos: event.pos, slot: event.slot }));
     else process.stdout.write(event.text);
   });
-  // Ctrl-C stops the reply, not the chat.
-  const onSigint = () => void host.cancel(seq);
-  process.once('SIGINT', onSigint);
-  try {
-    const done: HostResult<'generate'> = await result;
-    if (values.json) console.log(JSON.stringify({ type: 'done', reason: done.reason, stats: done.stats }));
-    else process.stdout.write('\n');
-    return done;
-  } finally {
-    process.off('SIGINT', onSigint);
-    stopListening();
-  }
+  const done = result.then(
+    (ended) => {
+      stopListening();
+      if (values.json) {
+        console.log(JSON.stringify({ type: 'done', reason: ended.reason, stats: ended.stats }));
+        return ended;
+      }
+      process.stdout.write('\n');
+      // A reply cut by the limit says so, rather than just stopping mid-sentence.
+      if (ended.reason === 'max') console.error(`(stopped at the ${options.maxTokens}-token limit; --max-tokens N allows longer replies)`);
+      return ended;
+    },
+    (err: unknown) => {
+      stopListening();
+      throw err;
+    },
+  );
+  return { cancel: () => void host.cancel(seq), done };
 }
 
 async function main(): Promise<void> {
@@ -106,16 +137,24 @@ async function main(): Promise<void> {
       return { kind: 'chat', messages: [...messages] };
     };
     if (values.prompt !== undefined) {
-      await turn(host, promptFor(values.prompt), options, cache);
+      const reply = startTurn(host, promptFor(values.prompt), options, cache);
+      // Ctrl-C stops the reply; what came so far is printed and the program ends as usual.
+      const onSigint = () => reply.cancel();
+      process.once('SIGINT', onSigint);
+      await reply.done.finally(() => process.off('SIGINT', onSigint));
       return;
     }
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY });
-    if (process.stdin.isTTY) console.error(`${info.name} loaded. Type a message; Ctrl-D quits, Ctrl-C stops a reply.`);
-    for await (const line of rl) {
-      if (!line.trim()) continue;
-      const done = await turn(host, promptFor(line), options, cache);
-      if (!values.raw) messages.push({ role: 'assistant', content: done.text });
-    }
+    const terminal = process.stdin.isTTY === true;
+    if (terminal) console.error(`${info.name} loaded (seed ${options.sampling.seed}). Type a message; Ctrl-C stops a reply, Ctrl-C again or Ctrl-D quits.`);
+    await chatLoop({ input: process.stdin, output: process.stderr, terminal }, (line): RunningReply => {
+      const reply = startTurn(host, promptFor(line), options, cache);
+      return {
+        cancel: reply.cancel,
+        done: reply.done.then((ended) => {
+          if (!values.raw) messages.push({ role: 'assistant', content: ended.text });
+        }),
+      };
+    });
   } finally {
     await host.close();
   }

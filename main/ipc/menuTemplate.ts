@@ -2,6 +2,7 @@
 // cache panel, focus the composer). Pure (only electron's types), so it is unit-tested. Runs in main.
 import type { MenuItemConstructorOptions } from 'electron';
 import type { AppEvent } from '../../common/contract';
+import { accelerator, shortcutOf } from '../../common/shortcuts';
 
 /** A menu command the renderer acts on. */
 export type MenuCommand = Extract<AppEvent, { type: 'command' }>['command'];
@@ -17,12 +18,15 @@ export interface MenuOptions {
 /** The application menu: macOS app menu, File, Edit, View, Window, Help. */
 export function menuTemplate(options: Readonly<MenuOptions>): MenuItemConstructorOptions[] {
   const { appName, isMac, isDev, command } = options;
-  const item = (label: string, accelerator: string | undefined, name: MenuCommand): MenuItemConstructorOptions => ({
+  // The renderer handles the keys itself (common/shortcuts, the same in a browser): the menu only shows them,
+  // so a key press never runs its command twice.
+  const item = (label: string, name: MenuCommand): MenuItemConstructorOptions => ({
     label,
-    ...(accelerator ? { accelerator } : {}),
+    accelerator: accelerator(shortcutOf(name)),
+    registerAccelerator: false,
     click: () => command(name),
   });
-  const settings = item(isMac ? 'Settings…' : 'Settings', 'CmdOrCtrl+,', 'openSettings');
+  const settings = item(isMac ? 'Settings…' : 'Settings', 'openSettings');
   const template: MenuItemConstructorOptions[] = [];
   if (isMac) {
     template.push({
@@ -45,8 +49,9 @@ export function menuTemplate(options: Readonly<MenuOptions>): MenuItemConstructo
   template.push({
     label: 'File',
     submenu: [
-      item('New Conversation', 'CmdOrCtrl+N', 'newConversation'),
-      item('Models…', 'CmdOrCtrl+Shift+M', 'openModels'),
+      item('New Conversation', 'newConversation'),
+      item('Search Conversations', 'focusSearch'),
+      item('Models…', 'openModels'),
       ...(isMac ? [] : [{ type: 'separator' } as const, settings]),
       { type: 'separator' },
       isMac ? { role: 'close' } : { role: 'quit' },
@@ -65,13 +70,13 @@ export function menuTemplate(options: Readonly<MenuOptions>): MenuItemConstructo
       { role: 'delete' },
       { role: 'selectAll' },
       { type: 'separator' },
-      item('Focus Message Box', 'CmdOrCtrl+L', 'focusComposer'),
+      item('Focus Message Box', 'focusComposer'),
     ],
   });
   template.push({
     label: 'View',
     submenu: [
-      item('Toggle Cache Panel', 'CmdOrCtrl+Shift+K', 'toggleCachePanel'),
+      item('Toggle Cache Panel', 'toggleCachePanel'),
       { type: 'separator' },
       ...(isDev ? [{ role: 'reload' } as const, { role: 'forceReload' } as const, { role: 'toggleDevTools' } as const, { type: 'separator' } as const] : []),
       { role: 'resetZoom' },
@@ -82,6 +87,6 @@ export function menuTemplate(options: Readonly<MenuOptions>): MenuItemConstructo
     ],
   });
   template.push({ role: 'windowMenu' });
-  template.push({ role: 'help', submenu: [...(isMac ? [] : [{ role: 'about' } as const])] });
+  template.push({ role: 'help', submenu: [item('Keyboard Shortcuts', 'showShortcuts'), ...(isMac ? [] : [{ role: 'about' } as const])] });
   return template;
 }

@@ -51,6 +51,8 @@ export interface AppServicesOptions {
   readonly catalog?: Readonly<Catalog>;
   /** Download retries, timeouts, progress rate and test seams. */
   readonly downloads?: DownloadTuning;
+  /** The demo model folder that ships with the app (listed, and loaded on first run); default none. */
+  readonly demoModelDir?: string;
 }
 
 /** The parts the handlers work with; one object per AppServices. */
@@ -105,7 +107,7 @@ export class AppServices {
       onWarning: (w) => notice('warning', w.message),
     });
     const repairs = new RepairLog(join(options.dataDir, 'repairs.json'), (list) => emit({ type: 'repairs', repairs: list }));
-    const registry = new ModelRegistry(options.dataDir, (repair) => repairs.add(repair));
+    const registry = new ModelRegistry(options.dataDir, (repair) => repairs.add(repair), Date.now, options.demoModelDir ?? null);
     const supervisor = new HostSupervisor({ host: options.host, startHost: options.startHost });
     const lock = new KeyedQueue();
     const streams = new ConversationStreams(supervisor, store, (text) => notice('warning', text));
@@ -217,10 +219,13 @@ export class AppServices {
     await this.parts.supervisor.replace(next);
   }
 
-  /** Loads the model used last, if it is still installed (at app start; a failure becomes a notice). */
+  /**
+   * Loads the model used last, if it is still installed, or on first run the demo model unless it is
+   * hidden (at app start; a failure becomes a notice).
+   */
   async restoreLastModel(): Promise<void> {
     await this.ready;
-    const id = this.parts.settings.get().lastModelId;
+    const id = this.parts.settings.get().lastModelId ?? (await this.parts.registry.list()).find((m) => m.source === 'demo' && !m.hidden && !m.problem)?.id;
     if (!id || this.parts.models.current) return;
     const reply = await this.invoke('models.load', { id });
     if (!reply.ok) this.parts.emit({ type: 'notice', level: 'warning', text: `The last model could not be loaded: ${reply.error.message}` });

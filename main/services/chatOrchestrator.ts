@@ -227,7 +227,10 @@ export class ChatOrchestrator {
     try {
       const r = await result;
       turn.answered = true;
-      end = { status: r.reason === 'cancelled' ? 'stopped' : 'complete', content: r.text, stats: messageStats(r.stats) };
+      end =
+        r.reason === 'cancelled'
+          ? { status: 'stopped', content: r.text, stats: messageStats(r.stats) }
+          : { status: 'complete', content: r.text, stats: messageStats(r.stats), endReason: r.reason };
       ok = true;
     } catch (err) {
       turn.answered = true;

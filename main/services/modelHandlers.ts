@@ -10,6 +10,7 @@ export type ModelVerb =
   | 'models.list'
   | 'models.import'
   | 'models.remove'
+  | 'models.setHidden'
   | 'models.load'
   | 'models.current'
   | 'models.inspect'
@@ -43,6 +44,11 @@ export function modelHandlers(parts: ServiceParts): Pick<ServiceHandlers, ModelV
       await registry.remove(id);
       parts.modelsChanged();
       emit({ type: 'settings', settings: settings.get() });
+      return null;
+    },
+    'models.setHidden': async ({ id, hidden }) => {
+      await registry.setHidden(id, hidden);
+      parts.modelsChanged();
       return null;
     },
     'models.load': async ({ id }) => {

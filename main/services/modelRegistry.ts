@@ -1,5 +1,5 @@
-// The models the app knows: folders the user imported (kept by reference in `<dataDir>/models.json`)
-// and folders downloaded or copied into `<dataDir>/models/`. Runs in main; validates with the engine's
+// The models the app knows: the demo model that comes with Ouro, folders the user imported (kept by
+// reference in `<dataDir>/models.json`) and folders downloaded or copied into `<dataDir>/models/`. Runs in main; validates with the engine's
 // ModelFolder (file-level checks) plus a caller-supplied check (the engine host's graph check).
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
@@ -19,8 +19,14 @@ const ImportedModelSchema = z.object({
   dir: z.string().min(1).max(4096),
   addedAt: z.int().min(0),
 });
-const RegistryFileSchema = z.object({ version: z.literal(1), models: z.array(ImportedModelSchema) });
+const RegistryFileSchema = z.object({ version: z.literal(1), models: z.array(ImportedModelSchema), demoHidden: z.boolean().optional() });
 type ImportedModel = z.output<typeof ImportedModelSchema>;
+type RegistryFile = z.output<typeof RegistryFileSchema>;
+
+/** The id of the demo model (TinyStories 260K, converted at build time from llama2.c's checkpoint). */
+export const DEMO_MODEL_ID = 'demo-tinystories-260k';
+const DEMO_NAME = 'Demo · TinyStories 260K';
+const DEMO_NOTE = "Writes short children's stories; download a chat model for conversations.";
 
 /** Ids of downloaded models: the folder name under `<dataDir>/models/`, prefixed so it never collides with an import. */
 const DOWNLOADED_PREFIX = 'downloaded-';
@@ -58,19 +64,32 @@ export class ModelRegistry {
   readonly downloadsDir: string;
   private writes: Promise<unknown> = Promise.resolve();
 
+  /**
+   * `demoDir`: the converted demo model that ships with the app (`out/demo-model`, or the packaged
+   * resources' `demo-model`); null lists none.
+   */
   constructor(
     dataDir: string,
     private readonly onRepair: (repair: StorageRepair) => void = () => undefined,
     private readonly now: () => number = Date.now,
+    private readonly demoDir: string | null = null,
   ) {
     this.file = join(dataDir, 'models.json');
     this.downloadsDir = join(dataDir, 'models');
   }
 
-  /** Every known model, imported first (newest first), each re-checked: a missing folder gets `problem`. */
+  /**
+   * Every known model: the demo (marked `hidden` when hidden), then imported ones (newest first), then
+   * downloaded ones, each re-checked: a missing folder gets `problem`.
+   */
   async list(): Promise<InstalledModel[]> {
-    const imported = (await this.readImported()).sort((a, b) => b.addedAt - a.addedAt);
+    const file = await this.readFile();
+    const imported = [...file.models].sort((a, b) => b.addedAt - a.addedAt);
     const rows: InstalledModel[] = [];
+    if (this.demoDir !== null) {
+      const demo = { id: DEMO_MODEL_ID, name: DEMO_NAME, dir: this.demoDir, source: 'demo', note: DEMO_NOTE } as const;
+      rows.push(await withProblem(file.demoHidden ? { ...demo, hidden: true } : demo));
+    }
     for (const m of imported) rows.push(await withProblem({ id: m.id, name: m.name, dir: m.dir, source: 'imported' }));
     for (const name of await this.downloadedFolders()) {
       rows.push(await withProblem({ id: DOWNLOADED_PREFIX + name, name, dir: join(this.downloadsDir, name), source: 'downloaded' }));
@@ -110,6 +129,7 @@ export class ModelRegistry {
 
   /** Forgets an imported model, or deletes a downloaded or copied one (its folder is the app's own). */
   async remove(id: string): Promise<void> {
+    if (id === DEMO_MODEL_ID) fail('bad-request', 'The demo model comes with Ouro and is never deleted; hide it instead.');
     if (id.startsWith(DOWNLOADED_PREFIX)) {
       const name = id.slice(DOWNLOADED_PREFIX.length);
       if (!FOLDER_NAME.test(name) || !(await this.downloadedFolders()).includes(name)) fail('not-found', `No model ${id} is installed.`);
@@ -124,12 +144,25 @@ export class ModelRegistry {
     });
   }
 
+  /** Hides or shows the demo model; any other id is refused (remove those instead). */
+  async setHidden(id: string, hidden: boolean): Promise<void> {
+    if (id !== DEMO_MODEL_ID || this.demoDir === null) fail('bad-request', `Only the demo model can be hidden; remove ${id} instead.`);
+    await this.serialise(async () => {
+      const file = await this.readFile();
+      await this.writeFile({ ...file, demoHidden: hidden || undefined });
+    });
+  }
+
   private async readImported(): Promise<ImportedModel[]> {
+    return (await this.readFile()).models;
+  }
+
+  private async readFile(): Promise<RegistryFile> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, models: [] };
       throw err;
     }
     let raw: unknown;
@@ -139,7 +172,7 @@ export class ModelRegistry {
       raw = undefined;
     }
     const parsed = RegistryFileSchema.safeParse(raw);
-    if (parsed.success) return parsed.data.models;
+    if (parsed.success) return parsed.data;
     // A damaged list must not lock the user out of the app: set it aside and start empty.
     const backup = `${this.file}.corrupt-${this.now()}`;
     const kept = await rename(this.file, backup).then(
@@ -153,12 +186,17 @@ export class ModelRegistry {
       lost: dirs.length > 0 ? dirs.map((dir) => `the imported model folder ${dir}`) : ['the list of imported model folders'],
       message: `The list of imported models could not be read${kept ? ` and was kept as ${backup}` : ''}; import your model folders again (they are still where they were).`,
     });
-    return [];
+    return { version: 1, models: [] };
   }
 
+  /** Replaces the imported models, keeping the rest of the file. Call inside `serialise`. */
   private async writeImported(models: readonly ImportedModel[]): Promise<void> {
+    await this.writeFile({ ...(await this.readFile()), models: [...models] });
+  }
+
+  private async writeFile(file: Readonly<RegistryFile>): Promise<void> {
     await mkdir(resolve(this.file, '..'), { recursive: true });
-    await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, models }, null, 2)}\n`);
+    await writeFileAtomic(this.file, `${JSON.stringify(file, null, 2)}\n`);
   }
 
   private async downloadedFolders(): Promise<string[]> {

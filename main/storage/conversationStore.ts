@@ -63,7 +63,10 @@ export interface NewMessage {
   readonly createdAt?: number;
 }
 
-/** A conversation to create; `id` defaults to a random UUID, `title` to "New conversation". */
+/**
+ * A conversation to create; `id` defaults to a random UUID, `title` to '' (untitled: the renderer names it
+ * after its first message).
+ */
 export interface NewConversation {
   readonly id?: string;
   readonly title?: string;
@@ -116,7 +119,7 @@ export class ConversationStore {
         type: 'header',
         version: CONVERSATION_FORMAT_VERSION,
         id: init.id ?? randomUUID(),
-        title: init.title ?? 'New conversation',
+        title: init.title ?? '',
         createdAt: this.now(),
         ...(init.modelId === undefined ? {} : { modelId: init.modelId }),
         ...(init.settings === undefined ? {} : { settings: init.settings }),

@@ -11,6 +11,7 @@ export interface StreamEnd {
   readonly stats?: MessageStats;
   readonly content?: string;
   readonly error?: string;
+  readonly endReason?: Message['endReason'];
 }
 
 /**

@@ -18,7 +18,7 @@ export interface TestAppOptions {
   /** Load the model used last at start (default false: tests load what they need). */
   readonly restoreLastModel?: boolean;
   /** Passed to the services (e.g. a fixed `seed`, a short `streamTiming`, download retries). */
-  readonly services?: Partial<Pick<AppServicesOptions, 'seed' | 'streamTiming' | 'version' | 'downloads'>>;
+  readonly services?: Partial<Pick<AppServicesOptions, 'seed' | 'streamTiming' | 'version' | 'downloads' | 'demoModelDir'>>;
   /** Where model downloads come from instead of the `hubBaseUrl` setting (tests: a mock Hub on loopback). */
   readonly hubBaseUrl?: string;
   /** The download catalog instead of the bundled one (tests: entries the mock Hub serves). */

@@ -2,6 +2,7 @@
 // browser transport, serving the built renderer. For development and browser tests. Plain Node.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CliError, intOption, runCli } from '../cli/cliSupport';
 import { startTestApp } from './serveApp';
@@ -29,6 +30,8 @@ await runCli(async () => {
     staticDir: resolve(values.static!),
     port,
     restoreLastModel: true,
+    // Converted by `npm run web` (scripts/demoModel) before this starts.
+    services: { demoModelDir: fileURLToPath(new URL('../../out/demo-model', import.meta.url)) },
   });
   // The address is the credential: the key in it is new at every launch and printed nowhere else.
   console.log(`Ouro (browser mode): open ${app.url}\n  data: ${resolve(values['data-dir']!)}  (Ctrl-C to quit)`);

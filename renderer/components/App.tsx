@@ -1,9 +1,13 @@
 // The app shell: sidebar, main area (chat, models or first run), optional right panel, the settings
-// dialog and toasts; applies the theme and the global Esc-stops-streaming key. Renderer.
+// dialog, the shortcuts sheet and notices; applies the theme, the keyboard shortcuts and the global
+// Esc-stops-streaming key. Renderer.
 import { useEffect, useState } from 'react';
+import { commandFor } from '../../common/shortcuts';
+import { isMacPlatform } from '../platform';
 import {
   selectActiveTitle,
   selectCachePanelOpen,
+  selectSidebarShown,
   selectHasModel,
   selectInitialized,
   selectModels,
@@ -18,25 +22,32 @@ import { FirstRun } from './FirstRun';
 import { ModelsPage } from './ModelsPage';
 import { Notices } from './Notices';
 import { SettingsDialog } from './SettingsDialog';
+import { ShortcutsDialog } from './ShortcutsDialog';
 import { Sidebar } from './Sidebar';
 
 export function App() {
   const theme = useAppStore(selectTheme);
   const panelOpen = useAppStore(selectCachePanelOpen);
+  const sidebarShown = useAppStore(selectSidebarShown);
+  const view = useAppStore(selectView);
   useEffect(() => {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
   useEscapeStops();
+  useShortcuts();
   return (
-    <div className={`app-shell ${panelOpen ? 'has-panel' : ''}`}>
+    // In a narrow window the chat with its panel folds the sidebar away (layout.css); it can be shown over them.
+    <div className={`app-shell ${panelOpen ? 'has-panel' : ''} is-${view} ${sidebarShown ? 'sidebar-shown' : ''}`}>
       <DocumentTitle />
       <Sidebar />
       <main className="main">
+        {/* In the flow above the page, so a notice never covers Send or a Download button. */}
+        <Notices />
         <MainContent />
       </main>
       {panelOpen && <CachePanel />}
       <SettingsDialog />
-      <Notices />
+      <ShortcutsDialog />
     </div>
   );
 }
@@ -71,6 +82,23 @@ function DocumentTitle() {
     document.title = title ? `${title} — Ouro` : 'Ouro';
   }, [title]);
   return null;
+}
+
+/** The keyboard shortcuts (common/shortcuts), unless a dialog is open or a control already used the key. */
+function useShortcuts(): void {
+  const store = useStoreApi();
+  useEffect(() => {
+    const isMac = isMacPlatform();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.defaultPrevented || document.querySelector('dialog[open]')) return;
+      const command = commandFor(event, isMac);
+      if (!command) return;
+      event.preventDefault();
+      store.getState().handleCommand(command);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [store]);
 }
 
 /** Esc stops a streaming reply, unless a dialog or an inner control (editor, rename) used the key. */

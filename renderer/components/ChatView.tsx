@@ -9,11 +9,13 @@ import {
   selectHasMessages,
   selectOpening,
   selectReadOnly,
+  selectSidebarShown,
 } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
+import { UNTITLED } from '../state/messageList';
 import { Composer } from './Composer';
 import { ExportMenu } from './ExportMenu';
-import { ChatIcon, PanelIcon, SlidersIcon } from './icons';
+import { ChatIcon, PanelIcon, SidebarIcon, SlidersIcon } from './icons';
 import { MessageList } from './MessageList';
 import { ModelPicker } from './ModelPicker';
 import { ProgressStrip } from './ProgressBar';
@@ -43,10 +45,22 @@ function ChatHeader() {
   const title = useAppStore(selectActiveTitle);
   const activeId = useAppStore(selectActiveId);
   const panelOpen = useAppStore(selectCachePanelOpen);
+  const sidebarShown = useAppStore(selectSidebarShown);
   return (
     <header className="chat-header">
+      {/* Shown only where the window is too narrow for sidebar, chat and panel side by side (layout.css). */}
+      <button
+        type="button"
+        className="icon-button sidebar-toggle"
+        aria-label="Sidebar"
+        title="Show the conversations"
+        aria-expanded={sidebarShown}
+        onClick={() => store.getState().toggleSidebar()}
+      >
+        <SidebarIcon />
+      </button>
       <h1 className="chat-title" title={title ?? undefined}>
-        {title || 'New conversation'}
+        {title || UNTITLED}
       </h1>
       <div className="chat-header-tools">
         <ModelPicker />

@@ -5,6 +5,8 @@ import type { ConversationSummary } from '../../common/contract';
 import { formatWhen } from '../format';
 import { useStoreApi } from '../state/storeContext';
 import { errorText } from '../state/modelsSlice';
+import { matchParts } from '../state/conversationsSlice';
+import { UNTITLED } from '../state/messageList';
 import { PencilIcon, TrashIcon } from './icons';
 
 export interface ConversationItemProps {
@@ -12,13 +14,15 @@ export interface ConversationItemProps {
   /** The matching text from a content search. */
   readonly snippet?: string;
   readonly active: boolean;
+  /** The sidebar's search: its matches are highlighted in the title and snippet. */
+  readonly query: string;
   readonly onDelete: (summary: ConversationSummary) => void;
 }
 
-export const ConversationItem = memo(function ConversationItem({ summary, snippet, active, onDelete }: ConversationItemProps) {
+export const ConversationItem = memo(function ConversationItem({ summary, snippet, active, query, onDelete }: ConversationItemProps) {
   const store = useStoreApi();
   const [renaming, setRenaming] = useState(false);
-  const title = summary.title || 'Untitled';
+  const title = summary.title || UNTITLED;
 
   return (
     <li
@@ -42,10 +46,14 @@ export const ConversationItem = memo(function ConversationItem({ summary, snippe
             }
           }}
         >
-          <span className="conversation-title">{title}</span>
+          <span className="conversation-title">
+            <Highlighted text={title} query={query} />
+          </span>
           <span className="conversation-sub">
             {snippet !== undefined ? (
-              <span className="conversation-snippet">{snippet}</span>
+              <span className="conversation-snippet">
+                <Highlighted text={snippet} query={query} />
+              </span>
             ) : (
               <>
                 {summary.problem !== undefined && (
@@ -116,4 +124,8 @@ function RenameField({ summary, onDone }: { readonly summary: ConversationSummar
       }}
     />
   );
+}
+
+function Highlighted({ text, query }: { readonly text: string; readonly query: string }) {
+  return matchParts(text, query).map((part, i) => (part.match ? <mark key={i}>{part.text}</mark> : part.text));
 }

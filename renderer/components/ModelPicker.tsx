@@ -1,14 +1,15 @@
-// The chat header's model menu: installed models (imported, copied and downloaded; catalog downloads by
-// their catalog name), the loaded one selected; choosing one loads it. Renderer.
+// The chat header's model menu: installed models (the demo unless hidden, imported, copied and downloaded;
+// catalog downloads by their catalog name), the loaded one selected; choosing one loads it. Renderer.
 import { useEffect } from 'react';
 import { errorText } from '../state/modelsSlice';
-import { selectBusy, selectCatalog, selectCurrentModelDir, selectLoadingModelId, selectModels } from '../state/selectors';
+import { useShallow } from 'zustand/react/shallow';
+import { selectBusy, selectCatalog, selectCurrentModelDir, selectLoadingModelId, selectPickableModels } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { modelDisplayName } from './models/modelText';
 
 export function ModelPicker() {
   const store = useStoreApi();
-  const models = useAppStore(selectModels);
+  const models = useAppStore(useShallow(selectPickableModels));
   const currentDir = useAppStore(selectCurrentModelDir);
   const loadingId = useAppStore(selectLoadingModelId);
   const busy = useAppStore(selectBusy);

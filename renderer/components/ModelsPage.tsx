@@ -38,8 +38,9 @@ export function ModelsPage() {
         <section className="card" aria-labelledby="catalog-title">
           <h2 id="catalog-title">Download a model</h2>
           <p className="field-hint">
-            Chat models checked to work with Ouro, from the Hugging Face Hub. Downloads resume after an interruption and every file
-            is checked before the model appears.
+            Chat models from the Hugging Face Hub whose architecture and export format Ouro supports; each card says whether
+            that exact export has been tried here. Downloads resume after an interruption and every file is checked against
+            its hash before the model appears.
           </p>
           <Catalog />
           <OrphanDownloads />

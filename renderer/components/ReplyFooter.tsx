@@ -1,7 +1,7 @@
 // The footer of an assistant reply: tokens, tok/s, time to first token and re-processed tokens (live
 // counters while it streams), plus the status line of a stopped, interrupted or failed reply. Renderer.
 import type { Message } from '../../common/contract';
-import { formatCount, formatDuration, formatRate } from '../format';
+import { formatCount, formatDuration, formatRate, formatTokens } from '../format';
 import type { DisplayStatus } from '../state/messageList';
 import { selectStopping, selectStreamFirstTokenAt, selectStreamStartedAt, selectStreamTokens } from '../state/selectors';
 import { useAppStore } from '../state/storeContext';
@@ -13,7 +13,7 @@ export function ReplyFooter({ message, live }: { readonly message: Message; read
   if (!stats) return null;
   return (
     <footer className="reply-footer" data-testid="reply-footer">
-      <span data-stat="tokens">{formatCount(stats.tokens)} tokens</span>
+      <span data-stat="tokens">{formatTokens(stats.tokens)}</span>
       <span data-stat="tok-per-sec">{formatRate(stats.tokPerSec)} tok/s</span>
       <span data-stat="ttft" title="Time to first token">
         {formatDuration(stats.ttftMs)} to first token
@@ -39,7 +39,7 @@ function LiveFooter() {
   const rate = elapsed > 0 ? (tokens * 1000) / elapsed : 0;
   return (
     <footer className="reply-footer is-live" data-testid="reply-footer" data-live="true">
-      <span data-stat="tokens">{formatCount(tokens)} tokens</span>
+      <span data-stat="tokens">{formatTokens(tokens)}</span>
       {elapsed > 250 && <span data-stat="tok-per-sec">{formatRate(rate)} tok/s</span>}
       <span data-stat="ttft" title="Time to first token">
         {formatDuration(firstTokenAt - startedAt)} to first token
@@ -53,7 +53,23 @@ const STATUS_TEXT: Partial<Record<DisplayStatus, string>> = {
   interrupted: 'Interrupted. Ouro closed while this reply was being written; Regenerate writes a new one.',
 };
 
-/** The explanation under a reply that did not finish normally. */
+/** Why a finished reply has no text, or null when it has some. */
+export function emptyReplyReason(message: Readonly<Message>): string | null {
+  if (message.role !== 'assistant' || message.status !== 'complete' || message.content.trim() !== '') return null;
+  const tokens = message.stats?.tokens ?? 0;
+  switch (message.endReason) {
+    case 'eos':
+      return 'Empty reply: the model ended it at once (its end-of-text token came first). Regenerate, or rephrase your message.';
+    case 'stop':
+      return 'Empty reply: one of the model’s stop strings came before any text. Regenerate for another try.';
+    case 'max':
+      return `Empty reply: it reached Max tokens (${formatTokens(tokens)}) before writing any visible text. Raise Max tokens in Settings.`;
+    default:
+      return 'Empty reply: the model wrote no text. Regenerate for another try.';
+  }
+}
+
+/** The explanation under a reply that did not finish normally, or that finished with no text. */
 export function ReplyStatus({ message, status }: { readonly message: Message; readonly status: DisplayStatus }) {
   const stopping = useAppStore(selectStopping);
   if (status === 'streaming') {
@@ -70,6 +86,6 @@ export function ReplyStatus({ message, status }: { readonly message: Message; re
       </p>
     );
   }
-  const text = STATUS_TEXT[status];
+  const text = status === 'complete' ? emptyReplyReason(message) : STATUS_TEXT[status];
   return text ? <p className={`reply-status is-${status}`}>{text}</p> : null;
 }

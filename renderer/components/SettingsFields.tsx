@@ -4,7 +4,7 @@
 import { useId, type ReactNode } from 'react';
 import { PROVIDER_LABELS, type ProviderName } from '../../common/providers';
 import type { AppInfo } from '../../common/contract';
-import type { FieldErrors, SettingsDraft, SettingsField } from '../state/settingsForm';
+import { FIELD_LABELS, type FieldErrors, type SettingsDraft, type SettingsField } from '../state/settingsForm';
 
 export interface SettingsFieldsProps {
   readonly draft: SettingsDraft;
@@ -48,13 +48,13 @@ function Field({ label, hint, error, wide, children }: FieldProps) {
   );
 }
 
-const NUMBER_FIELDS: readonly { field: SettingsField; label: string; hint: string }[] = [
-  { field: 'temperature', label: 'Temperature', hint: '0 picks the likeliest token; higher is more varied (0–5).' },
-  { field: 'topK', label: 'Top-k', hint: 'Sample from the k likeliest tokens; 0 turns it off.' },
-  { field: 'topP', label: 'Top-p', hint: 'Nucleus sampling: the smallest set whose probability reaches p.' },
-  { field: 'minP', label: 'Min-p', hint: 'Drop tokens below this fraction of the top probability.' },
-  { field: 'repetitionPenalty', label: 'Repetition penalty', hint: '1 is off; above 1 discourages repeats.' },
-  { field: 'maxTokens', label: 'Max tokens', hint: 'Longest reply, in tokens.' },
+const NUMBER_FIELDS: readonly { field: SettingsField; hint: string }[] = [
+  { field: 'temperature', hint: '0 picks the likeliest token; higher is more varied (0–5).' },
+  { field: 'topK', hint: 'Sample from the k likeliest tokens; 0 turns it off.' },
+  { field: 'topP', hint: 'Nucleus sampling: the smallest set whose probability reaches p.' },
+  { field: 'minP', hint: 'Drop tokens below this fraction of the top probability.' },
+  { field: 'repetitionPenalty', hint: '1 is off; above 1 discourages repeats.' },
+  { field: 'maxTokens', hint: 'Longest reply, in tokens.' },
 ];
 
 export function SettingsFields({ draft, errors, onChange, mode, defaults, providers }: SettingsFieldsProps) {
@@ -78,7 +78,7 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
   return (
     <div className="settings-fields">
       <Field
-        label="System prompt"
+        label={FIELD_LABELS.systemPrompt}
         wide
         error={errors.systemPrompt}
         hint={
@@ -103,13 +103,13 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
       <fieldset className="settings-group">
         <legend>Sampling</legend>
         <div className="field-grid">
-          {NUMBER_FIELDS.map(({ field, label, hint }) => (
-            <Field key={field} label={label} hint={hint} error={errors[field]}>
+          {NUMBER_FIELDS.map(({ field, hint }) => (
+            <Field key={field} label={FIELD_LABELS[field]} hint={hint} error={errors[field]}>
               {text(field)}
             </Field>
           ))}
           <Field
-            label="Seed"
+            label={FIELD_LABELS.seed}
             error={errors.seed}
             hint={mode === 'override' ? 'A whole number, or "random".' : 'A whole number for repeatable replies; blank for random.'}
           >
@@ -121,14 +121,14 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
       <fieldset className="settings-group">
         <legend>Context cache</legend>
         <div className="field-grid">
-          <Field label="Sink tokens" error={errors.sink} hint='Tokens kept from the very start (the system prompt). A whole number, or "auto".'>
+          <Field label={FIELD_LABELS.sink} error={errors.sink} hint='Tokens kept from the very start (the system prompt). A whole number, or "auto".'>
             {text('sink', 'auto')}
           </Field>
-          <Field label="Window tokens" error={errors.window} hint='How many recent tokens the model sees. A whole number, or "auto".'>
+          <Field label={FIELD_LABELS.window} error={errors.window} hint='How many recent tokens the model sees. A whole number, or "auto".'>
             {text('window', 'auto')}
           </Field>
           <Field
-            label="Positions"
+            label={FIELD_LABELS.positions}
             error={errors.positions}
             hint="Cache: positions counted within what the model sees (StreamingLLM). Original: positions as written."
           >
@@ -153,7 +153,7 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
         <fieldset className="settings-group">
           <legend>App</legend>
           <div className="field-grid">
-            <Field label="Provider" error={errors.provider} hint="Where the model runs. Auto picks a hardware accelerator that works for the model (CUDA, DirectML, Core ML, or WebGPU on a real GPU, never a software one), else CPU.">
+            <Field label={FIELD_LABELS.provider} error={errors.provider} hint="Where the model runs. Auto picks a hardware accelerator that works for the model (CUDA, DirectML, Core ML, or WebGPU on a real GPU, never a software one), else CPU.">
               {(ids) => (
                 <select
                   id={ids.id}
@@ -172,7 +172,7 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
                 </select>
               )}
             </Field>
-            <Field label="Theme" error={errors.theme}>
+            <Field label={FIELD_LABELS.theme} error={errors.theme}>
               {(ids) => (
                 <select
                   id={ids.id}

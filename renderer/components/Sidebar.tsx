@@ -1,28 +1,37 @@
 // The sidebar: new conversation, search (titles at once, content through `conversations.search`), the
 // conversation list newest first with inline rename and delete-with-confirmation, and the app's
 // Models and Settings buttons. Renderer.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ConversationSummary } from '../../common/contract';
+import { keysLabel, shortcutOf } from '../../common/shortcuts';
+import { isMacPlatform } from '../platform';
 import { visibleConversations } from '../state/conversationsSlice';
 import { errorText } from '../state/modelsSlice';
+import { UNTITLED } from '../state/messageList';
 import {
   selectActiveId,
   selectConnection,
   selectConversations,
   selectConversationsLoaded,
   selectSearch,
+  selectSearchFocusTick,
   selectView,
 } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { ConversationItem } from './ConversationItem';
 import { ConfirmDialog } from './Dialog';
-import { CubeIcon, GearIcon, PlusIcon, SearchIcon } from './icons';
+import { CloseIcon, CubeIcon, GearIcon, KeyboardIcon, PlusIcon, SearchIcon } from './icons';
 
 /** Wait this long after the last keystroke before a content search. */
 const SEARCH_DEBOUNCE_MS = 200;
 
 export function Sidebar() {
   const store = useStoreApi();
+  const searchRef = useRef<HTMLInputElement>(null);
+  const searchFocusTick = useAppStore(selectSearchFocusTick);
+  useEffect(() => {
+    if (searchFocusTick > 0) searchRef.current?.focus();
+  }, [searchFocusTick]);
   const conversations = useAppStore(selectConversations);
   const loaded = useAppStore(selectConversationsLoaded);
   const search = useAppStore(selectSearch);
@@ -59,9 +68,15 @@ export function Sidebar() {
   return (
     <aside className="sidebar" aria-label="Sidebar">
       <div className="sidebar-top">
-        <div className="brand" aria-hidden="true">
-          <span className="brand-mark" />
-          Ouro
+        <div className="brand-row">
+          <div className="brand" aria-hidden="true">
+            <span className="brand-mark" />
+            Ouro
+          </div>
+          {/* Only where the sidebar is shown over a narrow window's chat (layout.css). */}
+          <button type="button" className="icon-button sidebar-toggle" aria-label="Hide sidebar" title="Hide the conversations" onClick={() => store.getState().toggleSidebar()}>
+            <CloseIcon />
+          </button>
         </div>
         <button type="button" className="button button-new" onClick={newConversation}>
           <PlusIcon />
@@ -70,9 +85,10 @@ export function Sidebar() {
         <div className="search-box">
           <SearchIcon />
           <input
+            ref={searchRef}
             type="search"
             aria-label="Search conversations"
-            placeholder="Search"
+            placeholder={`Search (${keysLabel(shortcutOf('focusSearch'), isMacPlatform())})`}
             value={query}
             onChange={(e) => store.getState().setSearchQuery(e.target.value)}
             onKeyDown={(e) => {
@@ -93,6 +109,7 @@ export function Sidebar() {
                 summary={row.summary}
                 snippet={row.snippet}
                 active={row.summary.id === activeId && view === 'chat'}
+                query={query}
                 onDelete={setToDelete}
               />
             ))}
@@ -118,13 +135,17 @@ export function Sidebar() {
           <GearIcon />
           Settings
         </button>
+        <button type="button" className="sidebar-link" onClick={() => store.getState().setShortcutsOpen(true)}>
+          <KeyboardIcon />
+          Keyboard shortcuts
+        </button>
       </div>
       <ConfirmDialog
         open={toDelete !== null}
         title="Delete conversation?"
         message={
           <>
-            “{toDelete?.title || 'Untitled'}” and all its messages will be deleted from this computer. This cannot be
+            “{toDelete?.title || UNTITLED}” and all its messages will be deleted from this computer. This cannot be
             undone.
           </>
         }

@@ -3,7 +3,7 @@
 import type { ApiError, Conversation, Message } from '../../common/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
-import { titleFromMessage, upsertMessage, type StreamKind } from './messageList';
+import { titleFromMessage, UNTITLED, upsertMessage, type StreamKind } from './messageList';
 
 /** The open conversation's header fields (its messages live in `messages`). */
 export type ActiveConversation = Omit<Conversation, 'messages'>;
@@ -103,8 +103,9 @@ export function createChatSlice(deps: StoreDeps): SliceCreator<ChatSlice> {
           const id = before?.id ?? (await get().createConversation(titleFromMessage(content)));
           const start = await api.invoke('chat.send', { conversationId: id, content });
           get().beginStream(start, 'send');
-          // An untitled conversation takes its first message's first line as its title.
-          if (before && !before.title.trim() && get().messages.length <= 2) {
+          // An untitled conversation (or one stored with the old default title) takes its first message's
+          // first line as its title.
+          if (before && (!before.title.trim() || before.title === UNTITLED) && get().messages.length <= 2) {
             void get().renameConversation(id, titleFromMessage(content));
           }
         });

@@ -68,6 +68,23 @@ export function visibleConversations(list: readonly ConversationSummary[], searc
   return rows;
 }
 
+/** `text` cut into runs, `match` where it contains `query` (case-insensitive), for highlighting. */
+export function matchParts(text: string, query: string): { readonly text: string; readonly match: boolean }[] {
+  const needle = query.trim().toLocaleLowerCase();
+  if (!needle) return [{ text, match: false }];
+  const haystack = text.toLocaleLowerCase();
+  const parts: { text: string; match: boolean }[] = [];
+  let at = 0;
+  // Lower-casing can change a string's length (rarely, e.g. "İ"): then no highlight rather than a wrong one.
+  for (let hit = haystack.indexOf(needle); hit >= 0 && haystack.length === text.length; hit = haystack.indexOf(needle, at)) {
+    if (hit > at) parts.push({ text: text.slice(at, hit), match: false });
+    parts.push({ text: text.slice(hit, hit + needle.length), match: true });
+    at = hit + needle.length;
+  }
+  if (at < text.length || parts.length === 0) parts.push({ text: text.slice(at), match: false });
+  return parts;
+}
+
 /** The list row for a conversation just created or opened. */
 export function summaryOf(conversation: Readonly<Conversation>): ConversationSummary {
   const last = conversation.messages[conversation.messages.length - 1];

@@ -1,10 +1,9 @@
-// Lifecycle slice: first load, resync after the transport reconnects, the native menu's commands, and the
-// repairs main made to unreadable files at start. Renderer.
-import type { AppEvent, Repair } from '../../common/contract';
+// Lifecycle slice: first load, resync after the transport reconnects, the commands of the native menu
+// and the keyboard shortcuts, and the repairs main made to unreadable files at start. Renderer.
+import type { Repair } from '../../common/contract';
+import type { AppCommand } from '../../common/shortcuts';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
-
-export type AppCommand = Extract<AppEvent, { type: 'command' }>['command'];
 
 export interface LifecycleSlice {
   /** True once the first settings/models/conversations fetch has answered. */
@@ -102,6 +101,12 @@ export function createLifecycleSlice(deps: StoreDeps): SliceCreator<LifecycleSli
             return;
           case 'toggleCachePanel':
             get().toggleCachePanel();
+            return;
+          case 'focusSearch':
+            get().focusSearch();
+            return;
+          case 'showShortcuts':
+            get().setShortcutsOpen(true);
             return;
         }
       },

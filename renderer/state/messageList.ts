@@ -106,6 +106,9 @@ export function regenerableIndex(messages: readonly Message[]): number {
   return last >= 0 && messages[last].role === 'assistant' ? last : -1;
 }
 
+/** What an untitled conversation is called until its first message names it. */
+export const UNTITLED = 'New conversation';
+
 /** A conversation title from the first line of its first message. */
 export function titleFromMessage(content: string): string {
   const line = content.trim().split('\n', 1)[0].replace(/\s+/g, ' ');

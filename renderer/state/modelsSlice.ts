@@ -42,6 +42,8 @@ export interface ModelsSlice extends DownloadsSlice {
   inspectModel(id: string): Promise<void>;
   /** Deletes a downloaded or copied model's folder, or forgets an imported one. */
   removeModel(id: string): Promise<ApiError | null>;
+  /** Hides or shows the demo model (the `models` event brings the new list). */
+  setModelHidden(id: string, hidden: boolean): Promise<ApiError | null>;
 }
 
 /** One line for an ApiError: its message, plus the engine's detail when it adds something. */
@@ -135,6 +137,15 @@ export function createModelsSlice(deps: StoreDeps): SliceCreator<ModelsSlice> {
         const downloads = Object.fromEntries(Object.entries(s.downloads).filter(([, d]) => dir === undefined || d.dir !== dir));
         return { models: s.models.filter((m) => m.id !== id), modelDetails, downloads };
       });
+      return null;
+    },
+    async setModelHidden(id, hidden) {
+      try {
+        await api.invoke('models.setHidden', { id, hidden });
+      } catch (error) {
+        return toApiError(error);
+      }
+      set((s) => ({ models: s.models.map((m) => (m.id === id ? { ...m, hidden: hidden || undefined } : m)) }));
       return null;
     },
   });

@@ -34,6 +34,8 @@ export const selectPrefillProgress = (s: AppState) => s.progress.prefill;
 export const selectLastStats = (s: AppState) => s.lastStats;
 
 export const selectModels = (s: AppState) => s.models;
+/** The model menu's entries: every model but a hidden demo (kept while it is the one loaded). Use with useShallow. */
+export const selectPickableModels = (s: AppState) => s.models.filter((m) => !m.hidden || m.dir === s.currentModel?.dir);
 export const selectModelsLoaded = (s: AppState) => s.modelsLoaded;
 export const selectCurrentModel = (s: AppState) => s.currentModel;
 export const selectCurrentModelDir = (s: AppState) => s.currentModel?.dir ?? null;
@@ -62,9 +64,12 @@ export const selectAppInfo = (s: AppState) => s.appInfo;
 export const selectView = (s: AppState) => s.view;
 export const selectSettingsDialog = (s: AppState) => s.settingsDialog;
 export const selectCachePanelOpen = (s: AppState) => s.cachePanelOpen;
+export const selectSidebarShown = (s: AppState) => s.sidebarShown;
 export const selectNotices = (s: AppState) => s.notices;
 export const selectRepairs = (s: AppState) => s.repairs;
 export const selectComposerFocusTick = (s: AppState) => s.composerFocusTick;
+export const selectSearchFocusTick = (s: AppState) => s.searchFocusTick;
+export const selectShortcutsOpen = (s: AppState) => s.shortcutsOpen;
 export const selectConnection = (s: AppState) => s.connection;
 export const selectEditing = (s: AppState) => s.editing;
 export const selectEditText = (s: AppState) => s.editing?.text ?? '';

@@ -26,6 +26,29 @@ export const SETTINGS_FIELDS = [
 ] as const;
 
 export type SettingsField = (typeof SETTINGS_FIELDS)[number];
+
+/** What the form calls each field: the words its messages use too, never the schema's names. */
+export const FIELD_LABELS: Readonly<Record<SettingsField, string>> = {
+  systemPrompt: 'System prompt',
+  temperature: 'Temperature',
+  topK: 'Top-k',
+  topP: 'Top-p',
+  minP: 'Min-p',
+  repetitionPenalty: 'Repetition penalty',
+  maxTokens: 'Max tokens',
+  seed: 'Seed',
+  sink: 'Sink tokens',
+  window: 'Window tokens',
+  positions: 'Positions',
+  provider: 'Provider',
+  theme: 'Theme',
+};
+
+/** A schema message ("cache.window must be …") as the form says it ("Window tokens must be …"). */
+export function labelledMessage(field: SettingsField, message: string): string {
+  const named = /^((?:\w+\.)*)(\w+) /.exec(message);
+  return named && named[2] === field ? `${FIELD_LABELS[field]} ${message.slice(named[0].length)}` : message;
+}
 export type SamplingField = 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty' | 'maxTokens';
 
 /** The form as typed: every field a string. In an overrides draft, '' means "use the app setting". */
@@ -83,7 +106,7 @@ export function draftFromOverrides(overrides: Readonly<ConversationSettings> | u
 function parseNumber(field: SettingsField, raw: string, errors: FieldErrors): number {
   const text = raw.trim();
   if (NUMBER.test(text)) return Number(text);
-  errors[field] ??= text ? `${field} must be a number` : `${field} is required`;
+  errors[field] ??= `${FIELD_LABELS[field]} ${text ? 'must be a number' : 'is required'}`;
   return Number.NaN;
 }
 
@@ -108,7 +131,7 @@ function isField(key: unknown): key is SettingsField {
 function collectIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[], errors: FieldErrors): void {
   for (const issue of issues) {
     const field = [...issue.path].reverse().find(isField);
-    if (field && !errors[field]) errors[field] = issue.message;
+    if (field && !errors[field]) errors[field] = labelledMessage(field, issue.message);
   }
 }
 

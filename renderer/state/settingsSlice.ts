@@ -1,5 +1,5 @@
 // Settings slice: the app settings, app info (providers, version), and saving app defaults or a
-// conversation's overrides. Renderer.
+// conversation's overrides (a new provider offers to reload the loaded model). Renderer.
 import type { ApiError, AppInfo, AppSettings } from '../../common/contract';
 import { PROVIDER_LABELS } from '../../common/providers';
 import type { ConversationSettings, SettingsPatch } from '../../common/settingsSchema';

@@ -44,9 +44,15 @@ export interface UiSlice {
   view: MainView;
   settingsDialog: SettingsTab | null;
   cachePanelOpen: boolean;
+  /** In a window too narrow for sidebar, chat and cache panel, whether the sidebar is shown over the chat. */
+  sidebarShown: boolean;
   notices: readonly Notice[];
   /** Bumped to ask the composer to take focus. */
   composerFocusTick: number;
+  /** Bumped to ask the sidebar's search box to take focus. */
+  searchFocusTick: number;
+  /** The keyboard shortcuts sheet is open. */
+  shortcutsOpen: boolean;
   connection: ConnectionState;
   drafts: Readonly<Record<string, string>>;
   editing: EditState | null;
@@ -55,6 +61,11 @@ export interface UiSlice {
   openSettings(tab?: SettingsTab): void;
   closeSettings(): void;
   toggleCachePanel(): void;
+  /** Shows or hides the sidebar where a narrow window folds it away for the cache panel. */
+  toggleSidebar(): void;
+  /** Shows the chat with its sidebar and puts the cursor in the conversation search. */
+  focusSearch(): void;
+  setShortcutsOpen(open: boolean): void;
   pushNotice(level: NoticeLevel, text: string, action?: NoticeAction): void;
   dismissNotice(id: number): void;
   focusComposer(): void;
@@ -72,8 +83,11 @@ export function createUiSlice(): SliceCreator<UiSlice> {
     view: 'chat',
     settingsDialog: null,
     cachePanelOpen: false,
+    sidebarShown: false,
     notices: [],
     composerFocusTick: 0,
+    searchFocusTick: 0,
+    shortcutsOpen: false,
     connection: 'open',
     drafts: {},
     editing: null,
@@ -90,6 +104,15 @@ export function createUiSlice(): SliceCreator<UiSlice> {
     },
     toggleCachePanel() {
       set((s) => ({ cachePanelOpen: !s.cachePanelOpen }));
+    },
+    toggleSidebar() {
+      set((s) => ({ sidebarShown: !s.sidebarShown }));
+    },
+    focusSearch() {
+      set((s) => ({ view: 'chat', sidebarShown: true, searchFocusTick: s.searchFocusTick + 1 }));
+    },
+    setShortcutsOpen(open) {
+      set({ shortcutsOpen: open });
     },
     pushNotice(level, text, action) {
       const notice = { id: nextNoticeId++, level, text, ...(action && { action }) };

@@ -63,6 +63,25 @@ describe('npm run chat', () => {
     expect((done.stats as { decodeTokens: number }).decodeTokens).toBeGreaterThan(0);
   });
 
+  it('--help gives one line per option with its default', async () => {
+    const { code, stdout } = await cli('chat', ['--help']);
+    expect(code).toBe(0);
+    for (const option of ['--model', '--prompt', '--system', '--sink', '--window', '--positions', '--max-tokens', '--temperature', '--top-k', '--top-p', '--min-p', '--repetition-penalty', '--seed', '--greedy', '--raw', '--provider', '--json']) {
+      expect(stdout.split('\n').filter((line) => line.trimStart().startsWith(`${option} `)), option).toHaveLength(1);
+    }
+    expect(stdout).toMatch(/--max-tokens N\s+longest reply in tokens \(default: 512\)/);
+    expect(stdout).toMatch(/--temperature T\s+.*\(default: 0\.7\)/);
+  });
+
+  it('samples with a random seed unless --seed is given (the engine default is a fixed one)', async () => {
+    const reply = async (...extra: string[]) => {
+      const { stdout } = await cli('chat', ['--model', fixture, '--prompt', 'hello', '--max-tokens', '24', '--json', ...extra]);
+      return lines(stdout).filter((l) => l.type === 'token').map((l) => l.id);
+    };
+    const [a, b] = await Promise.all([reply(), reply()]);
+    expect(a).not.toEqual(b);
+  });
+
   it('rejects bad options with a usage error and exit code 2', async () => {
     const bad = await cli('chat', ['--model', fixture, '--prompt', 'x', '--positions', 'sideways']);
     expect(bad.code).toBe(2);

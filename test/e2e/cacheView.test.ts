@@ -5,10 +5,8 @@
 // mid-conversation, with the send preview, and stays on the cache through a turn that starts a new
 // stream; a streamed token does not re-render the message list; and the docs screenshot, panel open
 // mid-stream (docs/screenshot-cache.png under `npm run docs:screenshots`). Vitest + Chromium.
-import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { BRIDGE_PATH, type CacheViewWithText } from '../../common/contract';
@@ -27,8 +25,6 @@ const settings = (maxTokens: number, window = W) => ({ cache: { sink: S, window 
 /** Rows on a page of the slot table (CacheSlotTable's TABLE_PAGE). */
 const TABLE_PAGE = 64;
 
-const STORIES_DIR = fileURLToPath(new URL('../../../shared/models/stories260K', import.meta.url));
-const HAS_STORIES = existsSync(join(STORIES_DIR, 'onnx', 'model.onnx'));
 
 /** Counts renders of the watched components (renderer/components/cache/renderProbe). */
 async function countRenders(page: Page): Promise<void> {
@@ -283,9 +279,9 @@ describe('cache panel', () => {
     expect(pushed).toBeGreaterThan(10);
   });
 
-  // docs/screenshot-cache.png with `npm run docs:screenshots` (and stories260K), else a scratch file.
-  it(`captures the panel mid-stream at 1280×800 (${HAS_STORIES ? 'stories260K' : 'tiny fixture, stories260K absent'})`, async () => {
-    const session = await e2e.start({ model: HAS_STORIES ? { dir: STORIES_DIR } : 'tiny', settings: { ...settings(120, 60), sampling: { seed: 6, maxTokens: 120 } } });
+  // docs/screenshot-cache.png with `npm run docs:screenshots`, else a scratch file; the trained demo model.
+  it('captures the panel mid-stream at 1280×800', async () => {
+    const session = await e2e.start({ model: 'demo', settings: { ...settings(120, 60), sampling: { seed: 6, maxTokens: 120 } } });
     const { id } = await session.call('conversations.create', { title: 'Lily and the red box' });
     const start = await session.call('chat.send', { conversationId: id, content: 'Once upon a time, there was a little girl named Lily.' });
     await session.events.next('message', (e) => e.message.id === start.reply.id && e.message.status !== 'streaming', 0);
@@ -310,7 +306,7 @@ describe('cache panel', () => {
     // Let the last frame paint the canvas and counters.
     await page.evaluate(() => new Promise((resolve) => (globalThis as unknown as { requestAnimationFrame(cb: () => void): void }).requestAnimationFrame(() => resolve(null))));
 
-    const target = screenshotPath('screenshot-cache.png', session.dir, HAS_STORIES);
+    const target = screenshotPath('screenshot-cache.png', session.dir);
     await mkdir(join(target, '..'), { recursive: true });
     await page.screenshot({ path: target });
     const png = await readFile(target);

@@ -1,4 +1,4 @@
-// Browser end-to-end harness: one headless Debian Chromium per test file and, per test, the real app
+// Browser end-to-end harness: one headless Chromium (found by ./chromium) per test file and, per test, the real app
 // (services, a worker-thread engine host, the bridge server over the built renderer) in a temp data
 // folder. Any console error, page error, failed load or CSP violation fails the test. Runs under Vitest.
 import { existsSync } from 'node:fs';
@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import type { ApiError, InstalledModel, Verb, VerbArgs, VerbResult } from '../../common/contract';
 import type { SettingsPatch } from '../../common/settingsSchema';
 import { startTestApp, type TestApp, type TestAppOptions } from '../../main/web/serveApp';
+import { DEMO_MODEL_OUT } from '../../scripts/demoModel/buildDemoModel';
 import { ensureFixture } from '../fixtures/llamaFixture';
 import { EventLog } from '../services/servicesKit';
 import type { PageWindow } from './pageTypes';
@@ -18,16 +19,13 @@ import type { PageWindow } from './pageTypes';
 /** The built renderer (`npm run build:renderer`; `npm test` builds it first). */
 export const RENDERER_DIR = fileURLToPath(new URL('../../out/renderer/', import.meta.url));
 
-/** Debian's Chromium (`.ci/run` installs it); `OURO_CHROMIUM` points elsewhere. */
-export const CHROMIUM_PATH = process.env.OURO_CHROMIUM ?? '/usr/bin/chromium';
-
 /**
  * Where a docs screenshot goes: `docs/<name>` when asked for (`npm run docs:screenshots` sets
- * OURO_UPDATE_DOCS=1) and the trained model it is taken with is there, else a file in `scratchDir`, so
- * the capture still runs in every test run without rewriting a tracked file.
+ * OURO_UPDATE_DOCS=1), else a file in `scratchDir`, so the capture still runs in every test run without
+ * rewriting a tracked file.
  */
-export function screenshotPath(name: string, scratchDir: string, trainedModel: boolean): string {
-  if (process.env.OURO_UPDATE_DOCS === '1' && trainedModel) return fileURLToPath(new URL(`../../docs/${name}`, import.meta.url));
+export function screenshotPath(name: string, scratchDir: string): string {
+  if (process.env.OURO_UPDATE_DOCS === '1') return fileURLToPath(new URL(`../../docs/${name}`, import.meta.url));
   return join(scratchDir, name);
 }
 
@@ -57,9 +55,10 @@ const ACTION_TIMEOUT_MS = 15_000;
 export interface StartOptions {
   /**
    * A model to import and load through the services before any page opens: `'tiny'` (the fixture) or
-   * a folder. Default none: the app starts on its first-run screen.
+   * a folder; or `'demo'`, the demo model the app ships, loaded the way a first start loads it. Default
+   * none: the app starts on its first-run screen.
    */
-  readonly model?: 'tiny' | { readonly dir: string };
+  readonly model?: 'tiny' | 'demo' | { readonly dir: string };
   /** App settings to apply before any page opens (e.g. `{ sampling: { maxTokens: 8 } }`). */
   readonly settings?: SettingsPatch;
   /** Seeds for replies whose settings leave `seed` null; default 1, 2, 3… per session (repeatable runs). */
@@ -121,10 +120,10 @@ export function useE2E(): E2E {
     if (!existsSync(join(RENDERER_DIR, 'index.html'))) {
       throw new Error(`the built renderer is missing at ${RENDERER_DIR}: run \`npm run build:renderer\` first`);
     }
-    if (!existsSync(CHROMIUM_PATH)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM_PATH}: \`apt-get install chromium\` (or set OURO_CHROMIUM)`);
-    }
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+    // Found (or installed) once per run by test/fixtures/globalSetup.ts.
+    const found = inject('chromium');
+    if (!found.ok) throw new Error(`The browser tests need Chromium: ${found.reason}.`);
+    browser = await chromium.launch({ executablePath: found.found.path, args: CHROMIUM_ARGS });
   });
   beforeEach(() => {
     inTest = true;
@@ -172,7 +171,11 @@ async function startSession(browser: Browser, options: Readonly<StartOptions>, p
     ...options.app,
     dataDir,
     staticDir: RENDERER_DIR,
-    services: { seed: options.seed ?? (() => nextSeed++), ...options.app?.services },
+    services: {
+      seed: options.seed ?? (() => nextSeed++),
+      ...(options.model === 'demo' && { demoModelDir: DEMO_MODEL_OUT }),
+      ...options.app?.services,
+    },
   });
   const events = new EventLog();
   const unsubscribe = app.subscribe(events.push);
@@ -195,7 +198,12 @@ async function startSession(browser: Browser, options: Readonly<StartOptions>, p
   let model: InstalledModel | null = null;
   try {
     if (options.settings) await call('settings.update', { patch: options.settings });
-    if (options.model) {
+    if (options.model === 'demo') {
+      await app.services.restoreLastModel();
+      const current = await call('models.current', {});
+      model = (await call('models.list', {})).find((m) => m.dir === current?.dir) ?? null;
+      if (model?.source !== 'demo') throw new Error(`the demo model did not load on first start: ${JSON.stringify(events.since(0, 'notice'))}`);
+    } else if (options.model) {
       const modelDir = options.model === 'tiny' ? (await ensureFixture('tiny')).dir : options.model.dir;
       model = await call('models.import', { dir: modelDir });
       await call('models.load', { id: model.id });

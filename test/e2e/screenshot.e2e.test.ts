@@ -1,11 +1,9 @@
 // The README's screenshot: a conversation in progress (earlier turns with their footers, a reply
 // streaming) at 1280×800, frozen at a fixed token so every run draws the same transcript. Written to
-// docs/ by `npm run docs:screenshots` with the trained stories260K model; otherwise to a temp folder,
-// so the capture is still exercised. Vitest + Chromium.
-import { existsSync } from 'node:fs';
+// docs/ by `npm run docs:screenshots`, otherwise to a temp folder, so the capture is still exercised; with
+// the trained demo model (TinyStories 260K) the app ships. Vitest + Chromium.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { gateBridge, type BridgeGate } from './bridgeGate';
 import { lastReply, messages, sendMessage, waitForReply } from './chatPage';
@@ -13,8 +11,6 @@ import { screenshotPath, useE2E, type E2ESession } from './e2eHarness';
 
 const e2e = useE2E();
 
-const STORIES_DIR = fileURLToPath(new URL('../../../shared/models/stories260K', import.meta.url));
-const HAS_STORIES = existsSync(join(STORIES_DIR, 'onnx', 'model.onnx'));
 /** The streaming reply is frozen once this many of its tokens have reached the page. */
 const FROZEN_AT_TOKEN = 48;
 
@@ -32,9 +28,9 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 describe('README screenshot', () => {
-  it(`captures a conversation mid-stream (${HAS_STORIES ? 'stories260K' : 'tiny fixture, stories260K absent'})`, async () => {
+  it('captures a conversation mid-stream (the demo model)', async () => {
     const session = await e2e.start({
-      model: HAS_STORIES ? { dir: STORIES_DIR } : 'tiny',
+      model: 'demo',
       settings: { sampling: { seed: 6, maxTokens: 400 } },
     });
     // Earlier conversations for the sidebar (oldest first), then the open one with its first turn.
@@ -64,7 +60,7 @@ describe('README screenshot', () => {
     await page.mouse.move(0, 0);
     await page.getByRole('textbox', { name: 'Message' }).blur();
 
-    const target = screenshotPath('screenshot-chat.png', session.dir, HAS_STORIES);
+    const target = screenshotPath('screenshot-chat.png', session.dir);
     await mkdir(join(target, '..'), { recursive: true });
     await page.screenshot({ path: target });
     expect(pngSize(await readFile(target))).toEqual({ width: 1280, height: 800 });

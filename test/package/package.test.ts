@@ -109,7 +109,7 @@ describe('linux-x64 --dir package', () => {
   });
 
   it('holds every built bundle byte for byte, with the paths main/index.ts loads', async () => {
-    const built = (await listFiles(stagedOut)).filter((f) => !f.endsWith('.map'));
+    const built = (await listFiles(stagedOut)).filter((f) => !f.endsWith('.map') && !f.startsWith('demo-model/'));
     expect(built).toEqual(expect.arrayContaining(['main/index.js', 'main/hostEntry.js', 'preload/index.cjs', 'renderer/index.html']));
     for (const file of built) {
       expect(extractFile(asarPath(), `out/${file}`).equals(await readFile(join(stagedOut, file))), file).toBe(true);
@@ -125,6 +125,14 @@ describe('linux-x64 --dir package', () => {
         expect(paths().has(join('out/main', match[1])), `${bundle} imports ${match[1]}`).toBe(true);
       }
     }
+  });
+
+  it('carries the converted demo model beside the archive, where onnxruntime can open it', async () => {
+    const shipped = join(linux.appOutDir, 'resources', 'demo-model');
+    const files = (await listFiles(shipped)).sort();
+    expect(files).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    for (const file of files) expect((await readFile(join(shipped, file))).equals(await readFile(join(stagedOut, 'demo-model', file))), file).toBe(true);
+    expect([...paths()].filter((p) => p.includes('demo-model'))).toEqual([]);
   });
 
   it('holds models/catalog.json as in the repo', async () => {

@@ -6,6 +6,7 @@ import { chmod, copyFile, mkdir, readdir, stat, symlink, writeFile } from 'node:
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getRawHeader } from '@electron/asar';
+import { ensureDemoModel } from '../../scripts/demoModel/buildDemoModel';
 
 /** The repository root. */
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,6 +50,7 @@ export async function stageApp(appDir: string): Promise<void> {
   const vite = join(REPO, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js');
   const built = await runNode([vite, 'build', '--config', 'electron.config.ts', '--outDir', join(appDir, 'out'), '--logLevel', 'warn'], { cwd: REPO });
   if (built.code !== 0) throw new Error(`electron-vite build failed (${built.code}):\n${built.output}`);
+  ensureDemoModel(join(appDir, 'out', 'demo-model'));
   for (const decoy of DECOYS) {
     await mkdir(join(appDir, decoy, '..'), { recursive: true });
     await writeFile(join(appDir, decoy), 'decoy');

@@ -2,7 +2,7 @@
 // answers dropped, rename rollback and delete of the open conversation. Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
 import type { ConversationSummary } from '../../common/contract';
-import { sortNewestFirst, visibleConversations } from '../../renderer/state/conversationsSlice';
+import { matchParts, sortNewestFirst, visibleConversations } from '../../renderer/state/conversationsSlice';
 import { scriptedApi, storeWith } from './rendererTestKit';
 
 const summary = (id: string, title: string, updatedAt: number): ConversationSummary => ({
@@ -100,5 +100,18 @@ describe('conversations slice', () => {
       ['c1', 5_000],
       ['c2', 4_000],
     ]);
+  });
+});
+
+describe('search highlight', () => {
+  it('marks every case-insensitive match of the query', () => {
+    expect(matchParts('The sea, the Sea', ' sea ')).toEqual([
+      { text: 'The ', match: false },
+      { text: 'sea', match: true },
+      { text: ', the ', match: false },
+      { text: 'Sea', match: true },
+    ]);
+    expect(matchParts('no query here', '')).toEqual([{ text: 'no query here', match: false }]);
+    expect(matchParts('nothing', 'sea')).toEqual([{ text: 'nothing', match: false }]);
   });
 });

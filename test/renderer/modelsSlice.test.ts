@@ -2,7 +2,8 @@
 // engine's error (kept per model), and model progress is cleared when a load settles. Runs under Vitest
 // in Node.
 import { describe, expect, it } from 'vitest';
-import type { ApiError, InstalledModel, ModelInfo } from '../../common/contract';
+import type { ApiError, AppSettings, InstalledModel, ModelInfo } from '../../common/contract';
+import { defaultSettings } from '../../common/settingsSchema';
 import { errorText } from '../../renderer/state/modelsSlice';
 import { scriptedApi, storeWith } from './rendererTestKit';
 
@@ -51,5 +52,31 @@ describe('models slice', () => {
     expect(store.getState().models).toEqual([]);
     expect(errorText(missing)).toBe('/m/x lacks tokenizer.json (missing-file)');
     expect(errorText({ code: 'model-invalid', message: 'bad (missing-file)', detail: 'missing-file' })).toBe('bad (missing-file)');
+  });
+});
+
+describe('changing the provider', () => {
+  it('says it applies at the next load and offers to reload the loaded model now', async () => {
+    const settings = (provider: string) => ({ ...defaultSettings(), provider }) as AppSettings;
+    const api = scriptedApi({
+      'settings.update': ({ patch }) => settings(patch.provider ?? 'auto'),
+      'models.load': () => ({ dir: '/m/good', name: 'good', provider: 'cuda', warnings: [] }) as unknown as ModelInfo,
+    });
+    const { store } = storeWith(api);
+    store.getState().setSettings(settings('auto'));
+    store.getState().setModels([model('good', '/m/good')], { dir: '/m/good', name: 'good', provider: 'cpu', warnings: [] } as unknown as ModelInfo);
+
+    expect(await store.getState().saveSettings({ provider: 'cuda' })).toBeNull();
+    const [notice] = store.getState().notices;
+    expect(notice.text).toBe('Provider set to CUDA. good still runs on CPU until it loads again.');
+    expect(notice.action?.label).toBe('Reload model now');
+    notice.action!.run();
+    await expect.poll(() => store.getState().currentModel?.provider).toBe('cuda');
+    expect(api.calls.filter((c) => c.verb === 'models.load')).toEqual([{ verb: 'models.load', args: { id: 'good' } }]);
+
+    // Saving other settings, or a provider the model already runs on, offers nothing.
+    await store.getState().saveSettings({ theme: 'dark' });
+    await store.getState().saveSettings({ provider: 'cuda' });
+    expect(store.getState().notices).toHaveLength(1);
   });
 });

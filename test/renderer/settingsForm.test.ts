@@ -42,20 +42,20 @@ describe('app settings form', () => {
     const result = patchFromDraft(draft);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.errors).toEqual({
-      temperature: 'temperature must be >= 0',
-      topK: 'topK must be a whole number',
-      topP: 'topP must be > 0',
-      maxTokens: 'maxTokens must be a number',
-      repetitionPenalty: 'repetitionPenalty is required',
-      seed: 'seed must be >= 0',
-      sink: 'cache.sink must be "auto" or a whole number >= 0',
-      window: 'cache.window must be "auto" or a whole number >= 1',
+      temperature: 'Temperature must be >= 0',
+      topK: 'Top-k must be a whole number',
+      topP: 'Top-p must be > 0',
+      maxTokens: 'Max tokens must be a number',
+      repetitionPenalty: 'Repetition penalty is required',
+      seed: 'Seed must be >= 0',
+      sink: 'Sink tokens must be "auto" or a whole number >= 0',
+      window: 'Window tokens must be "auto" or a whole number >= 1',
     });
   });
 
   it('rejects an unknown provider with the schema message', () => {
     const result = patchFromDraft({ ...draftFromSettings(defaultSettings()), provider: 'tpu' });
-    expect(!result.ok && result.errors.provider).toBe('provider must be one of auto, cpu, webgpu, cuda, dml, coreml');
+    expect(!result.ok && result.errors.provider).toBe('Provider must be one of auto, cpu, webgpu, cuda, dml, coreml');
   });
 });
 
@@ -79,6 +79,6 @@ describe('conversation overrides form', () => {
 
   it('reports invalid overrides per field', () => {
     const result = overridesFromDraft({ ...blankDraft(), minP: '2', sink: '-1' });
-    expect(!result.ok && result.errors).toEqual({ minP: 'minP must be <= 1', sink: 'cache.sink must be "auto" or a whole number >= 0' });
+    expect(!result.ok && result.errors).toEqual({ minP: 'Min-p must be <= 1', sink: 'Sink tokens must be "auto" or a whole number >= 0' });
   });
 });

@@ -77,10 +77,14 @@ describe('menu template', () => {
       ['Models…', 'CmdOrCtrl+Shift+M', 'openModels'],
       ['Toggle Cache Panel', 'CmdOrCtrl+Shift+K', 'toggleCachePanel'],
       ['Focus Message Box', 'CmdOrCtrl+L', 'focusComposer'],
+      ['Search Conversations', 'CmdOrCtrl+K', 'focusSearch'],
+      ['Keyboard Shortcuts', 'CmdOrCtrl+/', 'showShortcuts'],
     ];
     for (const [label, accelerator, command] of expected) {
       const item = byLabel(label);
       expect(item.accelerator, label).toBe(accelerator);
+      // Shown only: the renderer handles the key, so it never runs twice.
+      expect(item.registerAccelerator, label).toBe(false);
       (item.click as () => void)();
       expect(sent.at(-1)).toBe(command);
     }

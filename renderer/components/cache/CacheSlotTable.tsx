@@ -49,50 +49,53 @@ function SlotTable() {
           </button>
         </nav>
       )}
-      <table className="cache-table" data-testid="cache-table">
-        <caption className="visually-hidden">Cache slots {first} to {first + rows.length - 1}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Slot</th>
-            <th scope="col">Token</th>
-            <th scope="col">Id</th>
-            <th scope="col">Pos</th>
-            <th scope="col">RoPE</th>
-            <th scope="col">Message</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((d) => (
-            <tr
-              key={d.slot}
-              data-slot={d.slot}
-              data-kind={d.kind}
-              data-pos={d.pos}
-              data-rope-pos={d.ropePos}
-              data-token-id={d.tokenId}
-              data-text={d.text}
-              data-message-id={d.message?.id ?? ''}
-              data-char={d.message?.char ?? -1}
-              data-visible={d.visible}
-              data-head={d.head}
-            >
-              <th scope="row">
-                {d.slot}
-                {d.kind === 'sink' ? ' (sink)' : d.head ? ' (head)' : ''}
-              </th>
-              <td>
-                <code>{d.text.replaceAll(' ', '␣')}</code>
-              </td>
-              <td>{d.empty ? '' : d.tokenId}</td>
-              <td>{d.empty ? '' : d.pos}</td>
-              <td>{d.empty ? '' : d.ropePos}</td>
-              <td>{d.message?.label ?? (d.empty ? '' : 'markup')}</td>
-              <td>{slotState(d)}</td>
+      {/* Scrolls sideways inside the panel where a token is too long to fit. */}
+      <div className="cache-table-scroll">
+        <table className="cache-table" data-testid="cache-table">
+          <caption className="visually-hidden">Cache slots {first} to {first + rows.length - 1}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Slot</th>
+              <th scope="col">Token</th>
+              <th scope="col">Id</th>
+              <th scope="col">Pos</th>
+              <th scope="col">RoPE</th>
+              <th scope="col">Message</th>
+              <th scope="col">State</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((d) => (
+              <tr
+                key={d.slot}
+                data-slot={d.slot}
+                data-kind={d.kind}
+                data-pos={d.pos}
+                data-rope-pos={d.ropePos}
+                data-token-id={d.tokenId}
+                data-text={d.text}
+                data-message-id={d.message?.id ?? ''}
+                data-char={d.message?.char ?? -1}
+                data-visible={d.visible}
+                data-head={d.head}
+              >
+                <th scope="row">
+                  {d.slot}
+                  {d.kind === 'sink' ? ' (sink)' : d.head ? ' (head)' : ''}
+                </th>
+                <td>
+                  <code>{d.text.replaceAll(' ', '␣')}</code>
+                </td>
+                <td>{d.empty ? '' : d.tokenId}</td>
+                <td>{d.empty ? '' : d.pos}</td>
+                <td>{d.empty ? '' : d.ropePos}</td>
+                <td>{d.message?.label ?? (d.empty ? '' : 'markup')}</td>
+                <td>{slotState(d)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </>
   );
 }

@@ -15,6 +15,10 @@ export interface HorizonTextProps {
   readonly placement: HorizonPlacement;
 }
 
+/** What "Pinned" means, on hover. */
+export const PINNED_EXPLAINED =
+  'Pinned: held in the attention-sink slots at the start of the cache, so the model keeps seeing it however long the chat grows.';
+
 /** The marker at the start of the model's window. */
 export function HorizonMarker() {
   return (
@@ -102,7 +106,9 @@ export const HorizonText = memo(function HorizonText({ messageId, text, markdown
     <>
       {pinned > 0 && (
         <div className="horizon-pinned" data-testid="pinned-text" title="Held in the sink slots: the model always sees this">
-          <span className="pinned-badge">Pinned</span>
+          <span className="pinned-badge" title={PINNED_EXPLAINED}>
+            Pinned
+          </span>
           {render(0, pinned)}
         </div>
       )}

@@ -3,7 +3,7 @@
 import { useId, useState } from 'react';
 import { selectPinnedChars, selectSystemPrompt, selectUnfed } from '../../state/selectors';
 import { useAppStore } from '../../state/storeContext';
-import { HorizonText } from './HorizonText';
+import { HorizonText, PINNED_EXPLAINED } from './HorizonText';
 
 /** Message id the cache view gives the system prompt. */
 const SYSTEM_ID = '';
@@ -40,7 +40,11 @@ export function SystemPromptRow({ outOfView }: SystemPromptRowProps) {
     <section className={`system-prompt-row pin-${state} ${outOfView && state !== 'all' && !unfed ? 'is-out' : ''}`} aria-label="System prompt" data-testid="system-prompt" data-pinned={state}>
       <button type="button" className="system-prompt-toggle" aria-expanded={open} aria-controls={bodyId} onClick={() => setOpen(!open)}>
         <span className="system-prompt-label">System prompt</span>
-        {state !== 'none' && <span className="pinned-badge">{state === 'all' ? 'Pinned' : 'Partly pinned'}</span>}
+        {state !== 'none' && (
+          <span className="pinned-badge" title={PINNED_EXPLAINED}>
+            {state === 'all' ? 'Pinned' : 'Partly pinned'}
+          </span>
+        )}
         <span className="system-prompt-note">{note}</span>
       </button>
       <div id={bodyId} className="system-prompt-body" hidden={!open}>

@@ -1,6 +1,7 @@
 // The installed models: each with what `models.inspect` says (parameters, shape, KV memory per 1K
 // tokens, where it came from), Load, and Delete model with a confirmation that says what deleting does
-// (a downloaded or copied folder is deleted; a folder used in place is only forgotten). Renderer.
+// (a downloaded or copied folder is deleted; a folder used in place is only forgotten); the demo model
+// that comes with Ouro is hidden and shown instead. Renderer.
 import { useEffect, useId, useState } from 'react';
 import { PROVIDER_LABELS } from '../../../common/providers';
 import type { InstalledModel, ModelSummary } from '../../../common/contract';
@@ -22,7 +23,7 @@ export function InstalledModels() {
   return (
     <>
       {models.length === 0 ? (
-        <p className="muted">No models yet. Download one above or open a model folder.</p>
+        <p className="muted">No models yet: download one from the catalog or open a model folder.</p>
       ) : (
         <ul className="model-list">
           {models.map((model) => (
@@ -91,6 +92,7 @@ function InstalledModelRow({ model, loaded, onDelete }: RowProps) {
         <code className="model-dir" title={model.dir}>
           {model.dir}
         </code>
+        {model.note && <p className="model-summary">{model.note}</p>}
         {details?.status === 'ready' && <SummaryLine summary={details.details.summary} />}
         {details?.status === 'failed' && !problem && (
           <p className="model-problem" role="alert">
@@ -113,16 +115,34 @@ function InstalledModelRow({ model, loaded, onDelete }: RowProps) {
         >
           {loading ? 'Loading…' : loaded ? 'Loaded' : 'Load'}
         </button>
-        <button type="button" className="button button-quiet" aria-describedby={nameId} disabled={loading} onClick={() => onDelete(model)}>
-          Delete model
-        </button>
+        {model.source === 'demo' ? (
+          <button
+            type="button"
+            className="button button-quiet"
+            aria-describedby={nameId}
+            title={model.hidden ? undefined : 'Leaves it out of the model menu; it stays on disk and can be shown again here'}
+            onClick={() =>
+              void store
+                .getState()
+                .setModelHidden(model.id, !model.hidden)
+                .then((err) => err && store.getState().pushNotice('error', errorText(err)))
+            }
+          >
+            {model.hidden ? 'Show in model menu' : 'Hide'}
+          </button>
+        ) : (
+          <button type="button" className="button button-quiet" aria-describedby={nameId} disabled={loading} onClick={() => onDelete(model)}>
+            Delete model
+          </button>
+        )}
       </div>
     </li>
   );
 }
 
-/** Downloaded (with a provenance record), copied into the models folder, or used in place. */
+/** Comes with Ouro, downloaded (with a provenance record), copied into the models folder, or used in place. */
 function sourceLabel(model: InstalledModel, summary: ModelSummary | null): string {
+  if (model.source === 'demo') return model.hidden ? 'Comes with Ouro · hidden' : 'Comes with Ouro';
   if (model.source === 'imported') return 'Folder used in place';
   return summary && summary.download === null ? 'Copied' : 'Downloaded';
 }
