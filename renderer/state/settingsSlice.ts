@@ -34,7 +34,7 @@ export function createSettingsSlice(deps: StoreDeps): SliceCreator<SettingsSlice
         return toApiError(error);
       }
       set({ settings });
-      if (before !== undefined && settings.provider !== before) offerReload(get(), settings.provider);
+      if (patch.provider !== undefined && patch.provider !== before) offerReload(get(), patch.provider);
       return null;
     },
 
@@ -55,16 +55,25 @@ export function createSettingsSlice(deps: StoreDeps): SliceCreator<SettingsSlice
 }
 
 /**
- * A provider change applies at the next load: offer to reload the loaded model now rather than leave it
- * running where it was without a word.
+ * A new provider applies when a model loads: say so, and offer to reload the loaded model now (unless it
+ * already runs on that provider). Uses other slices' state and actions (models, notices).
  */
 function offerReload(state: AppState, provider: AppSettings['provider']): void {
-  const current = state.currentModel;
-  const installed = current && state.models.find((m) => m.dir === current.dir);
-  if (!current || !installed) return;
-  const wanted = provider === 'auto' ? 'Auto' : PROVIDER_LABELS[provider];
-  state.pushNotice('info', `Provider set to ${wanted}; ${current.name} runs on ${PROVIDER_LABELS[current.provider]} until it is reloaded.`, {
-    label: 'Reload now',
-    run: () => void state.loadModel(installed.id),
+  const loaded = state.currentModel;
+  const name = provider === 'auto' ? 'Auto' : PROVIDER_LABELS[provider];
+  if (!loaded) {
+    state.pushNotice('info', `Provider set to ${name}: the next model you load runs on it.`);
+    return;
+  }
+  if (loaded.provider === provider) return;
+  const id = state.models.find((m) => m.dir === loaded.dir)?.id;
+  const text = `Provider set to ${name}. ${loaded.name} still runs on ${PROVIDER_LABELS[loaded.provider]} until it loads again.`;
+  if (!id) {
+    state.pushNotice('info', text);
+    return;
+  }
+  state.pushNotice('info', text, {
+    label: 'Reload model now',
+    run: () => void state.loadModel(id).then((error) => error && state.pushNotice('error', `Could not reload ${loaded.name}: ${error.message}`)),
   });
 }

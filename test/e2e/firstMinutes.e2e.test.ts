@@ -224,12 +224,12 @@ describe('notices', () => {
     const page = await session.openPage();
     await page.setViewportSize({ width: 800, height: 600 });
     await page.getByRole('textbox', { name: 'Message' }).fill('Once upon a time');
-    // Each damaged model list is set aside with a warning: three notices at once.
+    // Each damaged model list is set aside and reported as a repair: three toasts at once.
     for (let i = 0; i < 3; i++) {
       await writeFile(join(session.dataDir, 'models.json'), `damaged ${i}`);
       await session.call('models.list', {});
     }
-    await expect.poll(() => page.getByTestId('notice').count()).toBe(3);
+    await expect.poll(() => page.getByTestId('repair').count()).toBe(3);
     expect(await hittable(page, page.getByRole('button', { name: 'Send' }))).toBe(true);
 
     await page.getByRole('button', { name: 'Models', exact: true }).click();
@@ -239,6 +239,6 @@ describe('notices', () => {
       await button.scrollIntoViewIfNeeded();
       expect(await hittable(page, button), await button.getAttribute('aria-describedby') ?? 'Download').toBe(true);
     }
-    expect(await page.getByTestId('notice').count()).toBe(3);
+    expect(await page.getByTestId('repair').count()).toBe(3);
   });
 });
