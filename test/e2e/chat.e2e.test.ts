@@ -93,7 +93,8 @@ describe('stop', () => {
     const first = await storedMessage(session, live.id);
     expect(first.status).toBe('stopped');
     expect(first.content.length).toBeGreaterThan(0);
-    expect(first.stats!.tokens).toBeLessThan(2000);
+    // Well short of the 100,000 it would have written (the tiny model outruns the click by a few thousand under load).
+    expect(first.stats!.tokens).toBeLessThan(10_000);
     // What the page holds is exactly the stored partial text.
     const reply = messages(page).and(page.locator(`[data-message-id="${live.id}"]`));
     await reply.getByRole('button', { name: 'Copy', exact: true }).click();

@@ -46,6 +46,8 @@ describe('first run with the demo model', () => {
     const page = await session.openPage();
     await chatTurn(page, 'Lily wanted to', session);
     await page.getByRole('button', { name: 'New conversation' }).click();
+    // The new conversation is open once the first one's transcript has left the page.
+    await page.locator('[data-message-id]').first().waitFor({ state: 'detached' });
     await chatTurn(page, 'Tom and his dog', session);
     const titles = await page.locator('.conversation-title').allTextContents();
     expect(titles).toEqual(['Tom and his dog', 'Lily wanted to']);
