@@ -65,7 +65,6 @@ export default tseslint.config(
   },
   {
     files: ['common/**', 'renderer/**', 'preload/**'],
-    ignores: ['renderer/vite.config.ts'],
     plugins: { local: { rules: { layering } } },
     rules: { 'local/layering': 'error' },
   },

@@ -1,7 +1,7 @@
 // The main window: sandboxed, context-isolated renderer with a strict CSP, navigation and new windows
 // denied (web links go to the system browser), permissions refused, bounds remembered. Runs in Electron main.
 import { BrowserWindow, nativeTheme, screen, session, shell } from 'electron';
-import { CONTENT_SECURITY_POLICY, devContentSecurityPolicy } from './services/contentSecurityPolicy';
+import { CONTENT_SECURITY_POLICY, devContentSecurityPolicy } from '../common/contentSecurityPolicy';
 import { externalLink, isAllowedPermission, isTrustedRendererUrl, type RendererOrigin } from './ipc/senderPolicy';
 import { boundsToRestore, boundsToSave } from './ipc/windowBounds';
 import type { WindowBounds } from '../common/settingsSchema';

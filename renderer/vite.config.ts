@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Plugin, type UserConfig } from 'vite';
-import { CONTENT_SECURITY_POLICY, devContentSecurityPolicy, metaContentSecurityPolicy } from '../main/services/contentSecurityPolicy';
+import { CONTENT_SECURITY_POLICY, devContentSecurityPolicy, metaContentSecurityPolicy } from '../common/contentSecurityPolicy';
 
 /** What index.html's CSP meta tag holds until the build fills it in. */
 export const CSP_PLACEHOLDER = '%OURO_CSP%';

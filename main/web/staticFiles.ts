@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
-import { CONTENT_SECURITY_POLICY } from '../services/contentSecurityPolicy';
+import { CONTENT_SECURITY_POLICY } from '../../common/contentSecurityPolicy';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

@@ -2,7 +2,7 @@
 // must never do (a CSP violation, a console error, an uncaught error), so the chat suites can trust a
 // clean run. Runs under Vitest with Debian Chromium.
 import { describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY } from '../../main/services/contentSecurityPolicy';
+import { CONTENT_SECURITY_POLICY } from '../../common/contentSecurityPolicy';
 import { useE2E } from './e2eHarness';
 import type { PageWindow } from './pageTypes';
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CONTENT_SECURITY_POLICY, metaContentSecurityPolicy } from '../../main/services/contentSecurityPolicy';
+import { CONTENT_SECURITY_POLICY, metaContentSecurityPolicy } from '../../common/contentSecurityPolicy';
 import { RENDERER_DIR, useE2E } from './e2eHarness';
 
 const e2e = useE2E();

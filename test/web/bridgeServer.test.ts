@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { BridgeFrame } from '../../common/contract';
-import { CONTENT_SECURITY_POLICY } from '../../main/services/contentSecurityPolicy';
+import { CONTENT_SECURITY_POLICY } from '../../common/contentSecurityPolicy';
 import { startTestApp, type TestApp } from '../../main/web/serveApp';
 import { ensureFixture } from '../fixtures/llamaFixture';
 
