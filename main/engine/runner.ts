@@ -1,11 +1,13 @@
 // Runner: drives the decoder session over the sink-ring cache — chunked prefill, decode steps, logits of
 // the last position. Runs in the engine host thread (session.run blocks it).
+import type { SlotAttention } from '../../common/attentionView';
 import type { CacheDelta } from '../../common/cacheView';
 import type { KvArray } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
 import { halvesToFloats } from './half';
 import { CompactPast, type CompactStep } from './compactPast';
 import type { ModelIO } from './modelFolder';
+import type { AttentionOutputs } from './model/attentionOutputs';
 import type { DecoderSession, TensorData } from './onnxSession';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -40,6 +42,18 @@ export interface RunnerOptions {
 }
 
 /**
+ * A forward pass's attention (the last query row, mean over heads) in the cache's layout before the step:
+ * per layer `C + n` values, index j < C for slot j as the step found it, C + i for the step's token i.
+ */
+export interface StepAttention {
+  readonly n: number;
+  /** [L, C + n] row-major. */
+  readonly layers: Float32Array;
+  /** [C + n]: the mean over layers. */
+  readonly mean: Float32Array;
+}
+
+/**
  * Feeds token ids through the model, one forward pass per chunk, and keeps the logits of the last
  * position. Owns its feed buffers; borrows the session and the cache (their owner releases them).
  */
@@ -61,6 +75,12 @@ export class Runner {
   private readonly compact: CompactPast | null;
   /** Whether the feeds hold a compacted past (restored to the full buffers before a full step). */
   private pastIsCompact = false;
+  /** The session's attention outputs (null when it has none) and whether steps fetch them. */
+  private readonly attentionOut: AttentionOutputs | null;
+  private readonly attentionFetches: readonly string[];
+  private attentionOn = false;
+  private stepAttention: StepAttention | null = null;
+  private slotAttention: SlotAttention | null = null;
 
   constructor(
     private readonly session: DecoderSession,
@@ -88,6 +108,8 @@ export class Runner {
       this.valuesOut = io.presentValues;
     }
     this.fetches = [this.logitsOut, ...this.keysOut, ...this.valuesOut];
+    this.attentionOut = fast !== null && this.newRowsOnly ? fast.attention : null;
+    this.attentionFetches = this.attentionOut ? [...this.fetches, this.attentionOut.layers, this.attentionOut.mean] : this.fetches;
     this.keyRows = new Array<KvArray>(this.keysOut.length);
     this.valueRows = new Array<KvArray>(this.valuesOut.length);
     if (cache.kvDtype !== io.kvDtype) throw new Error(`the cache holds ${cache.kvDtype} rows but the model's KV cache is ${io.kvDtype}`);
@@ -105,6 +127,40 @@ export class Runner {
   /** Whether steps fetch only the new rows and the last logits (the session's fast outputs). */
   get fetchesNewRowsOnly(): boolean {
     return this.newRowsOnly;
+  }
+
+  /** Why steps cannot report attention (no fast outputs, fused attention ops), or null when they can. */
+  get attentionUnavailable(): string | null {
+    if (this.attentionOut !== null) return null;
+    if (!this.newRowsOnly) return 'the graph was opened without the load-time rewrite';
+    return this.session.fastOutputs?.attentionNote ?? 'the graph has no attention outputs';
+  }
+
+  /**
+   * Whether each forward pass also fetches the attention outputs (the attention view is open). Closed, the
+   * step fetches nothing more; the graph still computes the small reduction (DESIGN §3, bench overhead).
+   */
+  get attention(): boolean {
+    return this.attentionOn;
+  }
+
+  set attention(on: boolean) {
+    if (on && this.attentionOut === null) throw new Error(`this model cannot report attention: ${this.attentionUnavailable}`);
+    this.attentionOn = on;
+    if (!on) {
+      this.stepAttention = null;
+      this.slotAttention = null;
+    }
+  }
+
+  /** The last forward pass's attention in the pre-step layout, while {@link attention} is on (fresh arrays per pass). */
+  get lastStepAttention(): StepAttention | null {
+    return this.stepAttention;
+  }
+
+  /** The last forward pass's attention by slot after the step, while {@link attention} is on. */
+  get lastSlotAttention(): SlotAttention | null {
+    return this.slotAttention;
   }
 
   /**
@@ -144,7 +200,7 @@ export class Runner {
     feeds[this.io.attentionMask] = { type: 'int64', data: mask, dims: [1, mask.length] };
     feeds[this.io.positionIds] = { type: 'int64', data: step.positionIds, dims: [1, n] };
 
-    const out = await this.session.run(feeds, this.fetches);
+    const out = await this.session.run(feeds, this.attentionOn ? this.attentionFetches : this.fetches);
     const logits = out[this.logitsOut];
     // The last row, whether the graph returned every position or only the last (logits_to_keep, fast
     // outputs); fp16 logits are widened for that row alone.
@@ -156,7 +212,44 @@ export class Runner {
       this.keyRows[l] = out[this.keysOut[l]].data as KvArray;
       this.valueRows[l] = out[this.valuesOut[l]].data as KvArray;
     }
-    return this.cache.commitStep(chunk, this.keyRows, this.valueRows);
+    const delta = this.cache.commitStep(chunk, this.keyRows, this.valueRows);
+    if (this.attentionOn) this.readAttention(out, delta);
+    return delta;
+  }
+
+  /**
+   * Lays the fetched [L, T] weights (T = past fed + n; a compact past holds slots 0..T-n-1) out over the
+   * cache's C slots plus the step's tokens, and by slot after the step: each token's weight goes to the
+   * slot it was written to (a decode step overwrites only a slot its query could not see).
+   */
+  private readAttention(out: Record<string, TensorData>, delta: CacheDelta): void {
+    const { layers: layersOut, mean: meanOut } = this.attentionOut!;
+    const fetched = out[layersOut];
+    const [L, T] = fetched.dims;
+    const n = delta.writes.length;
+    const C = this.cache.capacity;
+    const past = T - n;
+    const width = C + n;
+    const spread = (src: Float32Array, rows: number): Float32Array => {
+      const dst = new Float32Array(rows * width);
+      for (let l = 0; l < rows; l++) {
+        dst.set(src.subarray(l * T, l * T + past), l * width);
+        dst.set(src.subarray(l * T + past, (l + 1) * T), l * width + C);
+      }
+      return dst;
+    };
+    const layers = spread(fetched.data as Float32Array, L);
+    const mean = spread(out[meanOut].data as Float32Array, 1);
+    this.stepAttention = { n, layers, mean };
+    const bySlot = (row: Float32Array): Float32Array => {
+      const slots = row.slice(0, C);
+      delta.writes.forEach((w, i) => (slots[w.slot] = row[C + i]));
+      return slots;
+    };
+    this.slotAttention = {
+      layers: Array.from({ length: L }, (_, l) => bySlot(layers.subarray(l * width, (l + 1) * width))),
+      mean: bySlot(mean),
+    };
   }
 
   /** Points the past inputs at the compacted prefix, or back at the cache's buffers. */

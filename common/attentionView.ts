@@ -1,0 +1,76 @@
+// The attention view's data (DESIGN §3 "Attention view"): how much of the last query's attention each
+// cache slot received, per layer and averaged over layers, and the summaries the panel, the CLI and the
+// eval print (share to the sinks, the most-attended slots). Pure; built in the engine host.
+
+/** Attention of one step's last query, by slot after the step (each slot's mass went to the token it now holds). */
+export interface SlotAttention {
+  /** Per layer, per slot (length C): the mean over heads of the post-softmax weight. */
+  readonly layers: readonly Float32Array[];
+  /** Per slot: the mean of `layers` over layers. */
+  readonly mean: Float32Array;
+}
+
+/** A slot and the attention mass it received. */
+export interface AttendedSlot {
+  readonly slot: number;
+  readonly mass: number;
+}
+
+/** How many most-attended slots the summaries list. */
+export const TOP_SLOTS = 5;
+
+/** The share of `mass` (one row over the C slots) that went to the S sink slots. */
+export function sinkShare(mass: ArrayLike<number>, sink: number): number {
+  let sinks = 0;
+  let total = 0;
+  for (let j = 0; j < mass.length; j++) {
+    total += mass[j];
+    if (j < sink) sinks += mass[j];
+  }
+  return total > 0 ? sinks / total : 0;
+}
+
+/** The `k` slots with the most mass, most first (ties: lower slot first); slots with none are left out. */
+export function topSlots(mass: ArrayLike<number>, k = TOP_SLOTS): AttendedSlot[] {
+  const top: AttendedSlot[] = [];
+  for (let slot = 0; slot < mass.length; slot++) {
+    const m = mass[slot];
+    if (!(m > 0) || (top.length === k && m <= top[k - 1].mass)) continue;
+    let at = top.length;
+    while (at > 0 && top[at - 1].mass < m) at--;
+    top.splice(at, 0, { slot, mass: m });
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
+/**
+ * What the attention view shows of one step for a layer choice (`layer` null: the mean over layers): the
+ * mass per slot, the sinks' share and the most-attended slots. Sent to the renderer with the cache view
+ * while its Attention mode is open.
+ */
+export interface AttentionFrame {
+  /** Null: averaged over layers; else the 0-based layer shown. */
+  readonly layer: number | null;
+  readonly layerCount: number;
+  /** Per slot (length C). */
+  readonly mass: readonly number[];
+  readonly sinkShare: number;
+  readonly top: readonly AttendedSlot[];
+}
+
+/**
+ * The frame of `attention` for `layer` (null: the mean). Values are rounded to 4 significant digits: the
+ * panel paints them on a log scale and prints 3, and the frame crosses a process boundary per token.
+ */
+export function attentionFrame(attention: Readonly<SlotAttention>, layer: number | null, sink: number): AttentionFrame {
+  const row = layer === null ? attention.mean : attention.layers[layer];
+  if (row === undefined) throw new RangeError(`layer ${layer} is outside 0..${attention.layers.length - 1}`);
+  return {
+    layer,
+    layerCount: attention.layers.length,
+    mass: Array.from(row, (m) => (m === 0 ? 0 : Number(m.toPrecision(4)))),
+    sinkShare: sinkShare(row, sink),
+    top: topSlots(row),
+  };
+}
