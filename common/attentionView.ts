@@ -10,9 +10,10 @@ export interface SlotAttention {
   readonly mean: Float32Array;
 }
 
-/** A slot and the attention mass it received. */
+/** A slot, the original position of the token it holds, and the attention mass it received. */
 export interface AttendedSlot {
   readonly slot: number;
+  readonly pos: number;
   readonly mass: number;
 }
 
@@ -30,15 +31,18 @@ export function sinkShare(mass: ArrayLike<number>, sink: number): number {
   return total > 0 ? sinks / total : 0;
 }
 
-/** The `k` slots with the most mass, most first (ties: lower slot first); slots with none are left out. */
-export function topSlots(mass: ArrayLike<number>, k = TOP_SLOTS): AttendedSlot[] {
+/**
+ * The `k` slots with the most mass, most first (ties: lower slot first), with the position each holds
+ * (`slotPos`); slots with none are left out.
+ */
+export function topSlots(mass: ArrayLike<number>, slotPos: ArrayLike<number>, k = TOP_SLOTS): AttendedSlot[] {
   const top: AttendedSlot[] = [];
   for (let slot = 0; slot < mass.length; slot++) {
     const m = mass[slot];
     if (!(m > 0) || (top.length === k && m <= top[k - 1].mass)) continue;
     let at = top.length;
     while (at > 0 && top[at - 1].mass < m) at--;
-    top.splice(at, 0, { slot, mass: m });
+    top.splice(at, 0, { slot, pos: slotPos[slot], mass: m });
     if (top.length > k) top.pop();
   }
   return top;
@@ -56,14 +60,17 @@ export interface AttentionFrame {
   /** Per slot (length C). */
   readonly mass: readonly number[];
   readonly sinkShare: number;
+  /** Per layer: the share of its attention that went to the sinks (StreamingLLM: large from layer 2 on). */
+  readonly layerSinkShare: readonly number[];
   readonly top: readonly AttendedSlot[];
 }
 
 /**
- * The frame of `attention` for `layer` (null: the mean). Values are rounded to 4 significant digits: the
+ * The frame of `attention` for `layer` (null: the mean), for a cache of `sink` sinks whose slots hold
+ * positions `slotPos`. Values are rounded to 4 significant digits: the
  * panel paints them on a log scale and prints 3, and the frame crosses a process boundary per token.
  */
-export function attentionFrame(attention: Readonly<SlotAttention>, layer: number | null, sink: number): AttentionFrame {
+export function attentionFrame(attention: Readonly<SlotAttention>, layer: number | null, sink: number, slotPos: ArrayLike<number>): AttentionFrame {
   const row = layer === null ? attention.mean : attention.layers[layer];
   if (row === undefined) throw new RangeError(`layer ${layer} is outside 0..${attention.layers.length - 1}`);
   return {
@@ -71,6 +78,7 @@ export function attentionFrame(attention: Readonly<SlotAttention>, layer: number
     layerCount: attention.layers.length,
     mass: Array.from(row, (m) => (m === 0 ? 0 : Number(m.toPrecision(4)))),
     sinkShare: sinkShare(row, sink),
-    top: topSlots(row),
+    layerSinkShare: attention.layers.map((l) => sinkShare(l, sink)),
+    top: topSlots(row, slotPos),
   };
 }

@@ -200,7 +200,9 @@ export class Runner {
     feeds[this.io.attentionMask] = { type: 'int64', data: mask, dims: [1, mask.length] };
     feeds[this.io.positionIds] = { type: 'int64', data: step.positionIds, dims: [1, n] };
 
-    const out = await this.session.run(feeds, this.attentionOn ? this.attentionFetches : this.fetches);
+    // The view may close while the pass runs: what was fetched decides what is read.
+    const withAttention = this.attentionOn;
+    const out = await this.session.run(feeds, withAttention ? this.attentionFetches : this.fetches);
     const logits = out[this.logitsOut];
     // The last row, whether the graph returned every position or only the last (logits_to_keep, fast
     // outputs); fp16 logits are widened for that row alone.
@@ -213,7 +215,7 @@ export class Runner {
       this.valueRows[l] = out[this.valuesOut[l]].data as KvArray;
     }
     const delta = this.cache.commitStep(chunk, this.keyRows, this.valueRows);
-    if (this.attentionOn) this.readAttention(out, delta);
+    if (withAttention && this.attentionOn) this.readAttention(out, delta);
     return delta;
   }
 

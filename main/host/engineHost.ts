@@ -48,6 +48,8 @@ export class EngineHost {
   private queue: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | null = null;
   private readonly view: CacheViewFeed;
+  /** Whether the attention view is open: every session this host runs fetches attention then. */
+  private attentionOpen = false;
 
   constructor(private readonly emit: (event: HostEvent) => void) {
     this.view = new CacheViewFeed(emit, () => this.model?.tokenizer ?? null);
@@ -74,7 +76,8 @@ export class EngineHost {
     };
     try {
       if (request.verb === 'generate' && !this.stopping) this.pending.add(request.seq);
-      const result = request.verb === 'cancel' ? await run() : await this.serialised(run);
+      // cancel and attention only set flags the running request reads at its next step.
+      const result = request.verb === 'cancel' || request.verb === 'attention' ? await run() : await this.serialised(run);
       return { ok: true, result };
     } catch (err) {
       return { ok: false, error: toHostError(err) };
@@ -155,8 +158,7 @@ export class EngineHost {
     },
     rebuild: async ({ prompt, cache, view }) => {
       const model = this.requireModel();
-      const session = new ChatSession(model, cache);
-      this.session = session;
+      const session = this.adopt(new ChatSession(model, cache));
       this.sessionSettings = cache;
       const { onToken: _decodes, end, ...hooks } = this.view.turn(session, prompt.messages, view, null);
       const reprocessedTokens = (await session.rebuild(prompt.messages, hooks)) ?? 0;
@@ -174,11 +176,21 @@ export class EngineHost {
     restore: async ({ path: file, modelId, messages, view }) => {
       const model = this.requireModel();
       const state = decodeSessionSnapshot(model, await readSnapshotBytes(file, modelId));
-      const session = ChatSession.fromSnapshot(model, state);
-      this.session = session;
+      const session = this.adopt(ChatSession.fromSnapshot(model, state));
       this.sessionSettings = session.settings;
       this.view.restored(session, messages, view);
       return this.sessionInfo(session);
+    },
+    attention: async ({ open, layer }) => {
+      const model = this.requireModel();
+      if (layer !== undefined && layer !== null && !(Number.isInteger(layer) && layer >= 0 && layer < model.config.numLayers)) {
+        throw new HostFailure({ code: 'bad-request', message: `layer ${layer} is outside 0..${model.config.numLayers - 1}` });
+      }
+      this.attentionOpen = open;
+      this.view.showAttention(open ? (layer ?? null) : undefined);
+      if (this.session) this.session.attention = open;
+      const fast = model.session.fastOutputs;
+      return { layers: model.config.numLayers, unavailable: fast?.attention ? null : (fast?.attentionNote ?? model.session.fastOutputsNote ?? 'no attention outputs') };
     },
     preview: async ({ prompt, cache }) => {
       const model = this.requireModel();
@@ -203,10 +215,17 @@ export class EngineHost {
   /** The active session, replaced when the cache settings change (a new geometry means a new stream). */
   private sessionFor(model: LoadedModel, settings: CacheSettings): ChatSession {
     if (!this.session || this.sessionSettings === null || !sameCacheSettings(this.sessionSettings, settings)) {
-      this.session = new ChatSession(model, settings);
+      this.adopt(new ChatSession(model, settings));
       this.sessionSettings = settings;
     }
-    return this.session;
+    return this.session!;
+  }
+
+  /** Makes `session` the active one, fetching attention while the view is open. */
+  private adopt(session: ChatSession): ChatSession {
+    session.attention = this.attentionOpen;
+    this.session = session;
+    return session;
   }
 
   private sessionInfo(session: ChatSession): SessionInfo {

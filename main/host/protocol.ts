@@ -77,6 +77,13 @@ export interface HostVerbs {
    * names its message, by `view.ids` when given (which later ops then use too).
    */
   cacheView: { args: { messages?: readonly ChatMessage[]; view?: ViewLabels }; result: CacheFullView | null };
+  /**
+   * Opens the attention view on `layer` (null: the mean over layers) or closes it (`open: false`): while
+   * open, forward passes fetch their attention and `write` ops of the cache view carry it. Answered at
+   * once, also while a generate runs (its next step follows). `unavailable` says why the loaded model
+   * cannot report attention (fused attention ops), null when it can; `layers` is its layer count.
+   */
+  attention: { args: { open: boolean; layer?: number | null }; result: { layers: number; unavailable: string | null } };
   /** What generating for `prompt` would feed, without running anything (the composer's horizon preview). */
   preview: { args: { prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
   /** Execution providers this build of onnxruntime-node offers. */
