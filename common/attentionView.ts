@@ -82,3 +82,16 @@ export function attentionFrame(attention: Readonly<SlotAttention>, layer: number
     top: topSlots(row, slotPos),
   };
 }
+
+/** Whether the loaded model can report attention: its layer count, and why not (fused attention ops) or null. */
+export interface AttentionAvailability {
+  readonly layers: number;
+  readonly unavailable: string | null;
+}
+
+/** A share as the panel prints it: "41.2%", "0.35%", "0.0012%", "0" for none. */
+export function formatShare(mass: number): string {
+  if (!(mass > 0)) return '0';
+  const pct = mass * 100;
+  return `${pct >= 10 ? pct.toFixed(1) : pct.toPrecision(2)}%`;
+}

@@ -1,5 +1,6 @@
 // The engine host protocol: seq-numbered requests and replies plus an event stream, between the process
 // that owns the host (Electron main, the CLI, tests) and the host itself. Types only: imported everywhere.
+import type { AttentionAvailability } from '../../common/attentionView';
 import type { ChatMessage, DoneReason } from '../../common/chat';
 import type { PositionsMode } from '../../common/cacheGeometry';
 import type { CacheFullView, CacheViewEvent } from '../../common/cacheView';
@@ -83,7 +84,7 @@ export interface HostVerbs {
    * once, also while a generate runs (its next step follows). `unavailable` says why the loaded model
    * cannot report attention (fused attention ops), null when it can; `layers` is its layer count.
    */
-  attention: { args: { open: boolean; layer?: number | null }; result: { layers: number; unavailable: string | null } };
+  attention: { args: { open: boolean; layer?: number | null }; result: AttentionAvailability };
   /** What generating for `prompt` would feed, without running anything (the composer's horizon preview). */
   preview: { args: { prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
   /** Execution providers this build of onnxruntime-node offers. */
