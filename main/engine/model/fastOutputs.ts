@@ -60,6 +60,12 @@ const POSITIONWISE_HEADS: ReadonlyMap<string, readonly string[]> = new Map([
   ['MatMulNBits', ['com.microsoft']],
 ]);
 
+/** What the rewrite may add besides the fast outputs. */
+export interface FastOutputsOptions {
+  /** The attention view's outputs (model/attentionOutputs); default true. False: benchmarks' closed-view baseline. */
+  readonly attention?: boolean;
+}
+
 /**
  * Plans the extension of a decoder graph (the whole .onnx file in `model`): for every `present.N.key/value`
  * output, `Slice(present, -sequence_length, ∞, axis 2)` — the rows the step appended, whatever node
@@ -67,7 +73,7 @@ const POSITIONWISE_HEADS: ReadonlyMap<string, readonly string[]> = new Map([
  * existing fetch still works. Returns a reason instead when the graph does not fit (no input_ids,
  * logits or presents, opset below 10, external data outside the folder) or the bytes do not parse.
  */
-export function planFastOutputs(model: Uint8Array): FastOutputsPlan | { readonly reason: string } {
+export function planFastOutputs(model: Uint8Array, options: FastOutputsOptions = {}): FastOutputsPlan | { readonly reason: string } {
   let facts: GraphFacts;
   try {
     facts = scanModel(model);
@@ -123,7 +129,7 @@ export function planFastOutputs(model: Uint8Array): FastOutputsPlan | { readonly
     added.push(lastLogits);
   }
 
-  const attention = planAttentionOutputs(model, facts, graph);
+  const attention = options.attention === false ? { reason: 'disabled' } : planAttentionOutputs(model, facts, graph);
   if (!('reason' in attention)) added.push(attention.layers, attention.mean);
 
   const suffix = new WireWriter().messageField(MODEL_GRAPH, graph).finish();
@@ -192,7 +198,7 @@ const SUFFIX_ROOM = 64 * 1024;
  * The model file's bytes with the fast outputs appended (one read into a buffer with room for them), or why
  * not: the file is too large to hold in memory twice while loading, unreadable, or its graph does not fit.
  */
-export async function readWithFastOutputs(modelPath: string): Promise<{ bytes: Uint8Array; fast: FastOutputs } | { reason: string }> {
+export async function readWithFastOutputs(modelPath: string, options: FastOutputsOptions = {}): Promise<{ bytes: Uint8Array; fast: FastOutputs } | { reason: string }> {
   let fh;
   try {
     fh = await open(modelPath, 'r');
@@ -214,7 +220,7 @@ export async function readWithFastOutputs(modelPath: string): Promise<{ bytes: U
   } finally {
     await fh.close();
   }
-  const plan = planFastOutputs(buf.subarray(0, size));
+  const plan = planFastOutputs(buf.subarray(0, size), options);
   if ('reason' in plan) return plan;
   if (plan.patch !== null) return { bytes: Buffer.concat([...spliceFields(buf.subarray(0, size), MODEL_GRAPH, plan.patch.graph, plan.patch.edits), plan.suffix]), fast: plan.fast };
   if (plan.suffix.length <= SUFFIX_ROOM) {
