@@ -3,10 +3,11 @@
 // modes, through rebases, a prefill chunk and a compact past; rows sum to 1 and invisible slots get 0.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slotOf, type PositionsMode } from '../../common/cacheGeometry';
-import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
+import { openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import type { StepAttention } from '../../main/engine/runner';
 import { byteTokenIds } from '../fixtures/fixturePrng';
-import { ensureFixture, type FixtureWeights } from '../fixtures/llamaFixture';
+import { loadTinyModel } from '../fixtures/fixtureSession';
+import type { FixtureWeights } from '../fixtures/llamaFixture';
 import { ReferenceLlama, type ReferenceContextEntry } from '../fixtures/referenceLlama';
 
 const TOL = 1e-5;
@@ -15,9 +16,7 @@ let model: LoadedModel;
 let weights: FixtureWeights;
 
 beforeAll(async () => {
-  const fixture = await ensureFixture('tiny');
-  weights = fixture.weights;
-  model = await loadModel(fixture.dir, { threads: 1 });
+  ({ model, weights } = await loadTinyModel());
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@
 // attention itself. Engine host, at model load; composed into the fast-outputs rewrite.
 import type { GraphFacts, ProducerNode } from './graphFacts';
 import { int64Initializer, node, outputInfo } from './graphNodes';
-import { GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT, NODE_ATTRIBUTE } from './onnxFields';
+import { ATTR_I, ATTR_NAME, GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT, NODE_ATTRIBUTE } from './onnxFields';
 import { fieldInt64, fieldString, forEachField, WIRE_LEN, WIRE_VARINT, WireWriter } from './protoWire';
 
 /** The outputs the attention extension adds (fetch them only while the view is open). */
@@ -29,8 +29,6 @@ const LAYER_VALUE = /^(?:present|present_key_values|past_key_values)\.(\d+)\.val
 /** Fused attention ops that compute the weights inside and never expose them. */
 const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedMultiHeadAttention', 'PackedAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention', 'DecoderMaskedSelfAttention', 'PagedAttention']);
 const FLOAT = 1;
-const ATTR_NAME = 1;
-const ATTR_I = 3;
 
 const isDefaultDomain = (n: ProducerNode) => n.domain === '' || n.domain === 'ai.onnx';
 

@@ -1,6 +1,12 @@
 // Small ONNX messages the load-time graph rewrites append (initializers, nodes with attributes, output
 // declarations), encoded with protoWire. Engine host, at model load.
 import {
+  ATTR_I,
+  ATTR_INTS,
+  ATTR_NAME,
+  ATTR_TYPE,
+  ATTR_TYPE_INT,
+  ATTR_TYPE_INTS,
   INT64,
   NODE_ATTRIBUTE,
   NODE_INPUT,
@@ -17,14 +23,6 @@ import {
   VALUE_TYPE,
 } from './onnxFields';
 import { WireWriter } from './protoWire';
-
-// AttributeProto fields and types (onnx.proto).
-const ATTR_NAME = 1;
-const ATTR_I = 3;
-const ATTR_INTS = 8;
-const ATTR_TYPE = 20;
-const ATTR_TYPE_INT = 2;
-const ATTR_TYPE_INTS = 7;
 
 export function int64Initializer(name: string, values: readonly number[]): WireWriter {
   const raw = new Uint8Array(values.length * 8);
