@@ -65,7 +65,7 @@ function generateOptions(): GenerateOptions {
 }
 
 async function turn(host: EngineHostClient, prompt: Prompt, options: GenerateOptions, cache: CacheSettings) {
-  const { seq, result } = host.start('generate', { prompt, options, cache });
+  const { seq, result } = host.start('generate', { stream: 'cli', prompt, options, cache });
   const stopListening = host.onEvent((event: HostEvent) => {
     if (event.seq !== seq) return;
     if (event.type === 'token') {

@@ -142,6 +142,7 @@ export class ChatSession {
     } else {
       logits = await this.logitsAtEnd(hooks, stats);
     }
+    stats.promptTokens = this.history.length;
     stats.prefillMs = performance.now() - started;
     stats.prefillTokPerSec = perSecond(stats.prefillTokens, stats.prefillMs);
     if (logits === null) return this.finish('cancelled', '', stats);

@@ -1,5 +1,5 @@
-// Types of a chat turn shared by the engine, the host protocol and the IPC contract. Pure types: the
-// renderer imports them too.
+// Types of a chat turn shared by the engine, the host protocol and the IPC contract, and the one rule
+// comparing cache settings. Pure code: the renderer imports it too.
 import type { PositionsMode } from './cache/cacheOptions';
 import type { SamplingParams } from './sampling/samplingParams';
 
@@ -21,6 +21,11 @@ export interface CacheSettings {
   readonly positions: PositionsMode;
   readonly journalTokens?: number;
   readonly chunkSize?: number;
+}
+
+/** Equal cache settings keep a stream; any difference means a new stream (a new geometry). */
+export function sameCacheSettings(a: Readonly<CacheSettings>, b: Readonly<CacheSettings>): boolean {
+  return a.sink === b.sink && a.window === b.window && a.positions === b.positions && a.journalTokens === b.journalTokens && a.chunkSize === b.chunkSize;
 }
 
 export interface GenerateOptions {

@@ -1,9 +1,9 @@
-// EngineHost: owns the loaded model and the active chat session and answers protocol requests. Runs in
+// EngineHost: owns the loaded model and its token streams (chat sessions keyed by id) and answers protocol requests. Runs in
 // the engine host thread (a worker_threads Worker or an Electron utility process); transport-agnostic.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ChatSession } from '../engine/chatSession';
-import type { CacheSettings } from '../engine/chatTypes';
+import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { ModelError } from '../engine/errors';
 import { loadModel, type LoadedModel } from '../engine/loadedModel';
 import { inspectModelIO, loadModelFolder } from '../engine/modelFolder';
@@ -20,6 +20,7 @@ import type {
   HostVerb,
   ModelInfo,
   SessionInfo,
+  StreamId,
 } from './protocol';
 import { decodeSessionSnapshot, encodeSessionSnapshot, SnapshotError } from '../engine/sessionSnapshot';
 
@@ -39,8 +40,8 @@ type Handlers = { [V in HostVerb]: (args: HostArgs<V>, seq: number) => Promise<H
 export class EngineHost {
   private model: LoadedModel | null = null;
   private unreportedLoadMs = 0;
-  private session: ChatSession | null = null;
-  private sessionSettings: CacheSettings | null = null;
+  /** Every token stream by id; each owns its cache (the model is shared). */
+  private readonly streams = new Map<StreamId, ChatSession>();
   private readonly cancelled = new Set<number>();
   /** Generate requests received and not yet ended, so a cancel may arrive before its turn comes. */
   private readonly pending = new Set<number>();
@@ -91,7 +92,7 @@ export class EngineHost {
     },
     generate: async (args, seq) => {
       const model = this.requireModel();
-      const session = this.sessionFor(model, args.cache);
+      const session = this.streamFor(model, args.stream, args.cache);
       const cancelled = this.cancelled;
       const cancel = {
         get cancelled() {
@@ -121,34 +122,37 @@ export class EngineHost {
       if (this.pending.has(target)) this.cancelled.add(target);
       return null;
     },
-    rewind: async ({ tokens }) => {
-      const session = this.requireSession();
+    rewind: async ({ stream, tokens }) => {
+      const session = this.requireStream(stream);
       const reprocessedTokens = await session.rewind(tokens);
       return { tokens: session.tokenCount, reprocessedTokens };
     },
-    reset: async () => {
-      this.session?.reset();
+    reset: async ({ stream }) => {
+      this.streams.delete(stream);
       return null;
     },
-    snapshot: async ({ path: file, meta }) => {
+    streams: async () =>
+      [...this.streams].map(([id, session]) => ({ id, tokens: session.tokenCount, kvBytes: session.kvCache?.kvBytes() ?? 0 })),
+    snapshot: async ({ stream, path: file, meta }) => {
       const model = this.requireModel();
-      const session = this.requireSession();
+      const session = this.requireStream(stream);
       const bytes = encodeSessionSnapshot(model, session.snapshot());
       if (meta) await writeSnapshotFile(file, bytes, { ...meta, tokenCount: session.tokenCount });
       else await writeFileAtomic(file, bytes);
       return { bytes: bytes.byteLength, tokens: session.tokenCount };
     },
-    restore: async ({ path: file, modelId }) => {
+    restore: async ({ stream, path: file, modelId }) => {
       const model = this.requireModel();
       const state = decodeSessionSnapshot(model, await readSnapshotBytes(file, modelId));
       const session = ChatSession.fromSnapshot(model, state);
-      this.session = session;
-      this.sessionSettings = session.settings;
+      this.streams.set(stream, session);
       return this.sessionInfo(session);
     },
-    preview: async ({ prompt, cache }) => {
+    preview: async ({ stream, prompt, cache }) => {
       const model = this.requireModel();
-      const session = this.session && sameSettings(this.sessionSettings, cache) ? this.session : new ChatSession(model, cache);
+      const held = this.streams.get(stream);
+      // A stream with other settings would be reset before its next turn: preview that fresh start.
+      const session = held && sameCacheSettings(held.settings, cache) ? held : new ChatSession(model, cache);
       return session.preview(prompt);
     },
     providers: async () => availableProviders(),
@@ -163,8 +167,8 @@ export class EngineHost {
       }
       return { onnxFile: folder.onnxFile };
     },
-    cacheView: async ({ messages }) => {
-      const session = this.session;
+    cacheView: async ({ stream, messages }) => {
+      const session = this.streams.get(stream);
       const cache = session?.kvCache;
       if (!session || !cache || !this.model) return null;
       const view = cache.view();
@@ -179,13 +183,22 @@ export class EngineHost {
     },
   };
 
-  /** The active session, replaced when the cache settings change (a new geometry means a new stream). */
-  private sessionFor(model: LoadedModel, settings: CacheSettings): ChatSession {
-    if (!this.session || !sameSettings(this.sessionSettings, settings)) {
-      this.session = new ChatSession(model, settings);
-      this.sessionSettings = settings;
+  /**
+   * The stream `id`, started with `settings` when the host holds none. A stream that holds tokens is never
+   * swapped for a new one behind its owner's back: other settings are an error the owner resolves.
+   */
+  private streamFor(model: LoadedModel, id: StreamId, settings: CacheSettings): ChatSession {
+    const held = this.streams.get(id);
+    if (held && sameCacheSettings(held.settings, settings)) return held;
+    if (held && held.tokenCount > 0) {
+      throw new HostFailure({
+        code: 'stream-settings',
+        message: `stream ${id} holds ${held.tokenCount} tokens under other cache settings; reset it before changing them`,
+      });
     }
-    return this.session;
+    const session = new ChatSession(model, settings);
+    this.streams.set(id, session);
+    return session;
   }
 
   private sessionInfo(session: ChatSession): SessionInfo {
@@ -204,30 +217,19 @@ export class EngineHost {
     return this.model;
   }
 
-  private requireSession(): ChatSession {
+  private requireStream(id: StreamId): ChatSession {
     this.requireModel();
-    if (!this.session) throw new HostFailure({ code: 'bad-request', message: 'no conversation is active' });
-    return this.session;
+    const session = this.streams.get(id);
+    if (!session) throw new HostFailure({ code: 'bad-request', message: `no stream ${id} is held` });
+    return session;
   }
 
   private async unloadModel(): Promise<void> {
-    this.session = null;
-    this.sessionSettings = null;
+    this.streams.clear();
     const model = this.model;
     this.model = null;
     await model?.release();
   }
-}
-
-function sameSettings(a: CacheSettings | null, b: CacheSettings): boolean {
-  return (
-    a !== null &&
-    a.sink === b.sink &&
-    a.window === b.window &&
-    a.positions === b.positions &&
-    a.journalTokens === b.journalTokens &&
-    a.chunkSize === b.chunkSize
-  );
 }
 
 function modelInfo(model: LoadedModel): ModelInfo {

@@ -64,8 +64,21 @@ export interface SessionInfo {
   readonly sink: number;
   readonly window: number;
   readonly positions: PositionsMode;
-  /** The cache settings the stream was started with (a generate with other settings starts a new stream). */
+  /** The cache settings the stream was started with (a generate with others fails until it is reset). */
   readonly settings: CacheSettings;
+}
+
+/**
+ * Names one token stream (one conversation's cache) in the host. The host holds any number; the engine's
+ * owner in main (services/engineOwner) hands the ids out and bounds how many live at once.
+ */
+export type StreamId = string;
+
+export interface StreamInfo {
+  readonly id: StreamId;
+  readonly tokens: number;
+  /** K/V bytes its cache holds (0 before its first turn). */
+  readonly kvBytes: number;
 }
 
 /** Metadata stored with a snapshot in its container file (storage/snapshotFile); the host adds `tokenCount`. */
@@ -79,31 +92,37 @@ export interface SnapshotMetaInput {
 export interface HostVerbs {
   load: { args: { dir: string; variant?: string; provider?: ProviderName; threads?: number }; result: ModelInfo };
   unload: { args: Record<string, never>; result: null };
-  /** Runs a turn; token/cacheDelta/progress events carry this request's seq; `done` ends the stream. */
+  /**
+   * Runs a turn on stream `stream` (started with `cache` when the host holds no such stream); token/
+   * cacheDelta/progress events carry this request's seq; `done` ends it. A stream that holds tokens is
+   * never replaced: `cache` other than its settings fails with `stream-settings` (reset it first).
+   */
   generate: {
-    args: { prompt: Prompt; options: GenerateOptions; cache: CacheSettings };
+    args: { stream: StreamId; prompt: Prompt; options: GenerateOptions; cache: CacheSettings };
     result: { reason: DoneReason; text: string; stats: GenerationStats; session: SessionInfo };
   };
   /** Stops the generate request with seq `target` at the next token; a no-op when it already ended. */
   cancel: { args: { target: number }; result: null };
   /** Cuts the stream back to `tokens` tokens (exact from the journal, else re-prefilled). */
-  rewind: { args: { tokens: number }; result: { tokens: number; reprocessedTokens: number } };
-  /** Forgets the conversation: the next generate starts a new stream. */
-  reset: { args: Record<string, never>; result: null };
+  rewind: { args: { stream: StreamId; tokens: number }; result: { tokens: number; reprocessedTokens: number } };
+  /** Drops the stream and frees its cache: the next generate on the id starts a new one with its settings. */
+  reset: { args: { stream: StreamId }; result: null };
+  /** Every stream the host holds, with its size: what the engine's owner shows as memory in use. */
+  streams: { args: Record<string, never>; result: readonly StreamInfo[] };
   /**
-   * Writes the active stream to `path` atomically: with `meta`, as an Ouro snapshot container
+   * Writes stream `stream` to `path` atomically: with `meta`, as an Ouro snapshot container
    * (storage/snapshotFile: metadata + engine bytes in one file); without, the bare engine bytes.
    */
-  snapshot: { args: { path: string; meta?: SnapshotMetaInput }; result: { bytes: number; tokens: number } };
+  snapshot: { args: { stream: StreamId; path: string; meta?: SnapshotMetaInput }; result: { bytes: number; tokens: number } };
   /**
-   * Continues the stream a snapshot file holds (container or bare bytes). With `modelId`, a container
+   * Makes stream `stream` continue the one a snapshot file holds (container or bare bytes). With `modelId`, a container
    * written for another model id is refused with `snapshot-mismatch`.
    */
-  restore: { args: { path: string; modelId?: string }; result: SessionInfo };
-  /** The active stream's cache; with `messages` (the prompt's, in order) each slot names its message. */
-  cacheView: { args: { messages?: readonly ChatMessage[] }; result: CacheViewWithText | null };
-  /** What generating for `prompt` would feed, without running anything (the composer's horizon preview). */
-  preview: { args: { prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
+  restore: { args: { stream: StreamId; path: string; modelId?: string }; result: SessionInfo };
+  /** The stream's cache (null when there is none); with `messages` (the prompt's, in order) each slot names its message. */
+  cacheView: { args: { stream: StreamId; messages?: readonly ChatMessage[] }; result: CacheViewWithText | null };
+  /** What generating for `prompt` on the stream would feed, without running anything (the composer's horizon preview). */
+  preview: { args: { stream: StreamId; prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
   /** Execution providers this build of onnxruntime-node offers. */
   providers: { args: Record<string, never>; result: readonly ProviderAvailability[] };
   /**
@@ -128,6 +147,7 @@ export type HostErrorCode =
   | 'busy'
   | 'bad-request'
   | 'cancelled'
+  | 'stream-settings'
   | 'snapshot-invalid'
   | 'snapshot-mismatch'
   | 'internal'

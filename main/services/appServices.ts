@@ -6,7 +6,6 @@ import { parseRequest, type ApiReply, type AppEvent, type Verb } from '../../pre
 import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent } from '../host/protocol';
 import { ConversationStore } from '../storage/conversationStore';
-import { KeyedQueue } from '../storage/keyedQueue';
 import { bundledCatalog } from '../models/catalog';
 import type { Catalog } from '../models/catalogSchema';
 import { redactSettings } from '../storage/settingsSchema';
@@ -14,9 +13,10 @@ import { SettingsStore } from '../storage/settingsStore';
 import { toApiError } from './apiFailure';
 import { ChatOrchestrator } from './chatOrchestrator';
 import { ConversationStreams } from './conversationStreams';
+import { EngineOwner } from './engineOwner';
 import { HostSupervisor, type HostChange } from './hostSupervisor';
 import { ModelDownloads, type DownloadTuning } from './modelDownloads';
-import { ENGINE_LOCK, ModelManager } from './modelManager';
+import { ModelManager } from './modelManager';
 import { ModelRegistry } from './modelRegistry';
 import { serviceHandlers, type ServiceHandlers } from './serviceHandlers';
 
@@ -55,11 +55,12 @@ export interface ServiceParts {
   readonly store: ConversationStore;
   readonly registry: ModelRegistry;
   readonly supervisor: HostSupervisor;
+  /** The one owner of the engine: stream ids, the lock, the turn queue; the chats and the local server are its clients. */
+  readonly engine: EngineOwner;
   readonly models: ModelManager;
   readonly downloads: ModelDownloads;
   readonly streams: ConversationStreams;
   readonly chat: ChatOrchestrator;
-  readonly lock: KeyedQueue;
   readonly emit: (event: AppEvent) => void;
   readonly version: () => Promise<string>;
   /** Emits the model list with the current model. */
@@ -99,13 +100,12 @@ export class AppServices {
     });
     const registry = new ModelRegistry(options.dataDir, (text) => notice('warning', text));
     const supervisor = new HostSupervisor({ host: options.host, startHost: options.startHost });
-    const lock = new KeyedQueue();
-    const streams = new ConversationStreams(supervisor, store, (text) => notice('warning', text));
+    const engine = new EngineOwner(supervisor);
+    const streams = new ConversationStreams(engine, store, (text) => notice('warning', text));
     const models = new ModelManager({
       registry,
-      supervisor,
+      engine,
       settings,
-      lock,
       beforeUnload: async () => {
         await streams.saveActive();
         streams.forgetAll();
@@ -123,7 +123,7 @@ export class AppServices {
       tuning: options.downloads,
     });
     const listChanged = () => this.parts.conversationsChanged();
-    const chat = new ChatOrchestrator({ store, supervisor, models, streams, lock, settings: () => settings.get(), emit, listChanged, seed: options.seed });
+    const chat = new ChatOrchestrator({ store, engine, models, streams, settings: () => settings.get(), emit, listChanged, seed: options.seed });
     let version: Promise<string> | null = options.version === undefined ? null : Promise.resolve(options.version);
     const parts: ServiceParts = {
       dataDir: options.dataDir,
@@ -131,11 +131,11 @@ export class AppServices {
       store,
       registry,
       supervisor,
+      engine,
       models,
       downloads,
       streams,
       chat,
-      lock,
       emit,
       version: () => (version ??= packageVersion()),
       modelsChanged: () =>
@@ -205,12 +205,12 @@ export class AppServices {
   /** Stops any reply, saves the active conversation's snapshot, flushes the stores and closes the host. */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      const { chat, lock, streams, store, supervisor, downloads } = this.parts;
+      const { chat, engine, streams, store, supervisor, downloads } = this.parts;
       // Running downloads stop; their bytes stay in .partial for a resume after the next start.
       await downloads.close().catch(() => undefined);
       await chat.settle().catch(() => undefined);
       await chat.idle().catch(() => undefined);
-      await lock.run(ENGINE_LOCK, () => streams.saveActive()).catch(() => undefined);
+      await engine.exclusive(() => streams.saveActive()).catch(() => undefined);
       await store.close().catch(() => undefined);
       await supervisor.close();
     })();

@@ -1,13 +1,13 @@
-// Which conversation the engine host's one stream belongs to, and moving it between conversations:
-// save the outgoing one as a snapshot beside its file, restore the incoming one's, or start it empty
-// and say so. Runs in main; every method runs inside the engine lock.
+// Which conversation the app's chat stream in the engine host belongs to, and moving it between
+// conversations: save the outgoing one as a snapshot beside its file, restore the incoming one's, or start
+// it empty and say so. Runs in main; every method runs inside the engine lock (EngineOwner.exclusive).
 import { stat } from 'node:fs/promises';
-import type { CacheSettings } from '../engine/chatTypes';
+import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { HostRequestError } from '../host/engineHostClient';
 import type { Conversation } from '../storage/conversationSchema';
 import type { ConversationStore } from '../storage/conversationStore';
-import { sameCacheSettings } from './generateRequest';
-import type { HostSupervisor } from './hostSupervisor';
+import type { StreamId } from '../host/protocol';
+import type { EngineOwner } from './engineOwner';
 
 /** The conversation the host's stream holds. Owned by ConversationStreams; turns update the flags. */
 export interface ActiveStream {
@@ -23,17 +23,21 @@ export interface ActiveStream {
 
 export class ConversationStreams {
   private current: ActiveStream | null = null;
+  /** The host stream the app's chats use (one at a time: conversations take turns through snapshots). */
+  readonly streamId: StreamId;
 
   constructor(
-    private readonly supervisor: HostSupervisor,
+    private readonly engine: EngineOwner,
     private readonly store: ConversationStore,
     private readonly warn: (text: string) => void,
-  ) {}
+  ) {
+    this.streamId = engine.newStream('chat');
+  }
 
   /** The active stream if it is `conversationId`'s on the current host. */
   activeFor(conversationId: string): ActiveStream | null {
     const a = this.current;
-    return a && a.conversationId === conversationId && a.generation === this.supervisor.generation ? a : null;
+    return a && a.conversationId === conversationId && a.generation === this.engine.supervisor.generation ? a : null;
   }
 
   /**
@@ -45,17 +49,17 @@ export class ConversationStreams {
     const same = this.activeFor(conversation.id);
     if (same && same.modelId === modelId) {
       if (same.cache === null || sameCacheSettings(same.cache, cache)) return null;
-      // The host starts a new stream for new settings on the next generate: the history is fed again.
+      // The engine's owner resets the stream for new settings before the next turn: the history is fed again.
       same.cache = cache;
       return hasHistory ? rebuiltNotice('its cache settings changed') : null;
     }
     await this.saveActive();
     this.current = null;
-    const generation = this.supervisor.generation;
+    const generation = this.engine.supervisor.generation;
     const start = (streamCache: CacheSettings | null): ActiveStream =>
       (this.current = { conversationId: conversation.id, modelId, generation, cache: streamCache, dirty: false });
     if (!hasHistory) {
-      await this.supervisor.request('reset', {});
+      await this.engine.request('reset', { stream: this.streamId });
       start(null);
       return null;
     }
@@ -65,7 +69,7 @@ export class ConversationStreams {
       reason = 'no saved context was found for it';
     } else {
       try {
-        const info = await this.supervisor.request('restore', { path, modelId });
+        const info = await this.engine.request('restore', { stream: this.streamId, path, modelId });
         if (sameCacheSettings(info.settings, cache)) {
           start(info.settings);
           return null;
@@ -78,7 +82,7 @@ export class ConversationStreams {
       }
     }
     // The host may still hold the previous conversation's stream: empty it so nothing leaks across.
-    await this.supervisor.request('reset', {});
+    await this.engine.request('reset', { stream: this.streamId });
     start(null);
     return rebuiltNotice(reason);
   }
@@ -86,9 +90,10 @@ export class ConversationStreams {
   /** Writes the active stream's snapshot if it changed since the last one (a failure is only reported). */
   async saveActive(): Promise<void> {
     const a = this.current;
-    if (!a || !a.dirty || a.generation !== this.supervisor.generation) return;
+    if (!a || !a.dirty || a.generation !== this.engine.supervisor.generation) return;
     try {
-      await this.supervisor.request('snapshot', { path: this.store.snapshotPath(a.conversationId), meta: { modelId: a.modelId } });
+      const path = this.store.snapshotPath(a.conversationId);
+      await this.engine.request('snapshot', { stream: this.streamId, path, meta: { modelId: a.modelId } });
       a.dirty = false;
     } catch (err) {
       this.warn(`The model's memory of this conversation could not be saved (${err instanceof Error ? err.message : String(err)}); reopening it will rebuild its context.`);

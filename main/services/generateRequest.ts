@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import type { CacheSettings as EngineCacheSettings, ChatMessage, Prompt } from '../engine/chatTypes';
 import type { SamplingParams } from '../engine/sampling/samplingParams';
 import type { GenerationStats } from '../engine/stats';
-import type { HostArgs } from '../host/protocol';
+import type { HostArgs, StreamId } from '../host/protocol';
 import type { Message, MessageStats } from '../storage/conversationSchema';
 import type { CacheSettings, EffectiveChatSettings, SamplingSettings } from '../storage/settingsSchema';
 
@@ -37,11 +37,6 @@ export function engineCacheSettings(cache: Readonly<CacheSettings>): EngineCache
     : { sink: cache.sink, window: cache.window, positions: cache.positions };
 }
 
-/** Equal engine cache settings mean the host keeps its stream; any difference starts a new one. */
-export function sameCacheSettings(a: Readonly<EngineCacheSettings>, b: Readonly<EngineCacheSettings>): boolean {
-  return a.sink === b.sink && a.window === b.window && a.positions === b.positions && a.journalTokens === b.journalTokens && a.chunkSize === b.chunkSize;
-}
-
 /**
  * The whole conversation as a chat prompt: the system prompt (when not empty), then every stored
  * message with its text as stored. Replies that stopped or failed keep their partial text, so the
@@ -53,13 +48,15 @@ export function chatPrompt(systemPrompt: string, messages: readonly Readonly<Pic
   return { kind: 'chat', messages: rendered };
 }
 
-/** The host `generate` arguments for the next reply to `messages`. */
+/** The host `generate` arguments for the next reply to `messages` on `stream`. */
 export function generateRequest(
+  stream: StreamId,
   settings: Readonly<EffectiveChatSettings>,
   messages: readonly Readonly<Message>[],
   seed: () => number = randomSeed,
 ): HostArgs<'generate'> {
   return {
+    stream,
     prompt: chatPrompt(settings.systemPrompt, messages),
     options: { sampling: samplingParams(settings.sampling, seed), maxTokens: settings.sampling.maxTokens },
     cache: engineCacheSettings(settings.cache),

@@ -4,7 +4,6 @@
 import type { z } from 'zod';
 import type { Verb, VerbResult, verbs } from '../../preload/contract';
 import { redactSettings } from '../storage/settingsSchema';
-import { ENGINE_LOCK } from './modelManager';
 import type { ServiceParts } from './appServices';
 import { modelHandlers } from './modelHandlers';
 
@@ -15,14 +14,14 @@ export type ServiceHandlers = { readonly [V in Verb]: (args: ParsedArgs<V>) => P
 
 /** The handlers for `parts` (the whole contract, checked by the type above). */
 export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
-  const { settings, store, supervisor, streams, chat, lock, emit } = parts;
+  const { settings, store, engine, streams, chat, emit } = parts;
 
   return {
     'app.info': async () => ({
       version: await parts.version(),
       dataDir: parts.dataDir,
       // A host that is down lists nothing rather than failing the whole answer.
-      providers: await supervisor.request('providers', {}).catch(() => []),
+      providers: await engine.request('providers', {}).catch(() => []),
       platform: process.platform,
     }),
     // The Hugging Face token stays in main: the renderer only learns whether one is saved.
@@ -62,7 +61,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
     'conversations.delete': async ({ conversationId }) => {
       await chat.settle(conversationId);
       // Under the engine lock, so no snapshot of it is being written while its files go.
-      await lock.run(ENGINE_LOCK, async () => {
+      await engine.exclusive(async () => {
         await store.delete(conversationId);
         streams.forget(conversationId);
       });
