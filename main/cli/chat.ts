@@ -8,7 +8,7 @@ import { DEFAULT_SAMPLING, validateSamplingParams } from '../engine/sampling/sam
 import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent, HostResult } from '../host/protocol';
 import { startWorkerHost } from '../host/workerTransport';
-import { cacheConfigOption, CliError, intOption, numberOption, positionsOption, runCli } from './cliSupport';
+import { cacheSettingsOptions, CliError, intOption, numberOption, runCli } from './cliSupport';
 
 const USAGE = `usage: npm run chat -- --model DIR [--prompt TEXT] [--system TEXT] [--sink S|auto] [--window W]
        [--positions cache|original] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed N]
@@ -38,15 +38,6 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-
-function cacheSettings(): CacheSettings {
-  const positions = positionsOption(values.positions!);
-  const sink = values.sink === 'auto' ? 'auto' : intOption('--sink', values.sink!);
-  const window = values.window === undefined ? undefined : intOption('--window', values.window);
-  // The same rules as the "S,W" cache config string (non-negative S, W >= 1).
-  if (sink !== 'auto' || window !== undefined) cacheConfigOption(`${sink === 'auto' ? 4 : sink},${window ?? 1}`);
-  return { sink, window, positions };
-}
 
 function generateOptions(): GenerateOptions {
   const sampling = validateSamplingParams({
@@ -93,7 +84,7 @@ async function main(): Promise<void> {
     return;
   }
   if (!values.model) throw new CliError(`--model is required\n${USAGE}`);
-  const cache = cacheSettings();
+  const cache = cacheSettingsOptions(values.sink!, values.window, values.positions!);
   const options = generateOptions();
   const host = startWorkerHost();
   try {

@@ -1,6 +1,7 @@
 // Shared bits of the command-line tools: option parsing helpers and one way to report errors. Plain Node.
 import { CacheConfigError, parseCacheConfig } from '../engine/cache/cacheConfig';
 import type { PositionsMode } from '../engine/cache/cacheOptions';
+import type { CacheSettings } from '../engine/chatTypes';
 
 /** A usage or input error: printed without a stack trace, exit code 2. */
 export class CliError extends Error {}
@@ -25,6 +26,16 @@ export function cacheConfigOption(value: string): { sink: number; window: number
     if (err instanceof CacheConfigError) throw new CliError(err.message);
     throw err;
   }
+}
+
+/** The engine's cache settings from --sink (a number or auto), --window and --positions. */
+export function cacheSettingsOptions(sinkValue: string, windowValue: string | undefined, positionsValue: string): CacheSettings {
+  const positions = positionsOption(positionsValue);
+  const sink = sinkValue === 'auto' ? 'auto' : intOption('--sink', sinkValue);
+  const window = windowValue === undefined ? undefined : intOption('--window', windowValue);
+  // The same rules as the "S,W" cache config string (non-negative S, W >= 1).
+  if (sink !== 'auto' || window !== undefined) cacheConfigOption(`${sink === 'auto' ? 4 : sink},${window ?? 1}`);
+  return { sink, window, positions };
 }
 
 export function positionsOption(value: string): PositionsMode {

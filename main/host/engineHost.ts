@@ -47,7 +47,8 @@ export class EngineHost {
   private readonly pending = new Set<number>();
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly emit: (event: HostEvent) => void) {}
+  /** `emit` sends an event; `ownerOnly` keeps it off windows' ports (a quiet turn's events). */
+  constructor(private readonly emit: (event: HostEvent, ownerOnly?: boolean) => void) {}
 
   /** Runs a request and returns its reply payload; never throws. */
   async handle(request: HostRequest): Promise<{ ok: true; result: unknown } | { ok: false; error: HostError }> {
@@ -93,6 +94,8 @@ export class EngineHost {
     generate: async (args, seq) => {
       const model = this.requireModel();
       const session = this.streamFor(model, args.stream, args.cache);
+      const quiet = args.quiet === true;
+      const emit = (event: HostEvent) => this.emit(event, quiet);
       const cancelled = this.cancelled;
       const cancel = {
         get cancelled() {
@@ -102,19 +105,20 @@ export class EngineHost {
       try {
         const result = await session.generate(args.prompt, args.options, {
           cancel,
-          onToken: (t) => this.emit({ type: 'token', seq, ...t }),
-          onDelta: (delta) =>
-            this.emit({ type: 'cacheDelta', seq, delta, texts: delta.writes.map((w) => model.tokenizer.tokenText(w.tokenId)) }),
-          onPrefillProgress: (done, total) => this.emit({ type: 'progress', seq, phase: 'prefill', done, total }),
-          onStats: (stats) => this.emit({ type: 'stats', seq, stats: { ...stats } }),
+          onToken: (t) => emit({ type: 'token', seq, ...t }),
+          onDelta: quiet
+            ? undefined
+            : (delta) => emit({ type: 'cacheDelta', seq, delta, texts: delta.writes.map((w) => model.tokenizer.tokenText(w.tokenId)) }),
+          onPrefillProgress: (done, total) => emit({ type: 'progress', seq, phase: 'prefill', done, total }),
+          onStats: (stats) => emit({ type: 'stats', seq, stats: { ...stats } }),
         });
         // The first reply after a load reports the load time, so a cold start shows where time went.
         result.stats.loadMs = this.unreportedLoadMs;
         this.unreportedLoadMs = 0;
-        this.emit({ type: 'done', seq, reason: result.reason, stats: result.stats });
+        emit({ type: 'done', seq, reason: result.reason, stats: result.stats });
         return { ...result, session: this.sessionInfo(session) };
       } catch (err) {
-        this.emit({ type: 'error', seq, error: toHostError(err) });
+        emit({ type: 'error', seq, error: toHostError(err) });
         throw err;
       }
     },

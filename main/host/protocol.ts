@@ -98,7 +98,17 @@ export interface HostVerbs {
    * never replaced: `cache` other than its settings fails with `stream-settings` (reset it first).
    */
   generate: {
-    args: { stream: StreamId; prompt: Prompt; options: GenerateOptions; cache: CacheSettings };
+    args: {
+      stream: StreamId;
+      prompt: Prompt;
+      options: GenerateOptions;
+      cache: CacheSettings;
+      /**
+       * For a client that shows no window (the local server): every event of the turn goes to the owner
+       * alone, never to a window's port, and no cacheDelta is sent (a window would paint another stream).
+       */
+      quiet?: boolean;
+    };
     result: { reason: DoneReason; text: string; stats: GenerationStats; session: SessionInfo };
   };
   /** Stops the generate request with seq `target` at the next token; a no-op when it already ended. */

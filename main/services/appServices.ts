@@ -147,7 +147,7 @@ export class AppServices {
     };
     this.parts = parts;
     this.handlers = serviceHandlers(parts);
-    if (options.forwardHostEvents ?? true) supervisor.onEvent((event) => forwardable(event) && emit(event));
+    if (options.forwardHostEvents ?? true) supervisor.onEvent((event) => forwardable(event) && engine.forWindows(event) && emit(event));
     supervisor.onChange((change) => this.onHostChange(change, notice));
     this.ready = settings.load().then(
       ({ warnings }) => warnings.forEach((w) => notice('warning', w.message)),

@@ -4,7 +4,7 @@
 // owns a host: the browser transport, `npm run serve`).
 import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import type { EngineHostClient } from '../host/engineHostClient';
-import type { HostArgs, HostResult, HostVerb, StreamId } from '../host/protocol';
+import type { HostArgs, HostEvent, HostResult, HostVerb, StreamId } from '../host/protocol';
 import { KeyedQueue } from '../storage/keyedQueue';
 import type { HostSupervisor } from './hostSupervisor';
 
@@ -45,6 +45,8 @@ export class EngineOwner {
   /** Supervisor generation the stream records belong to. */
   private generation: number;
   private readonly lostListeners = new Set<() => void>();
+  /** Seqs of quiet turns (the local server's) on the current host: their events are no window's business. */
+  private readonly quietSeqs = new Set<number>();
 
   constructor(readonly supervisor: HostSupervisor) {
     this.generation = supervisor.generation;
@@ -64,6 +66,11 @@ export class EngineOwner {
   /** Turns on the host now: generating or waiting in its queue. */
   get queued(): number {
     return this.inFlight;
+  }
+
+  /** Whether a window may see `event` of the current host (a quiet turn's events stay with its client). */
+  forWindows(event: HostEvent): boolean {
+    return !this.quietSeqs.has(event.seq);
   }
 
   /** A fresh stream id for a client (`prefix` names the client: `chat`, `api`). */
@@ -90,10 +97,24 @@ export class EngineOwner {
   async request<V extends HostVerb>(verb: V, args: HostArgs<V>): Promise<HostResult<V>> {
     this.syncGeneration();
     if (verb === 'load' || verb === 'unload') this.dropAll();
-    const result = await this.supervisor.request(verb, args);
+    // Forgotten at once: a turn sent after the reset (the host answers in order) starts the stream afresh.
     if (verb === 'reset') this.streams.delete((args as HostArgs<'reset'>).stream);
+    const result = await this.supervisor.request(verb, args);
     if (verb === 'restore') this.streams.set((args as HostArgs<'restore'>).stream, { settings: (result as HostResult<'restore'>).settings });
     return result;
+  }
+
+  /**
+   * Frees `stream` in the host without waiting: the host takes the reset in order, so it lands before any
+   * turn sent after it and never waits behind the reply generating now.
+   */
+  drop(stream: StreamId): void {
+    if (this.holds(stream)) void this.request('reset', { stream }).catch(() => undefined);
+  }
+
+  /** Refuses a turn that would wait behind more than `maxQueued` others (EngineBusyError). */
+  admit(maxQueued: number): void {
+    if (this.inFlight > maxQueued) throw new EngineBusyError(this.inFlight - 1);
   }
 
   /**
@@ -103,7 +124,7 @@ export class EngineOwner {
    */
   generate(args: HostArgs<'generate'>, maxQueued?: number): StartedTurn {
     this.syncGeneration();
-    if (maxQueued !== undefined && this.inFlight > maxQueued) throw new EngineBusyError(this.inFlight - 1);
+    if (maxQueued !== undefined) this.admit(maxQueued);
     const record = this.streams.get(args.stream);
     const rebuilt = record?.settings != null && !sameCacheSettings(record.settings, args.cache);
     // The host answers requests in order, so the reset lands before the turn.
@@ -111,9 +132,12 @@ export class EngineOwner {
     this.streams.set(args.stream, { settings: args.cache });
     const started = this.supervisor.start('generate', args);
     this.inFlight++;
+    if (args.quiet) this.quietSeqs.add(started.seq);
     const generation = this.generation;
+    // The host sends a turn's last event before its reply, so the seq is still marked when it arrives.
     const result = started.result.finally(() => {
       this.inFlight--;
+      this.quietSeqs.delete(started.seq);
     });
     result.catch(() => {
       // A failed turn may leave its stream half-way: forget it so its client starts afresh.
