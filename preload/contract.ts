@@ -92,6 +92,22 @@ export interface SendPreview {
   readonly pushedOut: number;
 }
 
+/** The local OpenAI-compatible server as Settings → Local server shows it. */
+export interface LocalServerStatus {
+  /** `error`: it should run but could not start (the port is taken, a key is missing, ...). */
+  readonly state: 'off' | 'on' | 'error';
+  /** The base URL an OpenAI client takes (`http://127.0.0.1:8080/v1`) while on. */
+  readonly url: string | null;
+  readonly error: string | null;
+  /** Requests being answered now (generating or waiting). */
+  readonly active: number;
+  /** Requests answered since it started. */
+  readonly served: number;
+  /** Conversations it keeps cached, and the K/V bytes their caches hold. */
+  readonly streams: number;
+  readonly kvBytes: number;
+}
+
 /** Every verb: argument schema and result type. Args are validated in main before any handler runs. */
 export const verbs = {
   'app.info': { args: empty, result: {} as AppInfo },
@@ -171,6 +187,8 @@ export const verbs = {
     args: z.object({ conversationId: ConversationIdSchema, draft: z.string().max(1_000_000) }).strict(),
     result: {} as SendPreview,
   },
+  /** The local server's state (it starts and stops with the `server` settings). */
+  'server.status': { args: empty, result: {} as LocalServerStatus },
   /** With the open conversation's id, each slot also names its message (`owners`; '' is the system prompt). */
   'cache.view': {
     args: z.object({ conversationId: ConversationIdSchema.optional() }).strict(),
@@ -208,6 +226,8 @@ export type AppEvent =
   /** A model download's phase change, progress (a few per second) or retry; `models` follows an install. */
   | { readonly type: 'download'; readonly event: DownloadEvent }
   | { readonly type: 'notice'; readonly level: 'info' | 'warning' | 'error'; readonly text: string }
+  /** The local server started, stopped, failed, or began or ended a request. */
+  | { readonly type: 'server'; readonly status: LocalServerStatus }
   /** A native menu item or shortcut the renderer acts on. */
   | { readonly type: 'command'; readonly command: 'toggleCachePanel' | 'newConversation' | 'openSettings' | 'openModels' | 'focusComposer' };
 

@@ -120,12 +120,17 @@ export class OpenAIServer {
     return { url: this.baseUrl, active: this.active, served: this.served, streams: this.streams.list().length };
   }
 
+  /** Ids of the engine streams this server uses (its conversations and its raw-completion stream). */
+  streamIds(): StreamId[] {
+    return [...this.streams.list().map((s) => s.id), this.completionStream];
+  }
+
   /** Stops listening, ends open connections, and frees the server's streams in the engine. */
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     const owner = this.opts.engine.owner;
-    for (const id of [...this.streams.list().map((s) => s.id), this.completionStream]) {
+    for (const id of this.streamIds()) {
       owner.drop(id);
       this.streams.drop(id);
     }

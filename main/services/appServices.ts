@@ -15,8 +15,10 @@ import { ChatOrchestrator } from './chatOrchestrator';
 import { ConversationStreams } from './conversationStreams';
 import { EngineOwner } from './engineOwner';
 import { HostSupervisor, type HostChange } from './hostSupervisor';
+import { LocalServer } from './localServer';
 import { ModelDownloads, type DownloadTuning } from './modelDownloads';
 import { ModelManager } from './modelManager';
+import { engineCacheSettings } from './generateRequest';
 import { ModelRegistry } from './modelRegistry';
 import { serviceHandlers, type ServiceHandlers } from './serviceHandlers';
 
@@ -61,6 +63,8 @@ export interface ServiceParts {
   readonly downloads: ModelDownloads;
   readonly streams: ConversationStreams;
   readonly chat: ChatOrchestrator;
+  /** The local OpenAI-compatible server: the engine's second client, following the `server` settings. */
+  readonly server: LocalServer;
   readonly emit: (event: AppEvent) => void;
   readonly version: () => Promise<string>;
   /** Emits the model list with the current model. */
@@ -124,6 +128,18 @@ export class AppServices {
     });
     const listChanged = () => this.parts.conversationsChanged();
     const chat = new ChatOrchestrator({ store, engine, models, streams, settings: () => settings.get(), emit, listChanged, seed: options.seed });
+    const server = new LocalServer({
+      engine: {
+        owner: engine,
+        model: async () => {
+          const { model, info } = await models.ensureLoaded();
+          return { id: model.id, info };
+        },
+        cache: () => engineCacheSettings(settings.get().cache),
+      },
+      emit: (status) => emit({ type: 'server', status }),
+      seed: options.seed,
+    });
     let version: Promise<string> | null = options.version === undefined ? null : Promise.resolve(options.version);
     const parts: ServiceParts = {
       dataDir: options.dataDir,
@@ -136,6 +152,7 @@ export class AppServices {
       downloads,
       streams,
       chat,
+      server,
       emit,
       version: () => (version ??= packageVersion()),
       modelsChanged: () =>
@@ -150,7 +167,10 @@ export class AppServices {
     if (options.forwardHostEvents ?? true) supervisor.onEvent((event) => forwardable(event) && engine.forWindows(event) && emit(event));
     supervisor.onChange((change) => this.onHostChange(change, notice));
     this.ready = settings.load().then(
-      ({ warnings }) => warnings.forEach((w) => notice('warning', w.message)),
+      ({ warnings }) => {
+        warnings.forEach((w) => notice('warning', w.message));
+        void server.apply(settings.get().server);
+      },
       (err: unknown) => notice('error', `Settings could not be read (${toApiError(err).message}); defaults are in use.`),
     );
   }
@@ -205,9 +225,10 @@ export class AppServices {
   /** Stops any reply, saves the active conversation's snapshot, flushes the stores and closes the host. */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      const { chat, engine, streams, store, supervisor, downloads } = this.parts;
+      const { chat, engine, streams, store, supervisor, downloads, server } = this.parts;
       // Running downloads stop; their bytes stay in .partial for a resume after the next start.
       await downloads.close().catch(() => undefined);
+      await server.close().catch(() => undefined);
       await chat.settle().catch(() => undefined);
       await chat.idle().catch(() => undefined);
       await engine.exclusive(() => streams.saveActive()).catch(() => undefined);

@@ -27,8 +27,11 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
     // The Hugging Face token stays in main: the renderer only learns whether one is saved.
     'settings.get': async () => redactSettings(settings.get()),
     'settings.update': async ({ patch }) => {
-      const next = redactSettings(await settings.update(patch));
+      const stored = await settings.update(patch);
+      const next = redactSettings(stored);
       emit({ type: 'settings', settings: next });
+      // The server follows its settings: a failure to start shows in its status, not as this verb's error.
+      if (patch.server) await parts.server.apply(stored.server);
       return next;
     },
 
@@ -87,6 +90,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
     },
     'chat.preview': ({ conversationId, draft }) => chat.preview(conversationId, draft),
     'cache.view': ({ conversationId }) => chat.cacheView(conversationId),
+    'server.status': async () => parts.server.status,
   };
 }
 

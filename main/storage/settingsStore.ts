@@ -106,6 +106,7 @@ export class SettingsStore {
         ...definedOnly(p),
         sampling: { ...base.sampling, ...definedOnly(p.sampling) },
         cache: { ...base.cache, ...definedOnly(p.cache) },
+        server: { ...base.server, ...definedOnly(p.server) },
       });
       if (!merged.success) throw new SettingsError(toIssues(merged.error));
       await this.save(merged.data);

@@ -24,6 +24,7 @@ import {
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import type { SettingsTab } from '../state/uiSlice';
 import { Dialog } from './Dialog';
+import { LocalServerSettings } from './LocalServerSettings';
 import { SettingsFields } from './SettingsFields';
 
 export function SettingsDialog() {
@@ -44,6 +45,7 @@ function SettingsTabs({ tab, hasConversation }: { readonly tab: SettingsTab; rea
   const tabs: readonly { id: SettingsTab; label: string; disabled: boolean }[] = [
     { id: 'app', label: 'App defaults', disabled: false },
     { id: 'conversation', label: 'This conversation', disabled: !hasConversation },
+    { id: 'server', label: 'Local server', disabled: false },
   ];
   const current = tab === 'conversation' && !hasConversation ? 'app' : tab;
   return (
@@ -74,7 +76,7 @@ function SettingsTabs({ tab, hasConversation }: { readonly tab: SettingsTab; rea
         ))}
       </div>
       <div role="tabpanel" id={`${baseId}-${current}-panel`} aria-labelledby={`${baseId}-${current}`} className="tab-panel">
-        {current === 'app' ? <AppSettingsForm /> : <ConversationSettingsForm />}
+        {current === 'app' ? <AppSettingsForm /> : current === 'server' ? <LocalServerSettings /> : <ConversationSettingsForm />}
       </div>
     </>
   );
