@@ -190,6 +190,11 @@ export class AppServices {
     }
   }
 
+  /** The engine's owner: other clients of the engine (tests, tools) start turns through it. */
+  get engine(): EngineOwner {
+    return this.parts.engine;
+  }
+
   /** The engine host in use now (a new client after a restart). */
   get host(): EngineHostClient {
     return this.parts.supervisor.client;
