@@ -18,4 +18,5 @@ export const SECTIONS: readonly Section[] = [
   { name: 'prefill', item: 6, summary: 'prefill tok/s and time to first token for a 1K prompt vs a bare loop', load: () => import('./prefill') },
   { name: 'eventloop', item: 7, summary: 'event-loop lag in the process that owns the worker engine host', load: () => import('./eventLoop') },
   { name: 'perplexity', item: 8, summary: 'streaming perplexity on stories260K: recompute oracle, S=0, S=4 cache, S=4 original', load: () => import('./perplexity') },
+  { name: 'server', item: 9, summary: 'local OpenAI server: per-turn latency of a resent conversation, ring cache vs re-prefill', load: () => import('./server') },
 ];

@@ -11,9 +11,11 @@ import { cacheSettingsOptions, CliError, intOption, runCli } from './cliSupport'
 
 const USAGE = `usage: npm run serve -- --model DIR [--port N] [--host 127.0.0.1] [--api-key KEY] [--sink S|auto]
        [--window W] [--positions cache|original] [--provider NAME] [--streams N] [--queue N] [--max-tokens N]
+       [--reprefill]
 Serves an OpenAI-compatible API at http://HOST:PORT/v1 (GET /v1/models, POST /v1/chat/completions,
 POST /v1/completions). --streams: conversations kept cached (default 4); --queue: requests that may wait
-behind the one generating before 429 (default 1). The key may also come from OURO_API_KEY.`;
+behind the one generating before 429 (default 1). --reprefill feeds every request's history again (sinks and
+the last W tokens), as servers without a ring cache do: for comparisons. The key may also come from OURO_API_KEY.`;
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '4' },
     queue: { type: 'string', default: '1' },
     'max-tokens': { type: 'string', default: '1024' },
+    reprefill: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -55,6 +58,7 @@ async function main(): Promise<void> {
       maxStreams: intOption('--streams', values.streams!),
       maxQueued: intOption('--queue', values.queue!),
       maxTokens: intOption('--max-tokens', values['max-tokens']!),
+      reuseStreams: !values.reprefill,
     });
     const model = await engine.model();
     console.error(`Serving ${model.id} (${model.info.provider}) at ${server.baseUrl}${apiKey ? ' (API key required)' : ''}. Ctrl-C stops.`);

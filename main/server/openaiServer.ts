@@ -38,6 +38,11 @@ export interface OpenAIServerOptions {
   readonly maxBodyBytes?: number;
   /** Tokens a reply may have when the request names no max_tokens (default 1024). */
   readonly maxTokens?: number;
+  /**
+   * False: never continue a cached stream; every request feeds its history again (the sinks and the last
+   * W tokens, as truncate-and-re-prefill servers do once the context is full). For comparisons only.
+   */
+  readonly reuseStreams?: boolean;
   /** Seed for requests that name none (default: a fresh random one). */
   readonly seed?: () => number;
   /** Told after every turn: the stream, how it matched, and the engine's stats (the status line, tests). */
@@ -84,6 +89,7 @@ export class OpenAIServer {
       maxQueued: 1,
       maxBodyBytes: 4 * 1024 * 1024,
       maxTokens: 1024,
+      reuseStreams: true,
       seed: () => Math.floor(Math.random() * 0x1_0000_0000),
       ...options,
     };
@@ -156,11 +162,18 @@ export class OpenAIServer {
     }
   }
 
-  /** DNS rebinding defence on loopback: the Host header must name this machine. */
+  /**
+   * On loopback, where no key may be set: the Host header must name this machine (DNS rebinding) and a
+   * request a browser sends from a web page (it carries an Origin) must come from this machine too.
+   */
   private checkHost(req: IncomingMessage): void {
     if (!LOOPBACK.has(this.opts.host)) return;
     const name = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
     if (!LOOPBACK.has(name)) throw new OpenAIError(403, `requests must name this machine as their host, not '${req.headers.host ?? ''}'`, 'invalid_request_error', 'bad_host');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !LOOPBACK.has(hostOf(origin))) {
+      throw new OpenAIError(403, `requests from web pages of other sites are refused (origin ${origin})`, 'invalid_request_error', 'bad_origin');
+    }
   }
 
   private checkKey(req: IncomingMessage): void {
@@ -199,7 +212,7 @@ export class OpenAIServer {
     let match: StreamMatch | null = null;
     let stream = this.completionStream;
     if (request.prompt.kind === 'chat') {
-      match = this.streams.acquire(request.prompt.messages);
+      match = this.streams.acquire(request.prompt.messages, this.opts.reuseStreams);
       stream = match.stream.id;
       if (match.evicted) owner.drop(match.evicted);
     } else {
@@ -328,18 +341,26 @@ class Reply {
 }
 
 /**
- * OpenAI's usage plus Ouro's own: `reprocessed_tokens` (tokens of earlier turns the engine fed again) and
- * `prompt_tokens_details.cached_tokens` (tokens of the prompt its cache had consumed already).
+ * OpenAI's usage plus Ouro's own `reprocessed_tokens` (tokens of earlier turns the engine fed again);
+ * `prompt_tokens_details.cached_tokens` counts the prompt's tokens this turn did not feed (its cache had them).
  */
 function usageOf(stats: GenerationStats) {
-  const fedNew = stats.prefillTokens - stats.reprocessedTokens;
   return {
     prompt_tokens: stats.promptTokens,
     completion_tokens: stats.decodeTokens,
     total_tokens: stats.promptTokens + stats.decodeTokens,
-    prompt_tokens_details: { cached_tokens: Math.max(0, stats.promptTokens - fedNew) },
+    prompt_tokens_details: { cached_tokens: Math.max(0, stats.promptTokens - stats.prefillTokens) },
     reprocessed_tokens: stats.reprocessedTokens,
   };
+}
+
+/** The host name of an origin ('' when it is not a URL, e.g. `null`). */
+function hostOf(origin: string): string {
+  try {
+    return new URL(origin).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
 }
 
 function unknownModel(name: string): OpenAIError {

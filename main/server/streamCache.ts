@@ -37,12 +37,15 @@ export class StreamCache {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new Error(`the server needs room for at least 1 cached stream, got ${capacity}`);
   }
 
-  /** Picks the stream for `messages` and marks it busy; `release` it when the turn ends. */
-  acquire(messages: readonly ChatMessage[]): StreamMatch {
+  /**
+   * Picks the stream for `messages` and marks it busy; `release` it when the turn ends. With `reuse`
+   * false every request starts a new stream (the truncate-and-re-prefill baseline other servers are).
+   */
+  acquire(messages: readonly ChatMessage[], reuse = true): StreamMatch {
     this.prune();
     let best: { stream: CachedStream; common: number } | null = null;
     for (const stream of this.streams) {
-      if (stream.busy) continue;
+      if (stream.busy || !reuse) continue;
       const common = commonMessages(stream.messages, messages);
       if (!best || common > best.common) best = { stream, common };
     }

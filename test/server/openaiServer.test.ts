@@ -191,6 +191,8 @@ describe('OpenAI-compatible server', () => {
     const unknown = await client.chat.completions.create({ model: 'gpt-4o', messages: [user('x')] }).catch((e) => e);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
     expect(unknown.code).toBe('model_not_found');
+    const fromPage = await fetch(`${server.baseUrl}/models`, { headers: { authorization: `Bearer ${KEY}`, origin: 'https://evil.example' } });
+    expect(fromPage.status).toBe(403);
     const nowhere = await fetch(`${server.baseUrl}/embeddings`, { method: 'POST', headers: { authorization: `Bearer ${KEY}` } });
     expect(nowhere.status).toBe(404);
 
@@ -205,6 +207,26 @@ describe('OpenAI-compatible server', () => {
     expect(server.status().streams).toBe(3);
     const held = await owner.request('streams', {});
     expect(held.filter((s) => s.id.startsWith('api-') && !s.id.startsWith('api-completions')).length).toBe(3);
+  });
+});
+
+describe('OpenAI-compatible server, re-prefill baseline', () => {
+  it('feeds every request’s history again when told not to reuse streams', async () => {
+    const engine = { owner, model: async () => ({ id: 'tiny', info: null as never }), cache: () => ({ sink: 4, window: 64, positions: 'cache' as const }) };
+    const baseline = await OpenAIServer.start({ engine, reuseStreams: false, maxStreams: 1 });
+    try {
+      const c = new OpenAI({ baseURL: baseline.baseUrl, apiKey: 'unused', maxRetries: 0 });
+      const messages: OpenAI.ChatCompletionMessageParam[] = [user('A story about a long walk in the woods, please')];
+      const first = await c.chat.completions.create({ model: 'tiny', messages, max_tokens: 8, seed: 1 });
+      messages.push({ role: 'assistant', content: first.choices[0].message.content }, user('And then?'));
+      const second = await c.chat.completions.create({ model: 'tiny', messages, max_tokens: 8, seed: 1 });
+      const usage = second.usage as OpenAI.CompletionUsage & { reprocessed_tokens: number };
+      // The earlier turns went in again (re-rendered and re-tokenized): the whole prompt was fed, none came from a cache.
+      expect(usage.reprocessed_tokens).toBeGreaterThan(first.usage!.prompt_tokens);
+      expect(usage.prompt_tokens_details!.cached_tokens).toBe(0);
+    } finally {
+      await baseline.close();
+    }
   });
 });
 
