@@ -8,7 +8,7 @@ import { DEFAULT_SAMPLING, validateSamplingParams } from '../engine/sampling/sam
 import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent, HostResult } from '../host/protocol';
 import { startWorkerHost } from '../host/workerTransport';
-import { cacheSettingsOptions, CliError, intOption, numberOption, runCli } from './cliSupport';
+import { cacheSettingsOptions, intOption, numberOption, runCli, shouldRun } from './cliSupport';
 
 const USAGE = `usage: npm run chat -- --model DIR [--prompt TEXT] [--system TEXT] [--sink S|auto] [--window W]
        [--positions cache|original] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed N]
@@ -79,11 +79,7 @@ async function turn(host: EngineHostClient, prompt: Prompt, options: GenerateOpt
 }
 
 async function main(): Promise<void> {
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (!values.model) throw new CliError(`--model is required\n${USAGE}`);
+  if (!shouldRun(values, USAGE, ['model'])) return;
   const cache = cacheSettingsOptions(values.sink!, values.window, values.positions!);
   const options = generateOptions();
   const host = startWorkerHost();

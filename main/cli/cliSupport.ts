@@ -43,6 +43,26 @@ export function positionsOption(value: string): PositionsMode {
   return value;
 }
 
+/**
+ * The start every tool shares: prints `usage` and returns false for --help; throws a usage error naming
+ * the required options missing; true when the tool should run.
+ */
+export function shouldRun<V extends Readonly<Record<string, unknown>>, K extends keyof V & string>(
+  values: V,
+  usage: string,
+  required: readonly K[],
+): values is V & { readonly [P in K]-?: NonNullable<V[P]> } {
+  if (values.help) {
+    console.log(usage);
+    return false;
+  }
+  if (required.some((name) => values[name] === undefined)) {
+    const names = required.map((name) => `--${name}`);
+    throw new CliError(`${names.length === 1 ? `${names[0]} is` : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are`} required\n${usage}`);
+  }
+  return true;
+}
+
 /** Runs a CLI main: usage errors exit 2, anything else prints its message and exits 1. */
 export async function runCli(main: () => Promise<void>): Promise<void> {
   try {

@@ -7,7 +7,7 @@ import { folderEngine } from '../server/folderEngine';
 import { OpenAIServer } from '../server/openaiServer';
 import { EngineOwner } from '../services/engineOwner';
 import { HostSupervisor } from '../services/hostSupervisor';
-import { cacheSettingsOptions, CliError, intOption, runCli } from './cliSupport';
+import { cacheSettingsOptions, intOption, runCli, shouldRun } from './cliSupport';
 
 const USAGE = `usage: npm run serve -- --model DIR [--port N] [--host 127.0.0.1] [--api-key KEY] [--sink S|auto]
        [--window W] [--positions cache|original] [--provider NAME] [--streams N] [--queue N] [--max-tokens N]
@@ -37,11 +37,7 @@ const { values } = parseArgs({
 });
 
 async function main(): Promise<void> {
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (!values.model) throw new CliError(`--model is required\n${USAGE}`);
+  if (!shouldRun(values, USAGE, ['model'])) return;
   const cache = cacheSettingsOptions(values.sink!, values.window, values.positions!);
   const port = intOption('--port', values.port!);
   const apiKey = values['api-key'] ?? process.env.OURO_API_KEY;

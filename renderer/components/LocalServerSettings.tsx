@@ -1,14 +1,15 @@
 // Settings → Local server: turn the OpenAI-compatible server on or off, its interface, port, API key and
 // cached conversations, a copy button for the base URL, and a status line while requests run. Renderer.
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect } from 'react';
 import type { LocalServerStatus } from '../../preload/contract';
 import { SettingsPatchSchema, type ServerSettings } from '../../main/storage/settingsSchema';
 import { formatBytes } from '../format';
-import { errorText } from '../state/modelsSlice';
 import { selectSettings } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { CopyButton } from './CopyButton';
 import { Field } from './SettingsFields';
+import { SettingsForm } from './SettingsForm';
+import { useSettingsForm, type DraftResult } from './useSettingsForm';
 
 type Draft = { enabled: boolean; host: string; port: string; apiKey: string; streams: string };
 type DraftField = Exclude<keyof Draft, 'enabled'>;
@@ -20,7 +21,7 @@ function draftOf(server: Readonly<ServerSettings>): Draft {
 }
 
 /** The patch the draft describes, or a message per field (the settings schema's). */
-function parseDraft(draft: Readonly<Draft>): { ok: true; value: ServerSettings } | { ok: false; errors: Partial<Record<DraftField, string>> } {
+function parseDraft(draft: Readonly<Draft>): DraftResult<ServerSettings, keyof Draft> {
   const whole = (s: string) => (/^\d+$/.test(s.trim()) ? Number(s.trim()) : s);
   const server = {
     enabled: draft.enabled,
@@ -48,70 +49,40 @@ export function LocalServerSettings() {
 
 function LocalServerForm({ initial, status, onDone }: { readonly initial: Draft; readonly status: LocalServerStatus | null; readonly onDone: () => void }) {
   const store = useStoreApi();
-  const [draft, setDraft] = useState(initial);
-  const [errors, setErrors] = useState<Partial<Record<DraftField, string>>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
-  const change = (field: DraftField, value: string) => {
-    setDraft((d) => ({ ...d, [field]: value }));
-    setErrors(({ [field]: _dropped, ...rest }) => rest);
-  };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const parsed = parseDraft(draft);
-    if (!parsed.ok) {
-      setErrors(parsed.errors);
-      return;
-    }
-    setSaving(true);
-    void store
-      .getState()
-      .saveSettings({ server: parsed.value })
-      .then((error) => {
-        setSaving(false);
-        setFormError(error ? errorText(error) : null);
-      });
-  };
+  // The dialog stays open after Apply, so the status line shows whether the server came up.
+  const { draft, errors, onChange, formError, saving, submit } = useSettingsForm(
+    initial,
+    parseDraft,
+    (server) => store.getState().saveSettings({ server }),
+    () => undefined,
+  );
   const text = (field: DraftField, label: string, hint: string, type = 'text') => (
     <Field label={label} hint={hint} error={errors[field]}>
       {({ id, describedBy, invalid }) => (
-        <input id={id} type={type} value={draft[field]} aria-describedby={describedBy} aria-invalid={invalid} onChange={(e) => change(field, e.target.value)} />
+        <input id={id} type={type} value={draft[field]} aria-describedby={describedBy} aria-invalid={invalid} onChange={(e) => onChange(field, e.target.value)} />
       )}
     </Field>
   );
   return (
-    <form className="settings-form" onSubmit={submit} noValidate>
-      <div className="dialog-body">
-        <p className="settings-intro">
-          An OpenAI-compatible API for editors, scripts and agents, on the model loaded here. Each conversation a client sends keeps its
-          own ring cache, so resending the whole conversation every turn costs only the new messages.
-        </p>
-        {formError && (
-          <p className="form-error" role="alert">
-            {formError}
-          </p>
-        )}
-        <label className="checkbox-field">
-          <input type="checkbox" checked={draft.enabled} onChange={(e) => setDraft((d) => ({ ...d, enabled: e.target.checked }))} /> Run the local server
-        </label>
-        <div className="field-grid">
-          {text('host', 'Interface', '127.0.0.1 keeps it on this machine; another address needs an API key.')}
-          {text('port', 'Port', '1–65535.', 'number')}
-          {text('apiKey', 'API key', 'Clients send it as a Bearer token; blank: none (loopback only).', 'password')}
-          {text('streams', 'Cached conversations', 'Each holds a whole cache in memory.', 'number')}
-        </div>
-        <ServerStatusLine status={status} />
+    <SettingsForm
+      formError={formError}
+      saving={saving}
+      onSubmit={submit}
+      onCancel={onDone}
+      intro="An OpenAI-compatible API for editors, scripts and agents, on the model loaded here. Each conversation a client sends keeps its own ring cache, so resending the whole conversation every turn costs only the new messages."
+      after={<ServerStatusLine status={status} />}
+      labels={{ cancel: 'Close', submit: 'Apply', submitting: 'Applying…' }}
+    >
+      <label className="checkbox-field">
+        <input type="checkbox" checked={draft.enabled} onChange={(e) => onChange('enabled', e.target.checked)} /> Run the local server
+      </label>
+      <div className="field-grid">
+        {text('host', 'Interface', '127.0.0.1 keeps it on this machine; another address needs an API key.')}
+        {text('port', 'Port', '1–65535.', 'number')}
+        {text('apiKey', 'API key', 'Clients send it as a Bearer token; blank: none (loopback only).', 'password')}
+        {text('streams', 'Cached conversations', 'Each holds a whole cache in memory.', 'number')}
       </div>
-      <footer className="dialog-footer">
-        <span className="spacer" />
-        <button type="button" className="button" onClick={onDone}>
-          Close
-        </button>
-        <button type="submit" className="button button-primary" disabled={saving}>
-          {saving ? 'Applying…' : 'Apply'}
-        </button>
-      </footer>
-    </form>
+    </SettingsForm>
   );
 }
 
