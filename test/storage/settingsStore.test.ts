@@ -24,6 +24,7 @@ describe('SettingsStore', () => {
       lastModelId: null,
       hfToken: null,
       hubBaseUrl: 'https://huggingface.co',
+      server: { enabled: false, host: '127.0.0.1', port: 8080, apiKey: null, streams: 4 },
     });
     expect(warnings).toEqual([]);
     expect(await readdir(root)).toEqual([]);
