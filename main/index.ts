@@ -4,14 +4,14 @@
 import { app, BrowserWindow, Menu } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppEvent, AppInfo } from '../preload/contract';
+import type { AppEvent, AppInfo } from '../common/contract';
 import { registerIpc, type IpcBridge } from './ipc/ipcBridge';
 import { menuTemplate } from './ipc/menuTemplate';
 import type { RendererOrigin } from './ipc/senderPolicy';
 import { startUtilityHost } from './ipc/utilityHostTransport';
 import { AppServices } from './services/appServices';
 import { EventHub } from './services/eventHub';
-import type { AppSettings } from './storage/settingsSchema';
+import type { AppSettings } from '../common/settingsSchema';
 import { createMainWindow, hardenSession } from './window';
 
 /** out/main/ (this file's folder once built). */

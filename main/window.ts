@@ -4,7 +4,7 @@ import { BrowserWindow, nativeTheme, screen, session, shell } from 'electron';
 import { CONTENT_SECURITY_POLICY, devContentSecurityPolicy } from './services/contentSecurityPolicy';
 import { externalLink, isAllowedPermission, isTrustedRendererUrl, type RendererOrigin } from './ipc/senderPolicy';
 import { boundsToRestore, boundsToSave } from './ipc/windowBounds';
-import type { WindowBounds } from './storage/settingsSchema';
+import type { WindowBounds } from '../common/settingsSchema';
 
 export interface MainWindowOptions {
   /** The built preload script (CommonJS: sandboxed preloads cannot be ES modules). */

@@ -2,8 +2,8 @@
 // contextBridge, never ipcRenderer itself. Events arrive on MessagePorts main hands over: one fed by the
 // engine host directly, one by main. Runs in the renderer's isolated world (bundled as CommonJS).
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { EVENT_KIND, IPC_INVOKE, IPC_PORTS, type PortsMessage } from '../main/ipc/channels';
-import type { ApiReply, AppEvent, OuroApi } from './contract';
+import { EVENT_KIND, IPC_INVOKE, IPC_PORTS, type PortsMessage } from '../common/ipcChannels';
+import type { ApiReply, AppEvent, OuroApi } from '../common/contract';
 
 /** The DOM MessagePort as used here (typed structurally: this project's Node typings lack the DOM). */
 interface EventPort {

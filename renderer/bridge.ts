@@ -1,7 +1,7 @@
 // The renderer's one door to main: `window.ouro` from the Electron preload when present, otherwise the
 // WebSocket test transport. Every call rejects with an ApiError. Runs in the renderer.
-import type { ApiError, OuroApi, Verb, VerbArgs, VerbResult } from '../preload/contract';
-import { BRIDGE_PATH, isApiError } from '../preload/contract';
+import type { ApiError, OuroApi, Verb, VerbArgs, VerbResult } from '../common/contract';
+import { BRIDGE_PATH, isApiError } from '../common/contract';
 import { createWebSocketApi, type ConnectionState } from './webSocketApi';
 
 export type { ConnectionState };

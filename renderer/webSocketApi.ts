@@ -1,8 +1,8 @@
 // The WebSocket transport of the OuroApi, used when the page runs outside Electron (browser tests against
 // the Node bridge server). Speaks `{id, verb, args}` → `{id, ok, result|error}` plus `{event}` pushes.
 // Runs in the renderer.
-import type { ApiError, AppEvent, OuroApi, Verb, VerbArgs, VerbResult } from '../preload/contract';
-import { isApiError } from '../preload/contract';
+import type { ApiError, AppEvent, OuroApi, Verb, VerbArgs, VerbResult } from '../common/contract';
+import { isApiError } from '../common/contract';
 
 /** The part of the DOM WebSocket this transport uses (tests pass a fake). */
 export interface WebSocketLike {

@@ -1,7 +1,7 @@
 // Engine plumbing the benchmark sections share: caches and runners on a loaded model, a bare session.run
 // loop with the runner's exact feeds, greedy sampling, token streams. Benchmark process only.
+import type { PositionsMode } from '../../common/cacheGeometry';
 import type { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
-import type { PositionsMode } from '../../main/engine/cache/cacheOptions';
 import type { ChatSession } from '../../main/engine/chatSession';
 import { openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import type { DecoderSession, TensorData } from '../../main/engine/onnxSession';

@@ -1,9 +1,10 @@
 // `npm run chat`: a terminal chat on the engine host (a worker thread), one-shot with --prompt or
 // interactive on stdin; --json prints one event per line. Plain Node.
+import type { ChatMessage } from '../../common/chat';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import type { CacheSettings, ChatMessage, GenerateOptions, Prompt } from '../engine/chatTypes';
-import type { ProviderName } from '../engine/providers';
+import type { CacheSettings, GenerateOptions, Prompt } from '../engine/chatTypes';
+import type { ProviderName } from '../../common/providers';
 import { DEFAULT_SAMPLING, validateSamplingParams } from '../engine/sampling/sampler';
 import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent, HostResult } from '../host/protocol';

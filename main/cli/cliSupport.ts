@@ -1,6 +1,6 @@
 // Shared bits of the command-line tools: option parsing helpers and one way to report errors. Plain Node.
+import type { PositionsMode } from '../../common/cacheGeometry';
 import { CacheConfigError, parseCacheConfig } from '../engine/cache/cacheConfig';
-import type { PositionsMode } from '../engine/cache/cacheOptions';
 import type { CacheSettings } from '../engine/chatTypes';
 
 /** A usage or input error: printed without a stack trace, exit code 2. */

@@ -1,7 +1,7 @@
 // `npm run serve`: the local OpenAI-compatible server on one model folder, over an engine host in a worker
 // thread. Loopback by default; another interface needs --api-key. Plain Node.
 import { parseArgs } from 'node:util';
-import type { ProviderName } from '../engine/providers';
+import type { ProviderName } from '../../common/providers';
 import { startWorkerHost } from '../host/workerTransport';
 import { folderEngine } from '../server/folderEngine';
 import { OpenAIServer } from '../server/openaiServer';

@@ -1,14 +1,15 @@
 // ChatSession: one conversation as one growing token stream over the sink-ring cache. A new turn renders
 // the whole conversation with the chat template and feeds only what the cache has not consumed.
 // Runs in the engine host thread.
+import type { ChatMessage, DoneReason } from '../../common/chat';
 import { SinkRingCache } from './cache/sinkRingCache';
-import type { CacheDelta } from './cache/cacheView';
-import type { CacheSettings, ChatMessage, DoneReason, GenerateOptions, Prompt, TokenEvent } from './chatTypes';
+import type { CacheDelta } from '../../common/cacheView';
+import type { CacheSettings, GenerateOptions, Prompt, TokenEvent } from './chatTypes';
 import { openStream, type LoadedModel } from './loadedModel';
 import { Runner, type CancelFlag } from './runner';
 import { Sampler } from './sampling/sampler';
 import { StopStringMatcher } from './sampling/stopStrings';
-import { emptyStats, perSecond, type GenerationStats } from './stats';
+import { emptyStats, perSecond, type GenerationStats } from '../../common/stats';
 import { StreamingDetokenizer } from './text/detokenizer';
 import type { SessionState } from './sessionSnapshot';
 import { commonPrefixLength } from './text/commonPrefix';

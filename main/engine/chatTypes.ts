@@ -1,12 +1,7 @@
-// Types of a chat turn shared by the engine, the host protocol and the IPC contract, and the one rule
-// comparing cache settings. Pure code: the renderer imports it too.
-import type { PositionsMode } from './cache/cacheOptions';
+// Types of a generation request shared by the engine and the host protocol, and cache-settings equality.
+import type { ChatMessage } from '../../common/chat';
+import type { PositionsMode } from '../../common/cacheGeometry';
 import type { SamplingParams } from './sampling/samplingParams';
-
-export interface ChatMessage {
-  readonly role: 'system' | 'user' | 'assistant';
-  readonly content: string;
-}
 
 /** What to feed: a conversation rendered with the chat template, or text continued as is (`--raw`). */
 export type Prompt =
@@ -23,7 +18,7 @@ export interface CacheSettings {
   readonly chunkSize?: number;
 }
 
-/** Equal cache settings keep a stream; any difference means a new stream (a new geometry). */
+/** Equal cache settings mean a stream can continue; any difference needs a new stream (a new geometry). */
 export function sameCacheSettings(a: Readonly<CacheSettings>, b: Readonly<CacheSettings>): boolean {
   return a.sink === b.sink && a.window === b.window && a.positions === b.positions && a.journalTokens === b.journalTokens && a.chunkSize === b.chunkSize;
 }
@@ -46,5 +41,3 @@ export interface TokenEvent {
   readonly pos: number;
   readonly slot: number;
 }
-
-export type DoneReason = 'eos' | 'stop' | 'max' | 'cancelled';

@@ -1,10 +1,11 @@
 // Loading a model end to end (engine host thread): folder checks, session, IO introspection, tokenizer,
 // chat template and the RoPE probe, into one object the chat sessions share.
-import type { PositionsMode, SinkRingOptions } from './cache/cacheOptions';
+import type { PositionsMode } from '../../common/cacheGeometry';
+import type { SinkRingOptions } from './cache/cacheOptions';
 import { SinkRingCache } from './cache/sinkRingCache';
 import { inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
 import { openSession, type DecoderSession } from './onnxSession';
-import type { ProviderName } from './providers';
+import type { ProviderName } from '../../common/providers';
 import { probeRope } from './ropeProbe';
 import { Runner, type RunnerOptions } from './runner';
 import { ChatTemplate } from './text/chatTemplate';

@@ -10,9 +10,8 @@ import * as ort from 'onnxruntime-node';
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs } from './model/fastOutputs';
 
-import type { ProviderAvailability, ProviderName } from './providers';
+import { PROVIDER_NAMES, type ProviderAvailability, type ProviderName } from '../../common/providers';
 
-export type { ProviderAvailability, ProviderName } from './providers';
 export type { FastOutputs } from './model/fastOutputs';
 
 /** A tensor as the engine holds it: a typed array over which the session builds its input without copying. */
@@ -64,8 +63,6 @@ export interface SessionOptions {
   fastOutputs?: boolean;
 }
 
-const ALL_PROVIDERS: readonly ProviderName[] = ['cpu', 'webgpu', 'cuda', 'dml', 'coreml'];
-
 // The CUDA provider is not in the npm package: onnxruntime-node's install script fetches it (Linux x64)
 // next to the binding. Its absence is the common case, so check the file instead of letting ORT fail.
 function cudaLibraryPresent(): boolean {
@@ -81,7 +78,7 @@ function cudaLibraryPresent(): boolean {
 /** Which providers this onnxruntime-node build offers on this platform (not whether a device works). */
 export function availableProviders(): ProviderAvailability[] {
   const listed = new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]));
-  return ALL_PROVIDERS.map((name) => {
+  return PROVIDER_NAMES.map((name) => {
     if (name === 'cpu') return { name, available: true };
     if (!listed.has(name)) {
       return { name, available: false, reason: `${name} is not part of onnxruntime-node on ${process.platform}-${process.arch}` };

@@ -1,6 +1,6 @@
 // Runner: drives the decoder session over the sink-ring cache — chunked prefill, decode steps, logits of
 // the last position. Runs in the engine host thread (session.run blocks it).
-import type { CacheDelta } from './cache/cacheView';
+import type { CacheDelta } from '../../common/cacheView';
 import type { SinkRingCache } from './cache/sinkRingCache';
 import { CompactPast, type CompactStep } from './compactPast';
 import type { ModelIO } from './modelFolder';

@@ -1,7 +1,7 @@
 // Streaming perplexity (engine host thread or a CLI process): text fed one token at a time through the
 // sink-ring cache, each next token scored — StreamingLLM's eval_long_ppl.py protocol — or, with
 // `recompute`, the sliding-window-with-recomputation oracle.
-import type { PositionsMode } from './cache/cacheOptions';
+import type { PositionsMode } from '../../common/cacheGeometry';
 import { openStream, type LoadedModel } from './loadedModel';
 
 export interface StreamingEvalOptions {

@@ -10,15 +10,15 @@ import { inspectModelIO, loadModelFolder } from '../engine/modelFolder';
 import { availableProviders, openSession } from '../engine/onnxSession';
 import { writeFileAtomic } from '../storage/atomicFile';
 import { readSnapshotFile, writeSnapshotFile } from '../storage/snapshotFile';
+import type { CacheViewWithText } from '../../common/cacheView';
+import type { ModelInfo } from '../../common/modelInfo';
 import type {
-  CacheViewWithText,
   HostArgs,
   HostError,
   HostEvent,
   HostRequest,
   HostResult,
   HostVerb,
-  ModelInfo,
   SessionInfo,
   StreamId,
 } from './protocol';

@@ -1,63 +1,14 @@
 // The engine host protocol: seq-numbered requests and replies plus an event stream, between the process
 // that owns the host (Electron main, the CLI, tests) and the host itself. Types only: imported everywhere.
-import type { PositionsMode } from '../engine/cache/cacheOptions';
-import type { CacheDelta, CacheView } from '../engine/cache/cacheView';
-import type { CacheSettings, ChatMessage, DoneReason, GenerateOptions, Prompt } from '../engine/chatTypes';
-import type { ProviderAvailability, ProviderName } from '../engine/providers';
-import type { GenerationStats } from '../engine/stats';
+import type { ChatMessage, DoneReason } from '../../common/chat';
+import type { PositionsMode } from '../../common/cacheGeometry';
+import type { CacheDelta, CacheViewWithText } from '../../common/cacheView';
+import type { ModelInfo } from '../../common/modelInfo';
+import type { CacheSettings, GenerateOptions, Prompt } from '../engine/chatTypes';
+import type { ProviderAvailability, ProviderName } from '../../common/providers';
+import type { GenerationStats } from '../../common/stats';
 
-/** What a loaded model looks like to the UI and the CLI. */
-export interface ModelInfo {
-  readonly dir: string;
-  readonly name: string;
-  readonly variant: string;
-  readonly modelType: string;
-  readonly layers: number;
-  readonly kvHeads: number;
-  readonly headDim: number;
-  readonly vocabSize: number;
-  readonly maxPositions: number;
-  /** DESIGN §3 rebase bound. */
-  readonly maxPos: number;
-  readonly kvBytesPerToken: number;
-  readonly provider: ProviderName;
-  readonly hasChatTemplate: boolean;
-  readonly ropeProbe: { readonly ok: boolean; readonly maxError: number; readonly reason?: string };
-  readonly warnings: readonly string[];
-  readonly loadMs: number;
-  readonly eosTokenIds: readonly number[];
-  readonly generationDefaults: Readonly<Record<string, number | boolean>>;
-}
-
-/** A slot of the cache view with the token's display text. */
-export interface SlotText {
-  readonly slot: number;
-  readonly text: string;
-}
-
-/**
- * Which message each held token spells (the visualizer's token-to-message map), when `cacheView` was
- * given the conversation's messages.
- */
-export interface SlotOwners {
-  /** Per slot: index into the messages passed, -1 for template markup and empty slots. */
-  readonly message: readonly number[];
-  /** Per slot: where the token's text begins in that message's content (UTF-16 units), -1 with message -1. */
-  readonly char: readonly number[];
-  /** Per message passed: how many leading characters of its content the sinks hold. */
-  readonly pinnedChars: readonly number[];
-  /** Per message passed: whether the fed text holds it at all (a chat template may leave one out). */
-  readonly located: readonly boolean[];
-  /** Per message passed: the app's message id ('' for the system prompt); main fills it in. */
-  readonly ids?: readonly string[];
-}
-
-/** The cache view with the text of every held token (`texts[j]` for slot j, '' when empty). */
-export interface CacheViewWithText extends CacheView {
-  readonly texts: readonly string[];
-  readonly owners?: SlotOwners;
-}
-
+/** The stream the host holds: its length and the cache geometry it runs with. */
 export interface SessionInfo {
   /** Tokens in the stream (fed), the cache geometry and mode actually used. */
   readonly tokens: number;

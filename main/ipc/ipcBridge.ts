@@ -2,10 +2,10 @@
 // ApiReply (never throws across IPC), and per window two MessagePorts — one fed by the engine host itself
 // (tokens never pass through main), one by main's own events. Runs in Electron main.
 import { BrowserWindow, ipcMain, MessageChannelMain, type IpcMainInvokeEvent, type MessagePortMain } from 'electron';
-import type { ApiReply, AppEvent } from '../../preload/contract';
+import type { ApiReply, AppEvent } from '../../common/contract';
 import type { AppServices } from '../services/appServices';
 import type { EventHub } from '../services/eventHub';
-import { EVENT_KIND, IPC_INVOKE, IPC_PORTS, type PortsMessage } from './channels';
+import { EVENT_KIND, IPC_INVOKE, IPC_PORTS, type PortsMessage } from '../../common/ipcChannels';
 import { isTrustedRendererUrl, type RendererOrigin } from './senderPolicy';
 
 export interface IpcBridgeOptions {

@@ -1,7 +1,7 @@
 // The native menu as data: standard roles plus the app's commands (new conversation, settings, models,
 // cache panel, focus the composer). Pure (only electron's types), so it is unit-tested. Runs in main.
 import type { MenuItemConstructorOptions } from 'electron';
-import type { AppEvent } from '../../preload/contract';
+import type { AppEvent } from '../../common/contract';
 
 /** A menu command the renderer acts on. */
 export type MenuCommand = Extract<AppEvent, { type: 'command' }>['command'];

@@ -1,6 +1,6 @@
 // Remembered window bounds: what to restore (only where a display still shows it) and what to save.
 // Pure functions (no electron import) so they are unit-tested. Runs in main.
-import type { WindowBounds } from '../storage/settingsSchema';
+import type { WindowBounds } from '../../common/settingsSchema';
 
 export interface Rect {
   readonly x: number;

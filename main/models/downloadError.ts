@@ -1,43 +1,7 @@
 // Errors a user can meet while Ouro downloads or imports a model: one class, one code per problem.
 // Runs in main; plain data, no electron.
 
-/**
- * Why a download stopped. The UI may branch on the code (offer "Retry" on `network`, open Settings on
- * `auth-required`/`gated`); the message is written for a person and says what to do next.
- */
-export type DownloadErrorCode =
-  /** The request itself is malformed (bad id, unsafe file path, unknown catalog entry). */
-  | 'bad-request'
-  /** A folder with this id is already installed. */
-  | 'already-installed'
-  /** The repository, revision or a file does not exist (HTTP 404, or the Hub's RepoNotFound). */
-  | 'not-found'
-  /** The Hub wants a token (HTTP 401): private repository or an invalid token. */
-  | 'auth-required'
-  /** Gated repository: accept its licence on the model page and add a token (HTTP 401/403 GatedRepo). */
-  | 'gated'
-  /** The server kept refusing byte ranges (HTTP 416) even after a fresh start. */
-  | 'range-not-satisfiable'
-  /** No connection (refused, DNS, reset, timed out) after the retries. */
-  | 'network'
-  /** The server kept failing (HTTP 5xx / 429) after the retries. */
-  | 'server'
-  /** Not enough free disk space (checked before starting, or ENOSPC while writing). */
-  | 'disk-full'
-  /** A file's sha256 (or git blob id) differs from the Hub's; the partial file was deleted. */
-  | 'hash-mismatch'
-  /** The server sent more or fewer bytes than the Hub's metadata says. */
-  | 'size-mismatch'
-  /** The Hub's metadata disagrees with the curated catalog (the pinned file changed). */
-  | 'catalog-mismatch'
-  /** Every file arrived intact, but the folder is not a model Ouro can run (engine ModelError). */
-  | 'invalid-model'
-  /** A proxy setting Ouro cannot use (e.g. an https:// or socks proxy URL). */
-  | 'proxy'
-  /** The user cancelled; what was downloaded is kept for a later resume. */
-  | 'cancelled'
-  /** Another file-system error (permissions, read-only disk, ...). */
-  | 'io';
+import type { DownloadErrorCode, DownloadFailure } from '../../common/downloadTypes';
 
 /** An error about a download or an import; `file` is the repository-relative path where known. */
 export class DownloadError extends Error {
@@ -65,13 +29,6 @@ export class DownloadError extends Error {
 /** True when `e` is a DownloadError, optionally with the given code. */
 export function isDownloadError(e: unknown, code?: DownloadErrorCode): e is DownloadError {
   return e instanceof DownloadError && (code === undefined || e.code === code);
-}
-
-/** The plain-data form sent over IPC and kept in events. */
-export interface DownloadFailure {
-  readonly code: DownloadErrorCode;
-  readonly message: string;
-  readonly file: string | null;
 }
 
 /** Plain-data form of a DownloadError. */

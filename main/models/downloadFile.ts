@@ -1,6 +1,7 @@
 // Downloads one file into a `.part` file: resumes with Range, retries with backoff, times out idle
 // connections, and verifies sha256 (LFS) or the git blob id while streaming. Runs in main; no electron.
 
+import type { RetryNotice } from '../../common/downloadTypes';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -28,14 +29,6 @@ export interface RetryPolicy {
   readonly baseDelayMs: number;
   /** Default 30 s. */
   readonly maxDelayMs: number;
-}
-
-/** A retry about to happen (for the UI's "retrying in 4 s"). */
-export interface RetryNotice {
-  readonly file: string;
-  readonly attempt: number;
-  readonly delayMs: number;
-  readonly reason: string;
 }
 
 /** Options of {@link downloadFile}. */

@@ -1,6 +1,7 @@
 // One model download from start to installed folder: pin the commit, check disk space, fetch each file
 // (resumable), validate the assembled folder with the engine, move it into place atomically. Runs in main.
 
+import type { RetryNotice } from '../../common/downloadTypes';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ModelError } from '../engine/errors';
@@ -8,9 +9,9 @@ import { loadModelFolder } from '../engine/modelFolder';
 import { writeFileAtomic } from '../storage/atomicFile';
 import { formatBytes } from './diskSpace';
 import { DownloadError, isNetworkFailure, networkError } from './downloadError';
-import { downloadFile, type RetryNotice, type RetryPolicy } from './downloadFile';
+import { downloadFile, type RetryPolicy } from './downloadFile';
 import { sameDownload, type DownloadRequest } from './downloadRequest';
-import type { DownloadSnapshot } from './downloadSnapshot';
+import type { DownloadSnapshot } from '../../common/downloadTypes';
 import { readDownloadState, writeDownloadState, type DownloadState } from './downloadState';
 import type { HttpTransport } from './httpTransport';
 import type { HubClient, HubRevision } from './hubClient';

@@ -8,7 +8,7 @@ import { DownloadError, toFailure } from './downloadError';
 import type { RetryPolicy } from './downloadFile';
 import { partialDir, removeEmptyPartialRoot, runDownload, stagingDir, statePath } from './downloadJob';
 import { MODEL_FOLDER_ID, validateDownloadRequest, type DownloadRequest } from './downloadRequest';
-import type { DownloadEvent, DownloadOutcome, DownloadSnapshot } from './downloadSnapshot';
+import type { DownloadEvent, DownloadOutcome, DownloadSnapshot } from '../../common/downloadTypes';
 import { readDownloadState, type DownloadState } from './downloadState';
 import type { HttpTransport } from './httpTransport';
 import { HubClient } from './hubClient';

@@ -1,6 +1,7 @@
 // Local models: import a folder the user picked (validated by the engine's ModelFolder, then copied into
 // the models folder or referenced in place) and delete an installed one. Runs in main; no electron.
 
+import type { ModelSummary } from '../../common/modelSummary';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { loadModelFolder } from '../engine/modelFolder';
 import { formatBytes, freeBytes } from './diskSpace';
 import { DownloadError, errorCodeOf } from './downloadError';
 import { MODEL_FOLDER_ID } from './downloadRequest';
-import { inspectModel, type ModelSummary } from './modelInspect';
+import { inspectModel } from './modelInspect';
 
 /** Options of {@link importFolder}. */
 export interface ImportOptions {

@@ -1,44 +1,12 @@
 // A model folder's summary for the Models page: shape from config.json, weights size and format,
 // parameter count, KV memory per 1K tokens, and where a download came from. Runs in main; no onnxruntime.
 
+import type { ModelSummary, WeightFormat } from '../../common/modelSummary';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isJsonObject, textConfigOf, type JsonObject } from '../engine/model/configFields';
 import { listVariants, loadModelFolder } from '../engine/modelFolder';
 import { DOWNLOAD_MANIFEST } from './downloadJob';
-
-/** Weight format, from the transformers.js variant suffix. */
-export type WeightFormat = 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16' | 'bnb4' | 'unknown';
-
-/** What the Models page shows about a folder. */
-export interface ModelSummary {
-  readonly dir: string;
-  readonly variant: string;
-  readonly variants: readonly string[];
-  readonly onnxFile: string;
-  readonly modelType: string;
-  readonly architecture: string | null;
-  readonly layers: number;
-  readonly heads: number;
-  readonly kvHeads: number;
-  readonly headDim: number;
-  readonly hiddenSize: number;
-  readonly vocabSize: number;
-  readonly contextLength: number;
-  readonly ropeScaling: string | null;
-  readonly weightsBytes: number;
-  readonly weightFormat: WeightFormat;
-  /** From config.json shapes where the family is known (`config`), else weights bytes ÷ bytes per weight (`weights`). */
-  readonly parameters: number;
-  readonly parametersFrom: 'config' | 'weights';
-  /** float32 KV cache bytes for one token: layers × 2 × kv heads × head dim × 4. */
-  readonly kvBytesPerToken: number;
-  readonly kvBytesPer1kTokens: number;
-  readonly hasChatTemplate: boolean;
-  readonly warnings: readonly string[];
-  /** Provenance when Ouro downloaded the folder (repo, commit, files). */
-  readonly download: Readonly<Record<string, unknown>> | null;
-}
 
 /** The weight format a variant name (`model_q4`, `decoder_model_merged_fp16`) implies. */
 export function weightFormatOf(variant: string): WeightFormat {

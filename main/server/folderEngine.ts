@@ -2,8 +2,8 @@
 // loaded at start and loaded again into a host that replaced a crashed one. Runs in the serving process.
 import path from 'node:path';
 import type { CacheSettings } from '../engine/chatTypes';
-import type { ProviderName } from '../engine/providers';
-import type { ModelInfo } from '../host/protocol';
+import type { ProviderName } from '../../common/providers';
+import type { ModelInfo } from '../../common/modelInfo';
 import type { EngineOwner } from '../services/engineOwner';
 import type { ServerEngine } from './openaiServer';
 

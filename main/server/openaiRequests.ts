@@ -2,7 +2,8 @@
 // mapped onto the engine's prompt and generate options, and OpenAI's error shape. Runs in main (or the
 // `npm run serve` process); pure code, no I/O.
 import { z } from 'zod';
-import type { ChatMessage, GenerateOptions, Prompt } from '../engine/chatTypes';
+import type { ChatMessage } from '../../common/chat';
+import type { GenerateOptions, Prompt } from '../engine/chatTypes';
 
 /** An error in OpenAI's shape with its HTTP status (`param` names the field at fault). */
 export class OpenAIError extends Error {

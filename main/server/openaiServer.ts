@@ -5,10 +5,12 @@
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CacheSettings, ChatMessage } from '../engine/chatTypes';
-import type { GenerationStats } from '../engine/stats';
+import type { ChatMessage } from '../../common/chat';
+import type { ModelInfo } from '../../common/modelInfo';
+import type { CacheSettings } from '../engine/chatTypes';
+import type { GenerationStats } from '../../common/stats';
 import { HostRequestError } from '../host/engineHostClient';
-import type { HostEvent, HostResult, ModelInfo, StreamId } from '../host/protocol';
+import type { HostEvent, HostResult, StreamId } from '../host/protocol';
 import { EngineBusyError, type EngineOwner } from '../services/engineOwner';
 import { OpenAIError, parseChatRequest, parseCompletionRequest, type ParsedRequest } from './openaiRequests';
 import { StreamCache, type StreamMatch } from './streamCache';

@@ -1,7 +1,7 @@
 // Which engine stream a chat request continues: a bounded LRU of the server's streams, each with the
 // messages it has been fed. An API client resends the whole conversation every turn; matching it to the
 // stream that already holds its beginning means only the new messages are fed. Runs in main.
-import type { ChatMessage } from '../engine/chatTypes';
+import type { ChatMessage } from '../../common/chat';
 import type { StreamId } from '../host/protocol';
 
 /** One of the server's streams. `messages` is what its cache holds: the conversation through the last reply. */

@@ -1,9 +1,10 @@
 // Typed errors of the app services: one throwable carrying a contract ApiError, and the mapping of every
 // lower layer's error (host, engine, storage, settings) onto the contract's codes. Runs in main.
-import type { ApiError, ApiErrorCode } from '../../preload/contract';
+import type { DownloadErrorCode } from '../../common/downloadTypes';
+import type { ApiError, ApiErrorCode } from '../../common/contract';
 import { ModelError } from '../engine/errors';
 import { HostRequestError } from '../host/engineHostClient';
-import { DownloadError, type DownloadErrorCode } from '../models/downloadError';
+import { DownloadError } from '../models/downloadError';
 import { ConversationStoreError } from '../storage/conversationStoreError';
 import { SettingsError } from '../storage/settingsStore';
 

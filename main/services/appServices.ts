@@ -2,13 +2,13 @@
 // typed ApiError, events pushed through `emit`. Plain Node (no electron): the Electron shell and the
 // browser transport (main/web) both drive it. Runs in main.
 import { readFile } from 'node:fs/promises';
-import { parseRequest, type ApiReply, type AppEvent, type Verb } from '../../preload/contract';
+import { parseRequest, type ApiReply, type AppEvent, type Verb } from '../../common/contract';
 import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent } from '../host/protocol';
 import { ConversationStore } from '../storage/conversationStore';
 import { bundledCatalog } from '../models/catalog';
-import type { Catalog } from '../models/catalogSchema';
-import { redactSettings } from '../storage/settingsSchema';
+import type { Catalog } from '../../common/catalogSchema';
+import { redactSettings } from '../../common/settingsSchema';
 import { SettingsStore } from '../storage/settingsStore';
 import { toApiError } from './apiFailure';
 import { ChatOrchestrator } from './chatOrchestrator';

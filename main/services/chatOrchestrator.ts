@@ -1,13 +1,14 @@
 // Chat turns: store the user's message, stream the reply into its conversation file while the engine
 // host generates it, end it with its stats, and keep the host's stream in step with the conversation
 // (regenerate and edit are truncations the engine rewinds through). One turn at a time. Runs in main.
+import type { CacheViewWithText } from '../../common/cacheView';
 import { randomUUID } from 'node:crypto';
-import type { AppEvent, Conversation, SendPreview, StreamStart } from '../../preload/contract';
-import type { CacheViewWithText, HostResult } from '../host/protocol';
+import type { AppEvent, Conversation, SendPreview, StreamStart } from '../../common/contract';
+import type { HostResult } from '../host/protocol';
 import type { EngineHostClient } from '../host/engineHostClient';
-import type { Message } from '../storage/conversationSchema';
+import type { Message } from '../../common/conversationSchema';
 import type { ConversationStore, LoadedConversation } from '../storage/conversationStore';
-import { effectiveChatSettings, type AppSettings } from '../storage/settingsSchema';
+import { effectiveChatSettings, type AppSettings } from '../../common/settingsSchema';
 import type { StreamEnd, StreamWriter } from '../storage/streamWriter';
 import type { HostEvent } from '../host/protocol';
 import { fail, toApiError } from './apiFailure';

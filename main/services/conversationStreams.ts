@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { HostRequestError } from '../host/engineHostClient';
-import type { Conversation } from '../storage/conversationSchema';
+import type { Conversation } from '../../common/conversationSchema';
 import type { ConversationStore } from '../storage/conversationStore';
 import type { StreamId } from '../host/protocol';
 import type { EngineOwner } from './engineOwner';

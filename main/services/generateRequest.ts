@@ -1,12 +1,13 @@
 // Maps the app's settings and a stored conversation onto the engine host's generate request, and the
 // engine's stats back onto a stored message's. Pure functions; run in main.
+import type { ChatMessage } from '../../common/chat';
 import { randomInt } from 'node:crypto';
-import type { CacheSettings as EngineCacheSettings, ChatMessage, Prompt } from '../engine/chatTypes';
+import type { CacheSettings as EngineCacheSettings, Prompt } from '../engine/chatTypes';
 import type { SamplingParams } from '../engine/sampling/samplingParams';
-import type { GenerationStats } from '../engine/stats';
+import type { GenerationStats } from '../../common/stats';
 import type { HostArgs, StreamId } from '../host/protocol';
-import type { Message, MessageStats } from '../storage/conversationSchema';
-import type { CacheSettings, EffectiveChatSettings, SamplingSettings } from '../storage/settingsSchema';
+import type { Message, MessageStats } from '../../common/conversationSchema';
+import type { CacheSettings, EffectiveChatSettings, SamplingSettings } from '../../common/settingsSchema';
 
 /** How many recent tokens the repetition penalty looks at (the settings expose the penalty, not the window). */
 export const REPETITION_WINDOW = 64;

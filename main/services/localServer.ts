@@ -1,9 +1,9 @@
 // The app's local OpenAI-compatible server: started, stopped and restarted to follow the `server`
 // settings, serving the model the app has loaded through the engine's owner, and reporting its state for
 // Settings → Local server. Runs in main (or the Node process of the browser transport).
-import type { LocalServerStatus } from '../../preload/contract';
+import type { LocalServerStatus } from '../../common/contract';
 import { OpenAIServer, type ServerEngine } from '../server/openaiServer';
-import type { ServerSettings } from '../storage/settingsSchema';
+import type { ServerSettings } from '../../common/settingsSchema';
 
 export interface LocalServerDeps {
   readonly engine: ServerEngine;

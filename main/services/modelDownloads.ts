@@ -1,10 +1,11 @@
 // The app's model downloads: the curated catalog as the Models page shows it, and one DownloadService
 // whose events become `download` AppEvents (a finished install re-sends the model list). Runs in main.
-import type { AppEvent, CatalogListing, DownloadSnapshot } from '../../preload/contract';
-import { catalogFolderId, requestFromCatalog, type Catalog } from '../models/catalogSchema';
+import { requestFromCatalog } from '../models/catalog';
+import type { AppEvent, CatalogListing, DownloadSnapshot } from '../../common/contract';
+import { catalogFolderId, type Catalog } from '../../common/catalogSchema';
 import { findCatalogEntry } from '../models/catalog';
 import { DownloadService, type DownloadServiceOptions } from '../models/downloadService';
-import type { AppSettings } from '../storage/settingsSchema';
+import type { AppSettings } from '../../common/settingsSchema';
 import { fail } from './apiFailure';
 import { downloadedModelId } from './modelRegistry';
 

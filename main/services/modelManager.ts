@@ -1,8 +1,8 @@
 // Which model the user picked and whether the current engine host has it loaded: loads on request,
 // reloads into a host that replaced a crashed one, remembers the choice in settings. Runs in main.
-import type { InstalledModel } from '../../preload/contract';
-import type { ProviderName } from '../engine/onnxSession';
-import type { ModelInfo } from '../host/protocol';
+import type { ProviderName } from '../../common/providers';
+import type { ModelInfo } from '../../common/modelInfo';
+import type { InstalledModel } from '../../common/contract';
 import type { SettingsStore } from '../storage/settingsStore';
 import { fail } from './apiFailure';
 import type { EngineOwner } from './engineOwner';

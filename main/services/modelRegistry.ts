@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { InstalledModel } from '../../preload/contract';
+import type { InstalledModel } from '../../common/contract';
 import { ModelError } from '../engine/errors';
 import { loadModelFolder } from '../engine/modelFolder';
 import { deleteModel, importFolder } from '../models/modelImport';

@@ -2,8 +2,8 @@
 // contract's schemas; every failure is thrown as an ApiFailure or a lower layer's error (mapped by the
 // caller). Runs in main.
 import type { z } from 'zod';
-import type { Verb, VerbResult, verbs } from '../../preload/contract';
-import { redactSettings } from '../storage/settingsSchema';
+import type { Verb, VerbResult, verbs } from '../../common/contract';
+import { redactSettings } from '../../common/settingsSchema';
 import type { ServiceParts } from './appServices';
 import { modelHandlers } from './modelHandlers';
 

@@ -1,8 +1,8 @@
 // Renders a conversation as Markdown or JSON for the user to save or share.
 // Runs in the main process (storage); pure functions.
 
-import { ConversationSchema } from './conversationSchema';
-import type { Conversation, Message } from './conversationSchema';
+import { ConversationSchema } from '../../common/conversationSchema';
+import type { Conversation, Message } from '../../common/conversationSchema';
 
 const ROLE_HEADINGS: Readonly<Record<Message['role'], string>> = {
   system: 'System',

@@ -7,8 +7,8 @@ import { writeAll, writeFileAtomic } from './atomicFile';
 import { ConversationStoreError } from './conversationStoreError';
 import { applyRecord, conversationFromHeader, encodeRecord, replayConversation } from './conversationReplay';
 import type { ReplayResult } from './conversationReplay';
-import { ConversationIdSchema } from './conversationSchema';
-import type { BodyRecord, Conversation, ConversationSummary, HeaderRecord } from './conversationSchema';
+import { ConversationIdSchema } from '../../common/conversationSchema';
+import type { BodyRecord, Conversation, ConversationSummary, HeaderRecord } from '../../common/conversationSchema';
 import type { StorageWarningListener } from './storageWarning';
 
 /** A replayed file plus what this process last saw of it (to notice changes made by anyone else). */

@@ -1,8 +1,8 @@
 // Folds the records of a conversation file into the conversation, tolerating a torn last line.
 // Runs in the main process (storage); pure functions over bytes, no I/O.
 
-import { BodyRecordSchema, CONVERSATION_FORMAT_VERSION, HeaderRecordSchema } from './conversationSchema';
-import type { BodyRecord, Conversation, HeaderRecord, Message } from './conversationSchema';
+import { BodyRecordSchema, CONVERSATION_FORMAT_VERSION, HeaderRecordSchema } from '../../common/conversationSchema';
+import type { BodyRecord, Conversation, HeaderRecord, Message } from '../../common/conversationSchema';
 
 /** Where a file stops being readable, with a 1-based line number. */
 export interface LineProblem {

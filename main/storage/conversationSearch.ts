@@ -1,7 +1,7 @@
 // Finds text in conversations (titles and message content) and cuts a snippet around each match.
 // Runs in the main process (storage); pure functions.
 
-import type { Conversation, MessageRole } from './conversationSchema';
+import type { Conversation, MessageRole } from '../../common/conversationSchema';
 
 /** Where the match sits inside `snippet`, in UTF-16 units (for highlighting). */
 export interface SnippetMatch {

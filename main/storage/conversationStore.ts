@@ -18,7 +18,7 @@ import {
   MessageRecordSchema,
   TitleSchema,
   UpdateRecordSchema,
-} from './conversationSchema';
+} from '../../common/conversationSchema';
 import type {
   Conversation,
   ConversationSummary,
@@ -26,8 +26,8 @@ import type {
   MessageRole,
   MessageStats,
   MessageStatus,
-} from './conversationSchema';
-import type { ConversationSettings } from './settingsSchema';
+} from '../../common/conversationSchema';
+import type { ConversationSettings } from '../../common/settingsSchema';
 import { readSnapshotFile, writeSnapshotFile } from './snapshotFile';
 import type { Snapshot, SnapshotMeta } from './snapshotFile';
 import { KeyedQueue } from './keyedQueue';

@@ -2,7 +2,7 @@
 // Runs in the main process (storage); plain Node, no electron.
 
 import type { z } from 'zod';
-import type { Conversation } from './conversationSchema';
+import type { Conversation } from '../../common/conversationSchema';
 
 export type ConversationErrorCode =
   | 'not_found'

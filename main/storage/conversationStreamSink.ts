@@ -2,8 +2,8 @@
 // Runs in the main process (storage); plain Node, no electron.
 
 import type { ConversationLog } from './conversationLog';
-import { MessageRecordSchema } from './conversationSchema';
-import type { Message } from './conversationSchema';
+import { MessageRecordSchema } from '../../common/conversationSchema';
+import type { Message } from '../../common/conversationSchema';
 import { ConversationStoreError, checkInput } from './conversationStoreError';
 import type { KeyedQueue } from './keyedQueue';
 import type { StorageWarningListener } from './storageWarning';

@@ -5,8 +5,8 @@ import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { writeFileAtomic } from './atomicFile';
-import { AppSettingsSchema, SettingsPatchSchema, defaultSettings, definedOnly } from './settingsSchema';
-import type { AppSettings, SettingsPatch } from './settingsSchema';
+import { AppSettingsSchema, SettingsPatchSchema, defaultSettings, definedOnly } from '../../common/settingsSchema';
+import type { AppSettings, SettingsPatch } from '../../common/settingsSchema';
 import type { StorageWarning } from './storageWarning';
 
 /** One rejected setting: its dotted path (`sampling.temperature`) and why. */

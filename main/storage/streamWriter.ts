@@ -2,7 +2,7 @@
 // Runs in the main process (storage); plain Node, no electron.
 
 import { ConversationStoreError } from './conversationStoreError';
-import type { Message, MessageStats, MessageStatus } from './conversationSchema';
+import type { Message, MessageStats, MessageStatus } from '../../common/conversationSchema';
 
 /** How a streamed message ended. `content` replaces the streamed text (e.g. with a stop string trimmed). */
 export interface StreamEnd {

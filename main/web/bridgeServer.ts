@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { BRIDGE_PATH, type ApiReply, type AppEvent, type BridgeFrame } from '../../preload/contract';
+import { BRIDGE_PATH, type ApiReply, type AppEvent, type BridgeFrame } from '../../common/contract';
 import { serveStatic } from './staticFiles';
 
 /** What the bridge needs of the services: the verb call and the event stream. */

@@ -1,7 +1,7 @@
 // Runs the whole app without Electron: real services and a worker-thread engine host behind the
 // browser transport. The browser tests use `startTestApp`; `npm run web` uses it through ./webMain.
 // Runs in a plain Node process.
-import type { AppEvent } from '../../preload/contract';
+import type { AppEvent } from '../../common/contract';
 import type { EngineHostClient } from '../host/engineHostClient';
 import { startWorkerHost } from '../host/workerTransport';
 import { AppServices, type AppServicesOptions } from '../services/appServices';

@@ -1,7 +1,7 @@
 // One row of the sidebar's conversation list: opens on click, renames inline (Enter saves, Esc
 // cancels), asks the sidebar to confirm a delete. Renderer.
 import { memo, useEffect, useRef, useState } from 'react';
-import type { ConversationSummary } from '../../preload/contract';
+import type { ConversationSummary } from '../../common/contract';
 import { formatWhen } from '../format';
 import { useStoreApi } from '../state/storeContext';
 import { errorText } from '../state/modelsSlice';

@@ -1,7 +1,7 @@
 // "Export" in the chat header: saves the open conversation as Markdown or JSON through a download
 // (Electron shows its save dialog; a browser saves to its downloads). Renderer.
 import { useEffect, useId, useRef, useState } from 'react';
-import { isApiError } from '../../preload/contract';
+import { isApiError } from '../../common/contract';
 import { selectActiveId } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { DownloadIcon } from './icons';

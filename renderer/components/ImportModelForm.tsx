@@ -2,7 +2,7 @@
 // models folder) and shows the engine's specific error (the file and the problem) inline. Electron's
 // folder picker can fill the same field later. Renderer.
 import { useId, useState, type FormEvent } from 'react';
-import type { ApiError } from '../../preload/contract';
+import type { ApiError } from '../../common/contract';
 import type { ImportMode } from '../state/modelsSlice';
 import { useStoreApi } from '../state/storeContext';
 import { FolderIcon } from './icons';

@@ -1,8 +1,8 @@
 // Settings → Local server: turn the OpenAI-compatible server on or off, its interface, port, API key and
 // cached conversations, a copy button for the base URL, and a status line while requests run. Renderer.
 import { useEffect } from 'react';
-import type { LocalServerStatus } from '../../preload/contract';
-import { SettingsPatchSchema, type ServerSettings } from '../../main/storage/settingsSchema';
+import type { LocalServerStatus } from '../../common/contract';
+import { SettingsPatchSchema, type ServerSettings } from '../../common/settingsSchema';
 import { formatBytes } from '../format';
 import { selectSettings } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';

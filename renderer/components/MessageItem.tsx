@@ -1,7 +1,7 @@
 // One message of the transcript: markdown (or the live text while it streams), the in-place editor of a
 // user message, the reply footer and status, and per-message actions (copy, edit, regenerate). Renderer.
 import { memo, useRef, useState, type FormEvent } from 'react';
-import type { Message } from '../../preload/contract';
+import type { Message } from '../../common/contract';
 import { errorText } from '../state/modelsSlice';
 import { displayStatus } from '../state/messageList';
 import {

@@ -3,7 +3,7 @@
 // offers "Jump to latest". Rows are memoised; a token re-renders only the live row's text. Renderer.
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import type { Message } from '../../preload/contract';
+import type { Message } from '../../common/contract';
 import { regenerableIndex } from '../state/messageList';
 import { horizonIndexOf, horizonPlacement, selectBusy, selectHorizonMessageId, selectMessages, selectStreamReplyId } from '../state/selectors';
 import { useAppStore } from '../state/storeContext';

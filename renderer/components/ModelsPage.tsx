@@ -1,7 +1,7 @@
 // The Models page: the curated catalog with downloads, the Hugging Face token, "Open model folder…",
 // unfinished downloads the catalog no longer lists, and the installed models. Renderer.
 import { useEffect } from 'react';
-import type { DownloadSnapshot } from '../../preload/contract';
+import type { DownloadSnapshot } from '../../common/contract';
 import { errorText } from '../state/modelsSlice';
 import { selectCatalog, selectCatalogError, selectDownloads } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';

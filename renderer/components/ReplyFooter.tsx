@@ -1,6 +1,6 @@
 // The footer of an assistant reply: tokens, tok/s, time to first token and re-processed tokens (live
 // counters while it streams), plus the status line of a stopped, interrupted or failed reply. Renderer.
-import type { Message } from '../../preload/contract';
+import type { Message } from '../../common/contract';
 import { formatCount, formatDuration, formatRate } from '../format';
 import type { DisplayStatus } from '../state/messageList';
 import { selectStopping, selectStreamFirstTokenAt, selectStreamStartedAt, selectStreamTokens } from '../state/selectors';

@@ -2,7 +2,7 @@
 // each labelled, with its hint and the schema's message when invalid. Shared by both settings tabs.
 // Renderer.
 import { useId, type ReactNode } from 'react';
-import type { AppInfo } from '../../preload/contract';
+import type { AppInfo } from '../../common/contract';
 import type { FieldErrors, SettingsDraft, SettingsField } from '../state/settingsForm';
 
 export interface SettingsFieldsProps {

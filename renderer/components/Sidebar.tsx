@@ -2,7 +2,7 @@
 // conversation list newest first with inline rename and delete-with-confirmation, and the app's
 // Models and Settings buttons. Renderer.
 import { useEffect, useMemo, useState } from 'react';
-import type { ConversationSummary } from '../../preload/contract';
+import type { ConversationSummary } from '../../common/contract';
 import { visibleConversations } from '../state/conversationsSlice';
 import { errorText } from '../state/modelsSlice';
 import {

@@ -1,7 +1,7 @@
 // A settings form's state, shared by the Settings tabs: the draft, per-field errors, and a submit that
 // validates, saves and reports. Renderer.
 import { useState, type FormEvent } from 'react';
-import type { ApiError } from '../../preload/contract';
+import type { ApiError } from '../../common/contract';
 import { errorText } from '../state/modelsSlice';
 
 /** A parse of a draft: the value to save, or a message per field. */

@@ -1,7 +1,7 @@
 // The shape of the renderer's store: the union of its slices, and what every slice is built from.
 // Types only. Renderer.
 import type { StateCreator } from 'zustand/vanilla';
-import type { OuroApi } from '../../preload/contract';
+import type { OuroApi } from '../../common/contract';
 import type { CacheSlice } from './cacheSlice';
 import type { ChatSlice } from './chatSlice';
 import type { ConversationsSlice } from './conversationsSlice';

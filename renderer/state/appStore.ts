@@ -1,7 +1,7 @@
 // The renderer's vanilla zustand store, composed from slices, with the stream pump wired to it.
 // Created once in main.tsx (and per test). Renderer.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { OuroApi } from '../../preload/contract';
+import type { OuroApi } from '../../common/contract';
 import type { AppState, StoreDeps } from './appState';
 import { createCacheSlice } from './cacheSlice';
 import { createChatSlice } from './chatSlice';

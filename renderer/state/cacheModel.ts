@@ -1,8 +1,8 @@
 // The cache visualizer's model: every slot of the engine's sink-ring cache in typed arrays, loaded from a
 // fresh view and kept current in place by per-step deltas (applyCacheDelta's semantics), with the message
 // each held token spells. Mutable plain data, painted transiently, never React state. Renderer.
-import { DEFAULT_JOURNAL_TOKENS } from '../../main/engine/cache/cacheOptions';
-import type { CacheDelta, CacheViewWithText } from '../../preload/contract';
+import { DEFAULT_JOURNAL_TOKENS, slotOf } from '../../common/cacheGeometry';
+import type { CacheDelta, CacheViewWithText } from '../../common/contract';
 
 /** Which message a written token spells: an owner index (see {@link CacheModel.ownerIndex}) and offset. */
 export interface WriteOwner {
@@ -25,11 +25,6 @@ interface JournalEntry {
 
 /** Overwrites remembered for rewinds: as many as the engine's undo journal covers by default. */
 const JOURNAL_LIMIT = DEFAULT_JOURNAL_TOKENS;
-
-/** Slot of original position `p` (DESIGN §3). */
-export function slotOf(p: number, sink: number, window: number): number {
-  return p < sink ? p : sink + ((p - sink) % window);
-}
 
 /**
  * Owns its arrays; readers (the canvas painter, the slot table) read them in place and must not write.

@@ -1,8 +1,8 @@
 // Cache slice: the visualizer's model of the engine's cache (typed arrays, mutated in place), fed by the
 // per-step `cacheDelta` events and refreshed from `cache.view` when the engine is idle; the token-to-
 // message map of the live reply; the horizon it publishes once per frame. Renderer.
-import type { AppEvent, CacheViewWithText, SendPreview } from '../../preload/contract';
-import { effectiveChatSettings } from '../../main/storage/settingsSchema';
+import type { AppEvent, CacheViewWithText, SendPreview } from '../../common/contract';
+import { effectiveChatSettings } from '../../common/settingsSchema';
 import { toApiError } from '../bridge';
 import type { AppState, SliceCreator, StoreDeps } from './appState';
 import { CacheModel } from './cacheModel';

@@ -1,6 +1,6 @@
 // Chat slice: the open conversation and its messages, and the verbs that start or stop a reply
 // (send, regenerate, edit-and-resend, stop). Renderer.
-import type { ApiError, Conversation, Message } from '../../preload/contract';
+import type { ApiError, Conversation, Message } from '../../common/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
 import { titleFromMessage, upsertMessage, type StreamKind } from './messageList';

@@ -1,6 +1,6 @@
 // Conversations slice: the sidebar list (newest first), create/rename/delete, and search by title
 // (instant, local) and content (`conversations.search`). Renderer.
-import type { ApiError, Conversation, ConversationSummary } from '../../preload/contract';
+import type { ApiError, Conversation, ConversationSummary } from '../../common/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
 

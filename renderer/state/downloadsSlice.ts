@@ -1,7 +1,7 @@
 // Downloads slice: the curated catalog and every model download's latest snapshot, kept current by
 // `download` events (a few per second while bytes flow), plus the verbs that start, cancel, resume and
 // discard them. Part of the models slice's state. Renderer.
-import type { ApiError, CatalogListing, DownloadEvent, DownloadSnapshot } from '../../preload/contract';
+import type { ApiError, CatalogListing, DownloadEvent, DownloadSnapshot } from '../../common/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
 

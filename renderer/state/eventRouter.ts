@@ -1,6 +1,6 @@
 // Routes every AppEvent from the bridge into the store: token-rate events through the stream pump, the
 // rest to their slice. Renderer.
-import type { AppEvent } from '../../preload/contract';
+import type { AppEvent } from '../../common/contract';
 import type { AppStore } from './appStore';
 
 export type CacheDeltaEvent = Extract<AppEvent, { type: 'cacheDelta' }>;

@@ -1,6 +1,6 @@
 // Lifecycle slice: first load, resync after the transport reconnects, and the native menu's commands.
 // Renderer.
-import type { AppEvent } from '../../preload/contract';
+import type { AppEvent } from '../../common/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
 

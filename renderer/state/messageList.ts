@@ -1,7 +1,7 @@
 // Pure reducers over a conversation's message array: upserts from `message` events, the state change a
 // new stream makes (send, regenerate, edit), and how a finished stream becomes a stored reply. Renderer.
-import type { DoneReason, GenerationStats, Message, StreamStart } from '../../preload/contract';
-import type { MessageStats } from '../../main/storage/conversationSchema';
+import type { DoneReason, GenerationStats, Message, StreamStart } from '../../common/contract';
+import type { MessageStats } from '../../common/conversationSchema';
 
 /** What the user did to start a stream; decides which messages the new reply replaces. */
 export type StreamKind = 'send' | 'regenerate' | 'edit';

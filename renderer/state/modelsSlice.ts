@@ -1,7 +1,7 @@
 // Models slice: installed models, the loaded one, loading, importing and inspecting (with the engine's
 // specific errors kept per model for inline display); it carries the downloads slice (catalog and
 // downloads). Renderer.
-import type { ApiError, InstalledModel, ModelDetails, ModelInfo } from '../../preload/contract';
+import type { ApiError, InstalledModel, ModelDetails, ModelInfo } from '../../common/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
 import { createDownloadsSlice, type DownloadsSlice } from './downloadsSlice';

@@ -1,6 +1,6 @@
 // Named selectors: every component reads the store through one of these, one field each, so a change
 // re-renders only its readers (STYLE principle 8). Renderer.
-import type { Message } from '../../preload/contract';
+import type { Message } from '../../common/contract';
 import type { AppState } from './appState';
 import { NEW_CONVERSATION_DRAFT } from './uiSlice';
 

@@ -1,12 +1,12 @@
 // The settings form's model: text drafts of every field, and their conversion into a settings patch or a
 // conversation's overrides, validated by the storage schemas so the form shows their messages. Renderer.
-import type { AppSettings } from '../../preload/contract';
+import type { AppSettings } from '../../common/contract';
 import {
   ConversationSettingsSchema,
   SettingsPatchSchema,
   type ConversationSettings,
   type SettingsPatch,
-} from '../../main/storage/settingsSchema';
+} from '../../common/settingsSchema';
 
 /** Every field the form edits, named as in the schemas (so their messages read right). */
 export const SETTINGS_FIELDS = [

@@ -1,7 +1,7 @@
 // Settings slice: the app settings, app info (providers, version), and saving app defaults or a
 // conversation's overrides. Renderer.
-import type { ApiError, AppInfo, AppSettings, LocalServerStatus } from '../../preload/contract';
-import type { ConversationSettings, SettingsPatch } from '../../main/storage/settingsSchema';
+import type { ApiError, AppInfo, AppSettings, LocalServerStatus } from '../../common/contract';
+import type { ConversationSettings, SettingsPatch } from '../../common/settingsSchema';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
 

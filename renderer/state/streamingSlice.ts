@@ -1,6 +1,6 @@
 // Streaming slice: the reply being written (its coalesced text and live counters), progress of model
 // loads and long prefills, and the last generation's stats. Fed by the stream pump. Renderer.
-import type { AppEvent, ConversationSummary, GenerationStats, StreamStart } from '../../preload/contract';
+import type { AppEvent, ConversationSummary, GenerationStats, StreamStart } from '../../common/contract';
 import type { AppState, SliceCreator, StoreDeps } from './appState';
 import { applyStreamStart, finalizeReply, findMessage, upsertMessage, type StreamKind, type StreamOutcome } from './messageList';
 

@@ -2,7 +2,7 @@
 // bridge socket is routed through Playwright and server frames are held from then on until released.
 // For deterministic mid-stream screenshots and assertions. Runs under Vitest (Node side of Playwright).
 import type { Page } from 'playwright-core';
-import { BRIDGE_PATH, type AppEvent } from '../../preload/contract';
+import { BRIDGE_PATH, type AppEvent } from '../../common/contract';
 
 export interface BridgeGate {
   /**

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { BRIDGE_PATH, type CacheViewWithText } from '../../preload/contract';
+import { BRIDGE_PATH, type CacheViewWithText } from '../../common/contract';
 import { gateBridge, type BridgeGate } from './bridgeGate';
 import { chatTurn, composer, lastReply, sendMessage, waitForReply } from './chatPage';
 import { screenshotPath, useE2E, type E2ESession } from './e2eHarness';

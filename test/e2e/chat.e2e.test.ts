@@ -2,7 +2,7 @@
 // stream in progressively, stop by button and by Esc keeps the partial text, regenerate and
 // edit-and-resend replace what they should, markdown renders with a code copy button. Vitest + Chromium.
 import { describe, expect, it } from 'vitest';
-import type { AppEvent, Message } from '../../preload/contract';
+import type { AppEvent, Message } from '../../common/contract';
 import { ConversationStore } from '../../main/storage/conversationStore';
 import { chatTurn, clipboardText, composer, lastReply, messages, sendMessage, waitForReply, waitForStreamingText } from './chatPage';
 import { useE2E, type E2ESession } from './e2eHarness';

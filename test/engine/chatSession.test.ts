@@ -1,8 +1,9 @@
 // ChatSession on the fixture model: turns feed only what is new, regenerate rewinds exactly, snapshots
 // continue bit-exactly, cancellation is prompt, and prompts far longer than the window stream through.
+import type { ChatMessage } from '../../common/chat';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatSession } from '../../main/engine/chatSession';
-import type { CacheSettings, ChatMessage, GenerateOptions } from '../../main/engine/chatTypes';
+import type { CacheSettings, GenerateOptions } from '../../main/engine/chatTypes';
 import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
 import { decodeSessionSnapshot, encodeSessionSnapshot } from '../../main/engine/sessionSnapshot';

@@ -1,8 +1,8 @@
 // The sink-ring engine against the independent float64 reference (DESIGN §3): dense equivalence within
 // the capacity, ExecuTorch's mask rule in `original` mode, StreamingLLM's positions in `cache` mode,
 // rebasing, chunking. Runs the real onnxruntime session on the fixture model.
+import type { PositionsMode } from '../../common/cacheGeometry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PositionsMode } from '../../main/engine/cache/cacheOptions';
 import type { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
 import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import type { Runner } from '../../main/engine/runner';

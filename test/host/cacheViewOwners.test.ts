@@ -1,8 +1,9 @@
 // `cacheView` with the conversation's messages: every held slot names the message its token spells and
 // the offset in it, markup names none, and the sinks pin the system prompt's start. Real worker host,
 // fixture model, S=4, W=32. Runs under Vitest (Node).
+import type { ChatMessage } from '../../common/chat';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CacheSettings, ChatMessage } from '../../main/engine/chatTypes';
+import type { CacheSettings } from '../../main/engine/chatTypes';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
 import type { EngineHostClient } from '../../main/host/engineHostClient';
 import { startWorkerHost } from '../../main/host/workerTransport';

@@ -1,9 +1,10 @@
 // The curated catalog: the shipped file passes its schema and the engine's rules (fp32 KV, one graph per
 // folder, a variant the engine will pick), and the schema rejects entries that break them.
+import { requestFromCatalog } from '../../main/models/catalog';
 import { describe, expect, it } from 'vitest';
 import { chooseVariant } from '../../main/engine/model/variants';
 import { bundledCatalog, findCatalogEntry } from '../../main/models/catalog';
-import { parseCatalog, requestFromCatalog, type Catalog } from '../../main/models/catalogSchema';
+import { parseCatalog, type Catalog } from '../../common/catalogSchema';
 import { validateDownloadRequest } from '../../main/models/downloadRequest';
 import { weightFormatOf } from '../../main/models/modelInspect';
 

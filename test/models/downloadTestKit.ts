@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DownloadRequest } from '../../main/models/downloadRequest';
 import { DownloadService, type DownloadServiceOptions } from '../../main/models/downloadService';
-import type { DownloadEvent } from '../../main/models/downloadSnapshot';
+import type { DownloadEvent } from '../../common/downloadTypes';
 import { ensureFixture } from '../fixtures/llamaFixture';
 import { MockHub } from './mockHub';
 

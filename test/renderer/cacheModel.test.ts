@@ -3,8 +3,9 @@
 // the model's journal, the last step's writes are tracked, and positions map to slots. Vitest (Node).
 import { describe, expect, it } from 'vitest';
 import type { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
-import type { CacheViewWithText } from '../../preload/contract';
-import { CacheModel, slotOf } from '../../renderer/state/cacheModel';
+import type { CacheViewWithText } from '../../common/contract';
+import { slotOf } from '../../common/cacheGeometry';
+import { CacheModel } from '../../renderer/state/cacheModel';
 import { feed, makeCache, makeRng, randomStep, tokenAt } from '../engine/cache/cacheTestKit';
 
 const text = (id: number) => `t${id}`;

@@ -2,10 +2,11 @@
 // applied once per frame, written-last-step tracking, the token-to-message map (prompt and reply), the
 // horizon crossing messages only at their boundaries, refresh after a reply with busy retries, and a
 // new conversation's geometry from its settings. Vitest (Node).
+import type { CacheDelta } from '../../common/cacheView';
 import { describe, expect, it, vi } from 'vitest';
-import type { CacheDelta, SinkRingCache } from '../../main/engine/cache/sinkRingCache';
-import { defaultSettings } from '../../main/storage/settingsSchema';
-import type { ApiError, CacheViewWithText, Message, ModelInfo, SlotOwners } from '../../preload/contract';
+import type { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
+import { defaultSettings } from '../../common/settingsSchema';
+import type { ApiError, CacheViewWithText, Message, ModelInfo, SlotOwners } from '../../common/contract';
 import { createAppStore } from '../../renderer/state/appStore';
 import { createEventRouter } from '../../renderer/state/eventRouter';
 import { selectHorizonMessageId } from '../../renderer/state/selectors';

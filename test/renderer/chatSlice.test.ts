@@ -1,7 +1,7 @@
 // Chat state changes: `message` events replace in place, send/regenerate/edit reshape the transcript from
 // their StreamStart, a stored final reply ends the stream, and the busy guard. Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
-import type { StreamStart } from '../../preload/contract';
+import type { StreamStart } from '../../common/contract';
 import { applyStreamStart, displayStatus, regenerableIndex, titleFromMessage, upsertMessage } from '../../renderer/state/messageList';
 import { msg, scriptedApi, stats, storeWith } from './rendererTestKit';
 

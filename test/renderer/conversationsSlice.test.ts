@@ -1,7 +1,7 @@
 // Sidebar state: newest-first order, search by title (local) and content (main's hits), stale search
 // answers dropped, rename rollback and delete of the open conversation. Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
-import type { ConversationSummary } from '../../preload/contract';
+import type { ConversationSummary } from '../../common/contract';
 import { sortNewestFirst, visibleConversations } from '../../renderer/state/conversationsSlice';
 import { scriptedApi, storeWith } from './rendererTestKit';
 

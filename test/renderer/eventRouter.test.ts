@@ -2,8 +2,8 @@
 // act, first load opens the newest conversation, "New conversation" reuses an empty one, and a
 // reconnect closes a stream the drop cut off. Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
-import { defaultSettings } from '../../main/storage/settingsSchema';
-import type { Conversation, ConversationSummary } from '../../preload/contract';
+import { defaultSettings } from '../../common/settingsSchema';
+import type { Conversation, ConversationSummary } from '../../common/contract';
 import { msg, scriptedApi, storeWith } from './rendererTestKit';
 
 const summary = (id: string, updatedAt: number): ConversationSummary => ({ id, title: id, createdAt: 1, updatedAt, messageCount: 1, preview: '' });

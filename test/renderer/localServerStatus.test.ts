@@ -1,7 +1,7 @@
 // Settings → Local server's state in the renderer: `server` events and `server.status` land in the store,
 // and the status line says what the server is doing. Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
-import type { LocalServerStatus } from '../../preload/contract';
+import type { LocalServerStatus } from '../../common/contract';
 import { serverStatusText } from '../../renderer/components/LocalServerSettings';
 import { scriptedApi, storeWith } from './rendererTestKit';
 

@@ -3,7 +3,7 @@
 // forgets the download that installed it, inspect results are cached per folder; and the Models page's
 // words for progress and failures. Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
-import type { ApiError, CatalogListing, DownloadSnapshot, InstalledModel, ModelDetails } from '../../preload/contract';
+import type { ApiError, CatalogListing, DownloadSnapshot, InstalledModel, ModelDetails } from '../../common/contract';
 import { failureHelp, formatEta, formatParameters, modelDisplayName, progressDetail } from '../../renderer/components/models/modelText';
 import { selectDownload, selectHfTokenSaved, selectIsInstalled } from '../../renderer/state/selectors';
 import { scriptedApi, storeWith } from './rendererTestKit';

@@ -2,7 +2,7 @@
 // engine's error (kept per model), and model progress is cleared when a load settles. Runs under Vitest
 // in Node.
 import { describe, expect, it } from 'vitest';
-import type { ApiError, InstalledModel, ModelInfo } from '../../preload/contract';
+import type { ApiError, InstalledModel, ModelInfo } from '../../common/contract';
 import { errorText } from '../../renderer/state/modelsSlice';
 import { scriptedApi, storeWith } from './rendererTestKit';
 

@@ -1,6 +1,6 @@
 // Test helpers for the renderer's store: a scripted OuroApi, a hand-cranked frame scheduler and message
 // builders. Runs under Vitest in Node.
-import type { ApiError, AppEvent, GenerationStats, Message, OuroApi, Verb, VerbArgs, VerbResult } from '../../preload/contract';
+import type { ApiError, AppEvent, GenerationStats, Message, OuroApi, Verb, VerbArgs, VerbResult } from '../../common/contract';
 import { createAppStore, type AppStore } from '../../renderer/state/appStore';
 import { createEventRouter } from '../../renderer/state/eventRouter';
 import type { FrameScheduler } from '../../renderer/state/streamPump';

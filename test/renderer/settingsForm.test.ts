@@ -1,7 +1,7 @@
 // The settings form: drafts round-trip, and invalid fields carry the schemas' messages under the right
 // field, for app defaults and conversation overrides alike. Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
-import { defaultSettings } from '../../main/storage/settingsSchema';
+import { defaultSettings } from '../../common/settingsSchema';
 import { blankDraft, draftFromOverrides, draftFromSettings, overridesFromDraft, patchFromDraft } from '../../renderer/state/settingsForm';
 
 describe('app settings form', () => {

@@ -1,7 +1,7 @@
 // Token coalescing: tokens reach the store once per animation frame, only the streaming slice changes
 // per token, and events that beat their StreamStart are kept for it. Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
-import type { StreamStart } from '../../preload/contract';
+import type { StreamStart } from '../../common/contract';
 import { msg, scriptedApi, stats, storeWith } from './rendererTestKit';
 
 const start = (seq: number, replyId = 'a1', userId = 'u1'): StreamStart => ({

@@ -4,7 +4,7 @@
 import { cp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppEvent, StreamStart } from '../../preload/contract';
+import type { AppEvent, StreamStart } from '../../common/contract';
 import { startWorkerHost } from '../../main/host/workerTransport';
 import { ensureFixture } from '../fixtures/llamaFixture';
 import { crashableWorkerHost, startServices, type ServicesHarness } from './servicesKit';

@@ -1,7 +1,7 @@
 // The contract's run-time checks: every malformed request becomes a typed bad-request error, never a throw.
 // Runs under Vitest (Node).
 import { describe, expect, it } from 'vitest';
-import { isApiError, parseRequest, verbs } from '../../preload/contract';
+import { isApiError, parseRequest, verbs } from '../../common/contract';
 
 function rejected(verb: unknown, args: unknown): string {
   const r = parseRequest(verb, args);

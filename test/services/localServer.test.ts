@@ -4,7 +4,7 @@
 import { createServer } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppEvent, LocalServerStatus, Message } from '../../preload/contract';
+import type { AppEvent, LocalServerStatus, Message } from '../../common/contract';
 import { ensureFixture } from '../fixtures/llamaFixture';
 import { startServices, type ServicesHarness } from './servicesKit';
 

@@ -1,6 +1,6 @@
 // Test kit for the model-manager suites (services and browser e2e): a mock Hub publishing the tiny
 // fixture as an open and a gated repo, and a catalog whose entries point at them. Test process.
-import { parseCatalog, type Catalog } from '../../main/models/catalogSchema';
+import { parseCatalog, type Catalog } from '../../common/catalogSchema';
 import { ensureFixture, TINY } from '../fixtures/llamaFixture';
 import { MockHub } from '../models/mockHub';
 

@@ -5,9 +5,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppEvent, DownloadSnapshot } from '../../preload/contract';
+import type { AppEvent, DownloadSnapshot } from '../../common/contract';
 import { ModelDownloads } from '../../main/services/modelDownloads';
-import { defaultSettings, SAVED_TOKEN_MASK } from '../../main/storage/settingsSchema';
+import { defaultSettings, SAVED_TOKEN_MASK } from '../../common/settingsSchema';
 import { startServices, type ServicesHarness } from './servicesKit';
 import { ACCEPTED_TOKEN, GRAPH, startModelsHub, type ModelsHub } from './modelsCatalogKit';
 

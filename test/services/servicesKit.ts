@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ApiError, AppEvent, Verb, VerbArgs, VerbResult } from '../../preload/contract';
+import type { ApiError, AppEvent, Verb, VerbArgs, VerbResult } from '../../common/contract';
 import { AppServices, type AppServicesOptions } from '../../main/services/appServices';
 import { EngineHostClient, type HostTransport } from '../../main/host/engineHostClient';
 import { startWorkerHost, workerTransport } from '../../main/host/workerTransport';

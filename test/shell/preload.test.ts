@@ -3,7 +3,7 @@
 // (replacing a port of the same role, ignoring what is not an app event). Runs under Vitest (Node).
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import type { AppEvent, OuroApi } from '../../preload/contract';
+import type { AppEvent, OuroApi } from '../../common/contract';
 
 const fake = vi.hoisted(() => ({
   exposed: new Map<string, unknown>(),

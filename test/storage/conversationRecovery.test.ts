@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BodyRecordSchema, HeaderRecordSchema } from '../../main/storage/conversationSchema';
+import { BodyRecordSchema, HeaderRecordSchema } from '../../common/conversationSchema';
 import { ConversationStore } from '../../main/storage/conversationStore';
 import { ConversationStoreError } from '../../main/storage/conversationStoreError';
 import type { StorageWarning } from '../../main/storage/storageWarning';

@@ -4,7 +4,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConversationSchema } from '../../main/storage/conversationSchema';
+import { ConversationSchema } from '../../common/conversationSchema';
 import { ConversationStore } from '../../main/storage/conversationStore';
 import { ConversationStoreError } from '../../main/storage/conversationStoreError';
 import type { StorageWarning } from '../../main/storage/storageWarning';

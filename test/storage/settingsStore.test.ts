@@ -4,7 +4,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AppSettingsSchema, ConversationSettingsSchema, defaultSettings, effectiveChatSettings } from '../../main/storage/settingsSchema';
+import { AppSettingsSchema, ConversationSettingsSchema, defaultSettings, effectiveChatSettings } from '../../common/settingsSchema';
 import { SettingsError, SettingsStore } from '../../main/storage/settingsStore';
 import { useTempDirs } from './tempDir';
 

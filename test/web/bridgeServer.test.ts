@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { BridgeFrame } from '../../preload/contract';
+import type { BridgeFrame } from '../../common/contract';
 import { CONTENT_SECURITY_POLICY } from '../../main/services/contentSecurityPolicy';
 import { startTestApp, type TestApp } from '../../main/web/serveApp';
 import { ensureFixture } from '../fixtures/llamaFixture';

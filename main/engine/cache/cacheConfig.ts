@@ -44,8 +44,3 @@ function parseCount(raw: string, what: string, fail: (problem: string) => never)
   if (!Number.isSafeInteger(value) || value > 0x3fffffff) return fail(`${what} ${s} is too large`);
   return value;
 }
-
-/** Slot of original position `p` (>= 0) in a cache with `sink` sinks and a ring of `window` slots. */
-export function slotOf(p: number, sink: number, window: number): number {
-  return p < sink ? p : sink + ((p - sink) % window);
-}

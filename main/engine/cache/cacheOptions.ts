@@ -2,6 +2,7 @@
 // Runs in the engine host; pure, no buffers.
 
 import type { RopeSpec } from '../rope';
+import { DEFAULT_JOURNAL_TOKENS, type PositionsMode } from '../../../common/cacheGeometry';
 import { CacheConfigError } from './cacheConfig';
 
 /** KV tensor shape per layer: `[1, kvHeads, slots, headDim]`, float32. */
@@ -10,12 +11,6 @@ export interface KvGeometry {
   readonly kvHeads: number;
   readonly headDim: number;
 }
-
-/**
- * `cache` (default): StreamingLLM positions within the cache, sinks re-rotated to sit just before the
- * oldest visible window token. `original`: every key keeps its original position (ExecuTorch #18753).
- */
-export type PositionsMode = 'cache' | 'original';
 
 /** Options of a {@link SinkRingCache}; see DESIGN §3. */
 export interface SinkRingOptions {
@@ -42,13 +37,6 @@ export interface ResolvedCacheOptions {
   readonly journalTokens: number;
   readonly maxChunk: number;
 }
-
-/**
- * Default undo journal length in tokens: a typical reply, so regenerate and edit rewind without feeding
- * anything again. Its rows cost as much as that many tokens of KV (45 MiB on SmolLM2-135M, 64 MiB on
- * Llama-3.2-1B); a longer reply's rewind re-feeds the sinks and the window instead.
- */
-export const DEFAULT_JOURNAL_TOKENS = 1024;
 
 /**
  * Fills defaults and validates geometry, RoPE and options together. Throws {@link CacheConfigError}

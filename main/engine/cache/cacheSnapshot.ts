@@ -1,8 +1,8 @@
 // The sink-ring cache's saved state as plain typed arrays and numbers, and the checks a restored state must
 // pass before the cache trusts it. Runs in the engine host; pure.
 
+import { slotOf } from '../../../common/cacheGeometry';
 import type { RopeSpec } from '../rope';
-import { slotOf } from './cacheConfig';
 import { resolveCacheOptions } from './cacheOptions';
 import type { KvGeometry, ResolvedCacheOptions } from './cacheOptions';
 

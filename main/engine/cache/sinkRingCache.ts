@@ -2,18 +2,17 @@
 // journal and snapshots. Runs in the engine host; typed-array work only, the runner feeds its buffers
 // to the model as past_key_values.
 
+import { slotOf, type PositionsMode } from '../../../common/cacheGeometry';
 import type { RopeSpec } from '../rope';
-import { slotOf } from './cacheConfig';
 import { resolveCacheOptions } from './cacheOptions';
-import type { KvGeometry, PositionsMode, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
+import type { KvGeometry, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
 import { CacheSnapshotError, validateCacheSnapshot } from './cacheSnapshot';
 import type { CacheSnapshot } from './cacheSnapshot';
-import type { CacheDelta, CacheSlotView, CacheView, CacheWrite } from './cacheView';
+import type { CacheDelta, CacheSlotView, CacheView, CacheWrite } from '../../../common/cacheView';
 import { KvRows } from './kvRows';
 import { UndoJournal } from './undoJournal';
 
-export type { KvGeometry, PositionsMode, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
-export type { CacheDelta, CacheSlotView, CacheView, CacheWrite } from './cacheView';
+export type { KvGeometry, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
 export type { CacheSnapshot } from './cacheSnapshot';
 
 /** Inputs of one forward pass besides input_ids and the KV buffers: views valid until the next beginStep. */

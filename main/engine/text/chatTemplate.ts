@@ -1,16 +1,10 @@
 // ChatTemplate: renders a conversation with the model's Jinja chat template (tokenizer_config.json
 // `chat_template`) the way transformers' apply_chat_template does. Runs in the engine host.
+import type { ChatMessage } from '../../../common/chat';
 import { Interpreter, Template } from '@huggingface/jinja';
 import { findSystemPrefix } from './systemPrefix';
 import { TemplateRaised, templateEnvironment } from './templateGlobals';
 import { SPECIAL_TOKEN_KEYS, additionalSpecialTokens, specialTokenText } from './specialTokens';
-
-export type ChatRole = 'system' | 'user' | 'assistant';
-
-export interface ChatMessage {
-  readonly role: ChatRole;
-  readonly content: string;
-}
 
 export interface RenderOptions {
   /** Append the assistant turn header so the model writes the reply (transformers' add_generation_prompt). */

@@ -1,6 +1,6 @@
 // Finds where the system turn ends in a rendered chat template, by rendering sentinel conversations.
 // Runs in the engine host (used by ChatTemplate.systemPromptPrefix).
-import type { ChatMessage } from './chatTemplate';
+import type { ChatMessage } from '../../../common/chat';
 import { commonPrefixLength } from './commonPrefix';
 
 /** Renders messages without a generation prompt; null when the template refuses them. */

@@ -1,7 +1,7 @@
 // What the inspector, the keyboard announcement and the slot table say about one slot: its token, id,
 // original position, the position RoPE sees, its kind and state, and the message it belongs to. Pure
 // over the cache model and the transcript. Renderer.
-import type { Message } from '../../../preload/contract';
+import type { Message } from '../../../common/contract';
 import type { CacheModel } from '../../state/cacheModel';
 import type { OwnerRole } from './cachePalette';
 

@@ -1,7 +1,7 @@
 // The composer's horizon preview: a moment after typing stops (never while a reply streams), asks main
 // how many earlier tokens sending the draft would push out of the model's view. Renderer.
 import { useEffect, useState } from 'react';
-import type { SendPreview } from '../../../preload/contract';
+import type { SendPreview } from '../../../common/contract';
 import { useStoreApi } from '../../state/storeContext';
 
 /** Quiet time after the last keystroke before a preview is asked for. */

@@ -1,7 +1,7 @@
 // One curated model: name, size facts (parameters, download, memory, context), licence, variant picker,
 // the suggested attention-sink cache, a note for unverified entries, and its download area. Renderer.
 import { useId, useState } from 'react';
-import type { CatalogModel } from '../../../preload/contract';
+import type { CatalogModel } from '../../../common/contract';
 import { formatBytes, formatCount } from '../../format';
 import { selectHubBaseUrl, selectIsInstalled } from '../../state/selectors';
 import { useAppStore } from '../../state/storeContext';

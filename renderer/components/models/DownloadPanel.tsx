@@ -1,7 +1,7 @@
 // A catalog card's download area: the Download button, then a progress bar with bytes, speed and ETA
 // and Cancel; a paused or failed download with Resume/Retry/Discard and, for a failure, what to do.
 // Renderer.
-import type { CatalogModel, CatalogModelVariant, DownloadSnapshot } from '../../../preload/contract';
+import type { CatalogModel, CatalogModelVariant, DownloadSnapshot } from '../../../common/contract';
 import { isActivePhase } from '../../state/downloadsSlice';
 import { errorText } from '../../state/modelsSlice';
 import { selectDownload, selectDownloadError, selectDownloadPending, selectHubBaseUrl } from '../../state/selectors';

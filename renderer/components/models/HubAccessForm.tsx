@@ -1,7 +1,7 @@
 // Hugging Face access for downloads: the access token gated models need (main keeps it; this form only
 // learns whether one is saved) and the Hub address (a mirror). Renderer.
 import { useId, useState, type FormEvent } from 'react';
-import type { ApiError } from '../../../preload/contract';
+import type { ApiError } from '../../../common/contract';
 import { errorText } from '../../state/modelsSlice';
 import { selectHfTokenSaved, selectHubBaseUrl } from '../../state/selectors';
 import { useAppStore, useStoreApi } from '../../state/storeContext';

@@ -2,7 +2,7 @@
 // tokens, where it came from), Load, and Delete model with a confirmation that says what deleting does
 // (a downloaded or copied folder is deleted; a folder used in place is only forgotten). Renderer.
 import { useEffect, useId, useState } from 'react';
-import type { InstalledModel, ModelSummary } from '../../../preload/contract';
+import type { InstalledModel, ModelSummary } from '../../../common/contract';
 import { formatBytes, formatCount } from '../../format';
 import { errorText } from '../../state/modelsSlice';
 import { selectBusy, selectCatalog, selectCurrentModel, selectLoadingModelId, selectModelDetails, selectModelErrors, selectModels } from '../../state/selectors';

@@ -1,6 +1,6 @@
 // Words and numbers of the Models page: parameter counts, download progress (bytes, speed, ETA),
 // phases, what to do about a failed download, and model display names. Pure; renderer.
-import type { CatalogListing, DownloadFailure, DownloadSnapshot, InstalledModel } from '../../../preload/contract';
+import type { CatalogListing, DownloadFailure, DownloadSnapshot, InstalledModel } from '../../../common/contract';
 import { formatBytes } from '../../format';
 
 /** 135M, 1.7B. */

@@ -1,6 +1,7 @@
 // Tests of the "S,W" cache setting parser and the position-to-slot map (DESIGN §3).
+import { slotOf } from '../../../common/cacheGeometry';
 import { describe, expect, it } from 'vitest';
-import { CacheConfigError, parseCacheConfig, slotOf } from '../../../main/engine/cache/cacheConfig';
+import { CacheConfigError, parseCacheConfig } from '../../../main/engine/cache/cacheConfig';
 
 describe('parseCacheConfig', () => {
   it('reads two non-negative integers', () => {

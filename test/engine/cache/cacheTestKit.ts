@@ -2,10 +2,11 @@
 // a deterministic raw vector rotated by the position it is fed at, a float64 RoPE reference, and state
 // copies for bit-exact comparisons.
 
+import type { CacheDelta } from '../../../common/cacheView';
 import { expect } from 'vitest';
 import type { RopeSpec } from '../../../main/engine/rope';
 import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
-import type { CacheDelta, KvGeometry, SinkRingOptions } from '../../../main/engine/cache/sinkRingCache';
+import type { KvGeometry, SinkRingOptions } from '../../../main/engine/cache/sinkRingCache';
 
 export const GEOMETRY: KvGeometry = { layers: 2, kvHeads: 2, headDim: 8 };
 

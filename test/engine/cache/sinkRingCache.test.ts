@@ -1,8 +1,9 @@
 // Tests of the sink-ring cache's layout, bookkeeping, mask, step limits and views (DESIGN §3), with a
 // fake model from the kit; no ONNX model needed.
+import { slotOf } from '../../../common/cacheGeometry';
 import { describe, expect, it } from 'vitest';
-import { CacheConfigError, slotOf } from '../../../main/engine/cache/cacheConfig';
-import { applyCacheDelta } from '../../../main/engine/cache/cacheView';
+import { CacheConfigError } from '../../../main/engine/cache/cacheConfig';
+import { applyCacheDelta } from '../../../common/cacheView';
 import type { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import {
   GEOMETRY,

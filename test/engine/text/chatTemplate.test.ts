@@ -1,9 +1,9 @@
 // ChatTemplate: rendering across model families, template selection and errors, and the system-turn
 // prefix used to size the attention sinks (fixture tokenizer, stories260K, the genai Llama-2 config).
+import type { ChatMessage } from '../../../common/chat';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ChatTemplate, ChatTemplateError } from '../../../main/engine/text/chatTemplate';
-import type { ChatMessage } from '../../../main/engine/text/chatTemplate';
 import { TextTokenizer } from '../../../main/engine/text/tokenizer';
 import { buildFixtureTokenizer } from '../../fixtures/fixtureTokenizer';
 import { FAMILIES } from './chatTemplateFamilies';

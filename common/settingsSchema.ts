@@ -2,6 +2,7 @@
 // Pure data (zod only): storage, the IPC contract and the renderer import it alike.
 
 import { z } from 'zod';
+import { PROVIDER_NAMES } from './providers';
 
 // Field schemas without defaults, shared by the full settings (which add defaults) and by the
 // overrides (where every field is optional and absence means "use the app setting").
@@ -48,8 +49,8 @@ export const DEFAULT_HUB_BASE_URL = 'https://huggingface.co';
 export const SAVED_TOKEN_MASK = '\u2022saved\u2022';
 
 /** Execution providers the user can ask for; `auto` lets the engine pick and fall back to cpu. */
-export const ProviderSchema = z.enum(['auto', 'cpu', 'webgpu', 'cuda', 'dml', 'coreml'], {
-  error: 'provider must be one of auto, cpu, webgpu, cuda, dml, coreml',
+export const ProviderSchema = z.enum(['auto', ...PROVIDER_NAMES], {
+  error: `provider must be one of auto, ${PROVIDER_NAMES.join(', ')}`,
 });
 
 /** Sampling settings with their defaults (DESIGN §2 Sampling). `seed: null` means a fresh random seed per reply. */

@@ -1,8 +1,7 @@
 // The curated model catalog (models/catalog.json): its schema, the checks a hand-edited entry must
-// pass, and the download request an entry + variant becomes. Runs in main; pure.
+// pass, and each variant's folder id. Pure (main validates the bundled file; the contract reuses its types).
 
 import { z } from 'zod';
-import type { DownloadRequest } from './downloadRequest';
 
 const SLUG = /^[a-z0-9][a-z0-9.-]*$/;
 const COMMIT = /^[0-9a-f]{40}$/;
@@ -129,21 +128,4 @@ export function parseCatalog(json: unknown): Catalog {
 /** The installed folder name (and download id) of an entry's variant. */
 export function catalogFolderId(entry: Readonly<CatalogEntry>, variant: Readonly<CatalogVariant>): string {
   return `${entry.id}-${variant.id}`;
-}
-
-/** The download request for `entry` (its default variant unless `variantId` names another). */
-export function requestFromCatalog(entry: Readonly<CatalogEntry>, variantId?: string): DownloadRequest {
-  const variant = entry.variants.find((v) => v.id === (variantId ?? entry.defaultVariant));
-  if (variant === undefined) {
-    throw new Error(`${entry.name} has no variant "${variantId}"; available: ${entry.variants.map((v) => v.id).join(', ')}`);
-  }
-  return {
-    id: catalogFolderId(entry, variant),
-    name: `${entry.name} (${variant.id})`,
-    repo: entry.repo,
-    revision: entry.revision,
-    catalogId: entry.id,
-    variant: variant.id,
-    files: variant.files.map((f) => (f.sha256 === undefined ? { path: f.path } : { path: f.path, sha256: f.sha256 })),
-  };
 }

@@ -1,7 +1,7 @@
 // What the visualizer sees of the sink-ring cache: a full view, the small per-step delta, and how a delta
 // updates a view in O(n + S). Plain data; built in the engine host, applied wherever the view is kept.
 
-import type { PositionsMode } from './cacheOptions';
+import type { PositionsMode } from './cacheGeometry';
 
 /** One slot as the visualizer shows it (the caller adds the token text; it has the tokenizer). */
 export interface CacheSlotView {
@@ -88,4 +88,33 @@ export function applyCacheDelta(view: CacheView, delta: Readonly<CacheDelta>): v
   view.head = delta.head;
   view.firstVisible = delta.firstVisible;
   view.offset = delta.offset;
+}
+
+/** A slot of the cache view with the token's display text. */
+export interface SlotText {
+  readonly slot: number;
+  readonly text: string;
+}
+
+/**
+ * Which message each held token spells (the visualizer's token-to-message map), when `cacheView` was
+ * given the conversation's messages.
+ */
+export interface SlotOwners {
+  /** Per slot: index into the messages passed, -1 for template markup and empty slots. */
+  readonly message: readonly number[];
+  /** Per slot: where the token's text begins in that message's content (UTF-16 units), -1 with message -1. */
+  readonly char: readonly number[];
+  /** Per message passed: how many leading characters of its content the sinks hold. */
+  readonly pinnedChars: readonly number[];
+  /** Per message passed: whether the fed text holds it at all (a chat template may leave one out). */
+  readonly located: readonly boolean[];
+  /** Per message passed: the app's message id ('' for the system prompt); main fills it in. */
+  readonly ids?: readonly string[];
+}
+
+/** The cache view with the text of every held token (`texts[j]` for slot j, '' when empty). */
+export interface CacheViewWithText extends CacheView {
+  readonly texts: readonly string[];
+  readonly owners?: SlotOwners;
 }

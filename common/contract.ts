@@ -1,15 +1,16 @@
 // THE contract between the renderer and main: every verb with its argument schema (zod) and result type,
 // and the event union. Imported by main (handlers validate with it), preload (exposes it) and the
 // renderer (calls it); pure types and zod, no Node or Electron imports.
+import type { ModelSummary, WeightFormat } from './modelSummary';
+import type { DownloadErrorCode, DownloadFailure } from './downloadTypes';
+import type { ModelInfo } from './modelInfo';
+import type { CacheViewWithText, SlotOwners } from './cacheView';
+import type { DoneReason } from './chat';
 import { z } from 'zod';
-import type { CacheDelta } from '../main/engine/cache/cacheView';
-import type { DoneReason } from '../main/engine/chatTypes';
-import type { GenerationStats } from '../main/engine/stats';
-import type { CacheViewWithText, ModelInfo, SlotOwners } from '../main/host/protocol';
-import type { CatalogEntry, CatalogVariant } from '../main/models/catalogSchema';
-import type { DownloadErrorCode, DownloadFailure } from '../main/models/downloadError';
-import type { DownloadEvent, DownloadPhase, DownloadSnapshot } from '../main/models/downloadSnapshot';
-import type { ModelSummary, WeightFormat } from '../main/models/modelInspect';
+import type { CacheDelta } from './cacheView';
+import type { GenerationStats } from './stats';
+import type { CatalogEntry, CatalogVariant } from './catalogSchema';
+import type { DownloadEvent, DownloadPhase, DownloadSnapshot } from './downloadTypes';
 import {
   ConversationIdSchema,
   MessageIdSchema,
@@ -17,8 +18,8 @@ import {
   type Conversation,
   type ConversationSummary,
   type Message,
-} from '../main/storage/conversationSchema';
-import { ConversationSettingsSchema, SettingsPatchSchema, type AppSettings } from '../main/storage/settingsSchema';
+} from './conversationSchema';
+import { ConversationSettingsSchema, SettingsPatchSchema, type AppSettings } from './settingsSchema';
 
 export type { CacheDelta, CacheViewWithText, SlotOwners, Conversation, ConversationSummary, DoneReason, GenerationStats, Message, ModelInfo };
 export type { AppSettings };
