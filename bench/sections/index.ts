@@ -18,5 +18,7 @@ export const SECTIONS: readonly Section[] = [
   { name: 'prefill', item: 6, summary: 'prefill tok/s and time to first token for a 1K prompt vs a bare loop', load: () => import('./prefill') },
   { name: 'eventloop', item: 7, summary: 'event-loop lag in the process that owns the worker engine host', load: () => import('./eventLoop') },
   { name: 'perplexity', item: 8, summary: 'streaming perplexity on stories260K: recompute oracle, S=0, S=4 cache, S=4 original', load: () => import('./perplexity') },
-  { name: 'server', item: 9, summary: 'local OpenAI server: per-turn latency of a resent conversation, ring cache vs re-prefill', load: () => import('./server') },
+  { name: 'llamacpp', item: 9, summary: 'llama.cpp (node-llama-cpp) vs Ouro on the same weights: fp32, int8/Q8_0, q4/Q4_0; decode at depth, prefill, RSS', load: () => import('./llamaCpp') },
+  { name: 'levers', item: 9, summary: 'onnxruntime session options (spinning, arena, prepacking, initializer allocator) on decode speed and RSS', load: () => import('./ortLevers') },
+  { name: 'server', item: 11, summary: 'local OpenAI server: per-turn latency of a resent conversation, ring cache vs re-prefill', load: () => import('./server') },
 ];

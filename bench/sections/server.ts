@@ -1,4 +1,4 @@
-// Item 9: the local OpenAI-compatible server, per turn of a conversation the client resends in full each
+// Item 11 (issue 16): the local OpenAI-compatible server, per turn of a conversation the client resends in full each
 // time (as every OpenAI client does): Ouro's server continues the conversation's ring cache, against the
 // same server told to re-prefill each request's history (the sinks and the last W tokens: truncate-and-
 // re-prefill, what other local servers do once the context is full). Both run in one engine host, the

@@ -4,7 +4,7 @@ import type { PositionsMode } from '../../common/cacheGeometry';
 import type { SinkRingOptions } from './cache/cacheOptions';
 import { SinkRingCache } from './cache/sinkRingCache';
 import { inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
-import { openSession, type DecoderSession } from './onnxSession';
+import { openSession, type DecoderSession, type SessionTuning } from './onnxSession';
 import type { ProviderName } from '../../common/providers';
 import { probeRope } from './ropeProbe';
 import { Runner, type RunnerOptions } from './runner';
@@ -17,6 +17,8 @@ export interface LoadOptions {
   readonly threads?: number;
   /** Default true; false opens the graph exactly as exported (benchmarks' bare loops). See onnxSession. */
   readonly fastOutputs?: boolean;
+  /** Session-option overrides (benchmarks); see onnxSession. */
+  readonly tuning?: SessionTuning;
 }
 
 /** A model ready to run. Owns its session: call `release()` when done. */
@@ -44,7 +46,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const folder = await loadModelFolder(dir, { variant: options.variant });
   const tokenizer = TextTokenizer.fromObjects(folder.tokenizerJson, folder.tokenizerConfig);
   const template = ChatTemplate.tryFromTokenizerConfig(folder.tokenizerConfig);
-  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs });
+  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs, tuning: options.tuning });
   try {
     const io = inspectModelIO(folder, session);
     const probe = await probeRope(session, io, folder.config);

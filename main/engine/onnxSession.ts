@@ -61,6 +61,17 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /** Add the new-rows / last-logits outputs and narrow the LM head when the graph allows (default true). */
   fastOutputs?: boolean;
+  /**
+   * onnxruntime session config entries (e.g. `session.intra_op.allow_spinning: '0'`) and the CPU memory
+   * arena switch, on top of the engine's own choices: how the benchmarks measure session-option levers.
+   */
+  tuning?: SessionTuning;
+}
+
+/** Session options a benchmark may vary; the engine's defaults apply to whatever is left out. */
+export interface SessionTuning {
+  readonly config?: Readonly<Record<string, string>>;
+  readonly memArena?: boolean;
 }
 
 // The CUDA provider is not in the npm package: onnxruntime-node's install script fetches it (Linux x64)
@@ -223,16 +234,18 @@ class OrtDecoderSession implements DecoderSession {
   }
 }
 
-function sessionOptions(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined): ort.InferenceSession.SessionOptions {
+function sessionOptions(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined, tuning: SessionTuning): ort.InferenceSession.SessionOptions {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     // Exports routinely carry unused initializers; their warnings would only fill the app's stderr.
     logSeverityLevel: 3,
-    // A model opened from bytes finds its external data here (onnxruntime's session config key).
-    extra: { session: { model_external_initializers_file_folder_path: dirname(modelPath) } },
+    // A model opened from bytes finds its external data here (onnxruntime's session config key); the
+    // binding flattens nested keys with dots, so tuning keys go in as they are spelled.
+    extra: { ...tuning.config, session: { model_external_initializers_file_folder_path: dirname(modelPath) } },
   };
   if (intraOpThreads !== undefined) options.intraOpNumThreads = intraOpThreads;
+  if (tuning.memArena !== undefined) options.enableCpuMemArena = tuning.memArena;
   return options;
 }
 
@@ -247,8 +260,8 @@ interface Opened {
  * data the in-memory load cannot reach) falls back to opening the file as it is, whose errors are the
  * user-facing ones.
  */
-async function create(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined, fast: boolean): Promise<Opened> {
-  const options = sessionOptions(modelPath, provider, intraOpThreads);
+async function create(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined, fast: boolean, tuning: SessionTuning): Promise<Opened> {
+  const options = sessionOptions(modelPath, provider, intraOpThreads, tuning);
   let note = 'disabled';
   if (fast) {
     const extended = await readWithFastOutputs(modelPath).catch((e: unknown) => ({ reason: describe(e) }));
@@ -291,7 +304,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
       fallbackReason = offer?.reason ?? `${requested} is not available`;
     } else {
       try {
-        const opened = await create(modelPath, requested, threads, fast);
+        const opened = await create(modelPath, requested, threads, fast, options.tuning ?? {});
         return new OrtDecoderSession(opened.session, file, requested, null, opened.fast, opened.note);
       } catch (e) {
         fallbackReason = `${requested} failed to start: ${describe(e).split('\n')[0]}`;
@@ -299,7 +312,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
     }
   }
   try {
-    const opened = await create(modelPath, 'cpu', threads, fast);
+    const opened = await create(modelPath, 'cpu', threads, fast, options.tuning ?? {});
     return new OrtDecoderSession(opened.session, file, 'cpu', fallbackReason, opened.fast, opened.note);
   } catch (e) {
     throw loadError(modelPath, e);

@@ -133,7 +133,7 @@ export function planFastOutputs(model: Uint8Array): FastOutputsPlan | { readonly
     newRows.set(present, out);
   }
   const added = [...newRows.values()];
-  const head = facts.logitsConsumed ? null : positionwiseHead(facts.logitsNode);
+  const head = facts.logitsConsumed ? null : positionwiseHead(facts.logitsNode) ?? dynamicInt8Head(facts);
   const declared = facts.logitsOutput;
   let patch: GraphPatch | null = null;
   let lastLogits = 'logits';
@@ -163,6 +163,33 @@ export function planFastOutputs(model: Uint8Array): FastOutputsPlan | { readonly
 function positionwiseHead(producer: ProducerNode | null): ProducerNode | null {
   if (producer === null || producer.outputs[0] !== 'logits' || producer.inputs.length < 2 || producer.inputs[0] === '') return null;
   return POSITIONWISE_HEADS.get(producer.opType)?.includes(producer.domain) ? producer : null;
+}
+
+/**
+ * quantize_dynamic's int8 head (transformers.js `model_int8.onnx`): logits = Mul(Cast(MatMulInteger(q, W, zq,
+ * zW)), Mul(scale, scaleW)) with q, scale, zq from one DynamicQuantizeLinear of the hidden states. Returns
+ * that DynamicQuantizeLinear: cutting its input to the last position narrows the whole head, provided no
+ * other node reads a value of the chain. Its activation scale then comes from the last position alone, as
+ * in a decode step, so a prefill chunk's last logits equal a one-token step's rather than the whole chunk's
+ * (they differ by int8 rounding).
+ */
+function dynamicInt8Head(facts: GraphFacts): ProducerNode | null {
+  const at = (name: string | undefined, opType: string): ProducerNode | null => {
+    const p = name === undefined ? undefined : facts.producers.get(name);
+    return p !== undefined && p.opType === opType && (p.domain === '' || p.domain === 'ai.onnx') ? p : null;
+  };
+  const mul = facts.logitsNode;
+  if (mul === null || mul.opType !== 'Mul' || mul.inputs.length !== 2) return null;
+  const cast = at(mul.inputs[0], 'Cast');
+  const scales = at(mul.inputs[1], 'Mul');
+  const product = at(cast?.inputs[0], 'MatMulInteger');
+  const quantize = at(product?.inputs[0], 'DynamicQuantizeLinear');
+  if (cast === null || scales === null || product === null || quantize === null || quantize.outputs.length !== 3) return null;
+  const [q, scale, zero] = quantize.outputs;
+  if (product.inputs[2] !== zero || !scales.inputs.includes(scale)) return null;
+  const chain = [q, scale, zero, ...product.outputs, ...cast.outputs, ...scales.outputs];
+  const onlyReaders = new Map([[q, 1], [scale, 1], [zero, 1]]);
+  return chain.every((name) => (facts.readers.get(name) ?? 0) === (onlyReaders.get(name) ?? 1)) ? quantize : null;
 }
 
 /** The node field `span` of `buf` with its first input renamed to `input`; every other field copied as it is. */

@@ -41,6 +41,10 @@ export interface GraphFacts {
   logitsOutput: { readonly graph: FieldSpan; readonly span: FieldSpan } | null;
   /** Whether a node reads `logits` (then it must keep every position). */
   logitsConsumed: boolean;
+  /** Node output name → the node producing it (every node of the main graph). */
+  readonly producers: Map<string, ProducerNode>;
+  /** Value name → how many node inputs read it (a graph output counts once more). */
+  readonly readers: Map<string, number>;
 }
 
 /** A node and where it sits: its field inside the graph field `graph`. */
@@ -59,7 +63,7 @@ function subFields(buf: Uint8Array, f: WireField, visit: (g: WireField) => void)
 
 /** Walks `buf` (a whole ModelProto); throws WireError when it is not protobuf. */
 export function scanModel(buf: Uint8Array): GraphFacts {
-  const facts: GraphFacts = { opset: null, inputs: new Set(), outputs: new Map(), names: new Set(), unsafeExternal: [], logitsNode: null, logitsOutput: null, logitsConsumed: false };
+  const facts: GraphFacts = { opset: null, inputs: new Set(), outputs: new Map(), names: new Set(), unsafeExternal: [], logitsNode: null, logitsOutput: null, logitsConsumed: false, producers: new Map(), readers: new Map() };
   forEachField(buf, 0, buf.length, (f) => {
     if (f.no === MODEL_OPSET_IMPORT) {
       let domain = '';
@@ -90,8 +94,13 @@ function scanGraphField(buf: Uint8Array, graph: WireField, g: WireField, facts: 
         else if (n.no === NODE_OP_TYPE) opType = fieldString(buf, n);
         else if (n.no === NODE_DOMAIN) domain = fieldString(buf, n);
       });
-      for (const name of outputs) facts.names.add(name);
-      if (outputs.includes('logits')) facts.logitsNode = { graph, node: g, opType, domain, inputs, outputs };
+      const producer = { graph, node: g, opType, domain, inputs, outputs };
+      for (const name of outputs) {
+        facts.names.add(name);
+        facts.producers.set(name, producer);
+      }
+      for (const name of inputs) facts.readers.set(name, (facts.readers.get(name) ?? 0) + 1);
+      if (outputs.includes('logits')) facts.logitsNode = producer;
       if (inputs.includes('logits')) facts.logitsConsumed = true;
       break;
     }
@@ -112,7 +121,10 @@ function scanGraphField(buf: Uint8Array, graph: WireField, g: WireField, facts: 
         }
       });
       if (g.no === GRAPH_INPUT) facts.inputs.add(name);
-      else facts.outputs.set(name, elemType);
+      else {
+        facts.outputs.set(name, elemType);
+        facts.readers.set(name, (facts.readers.get(name) ?? 0) + 1);
+      }
       if (g.no === GRAPH_OUTPUT && name === 'logits') facts.logitsOutput = { graph, span: g };
       facts.names.add(name);
       break;

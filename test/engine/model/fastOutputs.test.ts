@@ -41,7 +41,7 @@ function stepFeeds(session: DecoderSession, past: number, n: number): Record<str
  * (`plain`): K/V rows bit for bit, the last logits within float rounding (a one-row product may round
  * differently from the same row of a many-row product).
  */
-async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: DecoderSession, past: number, n: number): Promise<void> {
+async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: DecoderSession, past: number, n: number, logitsTol = 1e-5): Promise<void> {
   const fast = session.fastOutputs!;
   const presents = [...fast.newRows.keys()];
   const feeds = stepFeeds(session, past, n);
@@ -53,7 +53,7 @@ async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: Decode
   expect(last.dims).toEqual([1, 1, vocab]);
   const expectedLast = logits.subarray(logits.length - vocab);
   const lastData = last.data as Float32Array;
-  for (let i = 0; i < vocab; i++) expect(Math.abs(lastData[i] - expectedLast[i])).toBeLessThan(1e-5);
+  for (let i = 0; i < vocab; i++) expect(Math.abs(lastData[i] - expectedLast[i])).toBeLessThan(logitsTol);
   for (const name of presents) {
     const [, heads, length, headDim] = whole[name].dims;
     const rows = out[fast.newRows.get(name)!];
@@ -92,6 +92,28 @@ describe('the session seam adds the fast outputs', () => {
       await expectSlicesOfWholeOutputs(s, plain, 0, 3);
       await expectSlicesOfWholeOutputs(s, plain, 9, 1);
       await expectSlicesOfWholeOutputs(s, plain, 6, 4);
+    });
+  });
+
+  test('on the 4-bit fixture: the MatMulNBits head projects the last position only', async () => {
+    const q4 = await ensureFixture('tiny-q4');
+    await withSessions(join(q4.dir, 'onnx', 'model.onnx'), async (s, plain) => {
+      expect(s.fastOutputs).toMatchObject({ lmHeadSliced: true, lastLogits: 'logits' });
+      await expectSlicesOfWholeOutputs(s, plain, 0, 3);
+      await expectSlicesOfWholeOutputs(s, plain, 9, 1);
+    });
+  });
+
+  test('on the int8 fixture: the dynamically quantized head is narrowed at its DynamicQuantizeLinear', async () => {
+    const int8 = await ensureFixture('tiny-int8');
+    await withSessions(join(int8.dir, 'onnx', 'model.onnx'), async (s, plain) => {
+      expect(s.fastOutputs).toMatchObject({ lmHeadSliced: true, lastLogits: 'logits' });
+      // A decode step quantizes the same one row either way: equal.
+      await expectSlicesOfWholeOutputs(s, plain, 9, 1);
+      await expectSlicesOfWholeOutputs(s, plain, 0, 1);
+      // A chunk's last row is quantized with its own scale instead of the chunk's: int8 rounding apart.
+      await expectSlicesOfWholeOutputs(s, plain, 0, 3, 0.1);
+      await expectSlicesOfWholeOutputs(s, plain, 6, 4, 0.1);
     });
   });
 

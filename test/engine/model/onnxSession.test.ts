@@ -112,6 +112,24 @@ describe('run', () => {
   });
 });
 
+describe('session tuning (benchmark levers)', () => {
+  test('config entries and the arena switch reach onnxruntime; the outputs stay those of the defaults', async () => {
+    // An entry onnxruntime acts on at load: told the bytes are an ORT-format model, it cannot open the .onnx.
+    await expect(openSession(model, { intraOpThreads: 1, tuning: { config: { 'session.load_model_format': 'ORT' } } })).rejects.toThrow();
+    const plain = await openSession(model, { intraOpThreads: 1 });
+    const tuned = await openSession(model, { intraOpThreads: 1, tuning: { memArena: false, config: { 'session.intra_op.allow_spinning': '0', 'session.disable_prepacking': '1' } } });
+    try {
+      const want = (await plain.run(oneTokenFeeds(7, 3), ['logits'])).logits.data as Float32Array;
+      const got = (await tuned.run(oneTokenFeeds(7, 3), ['logits'])).logits.data as Float32Array;
+      expect(tuned.fastOutputs).not.toBeNull();
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5);
+    } finally {
+      await plain.release();
+      await tuned.release();
+    }
+  });
+});
+
 describe('load failures become ModelErrors', () => {
   test('missing, zero-byte and truncated .onnx', async () => {
     const copy = copyFolder(dir);

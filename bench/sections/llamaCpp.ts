@@ -1,0 +1,235 @@
+// Issue 14: Ouro against llama.cpp (node-llama-cpp's prebuilt binary) on the same weights: the SmolLM2-shaped
+// fixture as ONNX (fp32, int8, 4-bit MatMulNBits) and as GGUF (F32, Q8_0, Q4_0) written from the same
+// values. Engines alternate in fresh processes; a GGUF or llama.cpp failure reports "skipped: <reason>".
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gguf } from '@huggingface/gguf';
+import { fixtureWeights } from '../../test/fixtures/llamaFixture';
+import type { WeightFormat } from '../../test/fixtures/fixtureQuant';
+import { param, WORK_DIR, type BenchContext, type SectionResult } from '../lib/benchContext';
+import { benchSpec, builderStamp, ensureBenchFixture } from '../lib/benchFixture';
+import { runScript } from '../lib/childProcess';
+import { GGML_TYPE, writeLlamaGguf, type GgufTensorType } from '../lib/ggufWriter';
+import { fmt, mdTable, mean, median, quantile, round } from '../lib/stats';
+
+const CHILD = fileURLToPath(new URL('./llamaCppChild.ts', import.meta.url));
+const WRITER = new URL('../lib/ggufWriter.ts', import.meta.url);
+const FORMATS: ReadonlyArray<{ onnx: WeightFormat; gguf: GgufTensorType; label: string }> = [
+  { onnx: 'fp32', gguf: 'F32', label: 'fp32 / F32' },
+  { onnx: 'int8', gguf: 'Q8_0', label: 'int8 / Q8_0' },
+  { onnx: 'q4', gguf: 'Q4_0', label: '4-bit MatMulNBits / Q4_0' },
+];
+
+interface AtDepth {
+  readonly depth: number;
+  readonly prefillMs: number;
+  readonly tokens: number;
+  readonly stepsMs: number[];
+}
+
+interface Run {
+  readonly engine: 'ouro' | 'llamacpp';
+  readonly format: WeightFormat;
+  readonly round: number;
+  readonly loadMs: number;
+  readonly ttftMs: number;
+  readonly tokens: number[];
+  readonly firstStepsMs: number[];
+  readonly depth0StepsMs: number[];
+  readonly atDepth: AtDepth[];
+  readonly maxRssMiB: number;
+}
+
+/**
+ * The GGUF of the bench fixture's fp32 weights in `type` (cached by the builder's and writer's sources),
+ * checked by reading its header back with @huggingface/gguf.
+ */
+async function ensureGguf(type: GgufTensorType): Promise<string> {
+  const spec = benchSpec('fp32');
+  const path = join(WORK_DIR, `smollm2-135m-shapes-${type}.gguf`);
+  const stampFile = `${path}.stamp`;
+  const want = builderStamp(spec, [WRITER]);
+  if (!existsSync(path) || !existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== want) {
+    mkdirSync(WORK_DIR, { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeLlamaGguf(tmp, fixtureWeights(spec), type);
+    renameSync(tmp, path);
+    writeFileSync(stampFile, want);
+  }
+  const { metadata, tensorInfos, tensorDataOffset } = await gguf(path, { allowLocalFile: true });
+  const meta = metadata as Record<string, unknown>;
+  const size = statSync(path).size;
+  const blocks = tensorInfos.filter((t) => t.shape.length === 2);
+  const problems = [
+    meta['general.architecture'] === 'llama' ? null : `architecture ${String(meta['general.architecture'])}`,
+    meta['llama.block_count'] === spec.layers ? null : `block_count ${String(meta['llama.block_count'])}`,
+    tensorInfos.length === 2 + 9 * spec.layers ? null : `${tensorInfos.length} tensors`,
+    blocks.every((t) => t.dtype === GGML_TYPE[type]) ? null : `a 2-D tensor is not ${type}`,
+    tensorInfos.every((t) => Number(tensorDataOffset + t.offset) < size) ? null : 'a tensor lies past the end of the file',
+  ].filter((p) => p !== null);
+  if (problems.length > 0) throw new Error(`the GGUF read back wrong: ${problems.join(', ')}`);
+  return path;
+}
+
+const tokPerSec = (ms: readonly number[]): number => 1000 / mean(ms);
+
+/** Median over rounds of a per-run value, with min and max. */
+function spread(xs: readonly number[]): { median: number; min: number; max: number } {
+  return { median: round(median(xs), 3), min: round(Math.min(...xs), 3), max: round(Math.max(...xs), 3) };
+}
+
+function cellSpread(x: { median: number; min: number; max: number } | null, digits: number): string {
+  return x === null ? '–' : `${fmt(x.median, digits)} (${fmt(x.min, digits)}–${fmt(x.max, digits)})`;
+}
+
+/** The number of leading tokens two greedy streams share. */
+function agreed(a: readonly number[], b: readonly number[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
+export async function run(ctx: BenchContext): Promise<SectionResult> {
+  const rounds = param(ctx, 'llamacpp.rounds', 3, 1);
+  const steps = param(ctx, 'llamacpp.steps', 32, 16);
+  const depths = ctx.quick ? [512] : [512, 2048];
+  const args = ['--threads', String(ctx.threads), '--steps', String(steps), '--depths', depths.join(',')];
+  const runs: Run[] = [];
+  const skipped: Record<string, string> = {};
+  const note = (key: string, e: unknown) => {
+    skipped[key] = (e instanceof Error ? e.message : String(e)).split('\n').slice(0, 4).join(' ').slice(0, 400);
+    console.log(`${key}: skipped: ${skipped[key]}`);
+  };
+
+  const models: Array<{ format: WeightFormat; label: string; onnx: string | null; gguf: string | null }> = [];
+  for (const f of FORMATS) {
+    let onnx: string | null = null;
+    let file: string | null = null;
+    try {
+      onnx = ensureBenchFixture(f.onnx);
+    } catch (e) {
+      note(`ouro ${f.onnx}`, e);
+    }
+    try {
+      file = await ensureGguf(f.gguf);
+    } catch (e) {
+      note(`llama.cpp ${f.gguf}`, e);
+    }
+    models.push({ format: f.onnx, label: f.label, onnx, gguf: file });
+  }
+
+  for (let r = 0; r < rounds; r++) {
+    for (const m of models) {
+      const jobs: Array<['ouro' | 'llamacpp', string | null]> = [['ouro', m.onnx], ['llamacpp', m.gguf]];
+      if ((r + models.indexOf(m)) % 2 === 1) jobs.reverse();
+      for (const [engine, model] of jobs) {
+        const key = `${engine === 'ouro' ? 'ouro' : 'llama.cpp'} ${m.format}`;
+        if (model === null || skipped[key] !== undefined) continue;
+        try {
+          const [out] = await runScript(CHILD, ['--engine', engine, '--model', model, ...args], { nodeFlags: ['--max-semi-space-size=1'] });
+          if (out === undefined) throw new Error('the child printed no result');
+          runs.push({ ...(out as unknown as Run), format: m.format, round: r });
+        } catch (e) {
+          note(key, e);
+        }
+      }
+    }
+  }
+
+  const of = (engine: Run['engine'], format: WeightFormat) => runs.filter((x) => x.engine === engine && x.format === format);
+  /** Per round, Ouro's value ÷ llama.cpp's, over the rounds where both ran. */
+  const ratio = (format: WeightFormat, value: (x: Run) => number) => {
+    const pairs = [...new Set(runs.map((x) => x.round))].flatMap((rd) => {
+      const o = of('ouro', format).find((x) => x.round === rd);
+      const l = of('llamacpp', format).find((x) => x.round === rd);
+      return o && l ? [value(o) / value(l)] : [];
+    });
+    return pairs.length > 0 ? spread(pairs) : null;
+  };
+  const per = (engine: Run['engine'], format: WeightFormat, value: (x: Run) => number) => {
+    const xs = of(engine, format).map(value);
+    return xs.length > 0 ? spread(xs) : null;
+  };
+  const depthSteps = (d: number) => (x: Run) => (d === 0 ? x.depth0StepsMs : x.atDepth.find((a) => a.depth === d)!.stepsMs);
+  const allDepths = [0, ...depths];
+
+  const decodeRows: string[][] = [];
+  const data: Record<string, unknown>[] = [];
+  for (const m of models) {
+    for (const d of allDepths) {
+      const v = (x: Run) => tokPerSec(depthSteps(d)(x));
+      const o = per('ouro', m.format, v);
+      const l = per('llamacpp', m.format, v);
+      const rt = ratio(m.format, v);
+      const p95 = per('ouro', m.format, (x) => quantile(depthSteps(d)(x), 0.95) / median(depthSteps(d)(x)));
+      decodeRows.push([m.label, String(d), cellSpread(o, 1), cellSpread(l, 1), cellSpread(rt, 2), fmt(p95?.median, 2)]);
+      data.push({ format: m.format, depth: d, ouroTokPerSec: o, llamaTokPerSec: l, ratio: rt, ouroP95OverP50: p95 });
+    }
+  }
+
+  const otherRows: string[][] = [];
+  const other: Record<string, unknown>[] = [];
+  for (const m of models) {
+    const prefill = (x: Run) => (x.atDepth[0].tokens / x.atDepth[0].prefillMs) * 1000;
+    const deepest = depths[depths.length - 1];
+    const rss = (x: Run) => x.maxRssMiB;
+    const ttft = (x: Run) => x.ttftMs;
+    const warm = (x: Run) => mean(x.depth0StepsMs) / mean(x.firstStepsMs);
+    const row = {
+      format: m.format,
+      prefill512: { ouro: per('ouro', m.format, prefill), llama: per('llamacpp', m.format, prefill), ratio: ratio(m.format, prefill) },
+      peakRssMiB: { ouro: per('ouro', m.format, rss), llama: per('llamacpp', m.format, rss), ratio: ratio(m.format, rss), atDepth: deepest },
+      ttftAfterLoadMs: { ouro: per('ouro', m.format, ttft), llama: per('llamacpp', m.format, ttft) },
+      firstStepsSpeedOverSteady: { ouro: per('ouro', m.format, warm), llama: per('llamacpp', m.format, warm) },
+      loadMs: { ouro: per('ouro', m.format, (x) => x.loadMs), llama: per('llamacpp', m.format, (x) => x.loadMs) },
+    };
+    other.push(row);
+    otherRows.push([
+      m.label,
+      cellSpread(row.prefill512.ouro, 0),
+      cellSpread(row.prefill512.llama, 0),
+      cellSpread(row.prefill512.ratio, 2),
+      cellSpread(row.peakRssMiB.ouro, 0),
+      cellSpread(row.peakRssMiB.llama, 0),
+      cellSpread(row.ttftAfterLoadMs.ouro, 1),
+      cellSpread(row.ttftAfterLoadMs.llama, 1),
+      `${fmt(row.firstStepsSpeedOverSteady.ouro?.median, 2)} / ${fmt(row.firstStepsSpeedOverSteady.llama?.median, 2)}`,
+      `${fmt(row.loadMs.ouro?.median, 0)} / ${fmt(row.loadMs.llama?.median, 0)}`,
+    ]);
+  }
+
+  // Cross-engine sanity at fp32: the same greedy stream from the same first token, for how long.
+  const agreement = [...new Set(runs.map((x) => x.round))].flatMap((rd) => {
+    const o = of('ouro', 'fp32').find((x) => x.round === rd);
+    const l = of('llamacpp', 'fp32').find((x) => x.round === rd);
+    return o && l ? [{ round: rd, agreed: agreed(o.tokens, l.tokens), of: Math.min(o.tokens.length, l.tokens.length), ouro: o.tokens, llama: l.tokens }] : [];
+  });
+
+  const skippedText = Object.entries(skipped).map(([k, v]) => `- ${k}: skipped: ${v}`).join('\n');
+  const agreementText = agreement.length === 0
+    ? '_Greedy agreement: not measured (an fp32 run is missing)._'
+    : `**Greedy agreement at fp32** (the same first token, then ${agreement[0].of - 1} greedy steps): the engines agree on the first ${agreement.map((a) => a.agreed).join(' / ')} of ${agreement[0].of} tokens per round.`;
+  const markdown = [
+    mdTable(['weights (Ouro / llama.cpp)', 'depth', 'Ouro tok/s', 'llama.cpp tok/s', 'Ouro ÷ llama.cpp', 'Ouro p95 ÷ p50 step'], decodeRows),
+    '',
+    mdTable(['weights', 'prefill 512 tok/s Ouro', 'llama.cpp', 'ratio', `peak RSS MiB Ouro`, 'llama.cpp', 'TTFT after load ms Ouro', 'llama.cpp', 'first steps speed ÷ steady, Ouro / llama.cpp', 'load ms Ouro / llama.cpp'], otherRows),
+    '',
+    `Cells: median over ${rounds} round(s) of fresh processes (min–max); engines alternate within each round. Decode tok/s = 1000 ÷ mean step over ${steps} greedy steps after a prompt of \`depth\` tokens (depth 0: steps ${steps + 1}–${2 * steps} after a one-token prompt; "first steps" are steps 1–${steps} right after load). Ouro: S=4, W=2048, chunks of 256, ${ctx.threads} threads; llama.cpp (node-llama-cpp 3.21.1, prebuilt CPU binary): flash attention, f16 KV, batch 512, ${ctx.threads} threads. Peak RSS: the child's maxRSS after reaching depth ${depths[depths.length - 1]}.`,
+    '',
+    agreementText,
+    ...(skippedText ? ['', skippedText] : []),
+  ].join('\n');
+
+  const target = (format: WeightFormat, min: number) =>
+    allDepths.map((d) => {
+      const r = (data.find((x) => x.format === format && x.depth === d)?.ratio as { median: number } | null)?.median ?? NaN;
+      return { name: `decode ${format} depth ${d}, Ouro ÷ llama.cpp`, value: r, target: `≥ ${min}`, met: r >= min };
+    });
+  return {
+    title: 'Against llama.cpp on the same weights (fixture; fp32, int8 / Q8_0, 4-bit / Q4_0)',
+    markdown,
+    data: { rounds, steps, depths: allDepths, decode: data, other, agreement, skipped, runs },
+    targets: [...target('fp32', 1), ...target('int8', 1), ...target('q4', 0.9)].filter((t) => Number.isFinite(t.value)),
+  };
+}

@@ -1,0 +1,70 @@
+// Issue 14 item 3: onnxruntime session options as levers on Ouro's decode speed and memory (the same child
+// as the llama.cpp comparison, Ouro only): spinning, the CPU arena, prepacking, the device allocator for
+// initializers. Variants alternate in fresh processes, rotating the order every round. Benchmark process.
+import { fileURLToPath } from 'node:url';
+import type { SessionTuning } from '../../main/engine/onnxSession';
+import type { WeightFormat } from '../../test/fixtures/fixtureQuant';
+import { param, type BenchContext, type SectionResult } from '../lib/benchContext';
+import { ensureBenchFixture } from '../lib/benchFixture';
+import { runScript } from '../lib/childProcess';
+import { fmt, mdTable, mean, median, round } from '../lib/stats';
+
+const CHILD = fileURLToPath(new URL('./llamaCppChild.ts', import.meta.url));
+const VARIANTS: ReadonlyArray<{ name: string; tuning: SessionTuning }> = [
+  { name: 'as shipped', tuning: {} },
+  { name: 'no spinning', tuning: { config: { 'session.intra_op.allow_spinning': '0' } } },
+  { name: 'no CPU arena', tuning: { memArena: false } },
+  { name: 'no prepacking', tuning: { config: { 'session.disable_prepacking': '1' } } },
+  { name: 'device allocator for initializers', tuning: { config: { 'session.use_device_allocator_for_initializers': '1' } } },
+];
+
+interface LeverRun {
+  readonly variant: string;
+  readonly format: WeightFormat;
+  readonly round: number;
+  readonly loadMs: number;
+  readonly firstStepsMs: number[];
+  readonly depth0StepsMs: number[];
+  readonly atDepth: Array<{ depth: number; stepsMs: number[] }>;
+  readonly maxRssMiB: number;
+}
+
+export async function run(ctx: BenchContext): Promise<SectionResult> {
+  const rounds = param(ctx, 'levers.rounds', 2, 1);
+  const steps = param(ctx, 'levers.steps', 32, 16);
+  const formats: WeightFormat[] = ctx.quick ? ['fp32', 'q4'] : ['fp32', 'int8', 'q4'];
+  const runs: LeverRun[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const format of formats) {
+      const dir = ensureBenchFixture(format);
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]);
+      for (const v of order) {
+        const args = ['--engine', 'ouro', '--model', dir, '--threads', String(ctx.threads), '--steps', String(steps), '--depths', '512', '--tuning', JSON.stringify(v.tuning)];
+        const [out] = await runScript(CHILD, args, { nodeFlags: ['--max-semi-space-size=1'] });
+        runs.push({ ...(out as unknown as LeverRun), variant: v.name, format, round: r });
+      }
+    }
+  }
+  const rows: string[][] = [];
+  const data: Record<string, unknown>[] = [];
+  for (const format of formats) {
+    const base = runs.filter((x) => x.format === format && x.variant === VARIANTS[0].name);
+    for (const v of VARIANTS) {
+      const xs = runs.filter((x) => x.format === format && x.variant === v.name);
+      const tok = (ms: readonly number[]) => 1000 / mean(ms);
+      const d0 = median(xs.map((x) => tok(x.depth0StepsMs)));
+      const d512 = median(xs.map((x) => tok(x.atDepth[0].stepsMs)));
+      const ratio = median(xs.map((x) => tok(x.atDepth[0].stepsMs) / tok(base.find((b) => b.round === x.round)!.atDepth[0].stepsMs)));
+      const warm = median(xs.map((x) => mean(x.depth0StepsMs) / mean(x.firstStepsMs)));
+      const rss = median(xs.map((x) => x.maxRssMiB));
+      const load = median(xs.map((x) => x.loadMs));
+      rows.push([format, v.name, fmt(d0, 1), fmt(d512, 1), fmt(ratio, 2), fmt(warm, 2), fmt(rss, 0), fmt(load, 0)]);
+      data.push({ format, variant: v.name, tuning: v.tuning, depth0TokPerSec: round(d0, 2), depth512TokPerSec: round(d512, 2), depth512OverShipped: round(ratio, 3), firstStepsSpeedOverSteady: round(warm, 3), peakRssMiB: round(rss, 0), loadMs: round(load, 0) });
+    }
+  }
+  return {
+    title: 'onnxruntime session options as levers (Ouro, fixture)',
+    markdown: `${mdTable(['weights', 'session options', 'decode tok/s depth 0', 'depth 512', 'depth 512 ÷ as shipped', 'first steps speed ÷ steady', 'peak RSS MiB', 'load ms'], rows)}\n\nMedian over ${rounds} round(s) of fresh processes; ${steps} greedy steps per measurement, S=4, W=2048, ${ctx.threads} threads.`,
+    data: { rounds, steps, runs: data },
+  };
+}
