@@ -1,7 +1,7 @@
 // `npm run serve`: the local OpenAI-compatible server on one model folder, over an engine host in a worker
 // thread. Loopback by default; another interface needs --api-key. Plain Node.
 import { parseArgs } from 'node:util';
-import type { ProviderName } from '../../common/providers';
+import type { ProviderChoice } from '../../common/providers';
 import { startWorkerHost } from '../host/workerTransport';
 import { folderEngine } from '../server/folderEngine';
 import { OpenAIServer } from '../server/openaiServer';
@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   const supervisor = new HostSupervisor({ host: startWorkerHost(), startHost: startWorkerHost });
   const owner = new EngineOwner(supervisor);
   try {
-    const engine = await folderEngine(owner, { dir: values.model, provider: values.provider as ProviderName, cache });
+    const engine = await folderEngine(owner, { dir: values.model, provider: values.provider as ProviderChoice, cache });
+    if (engine.info.providerNote !== null) console.error(engine.info.providerNote);
     for (const warning of engine.info.warnings) console.error(`warning: ${warning}`);
     const server = await OpenAIServer.start({
       engine,

@@ -2,14 +2,14 @@
 // loaded at start and loaded again into a host that replaced a crashed one. Runs in the serving process.
 import path from 'node:path';
 import type { CacheSettings } from '../engine/chatTypes';
-import type { ProviderName } from '../../common/providers';
+import type { ProviderChoice } from '../../common/providers';
 import type { ModelInfo } from '../../common/modelInfo';
 import type { EngineOwner } from '../services/engineOwner';
 import type { ServerEngine } from './openaiServer';
 
 export interface FolderEngineOptions {
   readonly dir: string;
-  readonly provider?: ProviderName;
+  readonly provider?: ProviderChoice;
   readonly threads?: number;
   readonly cache: CacheSettings;
 }
@@ -19,11 +19,7 @@ export async function folderEngine(owner: EngineOwner, options: FolderEngineOpti
   const id = path.basename(path.resolve(options.dir));
   const load = () =>
     owner.exclusive(() =>
-      owner.request('load', {
-        dir: options.dir,
-        ...(options.provider ? { provider: options.provider } : {}),
-        ...(options.threads ? { threads: options.threads } : {}),
-      }),
+      owner.request('load', { dir: options.dir, provider: options.provider, ...(options.threads ? { threads: options.threads } : {}) }),
     );
   let info = await load();
   let loadedIn = owner.supervisor.generation;
