@@ -65,10 +65,13 @@ export interface AttentionFrame {
   readonly top: readonly AttendedSlot[];
 }
 
+/** Frame values are rounded to this many decimals: the panel's log scale starts at 1e-4, and a frame crosses a process boundary per token. */
+const FRAME_SCALE = 1e7;
+
 /**
  * The frame of `attention` for `layer` (null: the mean), for a cache of `sink` sinks whose slots hold
- * positions `slotPos`. Values are rounded to 4 significant digits: the
- * panel paints them on a log scale and prints 3, and the frame crosses a process boundary per token.
+ * positions `slotPos`: fresh arrays (the attention's buffers are reused by the next step), the mass per
+ * slot rounded to 7 decimals.
  */
 export function attentionFrame(attention: Readonly<SlotAttention>, layer: number | null, sink: number, slotPos: ArrayLike<number>): AttentionFrame {
   const row = layer === null ? attention.mean : attention.layers[layer];
@@ -76,7 +79,7 @@ export function attentionFrame(attention: Readonly<SlotAttention>, layer: number
   return {
     layer,
     layerCount: attention.layers.length,
-    mass: Array.from(row, (m) => (m === 0 ? 0 : Number(m.toPrecision(4)))),
+    mass: Array.from(row, (m) => Math.round(m * FRAME_SCALE) / FRAME_SCALE),
     sinkShare: sinkShare(row, sink),
     layerSinkShare: attention.layers.map((l) => sinkShare(l, sink)),
     top: topSlots(row, slotPos),

@@ -10,9 +10,11 @@ import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent, HostResult } from '../host/protocol';
 import { startWorkerHost } from '../host/workerTransport';
 import { chatLoop, type RunningReply } from './chatLoop';
-import { cacheConfigOption, CliError, intOption, numberOption, positionsOption, runCli } from './cliSupport';
+import { cacheSettingsOptions, CliError, intOption, numberOption, runCli, shouldRun } from './cliSupport';
 
 const DEFAULT_MAX_TOKENS = 512;
+/** The one stream the terminal chat runs on. */
+const CLI_STREAM = 'cli';
 
 const USAGE = `usage: npm run chat -- --model DIR [options]
 A terminal chat with a local model: interactive, or one reply with --prompt.
@@ -66,15 +68,6 @@ const { values } = parseArgs({
   strict: true,
 });
 
-function cacheSettings(): CacheSettings {
-  const positions = positionsOption(values.positions!);
-  const sink = values.sink === 'auto' ? 'auto' : intOption('--sink', values.sink!);
-  const window = values.window === undefined ? undefined : intOption('--window', values.window);
-  // The same rules as the "S,W" cache config string (non-negative S, W >= 1).
-  if (sink !== 'auto' || window !== undefined) cacheConfigOption(`${sink === 'auto' ? 4 : sink},${window ?? 1}`);
-  return { sink, window, positions };
-}
-
 function generateOptions(): GenerateOptions {
   const sampling = validateSamplingParams({
     ...DEFAULT_SAMPLING,
@@ -95,7 +88,7 @@ function generateOptions(): GenerateOptions {
 
 /** Starts one reply, printing its tokens as they come. */
 function startTurn(host: EngineHostClient, prompt: Prompt, options: GenerateOptions, cache: CacheSettings): { cancel(): void; done: Promise<HostResult<'generate'>> } {
-  const { seq, result } = host.start('generate', { prompt, options, cache });
+  const { seq, result } = host.start('generate', { stream: CLI_STREAM, prompt, options, cache });
   const stopListening = host.onEvent((event: HostEvent) => {
     if (event.type === 'cacheView' && event.op.kind === 'write' && event.op.attention) {
       const { sinkShare, layerSinkShare, top } = event.op.attention;
@@ -128,13 +121,9 @@ function startTurn(host: EngineHostClient, prompt: Prompt, options: GenerateOpti
 }
 
 async function main(): Promise<void> {
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (!values.model) throw new CliError(`--model is required\n${USAGE}`);
+  if (!shouldRun(values, USAGE, ['model'])) return;
   if (values.attention && !values.json) throw new CliError('--attention adds events to --json output; pass --json too');
-  const cache = cacheSettings();
+  const cache = cacheSettingsOptions(values.sink!, values.window, values.positions!);
   const options = generateOptions();
   const host = startWorkerHost();
   try {
@@ -142,7 +131,7 @@ async function main(): Promise<void> {
     if (info.providerNote !== null) console.error(info.providerNote);
     for (const warning of info.warnings) console.error(`warning: ${warning}`);
     if (values.attention) {
-      const { unavailable } = await host.request('attention', { open: true });
+      const { unavailable } = await host.request('attention', { stream: CLI_STREAM, open: true });
       if (unavailable !== null) throw new CliError(`--attention: this model cannot report attention (${unavailable})`);
     }
     const messages: ChatMessage[] = values.system ? [{ role: 'system', content: values.system }] : [];

@@ -81,6 +81,7 @@ export class Runner {
   private attentionOn = false;
   private stepAttention: StepAttention | null = null;
   private slotAttention: SlotAttention | null = null;
+  private attentionBuffers: { n: number; layers: Float32Array; mean: Float32Array; slotLayers: Float32Array[]; slotMean: Float32Array } | null = null;
 
   constructor(
     private readonly session: DecoderSession,
@@ -150,15 +151,16 @@ export class Runner {
     if (!on) {
       this.stepAttention = null;
       this.slotAttention = null;
+      this.attentionBuffers = null;
     }
   }
 
-  /** The last forward pass's attention in the pre-step layout, while {@link attention} is on (fresh arrays per pass). */
+  /** The last forward pass's attention in the pre-step layout, while {@link attention} is on (buffers the next pass reuses). */
   get lastStepAttention(): StepAttention | null {
     return this.stepAttention;
   }
 
-  /** The last forward pass's attention by slot after the step, while {@link attention} is on. */
+  /** The last forward pass's attention by slot after the step, while {@link attention} is on (buffers the next pass reuses). */
   get lastSlotAttention(): SlotAttention | null {
     return this.slotAttention;
   }
@@ -222,7 +224,9 @@ export class Runner {
   /**
    * Lays the fetched [L, T] weights (T = past fed + n; a compact past holds slots 0..T-n-1) out over the
    * cache's C slots plus the step's tokens, and by slot after the step: each token's weight goes to the
-   * slot it was written to (a decode step overwrites only a slot its query could not see).
+   * slot it was written to (a decode step overwrites only a slot its query could not see). Into buffers
+   * kept while n stays the same, so an open view allocates nothing per decode step (the host isolate's
+   * young generation is 1 MB: 0.5 MB per step of fresh arrays meant a scavenge per token).
    */
   private readAttention(out: Record<string, TensorData>, delta: CacheDelta): void {
     const { layers: layersOut, mean: meanOut } = this.attentionOut!;
@@ -232,26 +236,35 @@ export class Runner {
     const C = this.cache.capacity;
     const past = T - n;
     const width = C + n;
-    const spread = (src: Float32Array, rows: number): Float32Array => {
-      const dst = new Float32Array(rows * width);
+    let bufs = this.attentionBuffers;
+    if (bufs === null || bufs.n !== n || bufs.layers.length !== L * width) {
+      bufs = {
+        n,
+        layers: new Float32Array(L * width),
+        mean: new Float32Array(width),
+        slotLayers: Array.from({ length: L }, () => new Float32Array(C)),
+        slotMean: new Float32Array(C),
+      };
+      this.attentionBuffers = bufs;
+    }
+    const spread = (src: Float32Array, dst: Float32Array, rows: number): void => {
       for (let l = 0; l < rows; l++) {
-        dst.set(src.subarray(l * T, l * T + past), l * width);
-        dst.set(src.subarray(l * T + past, (l + 1) * T), l * width + C);
+        const at = l * width;
+        dst.set(src.subarray(l * T, l * T + past), at);
+        dst.fill(0, at + past, at + C);
+        dst.set(src.subarray(l * T + past, (l + 1) * T), at + C);
       }
-      return dst;
     };
-    const layers = spread(fetched.data as Float32Array, L);
-    const mean = spread(out[meanOut].data as Float32Array, 1);
-    this.stepAttention = { n, layers, mean };
-    const bySlot = (row: Float32Array): Float32Array => {
-      const slots = row.slice(0, C);
-      delta.writes.forEach((w, i) => (slots[w.slot] = row[C + i]));
-      return slots;
+    spread(fetched.data as Float32Array, bufs.layers, L);
+    spread(out[meanOut].data as Float32Array, bufs.mean, 1);
+    const bySlot = (row: Float32Array, slots: Float32Array): void => {
+      slots.set(row.subarray(0, C));
+      for (let i = 0; i < n; i++) slots[delta.writes[i].slot] = row[C + i];
     };
-    this.slotAttention = {
-      layers: Array.from({ length: L }, (_, l) => bySlot(layers.subarray(l * width, (l + 1) * width))),
-      mean: bySlot(mean),
-    };
+    for (let l = 0; l < L; l++) bySlot(bufs.layers.subarray(l * width, (l + 1) * width), bufs.slotLayers[l]);
+    bySlot(bufs.mean, bufs.slotMean);
+    this.stepAttention = { n, layers: bufs.layers, mean: bufs.mean };
+    this.slotAttention = { layers: bufs.slotLayers, mean: bufs.slotMean };
   }
 
   /** Points the past inputs at the compacted prefix, or back at the cache's buffers. */

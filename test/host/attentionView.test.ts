@@ -13,6 +13,7 @@ import { sharedModel } from '../engine/model/modelTestKit';
 import { ensureFixture } from '../fixtures/llamaFixture';
 
 const S = 4;
+const STREAM = 'chat-1';
 const W = 16;
 let host: EngineHostClient;
 const ops: CacheViewEvent[] = [];
@@ -43,6 +44,7 @@ afterAll(async () => {
 /** The prompt alone overflows the window, so every decode step has slots out of view. */
 const generate = (seed: number, maxTokens = 40) =>
   host.request('generate', {
+    stream: STREAM,
     prompt: { kind: 'raw', text: 'Once upon a time there was a little cat who liked the sun.' },
     options: { sampling: { ...DEFAULT_SAMPLING, seed }, maxTokens },
     cache: { sink: S, window: W, positions: 'cache' },
@@ -52,7 +54,7 @@ const frames = (from: number) => ops.slice(from).flatMap((e) => (e.op.kind === '
 
 describe('attention view through the engine host', () => {
   it('while open, each step’s frame covers the slots its query saw, and nothing else', async () => {
-    expect(await host.request('attention', { open: true })).toEqual({ layers: 2, unavailable: null });
+    expect(await host.request('attention', { stream: STREAM, open: true })).toEqual({ layers: 2, unavailable: null });
     const from = ops.length;
     await generate(3);
     const all = frames(from);
@@ -71,12 +73,12 @@ describe('attention view through the engine host', () => {
   });
 
   it('shows one layer when asked, refuses a layer the model lacks, and stops when closed', async () => {
-    await host.request('attention', { open: true, layer: 1 });
+    await host.request('attention', { stream: STREAM, open: true, layer: 1 });
     let from = ops.length;
     await generate(4, 8);
     expect(frames(from).every((f) => f.layer === 1 && f.sinkShare === f.layerSinkShare[1])).toBe(true);
-    await expect(host.request('attention', { open: true, layer: 2 })).rejects.toMatchObject({ code: 'bad-request', message: 'layer 2 is outside 0..1' });
-    await host.request('attention', { open: false });
+    await expect(host.request('attention', { stream: STREAM, open: true, layer: 2 })).rejects.toMatchObject({ code: 'bad-request', message: 'layer 2 is outside 0..1' });
+    await host.request('attention', { stream: STREAM, open: false });
     from = ops.length;
     await generate(5, 8);
     expect(ops.length).toBeGreaterThan(from);
@@ -85,11 +87,11 @@ describe('attention view through the engine host', () => {
 
   it.skipIf(sharedModel('tiny-random-llama-genai-fp16') === null)('a model whose attention is a fused op says why it has no view', async () => {
     await host.request('load', { dir: sharedModel('tiny-random-llama-genai-fp16')!, threads: 1 });
-    const answer = await host.request('attention', { open: true });
+    const answer = await host.request('attention', { stream: STREAM, open: true });
     expect(answer.unavailable).toMatch(/fused com\.microsoft\.MultiHeadAttention/);
     // Generating still works: the view just has nothing to show.
     const from = ops.length;
-    await host.request('generate', { prompt: { kind: 'raw', text: 'hi' }, options: { sampling: { ...DEFAULT_SAMPLING, seed: 1 }, maxTokens: 4 }, cache: { sink: S, window: W, positions: 'cache' } });
+    await host.request('generate', { stream: STREAM, prompt: { kind: 'raw', text: 'hi' }, options: { sampling: { ...DEFAULT_SAMPLING, seed: 1 }, maxTokens: 4 }, cache: { sink: S, window: W, positions: 'cache' } });
     expect(frames(from)).toEqual([]);
   });
 });
