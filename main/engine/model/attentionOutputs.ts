@@ -19,7 +19,7 @@ export interface AttentionOutputs {
 }
 
 const PREFIX = 'ouro_attn';
-/** Flatten's negative axis came with opset 11. */
+/** Gather's negative indices came with opset 11. */
 const MIN_OPSET = 11;
 /** ReduceMean takes its axes as an input from opset 18 (an attribute before). */
 const REDUCE_AXES_INPUT_OPSET = 18;
@@ -108,30 +108,36 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('minus_one'), [-1]));
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('minus_two'), [-2]));
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('end'), [2 ** 62]));
+  added.messageField(GRAPH_INITIALIZER, int64Initializer(c('layers_heads'), [0, -1]));
   const axesInput = facts.opset >= REDUCE_AXES_INPUT_OPSET;
-  if (axesInput) added.messageField(GRAPH_INITIALIZER, int64Initializer(c('axis_0'), [0]));
-  const reduceMean = (input: string, output: string, keepdims: number): WireWriter =>
+  for (const axis of [0, 1]) if (axesInput) added.messageField(GRAPH_INITIALIZER, int64Initializer(c(`axis_${axis}`), [axis]));
+  const reduceMean = (input: string, axis: number, output: string): WireWriter =>
     axesInput
-      ? node('ReduceMean', [input, c('axis_0')], output, [['keepdims', keepdims]])
-      : node('ReduceMean', [input], output, [['axes', [0]], ['keepdims', keepdims]]);
+      ? node('ReduceMean', [input, c(`axis_${axis}`)], output, [['keepdims', 0]])
+      : node('ReduceMean', [input], output, [['axes', [axis]], ['keepdims', 0]]);
 
+  // One Slice per layer, then every layer at once: onnxruntime runs these nodes on every step, fetched or
+  // not, and on CPU each node costs a few microseconds of dispatch besides its (tiny) work. The engine runs
+  // batch 1, so stacking the layers' [1, ..., 1, T] rows on axis 0 puts one layer per row.
   const rows: string[] = [];
   for (let l = 0; l < layerCount; l++) {
     const last = c(`layer_${l}/last_row`);
-    const flat = c(`layer_${l}/heads`);
-    const row = c(`layer_${l}/head_mean`);
-    // [..., S, T] → [..., 1, T] → [heads (and batch), T] → [1, T].
     added.messageField(GRAPH_NODE, node('Slice', [perLayer.get(l)!, c('minus_one'), c('end'), c('minus_two')], last));
-    added.messageField(GRAPH_NODE, node('Flatten', [last], flat, [['axis', -1]]));
-    added.messageField(GRAPH_NODE, reduceMean(flat, row, 1));
-    rows.push(row);
+    rows.push(last);
   }
+  // [L, heads..., 1, T] → [L, heads·T] → [L, heads, T] → mean over heads [L, T].
+  added.messageField(GRAPH_NODE, node('Concat', rows, c('stacked'), [['axis', 0]]));
+  added.messageField(GRAPH_NODE, node('Flatten', [c('stacked')], c('flat'), [['axis', 1]]));
+  added.messageField(GRAPH_NODE, node('Shape', [rows[0]], c('row_shape')));
+  added.messageField(GRAPH_NODE, node('Gather', [c('row_shape'), c('minus_one')], c('keys')));
+  added.messageField(GRAPH_NODE, node('Concat', [c('layers_heads'), c('keys')], c('by_head_shape'), [['axis', 0]]));
+  added.messageField(GRAPH_NODE, node('Reshape', [c('flat'), c('by_head_shape')], c('by_head')));
+  added.messageField(GRAPH_NODE, reduceMean(c('by_head'), 1, c('layers_any')));
   const layers = `${PREFIX}.layers`;
   const mean = `${PREFIX}.mean`;
   // Cast to float32 whatever the attention's dtype (a no-op copy of L·T values for fp32 graphs).
-  added.messageField(GRAPH_NODE, node('Concat', rows, c('layers_any'), [['axis', 0]]));
   added.messageField(GRAPH_NODE, node('Cast', [c('layers_any')], layers, [['to', FLOAT]]));
-  added.messageField(GRAPH_NODE, reduceMean(layers, mean, 0));
+  added.messageField(GRAPH_NODE, reduceMean(layers, 0, mean));
   added.messageField(GRAPH_OUTPUT, outputInfo(layers, FLOAT));
   added.messageField(GRAPH_OUTPUT, outputInfo(mean, FLOAT));
   graph.raw(added.finish());
