@@ -423,8 +423,8 @@ export class ChatSession {
   }
 
   /**
-   * Whether forward passes fetch their attention (DESIGN §3 "Attention view"); ignored, with
-   * {@link attentionUnavailable} saying why, when the model cannot report it.
+   * Whether forward passes fetch their attention (DESIGN §3 "Attention view"); ignored when the model
+   * cannot report it (the runner's `attentionUnavailable` says why).
    */
   set attention(on: boolean) {
     this.attentionWanted = on;
