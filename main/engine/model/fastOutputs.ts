@@ -23,6 +23,7 @@ import {
   VALUE_TYPE,
 } from './onnxFields';
 import { forEachField, spliceFields, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
+import { withMatMulNBitsAccuracy, type AccuracyLevel } from './matMulNBitsAccuracy';
 import { readWeightsByReference } from './weightsByReference';
 
 /** Outputs a rewritten graph adds next to the original ones (which stay, unchanged). */
@@ -208,13 +209,18 @@ function withFirstInput(buf: Uint8Array, span: FieldSpan, input: string): Uint8A
 
 /**
  * The model file's bytes with the fast outputs added, its inline weights left in the file as references
- * (model/weightsByReference: onnxruntime reads each weight once, from the file), or why not: the file is
- * unreadable or not protobuf, or its graph does not fit.
+ * (model/weightsByReference: onnxruntime reads each weight once, from the file) and, when asked, its
+ * MatMulNBits nodes at `matMulNBitsAccuracy` (model/matMulNBitsAccuracy), or why not: the file is unreadable or not
+ * protobuf, or its graph does not fit.
  */
-export async function readWithFastOutputs(modelPath: string): Promise<{ bytes: Uint8Array; fast: FastOutputs } | { reason: string }> {
+export async function readWithFastOutputs(
+  modelPath: string,
+  options: { readonly matMulNBitsAccuracy?: AccuracyLevel } = {},
+): Promise<{ bytes: Uint8Array; fast: FastOutputs } | { reason: string }> {
   let model: Uint8Array;
   try {
     ({ bytes: model } = await readWeightsByReference(modelPath));
+    if (options.matMulNBitsAccuracy !== undefined) ({ bytes: model } = withMatMulNBitsAccuracy(model, options.matMulNBitsAccuracy));
   } catch (e) {
     return { reason: e instanceof Error ? e.message : String(e) };
   }
