@@ -20,15 +20,16 @@ export const NODE_DOMAIN = 7;
 export const ATTR_NAME = 1;
 export const ATTR_I = 3;
 export const ATTR_T = 5;
+export const ATTR_TYPE = 20;
+/** AttributeProto.AttributeType INT. */
+export const ATTR_TYPE_INT = 2;
 export const ATTR_G = 6;
 export const ATTR_TENSORS = 10;
 export const ATTR_GRAPHS = 11;
 export const ATTR_SPARSE_TENSOR = 22;
 export const ATTR_SPARSE_TENSORS = 23;
 export const ATTR_INTS = 8;
-export const ATTR_TYPE = 20;
-/** AttributeProto.AttributeType INT and INTS. */
-export const ATTR_TYPE_INT = 2;
+/** AttributeProto.AttributeType INTS. */
 export const ATTR_TYPE_INTS = 7;
 export const SPARSE_VALUES = 1;
 export const SPARSE_INDICES = 2;
