@@ -5,10 +5,20 @@
 
 import type { PositionsMode } from './cacheGeometry';
 
+/** Which region a slot belongs to: the sinks, the ring, or the pin slots after it. */
+export type SlotKind = 'sink' | 'ring' | 'pin';
+
+/** A pinned span of original positions [start, end). */
+export interface PinnedSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** One slot as the visualizer shows it (the caller adds the token text; it has the tokenizer). */
 export interface CacheSlotView {
   slot: number;
-  kind: 'sink' | 'ring';
+  /** `pin`: a slot after the ring holding a pinned token (DESIGN §3 "Pinned memory"). */
+  kind: SlotKind;
   /** Original position of the token held, -1 when empty. */
   pos: number;
   /**
@@ -38,6 +48,8 @@ export interface CacheView {
   head: number;
   /** Oldest window position the next query attends to: max(S, nextPos - W + 1). */
   firstVisible: number;
+  /** Pinned spans, by start; their tokens are in the pin slots (capacity - S - W of them). */
+  pins: readonly PinnedSpan[];
   slots: CacheSlotView[];
 }
 

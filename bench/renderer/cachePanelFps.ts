@@ -70,6 +70,7 @@ class SyntheticCache {
       sink: S,
       window: W,
       capacity: C,
+      pins: [],
       positions: 'cache',
       nextPos: this.nextPos,
       offset: 0,

@@ -47,6 +47,7 @@ describe('slot texts', () => {
       sink: 1,
       window: 3,
       capacity: 4,
+      pins: [],
       positions: 'cache',
       nextPos: 6,
       offset: 0,
