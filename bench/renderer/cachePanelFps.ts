@@ -71,6 +71,7 @@ class SyntheticCache {
       window: W,
       capacity: C,
       pins: [],
+      sinkRopeShift: firstVisible - S,
       positions: 'cache',
       nextPos: this.nextPos,
       offset: 0,

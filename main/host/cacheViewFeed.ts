@@ -158,11 +158,37 @@ export class CacheViewFeed {
       return { slot: j, pos: s.pos, tokenId: s.tokenId, ropePos: s.ropePos, text: this.text(s.tokenId), ...(owners?.[i] ?? { message: null, char: -1 }) };
     });
     this.send({ kind: 'rewind', to, restored, header: cache.header() });
+    // A rewind drops whole pinned spans it cuts into; the receiver emptied only their positions from `to` on.
+    if (cache.pinSlots > 0) this.pinsChanged(session);
   }
 
   private reset(session: ChatSession): void {
     const cache = this.started(session);
-    if (cache) this.send({ kind: 'reset', header: cache.header() });
+    if (!cache) return;
+    this.send({ kind: 'reset', header: cache.header() });
+    // A re-prefill keeps the pins before the cut: the receiver emptied every slot, pin slots too.
+    if (cache.pinnedTokens > 0) this.pinsChanged(session);
+  }
+
+  /** The pinned spans changed (pin, unpin, a rewind that cut one): the pin slots as they are now. */
+  pinsChanged(session: ChatSession): void {
+    const cache = this.started(session);
+    if (!cache) return;
+    const view = cache.view();
+    const held = view.slots.filter((s) => s.kind === 'pin' && s.pos >= 0);
+    const owners = this.owners(
+      session,
+      held.map((s) => s.pos),
+    );
+    const rows = held.map((s, i): CacheRow => ({
+      slot: s.slot,
+      pos: s.pos,
+      tokenId: s.tokenId,
+      ropePos: s.ropePos,
+      text: this.text(s.tokenId),
+      ...(owners?.[i] ?? { message: null, char: -1 }),
+    }));
+    this.send({ kind: 'pins', pins: view.pins, rows, header: cache.header() });
   }
 
   /** Pinned characters and unfed messages, once the prompt is fed (they change only with the prompt). */

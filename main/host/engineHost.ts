@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kvElementBytes } from '../engine/cache/kvStorage';
+import { PinError } from '../engine/cache/sinkRingCache';
 import { ChatSession } from '../engine/chatSession';
 import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { ModelError } from '../engine/errors';
@@ -184,6 +185,25 @@ export class EngineHost {
       const model = this.requireModel();
       const session = this.session && this.sessionSettings !== null && sameCacheSettings(this.sessionSettings, cache) ? this.session : new ChatSession(model, cache);
       return session.preview(prompt);
+    },
+    pin: async ({ messages, index, chars }) => {
+      const session = this.requireSession();
+      const contents = messages.map((m) => m.content);
+      const pinned = await session.pin(contents, index, chars ?? null).catch((err: unknown) => {
+        throw err instanceof PinError ? new HostFailure({ code: 'pin-refused', message: err.message }) : err;
+      });
+      if (pinned === null) throw new HostFailure({ code: 'cancelled', message: 'pinning was cancelled' });
+      this.view.pinsChanged(session);
+      return pinned;
+    },
+    unpin: async ({ messages, index }) => {
+      const session = this.requireSession();
+      const unpinned = session.unpin(
+        messages.map((m) => m.content),
+        index,
+      );
+      if (unpinned > 0) this.view.pinsChanged(session);
+      return { unpinned };
     },
     providers: async () => availableProviders(),
     validate: async ({ dir, variant }) => {

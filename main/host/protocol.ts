@@ -79,6 +79,17 @@ export interface HostVerbs {
   cacheView: { args: { messages?: readonly ChatMessage[]; view?: ViewLabels }; result: CacheFullView | null };
   /** What generating for `prompt` would feed, without running anything (the composer's horizon preview). */
   preview: { args: { prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
+  /**
+   * Pins the tokens that spell `messages[index]` (the prompt's messages, in order), or its characters
+   * `chars`, to the active stream's memory (DESIGN §3 "Pinned memory"). Fails with `pin-refused` (over
+   * the budget, already in the sinks, never fed) and changes nothing then.
+   */
+  pin: {
+    args: { messages: readonly ChatMessage[]; index: number; chars?: { readonly start: number; readonly end: number } };
+    result: { start: number; end: number; reprocessedTokens: number };
+  };
+  /** Unpins every pinned span within the tokens of `messages[index]`. */
+  unpin: { args: { messages: readonly ChatMessage[]; index: number }; result: { unpinned: number } };
   /** Execution providers this build of onnxruntime-node offers. */
   providers: { args: Record<string, never>; result: readonly ProviderAvailability[] };
   /**
@@ -105,6 +116,7 @@ export type HostErrorCode =
   | 'cancelled'
   | 'snapshot-invalid'
   | 'snapshot-mismatch'
+  | 'pin-refused'
   | 'internal'
   | `model/${string}`;
 

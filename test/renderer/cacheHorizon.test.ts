@@ -48,6 +48,7 @@ describe('slot texts', () => {
       window: 3,
       capacity: 4,
       pins: [],
+      sinkRopeShift: 0,
       positions: 'cache',
       nextPos: 6,
       offset: 0,

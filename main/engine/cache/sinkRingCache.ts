@@ -468,7 +468,8 @@ export class SinkRingCache {
   /** The whole cache as the next step sees it (O(C)); keep it current with {@link applyCacheDelta}. */
   view(): CacheView {
     const S = this.sink;
-    const { sinkRopeShift: shift, ...header } = this.header();
+    const header = this.header();
+    const shift = header.sinkRopeShift;
     const slots: CacheSlotView[] = [];
     const anchor = this.pinAnchors();
     for (let j = 0; j < this.capacity; j++) {

@@ -2,6 +2,7 @@
 // visibility and key positions long after the pin, rebases, rewinds across and through a pin, reset and
 // skipTo keeping pins, snapshots with pins bit-exact, and v1 snapshots still loading.
 import { describe, expect, it } from 'vitest';
+import { applyCacheDelta } from '../../../common/cacheView';
 import { SinkRingCache, type SinkRingOptions } from '../../../main/engine/cache/sinkRingCache';
 import { decodeSnapshot, encodeSnapshot } from '../../../main/engine/cache/snapshotCodec';
 import { begin, commit, expectDistances, expectSameContinuation, feed, feedPin, makeCache, makeRng, randomStep, stateOf } from './cacheTestKit';
@@ -118,6 +119,20 @@ describe('pinned memory in the sink-ring cache', () => {
     cache.reset();
     expect(cache.pinned).toEqual([]);
     expect(pinnedSlots(cache)).toEqual([]);
+  });
+
+  it('a view kept by applyCacheDelta stays equal to the cache\'s own view with pins, through rebases', () => {
+    for (const positions of ['cache', 'original'] as const) {
+      const cache = fedTo(makeCache({ ...OPTIONS, positions }), 20);
+      cache.pin(14, 17);
+      expect(cache.pin(4, 6)).toBe('feed');
+      feedPin(cache, 4);
+      const view = cache.view();
+      const rng = makeRng(3);
+      while (cache.nextPos < 120) applyCacheDelta(view, feed(cache, randomStep(cache, rng)).delta);
+      expect(cache.offset).toBeGreaterThan(0);
+      expect(view).toEqual(cache.view());
+    }
   });
 
   it('an unfinished pin feed blocks steps until it finishes or is unpinned', () => {
