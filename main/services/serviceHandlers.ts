@@ -92,6 +92,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
       return null;
     },
     'chat.preview': ({ conversationId, draft }) => chat.preview(conversationId, draft),
+    'chat.pin': ({ conversationId, messageId, pinned }) => chat.pin(conversationId, messageId, pinned),
     'cache.view': ({ conversationId }) => chat.cacheView(conversationId),
   };
 }
