@@ -36,6 +36,8 @@ export class CacheViewFeed {
   private labels: Labels | null = null;
   /** The cache the last op described: another one (a new stream) is announced with `start`. */
   private cache: SinkRingCache | null = null;
+  /** Pinned tokens as the last op left them for the receiver. */
+  private pinned = 0;
 
   constructor(
     private readonly emit: (event: CacheViewEvent) => void,
@@ -90,6 +92,7 @@ export class CacheViewFeed {
     this.stream = view?.stream ?? '';
     this.label(prompt ?? null, view);
     this.cache = session.kvCache;
+    this.pinned = this.cache?.pinnedTokens ?? 0;
     const full = this.fullView(session, this.labels, this.seq + 1);
     if (full) this.send({ kind: 'restore', view: full });
   }
@@ -159,7 +162,7 @@ export class CacheViewFeed {
     });
     this.send({ kind: 'rewind', to, restored, header: cache.header() });
     // A rewind drops whole pinned spans it cuts into; the receiver emptied only their positions from `to` on.
-    if (cache.pinSlots > 0) this.pinsChanged(session);
+    if (this.pinned > 0) this.pinsChanged(session);
   }
 
   private reset(session: ChatSession): void {
@@ -189,6 +192,7 @@ export class CacheViewFeed {
       ...(owners?.[i] ?? { message: null, char: -1 }),
     }));
     this.send({ kind: 'pins', pins: view.pins, rows, header: cache.header() });
+    this.pinned = rows.length;
   }
 
   /** Pinned characters and unfed messages, once the prompt is fed (they change only with the prompt). */
@@ -216,6 +220,7 @@ export class CacheViewFeed {
   /** Announces `cache` as a new, empty stream (its first op finds it empty; a restored one goes by `restored`). */
   private start(cache: SinkRingCache): void {
     this.cache = cache;
+    this.pinned = 0;
     const { sink, window, capacity, positions } = cache;
     const header = { nextPos: 0, head: 0, evicted: 0, firstVisible: sink, offset: 0, sinkRopeShift: 0 };
     this.send({ kind: 'start', geometry: { sink, window, capacity, positions }, header });

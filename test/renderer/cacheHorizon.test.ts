@@ -96,6 +96,7 @@ describe('slot texts', () => {
       seen: '6',
       evicted: '2',
       fill: '3 / 3',
+      pinned: '–',
       kv: '4.0 KB of 4.0 KB',
       offset: '0',
       rate: '12.3 tok/s',
