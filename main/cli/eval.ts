@@ -1,5 +1,6 @@
 // `npm run eval`: streaming perplexity of a text file under the sink-ring cache (StreamingLLM's
-// eval_long_ppl.py protocol), or the sliding-window-with-recomputation oracle with --recompute. Plain Node.
+// eval_long_ppl.py protocol), or the sliding-window-with-recomputation oracle with --recompute; --pin
+// START:END pins those token positions once fed (pinned memory). Plain Node.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../engine/loadedModel';
@@ -7,7 +8,7 @@ import { streamingNll } from '../engine/streamingEval';
 import { cacheConfigOption, CliError, intOption, positionsOption, runCli } from './cliSupport';
 
 const USAGE = `usage: npm run eval -- --model DIR --text FILE [--sink S] [--window W] [--positions cache|original]
-       [--max-tokens N] [--recompute] [--json]`;
+       [--max-tokens N] [--recompute | --pin START:END] [--json]`;
 
 const { values } = parseArgs({
   options: {
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     positions: { type: 'string', default: 'cache' },
     'max-tokens': { type: 'string' },
     recompute: { type: 'boolean', default: false },
+    pin: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -42,19 +44,47 @@ async function main(): Promise<void> {
     let ids = model.tokenizer.encode(text, { addSpecialTokens: true });
     if (values['max-tokens'] !== undefined) ids = ids.slice(0, intOption('--max-tokens', values['max-tokens']) + 1);
     if (ids.length < 2) throw new CliError('the text has fewer than two tokens');
+    const pin = values.pin === undefined ? undefined : pinOption(values.pin, sink, window, ids.length, values.recompute!);
     let total = 0;
     let count = 0;
-    for await (const { pos, nll } of streamingNll(model, ids, { sink, window, positions, recompute: values.recompute })) {
+    // After the pin: the tokens whose context holds the pinned span (what pinning can change).
+    let after = 0;
+    let afterCount = 0;
+    for await (const { pos, nll } of streamingNll(model, ids, { sink, window, positions, recompute: values.recompute, pin })) {
       total += nll;
       count++;
+      if (pin && pos > pin.end) {
+        after += nll;
+        afterCount++;
+      }
       if (values.json) console.log(JSON.stringify({ type: 'nll', pos, nll }));
     }
     const ppl = Math.exp(total / count);
-    if (values.json) console.log(JSON.stringify({ type: 'done', ppl, tokens: count }));
-    else console.log(`perplexity ${ppl.toFixed(3)} over ${count} tokens (S=${sink}, W=${window}, ${values.recompute ? 'recompute' : positions})`);
+    const pplAfterPin = pin && afterCount > 0 ? Math.exp(after / afterCount) : null;
+    if (values.json) {
+      const pinned = pplAfterPin === null ? {} : { pin, pplAfterPin, tokensAfterPin: afterCount };
+      console.log(JSON.stringify({ type: 'done', ppl, tokens: count, ...pinned }));
+    } else {
+      const how = values.recompute ? 'recompute' : `${positions}${pin ? `, pinned ${pin.start}:${pin.end}` : ''}`;
+      console.log(`perplexity ${ppl.toFixed(3)} over ${count} tokens (S=${sink}, W=${window}, ${how})`);
+      if (pplAfterPin !== null) console.log(`perplexity ${pplAfterPin.toFixed(3)} over the ${afterCount} tokens after the pin`);
+    }
   } finally {
     await model.release();
   }
+}
+
+/** `--pin START:END`: token positions after the sinks, at most W of them, ending before the text does. */
+function pinOption(value: string, sink: number, window: number, tokens: number, recompute: boolean): { start: number; end: number } {
+  const m = /^(\d+):(\d+)$/.exec(value.trim());
+  if (!m) throw new CliError(`--pin must be START:END token positions, got '${value}'`);
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (recompute) throw new CliError('--pin pins a span in the streaming cache; it cannot go with --recompute');
+  if (start < sink || end <= start || end - start > window || end >= tokens) {
+    throw new CliError(`--pin ${start}:${end} must satisfy ${sink} (the sinks) <= START < END <= START + ${window} (the window), END < ${tokens} (the text's tokens)`);
+  }
+  return { start, end };
 }
 
 await runCli(main);

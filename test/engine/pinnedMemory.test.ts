@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PositionsMode } from '../../common/cacheGeometry';
 import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import { PinError } from '../../main/engine/cache/sinkRingCache';
+import { streamingNll, type TokenNll } from '../../main/engine/streamingEval';
 import { maxAbsDiff } from '../fixtures/fixtureFeeds';
 import { byteTokenIds } from '../fixtures/fixturePrng';
 import { ensureFixture, type FixtureWeights } from '../fixtures/llamaFixture';
@@ -135,5 +136,24 @@ describe('pinned memory vs the float64 reference', () => {
     expect(e.cache.unpin(10)).toBe(true);
     expect(e.cache.pinnedTokens).toBe(0);
     expect(e.cache.view().slots.filter((s) => s.kind === 'pin' && s.pos >= 0)).toEqual([]);
+  });
+
+  it('streaming perplexity with a pinned span equals the plain stream until the span leaves the window, then differs', async () => {
+    const text = byteTokenIds(8 * W, 43);
+    const collect = async (pin?: { start: number; end: number }) => {
+      const out: TokenNll[] = [];
+      for await (const x of streamingNll(model, text, { sink: S, window: W, positions: 'cache', pin })) out.push(x);
+      return out;
+    };
+    const plain = await collect();
+    const pinned = await collect({ start: 6, end: 10 });
+    // Query t first sees pinned position 6 once t - W + 1 > 6; the token it scores is t + 1.
+    const firstChanged = 6 + W + 1;
+    // (Equal up to float rounding: the pinned stream's past has 4 more, masked, slots.)
+    const diff = (x: TokenNll, i: number) => Math.abs(x.nll - plain[i].nll);
+    expect(pinned.map((x, i) => [x.pos, plain[i].pos])).toEqual(plain.map((x) => [x.pos, x.pos]));
+    expect(Math.max(...pinned.slice(0, firstChanged - 1).map(diff))).toBeLessThan(1e-5);
+    expect(diff(pinned[firstChanged - 1], firstChanged - 1)).toBeGreaterThan(1e-3);
+    await expect(collect({ start: 6, end: 10 + W })).rejects.toThrow(/pin budget must be a whole number of tokens from 0 to the window/);
   });
 });
