@@ -1,32 +1,21 @@
 // Pinned memory (DESIGN §3) against the independent float64 reference: a span pinned while the ring holds
 // it (rows copied) and one pinned after it was evicted (fed again), in both position modes, with rebases.
 // Runs the real onnxruntime session on the fixture model.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PositionsMode } from '../../common/cacheGeometry';
-import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
+import { openStream } from '../../main/engine/loadedModel';
 import { PinError } from '../../main/engine/cache/sinkRingCache';
 import { streamingNll, type TokenNll } from '../../main/engine/streamingEval';
 import { maxAbsDiff } from '../fixtures/fixtureFeeds';
 import { byteTokenIds } from '../fixtures/fixturePrng';
-import { ensureFixture, type FixtureWeights } from '../fixtures/llamaFixture';
+import { useFixtureModel } from '../fixtures/fixtureModel';
 import { ReferenceLlama, type ReferenceContextEntry } from '../fixtures/referenceLlama';
 
 const TOL = 1e-4;
 const S = 4;
 const W = 12;
 
-let model: LoadedModel;
-let weights: FixtureWeights;
-
-beforeAll(async () => {
-  const fixture = await ensureFixture('tiny');
-  weights = fixture.weights;
-  model = await loadModel(fixture.dir, { threads: 1 });
-});
-
-afterAll(async () => {
-  await model?.release();
-});
+const fixture = useFixtureModel();
 
 /** A pin taken before the token at stream position `at` is fed. */
 interface PinEvent {
@@ -44,7 +33,7 @@ interface PinEvent {
  * the window; original mode keeps every key at its original position.
  */
 function referenceLogits(ids: readonly number[], pins: readonly PinEvent[], positions: PositionsMode): Float64Array[] {
-  const ref = new ReferenceLlama(weights);
+  const ref = new ReferenceLlama(fixture.weights);
   /** Stream position -> reference index of the rows a pinned token uses now. */
   const pinnedIndex = new Map<number, number>();
   const streamIndex: number[] = [];
@@ -84,7 +73,7 @@ function referenceLogits(ids: readonly number[], pins: readonly PinEvent[], posi
 }
 
 async function run(positions: PositionsMode, ids: readonly number[], pins: readonly PinEvent[], maxPos?: number) {
-  const e = openStream(model, { sink: S, window: W, positions, maxPos, journalTokens: 64, maxChunk: 4, pinSlots: W });
+  const e = openStream(fixture.model, { sink: S, window: W, positions, maxPos, journalTokens: 64, maxChunk: 4, pinSlots: W });
   const logits: Float32Array[] = [];
   let refed = 0;
   for (let q = 0; q < ids.length; q++) {
@@ -127,7 +116,7 @@ describe('pinned memory vs the float64 reference', () => {
   }
 
   it('counts nothing re-processed for a copy, refuses overlaps and budgets with the numbers, and unpins', async () => {
-    const e = openStream(model, { sink: S, window: W, positions: 'cache', maxChunk: 4, pinSlots: 8 });
+    const e = openStream(fixture.model, { sink: S, window: W, positions: 'cache', maxChunk: 4, pinSlots: 8 });
     await e.runner.feed(ids.slice(0, 20));
     expect(await e.runner.pin(10, 14, ids.slice(10, 14))).toBe(0);
     await expect(e.runner.pin(12, 16, ids.slice(12, 16))).rejects.toThrow(/overlap the pinned span 10\.\.13/);
@@ -142,7 +131,7 @@ describe('pinned memory vs the float64 reference', () => {
     const text = byteTokenIds(8 * W, 43);
     const collect = async (pin?: { start: number; end: number }) => {
       const out: TokenNll[] = [];
-      for await (const x of streamingNll(model, text, { sink: S, window: W, positions: 'cache', pin })) out.push(x);
+      for await (const x of streamingNll(fixture.model, text, { sink: S, window: W, positions: 'cache', pin })) out.push(x);
       return out;
     };
     const plain = await collect();

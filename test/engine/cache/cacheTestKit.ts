@@ -79,8 +79,20 @@ export function begin(cache: SinkRingCache, n: number): Begun {
 
 /** Computes the fake model's presents for a begun step and commits them. */
 export function commit(cache: SinkRingCache, { P, n, fed }: Begun, rope: RopeSpec | null = cache.rope): CacheDelta {
+  const { keys, values } = fakePresents(cache, P, fed, rope);
+  const tokens = Array.from({ length: n }, (_, i) => tokenAt(P + i));
+  return cache.commitStep(tokens, keys, values);
+}
+
+/**
+ * The fake model's presents for tokens at original positions P.. fed at positions `fed`: new rows last,
+ * rows 0..C-1 a sentinel, in the cache's dtype (an fp16 model rounds its rows to half once, as the fp32
+ * ones here are rounded to float once).
+ */
+function fakePresents(cache: SinkRingCache, P: number, fed: readonly number[], rope: RopeSpec | null): { keys: KvArray[]; values: KvArray[] } {
   const { layers, kvHeads, headDim: D } = cache.geometry;
   const C = cache.capacity;
+  const n = fed.length;
   const keys: Float32Array[] = [];
   const values: Float32Array[] = [];
   for (let l = 0; l < layers; l++) {
@@ -96,10 +108,8 @@ export function commit(cache: SinkRingCache, { P, n, fed }: Begun, rope: RopeSpe
     keys.push(k);
     values.push(v);
   }
-  const tokens = Array.from({ length: n }, (_, i) => tokenAt(P + i));
-  // An fp16 model returns its rows rounded to half once, as the fp32 ones here are rounded to float once.
   const native = (a: Float32Array): KvArray => (cache.kvDtype === 'float16' ? Uint16Array.from(a, toHalf) : a);
-  return cache.commitStep(tokens, keys.map(native), values.map(native));
+  return { keys: keys.map(native), values: values.map(native) };
 }
 
 /** The fp32 key the fake model computes for the token at original position `pos` fed at `ropePos`. */
@@ -209,28 +219,11 @@ export function expectDistances(cache: SinkRingCache, P: number, queryPos: numbe
 
 /** Feeds the span {@link SinkRingCache.pin} asked to feed again, [start, ...), as the fake model would. */
 export function feedPin(cache: SinkRingCache, start: number): void {
-  const { layers, kvHeads, headDim: D } = cache.geometry;
-  const C = cache.capacity;
-  const first = cache.pinFeedLeft;
-  const end = start + first;
+  const end = start + cache.pinFeedLeft;
   for (let at = start; at < end; ) {
     const n = Math.min(end - at, cache.maxChunk);
     const fed = Array.from(cache.beginPinStep(n).positionIds, Number);
-    const keys: Float32Array[] = [];
-    const values: Float32Array[] = [];
-    for (let l = 0; l < layers; l++) {
-      const k = new Float32Array(kvHeads * (C + n) * D).fill(PAST_SENTINEL);
-      const v = new Float32Array(kvHeads * (C + n) * D).fill(PAST_SENTINEL);
-      for (let h = 0; h < kvHeads; h++) {
-        for (let i = 0; i < n; i++) {
-          const row = (h * (C + n) + C + i) * D;
-          k.set(modelKey(at + i, l, h, fed[i], cache.rope, D), row);
-          for (let d = 0; d < D; d++) v[row + d] = rawValue(at + i, l, h, d);
-        }
-      }
-      keys.push(k);
-      values.push(v);
-    }
+    const { keys, values } = fakePresents(cache, at, fed, cache.rope);
     cache.commitPinStep(Array.from({ length: n }, (_, i) => tokenAt(at + i)), keys, values);
     at += n;
   }
