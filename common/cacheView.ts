@@ -6,10 +6,20 @@
 import type { AttentionFrame } from './attentionView';
 import type { PositionsMode } from './cacheGeometry';
 
+/** Which region a slot belongs to: the sinks, the ring, or the pin slots after it. */
+export type SlotKind = 'sink' | 'ring' | 'pin';
+
+/** A pinned span of original positions [start, end). */
+export interface PinnedSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** One slot as the visualizer shows it (the caller adds the token text; it has the tokenizer). */
 export interface CacheSlotView {
   slot: number;
-  kind: 'sink' | 'ring';
+  /** `pin`: a slot after the ring holding a pinned token (DESIGN §3 "Pinned memory"). */
+  kind: SlotKind;
   /** Original position of the token held, -1 when empty. */
   pos: number;
   /**
@@ -39,6 +49,10 @@ export interface CacheView {
   head: number;
   /** Oldest window position the next query attends to: max(S, nextPos - W + 1). */
   firstVisible: number;
+  /** Sink i's ropePos is `i + sinkRopeShift`; a pinned token's is its anchor plus it (see {@link pinAnchor}). */
+  sinkRopeShift: number;
+  /** Pinned spans, by start; their tokens are in the pin slots (capacity - S - W of them). */
+  pins: readonly PinnedSpan[];
   slots: CacheSlotView[];
 }
 
@@ -66,14 +80,15 @@ export interface CacheDelta {
 }
 
 /**
- * Updates `view` (owned and mutated by the caller) by one step's delta. O(n + S), except after a rebase
- * when every ring slot's ropePos moves (O(C), once per rebase). Rewinds, resets and restores make no
+ * Updates `view` (owned and mutated by the caller) by one step's delta. O(n + S + B), except after a
+ * rebase when every ring slot's ropePos moves (O(C), once per rebase). Rewinds, resets and restores make no
  * delta: the cache view protocol sends them as ops of their own ({@link CacheViewOp}).
  */
 export function applyCacheDelta(view: CacheView, delta: Readonly<CacheDelta>): void {
   const { sink, window, slots } = view;
+  const ring = sink + window;
   if (delta.rebased) {
-    for (let j = sink; j < slots.length; j++) if (slots[j].pos >= 0) slots[j].ropePos = slots[j].pos - delta.offset;
+    for (let j = sink; j < ring; j++) if (slots[j].pos >= 0) slots[j].ropePos = slots[j].pos - delta.offset;
   }
   for (const w of delta.writes) {
     const s = slots[w.slot];
@@ -83,6 +98,14 @@ export function applyCacheDelta(view: CacheView, delta: Readonly<CacheDelta>): v
     s.visible = true;
   }
   for (let i = 0; i < sink; i++) if (slots[i].pos >= 0) slots[i].ropePos = i + delta.sinkRopeShift;
+  // Pinned tokens move with the sinks and show once their ring copy has left the window.
+  for (let j = ring; j < slots.length; j++) {
+    const s = slots[j];
+    if (s.pos < 0) continue;
+    s.ropePos += delta.sinkRopeShift - view.sinkRopeShift;
+    s.visible = s.pos < delta.firstVisible;
+  }
+  view.sinkRopeShift = delta.sinkRopeShift;
   // Only the slot about to be overwritten leaves the window (DESIGN §3); every other held slot stays visible.
   const leaving = slots[delta.head];
   if (delta.head >= sink && leaving.pos >= 0 && delta.nextPos - leaving.pos >= window) leaving.visible = false;
@@ -166,7 +189,9 @@ export interface CacheRow {
  *   undo journal's exact rewind);
  * - `reset`: every slot emptied, the geometry kept (a rewind beyond the journal re-feeds from here);
  * - `restore`: the whole view (a snapshot restored, or a resync after a gap);
- * - `messages`: per message id, the leading characters the sinks hold, and the messages the fed text leaves out.
+ * - `messages`: per message id, the leading characters the sinks hold, and the messages the fed text leaves out;
+ * - `pins`: the pinned spans changed (pin, unpin, a rewind that cut one, a re-prefill): every pin slot is
+ *   emptied, then `rows` are put back (a pin slot is visible once its position is before `firstVisible`).
  */
 export type CacheViewOp =
   | { readonly kind: 'start'; readonly geometry: CacheGeometry; readonly header: CacheHeader }
@@ -174,7 +199,17 @@ export type CacheViewOp =
   | { readonly kind: 'rewind'; readonly to: number; readonly restored: readonly CacheRow[]; readonly header: CacheHeader }
   | { readonly kind: 'reset'; readonly header: CacheHeader }
   | { readonly kind: 'restore'; readonly view: CacheFullView }
-  | { readonly kind: 'messages'; readonly pinnedChars: Readonly<Record<string, number>>; readonly unfed: readonly string[] };
+  | { readonly kind: 'messages'; readonly pinnedChars: Readonly<Record<string, number>>; readonly unfed: readonly string[] }
+  | { readonly kind: 'pins'; readonly pins: readonly PinnedSpan[]; readonly rows: readonly CacheRow[]; readonly header: CacheHeader };
+
+/**
+ * What a pinned token's ropePos is measured from: `ropePos - sinkRopeShift` when the op or view that
+ * carried it was sent (S + its rank among pinned tokens in cache mode, its position in original mode),
+ * so a receiver moves it with the sinks: `ropePos = anchor + sinkRopeShift` after every later op.
+ */
+export function pinAnchor(ropePos: number, sinkRopeShift: number): number {
+  return ropePos - sinkRopeShift;
+}
 
 /**
  * The cache view protocol's event: op number `viewSeq` of the engine host's view stream (consecutive from

@@ -19,6 +19,7 @@ import {
   type Conversation,
   type ConversationSummary,
   type Message,
+  type Pin,
 } from './conversationSchema';
 import { ConversationSettingsSchema, SettingsPatchSchema, type AppSettings } from './settingsSchema';
 
@@ -226,6 +227,15 @@ export const verbs = {
     result: {} as StreamStart,
   },
   'chat.stop': { args: conversationRef, result: null },
+  /**
+   * Pins a message to the model's memory (its tokens stay visible for the rest of the conversation, up to
+   * the pin budget) or unpins it; stored with the conversation. `reprocessedTokens`: tokens fed again
+   * because the message had left the model's window.
+   */
+  'chat.pin': {
+    args: z.object({ conversationId: ConversationIdSchema, messageId: MessageIdSchema, pinned: z.boolean() }).strict(),
+    result: {} as { pins: Pin[]; reprocessedTokens: number },
+  },
   'chat.preview': {
     args: z.object({ conversationId: ConversationIdSchema, draft: z.string().max(1_000_000) }).strict(),
     result: {} as SendPreview,

@@ -48,6 +48,12 @@ export const MessageSchema = z.object({
   endReason: z.enum(['eos', 'stop', 'max']).optional(),
 });
 
+/**
+ * A message pinned to the model's memory (DESIGN §3 "Pinned memory"): its tokens stay visible to the
+ * model for the rest of the conversation.
+ */
+export const PinSchema = z.object({ messageId: MessageIdSchema });
+
 /** A conversation folded from its file: the state the UI shows, and the JSON export format. */
 export const ConversationSchema = z.object({
   id: ConversationIdSchema,
@@ -57,6 +63,8 @@ export const ConversationSchema = z.object({
   modelId: z.string().min(1).optional(),
   settings: ConversationSettingsSchema.optional(),
   messages: z.array(MessageSchema),
+  /** Pinned messages, in the order they were pinned; absent when none is. */
+  pins: z.array(PinSchema).optional(),
 });
 
 /** A row of the conversation list. `problem` is set when the file is damaged (then only part of it is readable). */
@@ -106,6 +114,8 @@ export const UpdateRecordSchema = z.object({
   title: TitleSchema.optional(),
   modelId: z.string().min(1).nullable().optional(),
   settings: ConversationSettingsSchema.nullable().optional(),
+  /** The pinned messages from now on (replaces the list; empty: none). */
+  pins: z.array(PinSchema).optional(),
 });
 
 /**
@@ -129,6 +139,7 @@ export type MessageRole = z.output<typeof MessageRoleSchema>;
 export type MessageStatus = z.output<typeof MessageStatusSchema>;
 export type MessageStats = z.output<typeof MessageStatsSchema>;
 export type Message = z.output<typeof MessageSchema>;
+export type Pin = z.output<typeof PinSchema>;
 export type Conversation = z.output<typeof ConversationSchema>;
 export type ConversationSummary = z.output<typeof ConversationSummarySchema>;
 export type HeaderRecord = z.output<typeof HeaderRecordSchema>;

@@ -24,6 +24,8 @@ const sinkError = 'cache.sink must be "auto" or a whole number >= 0';
 const windowError = 'cache.window must be "auto" or a whole number >= 1';
 const sinkSize = z.union([z.literal('auto'), z.int(sinkError).min(0, sinkError)], { error: sinkError });
 const windowSize = z.union([z.literal('auto'), z.int(windowError).min(1, windowError)], { error: windowError });
+const pinError = 'cache.pinBudget must be "auto" or a whole number >= 0';
+const pinBudget = z.union([z.literal('auto'), z.int(pinError).min(0, pinError)], { error: pinError });
 const positions = z.enum(['cache', 'original'], { error: 'cache.positions must be "cache" or "original"' });
 const theme = z.enum(['system', 'light', 'dark'], { error: 'theme must be system, light or dark' });
 const modelId = z.string().min(1, 'lastModelId must be a non-empty model id').nullable();
@@ -91,13 +93,15 @@ export const SamplingSettingsSchema = z
 
 /**
  * Cache settings (DESIGN §3): sink size S, window size W (`auto`: the engine picks from the model's
- * trained length) and the positions mode.
+ * trained length), the positions mode and the pin budget (tokens the user may pin; `auto`: a quarter of
+ * the window; capped at the window).
  */
 export const CacheSettingsSchema = z
   .object({
     sink: sinkSize.default('auto'),
     window: windowSize.default('auto'),
     positions: positions.default('cache'),
+    pinBudget: pinBudget.default('auto'),
   })
   .prefault({});
 
@@ -169,7 +173,7 @@ export const ConversationSettingsSchema = z.object({
     })
     .optional(),
   cache: z
-    .object({ sink: sinkSize.optional(), window: windowSize.optional(), positions: positions.optional() })
+    .object({ sink: sinkSize.optional(), window: windowSize.optional(), positions: positions.optional(), pinBudget: pinBudget.optional() })
     .optional(),
 });
 

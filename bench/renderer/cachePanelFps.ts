@@ -70,6 +70,8 @@ class SyntheticCache {
       sink: S,
       window: W,
       capacity: C,
+      pins: [],
+      sinkRopeShift: firstVisible - S,
       positions: 'cache',
       nextPos: this.nextPos,
       offset: 0,

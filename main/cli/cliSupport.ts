@@ -35,7 +35,8 @@ export function cacheSettingsOptions(sinkValue: string, windowValue: string | un
   const window = windowValue === undefined ? undefined : intOption('--window', windowValue);
   // The same rules as the "S,W" cache config string (non-negative S, W >= 1).
   if (sink !== 'auto' || window !== undefined) cacheConfigOption(`${sink === 'auto' ? 4 : sink},${window ?? 1}`);
-  return { sink, window, positions };
+  // Nothing pins from a command line: no pin slots (each would cost memory and attention for nothing).
+  return { sink, window, positions, pinBudget: 0 };
 }
 
 export function positionsOption(value: string): PositionsMode {

@@ -2,7 +2,7 @@
 // canonical: a new turn feeds only the chat template's text for the new messages, appended to what the
 // cache holds, however the template would re-render earlier turns. Runs in the engine host thread.
 import type { ChatMessage, DoneReason } from '../../common/chat';
-import { SinkRingCache } from './cache/sinkRingCache';
+import { PinError, SinkRingCache } from './cache/sinkRingCache';
 import type { CacheDelta } from '../../common/cacheView';
 import type { CacheSettings, GenerateOptions, Prompt, TokenEvent } from './chatTypes';
 import { openStream, type LoadedModel } from './loadedModel';
@@ -208,8 +208,80 @@ export class ChatSession {
     // Window tokens visible to the next query now: [max(S, now − W + 1), now − 1]; after feeding: from after − W + 1.
     const firstNow = Math.max(sink, now - window + 1);
     const firstAfter = Math.max(sink, after - window + 1);
-    const pushedOut = Math.max(0, Math.min(now, firstAfter) - firstNow);
+    // Pinned tokens stay in view: leaving the window does not push them out.
+    const leaving = Math.min(now, firstAfter);
+    let pinned = 0;
+    for (const s of cache.pinned) pinned += Math.max(0, Math.min(s.end, leaving) - Math.max(s.start, firstNow));
+    const pushedOut = Math.max(0, leaving - firstNow - pinned);
     return { draftTokens, pushedOut };
+  }
+
+  /**
+   * Pins the tokens that spell `contents[index]` (the conversation's message texts in prompt order), or
+   * the characters [chars.start, chars.end) of it, so the model keeps seeing them (DESIGN §3 "Pinned
+   * memory"): their rows are copied when the ring holds them all, else they are fed again. Tokens the
+   * sinks hold are left out. Returns the pinned positions and the tokens fed again (null when cancelled).
+   * @throws PinError when the message is not in the fed text, lies in the sinks, or exceeds the budget.
+   */
+  async pin(
+    contents: readonly string[],
+    index: number,
+    chars: { readonly start: number; readonly end: number } | null,
+    cancel?: CancelFlag,
+  ): Promise<{ start: number; end: number; reprocessedTokens: number } | null> {
+    const cache = this.cache;
+    if (!cache || !this.runner) throw new PinError('nothing to pin yet: the conversation has not started');
+    const { start, end } = this.tokenSpan(contents, index, chars);
+    if (start >= end) throw new PinError('the sinks already hold this text: it is always visible');
+    const fed = await this.runner.pin(start, end, this.history.slice(start, end), cancel);
+    return fed === null ? null : { start, end, reprocessedTokens: fed };
+  }
+
+  /** Unpins every pinned span within the tokens of `contents[index]`; returns how many spans were unpinned. */
+  unpin(contents: readonly string[], index: number): number {
+    const cache = this.cache;
+    if (!cache) return 0;
+    const { start, end } = this.tokenSpan(contents, index, null);
+    let n = 0;
+    for (const span of cache.pinned) if (span.start < end && span.end > start && cache.unpin(span.start)) n++;
+    return n;
+  }
+
+  /** Positions [start, end) of the tokens spelling `contents[index]` (or its chars), from the sinks' end on. */
+  private tokenSpan(contents: readonly string[], index: number, chars: { readonly start: number; readonly end: number } | null): { start: number; end: number } {
+    const content = contents[index];
+    if (content === undefined) throw new PinError(`no message ${index} among the ${contents.length} passed`);
+    const range = locateContents(this.fedText, contents)[index];
+    if (range.start < 0) throw new PinError('the model was never fed this message (the chat template leaves it out)');
+    let from = range.start;
+    let to = range.end;
+    if (chars) {
+      if (!(Number.isInteger(chars.start) && Number.isInteger(chars.end) && chars.start >= 0 && chars.start < chars.end && chars.end <= content.length)) {
+        throw new PinError(`characters ${chars.start}..${chars.end} are not a span of this ${content.length}-character message`);
+      }
+      from = Math.max(range.start, range.start + chars.start - range.lead);
+      to = Math.min(range.end, range.start + chars.end - range.lead);
+      if (from >= to) throw new PinError('the selected characters were trimmed away by the chat template');
+    }
+    // Decode only the turns around the text: from the last cut at or before it to the first after it.
+    let lo = 0;
+    let hi = this.history.length;
+    for (const c of this.cuts) {
+      if (c.chars <= from && c.tokens > lo) lo = c.tokens;
+      if (c.chars >= to && c.tokens < hi) hi = c.tokens;
+    }
+    const positions = Array.from({ length: hi - lo }, (_, i) => lo + i);
+    const starts = tokenCharStarts(this.model.tokenizer, this.history, this.cuts, positions, this.fedText);
+    const next = (i: number) => (i + 1 < starts.length ? starts[i + 1] : this.fedText.length);
+    let first = -1;
+    let last = -1;
+    starts.forEach((c, i) => {
+      if (c < 0) return;
+      if (first < 0 && next(i) > from) first = i;
+      if (c < to) last = i;
+    });
+    if (first < 0 || last < first) throw new PinError('no token of the stream spells this text');
+    return { start: Math.max(this.cache!.sink, lo + first), end: lo + last + 1 };
   }
 
   /**
@@ -416,6 +488,7 @@ export class ChatSession {
       positions: this.settings.positions,
       journalTokens: this.settings.journalTokens,
       maxChunk: chunkSize,
+      pinSlots: Math.min(window, this.settings.pinBudget ?? Math.floor(window / 4)),
     });
     this.cache = stream.cache;
     this.runner = stream.runner;
@@ -581,7 +654,9 @@ export class ChatSession {
       return 0;
     }
     this.history.truncate(tokens);
-    cache.reset();
+    // Pinned rows do not depend on the ring: the spans before the cut stay pinned through the re-prefill.
+    cache.unpinFrom(tokens);
+    cache.reset(true);
     hooks.onReset?.();
     const sinkEnd = Math.min(cache.sink, tokens);
     const windowStart = Math.max(sinkEnd, tokens - cache.window);

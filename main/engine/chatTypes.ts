@@ -16,11 +16,13 @@ export interface CacheSettings {
   readonly positions: PositionsMode;
   readonly journalTokens?: number;
   readonly chunkSize?: number;
+  /** Pin slots after the ring (DESIGN §3 "Pinned memory"), at most W; default ⌊W/4⌋. */
+  readonly pinBudget?: number;
 }
 
 /** Equal cache settings mean a stream can continue; any difference needs a new stream (a new geometry). */
 export function sameCacheSettings(a: Readonly<CacheSettings>, b: Readonly<CacheSettings>): boolean {
-  return a.sink === b.sink && a.window === b.window && a.positions === b.positions && a.journalTokens === b.journalTokens && a.chunkSize === b.chunkSize;
+  return a.sink === b.sink && a.window === b.window && a.positions === b.positions && a.journalTokens === b.journalTokens && a.chunkSize === b.chunkSize && a.pinBudget === b.pinBudget;
 }
 
 export interface GenerateOptions {

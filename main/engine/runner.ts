@@ -188,14 +188,44 @@ export class Runner {
     return this.lastLogits;
   }
 
-  private async forward(chunk: readonly number[]): Promise<CacheDelta> {
+  /**
+   * Pins original positions [start, end) of the stream, whose token ids are `ids` (DESIGN §3 "Pinned
+   * memory"): copies their rows when the ring still holds them, else feeds them again in chunks. Returns
+   * the tokens fed again (0 for a copy), or null when cancelled (the span is then not pinned).
+   * @throws PinError (nothing pinned) when the span cannot be pinned.
+   */
+  async pin(start: number, end: number, ids: ArrayLike<number>, cancel?: CancelFlag): Promise<number | null> {
+    if (ids.length !== end - start) throw new RangeError(`pinning positions ${start}..${end - 1} needs ${end - start} token ids, got ${ids.length}`);
+    if (this.cache.pin(start, end) === 'copied') return 0;
+    try {
+      for (let done = 0; done < ids.length; ) {
+        await yieldToEventLoop();
+        if (cancel?.cancelled) {
+          this.cache.unpin(start);
+          return null;
+        }
+        const chunk = Array.prototype.slice.call(ids, done, done + Math.min(ids.length - done, this.options.chunkSize)) as number[];
+        await this.forward(chunk, true);
+        done += chunk.length;
+      }
+    } catch (err) {
+      this.cache.unpin(start);
+      throw err;
+    }
+    return ids.length;
+  }
+
+  private async forward(chunk: readonly number[]): Promise<CacheDelta>;
+  private async forward(chunk: readonly number[], pinStep: true): Promise<void>;
+  private async forward(chunk: readonly number[], pinStep = false): Promise<CacheDelta | void> {
     const n = chunk.length;
-    const step = this.cache.beginStep(n);
+    const step = pinStep ? this.cache.beginPinStep(n) : this.cache.beginStep(n);
     const inputIds = this.inputIds.subarray(0, n);
     for (let i = 0; i < n; i++) inputIds[i] = BigInt(chunk[i]);
 
     const feeds = this.feeds;
-    const compact = this.compact?.prepare(n, step.attentionMask) ?? null;
+    // A pin step attends to pin slots, which lie past any compact prefix.
+    const compact = pinStep ? null : (this.compact?.prepare(n, step.attentionMask) ?? null);
     this.setPast(compact);
     const mask = compact?.mask ?? step.attentionMask;
     feeds[this.io.inputIds] = { type: 'int64', data: inputIds, dims: [1, n] };
@@ -215,6 +245,10 @@ export class Runner {
       // commitStep checks that these are of the cache's dtype.
       this.keyRows[l] = out[this.keysOut[l]].data as KvArray;
       this.valueRows[l] = out[this.valuesOut[l]].data as KvArray;
+    }
+    if (pinStep) {
+      this.cache.commitPinStep(chunk, this.keyRows, this.valueRows);
+      return;
     }
     const delta = this.cache.commitStep(chunk, this.keyRows, this.valueRows);
     if (withAttention && this.attentionOn) this.readAttention(out, delta);

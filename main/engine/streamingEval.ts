@@ -1,6 +1,7 @@
 // Streaming perplexity (engine host thread or a CLI process): text fed one token at a time through the
 // sink-ring cache, each next token scored — StreamingLLM's eval_long_ppl.py protocol — or, with
-// `recompute`, the sliding-window-with-recomputation oracle.
+// `recompute`, the sliding-window-with-recomputation oracle; `pin` pins a span of the text once it is fed
+// (DESIGN §3 "Pinned memory").
 import { attentionFrame, type AttentionFrame } from '../../common/attentionView';
 import type { PositionsMode } from '../../common/cacheGeometry';
 import { openStream, type LoadedModel } from './loadedModel';
@@ -16,6 +17,11 @@ export interface StreamingEvalOptions {
   readonly recompute?: boolean;
   /** Report each step's attention (the mean over layers, by slot); not with `recompute`. */
   readonly attention?: boolean;
+  /**
+   * Pins text positions [start, end) as soon as they are fed (their rows copied from the ring; a span
+   * longer than the window is fed again); the pin budget is the span's length. Not with `recompute`.
+   */
+  readonly pin?: { readonly start: number; readonly end: number };
 }
 
 export interface TokenNll {
@@ -33,12 +39,15 @@ export async function* streamingNll(
   options: StreamingEvalOptions,
 ): AsyncGenerator<TokenNll> {
   const recompute = options.recompute === true;
+  const { pin } = options;
+  if (pin && recompute) throw new Error('a pinned span needs the streaming cache, not the recompute oracle');
   const { cache, runner } = openStream(model, {
     sink: recompute ? 0 : options.sink,
     window: options.window,
     positions: options.positions,
     journalTokens: 0,
     maxChunk: recompute ? options.window : 1,
+    pinSlots: pin ? pin.end - pin.start : 0,
   });
   if (options.attention) {
     if (recompute) throw new Error('attention is reported for the streaming cache, not with recompute');
@@ -51,6 +60,7 @@ export async function* streamingNll(
       logits = await runner.feed(ids.slice(Math.max(0, t - options.window + 1), t + 1));
     } else {
       logits = await runner.feed([ids[t]]);
+      if (pin && t + 1 === pin.end) await runner.pin(pin.start, pin.end, ids.slice(pin.start, pin.end));
     }
     const nll = negativeLogLikelihood(logits!, ids[t + 1]);
     const attention = runner.lastSlotAttention;

@@ -39,6 +39,8 @@ export class CacheViewFeed {
   private cache: SinkRingCache | null = null;
   /** While the attention view is open: the layer it shows (null: the mean over layers). */
   private attentionLayer: number | null | undefined = undefined;
+  /** Pinned tokens as the last op left them for the receiver. */
+  private pinned = 0;
 
   constructor(
     private readonly emit: (event: CacheViewEvent) => void,
@@ -101,6 +103,7 @@ export class CacheViewFeed {
     this.stream = view?.stream ?? '';
     this.label(prompt ?? null, view);
     this.cache = session.kvCache;
+    this.pinned = this.cache?.pinnedTokens ?? 0;
     const full = this.fullView(session, this.labels, this.seq + 1);
     if (full) this.send({ kind: 'restore', view: full });
   }
@@ -172,11 +175,38 @@ export class CacheViewFeed {
       return { slot: j, pos: s.pos, tokenId: s.tokenId, ropePos: s.ropePos, text: this.text(s.tokenId), ...(owners?.[i] ?? { message: null, char: -1 }) };
     });
     this.send({ kind: 'rewind', to, restored, header: cache.header() });
+    // A rewind drops whole pinned spans it cuts into; the receiver emptied only their positions from `to` on.
+    if (this.pinned > 0) this.pinsChanged(session);
   }
 
   private reset(session: ChatSession): void {
     const cache = this.started(session);
-    if (cache) this.send({ kind: 'reset', header: cache.header() });
+    if (!cache) return;
+    this.send({ kind: 'reset', header: cache.header() });
+    // A re-prefill keeps the pins before the cut: the receiver emptied every slot, pin slots too.
+    if (cache.pinnedTokens > 0) this.pinsChanged(session);
+  }
+
+  /** The pinned spans changed (pin, unpin, a rewind that cut one): the pin slots as they are now. */
+  pinsChanged(session: ChatSession): void {
+    const cache = this.started(session);
+    if (!cache) return;
+    const view = cache.view();
+    const held = view.slots.filter((s) => s.kind === 'pin' && s.pos >= 0);
+    const owners = this.owners(
+      session,
+      held.map((s) => s.pos),
+    );
+    const rows = held.map((s, i): CacheRow => ({
+      slot: s.slot,
+      pos: s.pos,
+      tokenId: s.tokenId,
+      ropePos: s.ropePos,
+      text: this.text(s.tokenId),
+      ...(owners?.[i] ?? { message: null, char: -1 }),
+    }));
+    this.send({ kind: 'pins', pins: view.pins, rows, header: cache.header() });
+    this.pinned = rows.length;
   }
 
   /** Pinned characters and unfed messages, once the prompt is fed (they change only with the prompt). */
@@ -204,6 +234,7 @@ export class CacheViewFeed {
   /** Announces `cache` as a new, empty stream (its first op finds it empty; a restored one goes by `restored`). */
   private start(cache: SinkRingCache): void {
     this.cache = cache;
+    this.pinned = 0;
     const { sink, window, capacity, positions } = cache;
     const header = { nextPos: 0, head: 0, evicted: 0, firstVisible: sink, offset: 0, sinkRopeShift: 0 };
     this.send({ kind: 'start', geometry: { sink, window, capacity, positions }, header });

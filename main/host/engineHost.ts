@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kvElementBytes } from '../engine/cache/kvStorage';
+import { PinError } from '../engine/cache/sinkRingCache';
 import { ChatSession } from '../engine/chatSession';
 import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { ModelError } from '../engine/errors';
@@ -222,6 +223,25 @@ export class EngineHost {
       // A stream with other settings would be reset before its next turn: preview that fresh start.
       const session = held && sameCacheSettings(held.settings, cache) ? held : new ChatSession(model, cache);
       return session.preview(prompt);
+    },
+    pin: async ({ stream, messages, index, chars }) => {
+      const session = this.requireStream(stream);
+      const contents = messages.map((m) => m.content);
+      const pinned = await session.pin(contents, index, chars ?? null).catch((err: unknown) => {
+        throw err instanceof PinError ? new HostFailure({ code: 'pin-refused', message: err.message }) : err;
+      });
+      if (pinned === null) throw new HostFailure({ code: 'cancelled', message: 'pinning was cancelled' });
+      if (!this.quiet.has(stream)) this.view.pinsChanged(session);
+      return pinned;
+    },
+    unpin: async ({ stream, messages, index }) => {
+      const session = this.requireStream(stream);
+      const unpinned = session.unpin(
+        messages.map((m) => m.content),
+        index,
+      );
+      if (unpinned > 0 && !this.quiet.has(stream)) this.view.pinsChanged(session);
+      return { unpinned };
     },
     providers: async () => availableProviders(),
     validate: async ({ dir, variant }) => {

@@ -121,6 +121,17 @@ export interface HostVerbs {
   attention: { args: { stream: StreamId; open: boolean; layer?: number | null }; result: AttentionAvailability };
   /** What generating for `prompt` on the stream would feed, without running anything (the composer's horizon preview). */
   preview: { args: { stream: StreamId; prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
+  /**
+   * Pins the tokens that spell `messages[index]` (the prompt's messages, in order), or its characters
+   * `chars`, to stream `stream`'s memory (DESIGN §3 "Pinned memory"). Fails with `pin-refused` (over the
+   * budget, already in the sinks, never fed) and changes nothing then.
+   */
+  pin: {
+    args: { stream: StreamId; messages: readonly ChatMessage[]; index: number; chars?: { readonly start: number; readonly end: number } };
+    result: { start: number; end: number; reprocessedTokens: number };
+  };
+  /** Unpins every pinned span of stream `stream` within the tokens of `messages[index]`. */
+  unpin: { args: { stream: StreamId; messages: readonly ChatMessage[]; index: number }; result: { unpinned: number } };
   /** Execution providers this build of onnxruntime-node offers. */
   providers: { args: Record<string, never>; result: readonly ProviderAvailability[] };
   /**
@@ -148,6 +159,7 @@ export type HostErrorCode =
   | 'stream-settings'
   | 'snapshot-invalid'
   | 'snapshot-mismatch'
+  | 'pin-refused'
   | 'internal'
   | `model/${string}`;
 

@@ -63,6 +63,6 @@ function hostApiError(err: HostRequestError): ApiError {
   if (code.startsWith('model/')) return { code: 'model-invalid', message: err.message, detail: code.slice('model/'.length) };
   if (code === 'no-model') return { code: 'no-model', message: err.message };
   if (code === 'busy') return { code: 'busy', message: err.message };
-  if (code === 'bad-request') return { code: 'bad-request', message: err.message };
+  if (code === 'bad-request' || code === 'pin-refused') return { code: 'bad-request', message: err.message };
   return { code: 'internal', message: err.message };
 }

@@ -145,7 +145,8 @@ export class AppServices {
           const { model, info } = await models.ensureLoaded();
           return { id: model.id, info };
         },
-        cache: () => engineCacheSettings(settings.get().cache),
+        // API clients cannot pin: their streams get no pin slots.
+        cache: () => ({ ...engineCacheSettings(settings.get().cache), pinBudget: 0 }),
       },
       emit: (status) => emit({ type: 'server', status }),
       seed: options.seed,

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppEvent, Conversation, SendPreview, StreamStart } from '../../common/contract';
 import type { HostResult } from '../host/protocol';
 import type { EngineHostClient } from '../host/engineHostClient';
-import type { Message } from '../../common/conversationSchema';
+import type { Message, Pin } from '../../common/conversationSchema';
 import type { ConversationStore, LoadedConversation } from '../storage/conversationStore';
 import { effectiveChatSettings, type AppSettings } from '../../common/settingsSchema';
 import type { StreamEnd, StreamWriter } from '../storage/streamWriter';
@@ -134,6 +134,35 @@ export class ChatOrchestrator {
   }
 
   /**
+   * Pins message `messageId` to the model's memory (or unpins it) in the host's stream, which moves to
+   * this conversation first, and stores the conversation's pins. A pin that does not fit is refused
+   * (`bad-request`, the budget in the message) and nothing is stored.
+   */
+  async pin(conversationId: string, messageId: string, pinned: boolean): Promise<{ pins: Pin[]; reprocessedTokens: number }> {
+    await this.finishing();
+    if (this.busy) fail('busy', BUSY);
+    const conversation = await this.deps.store.load(conversationId);
+    if (!conversation.messages.some((m) => m.id === messageId)) fail('not-found', `Message ${messageId} is not in this conversation.`);
+    await this.prepareStream(conversation, true);
+    const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
+    const prompt = chatPrompt(settings.systemPrompt, conversation.messages);
+    const index = viewLabels(conversationId, prompt, conversation.messages).ids.indexOf(messageId);
+    const reprocessedTokens = await this.deps.engine.exclusive(async () => {
+      const args = { stream: this.deps.streams.streamId, messages: prompt.messages, index };
+      let fed = 0;
+      if (pinned) fed = (await this.deps.engine.request('pin', args)).reprocessedTokens;
+      else await this.deps.engine.request('unpin', args);
+      const active = this.deps.streams.activeFor(conversationId);
+      if (active) active.dirty = true;
+      return fed;
+    });
+    const others = (conversation.pins ?? []).filter((p) => p.messageId !== messageId);
+    const pins = pinned ? [...others, { messageId }] : others;
+    await this.deps.store.updatePins(conversationId, pins);
+    return { pins, reprocessedTokens };
+  }
+
+  /**
    * The host's cache view (the cache view protocol's full view). For `conversationId`, the host's stream
    * moves to that conversation first (as `open` does when the engine is free; new cache settings rebuild
    * it) and every slot also names the message it spells (`owners`, with the app's message ids; '' stands
@@ -257,8 +286,14 @@ export class ChatOrchestrator {
     this.deps.listChanged();
     // A failed turn may leave the host's stream half-way: forget it, so the next turn restores or rebuilds.
     await this.deps.engine.exclusive(async () => {
-      if (ok) await this.deps.streams.saveActive();
-      else this.deps.streams.forget(turn.conversationId);
+      if (!ok) return this.deps.streams.forget(turn.conversationId);
+      // A stream that started empty was fed the conversation by this turn: its pins can be taken now.
+      if (this.deps.streams.activeFor(turn.conversationId)?.pinsPending) {
+        const conversation = await this.deps.store.load(turn.conversationId);
+        const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
+        await this.deps.streams.applyPins(conversation, chatPrompt(settings.systemPrompt, conversation.messages));
+      }
+      await this.deps.streams.saveActive();
     });
   }
 

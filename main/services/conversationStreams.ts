@@ -21,6 +21,8 @@ export interface ActiveStream {
   cache: CacheSettings | null;
   /** Changed since its snapshot was last written. */
   dirty: boolean;
+  /** The conversation's pinned messages are still to be pinned (the stream started empty; a turn feeds it). */
+  pinsPending: boolean;
 }
 
 export class ConversationStreams {
@@ -56,6 +58,7 @@ export class ConversationStreams {
       same.cache = cache;
       if (!hasHistory) return null;
       await this.rebuild(conversation, cache, prompt);
+      await this.applyPins(conversation, prompt);
       same.dirty = true;
       return rebuiltNotice('its cache settings changed', true);
     }
@@ -63,7 +66,7 @@ export class ConversationStreams {
     this.current = null;
     const generation = this.engine.supervisor.generation;
     const start = (streamCache: CacheSettings | null): ActiveStream =>
-      (this.current = { conversationId: conversation.id, modelId, generation, cache: streamCache, dirty: false });
+      (this.current = { conversationId: conversation.id, modelId, generation, cache: streamCache, dirty: false, pinsPending: false });
     if (!hasHistory) {
       await this.engine.request('reset', { stream: this.streamId, view: conversation.id });
       start(null);
@@ -83,6 +86,7 @@ export class ConversationStreams {
         }
         await this.rebuild(conversation, cache, prompt);
         start(cache).dirty = true;
+        await this.applyPins(conversation, prompt);
         return rebuiltNotice('its cache settings changed since it was saved', true);
       } catch (err) {
         if (!(err instanceof HostRequestError) || !err.code.startsWith('snapshot-')) throw err;
@@ -91,7 +95,7 @@ export class ConversationStreams {
     }
     // The host may still hold the previous conversation's stream: empty it so nothing leaks across.
     await this.engine.request('reset', { stream: this.streamId, view: conversation.id });
-    start(null);
+    start(null).pinsPending = (conversation.pins?.length ?? 0) > 0;
     return rebuiltNotice(reason);
   }
 
@@ -111,6 +115,26 @@ export class ConversationStreams {
   /** A new stream with `cache` settings, fed the sinks and the last W tokens of `conversation`. */
   private async rebuild(conversation: Readonly<Conversation>, cache: CacheSettings, prompt: ChatPrompt): Promise<void> {
     await this.engine.request('rebuild', { stream: this.streamId, prompt, cache, view: viewLabels(conversation.id, prompt, conversation.messages) });
+  }
+
+  /**
+   * Pins `conversation`'s pinned messages in the host's stream, which holds it (rebuilt, or fed by a turn):
+   * a pin that no longer fits (a smaller budget) is reported and skipped.
+   */
+  async applyPins(conversation: Readonly<Conversation>, prompt: ChatPrompt): Promise<void> {
+    const active = this.activeFor(conversation.id);
+    if (active) active.pinsPending = false;
+    const { ids } = viewLabels(conversation.id, prompt, conversation.messages);
+    for (const { messageId } of conversation.pins ?? []) {
+      const index = ids.indexOf(messageId);
+      if (index < 0) continue;
+      try {
+        await this.engine.request('pin', { stream: this.streamId, messages: prompt.messages, index });
+      } catch (err) {
+        if (!(err instanceof HostRequestError) || err.code !== 'pin-refused') throw err;
+        this.warn(`A pinned message could not be pinned again: ${err.message}`);
+      }
+    }
   }
 
   /** Forgets the active stream if it is `conversationId`'s (deleted, or left unusable by a failed turn). */

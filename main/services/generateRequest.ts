@@ -33,9 +33,12 @@ export function samplingParams(settings: Readonly<SamplingSettings>, seed: () =>
 
 /** The engine's cache settings: a window of `auto` is left to the engine (it sizes it from the model). */
 export function engineCacheSettings(cache: Readonly<CacheSettings>): EngineCacheSettings {
-  return cache.window === 'auto'
-    ? { sink: cache.sink, positions: cache.positions }
-    : { sink: cache.sink, window: cache.window, positions: cache.positions };
+  return {
+    sink: cache.sink,
+    positions: cache.positions,
+    ...(cache.window === 'auto' ? {} : { window: cache.window }),
+    ...(cache.pinBudget === 'auto' ? {} : { pinBudget: cache.pinBudget }),
+  };
 }
 
 /**

@@ -2,7 +2,7 @@
 // Runs in the main process (storage); pure functions over bytes, no I/O.
 
 import { BodyRecordSchema, CONVERSATION_FORMAT_VERSION, HeaderRecordSchema } from '../../common/conversationSchema';
-import type { BodyRecord, Conversation, HeaderRecord, Message } from '../../common/conversationSchema';
+import type { BodyRecord, Conversation, HeaderRecord, Message, Pin } from '../../common/conversationSchema';
 
 /** Where a file stops being readable, with a 1-based line number. */
 export interface LineProblem {
@@ -89,6 +89,7 @@ export function applyRecord(conversation: Conversation, record: Readonly<BodyRec
       else if (record.modelId !== undefined) conversation.modelId = record.modelId;
       if (record.settings === null) delete conversation.settings;
       else if (record.settings !== undefined) conversation.settings = record.settings;
+      if (record.pins !== undefined) setPins(conversation, record.pins);
       touch(conversation, record.at);
       break;
     case 'truncate': {
@@ -97,10 +98,19 @@ export function applyRecord(conversation: Conversation, record: Readonly<BodyRec
         const index = messages.findIndex((m) => m.id === record.afterMessageId);
         if (index >= 0) messages.length = index + 1;
       }
+      // A pin of a message cut away goes with it.
+      if (conversation.pins) setPins(conversation, conversation.pins);
       touch(conversation, record.at);
       break;
     }
   }
+}
+
+/** Sets the pins of messages the conversation holds; none leaves the field out. */
+function setPins(conversation: Conversation, pins: readonly Pin[]): void {
+  const kept = pins.filter((p) => conversation.messages.some((m) => m.id === p.messageId));
+  if (kept.length > 0) conversation.pins = kept;
+  else delete conversation.pins;
 }
 
 /** One record as a line of the file. */

@@ -23,6 +23,7 @@ import type {
   Conversation,
   ConversationSummary,
   Message,
+  Pin,
   MessageRole,
   MessageStats,
   MessageStatus,
@@ -229,6 +230,11 @@ export class ConversationStore {
   /** Sets or clears the conversation's model and setting overrides. */
   async updateSettings(id: string, change: Readonly<ConversationSettingsChange>): Promise<void> {
     return this.appendUpdate(id, change);
+  }
+
+  /** Sets the conversation's pinned messages (the whole list; empty: none). */
+  async updatePins(id: string, pins: readonly Pin[]): Promise<void> {
+    return this.appendUpdate(id, { pins });
   }
 
   /**

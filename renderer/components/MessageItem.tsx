@@ -10,13 +10,14 @@ import {
   selectEditText,
   selectIsEditing,
   selectIsLive,
+  selectIsPinned,
   selectReadOnly,
   selectStreamText,
   type HorizonPlacement,
 } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { CopyButton } from './CopyButton';
-import { PencilIcon, RefreshIcon } from './icons';
+import { PencilIcon, PinIcon, RefreshIcon } from './icons';
 import { HorizonText } from './cache/HorizonText';
 import { countRender } from './cache/renderProbe';
 import { ReplyFooter, ReplyStatus } from './ReplyFooter';
@@ -39,29 +40,38 @@ export const MessageItem = memo(function MessageItem({ message, canRegenerate, h
   const editing = useAppStore(selectIsEditing(message.id));
   const status = displayStatus(message, live);
   const isUser = message.role === 'user';
+  // A pinned message stays in the model's memory above the horizon: shown as seen, not dimmed.
+  const pinned = useAppStore(selectIsPinned(message.id));
+  const placement = pinned && horizon === 'hidden' ? 'visible' : horizon;
   return (
     <article
-      className={`message message-${message.role} horizon-${horizon}`}
+      className={`message message-${message.role} horizon-${horizon}${pinned ? ' message-pinned' : ''}`}
       data-testid="message"
       data-role={message.role}
       data-status={status}
       data-message-id={message.id}
+      data-pinned={pinned || undefined}
       aria-label={ROLE_LABEL[message.role]}
     >
+      {pinned && (
+        <span className="pin-badge" title="Pinned to the model's memory: it stays visible to the model">
+          <PinIcon /> Pinned
+        </span>
+      )}
       <div className="message-bubble">
         {editing ? (
           <MessageEditor message={message} />
         ) : live ? (
-          <LiveText messageId={message.id} horizon={horizon} />
+          <LiveText messageId={message.id} horizon={placement} />
         ) : message.content ? (
-          <HorizonText messageId={message.id} text={message.content} markdown={!isUser} placement={horizon} />
+          <HorizonText messageId={message.id} text={message.content} markdown={!isUser} placement={placement} />
         ) : status === 'complete' ? (
           <p className="message-empty">(empty reply)</p>
         ) : null}
       </div>
       {message.role === 'assistant' && <ReplyStatus message={message} status={status} />}
       {message.role === 'assistant' && <ReplyFooter message={message} live={live} />}
-      {!editing && <MessageActions message={message} canRegenerate={canRegenerate && !live} />}
+      {!editing && <MessageActions message={message} canRegenerate={canRegenerate && !live} pinned={pinned} />}
     </article>
   );
 });
@@ -82,7 +92,13 @@ function LiveText({ messageId, horizon }: { readonly messageId: string; readonly
   return <HorizonText messageId={messageId} text={text} markdown placement={horizon} />;
 }
 
-function MessageActions({ message, canRegenerate }: { readonly message: Message; readonly canRegenerate: boolean }) {
+interface MessageActionsProps {
+  readonly message: Message;
+  readonly canRegenerate: boolean;
+  readonly pinned: boolean;
+}
+
+function MessageActions({ message, canRegenerate, pinned }: MessageActionsProps) {
   const store = useStoreApi();
   const busy = useAppStore(selectBusy);
   // A read-only conversation (a damaged file) can be copied from, not changed.
@@ -101,6 +117,24 @@ function MessageActions({ message, canRegenerate }: { readonly message: Message;
           onClick={() => store.getState().startEdit(message.id, message.content)}
         >
           <PencilIcon />
+        </button>
+      )}
+      {!readOnly && message.content && (
+        <button
+          type="button"
+          className={`icon-button${pinned ? ' is-on' : ''}`}
+          aria-label={pinned ? 'Unpin from memory' : 'Pin to memory'}
+          aria-pressed={pinned}
+          title={pinned ? 'Unpin: the model may forget it once it leaves the window' : 'Pin to memory: the model keeps seeing it for the rest of the conversation'}
+          disabled={busy}
+          onClick={() => {
+            void store
+              .getState()
+              .setPinned(message.id, !pinned)
+              .then((error) => error && store.getState().pushNotice('error', `Could not ${pinned ? 'unpin' : 'pin'} the message: ${errorText(error)}`));
+          }}
+        >
+          <PinIcon />
         </button>
       )}
       {canRegenerate && !readOnly && (

@@ -146,6 +146,13 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
               </select>
             )}
           </Field>
+          <Field
+            label={FIELD_LABELS.pinBudget}
+            error={errors.pinBudget}
+            hint='Tokens of pinned messages the model keeps seeing, besides the window. A whole number up to the window, or "auto" (a quarter of it).'
+          >
+            {text('pinBudget', 'auto')}
+          </Field>
         </div>
       </fieldset>
 

@@ -56,6 +56,11 @@ export const CheckIcon = (p: IconProps) => (
     <path d="m5 12 5 5L20 7" />
   </Icon>
 );
+export const PinIcon = (p: IconProps) => (
+  <Icon {...p}>
+    <path d="M9 4h6M10 4v6l-3 4h10l-3-4V4M12 14v7" />
+  </Icon>
+);
 export const RefreshIcon = (p: IconProps) => (
   <Icon {...p}>
     <path d="M20 11a8 8 0 0 0-14.9-3.5M4 4v4h4M4 13a8 8 0 0 0 14.9 3.5M20 20v-4h-4" />

@@ -5,6 +5,7 @@
 import { slotOf, type PositionsMode } from '../../common/cacheGeometry';
 import type { AttentionFrame } from '../../common/attentionView';
 import type { CacheFullView, CacheHeader, CacheRow, CacheViewOp } from '../../common/contract';
+import { pinAnchor, type PinnedSpan } from '../../common/cacheView';
 
 /** Steps of sink share the sparkline keeps (the latest ones). */
 export const SINK_SHARE_STEPS = 512;
@@ -35,6 +36,10 @@ export class CacheMirror {
   /** Per slot: owner index of the message its token spells (-1: markup, unknown) and the offset in it. */
   owner = new Int32Array(0);
   ownerChar = new Int32Array(0);
+  /** Per slot: a pinned token's anchor (its ropePos minus the sink shift; see pinAnchor), 0 elsewhere. */
+  anchor = new Int32Array(0);
+  /** Pinned spans of original positions, by start; their tokens are in slots sink + window .. capacity - 1. */
+  pins: readonly PinnedSpan[] = [];
   /** Per slot: the write op that wrote it (-1: it came with a full view or a rewind). */
   writtenStep = new Int32Array(0);
   /** Write ops applied since the last full view; the last one's rows are `writtenStep === step`. */
@@ -61,6 +66,7 @@ export class CacheMirror {
     this.nextPos = this.offset = this.evicted = this.head = this.firstVisible = 0;
     this.seq = 0;
     this.stream = '';
+    this.pins = [];
     this.pinnedChars = {};
     this.unfed = [];
     this.forgetAttention();
@@ -96,7 +102,9 @@ export class CacheMirror {
       const m = owners && ids ? owners.message[j] : -1;
       this.owner[j] = m >= 0 && ids && m < ids.length ? this.ownerIndex(ids[m]) : -1;
       this.ownerChar[j] = this.owner[j] >= 0 ? owners!.char[j] : -1;
+      this.anchor[j] = s.kind === 'pin' && s.pos >= 0 ? pinAnchor(s.ropePos, view.sinkRopeShift) : 0;
     }
+    this.pins = view.pins;
     const pinned: Record<string, number> = {};
     const unfed: string[] = [];
     ids?.forEach((id, k) => {
@@ -118,6 +126,7 @@ export class CacheMirror {
       case 'start':
         this.resize(op.geometry.sink, op.geometry.window, op.geometry.capacity);
         this.positions = op.geometry.positions;
+        this.pins = [];
         this.pinnedChars = {};
         this.unfed = [];
         this.forgetAttention();
@@ -126,7 +135,7 @@ export class CacheMirror {
         break;
       case 'write':
         if (op.rebased) {
-          for (let j = this.sink; j < this.capacity; j++) if (this.pos[j] >= 0) this.ropePos[j] = this.pos[j] - op.header.offset;
+          for (let j = this.sink; j < this.sink + this.window; j++) if (this.pos[j] >= 0) this.ropePos[j] = this.pos[j] - op.header.offset;
         }
         this.step++;
         for (const row of op.rows) this.setRow(row, this.step);
@@ -150,16 +159,33 @@ export class CacheMirror {
         this.pinnedChars = op.pinnedChars;
         this.unfed = op.unfed;
         break;
+      case 'pins':
+        for (let j = this.sink + this.window; j < this.capacity; j++) this.emptySlot(j);
+        for (const row of op.rows) {
+          this.setRow(row, -1);
+          this.anchor[row.slot] = pinAnchor(row.ropePos, op.header.sinkRopeShift);
+        }
+        this.pins = op.pins;
+        this.setHeader(op.header);
+        break;
     }
     this.seq = seq;
     this.stream = stream;
     this.version++;
   }
 
-  /** Whether the next step's query attends to slot `j` (the view's `visible`: a sink, or from firstVisible on). */
+  /**
+   * Whether the next step's query attends to slot `j` (the view's `visible`): a sink; a ring slot from
+   * firstVisible on; a pin slot once its position is before firstVisible (its ring copy is seen until then).
+   */
   visible(j: number): boolean {
     const p = this.pos[j];
-    return p >= 0 && (j < this.sink || p >= this.firstVisible);
+    return p >= 0 && (j < this.sink || (j < this.sink + this.window ? p >= this.firstVisible : p < this.firstVisible));
+  }
+
+  /** Whether slot `j` is a pin slot (after the ring). */
+  isPinSlot(j: number): boolean {
+    return j >= this.sink + this.window;
   }
 
   /** Whether slot `j` was written by the latest write op. */
@@ -177,7 +203,14 @@ export class CacheMirror {
   /** Ring slots holding a token. */
   ringFill(): number {
     let n = 0;
-    for (let j = this.sink; j < this.capacity; j++) if (this.pos[j] >= 0) n++;
+    for (let j = this.sink; j < this.sink + this.window; j++) if (this.pos[j] >= 0) n++;
+    return n;
+  }
+
+  /** Pin slots holding a token. */
+  pinFill(): number {
+    let n = 0;
+    for (let j = this.sink + this.window; j < this.capacity; j++) if (this.pos[j] >= 0) n++;
     return n;
   }
 
@@ -210,6 +243,7 @@ export class CacheMirror {
     this.firstVisible = h.firstVisible;
     this.offset = h.offset;
     for (let i = 0; i < this.sink; i++) if (this.pos[i] >= 0) this.ropePos[i] = i + h.sinkRopeShift;
+    for (let j = this.sink + this.window; j < this.capacity; j++) if (this.pos[j] >= 0) this.ropePos[j] = this.anchor[j] + h.sinkRopeShift;
   }
 
   private emptySlot(j: number): void {
@@ -228,6 +262,7 @@ export class CacheMirror {
       this.owner = new Int32Array(capacity);
       this.ownerChar = new Int32Array(capacity);
       this.writtenStep = new Int32Array(capacity);
+      this.anchor = new Int32Array(capacity);
       this.texts = new Array<string>(capacity).fill('');
     }
     for (let j = 0; j < capacity; j++) this.emptySlot(j);

@@ -29,6 +29,8 @@ export interface ChatSlice {
   regenerate(): Promise<ApiError | null>;
   editAndResend(messageId: string, content: string): Promise<ApiError | null>;
   stop(): Promise<void>;
+  /** Pins message `messageId` of the open conversation to the model's memory, or unpins it. */
+  setPinned(messageId: string, pinned: boolean): Promise<ApiError | null>;
 }
 
 const busyError: ApiError = { code: 'busy', message: 'A reply is still being written. Stop it or wait for it to finish.' };
@@ -129,6 +131,19 @@ export function createChatSlice(deps: StoreDeps): SliceCreator<ChatSlice> {
           get().cancelEdit();
           get().beginStream(start, 'edit', messageId);
         });
+      },
+
+      async setPinned(messageId, pinned) {
+        const id = get().activeId;
+        if (!id) return { code: 'bad-request', message: 'Open a conversation first.' };
+        if (busy()) return busyError;
+        try {
+          const { pins } = await api.invoke('chat.pin', { conversationId: id, messageId, pinned });
+          set((s) => (s.activeId === id && s.active ? { active: { ...s.active, pins } } : {}));
+          return null;
+        } catch (error) {
+          return toApiError(error);
+        }
       },
 
       async stop() {

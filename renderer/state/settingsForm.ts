@@ -21,6 +21,7 @@ export const SETTINGS_FIELDS = [
   'sink',
   'window',
   'positions',
+  'pinBudget',
   'provider',
   'theme',
 ] as const;
@@ -40,6 +41,7 @@ export const FIELD_LABELS: Readonly<Record<SettingsField, string>> = {
   sink: 'Sink tokens',
   window: 'Window tokens',
   positions: 'Positions',
+  pinBudget: 'Pin budget',
   provider: 'Provider',
   theme: 'Theme',
 };
@@ -81,6 +83,7 @@ export function draftFromSettings(settings: Readonly<AppSettings>): SettingsDraf
     sink: String(cache.sink),
     window: String(cache.window),
     positions: cache.positions,
+    pinBudget: String(cache.pinBudget),
     provider: settings.provider,
     theme: settings.theme,
   };
@@ -100,6 +103,7 @@ export function draftFromOverrides(overrides: Readonly<ConversationSettings> | u
   if (overrides.cache?.sink !== undefined) draft.sink = String(overrides.cache.sink);
   if (overrides.cache?.window !== undefined) draft.window = String(overrides.cache.window);
   if (overrides.cache?.positions !== undefined) draft.positions = overrides.cache.positions;
+  if (overrides.cache?.pinBudget !== undefined) draft.pinBudget = String(overrides.cache.pinBudget);
   return draft;
 }
 
@@ -144,7 +148,12 @@ export function patchFromDraft(draft: Readonly<SettingsDraft>): FormResult<Setti
   const candidate = {
     systemPrompt: draft.systemPrompt,
     sampling,
-    cache: { sink: draft.sink.trim() ? autoOrNumber(draft.sink) : 'auto', window: draft.window.trim() ? autoOrNumber(draft.window) : 'auto', positions: draft.positions },
+    cache: {
+      sink: draft.sink.trim() ? autoOrNumber(draft.sink) : 'auto',
+      window: draft.window.trim() ? autoOrNumber(draft.window) : 'auto',
+      positions: draft.positions,
+      pinBudget: draft.pinBudget.trim() ? autoOrNumber(draft.pinBudget) : 'auto',
+    },
     provider: draft.provider,
     theme: draft.theme,
   };
@@ -167,6 +176,7 @@ export function overridesFromDraft(draft: Readonly<SettingsDraft>): FormResult<C
   if (draft.sink.trim()) cache.sink = autoOrNumber(draft.sink);
   if (draft.window.trim()) cache.window = autoOrNumber(draft.window);
   if (draft.positions) cache.positions = draft.positions;
+  if (draft.pinBudget.trim()) cache.pinBudget = autoOrNumber(draft.pinBudget);
   if (Object.keys(cache).length > 0) candidate.cache = cache;
   const parsed = ConversationSettingsSchema.safeParse(candidate);
   if (!parsed.success) collectIssues(parsed.error.issues, errors);

@@ -20,7 +20,8 @@ const S = 4;
 const W = 32;
 /** Seed 4 makes the fixture answer this prompt with 1,000+ tokens; capped, every reply has maxTokens. */
 const PROMPT = 'Tell me a long story.';
-const settings = (maxTokens: number, window = W) => ({ cache: { sink: S, window }, sampling: { seed: 4, maxTokens } }) as const;
+// No pin budget: these tests check a cache of exactly S + W slots (pinnedMemory.e2e.test.ts covers pins).
+const settings = (maxTokens: number, window = W) => ({ cache: { sink: S, window, pinBudget: 0 }, sampling: { seed: 4, maxTokens } }) as const;
 
 /** Rows on a page of the slot table (CacheSlotTable's TABLE_PAGE). */
 const TABLE_PAGE = 64;

@@ -229,7 +229,7 @@ describe('ChatSession', () => {
     expect(chunks.length).toBeGreaterThan(50);
     const cache = session.kvCache!;
     expect(cache.nextPos).toBe(session.tokenCount);
-    expect(cache.evicted).toBe(session.tokenCount - cache.capacity);
+    expect(cache.evicted).toBe(session.tokenCount - cache.sink - cache.window);
   });
 
   it('cancel during prefill and during decode returns promptly with reason cancelled', async () => {

@@ -48,7 +48,8 @@ describe('cacheView owners', () => {
     const view = (await host.request('cacheView', { stream: 'chat', messages }))!;
     expect(view.nextPos).toBeGreaterThan(36);
     const owners = view.owners!;
-    expect(owners.message).toHaveLength(36);
+    // S + W slots and W/4 pin slots (the default pin budget).
+    expect(owners.message).toHaveLength(36 + 8);
     let owned = 0;
     for (const s of view.slots) {
       const m = owners.message[s.slot];

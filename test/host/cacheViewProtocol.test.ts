@@ -156,18 +156,32 @@ describe('cache view protocol', () => {
     await expectMirrored(messages);
 
     // New settings: a rebuild feeds the sinks and the last W tokens into a new stream of the new geometry.
-    const small: CacheSettings = { sink: 4, window: 24, positions: 'cache', journalTokens: 4 };
+    const small: CacheSettings = { sink: 4, window: 24, positions: 'cache', journalTokens: 4, pinBudget: 12 };
     from = ops.length;
     const rebuilt = await host.request('rebuild', { stream: HOST_STREAM, prompt: { kind: 'chat', messages }, cache: small, view: labelled(messages) });
     expect(rebuilt.window).toBe(24);
     expect(rebuilt.reprocessedTokens).toBe(28);
     expect(opsSince(from)[0]).toBe('start');
     view = await expectMirrored(messages);
-    expect(view.capacity).toBe(28);
+    expect(view.capacity).toBe(28 + 12);
     expect(view.evicted).toBeGreaterThan(0);
 
-    // On the rebuilt stream, a regenerate past its 4-token journal resets the cache and feeds it again.
-    expect(await turnAndRegenerate(messages, 'And then?', small, 7, 20)).toContain('reset');
+    // Pinning the start of the first question (evicted by now: fed again) sends the pin slots.
+    from = ops.length;
+    const pinned = await host.request('pin', { stream: HOST_STREAM, messages, index: 1, chars: { start: 0, end: 8 } });
+    expect(pinned.reprocessedTokens).toBe(pinned.end - pinned.start);
+    expect(opsSince(from)).toEqual(['pins']);
+    view = await expectMirrored(messages);
+    expect(view.pins).toEqual([{ start: pinned.start, end: pinned.end }]);
+    expect(mirror.pins).toEqual(view.pins);
+    expect(view.slots.filter((s) => s.kind === 'pin' && s.visible).length).toBe(pinned.end - pinned.start);
+
+    // On the rebuilt stream, a regenerate past its 4-token journal resets the cache and feeds it again;
+    // the pin stays and is sent again after the reset.
+    const again = await turnAndRegenerate(messages, 'And then?', small, 7, 20);
+    expect(again).toContain('reset');
+    expect(again[again.indexOf('reset') + 1]).toBe('pins');
+    expect(mirror.pinFill()).toBe(pinned.end - pinned.start);
 
     // A snapshot, another conversation (a reset names its stream), and the snapshot restored.
     const file = path.join(tmp, 'c1.kv');
@@ -180,6 +194,13 @@ describe('cache view protocol', () => {
     await host.request('restore', { stream: HOST_STREAM, path: file, messages, view: labelled(messages) });
     expect(ops.at(-1)!.op.kind).toBe('restore');
     await expectMirrored(messages);
+    expect(mirror.pinFill()).toBe(pinned.end - pinned.start);
+    // Unpinning empties the pin slots.
+    from = ops.length;
+    expect(await host.request('unpin', { stream: HOST_STREAM, messages, index: 1 })).toEqual({ unpinned: 1 });
+    expect(opsSince(from)).toEqual(['pins']);
+    await expectMirrored(messages);
+    expect(mirror.pinFill()).toBe(0);
 
     // Every op was numbered one after the other.
     expect(ops.map((e) => e.viewSeq)).toEqual(ops.map((_, i) => i + 1));

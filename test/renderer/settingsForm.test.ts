@@ -24,7 +24,7 @@ describe('app settings form', () => {
     const draft = { ...draftFromSettings(defaultSettings()), temperature: ' 0.2 ', seed: '', sink: '4', window: 'AUTO', maxTokens: '256' };
     const result = patchFromDraft(draft);
     expect(result.ok && result.value.sampling).toMatchObject({ temperature: 0.2, seed: null, maxTokens: 256 });
-    expect(result.ok && result.value.cache).toEqual({ sink: 4, window: 'auto', positions: 'cache' });
+    expect(result.ok && result.value.cache).toEqual({ sink: 4, window: 'auto', positions: 'cache', pinBudget: 'auto' });
   });
 
   it('shows the schema message of each invalid field', () => {

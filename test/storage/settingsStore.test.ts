@@ -17,7 +17,7 @@ describe('SettingsStore', () => {
     expect(settings).toEqual({
       systemPrompt: 'You are a helpful assistant.',
       sampling: { temperature: 0.7, topK: 40, topP: 0.95, minP: 0.05, repetitionPenalty: 1.1, maxTokens: 1024, seed: null },
-      cache: { sink: 'auto', window: 'auto', positions: 'cache' },
+      cache: { sink: 'auto', window: 'auto', positions: 'cache', pinBudget: 'auto' },
       provider: 'auto',
       theme: 'system',
       windowBounds: null,
@@ -38,7 +38,7 @@ describe('SettingsStore', () => {
     await store.update({ sampling: { temperature: 0.2, seed: 42 }, cache: { sink: 4, window: 60 }, theme: 'dark' });
     const saved = await store.update({ windowBounds: { width: 900, height: 700, maximized: true }, lastModelId: 'smollm2' });
     expect(saved.sampling).toEqual({ ...defaultSettings().sampling, temperature: 0.2, seed: 42 });
-    expect(saved.cache).toEqual({ sink: 4, window: 60, positions: 'cache' });
+    expect(saved.cache).toEqual({ sink: 4, window: 60, positions: 'cache', pinBudget: 'auto' });
     const reread = await new SettingsStore(root).load();
     expect(reread).toEqual({ settings: saved, warnings: [] });
     expect(await store.update({ lastModelId: null, sampling: { seed: null } })).toMatchObject({ lastModelId: null, sampling: { seed: null } });
@@ -91,7 +91,7 @@ describe('SettingsStore', () => {
       theme: 'dark',
       provider: 'cuda',
       sampling: { ...defaultSettings().sampling, topP: 0.5 },
-      cache: { sink: 'auto', window: 128, positions: 'cache' },
+      cache: { sink: 'auto', window: 128, positions: 'cache', pinBudget: 'auto' },
     });
     expect(warnings.map((w) => (w.kind === 'settings-invalid-field' ? w.path : w.kind)).sort()).toEqual([
       'cache.sink',
@@ -135,7 +135,7 @@ describe('settings schemas', () => {
     const effective = effectiveChatSettings(app, overrides);
     expect(effective.systemPrompt).toBe('app prompt');
     expect(effective.sampling).toEqual({ ...app.sampling, temperature: 0, seed: 7 });
-    expect(effective.cache).toEqual({ sink: 'auto', window: 'auto', positions: 'original' });
+    expect(effective.cache).toEqual({ sink: 'auto', window: 'auto', positions: 'original', pinBudget: 'auto' });
     expect(effectiveChatSettings(app)).toEqual({ systemPrompt: 'app prompt', sampling: app.sampling, cache: app.cache });
   });
 

@@ -29,6 +29,8 @@ export interface SinkRingOptions {
   readonly maxChunk?: number;
   /** Element type of the K/V rows, the model's past_key_values dtype; default float32. */
   readonly kvDtype?: KvDtype;
+  /** B, slots for pinned tokens after the ring (the pin budget, 0..W); default 0: nothing can be pinned. */
+  readonly pinSlots?: number;
 }
 
 /** {@link SinkRingOptions} with every default filled in. */
@@ -40,6 +42,7 @@ export interface ResolvedCacheOptions {
   readonly journalTokens: number;
   readonly maxChunk: number;
   readonly kvDtype: KvDtype;
+  readonly pinSlots: number;
 }
 
 /**
@@ -74,6 +77,10 @@ export function resolveCacheOptions(
   if (!Number.isSafeInteger(maxChunk) || maxChunk < 1) throw new CacheConfigError(`maxChunk must be a positive integer, got ${maxChunk}`);
   const kvDtype = options.kvDtype ?? 'float32';
   if (!KV_DTYPES.includes(kvDtype)) throw new CacheConfigError(`KV dtype must be one of ${KV_DTYPES.join(', ')}, got ${JSON.stringify(kvDtype)}`);
+  const pinSlots = options.pinSlots ?? 0;
+  if (!Number.isSafeInteger(pinSlots) || pinSlots < 0 || pinSlots > window) {
+    throw new CacheConfigError(`pin budget must be a whole number of tokens from 0 to the window (${window}), got ${pinSlots}`);
+  }
   const capacity = sink + window;
   if (capacity + maxChunk > maxPos) {
     // After a rebase the positions fed reach S + W + n - 2, so the cache plus one step must fit.
@@ -100,5 +107,5 @@ export function resolveCacheOptions(
       throw new CacheConfigError(`RoPE has ${invFreq.length} inverse frequencies, rotary dim ${rotaryDim} needs ${rotaryDim / 2}`);
     }
   }
-  return { sink, window, positions, maxPos, journalTokens, maxChunk, kvDtype };
+  return { sink, window, positions, maxPos, journalTokens, maxChunk, kvDtype, pinSlots };
 }

@@ -25,12 +25,15 @@ export interface CacheSnapshot {
   /** Per layer `[kvHeads, S + W, headDim]` in `options.kvDtype` (native: an fp16 cache saves its fp16 bits). */
   readonly keys: readonly KvArray[];
   readonly values: readonly KvArray[];
-  /** Per layer `[kvHeads, S, headDim]`: sink keys as the model computed them. */
+  /** Per layer `[kvHeads, S + B, headDim]`: sink and pinned keys as the model computed them. */
   readonly pristineKeys: readonly KvArray[];
-  /** Length S: the RoPE position each pristine sink key was computed at. */
+  /** Length S + B: the RoPE position each pristine key was computed at. */
   readonly pristinePos: Int32Array;
+  /** Length S + W + B: sinks, ring, pin slots. */
   readonly slotPos: Int32Array;
   readonly slotToken: Int32Array;
+  /** Pinned spans [start, end), by start; their tokens are in the pin slots whose slotPos they are. */
+  readonly pins: readonly { readonly start: number; readonly end: number }[];
 }
 
 /** Why a snapshot cannot be read: cut short, damaged, from another format version, or inconsistent. */
@@ -61,7 +64,8 @@ export function validateCacheSnapshot(s: CacheSnapshot): void {
   const { layers, kvHeads, headDim } = s.geometry;
   const S = opts.sink;
   const W = opts.window;
-  const C = S + W;
+  const B = opts.pinSlots;
+  const C = S + W + B;
   const rowType = opts.kvDtype === 'float16' ? 'Uint16Array' : 'Float32Array';
   const checkArrays = (name: string, arrays: readonly KvArray[], length: number): void => {
     if (arrays.length !== layers) bad(`${name} has ${arrays.length} layers, geometry says ${layers}`);
@@ -71,9 +75,9 @@ export function validateCacheSnapshot(s: CacheSnapshot): void {
   };
   checkArrays('keys', s.keys, kvHeads * C * headDim);
   checkArrays('values', s.values, kvHeads * C * headDim);
-  checkArrays('pristineKeys', s.pristineKeys, kvHeads * S * headDim);
+  checkArrays('pristineKeys', s.pristineKeys, kvHeads * (S + B) * headDim);
   for (const [name, a, n] of [
-    ['pristinePos', s.pristinePos, S],
+    ['pristinePos', s.pristinePos, S + B],
     ['slotPos', s.slotPos, C],
     ['slotToken', s.slotToken, C],
   ] as const) {
@@ -88,7 +92,7 @@ export function validateCacheSnapshot(s: CacheSnapshot): void {
   if (offset > Math.max(S, nextPos - W + 1) - S) bad(`offset ${offset} is ahead of position ${nextPos}`);
   let held = 0;
   let sinkGap = false;
-  for (let j = 0; j < C; j++) {
+  for (let j = 0; j < S + W; j++) {
     const p = s.slotPos[j];
     const t = s.slotToken[j];
     if (p === -1) {
@@ -105,4 +109,29 @@ export function validateCacheSnapshot(s: CacheSnapshot): void {
     held++;
   }
   if (evicted !== nextPos - held) bad(`evicted ${evicted} should be ${nextPos - held} (positions seen minus slots held)`);
+  validatePins(s, S, S + W, C, bad);
+}
+
+/** Spans in order, disjoint, after the sinks and before nextPos; each pinned position in exactly one pin slot, nothing else there. */
+function validatePins(s: CacheSnapshot, S: number, first: number, C: number, bad: (what: string) => never): void {
+  let pinned = 0;
+  let last = S;
+  for (const { start, end } of s.pins) {
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < last || end <= start || end > s.nextPos) {
+      bad(`pinned span ${start}..${end - 1} is out of order or outside positions ${S}..${s.nextPos - 1}`);
+    }
+    last = end;
+    pinned += end - start;
+  }
+  const seen = new Set<number>();
+  for (let j = first; j < C; j++) {
+    const p = s.slotPos[j];
+    if (p === -1) {
+      if (s.slotToken[j] !== -1) bad(`empty pin slot ${j} holds token ${s.slotToken[j]}`);
+      continue;
+    }
+    if (s.slotToken[j] < 0 || seen.has(p) || !s.pins.some((r) => p >= r.start && p < r.end)) bad(`pin slot ${j} holds position ${p}, which no pinned span covers once`);
+    seen.add(p);
+  }
+  if (seen.size !== pinned) bad(`pinned spans cover ${pinned} positions but the pin slots hold ${seen.size}`);
 }

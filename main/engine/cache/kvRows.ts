@@ -9,9 +9,10 @@ import type { KvGeometry } from './cacheOptions';
 import { allocKv, kvElementBytes, type KvArray, type KvDtype, type KvFormat, type KvStorage } from './kvStorage';
 
 /**
- * Host {@link KvStorage}: per layer K and V of `[kvHeads, S + W, headDim]` in the model's KV dtype, plus
- * the pristine sink keys `[kvHeads, S, headDim]` (as the model computed them, the source of every sink
- * re-rotation). Slot j of head h starts at `(h * C + j) * headDim`. Copies are bit moves in either dtype;
+ * Host {@link KvStorage}: per layer K and V of `[kvHeads, S + W + B, headDim]` in the model's KV dtype
+ * (B pin slots after the ring), plus the pristine keys of the anchored slots `[kvHeads, S + B, headDim]`
+ * (sinks then pins, as the model computed them: the source of every re-rotation). Anchor a is slot a for
+ * a < S and slot W + a for a pin. Slot j of head h starts at `(h * C + j) * headDim`. Copies are bit moves in either dtype;
  * fp16 rotation decodes, rotates in double precision and rounds once. Owned by one SinkRingCache.
  */
 export class KvRows implements KvStorage {
@@ -24,22 +25,25 @@ export class KvRows implements KvStorage {
   private readonly sink: number;
   private readonly window: number;
   private readonly capacity: number;
+  /** S + B: sinks and pin slots, the slots with a pristine copy. */
+  private readonly anchors: number;
   /** cos/sin of the latest rotation: one delta applies to every layer and head (and every slot of a rebase). */
   private readonly rotation: RotationTable;
   private readonly rotate: (buf: KvArray, offset: number, rope: RopeSpec, table: RotationTable) => void;
 
-  constructor(geometry: Readonly<KvGeometry>, sink: number, window: number, dtype: KvDtype = 'float32') {
+  constructor(geometry: Readonly<KvGeometry>, sink: number, window: number, dtype: KvDtype = 'float32', pins = 0) {
     const { layers, kvHeads, headDim } = geometry;
     this.format = { dtype, place: 'host' };
     this.kvHeads = kvHeads;
     this.headDim = headDim;
     this.sink = sink;
     this.window = window;
-    this.capacity = sink + window;
+    this.capacity = sink + window + pins;
+    this.anchors = sink + pins;
     const slots = kvHeads * this.capacity * headDim;
     this.keys = Array.from({ length: layers }, () => allocKv(dtype, slots));
     this.values = Array.from({ length: layers }, () => allocKv(dtype, slots));
-    this.pristine = Array.from({ length: layers }, () => allocKv(dtype, kvHeads * sink * headDim));
+    this.pristine = Array.from({ length: layers }, () => allocKv(dtype, kvHeads * this.anchors * headDim));
     this.rotation = new RotationTable(headDim >> 1);
     const scratch = new Float64Array(headDim);
     this.rotate =
@@ -58,7 +62,7 @@ export class KvRows implements KvStorage {
     for (let i = 0; i < n; ) {
       const q = P + i;
       const j = q < S ? q : S + ((q - S) % W);
-      const run = Math.min(n - i, q < S ? S - q : C - j);
+      const run = Math.min(n - i, q < S ? S - q : S + W - j);
       for (let l = 0; l < this.keys.length; l++) {
         for (let h = 0; h < kvHeads; h++) {
           const from = (h * (past + n) + past + i) * headDim;
@@ -68,6 +72,28 @@ export class KvRows implements KvStorage {
         }
       }
       i += run;
+    }
+  }
+
+  /** Copies new row i of a step (per layer `[kvHeads, past + n, headDim]`) into slot j. */
+  copyPresentRow(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], i: number, n: number, past: number, j: number): void {
+    const { kvHeads, headDim, capacity: C } = this;
+    for (let l = 0; l < this.keys.length; l++) {
+      for (let h = 0; h < kvHeads; h++) {
+        copyRow(presentKeys[l], (h * (past + n) + past + i) * headDim, this.keys[l], (h * C + j) * headDim, headDim);
+        copyRow(presentValues[l], (h * (past + n) + past + i) * headDim, this.values[l], (h * C + j) * headDim, headDim);
+      }
+    }
+  }
+
+  /** Copies slot `from`'s rows into slot `to`, every layer and head. */
+  copySlot(from: number, to: number): void {
+    const { kvHeads, headDim, capacity: C } = this;
+    for (let l = 0; l < this.keys.length; l++) {
+      for (let h = 0; h < kvHeads; h++) {
+        copyRow(this.keys[l], (h * C + from) * headDim, this.keys[l], (h * C + to) * headDim, headDim);
+        copyRow(this.values[l], (h * C + from) * headDim, this.values[l], (h * C + to) * headDim, headDim);
+      }
     }
   }
 
@@ -93,38 +119,50 @@ export class KvRows implements KvStorage {
     }
   }
 
-  /** Zeroes slot j (and its pristine copy for a sink): empty slots hold zeros, never stale or NaN rows. */
+  /** Zeroes slot j (and its pristine copy for an anchored slot): empty slots hold zeros, never stale or NaN rows. */
   zeroSlot(j: number): void {
-    const { kvHeads, headDim, sink: S, capacity: C } = this;
+    const { kvHeads, headDim, anchors: A, capacity: C } = this;
+    const a = this.anchorOf(j);
     for (let l = 0; l < this.keys.length; l++) {
       for (let h = 0; h < kvHeads; h++) {
         this.keys[l].fill(0, (h * C + j) * headDim, (h * C + j + 1) * headDim);
         this.values[l].fill(0, (h * C + j) * headDim, (h * C + j + 1) * headDim);
-        if (j < S) this.pristine[l].fill(0, (h * S + j) * headDim, (h * S + j + 1) * headDim);
+        if (a >= 0) this.pristine[l].fill(0, (h * A + a) * headDim, (h * A + a + 1) * headDim);
       }
     }
   }
 
-  /** Keeps sink slot i's keys, just written by the model, as its pristine copy. */
-  capturePristine(i: number): void {
-    const { kvHeads, headDim, sink: S, capacity: C } = this;
+  /** Keeps anchor a's keys (a sink or pin slot the model or a copy just wrote) as its pristine copy. */
+  capturePristine(a: number): void {
+    const { kvHeads, headDim, anchors: A, capacity: C } = this;
+    const j = this.slotOfAnchor(a);
     for (let l = 0; l < this.keys.length; l++) {
-      for (let h = 0; h < kvHeads; h++) copyRow(this.keys[l], (h * C + i) * headDim, this.pristine[l], (h * S + i) * headDim, headDim);
+      for (let h = 0; h < kvHeads; h++) copyRow(this.keys[l], (h * C + j) * headDim, this.pristine[l], (h * A + a) * headDim, headDim);
     }
   }
 
-  /** Sets sink slot i's keys to its pristine keys rotated by `delta` (double-precision angles; no drift). */
-  placeSink(i: number, rope: RopeSpec, delta: number): void {
-    const { kvHeads, headDim, sink: S, capacity: C } = this;
+  /** Sets anchor a's keys to its pristine keys rotated by `delta` (double-precision angles; no drift). */
+  placeAnchor(a: number, rope: RopeSpec, delta: number): void {
+    const { kvHeads, headDim, anchors: A, capacity: C } = this;
+    const j = this.slotOfAnchor(a);
     const table = delta === 0 ? null : this.rotation.set(rope, delta);
     for (let l = 0; l < this.keys.length; l++) {
       const k = this.keys[l];
       for (let h = 0; h < kvHeads; h++) {
-        const at = (h * C + i) * headDim;
-        copyRow(this.pristine[l], (h * S + i) * headDim, k, at, headDim);
+        const at = (h * C + j) * headDim;
+        copyRow(this.pristine[l], (h * A + a) * headDim, k, at, headDim);
         if (table) this.rotate(k, at, rope, table);
       }
     }
+  }
+
+  /** Anchor index of slot j (a sink or pin slot), -1 for a ring slot. */
+  private anchorOf(j: number): number {
+    return j < this.sink ? j : j >= this.sink + this.window ? j - this.window : -1;
+  }
+
+  private slotOfAnchor(a: number): number {
+    return a < this.sink ? a : a + this.window;
   }
 
   /** Rotates slot j's keys in place by `delta` positions. */

@@ -48,15 +48,18 @@ export interface KvStorage {
   /** Per layer `[kvHeads, C, headDim]`, the past fed to the model (host storage). */
   readonly keys: readonly KvArray[];
   readonly values: readonly KvArray[];
-  /** Per layer `[kvHeads, S, headDim]`: sink keys as the model computed them. */
+  /** Per layer `[kvHeads, S + B, headDim]`: sink and pin keys as the model computed them (anchor a: sink a, pin slot W + a). */
   readonly pristine: readonly KvArray[];
   /** Copies a step's new rows (per layer `[kvHeads, past + n, headDim]`, new ones last) into the slots of P..P+n-1. */
   copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number): void;
   saveSlot(j: number, keyRows: KvArray, valueRows: KvArray, at: number): void;
   restoreSlot(j: number, keyRows: KvArray, valueRows: KvArray, at: number): void;
   zeroSlot(j: number): void;
-  capturePristine(i: number): void;
-  placeSink(i: number, rope: RopeSpec, delta: number): void;
+  /** Copies new row i of a step into slot j (a pinned span fed again). */
+  copyPresentRow(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], i: number, n: number, past: number, j: number): void;
+  copySlot(from: number, to: number): void;
+  capturePristine(anchor: number): void;
+  placeAnchor(anchor: number, rope: RopeSpec, delta: number): void;
   rotateSlot(j: number, rope: RopeSpec, delta: number): void;
   clear(): void;
   /** Bytes of the K and V buffers. */

@@ -8,14 +8,16 @@ import { resolveCacheOptions } from './cacheOptions';
 import type { KvGeometry, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
 import { CacheSnapshotError, validateCacheSnapshot } from './cacheSnapshot';
 import type { CacheSnapshot } from './cacheSnapshot';
-import type { CacheDelta, CacheHeader, CacheSlotView, CacheView, CacheWrite } from '../../../common/cacheView';
+import type { CacheDelta, CacheHeader, CacheSlotView, CacheView, CacheWrite, PinnedSpan } from '../../../common/cacheView';
 import { KvRows } from './kvRows';
+import { PinError, PinRegion, type PinSpan } from './pinRegion';
 import { isKvArray, type KvArray, type KvDtype, type KvStorage } from './kvStorage';
 import { UndoJournal } from './undoJournal';
 
 export type { KvGeometry, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
 export type { KvArray, KvDtype } from './kvStorage';
 export type { CacheSnapshot } from './cacheSnapshot';
+export { PinError } from './pinRegion';
 
 /** Inputs of one forward pass besides input_ids and the KV buffers: views valid until the next beginStep. */
 export interface StepInputs {
@@ -42,7 +44,9 @@ export class SinkRingCache {
   readonly rope: RopeSpec | null;
   readonly sink: number;
   readonly window: number;
-  /** C = S + W. */
+  /** B: pin slots after the ring (the pin budget in tokens). */
+  readonly pinSlots: number;
+  /** C = S + W + B. */
   readonly capacity: number;
   readonly positions: PositionsMode;
   readonly maxPos: number;
@@ -58,8 +62,11 @@ export class SinkRingCache {
   readonly slotToken: Int32Array;
 
   private readonly rows: KvStorage;
-  /** RoPE position each pristine sink key was computed at. */
+  /** RoPE position each pristine anchored key (sinks, then pin slots) was computed at. */
   private readonly pristinePos: Int32Array;
+  private readonly pins: PinRegion;
+  /** The span whose rows a pin feed is filling (beginPinStep / commitPinStep), null otherwise. */
+  private feeding: PinSpan | null = null;
   /** Slots' mask for the next step (P = nextPos), then maxChunk ones. */
   private readonly mask: BigInt64Array;
   private readonly positionBuf: BigInt64Array;
@@ -68,7 +75,10 @@ export class SinkRingCache {
   private next = 0;
   private off = 0;
   private evictedCount = 0;
-  /** Held sink i's key currently carries RoPE position i + sinkShift. */
+  /**
+   * Held sink i's key currently carries RoPE position i + sinkShift; a pinned token of rank r carries
+   * S + r + sinkShift in cache mode and its original position + sinkShift in original mode.
+   */
   private sinkShift = 0;
   /** sinkShift as of the last commit: what a rewind to that point restores. */
   private committedShift = 0;
@@ -89,16 +99,18 @@ export class SinkRingCache {
     this.rope = rope;
     this.sink = opts.sink;
     this.window = opts.window;
-    this.capacity = opts.sink + opts.window;
+    this.pinSlots = opts.pinSlots;
+    this.capacity = opts.sink + opts.window + opts.pinSlots;
     this.positions = opts.positions;
     this.maxPos = opts.maxPos;
     this.maxChunk = opts.maxChunk;
     const C = this.capacity;
     this.kvDtype = opts.kvDtype;
-    this.rows = new KvRows(geometry, opts.sink, opts.window, opts.kvDtype);
+    this.rows = new KvRows(geometry, opts.sink, opts.window, opts.kvDtype, opts.pinSlots);
     this.keys = this.rows.keys;
     this.values = this.rows.values;
-    this.pristinePos = new Int32Array(opts.sink);
+    this.pristinePos = new Int32Array(opts.sink + opts.pinSlots);
+    this.pins = new PinRegion(opts.sink + opts.window, opts.pinSlots);
     this.slotPos = new Int32Array(C).fill(-1);
     this.slotToken = new Int32Array(C).fill(-1);
     this.mask = new BigInt64Array(C + opts.maxChunk).fill(1n, C);
@@ -126,6 +138,16 @@ export class SinkRingCache {
     return this.journal.length;
   }
 
+  /** Pinned spans, by start. */
+  get pinned(): readonly PinnedSpan[] {
+    return this.pins.spans.map(({ start, end }) => ({ start, end }));
+  }
+
+  /** Pin slots in use. */
+  get pinnedTokens(): number {
+    return this.pins.tokens;
+  }
+
   /** Slot of original position `pos`. */
   slotOf(pos: number): number {
     return slotOf(pos, this.sink, this.window);
@@ -145,6 +167,7 @@ export class SinkRingCache {
     const P = this.next;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`a step needs a positive whole number of tokens, got ${n}`);
     if (n > this.maxChunk) throw new RangeError(`a step of ${n} tokens exceeds this cache's maxChunk of ${this.maxChunk}`);
+    if (this.feeding !== null) throw new Error('a pinned span is being fed: finish or unpin it before the next step');
     const limit = this.ringWriteLimit();
     if (n > limit) {
       throw new RangeError(`a step of ${n} tokens at position ${P} would write a ring slot twice; at most ${limit} fit`);
@@ -154,7 +177,7 @@ export class SinkRingCache {
       this.rebase(this.firstVisibleAt(P) - this.sink);
       this.pendingRebase = true;
     }
-    this.setSinkShift(this.targetShift(P));
+    this.setSinkShift(this.targetShift(P), this.pendingRebase);
     const base = P - this.off;
     for (let i = 0; i < n; i++) this.positionBuf[i] = BigInt(base + i);
     this.pending = n;
@@ -199,6 +222,7 @@ export class SinkRingCache {
     }
     this.next = P + n;
     this.hideLeavingSlot();
+    this.revealPins(this.firstVisibleAt(P), this.firstVisibleAt(this.next));
     this.committedShift = this.sinkShift;
     this.pending = 0;
     const rebased = this.pendingRebase;
@@ -252,18 +276,29 @@ export class SinkRingCache {
     this.next -= count;
     this.pending = 0;
     this.pendingRebase = false;
-    this.setSinkShift(shift);
+    this.unpinFrom(this.next);
+    this.setSinkShift(shift, true);
     this.committedShift = shift;
     this.recomputeMask();
     return true;
   }
 
-  /** Empties the cache: the state of a new one (row storage of the journal stays allocated). */
-  reset(): void {
-    this.rows.clear();
-    this.pristinePos.fill(0);
-    this.slotPos.fill(-1);
-    this.slotToken.fill(-1);
+  /**
+   * Empties the cache: the state of a new one (row storage of the journal stays allocated). With
+   * `keepPins` the pinned spans stay (a rewind beyond the journal re-feeds the stream around them: drop
+   * the pins past the cut first with {@link unpinFrom}).
+   */
+  reset(keepPins = false): void {
+    this.abortPinFeed();
+    if (keepPins) {
+      for (let j = 0; j < this.sink + this.window; j++) if (this.slotPos[j] >= 0) this.emptySlot(j);
+    } else {
+      for (const { start } of this.pins.spans) this.pins.remove(start);
+      this.rows.clear();
+      this.pristinePos.fill(0);
+      this.slotPos.fill(-1);
+      this.slotToken.fill(-1);
+    }
     this.next = 0;
     this.off = 0;
     this.evictedCount = 0;
@@ -272,6 +307,7 @@ export class SinkRingCache {
     this.pending = 0;
     this.pendingRebase = false;
     this.journal.clear();
+    this.setSinkShift(0, true);
     this.recomputeMask();
   }
 
@@ -282,23 +318,139 @@ export class SinkRingCache {
    */
   skipTo(pos: number): void {
     if (!Number.isInteger(pos) || pos < 0 || pos > MAX_POSITION) throw new RangeError(`skipTo needs a position, got ${pos}`);
+    this.abortPinFeed();
     const keep = Math.min(pos, this.sink);
     let held = 0;
-    for (let j = 0; j < this.capacity; j++) {
+    for (let j = 0; j < this.sink + this.window; j++) {
       if (this.slotPos[j] < 0) continue;
       if (j < keep) held++;
       else this.emptySlot(j);
     }
     this.next = pos;
     this.evictedCount = pos - held;
-    // The ring is empty now, so only the sinks (re-rotated below) depend on the offset.
+    // The ring is empty now, so only the sinks and pins (re-placed below) depend on the offset.
     this.off = Math.min(this.off, this.firstVisibleAt(pos) - this.sink);
-    this.setSinkShift(this.targetShift(pos));
+    this.setSinkShift(this.targetShift(pos), true);
     this.committedShift = this.sinkShift;
     this.pending = 0;
     this.pendingRebase = false;
     this.journal.clear();
     this.recomputeMask();
+  }
+
+  /**
+   * Pins original positions [start, end) (DESIGN §3 "Pinned memory"). When every one of them is still in
+   * the ring their rows are copied into pin slots (O(length) row copies) and this returns 'copied'.
+   * Otherwise it returns 'feed': the caller feeds the span's token ids again through
+   * {@link beginPinStep}/{@link commitPinStep} (or gives up with {@link unpin}); no step may run before.
+   * @throws PinError for a span outside the tokens seen, over the sinks, overlapping a pin, beyond the
+   *   budget, or one that must be fed again where the cache lacks the model's RoPE.
+   */
+  pin(start: number, end: number): 'copied' | 'feed' {
+    if (this.pending !== 0 || this.feeding !== null) throw new Error('pin needs a cache between steps');
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < this.sink || end <= start || end > this.next) {
+      throw new PinError(`can pin only positions ${this.sink}..${this.next - 1} (after the ${this.sink} sinks, before the next token), got ${start}..${end - 1}`);
+    }
+    let inRing = true;
+    for (let p = start; p < end && inRing; p++) inRing = this.slotPos[this.slotOf(p)] === p;
+    if (!inRing && this.rope === null) throw new PinError('pinning tokens the ring no longer holds feeds them again, which needs the model\'s RoPE');
+    const span = this.pins.add(start, end);
+    if (!inRing) {
+      this.feeding = span;
+      return 'feed';
+    }
+    for (let k = 0; k < span.slots.length; k++) {
+      const from = this.slotOf(start + k);
+      const j = span.slots[k];
+      this.rows.copySlot(from, j);
+      this.slotPos[j] = start + k;
+      this.slotToken[j] = this.slotToken[from];
+      // Ring keys carry their original position minus the offset.
+      this.capturePinPristine(j, start + k - this.off);
+    }
+    span.fed = span.slots.length;
+    this.setSinkShift(this.committedShift, true);
+    this.recomputeMask();
+    return 'copied';
+  }
+
+  /** Tokens of the span being fed again that are still to feed (0 when none is). */
+  get pinFeedLeft(): number {
+    const f = this.feeding;
+    return f === null ? 0 : f.end - f.start - f.fed;
+  }
+
+  /**
+   * Prepares feeding the next `n` tokens of the span {@link pin} asked to feed again. They attend to the
+   * sinks, the spans pinned before them and the span's tokens fed so far, laid out contiguously from
+   * position 0 (sinks at 0..S-1, then pinned tokens by rank), and are fed right after them; the window is
+   * masked. The inputs are valid until the next begin.
+   */
+  beginPinStep(n: number): StepInputs {
+    const span = this.feeding;
+    if (span === null) throw new Error('no pinned span is waiting to be fed');
+    const left = span.end - span.start - span.fed;
+    if (!Number.isInteger(n) || n < 1 || n > Math.min(left, this.maxChunk)) {
+      throw new RangeError(`a pin step takes 1..${Math.min(left, this.maxChunk)} tokens, got ${n}`);
+    }
+    this.setSinkShift(0, true, true);
+    const C = this.capacity;
+    this.mask.fill(0n, this.sink, C);
+    let rank = 0;
+    for (const s of this.pins.spans) {
+      if (s === span) break;
+      rank += s.end - s.start;
+    }
+    for (let p = 0; p < rank + span.fed; p++) this.mask[this.pinSlotOfRank(p)] = 1n;
+    const base = this.sink + rank + span.fed;
+    for (let i = 0; i < n; i++) this.positionBuf[i] = BigInt(base + i);
+    this.pending = n;
+    return { attentionMask: this.mask.subarray(0, C + n), positionIds: this.positionBuf.subarray(0, n), pastLength: C };
+  }
+
+  /** Copies a pin step's new rows (as {@link commitStep} takes them) into the span's pin slots. */
+  commitPinStep(tokenIds: ArrayLike<number>, presentKeys: readonly KvArray[], presentValues: readonly KvArray[]): void {
+    const span = this.feeding;
+    const n = this.pending;
+    if (span === null || n === 0) throw new Error('commitPinStep needs a beginPinStep before it');
+    const past = checkCommit(this.geometry, this.kvDtype, this.capacity, n, tokenIds, presentKeys, presentValues);
+    const base = Number(this.positionBuf[0]);
+    for (let i = 0; i < n; i++) {
+      const k = span.fed + i;
+      const j = span.slots[k];
+      this.rows.copyPresentRow(presentKeys, presentValues, i, n, past, j);
+      this.slotPos[j] = span.start + k;
+      this.slotToken[j] = tokenIds[i];
+      this.capturePinPristine(j, base + i);
+    }
+    span.fed += n;
+    this.pending = 0;
+    if (span.fed === span.end - span.start) {
+      this.feeding = null;
+      this.setSinkShift(this.committedShift, true);
+      this.recomputeMask();
+    }
+  }
+
+  /** Unpins the span starting at `start` (a span being fed too), freeing its slots; false when none does. */
+  unpin(start: number): boolean {
+    const span = this.pins.spans.find((s) => s.start === start);
+    if (span === undefined) return false;
+    if (this.pending !== 0 && span !== this.feeding) throw new Error('unpin needs a cache between steps');
+    this.pins.remove(start);
+    if (span === this.feeding) {
+      this.feeding = null;
+      this.pending = 0;
+    }
+    for (const j of span.slots) if (this.slotPos[j] >= 0) this.emptySlot(j);
+    this.setSinkShift(this.committedShift, true);
+    this.recomputeMask();
+    return true;
+  }
+
+  /** Unpins every span reaching position `pos` or beyond (their tokens are being cut from the stream). */
+  unpinFrom(pos: number): void {
+    for (const s of this.pins.spans) if (s.end > pos) this.unpin(s.start);
   }
 
   /** The counters the next step starts from (O(1)): what a view's header holds. */
@@ -316,15 +468,18 @@ export class SinkRingCache {
   /** The whole cache as the next step sees it (O(C)); keep it current with {@link applyCacheDelta}. */
   view(): CacheView {
     const S = this.sink;
-    const { sinkRopeShift: shift, ...header } = this.header();
+    const header = this.header();
+    const shift = header.sinkRopeShift;
     const slots: CacheSlotView[] = [];
+    const anchor = this.pinAnchors();
     for (let j = 0; j < this.capacity; j++) {
       const pos = this.slotPos[j];
+      const kind = j < S ? 'sink' : j < S + this.window ? 'ring' : 'pin';
       slots.push({
         slot: j,
-        kind: j < S ? 'sink' : 'ring',
+        kind,
         pos,
-        ropePos: pos < 0 ? -1 : j < S ? j + shift : pos - this.off,
+        ropePos: pos < 0 ? -1 : kind === 'sink' ? j + shift : kind === 'pin' ? anchor[j - S - this.window] + shift : pos - this.off,
         tokenId: this.slotToken[j],
         visible: this.mask[j] === 1n,
       });
@@ -335,6 +490,7 @@ export class SinkRingCache {
       capacity: this.capacity,
       positions: this.positions,
       ...header,
+      pins: this.pinned,
       slots,
     };
   }
@@ -356,6 +512,7 @@ export class SinkRingCache {
       pristinePos: this.pristinePos.slice(),
       slotPos: this.slotPos.slice(),
       slotToken: this.slotToken.slice(),
+      pins: this.pinned,
     };
   }
 
@@ -382,6 +539,15 @@ export class SinkRingCache {
     cache.pristinePos.set(s.pristinePos);
     cache.slotPos.set(s.slotPos);
     cache.slotToken.set(s.slotToken);
+    for (const { start, end } of s.pins) {
+      // validateCacheSnapshot checked that the pin slots hold exactly these positions: back where they were.
+      const at = new Int32Array(end - start);
+      for (let j = cache.pins.first; j < cache.capacity; j++) {
+        const p = cache.slotPos[j];
+        if (p >= start && p < end) at[p - start] = j;
+      }
+      cache.pins.add(start, end, at).fed = end - start;
+    }
     cache.next = s.nextPos;
     cache.off = s.offset;
     cache.evictedCount = s.evicted;
@@ -406,9 +572,14 @@ export class SinkRingCache {
     return Math.max(this.sink, P - this.window + 1);
   }
 
-  /** Sink rotation shift a step starting at P needs: sink i at firstVisible - S + i (cache) or i - offset (original). */
+  /**
+   * Sink rotation shift a step starting at P needs. Cache mode: the sinks and the pinned tokens the query
+   * sees sit, in that order, right before the oldest visible window token. Original: i - offset.
+   */
   private targetShift(P: number): number {
-    return this.positions === 'cache' ? this.firstVisibleAt(P) - this.sink - this.off : 0 - this.off;
+    if (this.positions === 'original') return 0 - this.off;
+    const fv = this.firstVisibleAt(P);
+    return fv - this.sink - this.pins.visibleBefore(fv) - this.off;
   }
 
   /** Moves every ring key's RoPE position down by newOffset - offset: O(C), once per ~maxPos - C tokens. */
@@ -418,22 +589,71 @@ export class SinkRingCache {
       throw new Error(`positions reached this model's limit of ${this.maxPos}, and without its RoPE the cache cannot rebase`);
     }
     const delta = newOffset - this.off;
-    for (let j = this.sink; j < this.capacity; j++) if (this.slotPos[j] >= 0) this.rows.rotateSlot(j, rope, -delta);
+    for (let j = this.sink; j < this.sink + this.window; j++) if (this.slotPos[j] >= 0) this.rows.rotateSlot(j, rope, -delta);
     this.off = newOffset;
     // Journaled rows carry the old rotation; rewinding across the rebase re-prefills instead.
     this.journal.clear();
   }
 
-  /** Re-rotates held sinks from their pristine keys (never from an already rotated key: no drift). */
-  private setSinkShift(target: number): void {
-    if (target === this.sinkShift) return;
-    for (let i = 0; i < this.sink; i++) {
-      if (this.slotPos[i] < 0) continue;
-      const rope = this.rope;
-      if (rope === null) throw new Error('moving sink keys needs the model\'s RoPE');
-      this.rows.placeSink(i, rope, i + target - this.pristinePos[i]);
-    }
+  /**
+   * Re-rotates held sinks and pinned tokens from their pristine keys (never from an already rotated key:
+   * no drift) to sink i at i + target, pinned token at (S + rank, or its position in original mode unless
+   * `byRank`) + target. `force` re-places them even when the shift is unchanged (the pins changed).
+   */
+  private setSinkShift(target: number, force = false, byRank = this.positions === 'cache'): void {
+    if (target === this.sinkShift && !force) return;
+    for (let i = 0; i < this.sink; i++) if (this.slotPos[i] >= 0) this.placeAnchor(i, i + target);
+    const S = this.sink;
+    const W = this.window;
+    this.pins.forEachToken((j, pos, rank) => this.placeAnchor(j - W, (byRank ? S + rank : pos) + target));
     this.sinkShift = target;
+  }
+
+  /** Puts anchor a's pristine key at RoPE position `ropePos`. */
+  private placeAnchor(a: number, ropePos: number): void {
+    const delta = ropePos - this.pristinePos[a];
+    const rope = this.rope;
+    if (delta !== 0 && rope === null) throw new Error('moving sink or pinned keys needs the model\'s RoPE');
+    this.rows.placeAnchor(a, rope!, delta);
+  }
+
+  /** Keeps pin slot j's key, just written, as its pristine copy computed at RoPE position `ropePos`. */
+  private capturePinPristine(j: number, ropePos: number): void {
+    const a = j - this.window;
+    this.rows.capturePristine(a);
+    this.pristinePos[a] = ropePos;
+  }
+
+  /** Per pin slot (index j - S - W): its anchor, S + rank in cache mode, its position in original mode. */
+  private pinAnchors(): Int32Array {
+    const out = new Int32Array(this.pinSlots);
+    const base = this.sink + this.window;
+    const byRank = this.positions === 'cache';
+    this.pins.forEachToken((j, pos, rank) => (out[j - base] = byRank ? this.sink + rank : pos));
+    return out;
+  }
+
+  /** The pin slot of the token of rank `r` among held pins. */
+  private pinSlotOfRank(r: number): number {
+    for (const s of this.pins.spans) {
+      const len = s.end - s.start;
+      if (r < len) return s.slots[r];
+      r -= len;
+    }
+    throw new RangeError(`no pinned token of rank ${r}`);
+  }
+
+  /** Shows the pinned tokens whose ring copy left the window as it moved from `from` to `to`. */
+  private revealPins(from: number, to: number): void {
+    if (to <= from || this.pins.tokens === 0) return;
+    for (const s of this.pins.spans) {
+      for (let p = Math.max(s.start, from); p < Math.min(s.end, to); p++) this.mask[s.slots[p - s.start]] = 1n;
+    }
+  }
+
+  /** Drops a pin feed in progress (its span is unpinned). */
+  private abortPinFeed(): void {
+    if (this.feeding !== null) this.unpin(this.feeding.start);
   }
 
   /** Journals slot j's content before it is written; an empty slot journals just its emptiness. */
@@ -452,12 +672,17 @@ export class SinkRingCache {
     if (p >= 0 && P - p >= this.window) this.mask[j] = 0n;
   }
 
-  /** DESIGN §3's mask formula for P = nextPos, from scratch (rewind, skipTo, reset, restore). */
+  /**
+   * DESIGN §3's mask formula for P = nextPos, from scratch (rewind, skipTo, reset, restore, pins): a pinned
+   * token is visible once its ring copy has left the window.
+   */
   private recomputeMask(): void {
     const P = this.next;
+    const ring = this.sink + this.window;
+    const fv = this.firstVisibleAt(P);
     for (let j = 0; j < this.capacity; j++) {
       const p = this.slotPos[j];
-      this.mask[j] = p >= 0 && (p < this.sink || P - p < this.window) ? 1n : 0n;
+      this.mask[j] = p >= 0 && (j < ring ? p < this.sink || P - p < this.window : p < fv) ? 1n : 0n;
     }
   }
 
@@ -465,6 +690,7 @@ export class SinkRingCache {
   private emptySlot(j: number): void {
     this.rows.zeroSlot(j);
     if (j < this.sink) this.pristinePos[j] = 0;
+    else if (j >= this.sink + this.window) this.pristinePos[j - this.window] = 0;
     this.slotPos[j] = -1;
     this.slotToken[j] = -1;
   }

@@ -10,8 +10,10 @@ import type { CacheSnapshot } from './cacheSnapshot';
 import { KV_DTYPES, type KvArray } from './kvStorage';
 
 const MAGIC = 'OUROKVC\0';
-/** The format version this build writes and reads. */
-export const SNAPSHOT_VERSION = 1;
+/** The format version this build writes; it reads every version from {@link OLDEST_VERSION} on. */
+export const SNAPSHOT_VERSION = 2;
+/** Version 1 had no pinned memory: it reads as a cache without pin slots. */
+const OLDEST_VERSION = 1;
 const PREFIX_BYTES = 24;
 const TRAILER_BYTES = 8;
 
@@ -38,7 +40,10 @@ const headerSchema = z.object({
     maxChunk: positive,
     // Version-1 files written before fp16 caches existed hold float32 rows.
     kvDtype: z.enum(KV_DTYPES as ['float32', 'float16']).default('float32'),
+    // Version 2 added pinned memory: the slots after the ring, and the spans they hold.
+    pinSlots: count.default(0),
   }),
+  pins: z.array(z.object({ start: count, end: count })).default([]),
   rope: z.object({ headDim: positive, rotaryDim: positive }).nullable(),
   nextPos: count,
   offset: count,
@@ -61,6 +66,7 @@ export function encodeSnapshot(s: CacheSnapshot): Uint8Array {
     offset: s.offset,
     evicted: s.evicted,
     sinkShift: s.sinkShift,
+    pins: s.pins.map(({ start, end }) => ({ start, end })),
     arrays: arrays.map(([spec]) => spec),
   };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
@@ -98,8 +104,8 @@ export function decodeSnapshot(bytes: Uint8Array): CacheSnapshot {
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(8, true);
-  if (version !== SNAPSHOT_VERSION) {
-    fail('version', `has format version ${version}; this build reads version ${SNAPSHOT_VERSION}`);
+  if (version < OLDEST_VERSION || version > SNAPSHOT_VERSION) {
+    fail('version', `has format version ${version}; this build reads versions ${OLDEST_VERSION} to ${SNAPSHOT_VERSION}`);
   }
   const headerLength = dv.getUint32(12, true);
   const total = dv.getFloat64(16, true);
@@ -160,6 +166,7 @@ export function decodeSnapshot(bytes: Uint8Array): CacheSnapshot {
     pristinePos: data.get('pristinePos') as Int32Array,
     slotPos: data.get('slotPos') as Int32Array,
     slotToken: data.get('slotToken') as Int32Array,
+    pins: header.pins,
   };
   validateCacheSnapshot(snapshot);
   return snapshot;
@@ -169,14 +176,15 @@ export function decodeSnapshot(bytes: Uint8Array): CacheSnapshot {
 function expectedArrays(h: Pick<Header, 'geometry' | 'options' | 'rope'>): ArraySpec[] {
   const { layers, kvHeads, headDim } = h.geometry;
   const S = h.options.sink;
-  const C = S + h.options.window;
+  const B = h.options.pinSlots;
+  const C = S + h.options.window + B;
   const kv: Dtype = h.options.kvDtype === 'float16' ? 'f16' : 'f32';
   const specs: ArraySpec[] = [];
   for (const prefix of ['keys', 'values'] as const) {
     for (let l = 0; l < layers; l++) specs.push({ name: `${prefix}.${l}`, dtype: kv, length: kvHeads * C * headDim });
   }
-  for (let l = 0; l < layers; l++) specs.push({ name: `pristineKeys.${l}`, dtype: kv, length: kvHeads * S * headDim });
-  specs.push({ name: 'pristinePos', dtype: 'i32', length: S });
+  for (let l = 0; l < layers; l++) specs.push({ name: `pristineKeys.${l}`, dtype: kv, length: kvHeads * (S + B) * headDim });
+  specs.push({ name: 'pristinePos', dtype: 'i32', length: S + B });
   specs.push({ name: 'slotPos', dtype: 'i32', length: C });
   specs.push({ name: 'slotToken', dtype: 'i32', length: C });
   if (h.rope) specs.push({ name: 'rope.invFreq', dtype: 'f64', length: h.rope.rotaryDim / 2 });

@@ -19,7 +19,7 @@ export interface CacheCanvasProps {
   onSelect(slot: number): void;
 }
 
-const selectGeometry = (s: AppState) => [s.cacheMirror.sink, s.cacheMirror.window] as const;
+const selectGeometry = (s: AppState) => [s.cacheMirror.sink, s.cacheMirror.window, s.cacheMirror.capacity] as const;
 const NAV_KEYS = new Set(['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End']);
 
 export function CacheCanvas({ mode, selected, onSelect }: CacheCanvasProps) {
@@ -31,8 +31,8 @@ export function CacheCanvas({ mode, selected, onSelect }: CacheCanvasProps) {
   const [focus, setFocus] = useState(-1);
   const [hover, setHover] = useState<{ slot: number; x: number; y: number } | null>(null);
   const [announcement, setAnnouncement] = useState('');
-  const [sink, ring] = useAppStoreShallow(selectGeometry);
-  const layout = useMemo(() => layoutCache(sink, ring, width), [sink, ring, width]);
+  const [sink, ring, capacity] = useAppStoreShallow(selectGeometry);
+  const layout = useMemo(() => layoutCache(sink, ring, width, undefined, capacity - sink - ring), [sink, ring, capacity, width]);
 
   // The latest paint inputs, read by the frame callback (which outlives renders).
   const inputs = useRef({ layout, mode, focus: focus >= 0 ? focus : selected, hover: hover?.slot ?? -1 });

@@ -10,15 +10,17 @@ import { useStorePainter } from './useStorePainter';
 export function cacheCounters(s: Pick<AppState, 'cacheMirror' | 'currentModel' | 'lastStats' | 'cacheLiveRate'>): Record<CounterKey, string> {
   const m = s.cacheMirror;
   const perToken = s.currentModel?.kvBytesPerToken ?? 0;
-  const held = m.sink > 0 || m.window > 0 ? m.ringFill() + countHeld(m.pos, m.sink) : 0;
+  const held = m.sink > 0 || m.window > 0 ? m.ringFill() + countHeld(m.pos, m.sink) + m.pinFill() : 0;
+  const pinSlots = m.capacity - m.sink - m.window;
   const rate = s.cacheLiveRate() ?? s.lastStats?.decodeTokPerSec ?? null;
   if (!m.loaded) {
-    return { seen: '–', evicted: '–', fill: '–', kv: '–', offset: '–', rate: rate === null ? '–' : `${formatRate(rate)} tok/s`, head: '–' };
+    return { seen: '–', evicted: '–', fill: '–', pinned: '–', kv: '–', offset: '–', rate: rate === null ? '–' : `${formatRate(rate)} tok/s`, head: '–' };
   }
   return {
     seen: formatCount(m.nextPos),
     evicted: formatCount(m.evicted),
     fill: `${formatCount(m.ringFill())} / ${formatCount(m.window)}`,
+    pinned: pinSlots > 0 ? `${formatCount(m.pinFill())} / ${formatCount(pinSlots)}` : '–',
     kv: perToken > 0 ? `${formatBytes(held * perToken)} of ${formatBytes(m.capacity * perToken)}` : '–',
     offset: formatCount(m.offset),
     rate: rate === null ? '–' : `${formatRate(rate)} tok/s`,
@@ -32,12 +34,13 @@ function countHeld(pos: Int32Array, sink: number): number {
   return n;
 }
 
-export type CounterKey = 'seen' | 'evicted' | 'fill' | 'kv' | 'offset' | 'rate' | 'head';
+export type CounterKey = 'seen' | 'evicted' | 'fill' | 'pinned' | 'kv' | 'offset' | 'rate' | 'head';
 
 const ROWS: readonly { key: CounterKey; label: string; hint: string }[] = [
   { key: 'seen', label: 'Tokens seen', hint: 'Every token fed to the model in this conversation' },
   { key: 'evicted', label: 'Evicted', hint: 'Tokens no longer held in any slot' },
   { key: 'fill', label: 'Window fill', hint: 'Ring slots holding a token' },
+  { key: 'pinned', label: 'Pinned memory', hint: 'Pin slots holding a pinned token, of the pin budget' },
   { key: 'kv', label: 'KV cache', hint: 'Key/value memory of the slots in use, of all slots' },
   { key: 'offset', label: 'Positions offset', hint: 'Subtracted from every position by rebases' },
   { key: 'rate', label: 'Decode', hint: 'Tokens per second while a reply streams (else the last reply)' },

@@ -1,18 +1,23 @@
-// Where each cache slot sits on the panel's canvas: the sink block pinned on top, the ring below in slot
-// order, square cells as large as the slot count allows (8 to 8,192 slots). Pure geometry. Renderer.
+// Where each cache slot sits on the panel's canvas: the sink block on top, the pin slots (pinned memory)
+// next to it, the ring below in slot order, square cells as large as the slot count allows (8 to 8,192
+// slots). Pure geometry. Renderer.
 
 export interface CacheLayout {
   readonly sink: number;
   readonly window: number;
+  /** Pin slots (slots sink + window .. capacity - 1), shown between the sinks and the ring. */
+  readonly pins: number;
   /** Cell side and the gap between cells, CSS pixels. */
   readonly cell: number;
   readonly gap: number;
   readonly cols: number;
   /** Top of the sink block's and the ring block's first row (each follows its caption). */
   readonly sinkTop: number;
+  readonly pinTop: number;
   readonly ringTop: number;
   /** Caption baselines. */
   readonly sinkCaption: number;
+  readonly pinCaption: number;
   readonly ringCaption: number;
   readonly width: number;
   readonly height: number;
@@ -28,32 +33,38 @@ const MIN_CELL = 2;
  * The largest cells (up to 30 px) whose grid fits `width` and stays under `maxHeight`; at the smallest
  * size the grid may be taller (the panel scrolls).
  */
-export function layoutCache(sink: number, window: number, width: number, maxHeight = 440): CacheLayout {
+export function layoutCache(sink: number, window: number, width: number, maxHeight = 440, pins = 0): CacheLayout {
   const w = Math.max(40, Math.floor(width));
   let best: CacheLayout | null = null;
   for (let cell = MAX_CELL; cell >= MIN_CELL; cell--) {
-    best = gridFor(sink, window, w, cell, cell >= 8 ? 2 : cell >= 4 ? 1 : 0);
+    best = gridFor(sink, window, pins, w, cell, cell >= 8 ? 2 : cell >= 4 ? 1 : 0);
     if (best.height <= maxHeight) break;
   }
   return best!;
 }
 
-function gridFor(sink: number, window: number, width: number, cell: number, gap: number): CacheLayout {
+function gridFor(sink: number, window: number, pins: number, width: number, cell: number, gap: number): CacheLayout {
   const cols = Math.max(1, Math.floor((width + gap) / (cell + gap)));
   const rows = (n: number) => Math.ceil(n / cols);
   const blockHeight = (n: number) => (n > 0 ? rows(n) * (cell + gap) - gap : 0);
+  // Each block that exists follows the previous one: its caption, then its rows.
   const sinkTop = sink > 0 ? CAPTION : 0;
-  const ringCaption = sink > 0 ? sinkTop + blockHeight(sink) + BLOCK_GAP : 0;
-  const ringTop = ringCaption + CAPTION;
+  const afterSinks = sink > 0 ? sinkTop + blockHeight(sink) + BLOCK_GAP : 0;
+  const pinTop = pins > 0 ? afterSinks + CAPTION : afterSinks;
+  const afterPins = pins > 0 ? pinTop + blockHeight(pins) + BLOCK_GAP : afterSinks;
+  const ringTop = afterPins + CAPTION;
   return {
     sink,
     window,
+    pins,
     cell,
     gap,
     cols,
     sinkTop,
+    pinTop,
     ringTop,
     sinkCaption: sinkTop - 4,
+    pinCaption: pinTop - 4,
     ringCaption: ringTop - 4,
     width,
     height: ringTop + blockHeight(window),
@@ -62,10 +73,8 @@ function gridFor(sink: number, window: number, width: number, cell: number, gap:
 
 /** Top-left corner of slot `j`'s cell. */
 export function cellOrigin(layout: CacheLayout, j: number): { x: number; y: number } {
-  const { cell, gap, cols } = layout;
-  const inRing = j >= layout.sink;
-  const k = inRing ? j - layout.sink : j;
-  const top = inRing ? layout.ringTop : layout.sinkTop;
+  const { cell, gap, cols, sink, window } = layout;
+  const [k, top] = j < sink ? [j, layout.sinkTop] : j < sink + window ? [j - sink, layout.ringTop] : [j - sink - window, layout.pinTop];
   return { x: (k % cols) * (cell + gap), y: top + Math.floor(k / cols) * (cell + gap) };
 }
 
@@ -83,7 +92,8 @@ export function slotAt(layout: CacheLayout, x: number, y: number): number {
     const k = row * cols + col;
     return k < count ? base + k : -1;
   };
-  if (layout.sink > 0 && y < layout.ringTop - CAPTION) return hit(layout.sinkTop, layout.sink, 0);
+  if (layout.sink > 0 && y < (layout.pins > 0 ? layout.pinTop : layout.ringTop) - CAPTION) return hit(layout.sinkTop, layout.sink, 0);
+  if (layout.pins > 0 && y < layout.ringTop - CAPTION) return hit(layout.pinTop, layout.pins, layout.sink + layout.window);
   return hit(layout.ringTop, layout.window, layout.sink);
 }
 
@@ -92,7 +102,7 @@ export function slotAt(layout: CacheLayout, x: number, y: number): number {
  * the sink and the ring blocks at their edges; clamped to [0, C).
  */
 export function moveSlot(layout: CacheLayout, j: number, key: 'ArrowLeft' | 'ArrowRight' | 'ArrowUp' | 'ArrowDown' | 'Home' | 'End'): number {
-  const capacity = layout.sink + layout.window;
+  const capacity = layout.sink + layout.window + layout.pins;
   if (capacity === 0) return -1;
   if (j < 0) return 0;
   switch (key) {

@@ -48,7 +48,8 @@ export function paintCache(ctx: CanvasRenderingContext2D, model: CacheMirror, la
   ctx.font = '600 11px system-ui, sans-serif';
   ctx.textBaseline = 'alphabetic';
   ctx.fillStyle = o.theme.muted;
-  if (model.sink > 0) ctx.fillText(`Sinks · ${model.sink} pinned`, 0, layout.sinkCaption);
+  if (model.sink > 0) ctx.fillText(`Sinks · ${model.sink} kept`, 0, layout.sinkCaption);
+  if (layout.pins > 0) ctx.fillText(`Pinned memory · ${model.pinFill()} of ${layout.pins}`, 0, layout.pinCaption);
   ctx.fillText(`Window · ring of ${model.window}`, 0, layout.ringCaption);
 
   const empty = mix(o.theme.bg, o.theme.border, 0.35);
@@ -76,9 +77,9 @@ export function paintCache(ctx: CanvasRenderingContext2D, model: CacheMirror, la
       ctx.setLineDash([]);
     }
     if (held && !visible && cell >= 6) hatch(ctx, x, y, cell, o.theme.muted);
-    // Sinks keep an amber frame in every colour mode.
-    if (j < model.sink && o.mode !== 'age' && cell >= 4) {
-      ctx.strokeStyle = o.theme.sink;
+    // Sinks keep an amber frame in every colour mode, pinned tokens a frame of the accent colour.
+    if ((j < model.sink || (held && model.isPinSlot(j))) && o.mode !== 'age' && cell >= 4) {
+      ctx.strokeStyle = j < model.sink ? o.theme.sink : o.theme.accent;
       ctx.lineWidth = Math.max(1, cell / 8);
       ctx.strokeRect(x + ctx.lineWidth / 2, y + ctx.lineWidth / 2, cell - ctx.lineWidth, cell - ctx.lineWidth);
     }

@@ -2,6 +2,7 @@
 // original position, the position RoPE sees, its kind and state, and the message it belongs to. Pure
 // over the cache model and the transcript. Renderer.
 import type { Message } from '../../../common/contract';
+import type { SlotKind } from '../../../common/cacheView';
 import type { CacheMirror } from '../../state/cacheMirror';
 import type { OwnerRole } from './cachePalette';
 
@@ -17,7 +18,7 @@ export interface SlotMessage {
 
 export interface SlotDetails {
   readonly slot: number;
-  readonly kind: 'sink' | 'ring';
+  readonly kind: SlotKind;
   readonly empty: boolean;
   /** Display text (`↵` for a newline), '' when empty. */
   readonly text: string;
@@ -47,7 +48,7 @@ export function slotDetails(model: CacheMirror, j: number, messages: readonly Me
   const empty = model.pos[j] < 0;
   return {
     slot: j,
-    kind: j < model.sink ? 'sink' : 'ring',
+    kind: j < model.sink ? 'sink' : model.isPinSlot(j) ? 'pin' : 'ring',
     empty,
     text: empty ? '' : model.texts[j],
     tokenId: model.tokenId[j],
@@ -60,16 +61,20 @@ export function slotDetails(model: CacheMirror, j: number, messages: readonly Me
   };
 }
 
-/** The state word of a slot: empty, pinned (a sink), in view or out of view. */
+/**
+ * The state word of a slot: empty, pinned (a sink), pinned to memory (a pin slot: seen once its copy in
+ * the ring has left the window), in view or out of view.
+ */
 export function slotState(d: Readonly<SlotDetails>): string {
   if (d.empty) return 'empty';
   if (d.kind === 'sink') return 'pinned';
+  if (d.kind === 'pin') return d.visible ? 'pinned to memory' : 'pinned to memory (its copy in the window is seen)';
   return d.visible ? 'in view' : 'out of view';
 }
 
 /** One sentence for screen readers (the canvas's live region). */
 export function describeSlot(d: Readonly<SlotDetails>, capacity: number): string {
-  const where = `Slot ${d.slot + 1} of ${capacity}, ${d.kind === 'sink' ? 'sink' : 'ring'}${d.head ? ', write head' : ''}`;
+  const where = `Slot ${d.slot + 1} of ${capacity}, ${d.kind === 'pin' ? 'pinned memory' : d.kind}${d.head ? ', write head' : ''}`;
   if (d.empty) return `${where}: empty.`;
   const token = d.text.trim() ? `token “${d.text}”` : `whitespace token “${d.text.replaceAll(' ', '␣')}”`;
   const message = d.message ? `, in ${d.message.label}` : ', template markup';

@@ -79,8 +79,20 @@ export function begin(cache: SinkRingCache, n: number): Begun {
 
 /** Computes the fake model's presents for a begun step and commits them. */
 export function commit(cache: SinkRingCache, { P, n, fed }: Begun, rope: RopeSpec | null = cache.rope): CacheDelta {
+  const { keys, values } = fakePresents(cache, P, fed, rope);
+  const tokens = Array.from({ length: n }, (_, i) => tokenAt(P + i));
+  return cache.commitStep(tokens, keys, values);
+}
+
+/**
+ * The fake model's presents for tokens at original positions P.. fed at positions `fed`: new rows last,
+ * rows 0..C-1 a sentinel, in the cache's dtype (an fp16 model rounds its rows to half once, as the fp32
+ * ones here are rounded to float once).
+ */
+function fakePresents(cache: SinkRingCache, P: number, fed: readonly number[], rope: RopeSpec | null): { keys: KvArray[]; values: KvArray[] } {
   const { layers, kvHeads, headDim: D } = cache.geometry;
   const C = cache.capacity;
+  const n = fed.length;
   const keys: Float32Array[] = [];
   const values: Float32Array[] = [];
   for (let l = 0; l < layers; l++) {
@@ -96,10 +108,8 @@ export function commit(cache: SinkRingCache, { P, n, fed }: Begun, rope: RopeSpe
     keys.push(k);
     values.push(v);
   }
-  const tokens = Array.from({ length: n }, (_, i) => tokenAt(P + i));
-  // An fp16 model returns its rows rounded to half once, as the fp32 ones here are rounded to float once.
   const native = (a: Float32Array): KvArray => (cache.kvDtype === 'float16' ? Uint16Array.from(a, toHalf) : a);
-  return cache.commitStep(tokens, keys.map(native), values.map(native));
+  return { keys: keys.map(native), values: values.map(native) };
 }
 
 /** The fp32 key the fake model computes for the token at original position `pos` fed at `ropePos`. */
@@ -177,19 +187,25 @@ export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /**
  * Checks every visible key against the fake model's raw key rotated so that its distance to the step's
- * first query is the design's: P - p for window tokens, P - (firstVisible - S + i) for sinks in cache
- * mode, P - i in original mode. Holds across rebases iff rebase and sink re-rotation are right.
+ * first query is the design's: P - p for window tokens, P - (firstVisible - S - V + i) for sinks and
+ * P - (firstVisible - V + r) for the pinned token of rank r among the V visible ones in cache mode, P - p
+ * for all in original mode. Holds across rebases iff rebase and sink re-rotation are right.
  */
 export function expectDistances(cache: SinkRingCache, P: number, queryPos: number): number {
   const rope = cache.rope;
   if (rope === null) throw new Error('expectDistances needs a cache with RoPE');
   const S = cache.sink;
+  const ring = S + cache.window;
   const firstVisible = Math.max(S, P - cache.window + 1);
+  // Pinned tokens before the window sit, by position, between the sinks and the window (cache mode).
+  const pins = Array.from(cache.slotPos.subarray(ring)).filter((p) => p >= 0 && p < firstVisible).sort((x, y) => x - y);
+  const region = firstVisible - S - pins.length;
   let checked = 0;
   for (let j = 0; j < cache.capacity; j++) {
     const p = cache.slotPos[j];
-    if (p < 0 || (p >= S && P - p >= cache.window)) continue;
-    const keyAt = j < S && cache.positions === 'cache' ? firstVisible - S + j : p;
+    if (p < 0 || (j < ring ? p >= S && P - p >= cache.window : p >= firstVisible)) continue;
+    const byRank = cache.positions === 'cache';
+    const keyAt = !byRank || (j >= S && j < ring) ? p : j < S ? region + j : region + S + pins.indexOf(p);
     for (let l = 0; l < GEOMETRY.layers; l++) {
       for (let h = 0; h < GEOMETRY.kvHeads; h++) {
         const expected = rotateRef(rawKey(p, l, h), rope, queryPos - (P - keyAt));
@@ -199,6 +215,18 @@ export function expectDistances(cache: SinkRingCache, P: number, queryPos: numbe
     }
   }
   return checked;
+}
+
+/** Feeds the span {@link SinkRingCache.pin} asked to feed again, [start, ...), as the fake model would. */
+export function feedPin(cache: SinkRingCache, start: number): void {
+  const end = start + cache.pinFeedLeft;
+  for (let at = start; at < end; ) {
+    const n = Math.min(end - at, cache.maxChunk);
+    const fed = Array.from(cache.beginPinStep(n).positionIds, Number);
+    const { keys, values } = fakePresents(cache, at, fed, cache.rope);
+    cache.commitPinStep(Array.from({ length: n }, (_, i) => tokenAt(at + i)), keys, values);
+    at += n;
+  }
 }
 
 /** Feeds `cache` and `restored` the same `steps` random steps (seeded); their states must stay bit-identical. */

@@ -69,6 +69,11 @@ function withHeader(bytes: Uint8Array, edit: (header: Record<string, unknown>) =
   return out;
 }
 
+/** Re-seals the checksum after an edit of the prefix. */
+function reseal(bytes: Uint8Array): void {
+  new DataView(bytes.buffer).setUint32(bytes.length - 8, checksum(bytes, bytes.length - 8), true);
+}
+
 describe('snapshot KV dtype', () => {
   it('reads a snapshot written before KV dtypes existed (no kvDtype in its options) as float32', () => {
     const cache = ranCache('cache', 44);
@@ -76,6 +81,20 @@ describe('snapshot KV dtype', () => {
     expect(new TextDecoder().decode(old)).not.toContain('kvDtype');
     const decoded = decodeSnapshot(old);
     expect(decoded.options.kvDtype).toBe('float32');
+    expect(SinkRingCache.fromSnapshot(decoded, cache.rope).snapshot()).toEqual(cache.snapshot());
+  });
+
+  it('reads a version-1 snapshot (before pinned memory: no pin slots, no pins) as a cache without pins', () => {
+    const cache = ranCache('cache', 45);
+    const v1 = withHeader(encodeSnapshot(cache.snapshot()), (h) => {
+      delete (h.options as Record<string, unknown>).pinSlots;
+      delete h.pins;
+    });
+    new DataView(v1.buffer).setUint32(8, 1, true);
+    reseal(v1);
+    const decoded = decodeSnapshot(v1);
+    expect(decoded.options.pinSlots).toBe(0);
+    expect(decoded.pins).toEqual([]);
     expect(SinkRingCache.fromSnapshot(decoded, cache.rope).snapshot()).toEqual(cache.snapshot());
   });
 
@@ -165,11 +184,11 @@ describe('decodeSnapshot rejects bad bytes with a clear error', () => {
   });
 
   it('another format version', () => {
-    const v2 = bytes.slice();
-    new DataView(v2.buffer).setUint32(8, 2, true);
-    expect(reasonOf(() => decodeSnapshot(v2))).toEqual({
+    const v3 = bytes.slice();
+    new DataView(v3.buffer).setUint32(8, 3, true);
+    expect(reasonOf(() => decodeSnapshot(v3))).toEqual({
       reason: 'version',
-      message: 'cache snapshot has format version 2; this build reads version 1',
+      message: 'cache snapshot has format version 3; this build reads versions 1 to 2',
     });
   });
 

@@ -1,0 +1,77 @@
+// ChatSession's pinned memory on the fixture model: a message pinned by its text while in the ring
+// (copied) and after it left (fed again, counted), the send preview not counting pinned tokens as pushed
+// out, unpin, and a rewind beyond the undo journal keeping the pins before the cut.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatMessage } from '../../common/chat';
+import { ChatSession } from '../../main/engine/chatSession';
+import type { GenerateOptions } from '../../main/engine/chatTypes';
+import { loadModel, type LoadedModel } from '../../main/engine/loadedModel';
+import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
+import { ensureFixture } from '../fixtures/llamaFixture';
+
+let model: LoadedModel;
+
+beforeAll(async () => {
+  model = await loadModel((await ensureFixture('tiny')).dir, { threads: 1 });
+});
+
+afterAll(async () => {
+  await model?.release();
+});
+
+const greedy = (maxTokens: number): GenerateOptions => ({ sampling: { ...DEFAULT_SAMPLING, greedy: true }, maxTokens });
+const user = (content: string): ChatMessage => ({ role: 'user', content });
+
+/** Text of the tokens at [start, end) of the session's stream. */
+function spelled(session: ChatSession, start: number, end: number): string {
+  return model.tokenizer.decode(Array.from(session.tokenIds().slice(start, end)), { skipSpecialTokens: false });
+}
+
+describe('ChatSession pins', () => {
+  it('pins a message by its text: copied while in the ring, fed again (counted) once evicted; unpin frees it', async () => {
+    const session = new ChatSession(model, { sink: 4, window: 48, positions: 'cache', pinBudget: 24 });
+    const fact = 'the code is 7412';
+    const messages: ChatMessage[] = [user(fact)];
+    const first = await session.generate({ kind: 'chat', messages }, greedy(4));
+    const contents = [fact];
+    const copied = (await session.pin(contents, 0, null))!;
+    expect(copied.reprocessedTokens).toBe(0);
+    expect(spelled(session, copied.start, copied.end)).toContain(fact);
+    expect(session.kvCache!.pinned).toEqual([{ start: copied.start, end: copied.end }]);
+    expect(session.unpin(contents, 0)).toBe(1);
+    expect(session.kvCache!.pinned).toEqual([]);
+
+    // Push the fact out of the window, then pin it again: its tokens are fed again.
+    messages.push({ role: 'assistant', content: first.text }, user('x '.repeat(60)));
+    await session.generate({ kind: 'chat', messages }, greedy(2));
+    expect(session.kvCache!.evicted).toBeGreaterThan(copied.end);
+    const refed = (await session.pin(contents, 0, { start: 12, end: 16 }))!;
+    expect(spelled(session, refed.start, refed.end)).toContain('7412');
+    expect(refed.end - refed.start).toBeLessThan(copied.end - copied.start);
+    expect(refed.reprocessedTokens).toBe(refed.end - refed.start);
+    await expect(session.pin(['never said'], 0, null)).rejects.toThrow(/never fed this message/);
+  });
+
+  it('the send preview does not count pinned tokens as pushed out; a rewind beyond the journal keeps earlier pins', async () => {
+    const session = new ChatSession(model, { sink: 4, window: 64, positions: 'cache', pinBudget: 16, journalTokens: 4 });
+    const messages: ChatMessage[] = [user('remember blue')];
+    const first = await session.generate({ kind: 'chat', messages }, greedy(3));
+    messages.push({ role: 'assistant', content: first.text }, user('ok'));
+    const second = await session.generate({ kind: 'chat', messages }, greedy(3));
+    const draft = { kind: 'chat' as const, messages: [...messages, { role: 'assistant' as const, content: second.text }, user('y '.repeat(60))] };
+    const before = session.preview(draft);
+    const pin = (await session.pin(['remember blue'], 0, null))!;
+    const after = session.preview(draft);
+    expect(pin.reprocessedTokens).toBe(0);
+    expect(before.pushedOut).toBeGreaterThan(pin.end - pin.start);
+    expect(after.pushedOut).toBe(before.pushedOut - (pin.end - pin.start));
+
+    const tokens = session.tokenCount;
+    await session.generate(draft, greedy(8));
+    // Regenerate beyond the 4-token journal: re-prefilled, the pin (before the cut) stays.
+    await session.rewind(tokens);
+    expect(session.kvCache!.pinned).toEqual([{ start: pin.start, end: pin.end }]);
+    await session.rewind(pin.start);
+    expect(session.kvCache!.pinned).toEqual([]);
+  });
+});
