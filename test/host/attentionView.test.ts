@@ -62,7 +62,7 @@ describe('attention view through the engine host', () => {
     expect(checks.length).toBeGreaterThan(5);
     expect(mirror.nextPos).toBeGreaterThan(S + W);
     for (const { frame, visible } of checks) {
-      expect(frame.mass).toHaveLength(S + W);
+      expect(frame.mass).toHaveLength(mirror.capacity);
       frame.mass.forEach((m, j) => {
         if (!visible[j]) expect(m, `slot ${j}`).toBe(0);
       });
