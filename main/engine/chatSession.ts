@@ -95,9 +95,13 @@ export class ChatSession {
     return session;
   }
 
-  /** Everything needed to continue this conversation later, bit-exactly. */
-  snapshot(): SessionState {
+  /**
+   * Everything needed to continue this conversation later, bit-exactly. A cache in device memory is
+   * downloaded once for it.
+   */
+  async snapshot(): Promise<SessionState> {
     if (!this.cache) throw new Error('nothing to snapshot: the conversation has not started');
+    await this.runner!.sync();
     return {
       settings: this.settings,
       cache: this.cache.snapshot(),
@@ -374,6 +378,7 @@ export class ChatSession {
     let logits: Float32Array | null = null;
     if (sinkEnd > 0) logits = await this.feedTokens(ids.slice(0, sinkEnd), hooks);
     if (windowStart > sinkEnd) {
+      await this.runner!.sync();
       cache.skipTo(windowStart);
       this.history.push(ids.slice(sinkEnd, windowStart));
     }
@@ -551,6 +556,8 @@ export class ChatSession {
     const drop = this.history.length - tokens;
     if (drop <= 0) return 0;
     const from = this.history.length;
+    // Exact undo edits the host copy of a cache kept in device memory: one download, then one upload.
+    if (drop <= cache.rewindable) await this.runner!.sync();
     if (cache.rewind(drop)) {
       this.history.truncate(tokens);
       hooks.onRewind?.(tokens, from);
@@ -562,7 +569,10 @@ export class ChatSession {
     const sinkEnd = Math.min(cache.sink, tokens);
     const windowStart = Math.max(sinkEnd, tokens - cache.window);
     if (sinkEnd > 0) await this.feedTokens([...this.history.slice(0, sinkEnd)], hooks, undefined, false);
-    if (windowStart > sinkEnd) cache.skipTo(windowStart);
+    if (windowStart > sinkEnd) {
+      await this.runner!.sync();
+      cache.skipTo(windowStart);
+    }
     if (tokens > windowStart) await this.feedTokens([...this.history.slice(windowStart, tokens)], hooks, undefined, false);
     return sinkEnd + (tokens - windowStart);
   }

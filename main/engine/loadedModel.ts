@@ -46,7 +46,10 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const folder = await loadModelFolder(dir, { variant: options.variant });
   const tokenizer = folderTokenizer(folder);
   const template = ChatTemplate.tryFromTokenizerConfig(folder.tokenizerConfig);
-  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs, tuning: options.tuning });
+  const { config } = folder;
+  // On WebGPU the graph then writes the cache itself, so it can stay in GPU memory (DESIGN §3).
+  const deviceCache = config.rope ? { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim, rotaryDim: config.rope.rotaryDim } : undefined;
+  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs, tuning: options.tuning, deviceCache });
   try {
     const io = inspectModelIO(folder, session);
     const probe = await probeRope(session, io, folder.config);

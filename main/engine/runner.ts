@@ -5,8 +5,9 @@ import type { KvArray } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
 import { halvesToFloats } from './half';
 import { CompactPast, type CompactStep } from './compactPast';
+import { DeviceSteps } from './deviceSteps';
 import type { ModelIO } from './modelFolder';
-import type { DecoderSession, TensorData } from './onnxSession';
+import type { DecoderSession, DeviceTensor, TensorData } from './onnxSession';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -37,6 +38,17 @@ export interface RunnerOptions {
    * alone, whatever past length was fed.
    */
   readonly compactPast?: boolean;
+  /**
+   * Keep the cache in device memory when the session has the device-cache rewrite (WebGPU); default
+   * true. False feeds the host cache every step, as on CPU.
+   */
+  readonly deviceCache?: boolean;
+}
+
+/** Bytes of one forward pass's host tensors: fed (host → device on a GPU provider) and fetched (back). */
+export interface StepBytes {
+  readonly fed: number;
+  readonly fetched: number;
 }
 
 /**
@@ -61,6 +73,8 @@ export class Runner {
   private readonly compact: CompactPast | null;
   /** Whether the feeds hold a compacted past (restored to the full buffers before a full step). */
   private pastIsCompact = false;
+  private readonly device: DeviceSteps | null;
+  private stepBytes: StepBytes = { fed: 0, fetched: 0 };
 
   constructor(
     private readonly session: DecoderSession,
@@ -99,7 +113,32 @@ export class Runner {
       this.feeds[io.pastValues[l]] = { type: io.kvDtype, data: cache.values[l], dims: this.pastDims };
     }
     for (const extra of io.extraInputs) this.feeds[extra.name] = extra.value;
-    this.compact = this.fetchesNewRowsOnly && options.compactPast !== false ? new CompactPast(cache, options.chunkSize) : null;
+    const graph = options.deviceCache === false ? null : session.deviceCache;
+    this.device = graph ? new DeviceSteps(session, io, cache, graph, options.chunkSize) : null;
+    this.compact = this.device === null && this.fetchesNewRowsOnly && options.compactPast !== false ? new CompactPast(cache, options.chunkSize) : null;
+  }
+
+  /** Whether the cache lives in device memory between steps (DESIGN §3 "Storage, dtype and place"). */
+  get onDevice(): boolean {
+    return this.device !== null;
+  }
+
+  /** Host tensor bytes of the latest forward pass: everything that crossed between host and device on a GPU provider. */
+  get lastStepBytes(): StepBytes {
+    return this.stepBytes;
+  }
+
+  /**
+   * Makes the cache's host buffers current (one download when the cache lives on the device): call it
+   * before reading or editing them outside a step (rewind, skipTo, snapshot).
+   */
+  async sync(): Promise<void> {
+    await this.device?.sync();
+  }
+
+  /** Frees the device memory this runner holds (the cache's host copy stays as it is). */
+  dispose(): void {
+    this.device?.dispose();
   }
 
   /** Whether steps fetch only the new rows and the last logits (the session's fast outputs). */
@@ -132,31 +171,45 @@ export class Runner {
 
   private async forward(chunk: readonly number[]): Promise<CacheDelta> {
     const n = chunk.length;
+    const device = this.device;
+    // A rebase rotates every cached key on the host (rare: once per maxPos - C tokens).
+    if (device && this.cache.rebaseDue(n)) await device.sync();
     const step = this.cache.beginStep(n);
     const inputIds = this.inputIds.subarray(0, n);
     for (let i = 0; i < n; i++) inputIds[i] = BigInt(chunk[i]);
 
     const feeds = this.feeds;
     const compact = this.compact?.prepare(n, step.attentionMask) ?? null;
-    this.setPast(compact);
+    if (device === null) this.setPast(compact);
     const mask = compact?.mask ?? step.attentionMask;
     feeds[this.io.inputIds] = { type: 'int64', data: inputIds, dims: [1, n] };
     feeds[this.io.attentionMask] = { type: 'int64', data: mask, dims: [1, mask.length] };
     feeds[this.io.positionIds] = { type: 'int64', data: step.positionIds, dims: [1, n] };
 
+    if (device) {
+      const deviceFeeds = device.feedsFor(feeds, n);
+      const { host, device: out } = await this.session.runOnDevice(deviceFeeds, [this.logitsOut], device.deviceFetches);
+      this.stepBytes = { fed: hostBytes(Object.values(deviceFeeds)), fetched: hostBytes(Object.values(host)) };
+      this.keepLastLogits(host[this.logitsOut]);
+      return device.commit(chunk, out);
+    }
     const out = await this.session.run(feeds, this.fetches);
-    const logits = out[this.logitsOut];
-    // The last row, whether the graph returned every position or only the last (logits_to_keep, fast
-    // outputs); fp16 logits are widened for that row alone.
-    const from = logits.data.length - this.vocabSize;
-    if (logits.type === 'float16') halvesToFloats(logits.data as Uint16Array, from, this.lastLogits, 0, this.vocabSize);
-    else this.lastLogits.set((logits.data as Float32Array).subarray(from));
+    this.stepBytes = { fed: hostBytes(Object.values(feeds)), fetched: hostBytes(Object.values(out)) };
+    this.keepLastLogits(out[this.logitsOut]);
     for (let l = 0; l < this.keysOut.length; l++) {
       // commitStep checks that these are of the cache's dtype.
       this.keyRows[l] = out[this.keysOut[l]].data as KvArray;
       this.valueRows[l] = out[this.valuesOut[l]].data as KvArray;
     }
     return this.cache.commitStep(chunk, this.keyRows, this.valueRows);
+  }
+
+  private keepLastLogits(logits: TensorData): void {
+    // The last row, whether the graph returned every position or only the last (logits_to_keep, fast
+    // outputs); fp16 logits are widened for that row alone.
+    const from = logits.data.length - this.vocabSize;
+    if (logits.type === 'float16') halvesToFloats(logits.data as Uint16Array, from, this.lastLogits, 0, this.vocabSize);
+    else this.lastLogits.set((logits.data as Float32Array).subarray(from));
   }
 
   /** Points the past inputs at the compacted prefix, or back at the cache's buffers. */
@@ -171,4 +224,11 @@ export class Runner {
     }
     this.pastIsCompact = compact !== null;
   }
+}
+
+/** Bytes of the host tensors among `tensors` (device tensors stay where they are). */
+function hostBytes(tensors: Iterable<TensorData | DeviceTensor>): number {
+  let n = 0;
+  for (const t of tensors) if ('data' in t) n += t.data.byteLength;
+  return n;
 }

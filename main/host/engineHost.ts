@@ -166,7 +166,7 @@ export class EngineHost {
     snapshot: async ({ path: file, meta }) => {
       const model = this.requireModel();
       const session = this.requireSession();
-      const bytes = encodeSessionSnapshot(model, session.snapshot());
+      const bytes = encodeSessionSnapshot(model, await session.snapshot());
       if (meta) await writeSnapshotFile(file, bytes, { ...meta, tokenCount: session.tokenCount });
       else await writeFileAtomic(file, bytes);
       return { bytes: bytes.byteLength, tokens: session.tokenCount };

@@ -52,10 +52,11 @@ async function script(model: LoadedModel): Promise<Trace> {
   await session.rewind(session.tokenCount - 50);
   await session.generate({ kind: 'raw', text: ' but' }, GREEDY(60));
   ids.push([...session.tokenIds()]);
-  session = ChatSession.fromSnapshot(withoutEos(model), session.snapshot());
+  session = ChatSession.fromSnapshot(withoutEos(model), await session.snapshot());
   await session.generate({ kind: 'raw', text: ' The end' }, GREEDY(120));
   ids.push([...session.tokenIds()]);
-  const cache = session.kvCache!;
+  // The snapshot's cache: on WebGPU the cache lives on the device, and a snapshot downloads it.
+  const { cache } = await session.snapshot();
   const widen = (a: Float32Array | Uint16Array) => (a instanceof Float32Array ? a.slice() : Float32Array.from(a, fromHalf));
   return { ids, kv: [...cache.keys, ...cache.values].map(widen), rebases: cache.offset };
 }

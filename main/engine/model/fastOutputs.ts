@@ -25,6 +25,7 @@ import {
   VALUE_TYPE,
 } from './onnxFields';
 import { forEachField, spliceFields, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
+import { planDeviceCache, type DeviceCacheGraph, type DeviceCacheSpec } from './deviceCache';
 
 /** Outputs a rewritten graph adds next to the original ones (which stay, unchanged). */
 export interface FastOutputs {
@@ -219,8 +220,12 @@ const SUFFIX_ROOM = 64 * 1024;
 /**
  * The model file's bytes with the fast outputs appended (one read into a buffer with room for them), or why
  * not: the file is too large to hold in memory twice while loading, unreadable, or its graph does not fit.
+ * With `device`, the device-cache rewrite too when the graph allows it (else `deviceNote` says why).
  */
-export async function readWithFastOutputs(modelPath: string): Promise<{ bytes: Uint8Array; fast: FastOutputs } | { reason: string }> {
+export async function readWithFastOutputs(
+  modelPath: string,
+  device?: Readonly<DeviceCacheSpec>,
+): Promise<{ bytes: Uint8Array; fast: FastOutputs; device: DeviceCacheGraph | null; deviceNote: string | null } | { reason: string }> {
   let fh;
   try {
     fh = await open(modelPath, 'r');
@@ -242,12 +247,22 @@ export async function readWithFastOutputs(modelPath: string): Promise<{ bytes: U
   } finally {
     await fh.close();
   }
-  const plan = planFastOutputs(buf.subarray(0, size));
+  const model = buf.subarray(0, size);
+  const plan = planFastOutputs(model);
   if ('reason' in plan) return plan;
-  if (plan.patch !== null) return { bytes: Buffer.concat([...spliceFields(buf.subarray(0, size), MODEL_GRAPH, plan.patch.graph, plan.patch.edits), plan.suffix]), fast: plan.fast };
-  if (plan.suffix.length <= SUFFIX_ROOM) {
-    buf.set(plan.suffix, size);
-    return { bytes: buf.subarray(0, size + plan.suffix.length), fast: plan.fast };
+  // The device-cache rewrite (deviceCache.ts) composes: its node edits join the fast outputs' patch, its
+  // graph field follows theirs.
+  const dev = device === undefined ? null : planDeviceCache(model, scanModel(model), device);
+  const devPlan = dev !== null && !('reason' in dev) ? dev : null;
+  const deviceNote = dev === null ? null : 'reason' in dev ? dev.reason : null;
+  const extra = { device: devPlan?.device ?? null, deviceNote };
+  const suffix = devPlan === null ? plan.suffix : Buffer.concat([plan.suffix, new WireWriter().messageField(MODEL_GRAPH, devPlan.suffixGraph).finish()]);
+  const graph = plan.patch?.graph ?? devPlan?.graph;
+  const edits = [...(plan.patch?.edits ?? []), ...(devPlan?.edits ?? [])].sort((a, b) => a.span.offset - b.span.offset);
+  if (graph !== undefined && edits.length > 0) return { bytes: Buffer.concat([...spliceFields(model, MODEL_GRAPH, graph, edits), suffix]), fast: plan.fast, ...extra };
+  if (suffix.length <= SUFFIX_ROOM) {
+    buf.set(suffix, size);
+    return { bytes: buf.subarray(0, size + suffix.length), fast: plan.fast, ...extra };
   }
-  return { bytes: Buffer.concat([buf.subarray(0, size), plan.suffix]), fast: plan.fast };
+  return { bytes: Buffer.concat([model, suffix]), fast: plan.fast, ...extra };
 }
