@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHalf } from '../../main/engine/half';
 import { ChatSession } from '../../main/engine/chatSession';
 import type { CacheSettings, GenerateOptions } from '../../main/engine/chatTypes';
-import { loadModel, type LoadedModel } from '../../main/engine/loadedModel';
+import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
 import { ensureFixture, TINY, type FixtureSpec } from '../fixtures/llamaFixture';
 
@@ -19,6 +19,9 @@ process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'ouro-xdg-'));
 
 /** Max |CPU − WebGPU| over every cached K/V element: float reassociation on the GPU, plus fp16 rounding flips. */
 const KV_TOL: Readonly<Record<'float32' | 'float16', number>> = { float32: 1e-3, float16: 1e-2 };
+
+/** Max |device − host path| of a logit on one provider (sinks rotated in float32 on the device, double on the host). */
+const LOGITS_TOL = 1e-3;
 
 /** 256 positions: 600+ tokens rebase twice (S + W = 68 stays under maxPos / 2). */
 const SHORT: Readonly<FixtureSpec> = { ...TINY, maxPositions: 256 };
@@ -98,5 +101,48 @@ describe.each([
       for (let e = 0; e < rows.length; e++) worst = Math.max(worst, Math.abs(rows[e] - b.kv[i][e]));
     });
     expect(worst).toBeLessThan(KV_TOL[cpu.io.kvDtype]);
+  });
+
+  // DESIGN §3 "Storage, dtype and place": per decode step only ids, mask, positions, slot indices, the
+  // sinks' cos/sin and the last logits cross between host and device; the cache stays on the device.
+  it('moves O(vocab + S + C mask) bytes per decode step on the device path, the whole cache on the host path; rewinds exactly', { timeout: 60_000 }, async (ctx) => {
+    if (gpu === null) return ctx.skip(skipReason);
+    expect(gpu.session.deviceCache, gpu.session.deviceCacheNote ?? '').not.toBeNull();
+    const options = { sink: 4, window: 64, positions: 'cache' as const, journalTokens: 8 };
+    const device = openStream(gpu, options);
+    const host = openStream(gpu, options, { deviceCache: false });
+    expect(device.runner.onDevice).toBe(true);
+    expect(host.runner.onDevice).toBe(false);
+    const prompt = [5, 9, 2, 7, 11, 3, 8, 1];
+    const a = await device.runner.feed(prompt);
+    const b = await host.runner.feed(prompt);
+    let worst = 0;
+    for (let i = 0; i < a!.length; i++) worst = Math.max(worst, Math.abs(a![i] - b![i]));
+    expect(worst).toBeLessThan(LOGITS_TOL);
+    await device.runner.feed([4]);
+    await host.runner.feed([4]);
+    const { kvHeads, headDim } = device.cache.geometry;
+    const C = device.cache.capacity;
+    // ids + positions + mask (C + 1) as int64, slot indices [1, H, 1, 3] int64, cos and sin [1, 1, S, D] float32.
+    const fed = 8 + 8 + 8 * (C + 1) + 8 * kvHeads * 3 + 2 * 4 * options.sink * headDim;
+    const logitsRow = gpu.config.vocabSize * (gpu.io.kvDtype === 'float16' ? 2 : 4);
+    expect(device.runner.lastStepBytes).toEqual({ fed, fetched: logitsRow });
+    // The host path feeds the whole cache every step.
+    expect(host.runner.lastStepBytes.fed).toBeGreaterThan(device.cache.kvBytes());
+
+    // Past the ring's end, an exact rewind restores the overwritten rows from the device's journal rows.
+    const more = Array.from({ length: 70 }, (_, i) => (i * 7) % 50);
+    await device.runner.feed(more);
+    await host.runner.feed(more);
+    await device.runner.sync();
+    expect(device.cache.rewind(6)).toBe(true);
+    expect(host.cache.rewind(6)).toBe(true);
+    expect(Array.from(device.cache.slotPos)).toEqual(Array.from(host.cache.slotPos));
+    const rows = (c: typeof device.cache) => [...c.keys, ...c.values].map((x) => (x instanceof Float32Array ? x : Float32Array.from(x, fromHalf)));
+    const [d, h] = [rows(device.cache), rows(host.cache)];
+    let kvWorst = 0;
+    d.forEach((x, l) => x.forEach((v, e) => (kvWorst = Math.max(kvWorst, Math.abs(v - h[l][e])))));
+    expect(kvWorst).toBeLessThan(KV_TOL[gpu.io.kvDtype]);
+    device.runner.dispose();
   });
 });
