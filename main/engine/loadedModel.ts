@@ -19,6 +19,8 @@ export interface LoadOptions {
   readonly fastOutputs?: boolean;
   /** Session-option overrides (benchmarks); see onnxSession. */
   readonly tuning?: SessionTuning;
+  /** The device-cache path on a host provider too (tests of that path on any machine); see onnxSession. */
+  readonly deviceCacheOnHost?: boolean;
 }
 
 /** A model ready to run. Owns its session: call `release()` when done. */
@@ -49,7 +51,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const { config } = folder;
   // On WebGPU the graph then writes the cache itself, so it can stay in GPU memory (DESIGN §3).
   const deviceCache = config.rope ? { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim, rotaryDim: config.rope.rotaryDim } : undefined;
-  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs, tuning: options.tuning, deviceCache });
+  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs, tuning: options.tuning, deviceCache, deviceCacheOnHost: options.deviceCacheOnHost });
   try {
     const io = inspectModelIO(folder, session);
     const probe = await probeRope(session, io, folder.config);

@@ -105,6 +105,11 @@ export interface SessionOptions {
    */
   deviceCache?: DeviceCacheSpec;
   /**
+   * Apply the device-cache rewrite on providers whose outputs stay in host memory too (CPU): the device
+   * path then runs with host tensors as its "device" tensors (tests run it on every machine this way).
+   */
+  deviceCacheOnHost?: boolean;
+  /**
    * onnxruntime session config entries (e.g. `session.intra_op.allow_spinning: '0'`) and the CPU memory
    * arena switch, on top of the engine's own choices: how the benchmarks measure session-option levers.
    */
@@ -269,6 +274,8 @@ class OrtDecoderSession implements DecoderSession {
     readonly deviceCache: DeviceCacheGraph | null = null,
     readonly deviceCacheNote: string | null = null,
     kv: { readonly kvHeads: number; readonly headDim: number } | null = null,
+    /** Whether outputs are bound to the device (preferredOutputLocation): then every run fetches all of them. */
+    private readonly outputsBound = false,
   ) {
     // The added inputs and outputs are the engine's, not the model's: the model's interface stays as exported.
     const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin] : []);
@@ -297,15 +304,13 @@ class OrtDecoderSession implements DecoderSession {
     if (this.released) throw new Error(`${this.file}: session already released`);
     const ortFeeds: Record<string, ort.Tensor> = { ...this.emptyDeviceFeeds };
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = t instanceof OrtDeviceTensor ? t.tensor : toOrtTensor(name, t as TensorData);
-    // A device-cache session fetches every output, every run (see deviceLocations).
-    const all = this.deviceCache ? [...this.session.outputNames] : [...fetches, ...deviceFetches];
+    // A session with outputs on the device fetches every output, every run (see deviceLocations).
+    const all = this.outputsBound ? [...this.session.outputNames] : [...fetches, ...deviceFetches];
     const result = await this.runOrt(this.session, ortFeeds, all);
     const device: Record<string, DeviceTensor> = {};
     for (const name of deviceFetches) {
       const t = this.output(result, name) as ort.Tensor;
-      if (t.location !== 'gpu-buffer' || (t.type !== 'float32' && t.type !== 'float16')) {
-        throw new ModelError('run-failed', this.file, `output "${name}" came back as a ${t.type} tensor on ${t.location}, not a device KV tensor`);
-      }
+      if (t.type !== 'float32' && t.type !== 'float16') throw new ModelError('run-failed', this.file, `output "${name}" came back as a ${t.type} tensor, not a KV tensor`);
       device[name] = new OrtDeviceTensor(t, t.type);
     }
     const host: Record<string, TensorData> = {};
@@ -323,6 +328,7 @@ class OrtDecoderSession implements DecoderSession {
 
   async download(tensor: DeviceTensor): Promise<TensorData> {
     if (!(tensor instanceof OrtDeviceTensor)) throw new TypeError('download needs a device tensor of this session');
+    if (tensor.tensor.location === 'cpu') return fromOrtTensor('download', tensor.tensor);
     let downloader = this.downloaders.get(tensor.type);
     if (downloader === undefined) {
       downloader = ort.InferenceSession.create(identityModel(tensor.type), { executionProviders: [this.provider], logSeverityLevel: 3 });
@@ -375,6 +381,7 @@ interface Opened {
   readonly note: string | null;
   readonly device: DeviceCacheGraph | null;
   readonly deviceNote: string | null;
+  readonly outputsBound: boolean;
 }
 
 /**
@@ -396,10 +403,18 @@ const DEVICE_OUTPUT_PROVIDERS: ReadonlySet<ProviderName> = new Set(['webgpu']);
  * data the in-memory load cannot reach) falls back to opening the file as it is, whose errors are the
  * user-facing ones.
  */
-async function create(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined, fast: boolean, tuning: SessionTuning, deviceCache?: DeviceCacheSpec): Promise<Opened> {
+async function create(
+  modelPath: string,
+  provider: ProviderName,
+  intraOpThreads: number | undefined,
+  fast: boolean,
+  tuning: SessionTuning,
+  { deviceCache, deviceCacheOnHost }: Pick<SessionOptions, 'deviceCache' | 'deviceCacheOnHost'>,
+): Promise<Opened> {
   const options = sessionOptions(modelPath, provider, intraOpThreads, tuning);
   let note = 'disabled';
-  let deviceNote: string | null = deviceCache === undefined ? null : DEVICE_OUTPUT_PROVIDERS.has(provider) ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
+  const bind = DEVICE_OUTPUT_PROVIDERS.has(provider);
+  let deviceNote: string | null = deviceCache === undefined || bind || deviceCacheOnHost === true ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
   if (fast) {
     const spec = deviceCache !== undefined && deviceNote === null ? deviceCache : undefined;
     const extended = await readWithFastOutputs(modelPath, spec).catch((e: unknown) => ({ reason: describe(e) }));
@@ -408,11 +423,11 @@ async function create(modelPath: string, provider: ProviderName, intraOpThreads:
     } else {
       try {
         const device = extended.device;
-        if (device !== null) options.preferredOutputLocation = deviceLocations(device, extended.fast);
+        if (device !== null && bind) options.preferredOutputLocation = deviceLocations(device, extended.fast);
         const session = await ort.InferenceSession.create(extended.bytes, options);
         const names = new Set(session.outputNames);
         if ([extended.fast.lastLogits, ...extended.fast.added, ...(device?.added ?? [])].every((n) => names.has(n))) {
-          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote };
+          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote, outputsBound: options.preferredOutputLocation !== undefined };
         }
         await session.release();
         note = 'onnxruntime did not keep the added outputs';
@@ -423,11 +438,11 @@ async function create(modelPath: string, provider: ProviderName, intraOpThreads:
   }
   deviceNote ??= deviceCache === undefined ? null : `no fast outputs (${note})`;
   delete options.preferredOutputLocation;
-  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote };
+  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote, outputsBound: false };
 }
 
 function wrap(opened: Opened, file: string, provider: ProviderName, fallbackReason: string | null, providerNote: string | null, kv: DeviceCacheSpec | undefined): OrtDecoderSession {
-  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null);
+  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null, opened.outputsBound);
 }
 
 /**
@@ -452,7 +467,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
     for (const candidate of plan.candidates) {
       const label = PROVIDER_LABELS[candidate.name];
       try {
-        const opened = await create(modelPath, candidate.name, threads, fast, options.tuning ?? {}, options.deviceCache);
+        const opened = await create(modelPath, candidate.name, threads, fast, options.tuning ?? {}, options);
         return wrap(opened, file, candidate.name, null, `auto: ${label} (${candidate.why})`, options.deviceCache);
       } catch (e) {
         passed.push(`${label} failed to start: ${describe(e).split('\n')[0]}`);
@@ -465,7 +480,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
       fallbackReason = offer?.reason ?? `${requested} is not available`;
     } else {
       try {
-        const opened = await create(modelPath, requested, threads, fast, options.tuning ?? {}, options.deviceCache);
+        const opened = await create(modelPath, requested, threads, fast, options.tuning ?? {}, options);
         return wrap(opened, file, requested, null, null, options.deviceCache);
       } catch (e) {
         fallbackReason = `${requested} failed to start: ${describe(e).split('\n')[0]}`;
@@ -473,7 +488,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
     }
   }
   try {
-    const opened = await create(modelPath, 'cpu', threads, fast, options.tuning ?? {}, options.deviceCache);
+    const opened = await create(modelPath, 'cpu', threads, fast, options.tuning ?? {}, options);
     return wrap(opened, file, 'cpu', fallbackReason, providerNote, options.deviceCache);
   } catch (e) {
     throw loadError(modelPath, e);

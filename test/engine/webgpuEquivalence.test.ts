@@ -1,8 +1,11 @@
 // CPU vs WebGPU (DESIGN §3 "Storage, dtype and place": semantics unchanged on every provider): the same
 // greedy tokens over 600+ tokens with ring overflow, rebases, a rewind inside and one beyond the undo
-// journal, and a snapshot/restore, for fp32 and fp16 KV caches; caches within a stated tolerance.
+// journal, and a snapshot/restore, for fp32 and fp16 KV caches; caches within a stated tolerance. On
+// WebGPU the cache lives on the device (the graph writes its rows): a decode step moves only ids,
+// positions, mask, slot indices, cos/sin and one logits row, and an exact rewind uses device journal rows.
+// The same device-cache path also runs on the CPU provider, so it is checked without any adapter.
 // WebGPU runs on a CPU-only machine through Mesa lavapipe (.ci/run installs it); without an adapter the
-// suite skips, naming the reason.
+// WebGPU suites skip, naming the reason.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHalf } from '../../main/engine/half';
 import { ChatSession } from '../../main/engine/chatSession';
 import type { CacheSettings, GenerateOptions } from '../../main/engine/chatTypes';
-import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
+import { loadModel, openStream, type LoadedModel, type LoadOptions } from '../../main/engine/loadedModel';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
 import { ensureFixture, TINY, type FixtureSpec } from '../fixtures/llamaFixture';
 
@@ -64,10 +67,20 @@ async function script(model: LoadedModel): Promise<Trace> {
   return { ids, kv: [...cache.keys, ...cache.values].map(widen), rebases: cache.offset };
 }
 
+/**
+ * WebGPU, and the same device-cache path on the CPU provider (its "device" tensors then live in host
+ * memory), so the path is checked on machines without any WebGPU adapter too.
+ */
+const ON_WEBGPU: LoadOptions = { threads: 1, provider: 'webgpu' };
+const DEVICE_PATH_ON_CPU: LoadOptions = { threads: 1, deviceCacheOnHost: true };
+const HALF_KV = { ...SHORT, kvDtype: 'float16' } as FixtureSpec;
+
 describe.each([
-  ['fp32 KV', 'webgpu-short', SHORT],
-  ['fp16 KV', 'webgpu-short-half-kv', { ...SHORT, kvDtype: 'float16' } as FixtureSpec],
-])('CPU vs WebGPU, %s', (_label, name, spec) => {
+  ['WebGPU, fp32 KV', 'webgpu-short', SHORT, ON_WEBGPU],
+  ['WebGPU, fp16 KV', 'webgpu-short-half-kv', HALF_KV, ON_WEBGPU],
+  ['the device-cache path on the CPU, fp32 KV', 'webgpu-short', SHORT, DEVICE_PATH_ON_CPU],
+  ['the device-cache path on the CPU, fp16 KV', 'webgpu-short-half-kv', HALF_KV, DEVICE_PATH_ON_CPU],
+])('CPU vs %s', (_label, name, spec, gpuOptions) => {
   let cpu: LoadedModel;
   let gpu: LoadedModel | null = null;
   let skipReason = '';
@@ -75,8 +88,8 @@ describe.each([
   beforeAll(async () => {
     const { dir } = await ensureFixture(name, spec);
     cpu = await loadModel(dir, { threads: 1 });
-    const opened = await loadModel(dir, { threads: 1, provider: 'webgpu' });
-    if (opened.session.provider === 'webgpu') gpu = opened;
+    const opened = await loadModel(dir, gpuOptions);
+    if (opened.session.provider === (gpuOptions.provider ?? 'cpu')) gpu = opened;
     else {
       skipReason = `no WebGPU adapter: ${opened.session.fallbackReason}`;
       await opened.release();

@@ -136,7 +136,7 @@ export function rotationPerm(headDim: number, rotaryDim: number): number[] {
  * (the rows that write replaced), for keys and values.
  */
 export function planDeviceCache(model: Uint8Array, facts: GraphFacts, spec: Readonly<DeviceCacheSpec>): DeviceCachePlan | { readonly reason: string } {
-  const { layers, kvHeads, headDim, rotaryDim } = spec;
+  const { layers, headDim, rotaryDim } = spec;
   if (facts.opset === null || facts.opset < MIN_OPSET) return { reason: `default-domain opset ${facts.opset ?? 'missing'} is below ${MIN_OPSET}` };
   if (rotaryDim < 2 || rotaryDim > headDim || rotaryDim % 2 !== 0) return { reason: `rotary dims ${rotaryDim} do not fit heads of ${headDim}` };
   if ([...facts.names].some((name) => name.startsWith(PREFIX))) return { reason: `the graph already uses names starting with ${PREFIX}` };

@@ -4,11 +4,10 @@
 // new rows into their slots and hands back the rows they replaced; graphs it cannot rewrite get a reason.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { scanModel } from '../../../main/engine/model/graphFacts';
 import { planDeviceCache, rotationPerm, type DeviceCacheSpec } from '../../../main/engine/model/deviceCache';
-import { readWithFastOutputs } from '../../../main/engine/model/fastOutputs';
+import { openSession, type DecoderSession, type TensorData } from '../../../main/engine/onnxSession';
 import { fixtureRope } from '../../fixtures/fixtureRope';
 import { ensureFixture, TINY, TINY_PARTIAL_ROPE, type FixtureSpec } from '../../fixtures/llamaFixture';
 
@@ -25,7 +24,7 @@ function rotated(row: Float32Array, delta: number, rotaryDim: number, invFreq: F
   return out;
 }
 
-function lastRow(logits: ort.Tensor): Float32Array {
+function lastRow(logits: TensorData): Float32Array {
   const data = logits.data as Float32Array;
   const vocab = logits.dims[2];
   return data.subarray(data.length - vocab);
@@ -40,8 +39,8 @@ describe.each([
   const L = fixture.layers;
   const rope = fixtureRope(D, fixture.ropeTheta, fixture.partialRotaryFactor ?? 1, (fixture.ropeScaling as Record<string, unknown> | undefined) ?? null);
   const spec: DeviceCacheSpec = { layers: L, kvHeads: H, headDim: D, rotaryDim: rope.rotaryDim };
-  let plain: ort.InferenceSession;
-  let rewritten: ort.InferenceSession;
+  let plain: DecoderSession;
+  let rewritten: DecoderSession;
   let added: { slotIndex: string; sinkCos: string; sinkSin: string; next: string; old: string; lastLogits: string };
   let modelBytes: Uint8Array;
 
@@ -49,43 +48,37 @@ describe.each([
     const { dir } = await ensureFixture(name);
     const path = join(dir, 'onnx', 'model.onnx');
     modelBytes = readFileSync(path);
-    const r = await readWithFastOutputs(path, spec);
-    if ('reason' in r || r.device === null) throw new Error(`no rewrite: ${'reason' in r ? r.reason : r.deviceNote}`);
-    const options = { executionProviders: ['cpu'], intraOpNumThreads: 1, logSeverityLevel: 3 as const };
-    plain = await ort.InferenceSession.create(path, options);
-    rewritten = await ort.InferenceSession.create(r.bytes, options);
-    const d = r.device;
-    added = { slotIndex: d.slotIndex, sinkCos: d.sinkCos, sinkSin: d.sinkSin, next: d.nextKeys[0], old: d.oldKeys[0], lastLogits: r.fast.lastLogits };
+    plain = await openSession(path, { intraOpThreads: 1, fastOutputs: false });
+    rewritten = await openSession(path, { intraOpThreads: 1, deviceCache: spec, deviceCacheOnHost: true });
+    const d = rewritten.deviceCache;
+    if (d === null) throw new Error(`no rewrite: ${rewritten.deviceCacheNote}`);
+    added = { slotIndex: d.slotIndex, sinkCos: d.sinkCos, sinkSin: d.sinkSin, next: d.nextKeys[0], old: d.oldKeys[0], lastLogits: rewritten.fastOutputs!.lastLogits };
+    return async () => {
+      await plain.release();
+      await rewritten.release();
+    };
   });
 
   /** Past of C rows (pseudo-random) and n new tokens, all slots visible. */
-  function feeds(C: number, n: number): Record<string, ort.Tensor> {
-    const f: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(7 + 5 * i)), [1, n]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(C + n).fill(1n), [1, C + n]),
-      position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(C + i)), [1, n]),
+  function feeds(C: number, n: number): Record<string, TensorData> {
+    const f: Record<string, TensorData> = {
+      input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(7 + 5 * i)), dims: [1, n] },
+      attention_mask: { type: 'int64', data: new BigInt64Array(C + n).fill(1n), dims: [1, C + n] },
+      position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(C + i)), dims: [1, n] },
     };
     for (let l = 0; l < L; l++) {
       for (const kv of ['key', 'value']) {
         const data = Float32Array.from({ length: H * C * D }, (_, i) => Math.sin(i * 0.31 + l + kv.length));
-        f[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', data, [1, H, C, D]);
+        f[`past_key_values.${l}.${kv}`] = { type: 'float32', data, dims: [1, H, C, D] };
       }
     }
     return f;
   }
 
-  function empty(): Record<string, ort.Tensor> {
-    return {
-      [added.slotIndex]: new ort.Tensor('int64', new BigInt64Array(0), [1, H, 0, 3]),
-      [added.sinkCos]: new ort.Tensor('float32', new Float32Array(0), [1, 1, 0, D]),
-      [added.sinkSin]: new ort.Tensor('float32', new Float32Array(0), [1, 1, 0, D]),
-    };
-  }
-
-  test('fed empty, computes exactly what the graph as exported computes', async () => {
+  test('fed nothing new (the session fills the added inputs empty), computes exactly what the graph as exported computes', async () => {
     const f = feeds(5, 2);
     const a = await plain.run(f, ['logits', 'present.0.key', 'present.1.value']);
-    const b = await rewritten.run({ ...f, ...empty() }, [added.lastLogits, 'present.0.key', 'present.1.value', added.next, added.old]);
+    const b = await rewritten.run(f, [added.lastLogits, 'present.0.key', 'present.1.value', added.next, added.old]);
     for (const out of ['present.0.key', 'present.1.value']) expect(Array.from(b[out].data as Float32Array)).toEqual(Array.from(a[out].data as Float32Array));
     // The rewritten graph's last logits (fast outputs).
     expect(Array.from(b[added.lastLogits].data as Float32Array)).toEqual(Array.from(lastRow(a.logits)));
@@ -111,7 +104,7 @@ describe.each([
           past.set(rotated(past.subarray(at, at + D), deltas[i], rope.rotaryDim, rope.invFreq), at);
         }
       }
-      reference[`past_key_values.${l}.key`] = new ort.Tensor('float32', past, [1, H, C, D]);
+      reference[`past_key_values.${l}.key`] = { type: 'float32', data: past, dims: [1, H, C, D] };
     }
     const want = await plain.run(reference, ['logits', 'present.0.key']);
 
@@ -133,9 +126,9 @@ describe.each([
     const got = await rewritten.run(
       {
         ...f,
-        [added.slotIndex]: new ort.Tensor('int64', index, [1, H, n, 3]),
-        [added.sinkCos]: new ort.Tensor('float32', cos, [1, 1, S, D]),
-        [added.sinkSin]: new ort.Tensor('float32', sin, [1, 1, S, D]),
+        [added.slotIndex]: { type: 'int64', data: index, dims: [1, H, n, 3] },
+        [added.sinkCos]: { type: 'float32', data: cos, dims: [1, 1, S, D] },
+        [added.sinkSin]: { type: 'float32', data: sin, dims: [1, 1, S, D] },
       },
       [added.lastLogits, added.next, added.old],
     );
