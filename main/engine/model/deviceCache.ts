@@ -21,15 +21,12 @@ import {
   NODE_INPUT,
   OPSET_DOMAIN,
   OPSET_VERSION,
-  TENSOR_DATA_TYPE,
-  TENSOR_DIMS,
-  TENSOR_NAME,
-  TENSOR_RAW_DATA,
   TENSOR_TYPE_ELEM,
   TYPE_TENSOR,
   VALUE_NAME,
   VALUE_TYPE,
 } from './onnxFields';
+import { int64Initializer } from './graphWriter';
 import { forEachField, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 
 /** What the rewrite needs of the model beyond its graph (config.json): KV geometry and the RoPE's rotated dims. */
@@ -85,13 +82,6 @@ const ATTR_NAME = 1;
 const ATTR_I = 3;
 const ATTR_TYPE = 20;
 const ATTR_TYPE_INT = 2;
-
-function int64s(name: string, values: readonly number[]): WireWriter {
-  const raw = new Uint8Array(values.length * 8);
-  const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return new WireWriter().varintField(TENSOR_DIMS, values.length).varintField(TENSOR_DATA_TYPE, INT64).stringField(TENSOR_NAME, name).bytesField(TENSOR_RAW_DATA, raw);
-}
 
 function valueInfo(name: string, elemType: number): WireWriter {
   return new WireWriter().stringField(VALUE_NAME, name).messageField(VALUE_TYPE, new WireWriter().messageField(TYPE_TENSOR, new WireWriter().varintField(TENSOR_TYPE_ELEM, elemType)));
@@ -177,11 +167,11 @@ export function planDeviceCache(model: Uint8Array, facts: GraphFacts, spec: Read
   g.messageField(GRAPH_INPUT, valueInfo(slotIndex, INT64));
   g.messageField(GRAPH_INPUT, valueInfo(sinkCos, FLOAT));
   g.messageField(GRAPH_INPUT, valueInfo(sinkSin, FLOAT));
-  g.messageField(GRAPH_INITIALIZER, int64s(c('zero'), [0]));
-  g.messageField(GRAPH_INITIALIZER, int64s(c('two'), [2]));
-  g.messageField(GRAPH_INITIALIZER, int64s(c('three'), [3]));
-  g.messageField(GRAPH_INITIALIZER, int64s(c('end'), [2 ** 62]));
-  g.messageField(GRAPH_INITIALIZER, int64s(c('perm'), rotationPerm(headDim, rotaryDim)));
+  g.messageField(GRAPH_INITIALIZER, int64Initializer(c('zero'), [0]));
+  g.messageField(GRAPH_INITIALIZER, int64Initializer(c('two'), [2]));
+  g.messageField(GRAPH_INITIALIZER, int64Initializer(c('three'), [3]));
+  g.messageField(GRAPH_INITIALIZER, int64Initializer(c('end'), [2 ** 62]));
+  g.messageField(GRAPH_INITIALIZER, int64Initializer(c('perm'), rotationPerm(headDim, rotaryDim)));
   // s = sink rows rotated this step; m = rows written; the new rows are the present's last m.
   g.messageField(GRAPH_NODE, node('Shape', [sinkCos], c('cos_shape')));
   g.messageField(GRAPH_NODE, node('Slice', [c('cos_shape'), c('two'), c('three')], c('sinks')));

@@ -9,16 +9,11 @@ import {
   GRAPH_INITIALIZER,
   GRAPH_NODE,
   GRAPH_OUTPUT,
-  INT64,
   MODEL_GRAPH,
   NODE_INPUT,
   NODE_NAME,
   NODE_OP_TYPE,
   NODE_OUTPUT,
-  TENSOR_DATA_TYPE,
-  TENSOR_DIMS,
-  TENSOR_NAME,
-  TENSOR_RAW_DATA,
   TENSOR_TYPE_ELEM,
   TYPE_TENSOR,
   VALUE_NAME,
@@ -26,6 +21,7 @@ import {
 } from './onnxFields';
 import { forEachField, spliceFields, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 import { planDeviceCache, type DeviceCacheGraph, type DeviceCacheSpec } from './deviceCache';
+import { int64Initializer } from './graphWriter';
 
 /** Outputs a rewritten graph adds next to the original ones (which stay, unchanged). */
 export interface FastOutputs {
@@ -73,13 +69,6 @@ const POSITIONWISE_HEADS: ReadonlyMap<string, readonly string[]> = new Map([
   ['MatMul', ['', 'ai.onnx']],
   ['MatMulNBits', ['com.microsoft']],
 ]);
-
-function int64Initializer(name: string, values: readonly number[]): WireWriter {
-  const raw = new Uint8Array(values.length * 8);
-  const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return new WireWriter().varintField(TENSOR_DIMS, values.length).varintField(TENSOR_DATA_TYPE, INT64).stringField(TENSOR_NAME, name).bytesField(TENSOR_RAW_DATA, raw);
-}
 
 function node(op: string, inputs: readonly string[], output: string): WireWriter {
   const w = new WireWriter();
