@@ -120,6 +120,11 @@ export class ChatSession {
     return this.rewindTo(cut, hooks);
   }
 
+  /** Frees the device memory a cache kept on the GPU holds (nothing to free for a host cache). */
+  dispose(): void {
+    this.runner?.dispose();
+  }
+
   /** The cache, created on the first turn (the auto sink size depends on the system prompt). */
   get kvCache(): SinkRingCache | null {
     return this.cache;
@@ -178,6 +183,7 @@ export class ChatSession {
       logits = await this.logitsAtEnd(hooks, stats);
     }
     stats.prefillTokens = plan.ids.length - plan.refed + stats.reprocessedTokens;
+    stats.promptTokens = this.history.length;
     stats.prefillMs = performance.now() - started;
     stats.prefillTokPerSec = perSecond(stats.prefillTokens, stats.prefillMs);
     if (logits === null) return this.finish('cancelled', '', stats);

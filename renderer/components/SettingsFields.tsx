@@ -25,7 +25,7 @@ interface FieldProps {
   readonly children: (ids: { id: string; describedBy: string | undefined; invalid: boolean }) => ReactNode;
 }
 
-function Field({ label, hint, error, wide, children }: FieldProps) {
+export function Field({ label, hint, error, wide, children }: FieldProps) {
   const id = useId();
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
