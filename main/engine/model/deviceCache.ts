@@ -5,6 +5,11 @@
 //
 // The cache tensor fed as `past_key_values.N.key` then holds the sink keys as the model computed them
 // (pristine); the graph rotates them for the step and the model's attention reads that rotated past.
+// ScatterND over a [1, H, n, 3] index, rather than Where over a one-hot slot mask: its input is O(n), not
+// O(C). onnxruntime 1.30's verbose log (WebGPU EP, lavapipe) places every added node that touches K/V data
+// (ScatterND, GatherND, Gather, Mul, Add, Concat, Cast, the data Slices) on WebGPU; only the shape
+// arithmetic (Shape, Slice of a shape, Sub) runs on the CPU, as onnxruntime does for the model's own.
+//
 // Fed empty (no slots, no sinks: what DecoderSession.run supplies when a run leaves them out), the inputs
 // the rewrite adds make the graph compute exactly what it computed before: the model's own interface (the
 // RoPE probe, a host-cache runner) keeps working.
