@@ -13,6 +13,7 @@ import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvide
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs } from './model/fastOutputs';
 import { identityModel, type DeviceCacheGraph, type DeviceCacheSpec } from './model/deviceCache';
+import type { AccuracyLevel } from './model/matMulNBitsAccuracy';
 
 import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from '../../common/providers';
 
@@ -120,6 +121,13 @@ export interface SessionOptions {
 export interface SessionTuning {
   readonly config?: Readonly<Record<string, string>>;
   readonly memArena?: boolean;
+  /**
+   * MatMulNBits `accuracy_level` written at load with the fast outputs; default: the graph's own. 4 (int8
+   * compute, what llama.cpp does for Q4_0) decodes faster but moves logits by up to 0.2 on the tiny q4
+   * fixture where fp32 compute stays within 1e-4 of the float64 reference, so it is not the default
+   * (bench/README, levers).
+   */
+  readonly matMulNBitsAccuracy?: AccuracyLevel;
 }
 
 // The CUDA provider is not in the npm package: onnxruntime-node's install script fetches it (Linux x64)
@@ -416,8 +424,8 @@ async function create(
   const bind = DEVICE_OUTPUT_PROVIDERS.has(provider);
   let deviceNote: string | null = deviceCache === undefined || bind || deviceCacheOnHost === true ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
   if (fast) {
-    const spec = deviceCache !== undefined && deviceNote === null ? deviceCache : undefined;
-    const extended = await readWithFastOutputs(modelPath, spec).catch((e: unknown) => ({ reason: describe(e) }));
+    const device = deviceCache !== undefined && deviceNote === null ? deviceCache : undefined;
+    const extended = await readWithFastOutputs(modelPath, { matMulNBitsAccuracy: tuning.matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
     if ('reason' in extended) {
       note = extended.reason;
     } else {

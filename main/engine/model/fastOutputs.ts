@@ -2,8 +2,6 @@
 // present, the last position's logits), so a run fetches kilobytes instead of the whole cache (DESIGN §8),
 // and an LM head that projects only the last position. Runs in the engine host at model load; reads the
 // ONNX protobuf in memory, never decodes weights.
-import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { scanModel, type GraphFacts, type ProducerNode } from './graphFacts';
 import {
   GRAPH_INITIALIZER,
@@ -22,6 +20,8 @@ import {
 import { forEachField, spliceFields, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 import { planDeviceCache, type DeviceCacheGraph, type DeviceCacheSpec } from './deviceCache';
 import { int64Initializer } from './graphWriter';
+import { withMatMulNBitsAccuracy, type AccuracyLevel } from './matMulNBitsAccuracy';
+import { readWeightsByReference } from './weightsByReference';
 
 /** Outputs a rewritten graph adds next to the original ones (which stay, unchanged). */
 export interface FastOutputs {
@@ -198,60 +198,33 @@ function withFirstInput(buf: Uint8Array, span: FieldSpan, input: string): Uint8A
 }
 
 /**
- * Largest .onnx file read into memory to add the fast outputs. Exports keep their weights in external data
- * (a small .onnx); a file this large holds its weights inline and costs its size again in memory while
- * loading, which beyond this bound is not worth the per-step saving.
- */
-const MAX_REWRITE_BYTES = 1 << 30;
-/** Room left after the file's bytes for the appended graph extension, so it needs no second copy. */
-const SUFFIX_ROOM = 64 * 1024;
-
-/**
- * The model file's bytes with the fast outputs appended (one read into a buffer with room for them), or why
- * not: the file is too large to hold in memory twice while loading, unreadable, or its graph does not fit.
- * With `device`, the device-cache rewrite too when the graph allows it (else `deviceNote` says why).
+ * The model file's bytes with the fast outputs added, its inline weights left in the file as references
+ * (model/weightsByReference: onnxruntime reads each weight once, from the file) and, when asked, its
+ * MatMulNBits nodes at `matMulNBitsAccuracy` (model/matMulNBitsAccuracy), or why not: the file is unreadable or not
+ * protobuf, or its graph does not fit.
  */
 export async function readWithFastOutputs(
   modelPath: string,
-  device?: Readonly<DeviceCacheSpec>,
+  options: { readonly matMulNBitsAccuracy?: AccuracyLevel; readonly device?: Readonly<DeviceCacheSpec> } = {},
 ): Promise<{ bytes: Uint8Array; fast: FastOutputs; device: DeviceCacheGraph | null; deviceNote: string | null } | { reason: string }> {
-  let fh;
+  let model: Uint8Array;
   try {
-    fh = await open(modelPath, 'r');
+    ({ bytes: model } = await readWeightsByReference(modelPath));
+    if (options.matMulNBitsAccuracy !== undefined) ({ bytes: model } = withMatMulNBitsAccuracy(model, options.matMulNBitsAccuracy));
   } catch (e) {
     return { reason: e instanceof Error ? e.message : String(e) };
   }
-  let buf: Buffer;
-  let size: number;
-  try {
-    size = (await fh.stat()).size;
-    if (size > MAX_REWRITE_BYTES) return { reason: `${basename(modelPath)} is over ${MAX_REWRITE_BYTES >> 20} MiB` };
-    buf = Buffer.allocUnsafe(size + SUFFIX_ROOM);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await fh.read(buf, done, size - done, done);
-      if (bytesRead === 0) return { reason: `${basename(modelPath)} changed while it was read` };
-      done += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  const model = buf.subarray(0, size);
   const plan = planFastOutputs(model);
   if ('reason' in plan) return plan;
   // The device-cache rewrite (deviceCache.ts) composes: its node edits join the fast outputs' patch, its
   // graph field follows theirs.
+  const { device } = options;
   const dev = device === undefined ? null : planDeviceCache(model, scanModel(model), device);
   const devPlan = dev !== null && !('reason' in dev) ? dev : null;
   const deviceNote = dev === null ? null : 'reason' in dev ? dev.reason : null;
-  const extra = { device: devPlan?.device ?? null, deviceNote };
   const suffix = devPlan === null ? plan.suffix : Buffer.concat([plan.suffix, new WireWriter().messageField(MODEL_GRAPH, devPlan.suffixGraph).finish()]);
   const graph = plan.patch?.graph ?? devPlan?.graph;
   const edits = [...(plan.patch?.edits ?? []), ...(devPlan?.edits ?? [])].sort((a, b) => a.span.offset - b.span.offset);
-  if (graph !== undefined && edits.length > 0) return { bytes: Buffer.concat([...spliceFields(model, MODEL_GRAPH, graph, edits), suffix]), fast: plan.fast, ...extra };
-  if (suffix.length <= SUFFIX_ROOM) {
-    buf.set(suffix, size);
-    return { bytes: buf.subarray(0, size + suffix.length), fast: plan.fast, ...extra };
-  }
-  return { bytes: Buffer.concat([model, suffix]), fast: plan.fast, ...extra };
+  const pieces = graph !== undefined && edits.length > 0 ? spliceFields(model, MODEL_GRAPH, graph, edits) : [model];
+  return { bytes: Buffer.concat([...pieces, suffix]), fast: plan.fast, device: devPlan?.device ?? null, deviceNote };
 }
