@@ -156,7 +156,11 @@ export function withRun(session: DecoderSession, run: DecoderSession['run']): De
     providerNote: session.providerNote,
     fastOutputs: session.fastOutputs,
     fastOutputsNote: session.fastOutputsNote,
+    deviceCache: session.deviceCache,
+    deviceCacheNote: session.deviceCacheNote,
     run,
+    runOnDevice: (feeds, fetches, deviceFetches) => session.runOnDevice(feeds, fetches, deviceFetches),
+    download: (tensor) => session.download(tensor),
     release: () => session.release(),
   };
 }

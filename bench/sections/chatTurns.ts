@@ -38,7 +38,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   for (let t = 0; t < turns; t++) {
     let restart = '';
     if (t === snapshotAt) {
-      session = ChatSession.fromSnapshot(model, decodeSessionSnapshot(model, encodeSessionSnapshot(model, session.snapshot())));
+      session = ChatSession.fromSnapshot(model, decodeSessionSnapshot(model, encodeSessionSnapshot(model, await session.snapshot())));
       restart = 'from snapshot';
     } else if (t === rebuildAt) {
       session = new ChatSession(model, settings);

@@ -99,9 +99,13 @@ export class ChatSession {
     return session;
   }
 
-  /** Everything needed to continue this conversation later, bit-exactly. */
-  snapshot(): SessionState {
+  /**
+   * Everything needed to continue this conversation later, bit-exactly. A cache in device memory is
+   * downloaded once for it.
+   */
+  async snapshot(): Promise<SessionState> {
     if (!this.cache) throw new Error('nothing to snapshot: the conversation has not started');
+    await this.runner!.sync();
     return {
       settings: this.settings,
       cache: this.cache.snapshot(),
@@ -118,6 +122,11 @@ export class ChatSession {
     let cut = this.cuts[0];
     for (const c of this.cuts) if (c.tokens <= tokens && c.tokens >= cut.tokens) cut = c;
     return this.rewindTo(cut, hooks);
+  }
+
+  /** Frees the device memory a cache kept on the GPU holds (nothing to free for a host cache). */
+  dispose(): void {
+    this.runner?.dispose();
   }
 
   /** The cache, created on the first turn (the auto sink size depends on the system prompt). */
@@ -451,6 +460,7 @@ export class ChatSession {
     let logits: Float32Array | null = null;
     if (sinkEnd > 0) logits = await this.feedTokens(ids.slice(0, sinkEnd), hooks);
     if (windowStart > sinkEnd) {
+      await this.runner!.sync();
       cache.skipTo(windowStart);
       this.history.push(ids.slice(sinkEnd, windowStart));
     }
@@ -488,7 +498,8 @@ export class ChatSession {
       positions: this.settings.positions,
       journalTokens: this.settings.journalTokens,
       maxChunk: chunkSize,
-      pinSlots: Math.min(window, this.settings.pinBudget ?? Math.floor(window / 4)),
+      // Pins are re-rotated on the host: none where the cache lives on the device (Runner.pin says why).
+      pinSlots: this.model.session.deviceCache ? 0 : Math.min(window, this.settings.pinBudget ?? Math.floor(window / 4)),
     });
     this.cache = stream.cache;
     this.runner = stream.runner;
@@ -648,6 +659,8 @@ export class ChatSession {
     const drop = this.history.length - tokens;
     if (drop <= 0) return 0;
     const from = this.history.length;
+    // Exact undo edits the host copy of a cache kept in device memory: one download, then one upload.
+    if (drop <= cache.rewindable) await this.runner!.sync();
     if (cache.rewind(drop)) {
       this.history.truncate(tokens);
       hooks.onRewind?.(tokens, from);
@@ -661,7 +674,10 @@ export class ChatSession {
     const sinkEnd = Math.min(cache.sink, tokens);
     const windowStart = Math.max(sinkEnd, tokens - cache.window);
     if (sinkEnd > 0) await this.feedTokens([...this.history.slice(0, sinkEnd)], hooks, undefined, false);
-    if (windowStart > sinkEnd) cache.skipTo(windowStart);
+    if (windowStart > sinkEnd) {
+      await this.runner!.sync();
+      cache.skipTo(windowStart);
+    }
     if (tokens > windowStart) await this.feedTokens([...this.history.slice(windowStart, tokens)], hooks, undefined, false);
     return sinkEnd + (tokens - windowStart);
   }

@@ -22,6 +22,8 @@ export interface LoadOptions {
   readonly attentionOutputs?: boolean;
   /** Session-option overrides (benchmarks); see onnxSession. */
   readonly tuning?: SessionTuning;
+  /** The device-cache path on a host provider too (tests of that path on any machine); see onnxSession. */
+  readonly deviceCacheOnHost?: boolean;
   /** Default true: run a new conversation's first two steps once before the model is ready ({@link warmUp}). */
   readonly warmUp?: boolean;
 }
@@ -51,7 +53,18 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const folder = await loadModelFolder(dir, { variant: options.variant });
   const tokenizer = folderTokenizer(folder);
   const template = ChatTemplate.tryFromTokenizerConfig(folder.tokenizerConfig);
-  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs, attentionOutputs: options.attentionOutputs, tuning: options.tuning });
+  const { config } = folder;
+  // On WebGPU the graph then writes the cache itself, so it can stay in GPU memory (DESIGN §3).
+  const deviceCache = config.rope ? { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim, rotaryDim: config.rope.rotaryDim } : undefined;
+  const session = await openSession(folder.onnxPath, {
+    provider: options.provider,
+    intraOpThreads: options.threads,
+    fastOutputs: options.fastOutputs,
+    attentionOutputs: options.attentionOutputs,
+    tuning: options.tuning,
+    deviceCache,
+    deviceCacheOnHost: options.deviceCacheOnHost,
+  });
   try {
     const io = inspectModelIO(folder, session);
     const probe = await probeRope(session, io, folder.config);
@@ -129,6 +142,11 @@ async function warmUp(model: LoadedModel): Promise<void> {
     if (e instanceof CacheConfigError) return;
     throw e;
   }
-  const first = await runner.feed([model.eosTokenIds.values().next().value ?? 0]);
-  if (first !== null) await runner.feed([0]);
+  try {
+    const first = await runner.feed([model.eosTokenIds.values().next().value ?? 0]);
+    if (first !== null) await runner.feed([0]);
+  } finally {
+    // A cache kept on the GPU holds device memory until freed.
+    runner.dispose();
+  }
 }

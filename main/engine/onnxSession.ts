@@ -12,11 +12,13 @@ import * as ort from 'onnxruntime-node';
 import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvider';
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs, type FastOutputsOptions } from './model/fastOutputs';
+import { identityModel, type DeviceCacheGraph, type DeviceCacheSpec } from './model/deviceCache';
 import type { AccuracyLevel } from './model/matMulNBitsAccuracy';
 
 import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from '../../common/providers';
 
 export type { FastOutputs } from './model/fastOutputs';
+export type { DeviceCacheGraph, DeviceCacheSpec } from './model/deviceCache';
 
 /** A tensor as the engine holds it: a typed array over which the session builds its input without copying. */
 export type TensorData = Readonly<{
@@ -24,6 +26,17 @@ export type TensorData = Readonly<{
   data: Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
   dims: readonly number[];
 }>;
+
+/**
+ * A tensor that stays in the provider's memory (a WebGPU buffer): fetched from one run and fed to the
+ * next without visiting the host. Owned by whoever holds it: `dispose` frees the device memory.
+ */
+export interface DeviceTensor {
+  readonly location: 'device';
+  readonly type: 'float32' | 'float16';
+  readonly dims: readonly number[];
+  dispose(): void;
+}
 
 /** A graph input or output: element type (`float32`, ..., or `non-tensor`) and shape, symbolic dims as strings. */
 export interface ValueInfo {
@@ -51,11 +64,29 @@ export interface DecoderSession {
   readonly fastOutputs: FastOutputs | null;
   readonly fastOutputsNote: string | null;
   /**
+   * The device-cache rewrite's inputs and outputs (model/deviceCache) when the session runs on a GPU
+   * provider whose outputs can stay on the device (WebGPU) and the graph allows it, else null;
+   * `deviceCacheNote` then says why (null when not asked for).
+   */
+  readonly deviceCache: DeviceCacheGraph | null;
+  readonly deviceCacheNote: string | null;
+  /**
    * Runs the graph and returns only `fetches`. Inputs are passed to onnxruntime-node by reference (its
    * binding wraps the typed array's memory, no copy); every fetched output is copied by the binding into a
    * fresh JS buffer, so fetch only what is needed (DESIGN §8). Blocks the thread for the run.
    */
   run(feeds: Readonly<Record<string, TensorData>>, fetches: readonly string[]): Promise<Record<string, TensorData>>;
+  /**
+   * {@link run} with device tensors among the feeds, and `deviceFetches` (outputs of {@link deviceCache})
+   * returned as device tensors that the caller owns.
+   */
+  runOnDevice(
+    feeds: Readonly<Record<string, TensorData | DeviceTensor>>,
+    fetches: readonly string[],
+    deviceFetches: readonly string[],
+  ): Promise<{ host: Record<string, TensorData>; device: Record<string, DeviceTensor> }>;
+  /** Copies a device tensor to the host (the tensor stays valid). */
+  download(tensor: DeviceTensor): Promise<TensorData>;
   release(): Promise<void>;
 }
 
@@ -71,6 +102,16 @@ export interface SessionOptions {
   fastOutputs?: boolean;
   /** With the fast outputs, also the attention view's (default true; false: benchmarks' baseline). */
   attentionOutputs?: boolean;
+  /**
+   * The model's KV geometry and RoPE: on WebGPU (with fast outputs) the graph then gets the device-cache
+   * rewrite, so the KV cache can stay in GPU memory (DESIGN §3). Absent: no rewrite.
+   */
+  deviceCache?: DeviceCacheSpec;
+  /**
+   * Apply the device-cache rewrite on providers whose outputs stay in host memory too (CPU): the device
+   * path then runs with host tensors as its "device" tensors (tests run it on every machine this way).
+   */
+  deviceCacheOnHost?: boolean;
   /**
    * onnxruntime session config entries (e.g. `session.intra_op.allow_spinning: '0'`) and the CPU memory
    * arena switch, on top of the engine's own choices: how the benchmarks measure session-option levers.
@@ -206,10 +247,31 @@ function valueInfos(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueI
   return meta.map((m) => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: null }));
 }
 
+/** A WebGPU output kept on the device, as the engine holds it. */
+class OrtDeviceTensor implements DeviceTensor {
+  readonly location = 'device';
+  constructor(
+    readonly tensor: ort.Tensor,
+    readonly type: 'float32' | 'float16',
+  ) {}
+
+  get dims(): readonly number[] {
+    return this.tensor.dims;
+  }
+
+  dispose(): void {
+    this.tensor.dispose();
+  }
+}
+
 class OrtDecoderSession implements DecoderSession {
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
   private released = false;
+  /** The device-cache inputs as empty tensors: what a run that leaves them out computes with (no slot written, no sink moved). */
+  private readonly emptyDeviceFeeds: Readonly<Record<string, ort.Tensor>>;
+  /** Per dtype, the Identity session that downloads device tensors (created on first use). */
+  private readonly downloaders = new Map<string, Promise<ort.InferenceSession>>();
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -219,36 +281,92 @@ class OrtDecoderSession implements DecoderSession {
     readonly providerNote: string | null,
     readonly fastOutputs: FastOutputs | null,
     readonly fastOutputsNote: string | null,
+    readonly deviceCache: DeviceCacheGraph | null = null,
+    readonly deviceCacheNote: string | null = null,
+    kv: { readonly kvHeads: number; readonly headDim: number } | null = null,
+    /** Whether outputs are bound to the device (preferredOutputLocation): then every run fetches all of them. */
+    private readonly outputsBound = false,
   ) {
-    this.inputs = valueInfos(session.inputMetadata);
-    // The added outputs are the engine's, not the model's: the model's interface stays as exported.
-    const added = new Set(fastOutputs?.added ?? []);
+    // The added inputs and outputs are the engine's, not the model's: the model's interface stays as exported.
+    const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin] : []);
+    this.inputs = valueInfos(session.inputMetadata).filter((i) => !addedIn.has(i.name));
+    const added = new Set([...(fastOutputs?.added ?? []), ...(deviceCache?.added ?? [])]);
     this.outputs = valueInfos(session.outputMetadata).filter((o) => !added.has(o.name));
+    this.emptyDeviceFeeds =
+      deviceCache && kv
+        ? {
+            [deviceCache.slotIndex]: new ort.Tensor('int64', new BigInt64Array(0), [1, kv.kvHeads, 0, 3]),
+            [deviceCache.sinkCos]: new ort.Tensor('float32', new Float32Array(0), [1, 1, 0, kv.headDim]),
+            [deviceCache.sinkSin]: new ort.Tensor('float32', new Float32Array(0), [1, 1, 0, kv.headDim]),
+          }
+        : {};
   }
 
   async run(feeds: Readonly<Record<string, TensorData>>, fetches: readonly string[]): Promise<Record<string, TensorData>> {
+    return (await this.runOnDevice(feeds, fetches, [])).host;
+  }
+
+  async runOnDevice(
+    feeds: Readonly<Record<string, TensorData | DeviceTensor>>,
+    fetches: readonly string[],
+    deviceFetches: readonly string[],
+  ): Promise<{ host: Record<string, TensorData>; device: Record<string, DeviceTensor> }> {
     if (this.released) throw new Error(`${this.file}: session already released`);
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(name, t);
-    let result: ort.InferenceSession.ReturnType;
-    try {
-      result = await this.session.run(ortFeeds, [...fetches]);
-    } catch (e) {
-      throw new ModelError('run-failed', this.file, `onnxruntime failed while running it: ${describe(e).split('\n')[0]}`, { cause: e });
+    const ortFeeds: Record<string, ort.Tensor> = { ...this.emptyDeviceFeeds };
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = t instanceof OrtDeviceTensor ? t.tensor : toOrtTensor(name, t as TensorData);
+    // A session with outputs on the device fetches every output, every run (see deviceLocations).
+    const all = this.outputsBound ? [...this.session.outputNames] : [...fetches, ...deviceFetches];
+    const result = await this.runOrt(this.session, ortFeeds, all);
+    const device: Record<string, DeviceTensor> = {};
+    for (const name of deviceFetches) {
+      const t = this.output(result, name) as ort.Tensor;
+      if (t.type !== 'float32' && t.type !== 'float16') throw new ModelError('run-failed', this.file, `output "${name}" came back as a ${t.type} tensor, not a KV tensor`);
+      device[name] = new OrtDeviceTensor(t, t.type);
     }
-    const out: Record<string, TensorData> = {};
+    const host: Record<string, TensorData> = {};
     for (const name of fetches) {
-      const v = result[name];
-      if (v === undefined) throw new ModelError('run-failed', this.file, `the run returned no "${name}" output`);
-      out[name] = fromOrtTensor(name, v);
+      const t = this.output(result, name) as ort.Tensor;
+      host[name] = t.location === 'gpu-buffer' ? await this.download(new OrtDeviceTensor(t, t.type as 'float32' | 'float16')) : fromOrtTensor(name, t);
     }
-    return out;
+    const kept = new Set(deviceFetches);
+    for (const name of all) {
+      const t = result[name] as ort.Tensor | undefined;
+      if (t !== undefined && t.location === 'gpu-buffer' && !kept.has(name)) t.dispose();
+    }
+    return { host, device };
+  }
+
+  async download(tensor: DeviceTensor): Promise<TensorData> {
+    if (!(tensor instanceof OrtDeviceTensor)) throw new TypeError('download needs a device tensor of this session');
+    if (tensor.tensor.location === 'cpu') return fromOrtTensor('download', tensor.tensor);
+    let downloader = this.downloaders.get(tensor.type);
+    if (downloader === undefined) {
+      downloader = ort.InferenceSession.create(identityModel(tensor.type), { executionProviders: [this.provider], logSeverityLevel: 3 });
+      this.downloaders.set(tensor.type, downloader);
+    }
+    const result = await this.runOrt(await downloader, { x: tensor.tensor }, ['y']);
+    return fromOrtTensor('y', this.output(result, 'y'));
   }
 
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    for (const d of this.downloaders.values()) await (await d).release();
     await this.session.release();
+  }
+
+  private async runOrt(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
+    try {
+      return await session.run(feeds, fetches);
+    } catch (e) {
+      throw new ModelError('run-failed', this.file, `onnxruntime failed while running it: ${describe(e).split('\n')[0]}`, { cause: e });
+    }
+  }
+
+  private output(result: ort.InferenceSession.ReturnType, name: string): ort.OnnxValue {
+    const v = result[name];
+    if (v === undefined) throw new ModelError('run-failed', this.file, `the run returned no "${name}" output`);
+    return v;
   }
 }
 
@@ -271,26 +389,56 @@ interface Opened {
   readonly session: ort.InferenceSession;
   readonly fast: FastOutputs | null;
   readonly note: string | null;
+  readonly device: DeviceCacheGraph | null;
+  readonly deviceNote: string | null;
+  readonly outputsBound: boolean;
 }
+
+/**
+ * Every output of a device-cache graph on the device but the logits. onnxruntime-node 1.30 runs such a
+ * session through one IoBinding that keeps each output bound from earlier runs (an output left out of a
+ * run is then written into its previous tensor, whatever its new shape), so every run must fetch every
+ * output (see OrtDecoderSession.runOnDevice); on the device, the ones nobody asked for cost no transfer.
+ */
+function deviceLocations(device: DeviceCacheGraph, fast: FastOutputs): Record<string, 'cpu' | 'gpu-buffer'> {
+  // The attention view's outputs are read by the host like the logits (a few floats per slot).
+  const host = new Set(['logits', fast.lastLogits, ...(fast.attention ? [fast.attention.layers, fast.attention.mean] : [])]);
+  return Object.fromEntries([...device.modelOutputs, ...fast.added, ...device.added].map((n) => [n, host.has(n) ? 'cpu' : 'gpu-buffer'] as const));
+}
+
+/** Providers whose outputs onnxruntime-node 1.30 can leave in device memory ('gpu-buffer'): WebGPU only. */
+const DEVICE_OUTPUT_PROVIDERS: ReadonlySet<ProviderName> = new Set(['webgpu']);
 
 /**
  * Opens the model with the fast outputs when it can; any failure on that path (an unusual graph, external
  * data the in-memory load cannot reach) falls back to opening the file as it is, whose errors are the
  * user-facing ones.
  */
-async function create(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined, fast: FastOutputsOptions | null, tuning: SessionTuning): Promise<Opened> {
+async function create(
+  modelPath: string,
+  provider: ProviderName,
+  intraOpThreads: number | undefined,
+  fast: FastOutputsOptions | null,
+  tuning: SessionTuning,
+  { deviceCache, deviceCacheOnHost }: Pick<SessionOptions, 'deviceCache' | 'deviceCacheOnHost'>,
+): Promise<Opened> {
   const options = sessionOptions(modelPath, provider, intraOpThreads, tuning);
   let note = 'disabled';
+  const bind = DEVICE_OUTPUT_PROVIDERS.has(provider);
+  let deviceNote: string | null = deviceCache === undefined || bind || deviceCacheOnHost === true ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
   if (fast) {
-    const extended = await readWithFastOutputs(modelPath, { ...fast, matMulNBitsAccuracy: tuning.matMulNBitsAccuracy }).catch((e: unknown) => ({ reason: describe(e) }));
+    const device = deviceCache !== undefined && deviceNote === null ? deviceCache : undefined;
+    const extended = await readWithFastOutputs(modelPath, { ...fast, matMulNBitsAccuracy: tuning.matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
     if ('reason' in extended) {
       note = extended.reason;
     } else {
       try {
+        const device = extended.device;
+        if (device !== null && bind) options.preferredOutputLocation = deviceLocations(device, extended.fast);
         const session = await ort.InferenceSession.create(extended.bytes, options);
         const names = new Set(session.outputNames);
-        if ([extended.fast.lastLogits, ...extended.fast.added].every((n) => names.has(n))) {
-          return { session, fast: extended.fast, note: null };
+        if ([extended.fast.lastLogits, ...extended.fast.added, ...(device?.added ?? [])].every((n) => names.has(n))) {
+          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote, outputsBound: options.preferredOutputLocation !== undefined };
         }
         await session.release();
         note = 'onnxruntime did not keep the added outputs';
@@ -299,7 +447,13 @@ async function create(modelPath: string, provider: ProviderName, intraOpThreads:
       }
     }
   }
-  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note };
+  deviceNote ??= deviceCache === undefined ? null : `no fast outputs (${note})`;
+  delete options.preferredOutputLocation;
+  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote, outputsBound: false };
+}
+
+function wrap(opened: Opened, file: string, provider: ProviderName, fallbackReason: string | null, providerNote: string | null, kv: DeviceCacheSpec | undefined): OrtDecoderSession {
+  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null, opened.outputsBound);
 }
 
 /**
@@ -324,8 +478,8 @@ export async function openSession(modelPath: string, options: SessionOptions = {
     for (const candidate of plan.candidates) {
       const label = PROVIDER_LABELS[candidate.name];
       try {
-        const opened = await create(modelPath, candidate.name, threads, fast, options.tuning ?? {});
-        return new OrtDecoderSession(opened.session, file, candidate.name, null, `auto: ${label} (${candidate.why})`, opened.fast, opened.note);
+        const opened = await create(modelPath, candidate.name, threads, fast, options.tuning ?? {}, options);
+        return wrap(opened, file, candidate.name, null, `auto: ${label} (${candidate.why})`, options.deviceCache);
       } catch (e) {
         passed.push(`${label} failed to start: ${describe(e).split('\n')[0]}`);
       }
@@ -337,16 +491,16 @@ export async function openSession(modelPath: string, options: SessionOptions = {
       fallbackReason = offer?.reason ?? `${requested} is not available`;
     } else {
       try {
-        const opened = await create(modelPath, requested, threads, fast, options.tuning ?? {});
-        return new OrtDecoderSession(opened.session, file, requested, null, null, opened.fast, opened.note);
+        const opened = await create(modelPath, requested, threads, fast, options.tuning ?? {}, options);
+        return wrap(opened, file, requested, null, null, options.deviceCache);
       } catch (e) {
         fallbackReason = `${requested} failed to start: ${describe(e).split('\n')[0]}`;
       }
     }
   }
   try {
-    const opened = await create(modelPath, 'cpu', threads, fast, options.tuning ?? {});
-    return new OrtDecoderSession(opened.session, file, 'cpu', fallbackReason, providerNote, opened.fast, opened.note);
+    const opened = await create(modelPath, 'cpu', threads, fast, options.tuning ?? {}, options);
+    return wrap(opened, file, 'cpu', fallbackReason, providerNote, options.deviceCache);
   } catch (e) {
     throw loadError(modelPath, e);
   }

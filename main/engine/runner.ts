@@ -3,12 +3,14 @@
 import type { SlotAttention } from '../../common/attentionView';
 import type { CacheDelta } from '../../common/cacheView';
 import type { KvArray } from './cache/kvStorage';
+import { PinError } from './cache/pinRegion';
 import type { SinkRingCache } from './cache/sinkRingCache';
 import { halvesToFloats } from './half';
 import { CompactPast, type CompactStep } from './compactPast';
+import { DeviceSteps } from './deviceSteps';
 import type { ModelIO } from './modelFolder';
 import type { AttentionOutputs } from './model/attentionOutputs';
-import type { DecoderSession, TensorData } from './onnxSession';
+import type { DecoderSession, DeviceTensor, TensorData } from './onnxSession';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -39,6 +41,17 @@ export interface RunnerOptions {
    * alone, whatever past length was fed.
    */
   readonly compactPast?: boolean;
+  /**
+   * Keep the cache in device memory when the session has the device-cache rewrite (WebGPU); default
+   * true. False feeds the host cache every step, as on CPU.
+   */
+  readonly deviceCache?: boolean;
+}
+
+/** Bytes of one forward pass's host tensors: fed (host → device on a GPU provider) and fetched (back). */
+export interface StepBytes {
+  readonly fed: number;
+  readonly fetched: number;
 }
 
 /**
@@ -82,6 +95,8 @@ export class Runner {
   private stepAttention: StepAttention | null = null;
   private slotAttention: SlotAttention | null = null;
   private attentionBuffers: { n: number; layers: Float32Array; mean: Float32Array; slotLayers: Float32Array[]; slotMean: Float32Array } | null = null;
+  private readonly device: DeviceSteps | null;
+  private stepBytes: StepBytes = { fed: 0, fetched: 0 };
 
   constructor(
     private readonly session: DecoderSession,
@@ -122,7 +137,34 @@ export class Runner {
       this.feeds[io.pastValues[l]] = { type: io.kvDtype, data: cache.values[l], dims: this.pastDims };
     }
     for (const extra of io.extraInputs) this.feeds[extra.name] = extra.value;
-    this.compact = this.fetchesNewRowsOnly && options.compactPast !== false ? new CompactPast(cache, options.chunkSize) : null;
+    // Pinned keys are re-rotated on the host each step; the device graph rotates only the sinks, so a cache
+    // with pin slots keeps the host path (chats on a device-cache session are opened without pin slots).
+    const graph = options.deviceCache === false || cache.pinSlots > 0 ? null : session.deviceCache;
+    this.device = graph ? new DeviceSteps(session, io, cache, graph, options.chunkSize) : null;
+    this.compact = this.device === null && this.fetchesNewRowsOnly && options.compactPast !== false ? new CompactPast(cache, options.chunkSize) : null;
+  }
+
+  /** Whether the cache lives in device memory between steps (DESIGN §3 "Storage, dtype and place"). */
+  get onDevice(): boolean {
+    return this.device !== null;
+  }
+
+  /** Host tensor bytes of the latest forward pass: everything that crossed between host and device on a GPU provider. */
+  get lastStepBytes(): StepBytes {
+    return this.stepBytes;
+  }
+
+  /**
+   * Makes the cache's host buffers current (one download when the cache lives on the device): call it
+   * before reading or editing them outside a step (rewind, skipTo, snapshot).
+   */
+  async sync(): Promise<void> {
+    await this.device?.sync();
+  }
+
+  /** Frees the device memory this runner holds (the cache's host copy stays as it is). */
+  dispose(): void {
+    this.device?.dispose();
   }
 
   /** Whether steps fetch only the new rows and the last logits (the session's fast outputs). */
@@ -195,6 +237,7 @@ export class Runner {
    * @throws PinError (nothing pinned) when the span cannot be pinned.
    */
   async pin(start: number, end: number, ids: ArrayLike<number>, cancel?: CancelFlag): Promise<number | null> {
+    if (this.device) throw new PinError('pinned memory is not available while the KV cache lives in GPU memory (WebGPU); choose the CPU provider to pin');
     if (ids.length !== end - start) throw new RangeError(`pinning positions ${start}..${end - 1} needs ${end - start} token ids, got ${ids.length}`);
     if (this.cache.pin(start, end) === 'copied') return 0;
     try {
@@ -219,6 +262,9 @@ export class Runner {
   private async forward(chunk: readonly number[], pinStep: true): Promise<void>;
   private async forward(chunk: readonly number[], pinStep = false): Promise<CacheDelta | void> {
     const n = chunk.length;
+    const device = this.device;
+    // A rebase rotates every cached key on the host (rare: once per maxPos - C tokens).
+    if (device && this.cache.rebaseDue(n)) await device.sync();
     const step = pinStep ? this.cache.beginPinStep(n) : this.cache.beginStep(n);
     const inputIds = this.inputIds.subarray(0, n);
     for (let i = 0; i < n; i++) inputIds[i] = BigInt(chunk[i]);
@@ -226,7 +272,7 @@ export class Runner {
     const feeds = this.feeds;
     // A pin step attends to pin slots, which lie past any compact prefix.
     const compact = pinStep ? null : (this.compact?.prepare(n, step.attentionMask) ?? null);
-    this.setPast(compact);
+    if (device === null) this.setPast(compact);
     const mask = compact?.mask ?? step.attentionMask;
     feeds[this.io.inputIds] = { type: 'int64', data: inputIds, dims: [1, n] };
     feeds[this.io.attentionMask] = { type: 'int64', data: mask, dims: [1, mask.length] };
@@ -234,13 +280,19 @@ export class Runner {
 
     // The view may close while the pass runs: what was fetched decides what is read.
     const withAttention = this.attentionOn;
+    if (device) {
+      const deviceFeeds = device.feedsFor(feeds, n);
+      const hostFetches = withAttention ? [this.logitsOut, this.attentionOut!.layers, this.attentionOut!.mean] : [this.logitsOut];
+      const { host, device: out } = await this.session.runOnDevice(deviceFeeds, hostFetches, device.deviceFetches);
+      this.stepBytes = { fed: hostBytes(Object.values(deviceFeeds)), fetched: hostBytes(Object.values(host)) };
+      this.keepLastLogits(host[this.logitsOut]);
+      const delta = device.commit(chunk, out);
+      if (withAttention && this.attentionOn) this.readAttention(host, delta);
+      return delta;
+    }
     const out = await this.session.run(feeds, withAttention ? this.attentionFetches : this.fetches);
-    const logits = out[this.logitsOut];
-    // The last row, whether the graph returned every position or only the last (logits_to_keep, fast
-    // outputs); fp16 logits are widened for that row alone.
-    const from = logits.data.length - this.vocabSize;
-    if (logits.type === 'float16') halvesToFloats(logits.data as Uint16Array, from, this.lastLogits, 0, this.vocabSize);
-    else this.lastLogits.set((logits.data as Float32Array).subarray(from));
+    this.stepBytes = { fed: hostBytes(Object.values(feeds)), fetched: hostBytes(Object.values(out)) };
+    this.keepLastLogits(out[this.logitsOut]);
     for (let l = 0; l < this.keysOut.length; l++) {
       // commitStep checks that these are of the cache's dtype.
       this.keyRows[l] = out[this.keysOut[l]].data as KvArray;
@@ -301,6 +353,14 @@ export class Runner {
     this.slotAttention = { layers: bufs.slotLayers, mean: bufs.slotMean };
   }
 
+  private keepLastLogits(logits: TensorData): void {
+    // The last row, whether the graph returned every position or only the last (logits_to_keep, fast
+    // outputs); fp16 logits are widened for that row alone.
+    const from = logits.data.length - this.vocabSize;
+    if (logits.type === 'float16') halvesToFloats(logits.data as Uint16Array, from, this.lastLogits, 0, this.vocabSize);
+    else this.lastLogits.set((logits.data as Float32Array).subarray(from));
+  }
+
   /** Points the past inputs at the compacted prefix, or back at the cache's buffers. */
   private setPast(compact: CompactStep | null): void {
     if (compact === null && !this.pastIsCompact) return;
@@ -313,4 +373,11 @@ export class Runner {
     }
     this.pastIsCompact = compact !== null;
   }
+}
+
+/** Bytes of the host tensors among `tensors` (device tensors stay where they are). */
+function hostBytes(tensors: Iterable<TensorData | DeviceTensor>): number {
+  let n = 0;
+  for (const t of tensors) if ('data' in t) n += t.data.byteLength;
+  return n;
 }

@@ -189,7 +189,7 @@ export class EngineHost {
     snapshot: async ({ stream, path: file, meta }) => {
       const model = this.requireModel();
       const session = this.requireStream(stream);
-      const bytes = encodeSessionSnapshot(model, session.snapshot());
+      const bytes = encodeSessionSnapshot(model, await session.snapshot());
       if (meta) await writeSnapshotFile(file, bytes, { ...meta, tokenCount: session.tokenCount });
       else await writeFileAtomic(file, bytes);
       return { bytes: bytes.byteLength, tokens: session.tokenCount };
@@ -275,9 +275,11 @@ export class EngineHost {
     return this.hold(id, new ChatSession(model, settings));
   }
 
-  /** Makes `session` stream `id`, fetching attention when its view is open. */
+  /** Makes `session` stream `id`, fetching attention when its view is open; frees the device memory of the one it replaces. */
   private hold(id: StreamId, session: ChatSession): ChatSession {
     session.attention = id === this.attentionStream;
+    const held = this.streams.get(id);
+    if (held !== session) held?.dispose();
     this.streams.set(id, session);
     return session;
   }
@@ -306,11 +308,13 @@ export class EngineHost {
   }
 
   private dropStream(id: StreamId): void {
+    this.streams.get(id)?.dispose();
     this.streams.delete(id);
     this.quiet.delete(id);
   }
 
   private async unloadModel(): Promise<void> {
+    for (const session of this.streams.values()) session.dispose();
     this.streams.clear();
     this.quiet.clear();
     const model = this.model;

@@ -100,7 +100,7 @@ describe('ChatSession', () => {
     const session = new ChatSession(model, SMALL);
     const messages: ChatMessage[] = [user('a long story please')];
     const first = await turn(session, messages, sampled(50, 4));
-    const bytes = encodeSessionSnapshot(model, session.snapshot());
+    const bytes = encodeSessionSnapshot(model, await session.snapshot());
     const restored = ChatSession.fromSnapshot(model, decodeSessionSnapshot(model, bytes));
 
     const next = [...messages, { role: 'assistant' as const, content: first.text }, user('again')];
@@ -320,7 +320,7 @@ describe('ChatSession', () => {
     expect(await session.rebuild(messages)).toBe(4 + 32);
     const text = model.template!.render(messages, { addGenerationPrompt: false });
     const n = session.tokenCount;
-    const { fedText } = session.snapshot();
+    const { fedText } = await session.snapshot();
     // The stream ends where the last reply's text ends: what the template writes after it comes with the next turn.
     expect(text.startsWith(fedText)).toBe(true);
     expect(fedText.endsWith(messages.at(-1)!.content)).toBe(true);

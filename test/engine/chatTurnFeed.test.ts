@@ -130,7 +130,7 @@ async function thirtyTurns(model: LoadedModel, ends: ReplyEnd, label: string, ta
     ends.start(ending);
     messages.push({ role: 'user', content: randomText(rand) });
     const restart = turn === 20 ? 'none' : turn % 7 === 6 ? 'snapshot' : null;
-    if (restart === 'snapshot') session = ChatSession.fromSnapshot(model, decodeSessionSnapshot(model, encodeSessionSnapshot(model, session.snapshot())));
+    if (restart === 'snapshot') session = ChatSession.fromSnapshot(model, decodeSessionSnapshot(model, encodeSessionSnapshot(model, await session.snapshot())));
     if (restart === 'none') session = new ChatSession(model, SETTINGS);
 
     let prefillEnd = -1;

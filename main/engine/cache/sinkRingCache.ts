@@ -9,9 +9,11 @@ import type { KvGeometry, ResolvedCacheOptions, SinkRingOptions } from './cacheO
 import { CacheSnapshotError, validateCacheSnapshot } from './cacheSnapshot';
 import type { CacheSnapshot } from './cacheSnapshot';
 import type { CacheDelta, CacheHeader, CacheSlotView, CacheView, CacheWrite, PinnedSpan } from '../../../common/cacheView';
+import { DeviceKvRows } from './deviceRows';
 import { KvRows } from './kvRows';
 import { PinError, PinRegion, type PinSpan } from './pinRegion';
 import { isKvArray, type KvArray, type KvDtype, type KvStorage } from './kvStorage';
+import type { DeviceJournalSave } from './deviceRows';
 import { UndoJournal } from './undoJournal';
 
 export type { KvGeometry, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
@@ -61,7 +63,7 @@ export class SinkRingCache {
   /** Token id held by slot j, -1 if empty. */
   readonly slotToken: Int32Array;
 
-  private readonly rows: KvStorage;
+  private rows: KvStorage;
   /** RoPE position each pristine anchored key (sinks, then pin slots) was computed at. */
   private readonly pristinePos: Int32Array;
   private readonly pins: PinRegion;
@@ -173,7 +175,7 @@ export class SinkRingCache {
       throw new RangeError(`a step of ${n} tokens at position ${P} would write a ring slot twice; at most ${limit} fit`);
     }
     if (P + n > MAX_POSITION) throw new RangeError(`positions beyond ${MAX_POSITION} are not supported`);
-    if (P + n - 1 - this.off >= this.maxPos) {
+    if (this.rebaseDue(n)) {
       this.rebase(this.firstVisibleAt(P) - this.sink);
       this.pendingRebase = true;
     }
@@ -203,11 +205,72 @@ export class SinkRingCache {
     const n = this.pending;
     if (n === 0) throw new Error('commitStep needs a beginStep before it');
     const past = checkCommit(this.geometry, this.kvDtype, this.capacity, n, tokenIds, presentKeys, presentValues);
+    return this.commit(tokenIds, (P) => this.rows.copyPresent(presentKeys, presentValues, P, n, past));
+  }
+
+  /**
+   * {@link commitStep} for a step whose graph wrote its new rows into the device copy itself
+   * ({@link placeOnDevice}); `journalSave` supplies the journal rows of the slots it overwrote.
+   */
+  commitDeviceStep(tokenIds: ArrayLike<number>, journalSave: DeviceJournalSave): CacheDelta {
+    const rows = this.rows;
+    if (!(rows instanceof DeviceKvRows)) throw new Error('commitDeviceStep needs a cache placed on the device');
+    if (this.pending === 0) throw new Error('commitStep needs a beginStep before it');
+    checkTokenIds(tokenIds, this.pending);
+    rows.hostStale = true;
+    rows.journalSave = journalSave;
+    try {
+      return this.commit(tokenIds, () => {});
+    } finally {
+      rows.journalSave = null;
+    }
+  }
+
+  /**
+   * Moves the K/V rows' home to the device (DESIGN §3 "Storage, dtype and place"): the host buffers become
+   * a copy for rare O(C) operations, and the runner keeps the device copy (see DeviceKvRows).
+   */
+  placeOnDevice(): DeviceKvRows {
+    if (this.rows instanceof DeviceKvRows) return this.rows;
+    if (!(this.rows instanceof KvRows)) throw new Error('only host rows can move to the device');
+    const { kvHeads, headDim } = this.geometry;
+    const rows = new DeviceKvRows(this.rows, kvHeads, headDim, this.sink);
+    this.rows = rows;
+    return rows;
+  }
+
+  /** Takes the device's rows as the host copy (see DeviceKvRows.pulled) and rotates the sinks' host rows. */
+  pulledFromDevice(keys: readonly KvArray[], values: readonly KvArray[]): void {
+    const rows = this.rows;
+    if (!(rows instanceof DeviceKvRows)) throw new Error('pulledFromDevice needs a cache placed on the device');
+    rows.pulled(keys, values);
+    const rope = this.rope;
+    for (let i = 0; i < this.sink; i++) {
+      const delta = this.sinkDelta(i);
+      if (delta !== 0) rows.placeAnchor(i, rope!, delta);
+    }
+  }
+
+  /**
+   * How far sink slot i's key is rotated from its pristine key for the begun step (0 when empty): what
+   * the device graph applies per step.
+   */
+  sinkDelta(i: number): number {
+    return this.slotPos[i] < 0 ? 0 : i + this.sinkShift - this.pristinePos[i];
+  }
+
+  /** Whether beginStep(n) will rebase (an O(C) rotation of the host rows). */
+  rebaseDue(n: number): boolean {
+    return this.next + n - 1 - this.off >= this.maxPos;
+  }
+
+  private commit(tokenIds: ArrayLike<number>, copyRows: (P: number) => void): CacheDelta {
+    const n = this.pending;
     const S = this.sink;
     const W = this.window;
     const P = this.next;
     for (let i = 0; i < n; i++) this.journalWrite(slotOf(P + i, S, W));
-    this.rows.copyPresent(presentKeys, presentValues, P, n, past);
+    copyRows(P);
     for (let i = 0; i < n; i++) {
       const q = P + i;
       const j = slotOf(q, S, W);
@@ -497,6 +560,7 @@ export class SinkRingCache {
 
   /** A deep copy of the state (not the journal: see {@link CacheSnapshot}). */
   snapshot(): CacheSnapshot {
+    if (this.rows instanceof DeviceKvRows && this.rows.hostStale) throw new Error('the KV cache lives on the device: pull it to the host (Runner.sync) before a snapshot');
     const rope = this.rope;
     return {
       geometry: { ...this.geometry },
@@ -716,7 +780,6 @@ function checkCommit(
   presentValues: readonly KvArray[],
 ): number {
   const { layers, kvHeads, headDim } = geometry;
-  if (tokenIds.length !== n) throw new RangeError(`the step began with ${n} tokens but ${tokenIds.length} token ids came`);
   const presentLength = kvHeads * (C + n) * headDim;
   const rowsLength = kvHeads * n * headDim;
   const past = presentKeys[0]?.length === rowsLength ? 0 : C;
@@ -733,9 +796,14 @@ function checkCommit(
       }
     }
   }
+  checkTokenIds(tokenIds, n);
+  return past;
+}
+
+function checkTokenIds(tokenIds: ArrayLike<number>, n: number): void {
+  if (tokenIds.length !== n) throw new RangeError(`the step began with ${n} tokens but ${tokenIds.length} token ids came`);
   for (let i = 0; i < n; i++) {
     const t = tokenIds[i];
     if (!Number.isInteger(t) || t < 0 || t > MAX_POSITION) throw new RangeError(`token id ${t} is not a valid id`);
   }
-  return past;
 }

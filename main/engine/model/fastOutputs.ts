@@ -7,6 +7,7 @@ import { scanModel, type GraphFacts, type ProducerNode } from './graphFacts';
 import { int64Initializer, node, outputInfo } from './graphNodes';
 import { GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT, MODEL_GRAPH, NODE_INPUT } from './onnxFields';
 import { forEachField, spliceFields, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
+import { planDeviceCache, type DeviceCacheGraph, type DeviceCacheSpec } from './deviceCache';
 import { withMatMulNBitsAccuracy, type AccuracyLevel } from './matMulNBitsAccuracy';
 import { readWeightsByReference } from './weightsByReference';
 
@@ -193,8 +194,8 @@ function withFirstInput(buf: Uint8Array, span: FieldSpan, input: string): Uint8A
  */
 export async function readWithFastOutputs(
   modelPath: string,
-  options: FastOutputsOptions & { readonly matMulNBitsAccuracy?: AccuracyLevel } = {},
-): Promise<{ bytes: Uint8Array; fast: FastOutputs } | { reason: string }> {
+  options: FastOutputsOptions & { readonly matMulNBitsAccuracy?: AccuracyLevel; readonly device?: Readonly<DeviceCacheSpec> } = {},
+): Promise<{ bytes: Uint8Array; fast: FastOutputs; device: DeviceCacheGraph | null; deviceNote: string | null } | { reason: string }> {
   let model: Uint8Array;
   try {
     ({ bytes: model } = await readWeightsByReference(modelPath));
@@ -204,6 +205,15 @@ export async function readWithFastOutputs(
   }
   const plan = planFastOutputs(model, options);
   if ('reason' in plan) return plan;
-  const pieces = plan.patch !== null ? spliceFields(model, MODEL_GRAPH, plan.patch.graph, plan.patch.edits) : [model];
-  return { bytes: Buffer.concat([...pieces, plan.suffix]), fast: plan.fast };
+  // The device-cache rewrite (deviceCache.ts) composes: its node edits join the fast outputs' patch, its
+  // graph field follows theirs.
+  const { device } = options;
+  const dev = device === undefined ? null : planDeviceCache(model, scanModel(model), device);
+  const devPlan = dev !== null && !('reason' in dev) ? dev : null;
+  const deviceNote = dev === null ? null : 'reason' in dev ? dev.reason : null;
+  const suffix = devPlan === null ? plan.suffix : Buffer.concat([plan.suffix, new WireWriter().messageField(MODEL_GRAPH, devPlan.suffixGraph).finish()]);
+  const graph = plan.patch?.graph ?? devPlan?.graph;
+  const edits = [...(plan.patch?.edits ?? []), ...(devPlan?.edits ?? [])].sort((a, b) => a.span.offset - b.span.offset);
+  const pieces = graph !== undefined && edits.length > 0 ? spliceFields(model, MODEL_GRAPH, graph, edits) : [model];
+  return { bytes: Buffer.concat([...pieces, suffix]), fast: plan.fast, device: devPlan?.device ?? null, deviceNote };
 }

@@ -1,0 +1,128 @@
+// KvStorage for a cache whose K/V rows live in device memory (DESIGN §3 "Storage, dtype and place"): the
+// graph writes each step's rows there itself (model/deviceCache), and a host copy serves the rare O(C)
+// operations (rebase, rewind, skipTo, snapshots). Runs in the engine host; bookkeeping of which copy is
+// current, no device calls (the runner moves the bytes: deviceSteps.ts).
+import type { RopeSpec } from '../rope';
+import type { KvRows } from './kvRows';
+import type { KvArray, KvFormat, KvStorage } from './kvStorage';
+
+/** Where a device step's journal rows are taken from: called once per journaled slot during its commit. */
+export type DeviceJournalSave = (slot: number, keyRows: KvArray, valueRows: KvArray, at: number) => void;
+
+/**
+ * The host copy of a device-resident cache and which side is current. The device holds every sink's
+ * pristine key in its slot (the graph rotates it per step); the host copy holds the layout of
+ * {@link KvRows} (rotated sinks, pristine copies aside). Host edits need a current host copy (the runner
+ * pulls first) and make the device copy stale (the next step uploads the host copy).
+ */
+export class DeviceKvRows implements KvStorage {
+  readonly format: KvFormat;
+  readonly keys: readonly KvArray[];
+  readonly values: readonly KvArray[];
+  readonly pristine: readonly KvArray[];
+  /** The device holds rows the host copy lacks: host row reads need a pull first. */
+  hostStale = false;
+  /** The host copy holds rows the device lacks: the next step feeds the host copy. */
+  deviceStale = true;
+  /** Set for a device step's commit: the journal's rows then come from the device. */
+  journalSave: DeviceJournalSave | null = null;
+
+  constructor(
+    private readonly host: KvRows,
+    private readonly kvHeads: number,
+    private readonly headDim: number,
+    private readonly sink: number,
+  ) {
+    this.format = { dtype: host.format.dtype, place: 'device' };
+    this.keys = host.keys;
+    this.values = host.values;
+    this.pristine = host.pristine;
+  }
+
+  copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number): void {
+    this.edit().copyPresent(presentKeys, presentValues, P, n, past);
+  }
+
+  saveSlot(j: number, keyRows: KvArray, valueRows: KvArray, at: number): void {
+    if (this.journalSave) this.journalSave(j, keyRows, valueRows, at);
+    else this.current().saveSlot(j, keyRows, valueRows, at);
+  }
+
+  restoreSlot(j: number, keyRows: KvArray, valueRows: KvArray, at: number): void {
+    this.edit().restoreSlot(j, keyRows, valueRows, at);
+  }
+
+  zeroSlot(j: number): void {
+    this.edit().zeroSlot(j);
+  }
+
+  capturePristine(i: number): void {
+    // A device step leaves the model's key in the sink slot: the device copy's pristine key.
+    if (!this.journalSave) this.edit().capturePristine(i);
+  }
+
+  placeAnchor(i: number, rope: RopeSpec, delta: number): void {
+    // The device rotates sinks itself each step; a stale host copy is re-placed when pulled. (A cache with
+    // pin slots never lives on the device: its anchors are sinks alone.)
+    if (!this.hostStale) this.host.placeAnchor(i, rope, delta);
+  }
+
+  copyPresentRow(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], i: number, n: number, past: number, j: number): void {
+    this.edit().copyPresentRow(presentKeys, presentValues, i, n, past, j);
+  }
+
+  copySlot(from: number, to: number): void {
+    this.edit().copySlot(from, to);
+  }
+
+  rotateSlot(j: number, rope: RopeSpec, delta: number): void {
+    this.edit().rotateSlot(j, rope, delta);
+  }
+
+  clear(): void {
+    this.host.clear();
+    this.hostStale = false;
+    this.deviceStale = true;
+  }
+
+  bytes(): number {
+    return this.host.bytes();
+  }
+
+  /** Keys as the device holds them: the host copy with each sink slot's pristine rows (fresh arrays, for an upload). */
+  deviceKeys(): KvArray[] {
+    const { kvHeads, headDim, sink: S } = this;
+    const C = this.keys[0].length / (kvHeads * headDim);
+    return this.keys.map((k, l) => {
+      const out = k.slice();
+      for (let h = 0; h < kvHeads; h++) out.set(this.pristine[l].subarray(h * S * headDim, (h + 1) * S * headDim), h * C * headDim);
+      return out;
+    });
+  }
+
+  /**
+   * Takes the device's rows as the host copy (per layer `[kvHeads, C, headDim]`, sinks pristine); the
+   * cache then re-places the sinks (SinkRingCache.pulledFromDevice).
+   */
+  pulled(keys: readonly KvArray[], values: readonly KvArray[]): void {
+    const { kvHeads, headDim, sink: S } = this;
+    const C = this.keys[0].length / (kvHeads * headDim);
+    for (let l = 0; l < this.keys.length; l++) {
+      this.keys[l].set(keys[l]);
+      this.values[l].set(values[l]);
+      for (let h = 0; h < kvHeads; h++) this.pristine[l].set(keys[l].subarray(h * C * headDim, (h * C + S) * headDim), h * S * headDim);
+    }
+    this.hostStale = false;
+  }
+
+  private current(): KvRows {
+    if (this.hostStale) throw new Error('the KV cache lives on the device: pull it to the host (Runner.sync) before editing it there');
+    return this.host;
+  }
+
+  private edit(): KvRows {
+    const host = this.current();
+    this.deviceStale = true;
+    return host;
+  }
+}
