@@ -28,7 +28,8 @@ const LOGITS_TOL = 1e-3;
 
 /** 256 positions: 600+ tokens rebase twice (S + W = 68 stays under maxPos / 2). */
 const SHORT: Readonly<FixtureSpec> = { ...TINY, maxPositions: 256 };
-const CACHE: CacheSettings = { sink: 4, window: 64, positions: 'cache', journalTokens: 32 };
+// No pin slots: a device-cache session opens chats without them (Runner.pin), and the caches compare slot by slot.
+const CACHE: CacheSettings = { sink: 4, window: 64, positions: 'cache', journalTokens: 32, pinBudget: 0 };
 const GREEDY = (maxTokens: number): GenerateOptions => ({ sampling: { ...DEFAULT_SAMPLING, greedy: true, repetitionPenalty: 1 }, maxTokens });
 
 /** The model with no EOS, so every turn runs to its token budget on any provider. */

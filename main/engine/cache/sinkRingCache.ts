@@ -353,7 +353,8 @@ export class SinkRingCache {
    */
   reset(keepPins = false): void {
     this.abortPinFeed();
-    if (keepPins) {
+    // Without pins a reset clears every row at once (and needs no host copy of a device-resident cache).
+    if (keepPins && this.pins.spans.length > 0) {
       for (let j = 0; j < this.sink + this.window; j++) if (this.slotPos[j] >= 0) this.emptySlot(j);
     } else {
       for (const { start } of this.pins.spans) this.pins.remove(start);
