@@ -62,8 +62,8 @@ function resetRenderCounts(page: Page): Promise<void> {
   });
 }
 
+/** The panel is open from the start in the harness's 1280 px window; waits for it. */
 async function openPanel(page: Page): Promise<void> {
-  await page.getByRole('button', { name: 'Cache panel' }).click();
   await page.getByTestId('cache-panel').waitFor();
 }
 
