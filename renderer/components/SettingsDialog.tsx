@@ -8,6 +8,9 @@ import {
   selectActiveId,
   selectActiveOverrides,
   selectAppInfo,
+  selectResolvedProvider,
+  selectResolvedSink,
+  selectResolvedWindow,
   selectSettings,
   selectSettingsDialog,
 } from '../state/selectors';
@@ -24,7 +27,15 @@ import {
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import type { SettingsTab } from '../state/uiSlice';
 import { Dialog } from './Dialog';
-import { SettingsFields } from './SettingsFields';
+import { SettingsFields, type SettingsFieldsProps } from './SettingsFields';
+
+/** What `auto` came to for the open conversation and the loaded model. */
+function useResolvedAuto(): SettingsFieldsProps['resolved'] {
+  const sink = useAppStore(selectResolvedSink);
+  const window = useAppStore(selectResolvedWindow);
+  const provider = useAppStore(selectResolvedProvider);
+  return useMemo(() => ({ sink, window, provider }), [sink, window, provider]);
+}
 
 export function SettingsDialog() {
   const store = useStoreApi();
@@ -136,6 +147,7 @@ function AppSettingsFormBody({
   readonly onDone: () => void;
 }) {
   const store = useStoreApi();
+  const resolved = useResolvedAuto();
   const { draft, errors, onChange, formError, saving, submit } = useSettingsForm(
     initial,
     patchFromDraft,
@@ -144,7 +156,7 @@ function AppSettingsFormBody({
   );
   return (
     <SettingsForm formError={formError} saving={saving} onSubmit={submit} onCancel={onDone}>
-      <SettingsFields draft={draft} errors={errors} onChange={onChange} mode="app" providers={providers} />
+      <SettingsFields draft={draft} errors={errors} onChange={onChange} mode="app" providers={providers} resolved={resolved} />
     </SettingsForm>
   );
 }
@@ -155,6 +167,7 @@ function ConversationSettingsForm() {
   const overrides = useAppStore(selectActiveOverrides);
   const settings = useAppStore(selectSettings);
   const defaults = useMemo(() => (settings ? draftFromSettings(settings) : undefined), [settings]);
+  const resolved = useResolvedAuto();
   const done = () => store.getState().closeSettings();
   const { draft, setDraft, errors, setErrors, onChange, formError, saving, submit } = useSettingsForm(
     draftFromOverrides(overrides),
@@ -183,7 +196,7 @@ function ConversationSettingsForm() {
         </button>
       }
     >
-      <SettingsFields draft={draft} errors={errors} onChange={onChange} mode="override" defaults={defaults} />
+      <SettingsFields draft={draft} errors={errors} onChange={onChange} mode="override" defaults={defaults} resolved={resolved} />
     </SettingsForm>
   );
 }

@@ -1,6 +1,7 @@
 // Named selectors: every component reads the store through one of these, one field each, so a change
 // re-renders only its readers (STYLE principle 8). Renderer.
 import type { Message } from '../../common/contract';
+import { effectiveChatSettings } from '../../common/settingsSchema';
 import type { AppState } from './appState';
 import { NEW_CONVERSATION_DRAFT } from './uiSlice';
 
@@ -58,6 +59,17 @@ export const selectHubBaseUrl = (s: AppState) => s.settings?.hubBaseUrl ?? 'http
 export const selectHfTokenMirror = (s: AppState) => s.settings?.hfTokenMirror ?? null;
 
 export const selectSettings = (s: AppState) => s.settings;
+/** The sink size the engine chose for the open conversation, where its setting is `auto`; else null. */
+export const selectResolvedSink = (s: AppState) => resolvedCache(s, 'sink');
+/** The window size the engine chose for the open conversation, where its setting is `auto`; else null. */
+export const selectResolvedWindow = (s: AppState) => resolvedCache(s, 'window');
+/** The provider the loaded model runs on, where it was loaded with provider `auto`; else null. */
+export const selectResolvedProvider = (s: AppState) => (s.currentModel?.providerNote != null ? s.currentModel.provider : null);
+
+function resolvedCache(s: AppState, field: 'sink' | 'window'): number | null {
+  if (!s.settings || s.cacheStatus !== 'ready' || !s.cacheMirror.loaded) return null;
+  return effectiveChatSettings(s.settings, s.active?.settings).cache[field] === 'auto' ? s.cacheMirror[field] : null;
+}
 export const selectTheme = (s: AppState) => s.settings?.theme ?? 'system';
 export const selectAppInfo = (s: AppState) => s.appInfo;
 

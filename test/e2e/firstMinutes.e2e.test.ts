@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { PROVIDER_LABELS } from '../../common/providers';
 import { chatTurn, composer } from './chatPage';
 import { useE2E } from './e2eHarness';
 
@@ -135,6 +136,27 @@ describe('keyboard shortcuts', () => {
     expect(await page.getByTestId('message').count()).toBe(0);
     await page.keyboard.press('Control+,');
     await page.getByRole('dialog', { name: 'Settings' }).waitFor();
+  });
+});
+
+describe('settings', () => {
+  it("show what 'auto' came to: the engine's sink and window for the open conversation, the provider of the loaded model", async () => {
+    const session = await e2e.start({ model: 'demo', settings: { sampling: { maxTokens: 8 } } });
+    const page = await session.openPage();
+    await chatTurn(page, 'Once upon a time', session);
+    const conversationId = session.events.since(0, 'message').at(-1)!.conversationId;
+    const view = (await session.call('cache.view', { conversationId }))!;
+    await page.locator('[data-testid="cache-panel"][data-status="ready"]').waitFor();
+    await page.keyboard.press('Control+,');
+    const dialog = page.getByRole('dialog', { name: 'Settings' });
+    const note = (label: string) => dialog.locator('.field').filter({ has: page.getByLabel(label, { exact: true }) }).getByTestId('resolved-auto');
+    expect(await note('Sink tokens').textContent()).toBe(`Now: auto (${view.sink})`);
+    expect(await note('Window tokens').textContent()).toBe(`Now: auto (${view.window.toLocaleString('en-US')})`);
+    const { provider } = (await session.call('models.current', {}))!;
+    expect(await dialog.getByLabel('Provider').locator('option[value="auto"]').textContent()).toBe(`Auto (${PROVIDER_LABELS[provider]})`);
+    // The conversation's own tab says the same for its blank (app default) fields.
+    await dialog.getByRole('tab', { name: 'This conversation' }).click();
+    expect(await note('Window tokens').textContent()).toBe(`Now: auto (${view.window.toLocaleString('en-US')})`);
   });
 });
 
