@@ -265,6 +265,11 @@ export interface OuroApi {
   invoke<V extends Verb>(verb: V, args: VerbArgs<V>): Promise<VerbResult<V>>;
   /** Subscribes to every event; returns the unsubscribe function. */
   subscribe(listener: (event: AppEvent) => void): () => void;
+  /**
+   * The OS's native folder dialog titled `title`: the chosen folder, or null when cancelled. Only the
+   * desktop app has one; in a browser it is absent and a path is typed instead.
+   */
+  pickFolder?(title: string): Promise<string | null>;
 }
 
 /** What a verb answers across a process boundary (IPC, the browser transport): a result or an ApiError, never a throw. */

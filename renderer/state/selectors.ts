@@ -42,6 +42,7 @@ export const selectCurrentModel = (s: AppState) => s.currentModel;
 export const selectCurrentModelDir = (s: AppState) => s.currentModel?.dir ?? null;
 export const selectHasModel = (s: AppState) => s.currentModel !== null;
 export const selectLoadingModelId = (s: AppState) => s.loadingModelId;
+export const selectCanPickFolder = (s: AppState) => s.canPickFolder;
 export const selectModelErrors = (s: AppState) => s.modelErrors;
 export const selectCatalog = (s: AppState) => s.catalog;
 export const selectCatalogError = (s: AppState) => s.catalogError;
