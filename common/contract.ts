@@ -120,6 +120,22 @@ export interface SendPreview {
   readonly pushedOut: number;
 }
 
+/** The local OpenAI-compatible server as Settings → Local server shows it. */
+export interface LocalServerStatus {
+  /** `error`: it should run but could not start (the port is taken, a key is missing, ...). */
+  readonly state: 'off' | 'on' | 'error';
+  /** The base URL an OpenAI client takes (`http://127.0.0.1:8080/v1`) while on. */
+  readonly url: string | null;
+  readonly error: string | null;
+  /** Requests being answered now (generating or waiting). */
+  readonly active: number;
+  /** Requests answered since it started. */
+  readonly served: number;
+  /** Conversations it keeps cached, and the K/V bytes their caches hold. */
+  readonly streams: number;
+  readonly kvBytes: number;
+}
+
 /** Every verb: argument schema and result type. Args are validated in main before any handler runs. */
 export const verbs = {
   'app.info': { args: empty, result: {} as AppInfo },
@@ -213,6 +229,8 @@ export const verbs = {
     args: z.object({ conversationId: ConversationIdSchema, draft: z.string().max(1_000_000) }).strict(),
     result: {} as SendPreview,
   },
+  /** The local server's state (it starts and stops with the `server` settings). */
+  'server.status': { args: empty, result: {} as LocalServerStatus },
   /**
    * The engine's cache as of view op `seq` (the cache view protocol's full view, asked for on open and
    * after a gap). With the open conversation's id, the engine's stream moves to it first and each slot
@@ -257,6 +275,8 @@ export type AppEvent =
   | { readonly type: 'notice'; readonly level: 'info' | 'warning' | 'error'; readonly text: string }
   /** The repairs not yet dismissed, whenever that list changes. */
   | { readonly type: 'repairs'; readonly repairs: readonly Repair[] }
+  /** The local server started, stopped, failed, or began or ended a request. */
+  | { readonly type: 'server'; readonly status: LocalServerStatus }
   /** A native menu item or shortcut the renderer acts on. */
   | { readonly type: 'command'; readonly command: AppCommand };
 

@@ -101,6 +101,32 @@ export const CacheSettingsSchema = z
   })
   .prefault({});
 
+const serverPort = z.int('server.port must be a whole number').min(1, 'server.port must be 1-65535').max(65535, 'server.port must be 1-65535');
+// Sent by clients as `Authorization: Bearer <key>`: printable ASCII without spaces, so any client can send it.
+const serverKey = z
+  .string('server.apiKey must be text')
+  .max(200, 'server.apiKey is longer than 200 characters')
+  .regex(/^[\x21-\x7e]*$/, 'server.apiKey may hold letters, digits and punctuation, no spaces')
+  .nullable();
+const serverHost = z
+  .string('server.host must be text')
+  .regex(/^[\w.:-]{1,253}$/, 'server.host must be an IP address or a host name, such as 127.0.0.1');
+const serverStreams = z.int('server.streams must be a whole number').min(1, 'server.streams must be >= 1').max(64, 'server.streams must be <= 64');
+
+/**
+ * The local OpenAI-compatible server (off by default). It listens on `host` (loopback unless the user
+ * names another interface, which then requires `apiKey`) and keeps `streams` conversations cached.
+ */
+export const ServerSettingsSchema = z
+  .object({
+    enabled: z.boolean('server.enabled must be true or false').default(false),
+    host: serverHost.default('127.0.0.1'),
+    port: serverPort.default(8080),
+    apiKey: serverKey.default(null),
+    streams: serverStreams.default(4),
+  })
+  .prefault({});
+
 /** The main window's last bounds, restored at start. */
 export const WindowBoundsSchema = z.object({
   x: z.int().optional(),
@@ -125,6 +151,7 @@ export const AppSettingsSchema = z.object({
   hubBaseUrl: hubBaseUrl.default(DEFAULT_HUB_BASE_URL),
   /** An https mirror the user trusts with the token (see tokenMayGoTo); null: the token goes to huggingface.co only. */
   hfTokenMirror: hfTokenMirror.default(null),
+  server: ServerSettingsSchema,
 });
 
 /** Per-conversation overrides of the chat settings; every field optional, absent = the app setting. */
@@ -160,11 +187,15 @@ export const SettingsPatchSchema = z.object({
   hubBaseUrl: hubBaseUrl.optional(),
   /** Trust this mirror with the token (the settings form sets it to the Hub address, with a warning), or null. */
   hfTokenMirror: hfTokenMirror.optional(),
+  server: z
+    .object({ enabled: z.boolean().optional(), host: serverHost.optional(), port: serverPort.optional(), apiKey: serverKey.optional(), streams: serverStreams.optional() })
+    .optional(),
 });
 
 export type AppSettings = z.output<typeof AppSettingsSchema>;
 export type SamplingSettings = z.output<typeof SamplingSettingsSchema>;
 export type CacheSettings = z.output<typeof CacheSettingsSchema>;
+export type ServerSettings = z.output<typeof ServerSettingsSchema>;
 export type WindowBounds = z.output<typeof WindowBoundsSchema>;
 export type Provider = z.output<typeof ProviderSchema>;
 export type Theme = z.output<typeof theme>;

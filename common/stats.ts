@@ -4,6 +4,8 @@
 export interface GenerationStats {
   /** Milliseconds spent loading the model (session creation, probe); 0 after the first generation. */
   loadMs: number;
+  /** Tokens the stream holds once the prompt is fed: the whole conversation so far (OpenAI's prompt_tokens). */
+  promptTokens: number;
   /** Tokens fed before the first sampled token: the new turn's prompt delta plus any re-prefill. */
   prefillTokens: number;
   prefillMs: number;
@@ -25,6 +27,7 @@ export interface GenerationStats {
 export function emptyStats(): GenerationStats {
   return {
     loadMs: 0,
+    promptTokens: 0,
     prefillTokens: 0,
     prefillMs: 0,
     prefillTokPerSec: 0,

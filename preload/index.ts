@@ -25,6 +25,7 @@ const APP_EVENT_TYPES: Readonly<Record<AppEvent['type'], true>> = {
   conversations: true,
   models: true,
   settings: true,
+  server: true,
   notice: true,
   repairs: true,
   command: true,

@@ -52,6 +52,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     h.enable();
     t = performance.now();
     const result = await client.request('generate', {
+      stream: 'bench',
       prompt: { kind: 'raw', text },
       options: { sampling: { ...DEFAULT_SAMPLING, seed: 3 }, maxTokens },
       cache: { sink: 4, window: 2048, positions: 'cache' },
@@ -62,7 +63,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   };
   const words = Array.from({ length: promptWords }, (_, i) => ['the', 'little', 'cat', 'saw', 'a', 'big', 'red', 'ball', 'and', 'ran'][i % 10]).join(' ');
   await generate('prefill + decode', words, Math.max(8, decodeTokens >> 2));
-  await client.request('reset', {});
+  await client.request('reset', { stream: 'bench' });
   await generate('decode', 'Once upon a time', decodeTokens);
   await client.close();
 

@@ -22,4 +22,5 @@ export const SECTIONS: readonly Section[] = [
   { name: 'llamacpp', item: 9, summary: 'llama.cpp (node-llama-cpp) vs Ouro on the same weights: fp32, int8/Q8_0, q4/Q4_0; decode at depth, prefill, RSS', load: () => import('./llamaCpp') },
   { name: 'levers', item: 9, summary: 'onnxruntime session options (spinning, arena, prepacking, initializer allocator) on decode speed and RSS', load: () => import('./ortLevers') },
   { name: 'gpu', item: 13, summary: 'bytes per decode step (SmolLM2 KV shapes), decode ÷ bare loop per provider, fp16 vs fp32 KV memory and perplexity', load: () => import('./gpu') },
+  { name: 'server', item: 16, summary: 'local OpenAI server: per-turn latency of a resent conversation, ring cache vs re-prefill', load: () => import('./server') },
 ];

@@ -10,7 +10,7 @@ import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent, HostResult } from '../host/protocol';
 import { startWorkerHost } from '../host/workerTransport';
 import { chatLoop, type RunningReply } from './chatLoop';
-import { cacheConfigOption, CliError, intOption, numberOption, positionsOption, runCli } from './cliSupport';
+import { cacheSettingsOptions, intOption, numberOption, runCli, shouldRun } from './cliSupport';
 
 /** Without --max-tokens a reply ends at the first word boundary after this many tokens… */
 const DEFAULT_REPLY_TOKENS = 512;
@@ -65,15 +65,6 @@ const { values } = parseArgs({
   strict: true,
 });
 
-function cacheSettings(): CacheSettings {
-  const positions = positionsOption(values.positions!);
-  const sink = values.sink === 'auto' ? 'auto' : intOption('--sink', values.sink!);
-  const window = values.window === undefined ? undefined : intOption('--window', values.window);
-  // The same rules as the "S,W" cache config string (non-negative S, W >= 1).
-  if (sink !== 'auto' || window !== undefined) cacheConfigOption(`${sink === 'auto' ? 4 : sink},${window ?? 1}`);
-  return { sink, window, positions };
-}
-
 function generateOptions(): GenerateOptions {
   const sampling = validateSamplingParams({
     ...DEFAULT_SAMPLING,
@@ -96,7 +87,7 @@ function generateOptions(): GenerateOptions {
 
 /** Starts one reply, printing its tokens as they come. */
 function startTurn(host: EngineHostClient, prompt: Prompt, options: GenerateOptions, cache: CacheSettings): { cancel(): void; done: Promise<HostResult<'generate'>> } {
-  const { seq, result } = host.start('generate', { prompt, options, cache });
+  const { seq, result } = host.start('generate', { stream: 'cli', prompt, options, cache });
   const stopListening = host.onEvent((event: HostEvent) => {
     if (event.type !== 'token' || event.seq !== seq) return;
     if (values.json) console.log(JSON.stringify({ type: 'token', id: event.id, text: event.text, pos: event.pos, slot: event.slot }));
@@ -126,12 +117,8 @@ function startTurn(host: EngineHostClient, prompt: Prompt, options: GenerateOpti
 }
 
 async function main(): Promise<void> {
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (!values.model) throw new CliError(`--model is required\n${USAGE}`);
-  const cache = cacheSettings();
+  if (!shouldRun(values, USAGE, ['model'])) return;
+  const cache = cacheSettingsOptions(values.sink!, values.window, values.positions!);
   const options = generateOptions();
   const host = startWorkerHost();
   try {

@@ -1,6 +1,7 @@
 // Shared bits of the command-line tools: option parsing helpers and one way to report errors. Plain Node.
 import type { PositionsMode } from '../../common/cacheGeometry';
 import { CacheConfigError, parseCacheConfig } from '../engine/cache/cacheConfig';
+import type { CacheSettings } from '../engine/chatTypes';
 
 /** A usage or input error: printed without a stack trace, exit code 2. */
 export class CliError extends Error {}
@@ -27,9 +28,39 @@ export function cacheConfigOption(value: string): { sink: number; window: number
   }
 }
 
+/** The engine's cache settings from --sink (a number or auto), --window and --positions. */
+export function cacheSettingsOptions(sinkValue: string, windowValue: string | undefined, positionsValue: string): CacheSettings {
+  const positions = positionsOption(positionsValue);
+  const sink = sinkValue === 'auto' ? 'auto' : intOption('--sink', sinkValue);
+  const window = windowValue === undefined ? undefined : intOption('--window', windowValue);
+  // The same rules as the "S,W" cache config string (non-negative S, W >= 1).
+  if (sink !== 'auto' || window !== undefined) cacheConfigOption(`${sink === 'auto' ? 4 : sink},${window ?? 1}`);
+  return { sink, window, positions };
+}
+
 export function positionsOption(value: string): PositionsMode {
   if (value !== 'cache' && value !== 'original') throw new CliError(`--positions must be cache or original, got '${value}'`);
   return value;
+}
+
+/**
+ * The start every tool shares: prints `usage` and returns false for --help; throws a usage error naming
+ * the required options missing; true when the tool should run.
+ */
+export function shouldRun<V extends Readonly<Record<string, unknown>>, K extends keyof V & string>(
+  values: V,
+  usage: string,
+  required: readonly K[],
+): values is V & { readonly [P in K]-?: NonNullable<V[P]> } {
+  if (values.help) {
+    console.log(usage);
+    return false;
+  }
+  if (required.some((name) => values[name] === undefined)) {
+    const names = required.map((name) => `--${name}`);
+    throw new CliError(`${names.length === 1 ? `${names[0]} is` : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are`} required\n${usage}`);
+  }
+  return true;
 }
 
 /** Runs a CLI main: usage errors exit 2, anything else prints its message and exits 1. */

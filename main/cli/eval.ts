@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../engine/loadedModel';
 import { streamingNll } from '../engine/streamingEval';
-import { cacheConfigOption, CliError, intOption, positionsOption, runCli } from './cliSupport';
+import { cacheConfigOption, CliError, intOption, positionsOption, runCli, shouldRun } from './cliSupport';
 
 const USAGE = `usage: npm run eval -- --model DIR --text FILE [--sink S] [--window W] [--positions cache|original]
        [--max-tokens N] [--recompute] [--json]`;
@@ -25,11 +25,7 @@ const { values } = parseArgs({
 });
 
 async function main(): Promise<void> {
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (!values.model || !values.text) throw new CliError(`--model and --text are required\n${USAGE}`);
+  if (!shouldRun(values, USAGE, ['model', 'text'])) return;
   const positions = positionsOption(values.positions!);
   const text = await readFile(values.text, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read --text ${values.text}: ${err.code ?? err.message}`);

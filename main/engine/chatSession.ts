@@ -174,6 +174,7 @@ export class ChatSession {
       logits = await this.logitsAtEnd(hooks, stats);
     }
     stats.prefillTokens = plan.ids.length - plan.refed + stats.reprocessedTokens;
+    stats.promptTokens = this.history.length;
     stats.prefillMs = performance.now() - started;
     stats.prefillTokPerSec = perSecond(stats.prefillTokens, stats.prefillMs);
     if (logits === null) return this.finish('cancelled', '', stats);

@@ -1,5 +1,6 @@
-// EngineHost: owns the loaded model and the active chat session and answers protocol requests. Runs in
-// the engine host thread (a worker_threads Worker or an Electron utility process); transport-agnostic.
+// EngineHost: owns the loaded model and its token streams (chat sessions keyed by id) and answers protocol
+// requests; the cache view feed follows the streams that are not quiet (the app's chat stream). Runs in the
+// engine host thread (a worker_threads Worker or an Electron utility process); transport-agnostic.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kvElementBytes } from '../engine/cache/kvStorage';
@@ -20,6 +21,7 @@ import type {
   HostResult,
   HostVerb,
   SessionInfo,
+  StreamId,
 } from './protocol';
 import { decodeSessionSnapshot, encodeSessionSnapshot, SnapshotError } from '../engine/sessionSnapshot';
 import { CacheViewFeed } from './cacheViewFeed';
@@ -40,8 +42,10 @@ type Handlers = { [V in HostVerb]: (args: HostArgs<V>, seq: number) => Promise<H
 export class EngineHost {
   private model: LoadedModel | null = null;
   private unreportedLoadMs = 0;
-  private session: ChatSession | null = null;
-  private sessionSettings: CacheSettings | null = null;
+  /** Every token stream by id; each owns its cache (the model is shared). */
+  private readonly streams = new Map<StreamId, ChatSession>();
+  /** Streams whose last turn was quiet (the local server's): the cache view feed ignores them. */
+  private readonly quiet = new Set<StreamId>();
   private readonly cancelled = new Set<number>();
   /** Generate requests received and not yet ended, so a cancel may arrive before its turn comes. */
   private readonly pending = new Set<number>();
@@ -49,7 +53,8 @@ export class EngineHost {
   private stopping: Promise<void> | null = null;
   private readonly view: CacheViewFeed;
 
-  constructor(private readonly emit: (event: HostEvent) => void) {
+  /** `emit` sends an event; `ownerOnly` keeps it off windows' ports (a quiet stream's events). */
+  constructor(private readonly emit: (event: HostEvent, ownerOnly?: boolean) => void) {
     this.view = new CacheViewFeed(emit, () => this.model?.tokenizer ?? null);
   }
 
@@ -108,7 +113,11 @@ export class EngineHost {
     },
     generate: async (args, seq) => {
       const model = this.requireModel();
-      const session = this.sessionFor(model, args.cache);
+      const session = this.streamFor(model, args.stream, args.cache);
+      const quiet = args.quiet === true;
+      if (quiet) this.quiet.add(args.stream);
+      else this.quiet.delete(args.stream);
+      const emit = (event: HostEvent) => this.emit(event, quiet);
       const cancelled = this.cancelled;
       const cancel = {
         get cancelled() {
@@ -116,26 +125,29 @@ export class EngineHost {
         },
       };
       const { prompt, view } = args;
-      const { onToken, end, ...viewHooks } = this.view.turn(session, prompt.kind === 'chat' ? prompt.messages : null, view, view?.replyId ?? null);
+      // A quiet stream's cache is no window's business: the view feed never hears of it.
+      const { onToken, end, ...viewHooks } = quiet
+        ? { onToken: () => undefined, end: () => undefined }
+        : this.view.turn(session, prompt.kind === 'chat' ? prompt.messages : null, view, view?.replyId ?? null);
       try {
         const result = await session.generate(prompt, args.options, {
           cancel,
           ...viewHooks,
           onToken: (t) => {
             onToken();
-            this.emit({ type: 'token', seq, ...t });
+            emit({ type: 'token', seq, ...t });
           },
-          onPrefillProgress: (done, total) => this.emit({ type: 'progress', seq, phase: 'prefill', done, total }),
-          onStats: (stats) => this.emit({ type: 'stats', seq, stats: { ...stats } }),
+          onPrefillProgress: (done, total) => emit({ type: 'progress', seq, phase: 'prefill', done, total }),
+          onStats: (stats) => emit({ type: 'stats', seq, stats: { ...stats } }),
         });
         // The first reply after a load reports the load time, so a cold start shows where time went.
         result.stats.loadMs = this.unreportedLoadMs;
         this.unreportedLoadMs = 0;
         end(result.text);
-        this.emit({ type: 'done', seq, reason: result.reason, stats: result.stats });
+        emit({ type: 'done', seq, reason: result.reason, stats: result.stats });
         return { ...result, session: this.sessionInfo(session) };
       } catch (err) {
-        this.emit({ type: 'error', seq, error: toHostError(err) });
+        emit({ type: 'error', seq, error: toHostError(err) });
         throw err;
       }
     },
@@ -143,46 +155,56 @@ export class EngineHost {
       if (this.pending.has(target)) this.cancelled.add(target);
       return null;
     },
-    rewind: async ({ tokens }) => {
-      const session = this.requireSession();
-      const reprocessedTokens = await session.rewind(tokens, this.view.follow(session));
+    rewind: async ({ stream, tokens }) => {
+      const session = this.requireStream(stream);
+      const reprocessedTokens = await session.rewind(tokens, this.quiet.has(stream) ? {} : this.view.follow(session));
       return { tokens: session.tokenCount, reprocessedTokens };
     },
-    reset: async ({ stream }) => {
-      this.session?.reset();
-      this.view.emptied(this.session, stream);
+    reset: async ({ stream, view }) => {
+      const held = this.streams.get(stream);
+      if (view === undefined) {
+        this.dropStream(stream);
+        return null;
+      }
+      // The app's chat stream moving to another conversation: kept (emptied), so the view can show its geometry.
+      held?.reset();
+      this.view.emptied(held ?? null, view);
       return null;
     },
-    rebuild: async ({ prompt, cache, view }) => {
+    rebuild: async ({ stream, prompt, cache, view }) => {
       const model = this.requireModel();
       const session = new ChatSession(model, cache);
-      this.session = session;
-      this.sessionSettings = cache;
+      this.streams.set(stream, session);
+      this.quiet.delete(stream);
       const { onToken: _decodes, end, ...hooks } = this.view.turn(session, prompt.messages, view, null);
       const reprocessedTokens = (await session.rebuild(prompt.messages, hooks)) ?? 0;
       end(null);
       return { ...this.sessionInfo(session), reprocessedTokens };
     },
-    snapshot: async ({ path: file, meta }) => {
+    streams: async () =>
+      [...this.streams].map(([id, session]) => ({ id, tokens: session.tokenCount, kvBytes: session.kvCache?.kvBytes() ?? 0 })),
+    snapshot: async ({ stream, path: file, meta }) => {
       const model = this.requireModel();
-      const session = this.requireSession();
+      const session = this.requireStream(stream);
       const bytes = encodeSessionSnapshot(model, session.snapshot());
       if (meta) await writeSnapshotFile(file, bytes, { ...meta, tokenCount: session.tokenCount });
       else await writeFileAtomic(file, bytes);
       return { bytes: bytes.byteLength, tokens: session.tokenCount };
     },
-    restore: async ({ path: file, modelId, messages, view }) => {
+    restore: async ({ stream, path: file, modelId, messages, view }) => {
       const model = this.requireModel();
       const state = decodeSessionSnapshot(model, await readSnapshotBytes(file, modelId));
       const session = ChatSession.fromSnapshot(model, state);
-      this.session = session;
-      this.sessionSettings = session.settings;
+      this.streams.set(stream, session);
+      this.quiet.delete(stream);
       this.view.restored(session, messages, view);
       return this.sessionInfo(session);
     },
-    preview: async ({ prompt, cache }) => {
+    preview: async ({ stream, prompt, cache }) => {
       const model = this.requireModel();
-      const session = this.session && this.sessionSettings !== null && sameCacheSettings(this.sessionSettings, cache) ? this.session : new ChatSession(model, cache);
+      const held = this.streams.get(stream);
+      // A stream with other settings would be reset before its next turn: preview that fresh start.
+      const session = held && sameCacheSettings(held.settings, cache) ? held : new ChatSession(model, cache);
       return session.preview(prompt);
     },
     providers: async () => availableProviders(),
@@ -197,16 +219,26 @@ export class EngineHost {
       }
       return { onnxFile: folder.onnxFile };
     },
-    cacheView: async ({ messages, view }) => (this.model ? this.view.view(this.session, messages, view) : null),
+    cacheView: async ({ stream, messages, view }) =>
+      this.model && !this.quiet.has(stream) ? this.view.view(this.streams.get(stream) ?? null, messages, view) : null,
   };
 
-  /** The active session, replaced when the cache settings change (a new geometry means a new stream). */
-  private sessionFor(model: LoadedModel, settings: CacheSettings): ChatSession {
-    if (!this.session || this.sessionSettings === null || !sameCacheSettings(this.sessionSettings, settings)) {
-      this.session = new ChatSession(model, settings);
-      this.sessionSettings = settings;
+  /**
+   * The stream `id`, started with `settings` when the host holds none. A stream that holds tokens is never
+   * swapped for a new one behind its owner's back: other settings are an error the owner resolves.
+   */
+  private streamFor(model: LoadedModel, id: StreamId, settings: CacheSettings): ChatSession {
+    const held = this.streams.get(id);
+    if (held && sameCacheSettings(held.settings, settings)) return held;
+    if (held && held.tokenCount > 0) {
+      throw new HostFailure({
+        code: 'stream-settings',
+        message: `stream ${id} holds ${held.tokenCount} tokens under other cache settings; reset it before changing them`,
+      });
     }
-    return this.session;
+    const session = new ChatSession(model, settings);
+    this.streams.set(id, session);
+    return session;
   }
 
   private sessionInfo(session: ChatSession): SessionInfo {
@@ -225,15 +257,21 @@ export class EngineHost {
     return this.model;
   }
 
-  private requireSession(): ChatSession {
+  private requireStream(id: StreamId): ChatSession {
     this.requireModel();
-    if (!this.session) throw new HostFailure({ code: 'bad-request', message: 'no conversation is active' });
-    return this.session;
+    const session = this.streams.get(id);
+    if (!session) throw new HostFailure({ code: 'bad-request', message: `no stream ${id} is held` });
+    return session;
+  }
+
+  private dropStream(id: StreamId): void {
+    this.streams.delete(id);
+    this.quiet.delete(id);
   }
 
   private async unloadModel(): Promise<void> {
-    this.session = null;
-    this.sessionSettings = null;
+    this.streams.clear();
+    this.quiet.clear();
     const model = this.model;
     this.model = null;
     await model?.release();

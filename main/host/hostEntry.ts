@@ -22,7 +22,7 @@ if (!parent) throw new Error('hostEntry must run as a worker thread or an Electr
 
 /** Events also go to ports the owner attached (Electron: straight to a renderer, main stays out of the token path). */
 const router = new HostEventRouter(parent);
-const host = new EngineHost((event) => router.emit(event));
+const host = new EngineHost((event, ownerOnly) => router.emit(event, ownerOnly));
 
 async function onMessage(message: HostInbound, ports: readonly EventPort[]): Promise<void> {
   if (message.kind === 'attachEventPort') {

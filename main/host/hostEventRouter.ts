@@ -38,9 +38,10 @@ export class HostEventRouter {
     port.start?.();
   }
 
-  emit(event: HostEvent): void {
+  /** Routes `event`; `ownerOnly` events (a quiet turn's: the local server's) never reach a port. */
+  emit(event: HostEvent, ownerOnly = false): void {
     const message: HostOutbound = { kind: 'event', event };
-    if (this.ports.size === 0) {
+    if (this.ports.size === 0 || ownerOnly) {
       this.flush();
       this.owner.postMessage(message);
       return;

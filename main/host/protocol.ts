@@ -15,8 +15,21 @@ export interface SessionInfo {
   readonly sink: number;
   readonly window: number;
   readonly positions: PositionsMode;
-  /** The cache settings the stream was started with (a generate with other settings starts a new stream). */
+  /** The cache settings the stream was started with (a generate with others fails until it is reset). */
   readonly settings: CacheSettings;
+}
+
+/**
+ * Names one token stream (one conversation's cache) in the host. The host holds any number; the engine's
+ * owner in main (services/engineOwner) hands the ids out and bounds how many live at once.
+ */
+export type StreamId = string;
+
+export interface StreamInfo {
+  readonly id: StreamId;
+  readonly tokens: number;
+  /** K/V bytes its cache holds (0 before its first turn). */
+  readonly kvBytes: number;
 }
 
 /** Metadata stored with a snapshot in its container file (storage/snapshotFile); the host adds `tokenCount`. */
@@ -40,45 +53,65 @@ export interface HostVerbs {
   load: { args: { dir: string; variant?: string; provider?: ProviderChoice; threads?: number }; result: ModelInfo };
   unload: { args: Record<string, never>; result: null };
   /**
-   * Runs a turn; token/progress events carry this request's seq; `done` ends the stream. With `view`,
-   * the cache view's ops name the stream and each token's message (`replyId` for the reply's tokens).
+   * Runs a turn on stream `stream` (started with `cache` when the host holds no such stream); token/
+   * progress events carry this request's seq; `done` ends it. A stream that holds tokens is never
+   * replaced: `cache` other than its settings fails with `stream-settings` (reset it first). With `view`,
+   * the cache view's ops name the conversation and each token's message (`replyId` for the reply's tokens).
    */
   generate: {
-    args: { prompt: Prompt; options: GenerateOptions; cache: CacheSettings; view?: ViewLabels & { readonly replyId: string } };
+    args: {
+      stream: StreamId;
+      prompt: Prompt;
+      options: GenerateOptions;
+      cache: CacheSettings;
+      view?: ViewLabels & { readonly replyId: string };
+      /**
+       * For a client that shows no window (the local server): the stream is quiet from now on: its turns'
+       * events go to the owner alone, never to a window's port, and its cache sends no cache view op (the
+       * view follows the app's chat stream; a window would paint another conversation).
+       */
+      quiet?: boolean;
+    };
     result: { reason: DoneReason; text: string; stats: GenerationStats; session: SessionInfo };
   };
   /** Stops the generate request with seq `target` at the next token; a no-op when it already ended. */
   cancel: { args: { target: number }; result: null };
   /** Cuts the stream back to `tokens` tokens (exact from the journal, else re-prefilled). */
-  rewind: { args: { tokens: number }; result: { tokens: number; reprocessedTokens: number } };
-  /** Forgets the conversation: the next generate starts a new stream (`stream` names it for the view). */
-  reset: { args: { stream?: string }; result: null };
+  rewind: { args: { stream: StreamId; tokens: number }; result: { tokens: number; reprocessedTokens: number } };
   /**
-   * Starts a new stream with `cache` settings on a whole conversation without answering it (its sinks and
-   * last W tokens are fed): new settings show at once, not at the next reply.
+   * Empties stream `stream`. With `view` (the next conversation's id: the app's chat stream moving to
+   * another conversation) the cache view announces it as a new, empty stream of that name; without, the
+   * host drops it and frees its cache. Either way the next generate on the id starts afresh with its settings.
+   */
+  reset: { args: { stream: StreamId; view?: string }; result: null };
+  /**
+   * Makes stream `stream` a new one with `cache` settings on a whole conversation without answering it (its
+   * sinks and last W tokens are fed): new settings show at once, not at the next reply.
    */
   rebuild: {
-    args: { prompt: Extract<Prompt, { kind: 'chat' }>; cache: CacheSettings; view?: ViewLabels };
+    args: { stream: StreamId; prompt: Extract<Prompt, { kind: 'chat' }>; cache: CacheSettings; view?: ViewLabels };
     result: SessionInfo & { reprocessedTokens: number };
   };
+  /** Every stream the host holds, with its size: what the engine's owner shows as memory in use. */
+  streams: { args: Record<string, never>; result: readonly StreamInfo[] };
   /**
-   * Writes the active stream to `path` atomically: with `meta`, as an Ouro snapshot container
+   * Writes stream `stream` to `path` atomically: with `meta`, as an Ouro snapshot container
    * (storage/snapshotFile: metadata + engine bytes in one file); without, the bare engine bytes.
    */
-  snapshot: { args: { path: string; meta?: SnapshotMetaInput }; result: { bytes: number; tokens: number } };
+  snapshot: { args: { stream: StreamId; path: string; meta?: SnapshotMetaInput }; result: { bytes: number; tokens: number } };
   /**
-   * Continues the stream a snapshot file holds (container or bare bytes). With `modelId`, a container
-   * written for another model id is refused with `snapshot-mismatch`. With `messages` and `view`, the
-   * `restore` op of the cache view names each slot's message.
+   * Makes stream `stream` continue the one a snapshot file holds (container or bare bytes). With `modelId`,
+   * a container written for another model id is refused with `snapshot-mismatch`. With `messages` and
+   * `view`, the `restore` op of the cache view names each slot's message.
    */
-  restore: { args: { path: string; modelId?: string; messages?: readonly ChatMessage[]; view?: ViewLabels }; result: SessionInfo };
+  restore: { args: { stream: StreamId; path: string; modelId?: string; messages?: readonly ChatMessage[]; view?: ViewLabels }; result: SessionInfo };
   /**
-   * The active stream's cache as of the latest view op; with `messages` (the prompt's, in order) each slot
-   * names its message, by `view.ids` when given (which later ops then use too).
+   * Stream `stream`'s cache as of the latest view op (null when it has none); with `messages` (the prompt's,
+   * in order) each slot names its message, by `view.ids` when given (which later ops then use too).
    */
-  cacheView: { args: { messages?: readonly ChatMessage[]; view?: ViewLabels }; result: CacheFullView | null };
-  /** What generating for `prompt` would feed, without running anything (the composer's horizon preview). */
-  preview: { args: { prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
+  cacheView: { args: { stream: StreamId; messages?: readonly ChatMessage[]; view?: ViewLabels }; result: CacheFullView | null };
+  /** What generating for `prompt` on the stream would feed, without running anything (the composer's horizon preview). */
+  preview: { args: { stream: StreamId; prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
   /** Execution providers this build of onnxruntime-node offers. */
   providers: { args: Record<string, never>; result: readonly ProviderAvailability[] };
   /**
@@ -103,6 +136,7 @@ export type HostErrorCode =
   | 'busy'
   | 'bad-request'
   | 'cancelled'
+  | 'stream-settings'
   | 'snapshot-invalid'
   | 'snapshot-mismatch'
   | 'internal'

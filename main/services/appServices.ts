@@ -7,7 +7,6 @@ import { parseRequest, type ApiReply, type AppEvent, type StorageRepair, type Ve
 import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent } from '../host/protocol';
 import { ConversationStore } from '../storage/conversationStore';
-import { KeyedQueue } from '../storage/keyedQueue';
 import { bundledCatalog } from '../models/catalog';
 import type { Catalog } from '../../common/catalogSchema';
 import { redactSettings, type WindowBounds } from '../../common/settingsSchema';
@@ -18,9 +17,12 @@ import type { StreamTiming } from '../storage/streamWriter';
 import { toApiError } from './apiFailure';
 import { ChatOrchestrator } from './chatOrchestrator';
 import { ConversationStreams } from './conversationStreams';
+import { EngineOwner } from './engineOwner';
 import { HostSupervisor, type HostChange } from './hostSupervisor';
+import { LocalServer } from './localServer';
 import { ModelDownloads, type DownloadTuning } from './modelDownloads';
-import { ENGINE_LOCK, ModelManager } from './modelManager';
+import { ModelManager } from './modelManager';
+import { engineCacheSettings } from './generateRequest';
 import { ModelRegistry } from './modelRegistry';
 import { RepairLog } from './repairLog';
 import { serviceHandlers, type ServiceHandlers } from './serviceHandlers';
@@ -62,13 +64,16 @@ export interface ServiceParts {
   readonly store: ConversationStore;
   readonly registry: ModelRegistry;
   readonly supervisor: HostSupervisor;
+  /** The one owner of the engine: stream ids, the lock, the turn queue; the chats and the local server are its clients. */
+  readonly engine: EngineOwner;
   readonly models: ModelManager;
   readonly downloads: ModelDownloads;
   readonly streams: ConversationStreams;
   readonly chat: ChatOrchestrator;
-  readonly lock: KeyedQueue;
   /** Files repaired on their own, kept until the user dismisses them. */
   readonly repairs: RepairLog;
+  /** The local OpenAI-compatible server: the engine's second client, following the `server` settings. */
+  readonly server: LocalServer;
   readonly emit: (event: AppEvent) => void;
   readonly version: () => Promise<string>;
   /** Emits the model list with the current model. */
@@ -109,13 +114,12 @@ export class AppServices {
     const repairs = new RepairLog(join(options.dataDir, 'repairs.json'), (list) => emit({ type: 'repairs', repairs: list }));
     const registry = new ModelRegistry(options.dataDir, (repair) => repairs.add(repair), Date.now, options.demoModelDir ?? null);
     const supervisor = new HostSupervisor({ host: options.host, startHost: options.startHost });
-    const lock = new KeyedQueue();
-    const streams = new ConversationStreams(supervisor, store, (text) => notice('warning', text));
+    const engine = new EngineOwner(supervisor);
+    const streams = new ConversationStreams(engine, store, (text) => notice('warning', text));
     const models = new ModelManager({
       registry,
-      supervisor,
+      engine,
       settings,
-      lock,
       beforeUnload: async () => {
         await streams.saveActive();
         streams.forgetAll();
@@ -133,7 +137,19 @@ export class AppServices {
       tuning: options.downloads,
     });
     const listChanged = () => this.parts.conversationsChanged();
-    const chat = new ChatOrchestrator({ store, supervisor, models, streams, lock, settings: () => settings.get(), emit, listChanged, seed: options.seed });
+    const chat = new ChatOrchestrator({ store, engine, models, streams, settings: () => settings.get(), emit, listChanged, seed: options.seed });
+    const server = new LocalServer({
+      engine: {
+        owner: engine,
+        model: async () => {
+          const { model, info } = await models.ensureLoaded();
+          return { id: model.id, info };
+        },
+        cache: () => engineCacheSettings(settings.get().cache),
+      },
+      emit: (status) => emit({ type: 'server', status }),
+      seed: options.seed,
+    });
     let version: Promise<string> | null = options.version === undefined ? null : Promise.resolve(options.version);
     const parts: ServiceParts = {
       dataDir: options.dataDir,
@@ -141,12 +157,13 @@ export class AppServices {
       store,
       registry,
       supervisor,
+      engine,
       models,
       downloads,
       streams,
       chat,
-      lock,
       repairs,
+      server,
       emit,
       version: () => (version ??= packageVersion()),
       modelsChanged: () =>
@@ -158,12 +175,15 @@ export class AppServices {
     };
     this.parts = parts;
     this.handlers = serviceHandlers(parts);
-    if (options.forwardHostEvents ?? true) supervisor.onEvent((event) => forwardable(event) && emit(event));
+    if (options.forwardHostEvents ?? true) supervisor.onEvent((event) => forwardable(event) && engine.forWindows(event) && emit(event));
     supervisor.onChange((change) => this.onHostChange(change, notice));
     // The repairs an earlier run kept come first, so this run's are added after them.
     this.ready = repairs.load().then(() =>
       settings.load().then(
-        ({ warnings }) => warnings.forEach((w) => repairs.add(settingsRepair(w))),
+        ({ warnings }) => {
+          warnings.forEach((w) => repairs.add(settingsRepair(w)));
+          void server.apply(settings.get().server);
+        },
         (err: unknown) => notice('error', `Settings could not be read (${toApiError(err).message}); defaults are in use.`),
       ),
     );
@@ -199,6 +219,11 @@ export class AppServices {
   /** The execution providers this build of onnxruntime offers (what `app.info` lists). */
   providers(): Promise<readonly ProviderAvailability[]> {
     return this.parts.supervisor.request('providers', {});
+  }
+
+  /** The engine's owner: other clients of the engine (tests, tools) start turns through it. */
+  get engine(): EngineOwner {
+    return this.parts.engine;
   }
 
   /** The engine host in use now (a new client after a restart). */
@@ -239,12 +264,13 @@ export class AppServices {
   /** Stops any reply, saves the active conversation's snapshot, flushes the stores and closes the host. */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      const { chat, lock, streams, store, supervisor, downloads } = this.parts;
+      const { chat, engine, streams, store, supervisor, downloads, server } = this.parts;
       // Running downloads stop; their bytes stay in .partial for a resume after the next start.
       await downloads.close().catch(() => undefined);
+      await server.close().catch(() => undefined);
       await chat.settle().catch(() => undefined);
       await chat.idle().catch(() => undefined);
-      await lock.run(ENGINE_LOCK, () => streams.saveActive()).catch(() => undefined);
+      await engine.exclusive(() => streams.saveActive()).catch(() => undefined);
       await store.close().catch(() => undefined);
       await this.parts.repairs.saved();
       await supervisor.close();

@@ -10,20 +10,19 @@ import type { Message } from '../../common/conversationSchema';
 import type { ConversationStore, LoadedConversation } from '../storage/conversationStore';
 import { effectiveChatSettings, type AppSettings } from '../../common/settingsSchema';
 import type { StreamEnd, StreamWriter } from '../storage/streamWriter';
-import type { KeyedQueue } from '../storage/keyedQueue';
 import type { HostEvent } from '../host/protocol';
 import { fail, toApiError } from './apiFailure';
 import type { ConversationStreams } from './conversationStreams';
 import { chatPrompt, engineCacheSettings, generateRequest, messageStats, randomSeed, viewLabels } from './generateRequest';
-import type { HostSupervisor } from './hostSupervisor';
-import { ENGINE_LOCK, type ModelManager } from './modelManager';
+import type { EngineOwner } from './engineOwner';
+import type { ModelManager } from './modelManager';
 
 export interface ChatOrchestratorDeps {
   readonly store: ConversationStore;
-  readonly supervisor: HostSupervisor;
+  /** The engine's owner: the chats are one of its clients (the local server is another). */
+  readonly engine: EngineOwner;
   readonly models: ModelManager;
   readonly streams: ConversationStreams;
-  readonly lock: KeyedQueue;
   readonly settings: () => AppSettings;
   readonly emit: (event: AppEvent) => void;
   /** The conversation list changed (a message was added or ended). */
@@ -58,7 +57,7 @@ export class ChatOrchestrator {
   private starting = false;
 
   constructor(private readonly deps: ChatOrchestratorDeps) {
-    deps.supervisor.onEvent((event) => this.onHostEvent(event));
+    deps.engine.supervisor.onEvent((event) => this.onHostEvent(event));
   }
 
   /** True while a reply is starting or streaming. */
@@ -99,7 +98,7 @@ export class ChatOrchestrator {
   async stop(conversationId: string): Promise<void> {
     const turn = this.turn;
     if (!turn || turn.conversationId !== conversationId) return;
-    await turn.host.cancel(turn.seq).catch(() => undefined);
+    await this.deps.engine.cancel(turn.host, turn.seq);
   }
 
   /**
@@ -130,7 +129,7 @@ export class ChatOrchestrator {
     await this.prepareStream(conversation, true);
     const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
     const prompt = chatPrompt(settings.systemPrompt, [...conversation.messages, { role: 'user', content: draft }]);
-    return this.deps.supervisor.request('preview', { prompt, cache: engineCacheSettings(settings.cache) });
+    return this.deps.engine.request('preview', { stream: this.deps.streams.streamId, prompt, cache: engineCacheSettings(settings.cache) });
   }
 
   /**
@@ -143,26 +142,27 @@ export class ChatOrchestrator {
     await this.finishing();
     if (this.busy) fail('busy', 'A reply is streaming; the cache view follows it through its events.');
     if (!this.deps.models.loadedNow) return null;
-    if (conversationId === undefined) return this.deps.supervisor.request('cacheView', {});
+    const stream = this.deps.streams.streamId;
+    if (conversationId === undefined) return this.deps.engine.request('cacheView', { stream });
     const conversation = await this.deps.store.load(conversationId);
     await this.prepareStream(conversation, true);
     const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
     const prompt = chatPrompt(settings.systemPrompt, conversation.messages);
-    return this.deps.supervisor.request('cacheView', { messages: prompt.messages, view: viewLabels(conversationId, prompt, conversation.messages) });
+    return this.deps.engine.request('cacheView', { stream, messages: prompt.messages, view: viewLabels(conversationId, prompt, conversation.messages) });
   }
 
   /** Stops the reply of `conversationId` (if any) and waits for it to be stored: before deleting it. */
   async settle(conversationId?: string): Promise<void> {
     const turn = this.turn;
     if (!turn || (conversationId !== undefined && turn.conversationId !== conversationId)) return;
-    await turn.host.cancel(turn.seq).catch(() => undefined);
+    await this.deps.engine.cancel(turn.host, turn.seq);
     await turn.done;
   }
 
   /** Resolves when no reply streams and every queued engine step (snapshots) is done. */
   async idle(): Promise<void> {
     while (this.turn) await this.turn.done;
-    await this.deps.lock.idle(ENGINE_LOCK);
+    await this.deps.engine.idle();
   }
 
   /** Ensures the model is loaded and the host's stream is this conversation's; emits a rebuild notice. */
@@ -171,7 +171,7 @@ export class ChatOrchestrator {
     const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
     const cache = engineCacheSettings(settings.cache);
     const prompt = chatPrompt(settings.systemPrompt, conversation.messages);
-    const notice = await this.deps.lock.run(ENGINE_LOCK, () => this.deps.streams.switchTo(conversation, model.id, cache, prompt));
+    const notice = await this.deps.engine.exclusive(() => this.deps.streams.switchTo(conversation, model.id, cache, prompt));
     if (notice && announce) this.notice('info', notice);
     return notice;
   }
@@ -187,7 +187,7 @@ export class ChatOrchestrator {
     if (this.busy) fail('busy', BUSY);
     this.starting = true;
     try {
-      const { supervisor, streams, store } = this.deps;
+      const { engine, streams, store } = this.deps;
       const before = await store.load(conversationId);
       // The stream moves here before this turn's changes, so only earlier turns count as context to rebuild.
       await this.prepareStream(before, true);
@@ -196,12 +196,12 @@ export class ChatOrchestrator {
       const { messages } = prepared;
       const settings = effectiveChatSettings(this.deps.settings(), before.settings);
       const replyId = randomUUID();
-      const request = generateRequest(settings, conversationId, messages, replyId, this.deps.seed ?? randomSeed);
+      const request = generateRequest(streams.streamId, settings, conversationId, messages, replyId, this.deps.seed ?? randomSeed);
       const active = streams.activeFor(conversationId);
       if (active) Object.assign(active, { dirty: true, cache: request.cache });
 
       const writer = await store.beginStreaming(conversationId, replyId);
-      const started = supervisor.start('generate', request);
+      const started = engine.generate(request);
       const turn: Turn = { conversationId, replyId, seq: started.seq, host: started.host, writer, answered: false, done: Promise.resolve() };
       this.turn = turn;
       turn.done = this.finish(turn, started.result);
@@ -246,7 +246,7 @@ export class ChatOrchestrator {
     if (message) this.deps.emit({ type: 'message', conversationId: turn.conversationId, message });
     this.deps.listChanged();
     // A failed turn may leave the host's stream half-way: forget it, so the next turn restores or rebuilds.
-    await this.deps.lock.run(ENGINE_LOCK, async () => {
+    await this.deps.engine.exclusive(async () => {
       if (ok) await this.deps.streams.saveActive();
       else this.deps.streams.forget(turn.conversationId);
     });
@@ -255,7 +255,7 @@ export class ChatOrchestrator {
   private onHostEvent(event: HostEvent): void {
     const turn = this.turn;
     // Seqs restart with every host: an event counts only if it comes from the turn's own host.
-    if (!turn || event.type === 'cacheView' || event.seq !== turn.seq || turn.host !== this.deps.supervisor.client) return;
+    if (!turn || event.type === 'cacheView' || event.seq !== turn.seq || turn.host !== this.deps.engine.supervisor.client) return;
     if (event.type === 'done' || event.type === 'error') turn.answered = true;
     if ((event.type === 'token' || event.type === 'partial') && !turn.writer.detached) {
       try {

@@ -1,12 +1,14 @@
-// Which conversation the engine host's one stream belongs to, and moving it between conversations:
-// save the outgoing one as a snapshot beside its file, restore the incoming one's, or start it empty
-// and say so; new cache settings rebuild it at once. Runs in main; every method runs inside the engine lock.
+// Which conversation the app's chat stream in the engine host belongs to, and moving it between
+// conversations: save the outgoing one as a snapshot beside its file, restore the incoming one's, or start
+// it empty and say so; new cache settings rebuild it at once. Runs in main; every method runs inside the
+// engine lock (EngineOwner.exclusive).
 import { stat } from 'node:fs/promises';
 import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { HostRequestError } from '../host/engineHostClient';
 import type { Conversation } from '../../common/conversationSchema';
 import type { ConversationStore } from '../storage/conversationStore';
-import type { HostSupervisor } from './hostSupervisor';
+import type { StreamId } from '../host/protocol';
+import type { EngineOwner } from './engineOwner';
 import { viewLabels, type ChatPrompt } from './generateRequest';
 
 /** The conversation the host's stream holds. Owned by ConversationStreams; turns update the flags. */
@@ -23,17 +25,21 @@ export interface ActiveStream {
 
 export class ConversationStreams {
   private current: ActiveStream | null = null;
+  /** The host stream the app's chats use (one at a time: conversations take turns through snapshots). */
+  readonly streamId: StreamId;
 
   constructor(
-    private readonly supervisor: HostSupervisor,
+    private readonly engine: EngineOwner,
     private readonly store: ConversationStore,
     private readonly warn: (text: string) => void,
-  ) {}
+  ) {
+    this.streamId = engine.newStream('chat');
+  }
 
   /** The active stream if it is `conversationId`'s on the current host. */
   activeFor(conversationId: string): ActiveStream | null {
     const a = this.current;
-    return a && a.conversationId === conversationId && a.generation === this.supervisor.generation ? a : null;
+    return a && a.conversationId === conversationId && a.generation === this.engine.supervisor.generation ? a : null;
   }
 
   /**
@@ -55,11 +61,11 @@ export class ConversationStreams {
     }
     await this.saveActive();
     this.current = null;
-    const generation = this.supervisor.generation;
+    const generation = this.engine.supervisor.generation;
     const start = (streamCache: CacheSettings | null): ActiveStream =>
       (this.current = { conversationId: conversation.id, modelId, generation, cache: streamCache, dirty: false });
     if (!hasHistory) {
-      await this.supervisor.request('reset', { stream: conversation.id });
+      await this.engine.request('reset', { stream: this.streamId, view: conversation.id });
       start(null);
       return null;
     }
@@ -70,7 +76,7 @@ export class ConversationStreams {
     } else {
       try {
         const view = viewLabels(conversation.id, prompt, conversation.messages);
-        const info = await this.supervisor.request('restore', { path, modelId, messages: prompt.messages, view });
+        const info = await this.engine.request('restore', { stream: this.streamId, path, modelId, messages: prompt.messages, view });
         if (sameCacheSettings(info.settings, cache)) {
           start(info.settings);
           return null;
@@ -84,7 +90,7 @@ export class ConversationStreams {
       }
     }
     // The host may still hold the previous conversation's stream: empty it so nothing leaks across.
-    await this.supervisor.request('reset', { stream: conversation.id });
+    await this.engine.request('reset', { stream: this.streamId, view: conversation.id });
     start(null);
     return rebuiltNotice(reason);
   }
@@ -92,9 +98,10 @@ export class ConversationStreams {
   /** Writes the active stream's snapshot if it changed since the last one (a failure is only reported). */
   async saveActive(): Promise<void> {
     const a = this.current;
-    if (!a || !a.dirty || a.generation !== this.supervisor.generation) return;
+    if (!a || !a.dirty || a.generation !== this.engine.supervisor.generation) return;
     try {
-      await this.supervisor.request('snapshot', { path: this.store.snapshotPath(a.conversationId), meta: { modelId: a.modelId } });
+      const path = this.store.snapshotPath(a.conversationId);
+      await this.engine.request('snapshot', { stream: this.streamId, path, meta: { modelId: a.modelId } });
       a.dirty = false;
     } catch (err) {
       this.warn(`The model's memory of this conversation could not be saved (${err instanceof Error ? err.message : String(err)}); reopening it will rebuild its context.`);
@@ -103,7 +110,7 @@ export class ConversationStreams {
 
   /** A new stream with `cache` settings, fed the sinks and the last W tokens of `conversation`. */
   private async rebuild(conversation: Readonly<Conversation>, cache: CacheSettings, prompt: ChatPrompt): Promise<void> {
-    await this.supervisor.request('rebuild', { prompt, cache, view: viewLabels(conversation.id, prompt, conversation.messages) });
+    await this.engine.request('rebuild', { stream: this.streamId, prompt, cache, view: viewLabels(conversation.id, prompt, conversation.messages) });
   }
 
   /** Forgets the active stream if it is `conversationId`'s (deleted, or left unusable by a failed turn). */

@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import type { CacheSettings as EngineCacheSettings, Prompt } from '../engine/chatTypes';
 import type { SamplingParams } from '../engine/sampling/samplingParams';
 import type { GenerationStats } from '../../common/stats';
-import type { HostArgs, ViewLabels } from '../host/protocol';
+import type { HostArgs, StreamId, ViewLabels } from '../host/protocol';
 import type { Message, MessageStats } from '../../common/conversationSchema';
 import type { CacheSettings, EffectiveChatSettings, SamplingSettings } from '../../common/settingsSchema';
 
@@ -62,8 +62,12 @@ export function viewLabels(conversationId: string, prompt: ChatPrompt, messages:
   return { stream: conversationId, ids };
 }
 
-/** The host `generate` arguments for reply `replyId` to conversation `conversationId`'s `messages`. */
+/**
+ * The host `generate` arguments on `stream` for reply `replyId` to conversation `conversationId`'s
+ * `messages`.
+ */
 export function generateRequest(
+  stream: StreamId,
   settings: Readonly<EffectiveChatSettings>,
   conversationId: string,
   messages: readonly Readonly<Message>[],
@@ -72,6 +76,7 @@ export function generateRequest(
 ): HostArgs<'generate'> {
   const prompt = chatPrompt(settings.systemPrompt, messages);
   return {
+    stream,
     prompt,
     options: { sampling: samplingParams(settings.sampling, seed), maxTokens: settings.sampling.maxTokens },
     cache: engineCacheSettings(settings.cache),

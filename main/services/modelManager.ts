@@ -2,10 +2,9 @@
 // reloads into a host that replaced a crashed one, remembers the choice in settings. Runs in main.
 import type { ModelInfo } from '../../common/modelInfo';
 import type { InstalledModel } from '../../common/contract';
-import type { KeyedQueue } from '../storage/keyedQueue';
 import type { SettingsStore } from '../storage/settingsStore';
 import { fail } from './apiFailure';
-import type { HostSupervisor } from './hostSupervisor';
+import type { EngineOwner } from './engineOwner';
 import type { ModelRegistry } from './modelRegistry';
 
 /** The model in use: its registry entry and what the host reported when it loaded it. */
@@ -16,17 +15,14 @@ export interface CurrentModel {
 
 export interface ModelManagerDeps {
   readonly registry: ModelRegistry;
-  readonly supervisor: HostSupervisor;
+  /** The engine's owner: its lock serialises everything that changes the host's state. */
+  readonly engine: EngineOwner;
   readonly settings: SettingsStore;
-  /** Serialises everything that changes the host's state (shared with the chat orchestrator). */
-  readonly lock: KeyedQueue;
   /** Runs inside the lock before the host drops its model: save what the active stream holds. */
   readonly beforeUnload: () => Promise<void>;
   /** The model list or the current model changed. */
   readonly changed: () => void;
 }
-
-export const ENGINE_LOCK = 'engine';
 
 export class ModelManager {
   private picked: CurrentModel | null = null;
@@ -46,9 +42,9 @@ export class ModelManager {
     const model = await this.deps.registry.find(id);
     if (!model) fail('not-found', `No model ${id} is installed; import its folder first.`);
     if (model.problem) fail('model-invalid', model.problem, 'missing-file');
-    this.deps.supervisor.revive();
+    this.deps.engine.supervisor.revive();
     try {
-      const current = await this.deps.lock.run(ENGINE_LOCK, () => this.loadLocked(model));
+      const current = await this.deps.engine.exclusive(() => this.loadLocked(model));
       await this.deps.settings.update({ lastModelId: id });
       return current.info;
     } finally {
@@ -60,9 +56,10 @@ export class ModelManager {
   async ensureLoaded(): Promise<CurrentModel> {
     const picked = this.picked;
     if (!picked) fail('no-model', 'No model is loaded. Open Models and import or pick a model folder first.');
-    if (this.loadedIn === this.deps.supervisor.generation) return picked;
-    this.reloading ??= this.deps.lock
-      .run(ENGINE_LOCK, () => (this.loadedIn === this.deps.supervisor.generation ? Promise.resolve(picked) : this.loadLocked(picked.model)))
+    const { engine } = this.deps;
+    if (this.loadedIn === engine.supervisor.generation) return picked;
+    this.reloading ??= engine
+      .exclusive(() => (this.loadedIn === engine.supervisor.generation ? Promise.resolve(picked) : this.loadLocked(picked.model)))
       .finally(() => {
         this.reloading = null;
         this.deps.changed();
@@ -72,17 +69,17 @@ export class ModelManager {
 
   /** True when the current host holds the current model. */
   get loadedNow(): boolean {
-    return this.picked !== null && this.loadedIn === this.deps.supervisor.generation;
+    return this.picked !== null && this.loadedIn === this.deps.engine.supervisor.generation;
   }
 
   /** Forgets the current model if it is `id` (after it was removed), unloading it from the host. */
   async forget(id: string): Promise<void> {
     if (this.picked?.model.id !== id) return;
-    await this.deps.lock.run(ENGINE_LOCK, async () => {
+    await this.deps.engine.exclusive(async () => {
       await this.deps.beforeUnload();
       this.picked = null;
       this.loadedIn = -1;
-      await this.deps.supervisor.request('unload', {}).catch(() => undefined);
+      await this.deps.engine.request('unload', {}).catch(() => undefined);
     });
     await this.deps.settings.update({ lastModelId: null });
   }
@@ -94,9 +91,9 @@ export class ModelManager {
     const previous = this.picked;
     this.picked = previous?.model.id === model.id ? previous : null;
     this.loadedIn = -1;
-    const generation = this.deps.supervisor.generation;
+    const generation = this.deps.engine.supervisor.generation;
     const provider = this.deps.settings.get().provider;
-    const info = await this.deps.supervisor.request('load', { dir: model.dir, provider });
+    const info = await this.deps.engine.request('load', { dir: model.dir, provider });
     this.picked = { model, info };
     this.loadedIn = generation;
     return this.picked;

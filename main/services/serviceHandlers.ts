@@ -4,7 +4,6 @@
 import type { z } from 'zod';
 import type { Verb, VerbResult, verbs } from '../../common/contract';
 import { redactSettings } from '../../common/settingsSchema';
-import { ENGINE_LOCK } from './modelManager';
 import type { ServiceParts } from './appServices';
 import { modelHandlers } from './modelHandlers';
 
@@ -15,14 +14,14 @@ export type ServiceHandlers = { readonly [V in Verb]: (args: ParsedArgs<V>) => P
 
 /** The handlers for `parts` (the whole contract, checked by the type above). */
 export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
-  const { settings, store, supervisor, streams, chat, lock, emit } = parts;
+  const { settings, store, engine, streams, chat, emit } = parts;
 
   return {
     'app.info': async () => ({
       version: await parts.version(),
       dataDir: parts.dataDir,
       // A host that is down lists nothing rather than failing the whole answer.
-      providers: await supervisor.request('providers', {}).catch(() => []),
+      providers: await engine.request('providers', {}).catch(() => []),
       platform: process.platform,
     }),
     'repairs.list': async () => parts.repairs.list(),
@@ -33,8 +32,11 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
     // The Hugging Face token stays in main: the renderer only learns whether one is saved.
     'settings.get': async () => redactSettings(settings.get()),
     'settings.update': async ({ patch }) => {
-      const next = redactSettings(await settings.update(patch));
+      const stored = await settings.update(patch);
+      const next = redactSettings(stored);
       emit({ type: 'settings', settings: next });
+      // The server follows its settings: a failure to start shows in its status, not as this verb's error.
+      if (patch.server) await parts.server.apply(stored.server);
       return next;
     },
 
@@ -67,7 +69,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
     'conversations.delete': async ({ conversationId }) => {
       await chat.settle(conversationId);
       // Under the engine lock, so no snapshot of it is being written while its files go.
-      await lock.run(ENGINE_LOCK, async () => {
+      await engine.exclusive(async () => {
         await store.delete(conversationId);
         streams.forget(conversationId);
       });
@@ -93,6 +95,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
     },
     'chat.preview': ({ conversationId, draft }) => chat.preview(conversationId, draft),
     'cache.view': ({ conversationId }) => chat.cacheView(conversationId),
+    'server.status': async () => parts.server.status,
   };
 }
 

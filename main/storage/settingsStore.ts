@@ -107,6 +107,7 @@ export class SettingsStore {
         ...definedOnly(p),
         sampling: { ...base.sampling, ...definedOnly(p.sampling) },
         cache: { ...base.cache, ...definedOnly(p.cache) },
+        server: { ...base.server, ...definedOnly(p.server) },
       });
       if (!merged.success) throw new SettingsError(toIssues(merged.error));
       await this.save(merged.data);
@@ -173,6 +174,7 @@ const SETTING_NAMES: Readonly<Record<keyof AppSettings, string>> = {
   hfToken: 'the Hugging Face token',
   hubBaseUrl: 'the download mirror (hub URL)',
   hfTokenMirror: 'the mirror trusted with the Hugging Face token',
+  server: 'the local server settings (on or off, address, port, API key, cached conversations)',
 };
 
 /**

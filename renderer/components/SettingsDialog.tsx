@@ -1,9 +1,7 @@
 // The Settings dialog: app defaults (`settings.update`) and the open conversation's overrides
 // (`conversations.updateSettings`) in two tabs, validated with the storage schemas before saving.
 // Renderer.
-import { useEffect, useId, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import type { ApiError } from '../../common/contract';
-import { errorText } from '../state/modelsSlice';
+import { useId, useMemo } from 'react';
 import {
   selectActiveId,
   selectActiveOverrides,
@@ -19,15 +17,15 @@ import {
   draftFromSettings,
   overridesFromDraft,
   patchFromDraft,
-  type FieldErrors,
-  type FormResult,
   type SettingsDraft,
-  type SettingsField,
 } from '../state/settingsForm';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import type { SettingsTab } from '../state/uiSlice';
 import { Dialog } from './Dialog';
+import { LocalServerSettings } from './LocalServerSettings';
 import { SettingsFields, type SettingsFieldsProps } from './SettingsFields';
+import { SettingsForm } from './SettingsForm';
+import { useSettingsForm } from './useSettingsForm';
 
 /** What `auto` came to for the open conversation and the loaded model. */
 function useResolvedAuto(): SettingsFieldsProps['resolved'] {
@@ -55,6 +53,7 @@ function SettingsTabs({ tab, hasConversation }: { readonly tab: SettingsTab; rea
   const tabs: readonly { id: SettingsTab; label: string; disabled: boolean }[] = [
     { id: 'app', label: 'App defaults', disabled: false },
     { id: 'conversation', label: 'This conversation', disabled: !hasConversation },
+    { id: 'server', label: 'Local server', disabled: false },
   ];
   const current = tab === 'conversation' && !hasConversation ? 'app' : tab;
   return (
@@ -85,47 +84,10 @@ function SettingsTabs({ tab, hasConversation }: { readonly tab: SettingsTab; rea
         ))}
       </div>
       <div role="tabpanel" id={`${baseId}-${current}-panel`} aria-labelledby={`${baseId}-${current}`} className="tab-panel">
-        {current === 'app' ? <AppSettingsForm /> : <ConversationSettingsForm />}
+        {current === 'app' ? <AppSettingsForm /> : current === 'server' ? <LocalServerSettings /> : <ConversationSettingsForm />}
       </div>
     </>
   );
-}
-
-/**
- * A settings form's state: the draft, per-field errors, and a submit that validates with `parse`, saves
- * with `save` and calls `onDone` once it is stored (errors stay in the form).
- */
-function useSettingsForm<T>(
-  initial: SettingsDraft,
-  parse: (draft: Readonly<SettingsDraft>) => FormResult<T>,
-  save: (value: T) => Promise<ApiError | null>,
-  onDone: () => void,
-) {
-  const [draft, setDraft] = useState(initial);
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
-  const onChange = (field: SettingsField, value: string) => {
-    setDraft((d) => ({ ...d, [field]: value }));
-    setErrors(({ [field]: _dropped, ...rest }) => rest);
-  };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    const result = parse(draft);
-    if (!result.ok) {
-      setErrors(result.errors);
-      setFormError('Some settings need fixing; see the messages below them.');
-      return;
-    }
-    setSaving(true);
-    setFormError(null);
-    void save(result.value).then((error) => {
-      setSaving(false);
-      if (error) setFormError(errorText(error));
-      else onDone();
-    });
-  };
-  return { draft, setDraft, errors, setErrors, onChange, formError, saving, submit };
 }
 
 function AppSettingsForm() {
@@ -198,46 +160,5 @@ function ConversationSettingsForm() {
     >
       <SettingsFields draft={draft} errors={errors} onChange={onChange} mode="override" defaults={defaults} resolved={resolved} />
     </SettingsForm>
-  );
-}
-
-interface SettingsFormProps {
-  readonly formError: string | null;
-  readonly saving: boolean;
-  readonly onSubmit: (event: FormEvent) => void;
-  readonly onCancel: () => void;
-  readonly intro?: string;
-  readonly extra?: ReactNode;
-  readonly children: ReactNode;
-}
-
-function SettingsForm({ formError, saving, onSubmit, onCancel, intro, extra, children }: SettingsFormProps) {
-  const ref = useRef<HTMLFormElement>(null);
-  // After a failed save, take the user to the first field that needs fixing.
-  useEffect(() => {
-    if (formError) ref.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
-  }, [formError]);
-  return (
-    <form ref={ref} className="settings-form" onSubmit={onSubmit} noValidate>
-      <div className="dialog-body">
-        {intro && <p className="settings-intro">{intro}</p>}
-        {formError && (
-          <p className="form-error" role="alert">
-            {formError}
-          </p>
-        )}
-        {children}
-      </div>
-      <footer className="dialog-footer">
-        {extra}
-        <span className="spacer" />
-        <button type="button" className="button" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="button button-primary" disabled={saving}>
-          {saving ? 'Saving…' : 'Save'}
-        </button>
-      </footer>
-    </form>
   );
 }

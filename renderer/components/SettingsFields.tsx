@@ -29,7 +29,7 @@ interface FieldProps {
   readonly children: (ids: { id: string; describedBy: string | undefined; invalid: boolean }) => ReactNode;
 }
 
-function Field({ label, hint, resolved, error, wide, children }: FieldProps) {
+export function Field({ label, hint, resolved, error, wide, children }: FieldProps) {
   const id = useId();
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;

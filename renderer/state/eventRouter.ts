@@ -46,6 +46,9 @@ export function createEventRouter(store: AppStore, options: EventRouterOptions =
       case 'settings':
         s.setSettings(event.settings);
         return;
+      case 'server':
+        s.setServerStatus(event.status);
+        return;
       case 'notice':
         s.pushNotice(event.level, event.text);
         return;

@@ -1,6 +1,7 @@
 // Settings slice: the app settings, app info (providers, version), and saving app defaults or a
-// conversation's overrides (a new provider offers to reload the loaded model). Renderer.
-import type { ApiError, AppInfo, AppSettings } from '../../common/contract';
+// conversation's overrides (a new provider offers to reload the loaded model), and the local server's
+// status. Renderer.
+import type { ApiError, AppInfo, AppSettings, LocalServerStatus } from '../../common/contract';
 import { PROVIDER_LABELS } from '../../common/providers';
 import type { ConversationSettings, SettingsPatch } from '../../common/settingsSchema';
 import { toApiError } from '../bridge';
@@ -9,7 +10,12 @@ import type { AppState, SliceCreator, StoreDeps } from './appState';
 export interface SettingsSlice {
   settings: AppSettings | null;
   appInfo: AppInfo | null;
+  /** The local server's state (null until first asked or told). */
+  serverStatus: LocalServerStatus | null;
   setSettings(settings: AppSettings): void;
+  setServerStatus(status: LocalServerStatus): void;
+  /** Asks main for the server's state (when Settings → Local server opens). */
+  loadServerStatus(): Promise<void>;
   saveSettings(patch: SettingsPatch): Promise<ApiError | null>;
   /** Stores `settings` as the conversation's overrides; null clears them. */
   saveConversationSettings(conversationId: string, settings: ConversationSettings | null): Promise<ApiError | null>;
@@ -20,9 +26,22 @@ export function createSettingsSlice(deps: StoreDeps): SliceCreator<SettingsSlice
   return (set, get) => ({
     settings: null,
     appInfo: null,
+    serverStatus: null,
 
     setSettings(settings) {
       set({ settings });
+    },
+
+    setServerStatus(serverStatus) {
+      set({ serverStatus });
+    },
+
+    async loadServerStatus() {
+      try {
+        set({ serverStatus: await api.invoke('server.status', {}) });
+      } catch {
+        // The tab shows its last known state; events bring the next one.
+      }
     },
 
     async saveSettings(patch) {

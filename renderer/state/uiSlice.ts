@@ -5,7 +5,7 @@ import type { ConnectionState } from '../webSocketApi';
 import type { SliceCreator } from './appState';
 
 export type MainView = 'chat' | 'models';
-export type SettingsTab = 'app' | 'conversation';
+export type SettingsTab = 'app' | 'conversation' | 'server';
 export type NoticeLevel = 'info' | 'warning' | 'error';
 
 /** A button on a notice (e.g. "Reload now"); pressing it runs `run` and dismisses the notice. */

@@ -32,6 +32,7 @@ function terminalChat() {
   const reply = (line: string): RunningReply => {
     // Seeded, so the long reply is the same every run (no end token for thousands of tokens).
     const { seq, result } = host.start('generate', {
+      stream: 'cli',
       prompt: { kind: 'raw', text: line },
       options: { sampling: { ...DEFAULT_SAMPLING, seed: 21, topK: 10 }, maxTokens: 5000 },
       cache: { sink: 4, window: 64, positions: 'cache' },

@@ -31,19 +31,21 @@ describe('cacheView owners', () => {
       { role: 'user', content: 'What is the name of the dog?' },
     ];
     const first = await host.request('generate', {
+      stream: 'chat',
       prompt: { kind: 'chat', messages },
       options: { sampling: { ...DEFAULT_SAMPLING, seed: 7 }, maxTokens: 20 },
       cache,
     });
     messages.push({ role: 'assistant', content: first.text }, { role: 'user', content: 'she had an idea' });
     const second = await host.request('generate', {
+      stream: 'chat',
       prompt: { kind: 'chat', messages },
       options: { sampling: { ...DEFAULT_SAMPLING, seed: 8 }, maxTokens: 14 },
       cache,
     });
     messages.push({ role: 'assistant', content: second.text });
 
-    const view = (await host.request('cacheView', { messages }))!;
+    const view = (await host.request('cacheView', { stream: 'chat', messages }))!;
     expect(view.nextPos).toBeGreaterThan(36);
     const owners = view.owners!;
     expect(owners.message).toHaveLength(36);
@@ -69,6 +71,6 @@ describe('cacheView owners', () => {
     const newest = view.slots.find((s) => s.pos === view.nextPos - 1)!;
     if (owners.message[newest.slot] >= 0) expect(owners.message[newest.slot]).toBe(4);
     // Without messages the view is as before.
-    expect((await host.request('cacheView', {}))!.owners).toBeUndefined();
+    expect((await host.request('cacheView', { stream: 'chat' }))!.owners).toBeUndefined();
   });
 });

@@ -2,8 +2,8 @@
 // host's numbered ops, equals the host's full view (every slot's position, RoPE position, token, text,
 // message and offset; the counters; pinned and unfed messages) after replies past the window, exact
 // rewinds (a regenerate, the rewind verb), a rewind beyond the undo journal, a rebuild with new
-// settings, a reset for another conversation and a snapshot restore. Real worker host, fixture model,
-// S=4, W=32. Vitest (Node).
+// settings, a reset for another conversation and a snapshot restore; a quiet turn on another stream
+// (the local server's) sends none. Real worker host, fixture model, S=4, W=32. Vitest (Node).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,8 @@ const gaps: string[] = [];
 
 const cache: CacheSettings = { sink: 4, window: 32, positions: 'cache' };
 const STREAM = 'c1';
+/** The host's id of the stream the conversations take turns on (as the app's chats do). */
+const HOST_STREAM = 'chat-1';
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(tmpdir(), 'ouro-view-'));
@@ -53,14 +55,14 @@ function labelled(messages: readonly ChatMessage[]) {
 
 async function reply(messages: ChatMessage[], settings: CacheSettings, seed: number, maxTokens: number): Promise<string> {
   const view = { ...labelled(messages), replyId: `m${messages.length}` };
-  const result = await host.request('generate', { prompt: { kind: 'chat', messages }, options: { sampling: { ...DEFAULT_SAMPLING, seed }, maxTokens }, cache: settings, view });
+  const result = await host.request('generate', { stream: HOST_STREAM, prompt: { kind: 'chat', messages }, options: { sampling: { ...DEFAULT_SAMPLING, seed }, maxTokens }, cache: settings, view });
   messages.push({ role: 'assistant', content: result.text });
   return result.text;
 }
 
 /** The mirror equals the host's full view of `messages`, slot by slot. */
 async function expectMirrored(messages: readonly ChatMessage[]): Promise<CacheFullView> {
-  const view = (await host.request('cacheView', { messages, view: labelled(messages) }))!;
+  const view = (await host.request('cacheView', { stream: HOST_STREAM, messages, view: labelled(messages) }))!;
   expect(gaps).toEqual([]);
   expect(mirror.seq).toBe(view.seq);
   expect(mirror.stream).toBe(view.stream);
@@ -140,16 +142,23 @@ describe('cache view protocol', () => {
     const regenerated = await turnAndRegenerate(messages, 'What happened next?', cache, 5, 30);
     expect(regenerated).toContain('rewind');
     expect(regenerated).not.toContain('reset');
+    // A quiet turn on another stream (the local server's) sends no op: the mirror keeps showing the chat's
+    // stream, and the rewind below still names its tokens by the chat's labels.
+    from = ops.length;
+    const quiet = { kind: 'chat' as const, messages: [{ role: 'user' as const, content: 'A script asks.' }] };
+    await host.request('generate', { stream: 'api-1', prompt: quiet, options: { sampling: { ...DEFAULT_SAMPLING, seed: 9 }, maxTokens: 8 }, cache, quiet: true });
+    expect(opsSince(from)).toEqual([]);
+    expect(await host.request('cacheView', { stream: 'api-1' })).toBeNull();
     // The host's own `rewind` verb reports its cut too.
     from = ops.length;
-    await host.request('rewind', { tokens: mirror.nextPos - 3 });
+    await host.request('rewind', { stream: HOST_STREAM, tokens: mirror.nextPos - 3 });
     expect(opsSince(from)).toEqual(['rewind']);
     await expectMirrored(messages);
 
     // New settings: a rebuild feeds the sinks and the last W tokens into a new stream of the new geometry.
     const small: CacheSettings = { sink: 4, window: 24, positions: 'cache', journalTokens: 4 };
     from = ops.length;
-    const rebuilt = await host.request('rebuild', { prompt: { kind: 'chat', messages }, cache: small, view: labelled(messages) });
+    const rebuilt = await host.request('rebuild', { stream: HOST_STREAM, prompt: { kind: 'chat', messages }, cache: small, view: labelled(messages) });
     expect(rebuilt.window).toBe(24);
     expect(rebuilt.reprocessedTokens).toBe(28);
     expect(opsSince(from)[0]).toBe('start');
@@ -162,13 +171,13 @@ describe('cache view protocol', () => {
 
     // A snapshot, another conversation (a reset names its stream), and the snapshot restored.
     const file = path.join(tmp, 'c1.kv');
-    await host.request('snapshot', { path: file });
+    await host.request('snapshot', { stream: HOST_STREAM, path: file });
     from = ops.length;
-    await host.request('reset', { stream: 'c2' });
+    await host.request('reset', { stream: HOST_STREAM, view: 'c2' });
     expect(opsSince(from)).toEqual(['start']);
     expect(mirror.stream).toBe('c2');
     expect(mirror.nextPos).toBe(0);
-    await host.request('restore', { path: file, messages, view: labelled(messages) });
+    await host.request('restore', { stream: HOST_STREAM, path: file, messages, view: labelled(messages) });
     expect(ops.at(-1)!.op.kind).toBe('restore');
     await expectMirrored(messages);
 

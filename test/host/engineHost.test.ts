@@ -16,6 +16,7 @@ let dir: string;
 let tmp: string;
 
 const cache: CacheSettings = { sink: 4, window: 32, positions: 'cache' };
+const stream = 'chat';
 const options = (maxTokens: number, seed = 1): GenerateOptions => ({ sampling: { ...DEFAULT_SAMPLING, seed }, maxTokens });
 const chat = (content: string) => ({ kind: 'chat' as const, messages: [{ role: 'user' as const, content }] });
 
@@ -38,7 +39,7 @@ function eventsOf(seq: number): HostEvent[] {
 
 describe('engine host (worker thread)', () => {
   it('answers generate before load with a typed no-model error', async () => {
-    const err = await host.request('generate', { prompt: chat('hi'), options: options(4), cache }).catch((e) => e);
+    const err = await host.request('generate', { stream, prompt: chat('hi'), options: options(4), cache }).catch((e) => e);
     expect(err).toBeInstanceOf(HostRequestError);
     expect(err.code).toBe('no-model');
   });
@@ -61,7 +62,7 @@ describe('engine host (worker thread)', () => {
   it('streams token events, then done, with the seq of the request, and cache view ops numbered on their own', async () => {
     const ops: number[] = [];
     host.onEvent((e) => e.type === 'cacheView' && ops.push(e.viewSeq));
-    const { seq, result } = host.start('generate', { prompt: chat('hello'), options: options(40), cache });
+    const { seq, result } = host.start('generate', { stream, prompt: chat('hello'), options: options(40), cache });
     const events = eventsOf(seq);
     const done = await result;
     const tokens = events.filter((e) => e.type === 'token');
@@ -75,14 +76,14 @@ describe('engine host (worker thread)', () => {
     expect(stats[0].type === 'stats' && stats[0].stats.timeToFirstTokenMs).toBeGreaterThan(0);
     expect(done.session).toMatchObject({ sink: 4, window: 32, positions: 'cache' });
     expect(done.stats.loadMs).toBeGreaterThan(0); // the first reply after a load reports it
-    const view = await host.request('cacheView', {});
+    const view = await host.request('cacheView', { stream });
     expect(view!.slots).toHaveLength(36);
     expect(view!.texts).toHaveLength(36);
     expect(view!.nextPos).toBe(done.session.tokens);
   });
 
   it('cancels a running generation at the next token', async () => {
-    const { seq, result } = host.start('generate', { prompt: chat('go on'), options: options(100_000, 2), cache });
+    const { seq, result } = host.start('generate', { stream, prompt: chat('go on'), options: options(100_000, 2), cache });
     let cancelled = false;
     host.onEvent((e) => {
       if (e.type === 'token' && e.seq === seq && !cancelled) {
@@ -98,29 +99,62 @@ describe('engine host (worker thread)', () => {
 
   it('snapshots to a file and restores the exact stream', async () => {
     const file = path.join(tmp, 'conv.kv');
-    const before = await host.request('cacheView', {});
-    const saved = await host.request('snapshot', { path: file });
+    const before = await host.request('cacheView', { stream });
+    const saved = await host.request('snapshot', { stream, path: file });
     expect(saved.tokens).toBe(before!.nextPos);
-    await host.request('reset', {});
-    const restored = await host.request('restore', { path: file });
+    await host.request('reset', { stream });
+    const restored = await host.request('restore', { stream, path: file });
     expect(restored.tokens).toBe(saved.tokens);
-    const after = await host.request('cacheView', {});
-    // Equal but for the view's op number: the reset and the restore each sent one.
+    const after = await host.request('cacheView', { stream });
+    // Equal but for the view's op number: the restore sent one (a reset without `view` sends none).
     expect({ ...after, seq: 0 }).toEqual({ ...before, seq: 0 });
-    expect(after!.seq).toBe(before!.seq + 2);
+    expect(after!.seq).toBe(before!.seq + 1);
   });
 
   it('rejects a corrupt snapshot with a typed error', async () => {
     const file = path.join(tmp, 'bad.kv');
     const { writeFile } = await import('node:fs/promises');
     await writeFile(file, 'not a snapshot');
-    const err = await host.request('restore', { path: file }).catch((e) => e);
+    const err = await host.request('restore', { stream, path: file }).catch((e) => e);
     expect(err.code).toBe('snapshot-invalid');
   });
 
   it('previews how many visible tokens a draft would push out of the window', async () => {
     const long = Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ');
-    const preview = await host.request('preview', { prompt: chat(long), cache });
+    const preview = await host.request('preview', { stream, prompt: chat(long), cache });
     expect(preview.draftTokens).toBeGreaterThan(32);
+  });
+});
+
+describe('engine host streams', () => {
+  it('keeps streams apart by id and never replaces one that holds tokens', async () => {
+    await host.request('reset', { stream });
+    const a = await host.request('generate', { stream: 'a', prompt: chat('one'), options: options(6, 3), cache });
+    const b = await host.request('generate', { stream: 'b', prompt: chat('two words'), options: options(6, 3), cache });
+    const listed = await host.request('streams', {});
+    expect(listed.map((s) => [s.id, s.tokens])).toEqual([
+      ['a', a.session.tokens],
+      ['b', b.session.tokens],
+    ]);
+    expect(listed[0].kvBytes).toBeGreaterThan(0);
+    // A turn on 'a' sees only 'a': its second turn feeds just the new text, nothing re-processed.
+    const again = await host.request('generate', {
+      stream: 'a',
+      prompt: { kind: 'chat', messages: [{ role: 'user', content: 'one' }, { role: 'assistant', content: a.text }, { role: 'user', content: 'more' }] },
+      options: options(4, 3),
+      cache,
+    });
+    expect(again.stats.reprocessedTokens).toBe(0);
+    expect((await host.request('cacheView', { stream: 'b' }))!.nextPos).toBe(b.session.tokens);
+
+    const err = await host.request('generate', { stream: 'a', prompt: chat('x'), options: options(2), cache: { ...cache, window: 16 } }).catch((e) => e);
+    expect(err.code).toBe('stream-settings');
+    expect(err.message).toContain(`holds ${again.session.tokens} tokens`);
+    await host.request('reset', { stream: 'a' });
+    const fresh = await host.request('generate', { stream: 'a', prompt: chat('x'), options: options(2), cache: { ...cache, window: 16 } });
+    expect(fresh.session.window).toBe(16);
+    await host.request('reset', { stream: 'a' });
+    await host.request('reset', { stream: 'b' });
+    expect(await host.request('streams', {})).toEqual([]);
   });
 });

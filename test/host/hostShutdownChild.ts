@@ -9,6 +9,7 @@ const [dir, roundsArg] = process.argv.slice(2);
 const rounds = Number(roundsArg);
 const cache = { sink: 4, window: 64, positions: 'cache' as const };
 const request = {
+  stream: 'chat',
   prompt: { kind: 'chat' as const, messages: [{ role: 'user' as const, content: 'tell me a very long story '.repeat(8) }] },
   options: { sampling: { ...DEFAULT_SAMPLING, seed: 7 }, maxTokens: 100_000 },
   cache,

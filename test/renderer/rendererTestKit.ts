@@ -67,6 +67,7 @@ export function stats(extra: Partial<GenerationStats> = {}): GenerationStats {
   return {
     loadMs: 0,
     prefillTokens: 12,
+    promptTokens: 12,
     prefillMs: 30,
     prefillTokPerSec: 400,
     decodeTokens: 3,

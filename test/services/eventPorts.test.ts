@@ -1,8 +1,10 @@
 // The Electron event path, run under Node with worker_threads ports: with a port attached, token and
 // cache events go from the host straight to the port, main gets only coarse `partial` text (enough to
-// persist the reply) and forwards no host events itself. Runs under Vitest (Node).
+// persist the reply) and forwards no host events itself; a quiet turn (the local server's) never reaches
+// the port. Runs under Vitest (Node).
 import { MessageChannel } from 'node:worker_threads';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
 import type { HostEvent, HostOutbound } from '../../main/host/protocol';
 import { ensureFixture } from '../fixtures/llamaFixture';
 import { startServices, type ServicesHarness } from './servicesKit';
@@ -56,4 +58,31 @@ it('sends tokens to the attached port only, and partial text to main, which pers
   const next = await h.call('chat.send', { conversationId: c.id, content: 'and without it' });
   await h.log.next('message', (e) => e.message.id === next.reply.id);
   expect(atMain.some((e) => e.type === 'token' && e.seq === next.seq)).toBe(true);
+});
+
+it('keeps a quiet turn (the local server’s) off the window’s port: every token to main, no cache view ops', async () => {
+  const { port1, port2 } = new MessageChannel();
+  const atPort: HostEvent[] = [];
+  port1.on('message', (m: HostOutbound) => m.kind === 'event' && atPort.push(m.event));
+  h.services.host.attachEventPort(port2);
+  const atMain: HostEvent[] = [];
+  h.services.host.onEvent((e) => atMain.push(e));
+  const engine = h.services.engine;
+  const turn = engine.generate({
+    stream: engine.newStream('api'),
+    prompt: { kind: 'chat', messages: [{ role: 'user', content: 'from a script' }] },
+    options: { sampling: { ...DEFAULT_SAMPLING, seed: 1 }, maxTokens: 12 },
+    cache: { sink: 4, positions: 'cache' },
+    quiet: true,
+  });
+  const result = await turn.result;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Nothing at all reached the window: neither the turn's events nor a cache view op of its stream.
+  expect(atPort).toEqual([]);
+  expect(atMain.some((e) => e.type === 'cacheView')).toBe(false);
+  const mine = atMain.filter((e) => e.type !== 'cacheView' && e.seq === turn.seq);
+  expect(mine.some((e) => e.type === 'partial')).toBe(false);
+  expect(mine.map((e) => (e.type === 'token' ? e.text : '')).join('')).toBe(result.text);
+  expect(mine.at(-1)?.type).toBe('done');
+  port1.close();
 });

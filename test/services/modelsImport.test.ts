@@ -60,7 +60,7 @@ describe('engine host validate verb', () => {
     expect(await host.handle(request(1, fixtureDir))).toEqual({ ok: true, result: { onnxFile: 'onnx/model.onnx' } });
     const bad = await host.handle(request(2, withoutPositionIds('host-no-positions')));
     expect(bad).toMatchObject({ ok: false, error: { code: 'model/no-position-ids', message: expect.stringContaining('onnx/model.onnx') } });
-    const generate = await host.handle({ kind: 'request', seq: 3, verb: 'cacheView', args: {} });
+    const generate = await host.handle({ kind: 'request', seq: 3, verb: 'cacheView', args: { stream: 'chat' } });
     expect(generate).toEqual({ ok: true, result: null });
   });
 });

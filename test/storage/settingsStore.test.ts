@@ -25,6 +25,7 @@ describe('SettingsStore', () => {
       hfToken: null,
       hubBaseUrl: 'https://huggingface.co',
       hfTokenMirror: null,
+      server: { enabled: false, host: '127.0.0.1', port: 8080, apiKey: null, streams: 4 },
     });
     expect(warnings).toEqual([]);
     expect(await readdir(root)).toEqual([]);
