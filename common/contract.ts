@@ -224,6 +224,14 @@ export const verbs = {
     args: z.object({ conversationId: ConversationIdSchema, messageId: MessageIdSchema, content: messageText }).strict(),
     result: {} as StreamStart,
   },
+  /**
+   * Shows another version of the last reply (one a regenerate kept): the conversation as it is now, and
+   * the tokens the engine fed again to follow it (its context is rebuilt on the thread).
+   */
+  'chat.showVersion': {
+    args: z.object({ conversationId: ConversationIdSchema, messageId: MessageIdSchema }).strict(),
+    result: {} as { conversation: Conversation; reprocessedTokens: number },
+  },
   'chat.stop': { args: conversationRef, result: null },
   'chat.preview': {
     args: z.object({ conversationId: ConversationIdSchema, draft: z.string().max(1_000_000) }).strict(),

@@ -13,6 +13,8 @@ export const selectActiveId = (s: AppState) => s.activeId;
 export const selectActive = (s: AppState) => s.active;
 export const selectActiveTitle = (s: AppState) => s.active?.title ?? null;
 export const selectActiveOverrides = (s: AppState) => s.active?.settings;
+/** Versions of the open conversation's replies, by the message they answer (regenerate keeps them). */
+export const selectReplyVersions = (s: AppState) => s.active?.replyVersions;
 export const selectOpening = (s: AppState) => s.opening;
 /** Why the open conversation cannot be changed (a damaged file), or null. */
 export const selectReadOnly = (s: AppState) => s.readOnly;

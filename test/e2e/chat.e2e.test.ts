@@ -148,6 +148,52 @@ describe('regenerate and edit', () => {
     expect(conversation.messages.map((m) => m.id)).toEqual([conversation.messages[0].id, second.id]);
   });
 
+  it('regenerate keeps the earlier reply: ‹ 1/2 › shows either, the cache follows, and the file keeps both', async () => {
+    const session = await e2e.start({ model: 'tiny', settings: { sampling: { maxTokens: 16 } } });
+    const page = await session.openPage();
+    const first = await chatTurn(page, 'Tell me about the sea.', session);
+    const conversationId = session.events.since(0, 'message').at(-1)!.conversationId;
+    await page.getByRole('button', { name: 'Regenerate' }).click();
+    const second = await waitForReply(page, first.id);
+    await session.idle();
+    const switcher = page.getByTestId('version-switch');
+    expect(await switcher.getByLabel('Version 2 of 2').textContent()).toBe('2/2');
+    const [a, b] = [await storedMessage(session, first.id), await storedMessage(session, second.id)];
+    expect(b.content).not.toBe(a.content);
+    /** Which messages' tokens the engine's cache holds now, by the app's ids. */
+    const heldMessages = async () => {
+      const view = (await session.call('cache.view', { conversationId }))!;
+      const owners = view.owners!;
+      return { view, ids: new Set(owners.message.filter((m) => m >= 0).map((m) => owners.ids![m])) };
+    };
+    expect((await heldMessages()).ids.has(second.id)).toBe(true);
+
+    // Back to the first version: it is shown in its place, and the cache holds it, not the second.
+    await switcher.getByRole('button', { name: 'Previous version' }).click();
+    await page.locator(`[data-message-id="${first.id}"]`).waitFor();
+    expect(await page.locator(`[data-message-id="${second.id}"]`).count()).toBe(0);
+    expect(await switcher.getByLabel('Version 1 of 2').textContent()).toBe('1/2');
+    expect(await lastReply(page)).toMatchObject({ id: first.id, text: a.content });
+    const held = await heldMessages();
+    expect(held.ids.has(first.id)).toBe(true);
+    expect(held.ids.has(second.id)).toBe(false);
+    // The panel shows that cache, and the notice counts the tokens fed again to follow the thread.
+    await page.locator(`[data-testid="cache-panel"][data-status="ready"][data-next-pos="${held.view.nextPos}"]`).waitFor();
+    await page.getByText(/The model read this conversation again to follow the version shown \([\d,]+ tokens re-processed\)/).waitFor();
+
+    // Stored: a fresh load shows the first version with both kept.
+    const { conversation } = await session.call('conversations.open', { conversationId });
+    expect(conversation.messages.map((m) => m.id)).toEqual([conversation.messages[0].id, first.id]);
+    expect(conversation.replyVersions?.[conversation.messages[0].id]?.map((m) => m.id)).toEqual([first.id, second.id]);
+    await page.reload();
+    await page.getByTestId('version-switch').getByLabel('Version 1 of 2').waitFor();
+
+    // The next turn continues from the version shown: only its own tokens are fed.
+    const next = await chatTurn(page, 'And the sky?', session);
+    expect(next.reprocessed).toBe(0);
+    expect(await page.getByTestId('version-switch').count()).toBe(0);
+  });
+
   it('edit and resend replaces the message and everything after it with a new reply', async () => {
     const session = await e2e.start({ model: 'tiny', settings: { sampling: { maxTokens: 12 } } });
     const page = await session.openPage();
