@@ -116,8 +116,11 @@ describe('stop', () => {
     const second = await storedMessage(session, again.id);
     expect(second.status).toBe('stopped');
     expect(second.content.length).toBeGreaterThan(0);
+    // Rewound exactly through the undo journal (1,024 tokens), the same seed replays the same text. A first
+    // reply longer than that (a busy machine outruns the click by thousands of tokens) is re-prefilled
+    // instead, counted: then the logits may differ in their last bits and the samples drift apart.
     const [shorter, longer] = [first.content, second.content].sort((a, b) => a.length - b.length);
-    expect(longer.startsWith(shorter)).toBe(true);
+    if (second.stats!.reprocessedTokens === 0) expect(longer.startsWith(shorter)).toBe(true);
     expect(doneEvents(session).map((e) => e.reason)).toEqual(['cancelled', 'cancelled']);
 
     // The stopped reply survives a reload as it was.
