@@ -1,6 +1,6 @@
-// Issue 14 item 3: onnxruntime session options as levers on Ouro's decode speed and memory (the same child
-// as the llama.cpp comparison, Ouro only): spinning, the CPU arena, prepacking, the device allocator for
-// initializers. Variants alternate in fresh processes, rotating the order every round. Benchmark process.
+// Issue 14 item 3: onnxruntime session options and the engine's load-time choices as levers on Ouro's decode
+// speed and memory (the same child as the llama.cpp comparison, Ouro only): spinning, the CPU arena,
+// prepacking, the device allocator for initializers; the warm-up at load, MatMulNBits accuracy level. Variants alternate in fresh processes, rotating the order every round. Benchmark process.
 import { fileURLToPath } from 'node:url';
 import type { SessionTuning } from '../../main/engine/onnxSession';
 import type { WeightFormat } from '../../test/fixtures/fixtureQuant';
@@ -10,12 +10,25 @@ import { runScript } from '../lib/childProcess';
 import { fmt, mdTable, mean, median, round } from '../lib/stats';
 
 const CHILD = fileURLToPath(new URL('./llamaCppChild.ts', import.meta.url));
-const VARIANTS: ReadonlyArray<{ name: string; tuning: SessionTuning }> = [
-  { name: 'as shipped', tuning: {} },
-  { name: 'no spinning', tuning: { config: { 'session.intra_op.allow_spinning': '0' } } },
-  { name: 'no CPU arena', tuning: { memArena: false } },
-  { name: 'no prepacking', tuning: { config: { 'session.disable_prepacking': '1' } } },
-  { name: 'device allocator for initializers', tuning: { config: { 'session.use_device_allocator_for_initializers': '1' } } },
+/**
+ * A variant: session-option overrides, the warm-up at load on or off, and the weight formats it applies
+ * to. Group 1: onnxruntime session options; group 2: the engine's load-time levers (issue 14 item 3).
+ */
+interface Variant {
+  readonly name: string;
+  readonly group: 0 | 1 | 2;
+  readonly tuning: SessionTuning;
+  readonly warmUp?: boolean;
+  readonly formats?: readonly WeightFormat[];
+}
+const VARIANTS: readonly Variant[] = [
+  { name: 'as shipped', group: 0, tuning: {} },
+  { name: 'no spinning', group: 1, tuning: { config: { 'session.intra_op.allow_spinning': '0' } } },
+  { name: 'no CPU arena', group: 1, tuning: { memArena: false } },
+  { name: 'no prepacking', group: 1, tuning: { config: { 'session.disable_prepacking': '1' } } },
+  { name: 'device allocator for initializers', group: 1, tuning: { config: { 'session.use_device_allocator_for_initializers': '1' } } },
+  { name: 'no warm-up at load', group: 2, tuning: {}, warmUp: false },
+  { name: 'MatMulNBits accuracy_level 4 (int8 compute)', group: 2, tuning: { matMulNBitsAccuracy: 4 }, formats: ['q4'] },
 ];
 
 interface LeverRun {
@@ -32,14 +45,17 @@ interface LeverRun {
 export async function run(ctx: BenchContext): Promise<SectionResult> {
   const rounds = param(ctx, 'levers.rounds', 2, 1);
   const steps = param(ctx, 'levers.steps', 32, 16);
+  const group = param(ctx, 'levers.group', 0, 0);
   const formats: WeightFormat[] = ctx.quick ? ['fp32', 'q4'] : ['fp32', 'int8', 'q4'];
+  const variantsFor = (format: WeightFormat) => VARIANTS.filter((v) => (group === 0 || v.group === 0 || v.group === group) && (v.formats ?? [format]).includes(format));
   const runs: LeverRun[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const format of formats) {
       const dir = ensureBenchFixture(format);
-      const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]);
+      const variants = variantsFor(format);
+      const order = variants.map((_, i) => variants[(i + r) % variants.length]);
       for (const v of order) {
-        const args = ['--engine', 'ouro', '--model', dir, '--threads', String(ctx.threads), '--steps', String(steps), '--depths', '512', '--tuning', JSON.stringify(v.tuning)];
+        const args = ['--engine', 'ouro', '--model', dir, '--threads', String(ctx.threads), '--steps', String(steps), '--depths', '512', '--tuning', JSON.stringify(v.tuning), '--warm-up', v.warmUp === false ? '0' : '1'];
         const [out] = await runScript(CHILD, args, { nodeFlags: ['--max-semi-space-size=1'] });
         runs.push({ ...(out as unknown as LeverRun), variant: v.name, format, round: r });
       }
@@ -49,7 +65,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   const data: Record<string, unknown>[] = [];
   for (const format of formats) {
     const base = runs.filter((x) => x.format === format && x.variant === VARIANTS[0].name);
-    for (const v of VARIANTS) {
+    for (const v of variantsFor(format)) {
       const xs = runs.filter((x) => x.format === format && x.variant === v.name);
       const tok = (ms: readonly number[]) => 1000 / mean(ms);
       const d0 = median(xs.map((x) => tok(x.depth0StepsMs)));
@@ -59,11 +75,11 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
       const rss = median(xs.map((x) => x.maxRssMiB));
       const load = median(xs.map((x) => x.loadMs));
       rows.push([format, v.name, fmt(d0, 1), fmt(d512, 1), fmt(ratio, 2), fmt(warm, 2), fmt(rss, 0), fmt(load, 0)]);
-      data.push({ format, variant: v.name, tuning: v.tuning, depth0TokPerSec: round(d0, 2), depth512TokPerSec: round(d512, 2), depth512OverShipped: round(ratio, 3), firstStepsSpeedOverSteady: round(warm, 3), peakRssMiB: round(rss, 0), loadMs: round(load, 0) });
+      data.push({ format, variant: v.name, tuning: v.tuning, warmUp: v.warmUp !== false, depth0TokPerSec: round(d0, 2), depth512TokPerSec: round(d512, 2), depth512OverShipped: round(ratio, 3), firstStepsSpeedOverSteady: round(warm, 3), peakRssMiB: round(rss, 0), loadMs: round(load, 0) });
     }
   }
   return {
-    title: 'onnxruntime session options as levers (Ouro, fixture)',
+    title: 'Session options and load-time levers (Ouro, fixture)',
     markdown: `${mdTable(['weights', 'session options', 'decode tok/s depth 0', 'depth 512', 'depth 512 ÷ as shipped', 'first steps speed ÷ steady', 'peak RSS MiB', 'load ms'], rows)}\n\nMedian over ${rounds} round(s) of fresh processes; ${steps} greedy steps per measurement, S=4, W=2048, ${ctx.threads} threads.`,
     data: { rounds, steps, runs: data },
   };

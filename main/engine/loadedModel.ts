@@ -1,6 +1,7 @@
 // Loading a model end to end (engine host thread): folder checks, session, IO introspection, tokenizer,
 // chat template and the RoPE probe, into one object the chat sessions share.
 import type { PositionsMode } from '../../common/cacheGeometry';
+import { CacheConfigError } from './cache/cacheConfig';
 import type { SinkRingOptions } from './cache/cacheOptions';
 import { SinkRingCache } from './cache/sinkRingCache';
 import { folderTokenizer, inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
@@ -19,6 +20,8 @@ export interface LoadOptions {
   readonly fastOutputs?: boolean;
   /** Session-option overrides (benchmarks); see onnxSession. */
   readonly tuning?: SessionTuning;
+  /** Default true: run a new conversation's first two steps once before the model is ready ({@link warmUp}). */
+  readonly warmUp?: boolean;
 }
 
 /** A model ready to run. Owns its session: call `release()` when done. */
@@ -56,7 +59,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
       warnings.push(`positions mode 'cache' is unavailable for this model (${probe.reason}); using 'original'`);
     }
     const eosTokenIds = new Set(folder.generation.eosTokenIds);
-    return {
+    const model: LoadedModel = {
       folder,
       config: folder.config,
       io,
@@ -66,10 +69,12 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
       eosTokenIds,
       ropeProbe: probe.ok ? { ok: true, maxError: probe.maxError } : { ok: false, maxError: probe.maxError, reason: probe.reason },
       warnings,
-      loadMs: performance.now() - started,
+      loadMs: 0,
       positionsFor: (requested) => (probe.ok ? requested : 'original'),
       release: () => session.release(),
     };
+    if (options.warmUp !== false) await warmUp(model);
+    return { ...model, loadMs: performance.now() - started };
   } catch (err) {
     await session.release();
     throw err;
@@ -103,3 +108,25 @@ export function openStream(
   return { cache, runner };
 }
 
+
+/** Sink and window of the warm-up stream: the smallest whose compacted past reaches one mirror step (128 slots). */
+const WARM_UP_STREAM = { sink: 4, window: 256, maxChunk: 1, journalTokens: 0 } as const;
+
+/**
+ * Feeds two tokens through a throwaway stream: the shapes a new conversation's first decode steps have
+ * (an empty past, then a compacted past of 128 slots) and the runner's own code. onnxruntime's first run
+ * at a shape costs ~30–40 ms more than the next ones (its arena grows, its kernels set up), and the runner's
+ * first pass runs unoptimized JavaScript; without this the first tokens after a load paid both.
+ */
+async function warmUp(model: LoadedModel): Promise<void> {
+  let runner: Runner;
+  try {
+    ({ runner } = openStream(model, { ...WARM_UP_STREAM, positions: model.positionsFor('cache') }));
+  } catch (e) {
+    // Models with fewer positions than the warm-up stream (tiny test models) start fast anyway.
+    if (e instanceof CacheConfigError) return;
+    throw e;
+  }
+  const first = await runner.feed([model.eosTokenIds.values().next().value ?? 0]);
+  if (first !== null) await runner.feed([0]);
+}

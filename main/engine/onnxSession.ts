@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvider';
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs } from './model/fastOutputs';
+import type { AccuracyLevel } from './model/matMulNBitsAccuracy';
 
 import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from '../../common/providers';
 
@@ -79,6 +80,13 @@ export interface SessionOptions {
 export interface SessionTuning {
   readonly config?: Readonly<Record<string, string>>;
   readonly memArena?: boolean;
+  /**
+   * MatMulNBits `accuracy_level` written at load with the fast outputs; default: the graph's own. 4 (int8
+   * compute, what llama.cpp does for Q4_0) decodes faster but moves logits by up to 0.2 on the tiny q4
+   * fixture where fp32 compute stays within 1e-4 of the float64 reference, so it is not the default
+   * (bench/README, levers).
+   */
+  readonly matMulNBitsAccuracy?: AccuracyLevel;
 }
 
 // The CUDA provider is not in the npm package: onnxruntime-node's install script fetches it (Linux x64)
@@ -272,7 +280,7 @@ async function create(modelPath: string, provider: ProviderName, intraOpThreads:
   const options = sessionOptions(modelPath, provider, intraOpThreads, tuning);
   let note = 'disabled';
   if (fast) {
-    const extended = await readWithFastOutputs(modelPath).catch((e: unknown) => ({ reason: describe(e) }));
+    const extended = await readWithFastOutputs(modelPath, { matMulNBitsAccuracy: tuning.matMulNBitsAccuracy }).catch((e: unknown) => ({ reason: describe(e) }));
     if ('reason' in extended) {
       note = extended.reason;
     } else {

@@ -2,8 +2,6 @@
 // present, the last position's logits), so a run fetches kilobytes instead of the whole cache (DESIGN §8),
 // and an LM head that projects only the last position. Runs in the engine host at model load; reads the
 // ONNX protobuf in memory, never decodes weights.
-import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { scanModel, type GraphFacts, type ProducerNode } from './graphFacts';
 import {
   GRAPH_INITIALIZER,
@@ -25,6 +23,8 @@ import {
   VALUE_TYPE,
 } from './onnxFields';
 import { forEachField, spliceFields, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
+import { withMatMulNBitsAccuracy, type AccuracyLevel } from './matMulNBitsAccuracy';
+import { readWeightsByReference } from './weightsByReference';
 
 /** Outputs a rewritten graph adds next to the original ones (which stay, unchanged). */
 export interface FastOutputs {
@@ -208,46 +208,24 @@ function withFirstInput(buf: Uint8Array, span: FieldSpan, input: string): Uint8A
 }
 
 /**
- * Largest .onnx file read into memory to add the fast outputs. Exports keep their weights in external data
- * (a small .onnx); a file this large holds its weights inline and costs its size again in memory while
- * loading, which beyond this bound is not worth the per-step saving.
+ * The model file's bytes with the fast outputs added, its inline weights left in the file as references
+ * (model/weightsByReference: onnxruntime reads each weight once, from the file) and, when asked, its
+ * MatMulNBits nodes at `matMulNBitsAccuracy` (model/matMulNBitsAccuracy), or why not: the file is unreadable or not
+ * protobuf, or its graph does not fit.
  */
-const MAX_REWRITE_BYTES = 1 << 30;
-/** Room left after the file's bytes for the appended graph extension, so it needs no second copy. */
-const SUFFIX_ROOM = 64 * 1024;
-
-/**
- * The model file's bytes with the fast outputs appended (one read into a buffer with room for them), or why
- * not: the file is too large to hold in memory twice while loading, unreadable, or its graph does not fit.
- */
-export async function readWithFastOutputs(modelPath: string): Promise<{ bytes: Uint8Array; fast: FastOutputs } | { reason: string }> {
-  let fh;
+export async function readWithFastOutputs(
+  modelPath: string,
+  options: { readonly matMulNBitsAccuracy?: AccuracyLevel } = {},
+): Promise<{ bytes: Uint8Array; fast: FastOutputs } | { reason: string }> {
+  let model: Uint8Array;
   try {
-    fh = await open(modelPath, 'r');
+    ({ bytes: model } = await readWeightsByReference(modelPath));
+    if (options.matMulNBitsAccuracy !== undefined) ({ bytes: model } = withMatMulNBitsAccuracy(model, options.matMulNBitsAccuracy));
   } catch (e) {
     return { reason: e instanceof Error ? e.message : String(e) };
   }
-  let buf: Buffer;
-  let size: number;
-  try {
-    size = (await fh.stat()).size;
-    if (size > MAX_REWRITE_BYTES) return { reason: `${basename(modelPath)} is over ${MAX_REWRITE_BYTES >> 20} MiB` };
-    buf = Buffer.allocUnsafe(size + SUFFIX_ROOM);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await fh.read(buf, done, size - done, done);
-      if (bytesRead === 0) return { reason: `${basename(modelPath)} changed while it was read` };
-      done += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  const plan = planFastOutputs(buf.subarray(0, size));
+  const plan = planFastOutputs(model);
   if ('reason' in plan) return plan;
-  if (plan.patch !== null) return { bytes: Buffer.concat([...spliceFields(buf.subarray(0, size), MODEL_GRAPH, plan.patch.graph, plan.patch.edits), plan.suffix]), fast: plan.fast };
-  if (plan.suffix.length <= SUFFIX_ROOM) {
-    buf.set(plan.suffix, size);
-    return { bytes: buf.subarray(0, size + plan.suffix.length), fast: plan.fast };
-  }
-  return { bytes: Buffer.concat([buf.subarray(0, size), plan.suffix]), fast: plan.fast };
+  const pieces = plan.patch !== null ? spliceFields(model, MODEL_GRAPH, plan.patch.graph, plan.patch.edits) : [model];
+  return { bytes: Buffer.concat([...pieces, plan.suffix]), fast: plan.fast };
 }

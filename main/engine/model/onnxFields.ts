@@ -17,7 +17,12 @@ export const NODE_NAME = 3;
 export const NODE_OP_TYPE = 4;
 export const NODE_ATTRIBUTE = 5;
 export const NODE_DOMAIN = 7;
+export const ATTR_NAME = 1;
+export const ATTR_I = 3;
 export const ATTR_T = 5;
+export const ATTR_TYPE = 20;
+/** AttributeProto.AttributeType INT. */
+export const ATTR_TYPE_INT = 2;
 export const ATTR_G = 6;
 export const ATTR_TENSORS = 10;
 export const ATTR_GRAPHS = 11;

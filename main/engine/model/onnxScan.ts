@@ -46,10 +46,11 @@ const WINDOW = 64 * 1024;
 const MAX_STRING = 1 << 20;
 const MAX_DEPTH = 64;
 
-class Corrupt extends Error {}
+/** The file is not well-formed protobuf (or changed while read). */
+export class Corrupt extends Error {}
 
 /** A sliding window over the file: small reads, so skipping inline weights costs no memory. */
-class Window {
+export class Window {
   private buf = Buffer.allocUnsafe(WINDOW);
   private start = 0;
   private end = 0;
@@ -69,6 +70,12 @@ class Window {
     if (bytesRead < want) throw new Corrupt('the file changed while it was read');
   }
 
+  /** A copy of the file's bytes [pos, pos + n). */
+  async copy(pos: number, n: number): Promise<Uint8Array> {
+    await this.ensure(pos, n);
+    return Uint8Array.from(this.buf.subarray(pos - this.start, pos - this.start + n));
+  }
+
   byte(pos: number): number {
     return this.buf[pos - this.start];
   }
@@ -78,7 +85,7 @@ class Window {
   }
 }
 
-interface Field {
+export interface Field {
   readonly field: number;
   readonly wire: number;
   /** Varint value (wire 0) or payload length (wire 2). */
@@ -102,7 +109,7 @@ async function readVarint(w: Window, pos: number, end: number): Promise<{ value:
   throw new Corrupt('a varint is longer than 10 bytes');
 }
 
-async function readField(w: Window, pos: number, end: number): Promise<Field> {
+export async function readField(w: Window, pos: number, end: number): Promise<Field> {
   const tag = await readVarint(w, pos, end);
   const field = Math.floor(tag.value / 8);
   const wire = tag.value % 8;
