@@ -3,6 +3,7 @@
 // ops carrying everything the panel shows, so the renderer mirrors the cache and derives none of it.
 // Plain data; built in the engine host, applied wherever the view is kept.
 
+import type { AttentionFrame } from './attentionView';
 import type { PositionsMode } from './cacheGeometry';
 
 /** One slot as the visualizer shows it (the caller adds the token text; it has the tokenizer). */
@@ -159,7 +160,8 @@ export interface CacheRow {
 /**
  * One change of the engine's cache, in order, everything the cache panel shows:
  * - `start`: a new, empty stream of this geometry (new settings, a new conversation, a rebuild);
- * - `write`: a committed step's rows (`rebased`: every ring slot's ropePos moved to `pos - offset`);
+ * - `write`: a committed step's rows (`rebased`: every ring slot's ropePos moved to `pos - offset`), and,
+ *   while the attention view is open, the step's attention by slot after it;
  * - `rewind`: every slot holding a position >= `to` is emptied, then `restored` rows are put back (the
  *   undo journal's exact rewind);
  * - `reset`: every slot emptied, the geometry kept (a rewind beyond the journal re-feeds from here);
@@ -168,7 +170,7 @@ export interface CacheRow {
  */
 export type CacheViewOp =
   | { readonly kind: 'start'; readonly geometry: CacheGeometry; readonly header: CacheHeader }
-  | { readonly kind: 'write'; readonly rows: readonly CacheRow[]; readonly rebased: boolean; readonly header: CacheHeader }
+  | { readonly kind: 'write'; readonly rows: readonly CacheRow[]; readonly rebased: boolean; readonly header: CacheHeader; readonly attention?: AttentionFrame }
   | { readonly kind: 'rewind'; readonly to: number; readonly restored: readonly CacheRow[]; readonly header: CacheHeader }
   | { readonly kind: 'reset'; readonly header: CacheHeader }
   | { readonly kind: 'restore'; readonly view: CacheFullView }

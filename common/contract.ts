@@ -4,6 +4,7 @@
 import type { ModelSummary, WeightFormat } from './modelSummary';
 import type { DownloadErrorCode, DownloadFailure } from './downloadTypes';
 import type { ModelInfo } from './modelInfo';
+import type { AttentionAvailability } from './attentionView';
 import type { CacheFullView, CacheHeader, CacheRow, CacheViewEvent, CacheViewOp, CacheViewWithText, SlotOwners } from './cacheView';
 import type { DoneReason } from './chat';
 import { z } from 'zod';
@@ -247,6 +248,15 @@ export const verbs = {
   'cache.view': {
     args: z.object({ conversationId: ConversationIdSchema.optional() }).strict(),
     result: {} as CacheFullView | null,
+  },
+  /**
+   * Opens the cache panel's Attention mode on `layer` (0-based; null or absent: the mean over layers), or
+   * closes it: while open, the engine fetches each step's attention and the cache view's write ops carry
+   * it. Null when no model is loaded; `unavailable` says why a model cannot report attention.
+   */
+  'cache.attention': {
+    args: z.object({ open: z.boolean(), layer: z.number().int().min(0).max(4095).nullable().optional() }).strict(),
+    result: {} as AttentionAvailability | null,
   },
 } as const;
 

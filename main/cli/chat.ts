@@ -10,12 +10,14 @@ import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent, HostResult } from '../host/protocol';
 import { startWorkerHost } from '../host/workerTransport';
 import { chatLoop, type RunningReply } from './chatLoop';
-import { cacheSettingsOptions, intOption, numberOption, runCli, shouldRun } from './cliSupport';
+import { cacheSettingsOptions, CliError, intOption, numberOption, runCli, shouldRun } from './cliSupport';
 
 /** Without --max-tokens a reply ends at the first word boundary after this many tokens… */
 const DEFAULT_REPLY_TOKENS = 512;
 /** …or, in a word that never ends, at this many. */
 const DEFAULT_MAX_TOKENS = DEFAULT_REPLY_TOKENS + 64;
+/** The one stream the terminal chat runs on. */
+const CLI_STREAM = 'cli';
 
 const USAGE = `usage: npm run chat -- --model DIR [options]
 A terminal chat with a local model: interactive, or one reply with --prompt.
@@ -37,6 +39,9 @@ A terminal chat with a local model: interactive, or one reply with --prompt.
   --raw                     no chat template: the text as is, BOS as the tokenizer config says
   --provider NAME           cpu, webgpu, cuda, dml or coreml (default: cpu; falls back to cpu with a warning)
   --json                    one JSON event per line: {"type":"token",…} per token, then {"type":"done",…}
+  --attention               with --json, also {"type":"attention",…} per forward pass: the share of the last
+                            query's attention on the sink slots (mean over layers, and per layer) and the
+                            most-attended slots with the positions they hold
   --help                    this text
 
 Interactive: type a message after the "> " marker; Ctrl-C stops a reply, Ctrl-C again or Ctrl-D quits.`;
@@ -60,6 +65,7 @@ const { values } = parseArgs({
     raw: { type: 'boolean', default: false },
     provider: { type: 'string', default: 'cpu' },
     json: { type: 'boolean', default: false },
+    attention: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -87,8 +93,14 @@ function generateOptions(): GenerateOptions {
 
 /** Starts one reply, printing its tokens as they come. */
 function startTurn(host: EngineHostClient, prompt: Prompt, options: GenerateOptions, cache: CacheSettings): { cancel(): void; done: Promise<HostResult<'generate'>> } {
-  const { seq, result } = host.start('generate', { stream: 'cli', prompt, options, cache });
+  const { seq, result } = host.start('generate', { stream: CLI_STREAM, prompt, options, cache });
   const stopListening = host.onEvent((event: HostEvent) => {
+    if (event.type === 'cacheView' && event.op.kind === 'write' && event.op.attention) {
+      const { sinkShare, layerSinkShare, top } = event.op.attention;
+      const rows = event.op.rows;
+      console.log(JSON.stringify({ type: 'attention', pos: rows[rows.length - 1].pos, tokens: rows.length, sinkShare, layerSinkShare, top }));
+      return;
+    }
     if (event.type !== 'token' || event.seq !== seq) return;
     if (values.json) console.log(JSON.stringify({ type: 'token', id: event.id, text: event.text, pos: event.pos, slot: event.slot }));
     else process.stdout.write(event.text);
@@ -118,6 +130,7 @@ function startTurn(host: EngineHostClient, prompt: Prompt, options: GenerateOpti
 
 async function main(): Promise<void> {
   if (!shouldRun(values, USAGE, ['model'])) return;
+  if (values.attention && !values.json) throw new CliError('--attention adds events to --json output; pass --json too');
   const cache = cacheSettingsOptions(values.sink!, values.window, values.positions!);
   const options = generateOptions();
   const host = startWorkerHost();
@@ -125,6 +138,10 @@ async function main(): Promise<void> {
     const info = await host.request('load', { dir: values.model, provider: values.provider as ProviderChoice });
     if (info.providerNote !== null) console.error(info.providerNote);
     for (const warning of info.warnings) console.error(`warning: ${warning}`);
+    if (values.attention) {
+      const { unavailable } = await host.request('attention', { stream: CLI_STREAM, open: true });
+      if (unavailable !== null) throw new CliError(`--attention: this model cannot report attention (${unavailable})`);
+    }
     const messages: ChatMessage[] = values.system ? [{ role: 'system', content: values.system }] : [];
     const promptFor = (text: string): Prompt => {
       if (values.raw) return { kind: 'raw', text };

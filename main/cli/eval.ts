@@ -5,9 +5,13 @@ import { parseArgs } from 'node:util';
 import { loadModel } from '../engine/loadedModel';
 import { streamingNll } from '../engine/streamingEval';
 import { cacheConfigOption, CliError, intOption, positionsOption, runCli, shouldRun } from './cliSupport';
+import { SinkShares } from './sinkShares';
 
 const USAGE = `usage: npm run eval -- --model DIR --text FILE [--sink S] [--window W] [--positions cache|original]
-       [--max-tokens N] [--recompute] [--json]`;
+       [--max-tokens N] [--recompute] [--attention] [--json]
+
+  --attention   report where each step's attention goes: the share on the S sink slots (mean over layers
+                and per layer) and, with --json, the most-attended slots of each step`;
 
 const { values } = parseArgs({
   options: {
@@ -18,6 +22,7 @@ const { values } = parseArgs({
     positions: { type: 'string', default: 'cache' },
     'max-tokens': { type: 'string' },
     recompute: { type: 'boolean', default: false },
+    attention: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -27,6 +32,7 @@ const { values } = parseArgs({
 async function main(): Promise<void> {
   if (!shouldRun(values, USAGE, ['model', 'text'])) return;
   const positions = positionsOption(values.positions!);
+  if (values.attention && values.recompute) throw new CliError('--attention reports the streaming cache; it does not go with --recompute');
   const text = await readFile(values.text, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read --text ${values.text}: ${err.code ?? err.message}`);
   });
@@ -40,14 +46,22 @@ async function main(): Promise<void> {
     if (ids.length < 2) throw new CliError('the text has fewer than two tokens');
     let total = 0;
     let count = 0;
-    for await (const { pos, nll } of streamingNll(model, ids, { sink, window, positions, recompute: values.recompute })) {
+    const shares = new SinkShares();
+    for await (const { pos, nll, attention } of streamingNll(model, ids, { sink, window, positions, recompute: values.recompute, attention: values.attention })) {
       total += nll;
       count++;
-      if (values.json) console.log(JSON.stringify({ type: 'nll', pos, nll }));
+      if (attention) shares.add(attention);
+      if (values.json) {
+        const where = attention && { sinkShare: attention.sinkShare, layerSinkShare: attention.layerSinkShare, top: attention.top };
+        console.log(JSON.stringify({ type: 'nll', pos, nll, ...where }));
+      }
     }
     const ppl = Math.exp(total / count);
-    if (values.json) console.log(JSON.stringify({ type: 'done', ppl, tokens: count }));
-    else console.log(`perplexity ${ppl.toFixed(3)} over ${count} tokens (S=${sink}, W=${window}, ${values.recompute ? 'recompute' : positions})`);
+    if (values.json) console.log(JSON.stringify({ type: 'done', ppl, tokens: count, ...(values.attention && { meanSinkShare: shares.mean() }) }));
+    else {
+      console.log(`perplexity ${ppl.toFixed(3)} over ${count} tokens (S=${sink}, W=${window}, ${values.recompute ? 'recompute' : positions})`);
+      if (values.attention) console.log(shares.describe(sink));
+    }
   } finally {
     await model.release();
   }

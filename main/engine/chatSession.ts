@@ -7,6 +7,7 @@ import type { CacheDelta } from '../../common/cacheView';
 import type { CacheSettings, GenerateOptions, Prompt, TokenEvent } from './chatTypes';
 import { openStream, type LoadedModel } from './loadedModel';
 import { Runner, type CancelFlag } from './runner';
+import type { SlotAttention } from '../../common/attentionView';
 import { Sampler } from './sampling/sampler';
 import { StopStringMatcher } from './sampling/stopStrings';
 import { emptyStats, perSecond, type GenerationStats } from '../../common/stats';
@@ -75,6 +76,8 @@ export class ChatSession {
   private cuts: Cut[] = [startCut()];
   /** Logits after the latest prompt, kept so regenerate needs no forward pass. */
   private promptLogits: { tokens: number; logits: Float32Array } | null = null;
+  /** Whether forward passes report their attention (the attention view is open), for every runner this session makes. */
+  private attentionWanted = false;
 
   constructor(
     private readonly model: LoadedModel,
@@ -88,6 +91,7 @@ export class ChatSession {
     session.runner = new Runner(model.session, model.io, session.cache, model.config.vocabSize, {
       chunkSize: session.cache.maxChunk,
     });
+    session.applyAttention();
     session.history.push(state.history);
     session.fedText = state.fedText;
     session.cuts = state.cuts.map((c) => ({ ...c }));
@@ -422,6 +426,25 @@ export class ChatSession {
     });
     this.cache = stream.cache;
     this.runner = stream.runner;
+    this.applyAttention();
+  }
+
+  /**
+   * Whether forward passes fetch their attention (DESIGN §3 "Attention view"); ignored when the model
+   * cannot report it (the runner's `attentionUnavailable` says why).
+   */
+  set attention(on: boolean) {
+    this.attentionWanted = on;
+    this.applyAttention();
+  }
+
+  /** The last forward pass's attention by slot, while {@link attention} is on and a pass ran since. */
+  get lastAttention(): SlotAttention | null {
+    return this.runner?.lastSlotAttention ?? null;
+  }
+
+  private applyAttention(): void {
+    if (this.runner && this.runner.attentionUnavailable === null) this.runner.attention = this.attentionWanted;
   }
 
   /** Tokens through the end of the system prompt, at least 4 and at most a quarter of the positions. */

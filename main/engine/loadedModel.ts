@@ -18,6 +18,8 @@ export interface LoadOptions {
   readonly threads?: number;
   /** Default true; false opens the graph exactly as exported (benchmarks' bare loops). See onnxSession. */
   readonly fastOutputs?: boolean;
+  /** Default true; false leaves out the attention view's outputs (benchmarks' closed-view baseline). */
+  readonly attentionOutputs?: boolean;
   /** Session-option overrides (benchmarks); see onnxSession. */
   readonly tuning?: SessionTuning;
   /** Default true: run a new conversation's first two steps once before the model is ready ({@link warmUp}). */
@@ -49,7 +51,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const folder = await loadModelFolder(dir, { variant: options.variant });
   const tokenizer = folderTokenizer(folder);
   const template = ChatTemplate.tryFromTokenizerConfig(folder.tokenizerConfig);
-  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs, tuning: options.tuning });
+  const session = await openSession(folder.onnxPath, { provider: options.provider, intraOpThreads: options.threads, fastOutputs: options.fastOutputs, attentionOutputs: options.attentionOutputs, tuning: options.tuning });
   try {
     const io = inspectModelIO(folder, session);
     const probe = await probeRope(session, io, folder.config);

@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvider';
 import { ModelError } from './errors';
-import { readWithFastOutputs, type FastOutputs } from './model/fastOutputs';
+import { readWithFastOutputs, type FastOutputs, type FastOutputsOptions } from './model/fastOutputs';
 import type { AccuracyLevel } from './model/matMulNBitsAccuracy';
 
 import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from '../../common/providers';
@@ -69,6 +69,8 @@ export interface SessionOptions {
   intraOpThreads?: number;
   /** Add the new-rows / last-logits outputs and narrow the LM head when the graph allows (default true). */
   fastOutputs?: boolean;
+  /** With the fast outputs, also the attention view's (default true; false: benchmarks' baseline). */
+  attentionOutputs?: boolean;
   /**
    * onnxruntime session config entries (e.g. `session.intra_op.allow_spinning: '0'`) and the CPU memory
    * arena switch, on top of the engine's own choices: how the benchmarks measure session-option levers.
@@ -276,11 +278,11 @@ interface Opened {
  * data the in-memory load cannot reach) falls back to opening the file as it is, whose errors are the
  * user-facing ones.
  */
-async function create(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined, fast: boolean, tuning: SessionTuning): Promise<Opened> {
+async function create(modelPath: string, provider: ProviderName, intraOpThreads: number | undefined, fast: FastOutputsOptions | null, tuning: SessionTuning): Promise<Opened> {
   const options = sessionOptions(modelPath, provider, intraOpThreads, tuning);
   let note = 'disabled';
   if (fast) {
-    const extended = await readWithFastOutputs(modelPath, { matMulNBitsAccuracy: tuning.matMulNBitsAccuracy }).catch((e: unknown) => ({ reason: describe(e) }));
+    const extended = await readWithFastOutputs(modelPath, { ...fast, matMulNBitsAccuracy: tuning.matMulNBitsAccuracy }).catch((e: unknown) => ({ reason: describe(e) }));
     if ('reason' in extended) {
       note = extended.reason;
     } else {
@@ -313,7 +315,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
     throw new RangeError(`intraOpThreads must be a positive integer, got ${threads}`);
   }
   const file = basename(modelPath);
-  const fast = options.fastOutputs ?? true;
+  const fast = (options.fastOutputs ?? true) ? { attention: options.attentionOutputs } : null;
   let fallbackReason: string | null = null;
   let providerNote: string | null = null;
   if (requested === 'auto') {

@@ -1,11 +1,13 @@
 // Runner: drives the decoder session over the sink-ring cache — chunked prefill, decode steps, logits of
 // the last position. Runs in the engine host thread (session.run blocks it).
+import type { SlotAttention } from '../../common/attentionView';
 import type { CacheDelta } from '../../common/cacheView';
 import type { KvArray } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
 import { halvesToFloats } from './half';
 import { CompactPast, type CompactStep } from './compactPast';
 import type { ModelIO } from './modelFolder';
+import type { AttentionOutputs } from './model/attentionOutputs';
 import type { DecoderSession, TensorData } from './onnxSession';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -40,6 +42,18 @@ export interface RunnerOptions {
 }
 
 /**
+ * A forward pass's attention (the last query row, mean over heads) in the cache's layout before the step:
+ * per layer `C + n` values, index j < C for slot j as the step found it, C + i for the step's token i.
+ */
+export interface StepAttention {
+  readonly n: number;
+  /** [L, C + n] row-major. */
+  readonly layers: Float32Array;
+  /** [C + n]: the mean over layers. */
+  readonly mean: Float32Array;
+}
+
+/**
  * Feeds token ids through the model, one forward pass per chunk, and keeps the logits of the last
  * position. Owns its feed buffers; borrows the session and the cache (their owner releases them).
  */
@@ -61,6 +75,13 @@ export class Runner {
   private readonly compact: CompactPast | null;
   /** Whether the feeds hold a compacted past (restored to the full buffers before a full step). */
   private pastIsCompact = false;
+  /** The session's attention outputs (null when it has none) and whether steps fetch them. */
+  private readonly attentionOut: AttentionOutputs | null;
+  private readonly attentionFetches: readonly string[];
+  private attentionOn = false;
+  private stepAttention: StepAttention | null = null;
+  private slotAttention: SlotAttention | null = null;
+  private attentionBuffers: { n: number; layers: Float32Array; mean: Float32Array; slotLayers: Float32Array[]; slotMean: Float32Array } | null = null;
 
   constructor(
     private readonly session: DecoderSession,
@@ -88,6 +109,8 @@ export class Runner {
       this.valuesOut = io.presentValues;
     }
     this.fetches = [this.logitsOut, ...this.keysOut, ...this.valuesOut];
+    this.attentionOut = fast !== null && this.newRowsOnly ? fast.attention : null;
+    this.attentionFetches = this.attentionOut ? [...this.fetches, this.attentionOut.layers, this.attentionOut.mean] : this.fetches;
     this.keyRows = new Array<KvArray>(this.keysOut.length);
     this.valueRows = new Array<KvArray>(this.valuesOut.length);
     if (cache.kvDtype !== io.kvDtype) throw new Error(`the cache holds ${cache.kvDtype} rows but the model's KV cache is ${io.kvDtype}`);
@@ -105,6 +128,41 @@ export class Runner {
   /** Whether steps fetch only the new rows and the last logits (the session's fast outputs). */
   get fetchesNewRowsOnly(): boolean {
     return this.newRowsOnly;
+  }
+
+  /** Why steps cannot report attention (no fast outputs, fused attention ops), or null when they can. */
+  get attentionUnavailable(): string | null {
+    if (this.attentionOut !== null) return null;
+    if (!this.newRowsOnly) return 'the graph was opened without the load-time rewrite';
+    return this.session.fastOutputs?.attentionNote ?? 'the graph has no attention outputs';
+  }
+
+  /**
+   * Whether each forward pass also fetches the attention outputs (the attention view is open). Closed, the
+   * step fetches nothing more; the graph still computes the small reduction (DESIGN §3, bench overhead).
+   */
+  get attention(): boolean {
+    return this.attentionOn;
+  }
+
+  set attention(on: boolean) {
+    if (on && this.attentionOut === null) throw new Error(`this model cannot report attention: ${this.attentionUnavailable}`);
+    this.attentionOn = on;
+    if (!on) {
+      this.stepAttention = null;
+      this.slotAttention = null;
+      this.attentionBuffers = null;
+    }
+  }
+
+  /** The last forward pass's attention in the pre-step layout, while {@link attention} is on (buffers the next pass reuses). */
+  get lastStepAttention(): StepAttention | null {
+    return this.stepAttention;
+  }
+
+  /** The last forward pass's attention by slot after the step, while {@link attention} is on (buffers the next pass reuses). */
+  get lastSlotAttention(): SlotAttention | null {
+    return this.slotAttention;
   }
 
   /**
@@ -144,7 +202,9 @@ export class Runner {
     feeds[this.io.attentionMask] = { type: 'int64', data: mask, dims: [1, mask.length] };
     feeds[this.io.positionIds] = { type: 'int64', data: step.positionIds, dims: [1, n] };
 
-    const out = await this.session.run(feeds, this.fetches);
+    // The view may close while the pass runs: what was fetched decides what is read.
+    const withAttention = this.attentionOn;
+    const out = await this.session.run(feeds, withAttention ? this.attentionFetches : this.fetches);
     const logits = out[this.logitsOut];
     // The last row, whether the graph returned every position or only the last (logits_to_keep, fast
     // outputs); fp16 logits are widened for that row alone.
@@ -156,7 +216,55 @@ export class Runner {
       this.keyRows[l] = out[this.keysOut[l]].data as KvArray;
       this.valueRows[l] = out[this.valuesOut[l]].data as KvArray;
     }
-    return this.cache.commitStep(chunk, this.keyRows, this.valueRows);
+    const delta = this.cache.commitStep(chunk, this.keyRows, this.valueRows);
+    if (withAttention && this.attentionOn) this.readAttention(out, delta);
+    return delta;
+  }
+
+  /**
+   * Lays the fetched [L, T] weights (T = past fed + n; a compact past holds slots 0..T-n-1) out over the
+   * cache's C slots plus the step's tokens, and by slot after the step: each token's weight goes to the
+   * slot it was written to (a decode step overwrites only a slot its query could not see). Into buffers
+   * kept while n stays the same, so an open view allocates nothing per decode step (the host isolate's
+   * young generation is 1 MB: 0.5 MB per step of fresh arrays meant a scavenge per token).
+   */
+  private readAttention(out: Record<string, TensorData>, delta: CacheDelta): void {
+    const { layers: layersOut, mean: meanOut } = this.attentionOut!;
+    const fetched = out[layersOut];
+    const [L, T] = fetched.dims;
+    const n = delta.writes.length;
+    const C = this.cache.capacity;
+    const past = T - n;
+    const width = C + n;
+    let bufs = this.attentionBuffers;
+    if (bufs === null || bufs.n !== n || bufs.layers.length !== L * width) {
+      bufs = {
+        n,
+        layers: new Float32Array(L * width),
+        mean: new Float32Array(width),
+        slotLayers: Array.from({ length: L }, () => new Float32Array(C)),
+        slotMean: new Float32Array(C),
+      };
+      this.attentionBuffers = bufs;
+    }
+    const spread = (src: Float32Array, dst: Float32Array, rows: number): void => {
+      for (let l = 0; l < rows; l++) {
+        const at = l * width;
+        dst.set(src.subarray(l * T, l * T + past), at);
+        dst.fill(0, at + past, at + C);
+        dst.set(src.subarray(l * T + past, (l + 1) * T), at + C);
+      }
+    };
+    spread(fetched.data as Float32Array, bufs.layers, L);
+    spread(out[meanOut].data as Float32Array, bufs.mean, 1);
+    const bySlot = (row: Float32Array, slots: Float32Array): void => {
+      slots.set(row.subarray(0, C));
+      for (let i = 0; i < n; i++) slots[delta.writes[i].slot] = row[C + i];
+    };
+    for (let l = 0; l < L; l++) bySlot(bufs.layers.subarray(l * width, (l + 1) * width), bufs.slotLayers[l]);
+    bySlot(bufs.mean, bufs.slotMean);
+    this.stepAttention = { n, layers: bufs.layers, mean: bufs.mean };
+    this.slotAttention = { layers: bufs.slotLayers, mean: bufs.slotMean };
   }
 
   /** Points the past inputs at the compacted prefix, or back at the cache's buffers. */

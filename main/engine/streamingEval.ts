@@ -1,6 +1,7 @@
 // Streaming perplexity (engine host thread or a CLI process): text fed one token at a time through the
 // sink-ring cache, each next token scored — StreamingLLM's eval_long_ppl.py protocol — or, with
 // `recompute`, the sliding-window-with-recomputation oracle.
+import { attentionFrame, type AttentionFrame } from '../../common/attentionView';
 import type { PositionsMode } from '../../common/cacheGeometry';
 import { openStream, type LoadedModel } from './loadedModel';
 
@@ -13,12 +14,16 @@ export interface StreamingEvalOptions {
    * (StreamingLLM's "sliding window with re-computation"), instead of streaming through the cache.
    */
   readonly recompute?: boolean;
+  /** Report each step's attention (the mean over layers, by slot); not with `recompute`. */
+  readonly attention?: boolean;
 }
 
 export interface TokenNll {
   /** Position of the scored token in the text. */
   readonly pos: number;
   readonly nll: number;
+  /** With `attention`: the step's frame (share to the sinks, per layer too, and the most-attended slots). */
+  readonly attention?: AttentionFrame;
 }
 
 /** Yields the negative log-likelihood of ids[1..] given what precedes each one. */
@@ -35,6 +40,10 @@ export async function* streamingNll(
     journalTokens: 0,
     maxChunk: recompute ? options.window : 1,
   });
+  if (options.attention) {
+    if (recompute) throw new Error('attention is reported for the streaming cache, not with recompute');
+    runner.attention = true;
+  }
   for (let t = 0; t + 1 < ids.length; t++) {
     let logits: Float32Array | null;
     if (recompute) {
@@ -43,7 +52,9 @@ export async function* streamingNll(
     } else {
       logits = await runner.feed([ids[t]]);
     }
-    yield { pos: t + 1, nll: negativeLogLikelihood(logits!, ids[t + 1]) };
+    const nll = negativeLogLikelihood(logits!, ids[t + 1]);
+    const attention = runner.lastSlotAttention;
+    yield attention ? { pos: t + 1, nll, attention: attentionFrame(attention, null, cache.sink, cache.slotPos) } : { pos: t + 1, nll };
   }
 }
 

@@ -2,6 +2,7 @@
 // stream's cache (steps, exact rewinds, resets, restores, new streams) into numbered ops carrying each
 // token's text and the message it spells, so a receiver mirrors the cache without re-deriving any of it.
 // Runs in the engine host thread.
+import { attentionFrame } from '../../common/attentionView';
 import type { ChatMessage } from '../../common/chat';
 import type { CacheDelta, CacheFullView, CacheRow, CacheViewEvent, CacheViewOp } from '../../common/cacheView';
 import type { SinkRingCache } from '../engine/cache/sinkRingCache';
@@ -36,6 +37,8 @@ export class CacheViewFeed {
   private labels: Labels | null = null;
   /** The cache the last op described: another one (a new stream) is announced with `start`. */
   private cache: SinkRingCache | null = null;
+  /** While the attention view is open: the layer it shows (null: the mean over layers). */
+  private attentionLayer: number | null | undefined = undefined;
 
   constructor(
     private readonly emit: (event: CacheViewEvent) => void,
@@ -75,6 +78,14 @@ export class CacheViewFeed {
       onRewind: (to, from) => this.rewind(session, to, from),
       onReset: () => this.reset(session),
     };
+  }
+
+  /**
+   * Opens the attention view on `layer` (null: the mean over layers), or closes it (undefined): while
+   * open, each `write` op carries the step's attention, when the session reported one.
+   */
+  showAttention(layer: number | null | undefined): void {
+    this.attentionLayer = layer;
   }
 
   /** The stream was emptied for a new conversation (`stream` names it): a new stream, announced with `start`. */
@@ -135,7 +146,10 @@ export class CacheViewFeed {
       return { ...row, ...(owners?.[i] ?? { message: null, char: -1 }) };
     });
     const { writes: _writes, rebased, ...header } = delta;
-    this.send({ kind: 'write', rows, rebased, header });
+    const layer = this.attentionLayer;
+    const attention = layer === undefined ? null : session.lastAttention;
+    const frame = layer !== undefined && attention && attentionFrame(attention, layer !== null && layer < attention.layers.length ? layer : null, cache.sink, cache.slotPos);
+    this.send({ kind: 'write', rows, rebased, header, ...(frame && { attention: frame }) });
   }
 
   /** After an exact rewind from `from` tokens to `to`: every slot those positions wrote, as it is now. */

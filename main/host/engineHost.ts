@@ -52,6 +52,8 @@ export class EngineHost {
   private queue: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | null = null;
   private readonly view: CacheViewFeed;
+  /** The stream whose attention view is open (the app's chat stream while its panel shows it), or null. */
+  private attentionStream: StreamId | null = null;
 
   /** `emit` sends an event; `ownerOnly` keeps it off windows' ports (a quiet stream's events). */
   constructor(private readonly emit: (event: HostEvent, ownerOnly?: boolean) => void) {
@@ -79,7 +81,8 @@ export class EngineHost {
     };
     try {
       if (request.verb === 'generate' && !this.stopping) this.pending.add(request.seq);
-      const result = request.verb === 'cancel' ? await run() : await this.serialised(run);
+      // cancel and attention only set flags the running request reads at its next step.
+      const result = request.verb === 'cancel' || request.verb === 'attention' ? await run() : await this.serialised(run);
       return { ok: true, result };
     } catch (err) {
       return { ok: false, error: toHostError(err) };
@@ -173,8 +176,7 @@ export class EngineHost {
     },
     rebuild: async ({ stream, prompt, cache, view }) => {
       const model = this.requireModel();
-      const session = new ChatSession(model, cache);
-      this.streams.set(stream, session);
+      const session = this.hold(stream, new ChatSession(model, cache));
       this.quiet.delete(stream);
       const { onToken: _decodes, end, ...hooks } = this.view.turn(session, prompt.messages, view, null);
       const reprocessedTokens = (await session.rebuild(prompt.messages, hooks)) ?? 0;
@@ -194,11 +196,25 @@ export class EngineHost {
     restore: async ({ stream, path: file, modelId, messages, view }) => {
       const model = this.requireModel();
       const state = decodeSessionSnapshot(model, await readSnapshotBytes(file, modelId));
-      const session = ChatSession.fromSnapshot(model, state);
-      this.streams.set(stream, session);
+      const session = this.hold(stream, ChatSession.fromSnapshot(model, state));
       this.quiet.delete(stream);
       this.view.restored(session, messages, view);
       return this.sessionInfo(session);
+    },
+    attention: async ({ stream, open, layer }) => {
+      const model = this.requireModel();
+      if (layer !== undefined && layer !== null && !(Number.isInteger(layer) && layer >= 0 && layer < model.config.numLayers)) {
+        throw new HostFailure({ code: 'bad-request', message: `layer ${layer} is outside 0..${model.config.numLayers - 1}` });
+      }
+      const previous = this.attentionStream;
+      this.attentionStream = open ? stream : previous === stream ? null : previous;
+      for (const id of new Set([previous, stream])) {
+        const held = id === null ? undefined : this.streams.get(id);
+        if (held) held.attention = id === this.attentionStream;
+      }
+      this.view.showAttention(this.attentionStream === null ? undefined : (layer ?? null));
+      const fast = model.session.fastOutputs;
+      return { layers: model.config.numLayers, unavailable: fast?.attention ? null : (fast?.attentionNote ?? model.session.fastOutputsNote ?? 'no attention outputs') };
     },
     preview: async ({ stream, prompt, cache }) => {
       const model = this.requireModel();
@@ -236,7 +252,12 @@ export class EngineHost {
         message: `stream ${id} holds ${held.tokenCount} tokens under other cache settings; reset it before changing them`,
       });
     }
-    const session = new ChatSession(model, settings);
+    return this.hold(id, new ChatSession(model, settings));
+  }
+
+  /** Makes `session` stream `id`, fetching attention when its view is open. */
+  private hold(id: StreamId, session: ChatSession): ChatSession {
+    session.attention = id === this.attentionStream;
     this.streams.set(id, session);
     return session;
   }

@@ -1,5 +1,6 @@
 // The engine host protocol: seq-numbered requests and replies plus an event stream, between the process
 // that owns the host (Electron main, the CLI, tests) and the host itself. Types only: imported everywhere.
+import type { AttentionAvailability } from '../../common/attentionView';
 import type { ChatMessage, DoneReason } from '../../common/chat';
 import type { PositionsMode } from '../../common/cacheGeometry';
 import type { CacheFullView, CacheViewEvent } from '../../common/cacheView';
@@ -110,6 +111,14 @@ export interface HostVerbs {
    * in order) each slot names its message, by `view.ids` when given (which later ops then use too).
    */
   cacheView: { args: { stream: StreamId; messages?: readonly ChatMessage[]; view?: ViewLabels }; result: CacheFullView | null };
+  /**
+   * Opens the attention view of stream `stream` on `layer` (null: the mean over layers) or closes it
+   * (`open: false`): while open, that stream's forward passes fetch their attention and `write` ops of the
+   * cache view carry it; other streams (the server's) never pay for it. Answered at
+   * once, also while a generate runs (its next step follows). `unavailable` says why the loaded model
+   * cannot report attention (fused attention ops), null when it can; `layers` is its layer count.
+   */
+  attention: { args: { stream: StreamId; open: boolean; layer?: number | null }; result: AttentionAvailability };
   /** What generating for `prompt` on the stream would feed, without running anything (the composer's horizon preview). */
   preview: { args: { stream: StreamId; prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
   /** Execution providers this build of onnxruntime-node offers. */

@@ -1,6 +1,7 @@
 // Chat turns: store the user's message, stream the reply into its conversation file while the engine
 // host generates it, end it with its stats, and keep the host's stream in step with the conversation
 // (regenerate and edit are truncations the engine rewinds through). One turn at a time. Runs in main.
+import type { AttentionAvailability } from '../../common/attentionView';
 import type { CacheFullView } from '../../common/cacheView';
 import { randomUUID } from 'node:crypto';
 import type { AppEvent, Conversation, SendPreview, StreamStart } from '../../common/contract';
@@ -172,6 +173,15 @@ export class ChatOrchestrator {
     const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
     const prompt = chatPrompt(settings.systemPrompt, conversation.messages);
     return this.deps.engine.request('cacheView', { stream, messages: prompt.messages, view: viewLabels(conversationId, prompt, conversation.messages) });
+  }
+
+  /**
+   * Opens the attention view on `layer` (null: the mean over layers) or closes it. Also while a reply
+   * streams: the host answers at once and the reply's next step follows. Null when no model is loaded.
+   */
+  async cacheAttention(open: boolean, layer: number | null): Promise<AttentionAvailability | null> {
+    if (!this.deps.models.loadedNow) return null;
+    return this.deps.engine.request('attention', { stream: this.deps.streams.streamId, open, layer });
   }
 
   /** Stops the reply of `conversationId` (if any) and waits for it to be stored: before deleting it. */

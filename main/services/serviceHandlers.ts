@@ -96,6 +96,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
     },
     'chat.preview': ({ conversationId, draft }) => chat.preview(conversationId, draft),
     'cache.view': ({ conversationId }) => chat.cacheView(conversationId),
+    'cache.attention': ({ open, layer }) => chat.cacheAttention(open, layer ?? null),
     'server.status': async () => parts.server.status,
   };
 }

@@ -2,11 +2,13 @@
 // slot of the model's cache live on a canvas, its counters, colour modes, legend, a slot inspector and an
 // accessible slot table. Follows the stream transiently: a token never re-renders these components.
 // Renderer.
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import type { AttentionAvailability } from '../../common/attentionView';
 import { PROVIDER_LABELS } from '../../common/providers';
 import type { AppState } from '../state/appState';
 import { selectCacheStatus, selectCurrentModel } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
+import { AttentionSummary } from './cache/AttentionSummary';
 import { CacheCanvas } from './cache/CacheCanvas';
 import { CacheCounters } from './cache/CacheCounters';
 import { CacheLegend } from './cache/CacheLegend';
@@ -20,6 +22,7 @@ const MODES: readonly { mode: ColorMode; label: string }[] = [
   { mode: 'age', label: 'Age' },
   { mode: 'message', label: 'Message' },
   { mode: 'role', label: 'Role' },
+  { mode: 'attention', label: 'Attention' },
 ];
 
 const STATUS_TEXT: Readonly<Record<AppState['cacheStatus'], string | null>> = {
@@ -53,7 +56,24 @@ export function CachePanel() {
   const status = useAppStore(selectCacheStatus);
   const [mode, setMode] = useState<ColorMode>('age');
   const [selected, setSelected] = useState(-1);
+  const [layer, setLayer] = useState<number | null>(null);
+  const [availability, setAvailability] = useState<AttentionAvailability | null>(null);
   const root = useRef<HTMLElement>(null);
+  const attention = mode === 'attention';
+  // The engine fetches attention only while this mode is open (DESIGN §3): open on entry and on a layer or
+  // model change, closed on leaving the mode or the panel.
+  useEffect(() => {
+    if (!attention || !model) return;
+    let live = true;
+    void store
+      .getState()
+      .showAttention(layer)
+      .then((a) => live && setAvailability(a));
+    return () => {
+      live = false;
+      void store.getState().showAttention(undefined);
+    };
+  }, [attention, layer, model, store]);
   useStorePainter(
     (s) => writeDataset(root.current, s),
     (s, p) => s.cacheVersion !== p.cacheVersion,
@@ -84,6 +104,7 @@ export function CachePanel() {
             {message}
           </p>
         )}
+        {attention && <AttentionSummary availability={availability} layer={layer} onLayer={setLayer} />}
         <CacheCanvas mode={mode} selected={selected} onSelect={setSelected} />
         <CacheLegend mode={mode} />
         {selected >= 0 && (
@@ -94,7 +115,7 @@ export function CachePanel() {
                 <CloseIcon />
               </button>
             </header>
-            <SlotInspector slot={selected} />
+            <SlotInspector slot={selected} showAttention={attention} />
           </section>
         )}
         <CacheSlotTable />

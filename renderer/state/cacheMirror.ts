@@ -3,7 +3,11 @@
 // token's text and message. It derives nothing the engine knows. Mutable plain data, painted
 // transiently, never React state. Renderer.
 import { slotOf, type PositionsMode } from '../../common/cacheGeometry';
+import type { AttentionFrame } from '../../common/attentionView';
 import type { CacheFullView, CacheHeader, CacheRow, CacheViewOp } from '../../common/contract';
+
+/** Steps of sink share the sparkline keeps (the latest ones). */
+export const SINK_SHARE_STEPS = 512;
 
 /**
  * Owns its arrays; readers (the canvas painter, the slot table) read them in place and must not write.
@@ -40,6 +44,12 @@ export class CacheMirror {
   /** Leading characters of each message the sinks hold, and the messages the engine's input leaves out, by id. */
   pinnedChars: Readonly<Record<string, number>> = {};
   unfed: readonly string[] = [];
+  /**
+   * The attention of the last write op that carried one (the Attention mode was open), by slot, and the
+   * sinks' share of each such op, oldest first (at most {@link SINK_SHARE_STEPS}); both reset with a new stream.
+   */
+  attention: AttentionFrame | null = null;
+  sinkShares: number[] = [];
   /** False until a full view or a `start` arrives (or after `clear`): there is nothing to show. */
   loaded = false;
   version = 0;
@@ -53,12 +63,19 @@ export class CacheMirror {
     this.stream = '';
     this.pinnedChars = {};
     this.unfed = [];
+    this.forgetAttention();
     this.loaded = false;
     this.version++;
   }
 
+  private forgetAttention(): void {
+    this.attention = null;
+    this.sinkShares = [];
+  }
+
   /** Replaces the mirror by a full view; `owners.ids` (when present) names each slot's message. */
   load(view: Readonly<CacheFullView>): void {
+    if (view.stream !== this.stream || view.capacity !== this.capacity) this.forgetAttention();
     this.resize(view.sink, view.window, view.capacity);
     this.positions = view.positions;
     this.seq = view.seq;
@@ -103,6 +120,7 @@ export class CacheMirror {
         this.positions = op.geometry.positions;
         this.pinnedChars = {};
         this.unfed = [];
+        this.forgetAttention();
         this.loaded = true;
         this.setHeader(op.header);
         break;
@@ -113,6 +131,11 @@ export class CacheMirror {
         this.step++;
         for (const row of op.rows) this.setRow(row, this.step);
         this.setHeader(op.header);
+        if (op.attention && op.attention.mass.length === this.capacity) {
+          this.attention = op.attention;
+          this.sinkShares.push(op.attention.sinkShare);
+          if (this.sinkShares.length > SINK_SHARE_STEPS) this.sinkShares.splice(0, this.sinkShares.length - SINK_SHARE_STEPS);
+        }
         break;
       case 'rewind':
         for (let j = 0; j < this.capacity; j++) if (this.pos[j] >= op.to) this.emptySlot(j);

@@ -2,6 +2,7 @@
 // cache view protocol's ops (`cacheView` events) and loaded from a full view on open, after a settings
 // change and after a gap in the ops; the horizon it publishes once per frame; the live decode rate.
 // Renderer.
+import type { AttentionAvailability } from '../../common/attentionView';
 import type { AppEvent, CacheFullView, CacheViewEvent, SendPreview } from '../../common/contract';
 import { selfContained } from '../../common/cacheView';
 import { effectiveChatSettings } from '../../common/settingsSchema';
@@ -37,6 +38,11 @@ export interface CacheSlice {
   noteStreamToken(event: Readonly<TokenEvent>): void;
   /** Decode tokens per second over the last tokens of the live reply, or null when none streams. */
   cacheLiveRate(): number | null;
+  /**
+   * Opens the engine's attention view on `layer` (null: the mean over layers) or closes it (undefined);
+   * null when no model is loaded or the call failed.
+   */
+  showAttention(layer: number | null | undefined): Promise<AttentionAvailability | null>;
   /** What sending `draft` would push out of the model's view; null while a reply streams or on failure. */
   previewSend(conversationId: string, draft: string): Promise<SendPreview | null>;
 }
@@ -182,6 +188,14 @@ export function createCacheSlice(deps: StoreDeps): SliceCreator<CacheSlice> {
         if (!get().stream || get().stream!.seq !== timesSeq || times.length < 2) return null;
         const span = times[times.length - 1] - times[0];
         return span > 0 ? ((times.length - 1) * 1000) / span : null;
+      },
+
+      async showAttention(layer) {
+        try {
+          return await api.invoke('cache.attention', layer === undefined ? { open: false } : { open: true, layer });
+        } catch {
+          return null;
+        }
       },
 
       async previewSend(conversationId, draft) {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeContinuation } from '../../main/engine/text/continuation';
 import { TextTokenizer } from '../../main/engine/text/tokenizer';
-import { ensureFixture } from '../fixtures/llamaFixture';
+import { ensureFixture, TINY } from '../fixtures/llamaFixture';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -101,6 +101,29 @@ describe('npm run chat', () => {
     expect(longer.texts.slice(512, n).filter((t) => /^\s/.test(t))).toEqual([]);
   });
 
+  it('--attention adds one event per forward pass: the sinks\' share overall and per layer, the most-attended slots', async () => {
+    const S = 4;
+    const W = 16;
+    const { code, stdout } = await cli('chat', ['--model', fixture, '--prompt', 'hello there', '--max-tokens', '30', '--seed', '3', '--json', '--attention', '--sink', String(S), '--window', String(W)]);
+    expect(code).toBe(0);
+    const out = lines(stdout);
+    const events = out.filter((l) => l.type === 'attention') as unknown as { pos: number; tokens: number; sinkShare: number; layerSinkShare: number[]; top: { slot: number; pos: number; mass: number }[] }[];
+    const tokens = out.filter((l) => l.type === 'token');
+    // The prompt in one pass, then one pass per sampled token but the last (its logits end the reply).
+    expect(events.length).toBeGreaterThanOrEqual(tokens.length);
+    for (const e of events) {
+      expect(e.sinkShare).toBeGreaterThan(0);
+      expect(e.sinkShare).toBeLessThanOrEqual(1);
+      expect(e.layerSinkShare).toHaveLength(TINY.layers);
+      expect(e.top.length).toBeGreaterThan(0);
+      for (let i = 1; i < e.top.length; i++) expect(e.top[i].mass).toBeLessThanOrEqual(e.top[i - 1].mass);
+      for (const t of e.top) expect(t.slot).toBeLessThan(S + W);
+    }
+    const noJson = await cli('chat', ['--model', fixture, '--prompt', 'x', '--attention']);
+    expect(noJson.code).toBe(2);
+    expect(noJson.stderr).toContain('pass --json too');
+  });
+
   it('rejects bad options with a usage error and exit code 2', async () => {
     const bad = await cli('chat', ['--model', fixture, '--prompt', 'x', '--positions', 'sideways']);
     expect(bad.code).toBe(2);
@@ -172,5 +195,20 @@ describe.skipIf(!hasShared)('stories260K (../shared/models; skipped where it is 
     const ppl = await run('cache');
     expect(ppl).toBeGreaterThan(1);
     expect(ppl).toBeLessThan(12);
+  });
+
+  it.skipIf(!existsSync(storiesText))('eval --attention: each scored step says how much attention its sinks took, and the run its mean', async () => {
+    const { code, stdout } = await cli('eval', ['--model', stories, '--text', storiesText, '--sink', '4', '--window', '60', '--max-tokens', '200', '--json', '--attention']);
+    expect(code).toBe(0);
+    const out = lines(stdout);
+    const steps = out.filter((l) => l.type === 'nll') as unknown as { sinkShare: number; layerSinkShare: number[] }[];
+    expect(steps).toHaveLength(200);
+    // The first step's query sees only itself, at slot 0: a sink.
+    expect(steps[0].sinkShare).toBeCloseTo(1, 5);
+    const mean = (out.at(-1)!.meanSinkShare as { all: number; layers: number[] });
+    expect(mean.layers).toHaveLength(5);
+    expect(mean.all).toBeCloseTo(steps.reduce((a, s) => a + s.sinkShare, 0) / steps.length, 9);
+    const refused = await cli('eval', ['--model', stories, '--text', storiesText, '--attention', '--recompute']);
+    expect(refused.code).toBe(2);
   });
 });

@@ -2,26 +2,10 @@
 // present, the last position's logits), so a run fetches kilobytes instead of the whole cache (DESIGN §8),
 // and an LM head that projects only the last position. Runs in the engine host at model load; reads the
 // ONNX protobuf in memory, never decodes weights.
+import { planAttentionOutputs, type AttentionOutputs } from './attentionOutputs';
 import { scanModel, type GraphFacts, type ProducerNode } from './graphFacts';
-import {
-  GRAPH_INITIALIZER,
-  GRAPH_NODE,
-  GRAPH_OUTPUT,
-  INT64,
-  MODEL_GRAPH,
-  NODE_INPUT,
-  NODE_NAME,
-  NODE_OP_TYPE,
-  NODE_OUTPUT,
-  TENSOR_DATA_TYPE,
-  TENSOR_DIMS,
-  TENSOR_NAME,
-  TENSOR_RAW_DATA,
-  TENSOR_TYPE_ELEM,
-  TYPE_TENSOR,
-  VALUE_NAME,
-  VALUE_TYPE,
-} from './onnxFields';
+import { int64Initializer, node, outputInfo } from './graphNodes';
+import { GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT, MODEL_GRAPH, NODE_INPUT } from './onnxFields';
 import { forEachField, spliceFields, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 import { withMatMulNBitsAccuracy, type AccuracyLevel } from './matMulNBitsAccuracy';
 import { readWeightsByReference } from './weightsByReference';
@@ -38,6 +22,9 @@ export interface FastOutputs {
   readonly lastLogits: string;
   /** Whether the LM head was moved behind a last-position slice (so `logits` holds one position). */
   readonly lmHeadSliced: boolean;
+  /** The attention view's outputs (model/attentionOutputs), or null with the reason in `attentionNote`. */
+  readonly attention: AttentionOutputs | null;
+  readonly attentionNote: string | null;
   /** The outputs the extension adds: not part of the model's interface. */
   readonly added: readonly string[];
 }
@@ -73,23 +60,10 @@ const POSITIONWISE_HEADS: ReadonlyMap<string, readonly string[]> = new Map([
   ['MatMulNBits', ['com.microsoft']],
 ]);
 
-function int64Initializer(name: string, values: readonly number[]): WireWriter {
-  const raw = new Uint8Array(values.length * 8);
-  const view = new DataView(raw.buffer);
-  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
-  return new WireWriter().varintField(TENSOR_DIMS, values.length).varintField(TENSOR_DATA_TYPE, INT64).stringField(TENSOR_NAME, name).bytesField(TENSOR_RAW_DATA, raw);
-}
-
-function node(op: string, inputs: readonly string[], output: string): WireWriter {
-  const w = new WireWriter();
-  for (const input of inputs) w.stringField(NODE_INPUT, input);
-  return w.stringField(NODE_OUTPUT, output).stringField(NODE_NAME, `${output}/${op}`).stringField(NODE_OP_TYPE, op);
-}
-
-function outputInfo(name: string, elemType: number): WireWriter {
-  const tensor = new WireWriter();
-  if (elemType !== 0) tensor.varintField(TENSOR_TYPE_ELEM, elemType);
-  return new WireWriter().stringField(VALUE_NAME, name).messageField(VALUE_TYPE, new WireWriter().messageField(TYPE_TENSOR, tensor));
+/** What the rewrite may add besides the fast outputs. */
+export interface FastOutputsOptions {
+  /** The attention view's outputs (model/attentionOutputs); default true. False: benchmarks' closed-view baseline. */
+  readonly attention?: boolean;
 }
 
 /**
@@ -99,7 +73,7 @@ function outputInfo(name: string, elemType: number): WireWriter {
  * existing fetch still works. Returns a reason instead when the graph does not fit (no input_ids,
  * logits or presents, opset below 10, external data outside the folder) or the bytes do not parse.
  */
-export function planFastOutputs(model: Uint8Array): FastOutputsPlan | { readonly reason: string } {
+export function planFastOutputs(model: Uint8Array, options: FastOutputsOptions = {}): FastOutputsPlan | { readonly reason: string } {
   let facts: GraphFacts;
   try {
     facts = scanModel(model);
@@ -155,8 +129,12 @@ export function planFastOutputs(model: Uint8Array): FastOutputsPlan | { readonly
     added.push(lastLogits);
   }
 
+  const attention = options.attention === false ? { reason: 'disabled' } : planAttentionOutputs(model, facts, graph);
+  if (!('reason' in attention)) added.push(attention.layers, attention.mean);
+
   const suffix = new WireWriter().messageField(MODEL_GRAPH, graph).finish();
-  return { suffix, patch, fast: { newRows, lastLogits, lmHeadSliced: patch !== null, added } };
+  const attentionFields = 'reason' in attention ? { attention: null, attentionNote: attention.reason } : { attention, attentionNote: null };
+  return { suffix, patch, fast: { newRows, lastLogits, lmHeadSliced: patch !== null, ...attentionFields, added } };
 }
 
 /** The node producing `logits` when it is an LM head that works position by position, else null. */
@@ -215,7 +193,7 @@ function withFirstInput(buf: Uint8Array, span: FieldSpan, input: string): Uint8A
  */
 export async function readWithFastOutputs(
   modelPath: string,
-  options: { readonly matMulNBitsAccuracy?: AccuracyLevel } = {},
+  options: FastOutputsOptions & { readonly matMulNBitsAccuracy?: AccuracyLevel } = {},
 ): Promise<{ bytes: Uint8Array; fast: FastOutputs } | { reason: string }> {
   let model: Uint8Array;
   try {
@@ -224,7 +202,7 @@ export async function readWithFastOutputs(
   } catch (e) {
     return { reason: e instanceof Error ? e.message : String(e) };
   }
-  const plan = planFastOutputs(model);
+  const plan = planFastOutputs(model, options);
   if ('reason' in plan) return plan;
   const pieces = plan.patch !== null ? spliceFields(model, MODEL_GRAPH, plan.patch.graph, plan.patch.edits) : [model];
   return { bytes: Buffer.concat([...pieces, plan.suffix]), fast: plan.fast };

@@ -28,6 +28,9 @@ export const ATTR_TENSORS = 10;
 export const ATTR_GRAPHS = 11;
 export const ATTR_SPARSE_TENSOR = 22;
 export const ATTR_SPARSE_TENSORS = 23;
+export const ATTR_INTS = 8;
+/** AttributeProto.AttributeType INTS. */
+export const ATTR_TYPE_INTS = 7;
 export const SPARSE_VALUES = 1;
 export const SPARSE_INDICES = 2;
 export const FUNCTION_NODE = 7;

@@ -96,6 +96,16 @@ export function fieldString(buf: Uint8Array, field: WireField): string {
   return utf8.decode(buf.subarray(field.start, field.end));
 }
 
+/** The signed int64 value of a varint field (exact for any value, negative ones included). */
+export function fieldInt64(buf: Uint8Array, field: WireField): number {
+  let at = field.offset;
+  while (buf[at] >= 0x80) at++;
+  let v = 0n;
+  let shift = 0n;
+  for (at++; at < field.end; at++, shift += 7n) v |= BigInt(buf[at] & 0x7f) << shift;
+  return Number(BigInt.asIntN(64, v));
+}
+
 /** Appends protobuf fields to a growing byte list (small messages only: a few kilobytes). */
 export class WireWriter {
   private readonly bytes: number[] = [];
@@ -103,6 +113,19 @@ export class WireWriter {
   varintField(no: number, value: number): this {
     this.tag(no, WIRE_VARINT);
     this.varint(value);
+    return this;
+  }
+
+  /** A signed int64 field (negative values as protobuf's 10-byte two's complement varint). */
+  int64Field(no: number, value: number): this {
+    if (value >= 0) return this.varintField(no, value);
+    this.tag(no, WIRE_VARINT);
+    let v = BigInt.asUintN(64, BigInt(value));
+    while (v >= 0x80n) {
+      this.bytes.push(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    this.bytes.push(Number(v));
     return this;
   }
 

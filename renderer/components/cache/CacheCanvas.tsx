@@ -5,6 +5,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEve
 import type { AppState } from '../../state/appState';
 import { useAppStoreShallow, useStoreApi } from '../../state/storeContext';
 import { layoutCache, moveSlot, slotAt } from './cacheLayout';
+import { heatPalette } from './attentionScale';
 import { agePalette, themeColors, type ColorMode, type OwnerRole } from './cachePalette';
 import { paintCache } from './paintCache';
 import { paintTimes } from './renderProbe';
@@ -44,7 +45,7 @@ export function CacheCanvas({ mode, selected, onSelect }: CacheCanvasProps) {
     if (!canvas) return;
     let roles = new Map<string, OwnerRole>();
     let rolesOf: AppState['messages'] | null = null;
-    let palette: { key: string; ages: string[] } = { key: '', ages: [] };
+    let palette: { key: string; ages: string[]; heat: string[] } = { key: '', ages: [], heat: [] };
     const paint = (): void => {
       frame.current = null;
       const ctx = canvas.getContext('2d');
@@ -56,7 +57,7 @@ export function CacheCanvas({ mode, selected, onSelect }: CacheCanvasProps) {
         roles.set('', 'system');
       }
       const theme = themeColors(canvas);
-      if (palette.key !== theme.accent + theme.bg) palette = { key: theme.accent + theme.bg, ages: agePalette(theme) };
+      if (palette.key !== theme.accent + theme.bg) palette = { key: theme.accent + theme.bg, ages: agePalette(theme), heat: heatPalette(theme) };
       const { layout: l, mode: m, focus: f, hover: h } = inputs.current;
       const dpr = window.devicePixelRatio || 1;
       const w = Math.round(l.width * dpr);
@@ -72,6 +73,7 @@ export function CacheCanvas({ mode, selected, onSelect }: CacheCanvasProps) {
         mode: m,
         theme,
         ages: palette.ages,
+        heat: palette.heat,
         roleOf: (k) => roles.get(cache.ownerIds[k]) ?? null,
         focus: f,
         hover: h,
@@ -168,7 +170,7 @@ export function CacheCanvas({ mode, selected, onSelect }: CacheCanvasProps) {
           role="tooltip"
           style={{ left: Math.min(hover.x + 12, Math.max(0, layout.width - 220)), top: hover.y + 14 }}
         >
-          <SlotInspector slot={hover.slot} compact />
+          <SlotInspector slot={hover.slot} compact showAttention={mode === 'attention'} />
         </div>
       )}
       <div className="visually-hidden" aria-live="polite" data-testid="cache-announcer">

@@ -20,6 +20,9 @@ const COMMON: readonly Entry[] = [
 /** The entries shown for `mode` (mode-specific first). */
 export function legendEntries(mode: ColorMode): readonly Entry[] {
   const sink: Entry = { key: 'sink', label: 'Sink (pinned, never overwritten)', swatch: 'swatch-sink' };
+  if (mode === 'attention') {
+    return [{ key: 'attention', label: 'Attention received at the last step: 0.01% → 100% (log scale)', swatch: 'swatch-heat' }, sink, ...COMMON];
+  }
   if (mode === 'age') return [{ key: 'age', label: 'Newest → oldest token', swatch: 'swatch-age' }, sink, ...COMMON];
   if (mode === 'message') {
     return [{ key: 'message', label: 'One colour per message', swatch: 'swatch-messages' }, { key: 'markup', label: ROLE_LABELS.markup, swatch: 'swatch-solid', color: ROLE_COLORS.markup }, sink, ...COMMON];

@@ -1,6 +1,7 @@
 // The details of one cache slot: token text and id, original position, the position RoPE sees, slot
 // index and kind, state, and the message (with the words around the token). Shown as the canvas's
 // tooltip and as the pinned inspector; it follows the slot as tokens stream. Renderer.
+import { formatShare } from '../../../common/attentionView';
 import { selectMessages, selectSystemPrompt } from '../../state/selectors';
 import { useAppStore, useStoreApi } from '../../state/storeContext';
 import { slotDetails, slotState } from './slotDetails';
@@ -9,9 +10,11 @@ export interface SlotInspectorProps {
   readonly slot: number;
   /** The tooltip's shorter form. */
   readonly compact?: boolean;
+  /** Also the attention the slot received at the last step (the panel's Attention mode). */
+  readonly showAttention?: boolean;
 }
 
-export function SlotInspector({ slot, compact = false }: SlotInspectorProps) {
+export function SlotInspector({ slot, compact = false, showAttention = false }: SlotInspectorProps) {
   const store = useStoreApi();
   // Follows the slot while tokens stream (at most once per frame, only while a slot is inspected).
   useAppStore((s) => s.cacheVersion);
@@ -54,6 +57,15 @@ export function SlotInspector({ slot, compact = false }: SlotInspectorProps) {
               <dt>Message</dt>
               <dd>{d.message ? d.message.label : 'template markup'}</dd>
             </div>
+            {showAttention && model.attention && (
+              <div>
+                <dt>Attention</dt>
+                <dd data-testid="slot-attention">
+                  {formatShare(model.attention.mass[slot])}
+                  {model.attention.layer === null ? ' (all layers)' : ` (layer ${model.attention.layer + 1})`}
+                </dd>
+              </div>
+            )}
           </>
         )}
       </dl>

@@ -1,7 +1,7 @@
-// Colours of the cache canvas and its legend: by age (newest strongest), by message (one hue each) or by
-// role; sinks, the write head, the last step's writes, empty and out-of-view slots. Renderer.
+// Colours of the cache canvas and its legend: by age (newest strongest), by message (one hue each), by
+// role or by attention received (./attentionScale); sinks, the write head, the last step's writes, empty and out-of-view slots. Renderer.
 
-export type ColorMode = 'age' | 'message' | 'role';
+export type ColorMode = 'age' | 'message' | 'role' | 'attention';
 export type OwnerRole = 'system' | 'user' | 'assistant';
 
 /** The theme colours the painter needs (read once per theme from CSS variables). */

@@ -1,8 +1,10 @@
-// Paints the cache model onto the panel's canvas: one cell per slot, coloured by age, message or role,
+// Paints the cache model onto the panel's canvas: one cell per slot, coloured by age, message, role or
+// attention received,
 // with the sinks, the write head, the last step's writes, empty and out-of-view slots marked. Called from
 // a requestAnimationFrame callback, never from React rendering. Renderer.
 import type { CacheMirror } from '../../state/cacheMirror';
 import { cellOrigin, type CacheLayout } from './cacheLayout';
+import { heatStep } from './attentionScale';
 import { AGE_STEPS, messageColor, mix, ROLE_COLORS, type ColorMode, type OwnerRole, type ThemeColors } from './cachePalette';
 
 export interface PaintOptions {
@@ -10,6 +12,8 @@ export interface PaintOptions {
   readonly theme: ThemeColors;
   /** From `agePalette(theme)`. */
   readonly ages: readonly string[];
+  /** From `heatPalette(theme)` (attention mode). */
+  readonly heat: readonly string[];
   /** Role of the message with owner index `k`, null when unknown. */
   readonly roleOf: (k: number) => OwnerRole | null;
   /** Slot with keyboard focus or selected, and the one under the pointer (-1: none). */
@@ -23,8 +27,9 @@ export interface PaintOptions {
 const TEXT_CELL = 22;
 
 /** Fill colour of slot `j` (held) in `mode`. */
-export function slotColor(model: CacheMirror, j: number, o: Pick<PaintOptions, 'mode' | 'theme' | 'ages' | 'roleOf'>, messageColors: string[]): string {
+export function slotColor(model: CacheMirror, j: number, o: Pick<PaintOptions, 'mode' | 'theme' | 'ages' | 'heat' | 'roleOf'>, messageColors: string[]): string {
   const owner = model.owner[j];
+  if (o.mode === 'attention') return o.heat[heatStep(model.attention?.mass[j] ?? 0)];
   if (o.mode === 'age') {
     if (j < model.sink) return o.theme.sink;
     const age = model.nextPos - 1 - model.pos[j];

@@ -1,0 +1,145 @@
+// Load-time graph extension for the attention view (DESIGN §3): outputs with the post-softmax attention
+// weights of a step's last query row, reduced in the graph to a mean over heads per layer [L, T] and a
+// mean over layers [T] (T = past length fed + n). onnxruntime runs every node whether its output is
+// fetched or not, so the reduction is kept to O(L·heads·T) work per step, next to the O(L·heads·T·D)
+// attention itself. Engine host, at model load; composed into the fast-outputs rewrite.
+import type { GraphFacts, ProducerNode } from './graphFacts';
+import { int64Initializer, node, outputInfo } from './graphNodes';
+import { ATTR_I, ATTR_NAME, GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT, NODE_ATTRIBUTE } from './onnxFields';
+import { fieldInt64, fieldString, forEachField, WIRE_LEN, WIRE_VARINT, WireWriter } from './protoWire';
+
+/** The outputs the attention extension adds (fetch them only while the view is open). */
+export interface AttentionOutputs {
+  /** float32 [L, T]: per layer (in layer order), the last query row's weights averaged over heads. */
+  readonly layers: string;
+  /** float32 [T]: the mean of `layers` over layers. */
+  readonly mean: string;
+  /** L: how many attention layers were found. */
+  readonly layerCount: number;
+}
+
+const PREFIX = 'ouro_attn';
+/** Gather's negative indices came with opset 11. */
+const MIN_OPSET = 11;
+/** ReduceMean takes its axes as an input from opset 18 (an attribute before). */
+const REDUCE_AXES_INPUT_OPSET = 18;
+/** Nodes walked back from an attention MatMul's value input to the present it reads (repeat_kv, casts). */
+const VALUE_TRACE_DEPTH = 12;
+const LAYER_VALUE = /^(?:present|present_key_values|past_key_values)\.(\d+)\.value$/;
+/** Fused attention ops that compute the weights inside and never expose them. */
+const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedMultiHeadAttention', 'PackedAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention', 'DecoderMaskedSelfAttention', 'PagedAttention']);
+const FLOAT = 1;
+
+const isDefaultDomain = (n: ProducerNode) => n.domain === '' || n.domain === 'ai.onnx';
+
+/** The Softmax's axis attribute, or null when absent. */
+function softmaxAxis(model: Uint8Array, n: ProducerNode): number | null {
+  let axis: number | null = null;
+  forEachField(model, n.node.start, n.node.end, (f) => {
+    if (f.no !== NODE_ATTRIBUTE || f.wire !== WIRE_LEN) return;
+    let name = '';
+    let value: number | null = null;
+    forEachField(model, f.start, f.end, (a) => {
+      if (a.no === ATTR_NAME && a.wire === WIRE_LEN) name = fieldString(model, a);
+      if (a.no === ATTR_I && a.wire === WIRE_VARINT) value = fieldInt64(model, a);
+    });
+    if (name === 'axis') axis = value;
+  });
+  return axis;
+}
+
+/**
+ * Finds each layer's attention Softmax — over the last axis, its output (through Casts) the first input of
+ * the MatMul whose second input comes from `present.N.value` — and appends to `graph` the nodes reducing
+ * its last row and the two outputs. Returns what it added, or why the graph does not fit (fused attention
+ * ops, a layer without a recognisable Softmax); `graph` is left untouched then.
+ */
+export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph: WireWriter): AttentionOutputs | { readonly reason: string } {
+  const nodes = new Set(facts.producers.values());
+  const fused = [...nodes].find((n) => FUSED.has(n.opType) && (n.domain === 'com.microsoft' || isDefaultDomain(n)));
+  if (fused !== undefined) return { reason: `attention runs inside fused ${fused.domain || 'ai.onnx'}.${fused.opType} nodes, which do not expose their weights` };
+  if (facts.opset === null || facts.opset < MIN_OPSET) return { reason: `default-domain opset ${facts.opset ?? 'missing'} is below ${MIN_OPSET}` };
+  if ([...facts.names].some((name) => name.startsWith(PREFIX))) return { reason: `the graph already uses names starting with ${PREFIX}` };
+  const layerCount = [...facts.outputs.keys()].filter((name) => /^(?:present|present_key_values)\.\d+\.value$/.test(name)).length;
+  if (layerCount === 0) return { reason: 'no present value outputs' };
+
+  const readers = new Map<string, ProducerNode[]>();
+  for (const n of nodes) for (const input of n.inputs) readers.set(input, [...(readers.get(input) ?? []), n]);
+  const layerOf = (name: string): number | null => {
+    let frontier = [name];
+    for (let depth = 0; depth < VALUE_TRACE_DEPTH && frontier.length > 0; depth++) {
+      const next: string[] = [];
+      for (const v of frontier) {
+        const m = LAYER_VALUE.exec(v);
+        if (m) return Number(m[1]);
+        next.push(...(facts.producers.get(v)?.inputs ?? []).filter((i) => i !== ''));
+      }
+      frontier = next;
+    }
+    return null;
+  };
+  /** The layer whose values the attention weights `probs` multiply, following Casts; null when none. */
+  const weightedLayer = (probs: string, depth = 0): number | null => {
+    for (const r of readers.get(probs) ?? []) {
+      if (!isDefaultDomain(r)) continue;
+      if (r.opType === 'MatMul' && r.inputs[0] === probs) return layerOf(r.inputs[1]);
+      if (r.opType === 'Cast' && depth < 2) {
+        const layer = weightedLayer(r.outputs[0], depth + 1);
+        if (layer !== null) return layer;
+      }
+    }
+    return null;
+  };
+
+  const perLayer = new Map<number, string>();
+  for (const n of nodes) {
+    if (n.opType !== 'Softmax' || !isDefaultDomain(n)) continue;
+    const axis = softmaxAxis(model, n);
+    if (!(axis === -1 || (axis === null && facts.opset >= 13))) continue;
+    const layer = weightedLayer(n.outputs[0]);
+    if (layer === null) continue;
+    if (perLayer.has(layer)) return { reason: `layer ${layer} has more than one attention Softmax` };
+    perLayer.set(layer, n.outputs[0]);
+  }
+  for (let l = 0; l < layerCount; l++) if (!perLayer.has(l)) return { reason: `no attention Softmax found for layer ${l}` };
+
+  const added = new WireWriter();
+  const c = (name: string) => `${PREFIX}/${name}`;
+  added.messageField(GRAPH_INITIALIZER, int64Initializer(c('minus_one'), [-1]));
+  added.messageField(GRAPH_INITIALIZER, int64Initializer(c('minus_two'), [-2]));
+  added.messageField(GRAPH_INITIALIZER, int64Initializer(c('end'), [2 ** 62]));
+  added.messageField(GRAPH_INITIALIZER, int64Initializer(c('layers_heads'), [0, -1]));
+  const axesInput = facts.opset >= REDUCE_AXES_INPUT_OPSET;
+  for (const axis of [0, 1]) if (axesInput) added.messageField(GRAPH_INITIALIZER, int64Initializer(c(`axis_${axis}`), [axis]));
+  const reduceMean = (input: string, axis: number, output: string): WireWriter =>
+    axesInput
+      ? node('ReduceMean', [input, c(`axis_${axis}`)], output, [['keepdims', 0]])
+      : node('ReduceMean', [input], output, [['axes', [axis]], ['keepdims', 0]]);
+
+  // One Slice per layer, then every layer at once: onnxruntime runs these nodes on every step, fetched or
+  // not, and on CPU each node costs a few microseconds of dispatch besides its (tiny) work. The engine runs
+  // batch 1, so stacking the layers' [1, ..., 1, T] rows on axis 0 puts one layer per row.
+  const rows: string[] = [];
+  for (let l = 0; l < layerCount; l++) {
+    const last = c(`layer_${l}/last_row`);
+    added.messageField(GRAPH_NODE, node('Slice', [perLayer.get(l)!, c('minus_one'), c('end'), c('minus_two')], last));
+    rows.push(last);
+  }
+  // [L, heads..., 1, T] → [L, heads·T] → [L, heads, T] → mean over heads [L, T].
+  added.messageField(GRAPH_NODE, node('Concat', rows, c('stacked'), [['axis', 0]]));
+  added.messageField(GRAPH_NODE, node('Flatten', [c('stacked')], c('flat'), [['axis', 1]]));
+  added.messageField(GRAPH_NODE, node('Shape', [rows[0]], c('row_shape')));
+  added.messageField(GRAPH_NODE, node('Gather', [c('row_shape'), c('minus_one')], c('keys')));
+  added.messageField(GRAPH_NODE, node('Concat', [c('layers_heads'), c('keys')], c('by_head_shape'), [['axis', 0]]));
+  added.messageField(GRAPH_NODE, node('Reshape', [c('flat'), c('by_head_shape')], c('by_head')));
+  added.messageField(GRAPH_NODE, reduceMean(c('by_head'), 1, c('layers_any')));
+  const layers = `${PREFIX}.layers`;
+  const mean = `${PREFIX}.mean`;
+  // Cast to float32 whatever the attention's dtype (a no-op copy of L·T values for fp32 graphs).
+  added.messageField(GRAPH_NODE, node('Cast', [c('layers_any')], layers, [['to', FLOAT]]));
+  added.messageField(GRAPH_NODE, reduceMean(layers, 0, mean));
+  added.messageField(GRAPH_OUTPUT, outputInfo(layers, FLOAT));
+  added.messageField(GRAPH_OUTPUT, outputInfo(mean, FLOAT));
+  graph.raw(added.finish());
+  return { layers, mean, layerCount };
+}

@@ -1,0 +1,95 @@
+// Which graphs the attention view's rewrite extends (a Softmax over the last axis whose weights multiply a
+// layer's values) and the reasons it gives for the others, fused attention ops first; and the signed
+// int64 attribute encoding it relies on.
+import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
+import { describe, expect, test } from 'vitest';
+import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
+import { fieldInt64, forEachField, WireWriter } from '../../../main/engine/model/protoWire';
+import { openSession } from '../../../main/engine/onnxSession';
+import { sharedModel } from './modelTestKit';
+
+const { onnx } = onnxProto;
+
+interface AttnGraph {
+  readonly softmaxAxis?: number | null;
+  /** Node between the Softmax and the MatMul. */
+  readonly cast?: boolean;
+  readonly fused?: string;
+}
+
+/** One layer's attention as exports spell it: Softmax(scores) → [Cast] → MatMul(·, Unsqueeze(present.0.value)). */
+function graph(opts: AttnGraph = {}): Uint8Array {
+  const info = (name: string) => ({ name, type: { tensorType: { elemType: 1 } } });
+  const axis = opts.softmaxAxis === undefined ? -1 : opts.softmaxAxis;
+  const nodes = opts.fused
+    ? [{ input: ['q', 'k', 'v'], output: ['ctx'], name: '/attn', opType: opts.fused, domain: 'com.microsoft' }]
+    : [
+        { input: ['past_key_values.0.value', 'v'], output: ['present.0.value'], name: '/concat', opType: 'Concat', attribute: [{ name: 'axis', type: 2, i: 2 }] },
+        { input: ['present.0.value', 'axes'], output: ['v5'], name: '/unsq', opType: 'Unsqueeze' },
+        { input: ['scores'], output: ['probs'], name: '/softmax', opType: 'Softmax', attribute: axis === null ? [] : [{ name: 'axis', type: 2, i: axis }] },
+        ...(opts.cast ? [{ input: ['probs'], output: ['probs_cast'], name: '/cast', opType: 'Cast', attribute: [{ name: 'to', type: 2, i: 1 }] }] : []),
+        { input: [opts.cast ? 'probs_cast' : 'probs', 'v5'], output: ['ctx'], name: '/matmul', opType: 'MatMul' },
+      ];
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: { name: 'g', node: nodes, input: [info('input_ids')], output: ['logits', 'present.0.key', 'present.0.value'].map(info) },
+    }),
+  ).finish();
+}
+
+function attentionOf(bytes: Uint8Array): string {
+  const plan = planFastOutputs(bytes);
+  if ('reason' in plan) throw new Error(plan.reason);
+  return plan.fast.attention ? `layers ${plan.fast.attention.layerCount}` : (plan.fast.attentionNote ?? '');
+}
+
+describe('the attention rewrite finds each layer’s softmax weights', () => {
+  test.each([
+    ['Softmax → MatMul with the layer’s values', {}, /^layers 1$/],
+    ['through a Cast (fp16 exports upcast the softmax)', { cast: true }, /^layers 1$/],
+    ['no axis attribute at opset 17 (default -1)', { softmaxAxis: null }, /^layers 1$/],
+    ['a Softmax over another axis', { softmaxAxis: 1 }, /no attention Softmax found for layer 0/],
+    ['a fused com.microsoft op', { fused: 'GroupQueryAttention' }, /fused com\.microsoft\.GroupQueryAttention nodes, which do not expose their weights/],
+  ] as const)('%s', (_label, opts, expected) => {
+    expect(attentionOf(graph(opts))).toMatch(expected);
+  });
+
+  test('its outputs are among the added ones, so the model’s interface stays as exported', () => {
+    const plan = planFastOutputs(graph());
+    if ('reason' in plan) throw new Error(plan.reason);
+    expect(plan.fast.added).toEqual(expect.arrayContaining(['ouro_attn.layers', 'ouro_attn.mean']));
+  });
+
+  test.skipIf(sharedModel('tiny-random-llama-genai-fp16') === null)('a real export with MultiHeadAttention says why it has no attention view', async () => {
+    const session = await openSession(join(sharedModel('tiny-random-llama-genai-fp16')!, 'onnx', 'model.onnx'), { intraOpThreads: 1 });
+    try {
+      expect(session.fastOutputs?.attention).toBeNull();
+      expect(session.fastOutputs?.attentionNote).toMatch(/MultiHeadAttention/);
+    } finally {
+      await session.release();
+    }
+  });
+
+  test.skipIf(sharedModel('stories260K') === null)('the real stories260K export gets one row per layer', async () => {
+    const session = await openSession(join(sharedModel('stories260K')!, 'onnx', 'model.onnx'), { intraOpThreads: 1 });
+    try {
+      expect(session.fastOutputs?.attention?.layerCount).toBe(5);
+      expect(session.outputs.map((o) => o.name)).not.toContain('ouro_attn.layers');
+    } finally {
+      await session.release();
+    }
+  });
+});
+
+test('int64 fields round-trip negative values as protobuf encodes them', () => {
+  for (const v of [-1, -2, 0, 5, -(2 ** 40), 2 ** 40]) {
+    const bytes = new WireWriter().int64Field(3, v).finish();
+    const values: number[] = [];
+    forEachField(bytes, 0, bytes.length, (f) => values.push(fieldInt64(bytes, f)));
+    expect(values).toEqual([v]);
+  }
+  expect(new WireWriter().int64Field(3, -1).finish().length).toBe(11);
+});
