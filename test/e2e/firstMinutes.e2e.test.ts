@@ -53,8 +53,8 @@ describe('first run with the demo model', () => {
     // The new conversation is open once the first one's transcript has left the page.
     await page.locator('[data-message-id]').first().waitFor({ state: 'detached' });
     await chatTurn(page, 'Tom and his dog', session);
-    const titles = await page.locator('.conversation-title').allTextContents();
-    expect(titles).toEqual(['Tom and his dog', 'Lily wanted to']);
+    // The new title arrives with the conversation list's next event.
+    await expect.poll(() => page.locator('.conversation-title').allTextContents()).toEqual(['Tom and his dog', 'Lily wanted to']);
     const stored = await session.call('conversations.list', {});
     expect(stored.map((c) => c.title)).toEqual(['Tom and his dog', 'Lily wanted to']);
   });
