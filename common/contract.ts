@@ -226,6 +226,14 @@ export const verbs = {
     args: z.object({ conversationId: ConversationIdSchema, messageId: MessageIdSchema, content: messageText }).strict(),
     result: {} as StreamStart,
   },
+  /**
+   * Shows another version of the last reply (one a regenerate kept): the conversation as it is now, and
+   * the tokens the engine fed again to follow it (its context is rebuilt on the thread).
+   */
+  'chat.showVersion': {
+    args: z.object({ conversationId: ConversationIdSchema, messageId: MessageIdSchema }).strict(),
+    result: {} as { conversation: Conversation; reprocessedTokens: number },
+  },
   'chat.stop': { args: conversationRef, result: null },
   /**
    * Pins a message to the model's memory (its tokens stay visible for the rest of the conversation, up to
@@ -305,6 +313,11 @@ export interface OuroApi {
   invoke<V extends Verb>(verb: V, args: VerbArgs<V>): Promise<VerbResult<V>>;
   /** Subscribes to every event; returns the unsubscribe function. */
   subscribe(listener: (event: AppEvent) => void): () => void;
+  /**
+   * The OS's native folder dialog titled `title`: the chosen folder, or null when cancelled. Only the
+   * desktop app has one; in a browser it is absent and a path is typed instead.
+   */
+  pickFolder?(title: string): Promise<string | null>;
 }
 
 /** What a verb answers across a process boundary (IPC, the browser transport): a result or an ApiError, never a throw. */

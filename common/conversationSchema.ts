@@ -65,6 +65,13 @@ export const ConversationSchema = z.object({
   messages: z.array(MessageSchema),
   /** Pinned messages, in the order they were pinned; absent when none is. */
   pins: z.array(PinSchema).optional(),
+  /**
+   * Reply versions: every reply written to a message of the thread, by that message's id, oldest first,
+   * where a regenerate left two or more (the thread shows one of them). Folded from the file: a truncate
+   * keeps the replies it drops here, and showing another version is a truncate and that reply's record
+   * again, so older files and readers fold the same thread.
+   */
+  replyVersions: z.record(MessageIdSchema, z.array(MessageSchema)).optional(),
 });
 
 /** A row of the conversation list. `problem` is set when the file is damaged (then only part of it is readable). */

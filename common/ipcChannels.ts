@@ -4,6 +4,12 @@
 /** `ipcRenderer.invoke(IPC_INVOKE, verb, args)` → `ApiReply`. */
 export const IPC_INVOKE = 'ouro:invoke';
 
+/**
+ * `ipcRenderer.invoke(IPC_PICK_FOLDER, title)` → the folder chosen in the OS's native folder dialog, or
+ * null when cancelled (the desktop app's "Open model folder…"; a browser types a path instead).
+ */
+export const IPC_PICK_FOLDER = 'ouro:pickFolder';
+
 /** Main → preload: MessagePorts for the event streams (`webContents.postMessage(IPC_PORTS, PortsMessage, ports)`). */
 export const IPC_PORTS = 'ouro:ports';
 

@@ -2,7 +2,7 @@
 // contextBridge, never ipcRenderer itself. Events arrive on MessagePorts main hands over: one fed by the
 // engine host directly, one by main. Runs in the renderer's isolated world (bundled as CommonJS).
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { EVENT_KIND, IPC_INVOKE, IPC_PORTS, type PortsMessage } from '../common/ipcChannels';
+import { EVENT_KIND, IPC_INVOKE, IPC_PICK_FOLDER, IPC_PORTS, type PortsMessage } from '../common/ipcChannels';
 import type { ApiReply, AppEvent, OuroApi } from '../common/contract';
 
 /** The DOM MessagePort as used here (typed structurally: this project's Node typings lack the DOM). */
@@ -71,6 +71,10 @@ const api: OuroApi = {
     return () => {
       listeners.delete(listener);
     };
+  },
+  pickFolder: async (title) => {
+    const chosen: unknown = await ipcRenderer.invoke(IPC_PICK_FOLDER, title);
+    return typeof chosen === 'string' ? chosen : null;
   },
 };
 

@@ -52,6 +52,7 @@ export function withApiErrors(api: OuroApi): OuroApi {
       });
     },
     subscribe: (listener) => api.subscribe(listener),
+    ...(api.pickFolder && { pickFolder: api.pickFolder.bind(api) }),
   };
 }
 

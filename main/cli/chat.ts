@@ -12,7 +12,10 @@ import { startWorkerHost } from '../host/workerTransport';
 import { chatLoop, type RunningReply } from './chatLoop';
 import { cacheSettingsOptions, CliError, intOption, numberOption, runCli, shouldRun } from './cliSupport';
 
-const DEFAULT_MAX_TOKENS = 512;
+/** Without --max-tokens a reply ends at the first word boundary after this many tokens… */
+const DEFAULT_REPLY_TOKENS = 512;
+/** …or, in a word that never ends, at this many. */
+const DEFAULT_MAX_TOKENS = DEFAULT_REPLY_TOKENS + 64;
 /** The one stream the terminal chat runs on. */
 const CLI_STREAM = 'cli';
 
@@ -25,7 +28,7 @@ A terminal chat with a local model: interactive, or one reply with --prompt.
   --sink S|auto             attention-sink tokens (default: auto, covering the system prompt, at least 4)
   --window W                ring window in tokens (default: min(2048, trained context / 2 - S))
   --positions cache|original  RoPE positions of the sinks (default: cache)
-  --max-tokens N            longest reply in tokens (default: ${DEFAULT_MAX_TOKENS})
+  --max-tokens N            longest reply in tokens (default: ${DEFAULT_REPLY_TOKENS}, ended at a word's end, at most ${DEFAULT_MAX_TOKENS})
   --temperature T           sampling temperature, 0 = greedy (default: ${DEFAULT_SAMPLING.temperature})
   --top-k K                 keep the K most likely tokens, 0 = off (default: ${DEFAULT_SAMPLING.topK})
   --top-p P                 nucleus mass, 1 = off (default: ${DEFAULT_SAMPLING.topP})
@@ -51,7 +54,7 @@ const { values } = parseArgs({
     sink: { type: 'string', default: 'auto' },
     window: { type: 'string' },
     positions: { type: 'string', default: 'cache' },
-    'max-tokens': { type: 'string', default: String(DEFAULT_MAX_TOKENS) },
+    'max-tokens': { type: 'string' },
     temperature: { type: 'string' },
     'top-k': { type: 'string' },
     'top-p': { type: 'string' },
@@ -83,7 +86,9 @@ function generateOptions(): GenerateOptions {
       repetitionPenalty: numberOption('--repetition-penalty', values['repetition-penalty']),
     }),
   });
-  return { sampling, maxTokens: intOption('--max-tokens', values['max-tokens']!) };
+  if (values['max-tokens'] !== undefined) return { sampling, maxTokens: intOption('--max-tokens', values['max-tokens']) };
+  // The default length is not a hard cut: the reply runs on to the end of the word it is in.
+  return { sampling, maxTokens: DEFAULT_MAX_TOKENS, endAtWordAfter: DEFAULT_REPLY_TOKENS };
 }
 
 /** Starts one reply, printing its tokens as they come. */
@@ -109,7 +114,10 @@ function startTurn(host: EngineHostClient, prompt: Prompt, options: GenerateOpti
       }
       process.stdout.write('\n');
       // A reply cut by the limit says so, rather than just stopping mid-sentence.
-      if (ended.reason === 'max') console.error(`(stopped at the ${options.maxTokens}-token limit; --max-tokens N allows longer replies)`);
+      if (ended.reason === 'max') {
+        const limit = options.endAtWordAfter === undefined ? `the ${options.maxTokens}-token limit` : `the default length (about ${options.endAtWordAfter} tokens)`;
+        console.error(`(stopped at ${limit}; --max-tokens N allows longer replies)`);
+      }
       return ended;
     },
     (err: unknown) => {

@@ -349,6 +349,8 @@ export class ChatSession {
     let fedReply = '';
     /** The last sampled token when it was emitted but not fed (the reply hit maxTokens or was cancelled). */
     let unfed: number | null = null;
+    /** The reply ended before a new word past its soft length: the token that opened it is dropped. */
+    let wordEnd = false;
 
     for (let produced = 0; produced < options.maxTokens; produced++) {
       const id = sampler.sample(logits!, this.history.tail(options.sampling.repetitionWindow));
@@ -365,6 +367,11 @@ export class ChatSession {
       }
       const pos = this.history.length;
       const completed = detok.push(id);
+      // A token that opens a new word starts with whitespace, so nothing of it was pending before.
+      if (produced >= (options.endAtWordAfter ?? Infinity) && /^\s/.test(completed)) {
+        wordEnd = true;
+        break;
+      }
       const piece = stops.push(completed);
       text += piece.emit;
       hooks.onToken?.({ id, text: piece.emit, pos, slot: cache.slotOf(pos) });
@@ -394,7 +401,7 @@ export class ChatSession {
       }
     }
     this.fedText = fedBefore + flatten(fedReply);
-    if (reason !== 'stop') {
+    if (reason !== 'stop' && !wordEnd) {
       const tail = stops.push(detok.flush()).emit + stops.flush();
       if (tail) {
         text += tail;

@@ -29,6 +29,12 @@ export interface GenerateOptions {
   readonly sampling: SamplingParams;
   readonly maxTokens: number;
   readonly stop?: readonly string[];
+  /**
+   * A soft length: once the reply has this many tokens, it ends before the next token that starts with
+   * whitespace (a new word, line or sentence), so it does not stop mid-word; that token is sampled but
+   * neither shown nor fed, as an end token. `maxTokens` stays the hard limit. Reason: `max`.
+   */
+  readonly endAtWordAfter?: number;
 }
 
 /**

@@ -1,11 +1,11 @@
 // The contract over Electron IPC: one `ouro:invoke` handler that checks its sender and answers with an
 // ApiReply (never throws across IPC), and per window two MessagePorts — one fed by the engine host itself
 // (tokens never pass through main), one by main's own events. Runs in Electron main.
-import { BrowserWindow, ipcMain, MessageChannelMain, type IpcMainInvokeEvent, type MessagePortMain } from 'electron';
+import { BrowserWindow, dialog, ipcMain, MessageChannelMain, type IpcMainInvokeEvent, type MessagePortMain } from 'electron';
 import type { ApiReply, AppEvent } from '../../common/contract';
 import type { AppServices } from '../services/appServices';
 import type { EventHub } from '../services/eventHub';
-import { EVENT_KIND, IPC_INVOKE, IPC_PORTS, type PortsMessage } from '../../common/ipcChannels';
+import { EVENT_KIND, IPC_INVOKE, IPC_PICK_FOLDER, IPC_PORTS, type PortsMessage } from '../../common/ipcChannels';
 import { isTrustedRendererUrl, type RendererOrigin } from './senderPolicy';
 
 export interface IpcBridgeOptions {
@@ -46,6 +46,17 @@ export function registerIpc(options: Readonly<IpcBridgeOptions>): IpcBridge {
     } catch (err) {
       return { ok: false, error: { code: 'internal', message: err instanceof Error ? err.message : String(err) } };
     }
+  });
+
+  // The native folder dialog, as a sheet of the asking window ("Open model folder…").
+  ipcMain.handle(IPC_PICK_FOLDER, async (event, title: unknown): Promise<string | null> => {
+    const win = BrowserWindow.fromWebContents(event.sender);
+    if (!trusted(event) || !win) return null;
+    const { canceled, filePaths } = await dialog.showOpenDialog(win, {
+      title: typeof title === 'string' ? title.slice(0, 200) : 'Open model folder',
+      properties: ['openDirectory', 'dontAddToRecent'],
+    });
+    return canceled ? null : (filePaths[0] ?? null);
   });
 
   const sendPorts = (win: BrowserWindow, roles: PortsMessage['roles']): void => {
@@ -93,6 +104,7 @@ export function registerIpc(options: Readonly<IpcBridgeOptions>): IpcBridge {
       unsubscribe();
       stopHostWatch();
       ipcMain.removeHandler(IPC_INVOKE);
+      ipcMain.removeHandler(IPC_PICK_FOLDER);
       for (const state of windows.values()) state.main?.close();
       windows.clear();
     },

@@ -95,6 +95,29 @@ export class ChatOrchestrator {
     });
   }
 
+  /**
+   * Shows version `messageId` of the last reply (Conversation.replyVersions) in its place. The host's
+   * stream follows the thread at once (rebuilt on it, those tokens counted), so the cache view, the
+   * horizon and the next turn see the version shown.
+   */
+  async showVersion(conversationId: string, messageId: string): Promise<{ conversation: Conversation; reprocessedTokens: number }> {
+    await this.finishing();
+    if (this.busy) fail('busy', BUSY);
+    const before = await this.deps.store.load(conversationId);
+    const last = before.messages.at(-1);
+    if (last?.role !== 'assistant' || last.parentId === undefined) fail('bad-request', 'Only the last reply has versions to show.');
+    if (last.id === messageId) return { conversation: before, reprocessedTokens: 0 };
+    await this.prepareStream(before, true);
+    const conversation = await this.deps.store.showVersion(conversationId, last.parentId, messageId);
+    this.deps.listChanged();
+    const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
+    const prompt = chatPrompt(settings.systemPrompt, conversation.messages);
+    const reprocessedTokens = await this.deps.engine.exclusive(() =>
+      this.deps.streams.follow(conversation, engineCacheSettings(settings.cache), prompt),
+    );
+    return { conversation, reprocessedTokens };
+  }
+
   /** Stops the reply streaming in `conversationId` at its next token (a no-op if none is). */
   async stop(conversationId: string): Promise<void> {
     const turn = this.turn;

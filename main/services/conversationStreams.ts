@@ -112,9 +112,23 @@ export class ConversationStreams {
     }
   }
 
-  /** A new stream with `cache` settings, fed the sinks and the last W tokens of `conversation`. */
-  private async rebuild(conversation: Readonly<Conversation>, cache: CacheSettings, prompt: ChatPrompt): Promise<void> {
-    await this.engine.request('rebuild', { stream: this.streamId, prompt, cache, view: viewLabels(conversation.id, prompt, conversation.messages) });
+  /**
+   * After `conversation`'s thread changed under its active stream (another reply version shown): the
+   * stream is rebuilt on the thread as it is now, so the cache, its view and the next turn follow it.
+   * Returns the tokens fed again (0 when the stream is not this conversation's: its next use re-plans).
+   */
+  async follow(conversation: Readonly<Conversation>, cache: CacheSettings, prompt: ChatPrompt): Promise<number> {
+    const active = this.activeFor(conversation.id);
+    if (!active) return 0;
+    const reprocessed = await this.rebuild(conversation, cache, prompt);
+    Object.assign(active, { cache, dirty: true });
+    return reprocessed;
+  }
+
+  /** A new stream with `cache` settings, fed the sinks and the last W tokens of `conversation`; returns the tokens fed. */
+  private async rebuild(conversation: Readonly<Conversation>, cache: CacheSettings, prompt: ChatPrompt): Promise<number> {
+    const info = await this.engine.request('rebuild', { stream: this.streamId, prompt, cache, view: viewLabels(conversation.id, prompt, conversation.messages) });
+    return info.reprocessedTokens;
   }
 
   /**

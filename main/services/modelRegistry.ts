@@ -2,12 +2,14 @@
 // reference in `<dataDir>/models.json`) and folders downloaded or copied into `<dataDir>/models/`. Runs in main; validates with the engine's
 // ModelFolder (file-level checks) plus a caller-supplied check (the engine host's graph check).
 import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
 import { mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { InstalledModel } from '../../common/contract';
 import { ModelError } from '../engine/errors';
 import { loadModelFolder } from '../engine/modelFolder';
+import { expandHome, folderFacts, folderHint } from '../models/folderHint';
 import { deleteModel, importFolder } from '../models/modelImport';
 import { writeFileAtomic } from '../storage/atomicFile';
 import type { StorageRepair } from '../../common/contract';
@@ -235,12 +237,14 @@ async function withProblem(model: InstalledModel): Promise<InstalledModel> {
 
 /** `dir` resolved, once the engine's ModelFolder and then `check` accept it; `model-invalid` otherwise. */
 async function validatedFolder(dir: string, check: FolderCheck | undefined): Promise<string> {
-  const abs = resolve(dir);
+  const abs = resolve(expandHome(dir, homedir()));
   try {
     await loadModelFolder(abs);
   } catch (err) {
-    if (err instanceof ModelError) fail('model-invalid', err.message, err.code);
-    throw err;
+    if (!(err instanceof ModelError)) throw err;
+    // A folder next to a model folder (its onnx/ subfolder, the folder holding it) says which to pick.
+    const hint = err.code === 'missing-file' ? folderHint(await folderFacts(abs)) : null;
+    fail('model-invalid', hint ? `${err.message}. ${hint}` : err.message, err.code);
   }
   await check?.(abs);
   return abs;

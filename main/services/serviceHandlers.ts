@@ -89,6 +89,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
     'chat.send': ({ conversationId, content }) => chat.send(conversationId, content),
     'chat.regenerate': ({ conversationId }) => chat.regenerate(conversationId),
     'chat.edit': ({ conversationId, messageId, content }) => chat.edit(conversationId, messageId, content),
+    'chat.showVersion': ({ conversationId, messageId }) => chat.showVersion(conversationId, messageId),
     'chat.stop': async ({ conversationId }) => {
       await chat.stop(conversationId);
       return null;

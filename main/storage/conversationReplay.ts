@@ -73,6 +73,7 @@ export function applyRecord(conversation: Conversation, record: Readonly<BodyRec
       const index = messages.findIndex((m) => m.id === message.id);
       if (index >= 0) messages[index] = message;
       else messages.push(message);
+      keepVersion(conversation, message, false);
       touch(conversation, updatedAt ?? message.createdAt);
       break;
     }
@@ -93,10 +94,11 @@ export function applyRecord(conversation: Conversation, record: Readonly<BodyRec
       touch(conversation, record.at);
       break;
     case 'truncate': {
-      if (record.afterMessageId === null) messages.length = 0;
-      else {
-        const index = messages.findIndex((m) => m.id === record.afterMessageId);
-        if (index >= 0) messages.length = index + 1;
+      const index = record.afterMessageId === null ? -1 : messages.findIndex((m) => m.id === record.afterMessageId);
+      if (record.afterMessageId === null || index >= 0) {
+        // The replies it drops stay as versions of the message they answered (regenerate keeps them).
+        for (const dropped of messages.splice(index + 1)) keepVersion(conversation, dropped, true);
+        pruneVersions(conversation);
       }
       // A pin of a message cut away goes with it.
       if (conversation.pins) setPins(conversation, conversation.pins);
@@ -111,6 +113,30 @@ function setPins(conversation: Conversation, pins: readonly Pin[]): void {
   const kept = pins.filter((p) => conversation.messages.some((m) => m.id === p.messageId));
   if (kept.length > 0) conversation.pins = kept;
   else delete conversation.pins;
+}
+
+/**
+ * Files reply `message` among the versions of the message it answers: always when a truncate drops it
+ * (`dropped`), otherwise only where that message has versions already (a new or updated one).
+ */
+function keepVersion(conversation: Conversation, message: Readonly<Message>, dropped: boolean): void {
+  if (message.role !== 'assistant' || message.parentId === undefined) return;
+  const versions = conversation.replyVersions?.[message.parentId];
+  if (!versions && !dropped) return;
+  const all = (conversation.replyVersions ??= {});
+  const list = (all[message.parentId] = versions ?? []);
+  const at = list.findIndex((m) => m.id === message.id);
+  if (at >= 0) list[at] = message;
+  else list.push(message);
+}
+
+/** Versions of messages no longer in the thread (an edit replaced them) are dropped. */
+function pruneVersions(conversation: Conversation): void {
+  const all = conversation.replyVersions;
+  if (!all) return;
+  const thread = new Set(conversation.messages.map((m) => m.id));
+  for (const parentId of Object.keys(all)) if (!thread.has(parentId)) delete all[parentId];
+  if (Object.keys(all).length === 0) delete conversation.replyVersions;
 }
 
 /** One record as a line of the file. */

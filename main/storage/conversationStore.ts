@@ -253,6 +253,26 @@ export class ConversationStore {
     });
   }
 
+  /**
+   * Shows reply version `messageId` of message `parentId` (see Conversation.replyVersions): drops what
+   * follows `parentId` (kept as versions) and writes that reply's record again. Returns the conversation.
+   * @throws `unknown_message` if `parentId` is not in the thread or has no such reply version.
+   */
+  async showVersion(id: string, parentId: string, messageId: string): Promise<Conversation> {
+    return this.queue.run(checkId(id), async () => {
+      const state = await this.log.read(id);
+      if (state.damage) throw damagedError(this.log.pathOf(id), state);
+      const { conversation } = state;
+      const version = conversation.replyVersions?.[parentId]?.find((m) => m.id === messageId);
+      if (!version || !conversation.messages.some((m) => m.id === parentId)) {
+        throw new ConversationStoreError('unknown_message', `Message ${parentId} of conversation ${id} has no reply ${messageId}.`);
+      }
+      const at = this.now();
+      await this.log.append(id, [{ type: 'truncate', at, afterMessageId: parentId }, { type: 'message', ...version, updatedAt: at }], true);
+      return this.readable(id, await this.log.read(id));
+    });
+  }
+
   /** Removes the conversation file and its snapshot. Open writers for it are detached. */
   async delete(id: string): Promise<void> {
     await this.queue.run(checkId(id), async () => {

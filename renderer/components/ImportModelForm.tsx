@@ -1,10 +1,12 @@
-// "Open model folder…": a path field that calls `models.import` (used in place or copied into Ouro's
-// models folder) and shows the engine's specific error (the file and the problem) inline. Electron's
-// folder picker can fill the same field later. Renderer.
+// "Open model folder…": in the desktop app the OS's folder dialog, in a browser a path field (the app
+// has both: a path can be typed there too); either calls `models.import` (used in place or copied into
+// Ouro's models folder) and shows the engine's specific error (the file and the problem, and which
+// folder to pick when a neighbour of a model folder was chosen) inline. Renderer.
 import { useId, useState, type FormEvent } from 'react';
 import type { ApiError } from '../../common/contract';
 import type { ImportMode } from '../state/modelsSlice';
-import { useStoreApi } from '../state/storeContext';
+import { selectCanPickFolder } from '../state/selectors';
+import { useAppStore, useStoreApi } from '../state/storeContext';
 import { FolderIcon } from './icons';
 
 export function ImportModelForm({ autoFocus }: { readonly autoFocus?: boolean }) {
@@ -17,16 +19,16 @@ export function ImportModelForm({ autoFocus }: { readonly autoFocus?: boolean })
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   const [mode, setMode] = useState<ImportMode>('reference');
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (!dir.trim() || busy) return;
+  const canPick = useAppStore(selectCanPickFolder);
+
+  const importDir = (folder: string) => {
     setBusy(true);
     setError(null);
     setAdded(null);
     setLoadError(null);
     void store
       .getState()
-      .importModel(dir, mode)
+      .importModel(folder, mode)
       .then((result) => {
         setBusy(false);
         if ('error' in result) {
@@ -36,6 +38,21 @@ export function ImportModelForm({ autoFocus }: { readonly autoFocus?: boolean })
         setDir('');
         setAdded(result.model.name);
         if (result.loadError) setLoadError(result.loadError);
+      });
+  };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (dir.trim() && !busy) importDir(dir);
+  };
+  const pick = () => {
+    if (busy) return;
+    void store
+      .getState()
+      .pickModelFolder()
+      .then((chosen) => {
+        if (chosen === null) return;
+        setDir(chosen);
+        importDir(chosen);
       });
   };
 
@@ -60,10 +77,22 @@ export function ImportModelForm({ autoFocus }: { readonly autoFocus?: boolean })
             setError(null);
           }}
         />
-        <button type="submit" className="button button-primary" disabled={!dir.trim() || busy}>
-          <FolderIcon />
-          {busy ? 'Opening…' : 'Open model folder…'}
-        </button>
+        {canPick ? (
+          <>
+            <button type="submit" className="button" disabled={!dir.trim() || busy}>
+              Open
+            </button>
+            <button type="button" className="button button-primary" disabled={busy} onClick={pick}>
+              <FolderIcon />
+              {busy ? 'Opening…' : 'Open model folder…'}
+            </button>
+          </>
+        ) : (
+          <button type="submit" className="button button-primary" disabled={!dir.trim() || busy}>
+            <FolderIcon />
+            {busy ? 'Opening…' : 'Open model folder…'}
+          </button>
+        )}
       </div>
       <p className="field-hint" id={`${id}-hint`}>
         The folder of a model exported for transformers.js: <code>config.json</code>, <code>tokenizer.json</code>,{' '}

@@ -3,7 +3,7 @@
 import { memo, useRef, useState, type FormEvent } from 'react';
 import type { Message } from '../../common/contract';
 import { errorText } from '../state/modelsSlice';
-import { displayStatus } from '../state/messageList';
+import { displayStatus, versionOf } from '../state/messageList';
 import {
   selectBusy,
   selectEditing,
@@ -12,6 +12,7 @@ import {
   selectIsLive,
   selectIsPinned,
   selectReadOnly,
+  selectReplyVersions,
   selectStreamText,
   type HorizonPlacement,
 } from '../state/selectors';
@@ -137,6 +138,7 @@ function MessageActions({ message, canRegenerate, pinned }: MessageActionsProps)
           <PinIcon />
         </button>
       )}
+      {canRegenerate && <VersionSwitch message={message} />}
       {canRegenerate && !readOnly && (
         <button
           type="button"
@@ -155,6 +157,41 @@ function MessageActions({ message, canRegenerate, pinned }: MessageActionsProps)
         </button>
       )}
     </div>
+  );
+}
+
+/** ‹ 1/2 ›: the versions of the last reply that regenerate kept, each shown in its place on demand. */
+function VersionSwitch({ message }: { readonly message: Message }) {
+  const store = useStoreApi();
+  const busy = useAppStore(selectBusy);
+  const readOnly = useAppStore(selectReadOnly) !== null;
+  const version = versionOf(useAppStore(selectReplyVersions), message);
+  if (!version) return null;
+  const { index, ids } = version;
+  const show = (to: number) => {
+    void store
+      .getState()
+      .showVersion(ids[to])
+      .then((error) => error && store.getState().pushNotice('error', `Could not show that version: ${errorText(error)}`));
+  };
+  return (
+    <span className="version-switch" role="group" aria-label="Reply versions" data-testid="version-switch">
+      <button type="button" className="icon-button" aria-label="Previous version" disabled={busy || readOnly || index === 0} onClick={() => show(index - 1)}>
+        ‹
+      </button>
+      <span className="version-count" aria-label={`Version ${index + 1} of ${ids.length}`}>
+        {index + 1}/{ids.length}
+      </span>
+      <button
+        type="button"
+        className="icon-button"
+        aria-label="Next version"
+        disabled={busy || readOnly || index === ids.length - 1}
+        onClick={() => show(index + 1)}
+      >
+        ›
+      </button>
+    </span>
   );
 }
 

@@ -6,6 +6,9 @@ import {
   selectActiveId,
   selectActiveOverrides,
   selectAppInfo,
+  selectResolvedProvider,
+  selectResolvedSink,
+  selectResolvedWindow,
   selectSettings,
   selectSettingsDialog,
 } from '../state/selectors';
@@ -20,9 +23,17 @@ import { useAppStore, useStoreApi } from '../state/storeContext';
 import type { SettingsTab } from '../state/uiSlice';
 import { Dialog } from './Dialog';
 import { LocalServerSettings } from './LocalServerSettings';
-import { SettingsFields } from './SettingsFields';
+import { SettingsFields, type SettingsFieldsProps } from './SettingsFields';
 import { SettingsForm } from './SettingsForm';
 import { useSettingsForm } from './useSettingsForm';
+
+/** What `auto` came to for the open conversation and the loaded model. */
+function useResolvedAuto(): SettingsFieldsProps['resolved'] {
+  const sink = useAppStore(selectResolvedSink);
+  const window = useAppStore(selectResolvedWindow);
+  const provider = useAppStore(selectResolvedProvider);
+  return useMemo(() => ({ sink, window, provider }), [sink, window, provider]);
+}
 
 export function SettingsDialog() {
   const store = useStoreApi();
@@ -98,6 +109,7 @@ function AppSettingsFormBody({
   readonly onDone: () => void;
 }) {
   const store = useStoreApi();
+  const resolved = useResolvedAuto();
   const { draft, errors, onChange, formError, saving, submit } = useSettingsForm(
     initial,
     patchFromDraft,
@@ -106,7 +118,7 @@ function AppSettingsFormBody({
   );
   return (
     <SettingsForm formError={formError} saving={saving} onSubmit={submit} onCancel={onDone}>
-      <SettingsFields draft={draft} errors={errors} onChange={onChange} mode="app" providers={providers} />
+      <SettingsFields draft={draft} errors={errors} onChange={onChange} mode="app" providers={providers} resolved={resolved} />
     </SettingsForm>
   );
 }
@@ -117,6 +129,7 @@ function ConversationSettingsForm() {
   const overrides = useAppStore(selectActiveOverrides);
   const settings = useAppStore(selectSettings);
   const defaults = useMemo(() => (settings ? draftFromSettings(settings) : undefined), [settings]);
+  const resolved = useResolvedAuto();
   const done = () => store.getState().closeSettings();
   const { draft, setDraft, errors, setErrors, onChange, formError, saving, submit } = useSettingsForm(
     draftFromOverrides(overrides),
@@ -145,7 +158,7 @@ function ConversationSettingsForm() {
         </button>
       }
     >
-      <SettingsFields draft={draft} errors={errors} onChange={onChange} mode="override" defaults={defaults} />
+      <SettingsFields draft={draft} errors={errors} onChange={onChange} mode="override" defaults={defaults} resolved={resolved} />
     </SettingsForm>
   );
 }

@@ -4,7 +4,7 @@
 import { useId, type ReactNode } from 'react';
 import { PROVIDER_LABELS, type ProviderName } from '../../common/providers';
 import type { AppInfo } from '../../common/contract';
-import { FIELD_LABELS, type FieldErrors, type SettingsDraft, type SettingsField } from '../state/settingsForm';
+import { FIELD_LABELS, resolvedAuto, type FieldErrors, type SettingsDraft, type SettingsField } from '../state/settingsForm';
 
 export interface SettingsFieldsProps {
   readonly draft: SettingsDraft;
@@ -15,21 +15,26 @@ export interface SettingsFieldsProps {
   /** The app settings, shown as placeholders of blank overrides. */
   readonly defaults?: SettingsDraft;
   readonly providers?: AppInfo['providers'];
+  /** What `auto` came to for the open conversation and the loaded model (null: unknown or not auto). */
+  readonly resolved?: { readonly sink: number | null; readonly window: number | null; readonly provider: string | null };
 }
 
 interface FieldProps {
   readonly label: string;
   readonly hint?: string;
+  /** What the field's `auto` came to, e.g. "auto (252)". */
+  readonly resolved?: string | null;
   readonly error?: string;
   readonly wide?: boolean;
   readonly children: (ids: { id: string; describedBy: string | undefined; invalid: boolean }) => ReactNode;
 }
 
-export function Field({ label, hint, error, wide, children }: FieldProps) {
+export function Field({ label, hint, resolved, error, wide, children }: FieldProps) {
   const id = useId();
   const hintId = `${id}-hint`;
   const errorId = `${id}-error`;
-  const describedBy = [error ? errorId : null, hint ? hintId : null].filter(Boolean).join(' ') || undefined;
+  const resolvedId = `${id}-resolved`;
+  const describedBy = [error ? errorId : null, resolved ? resolvedId : null, hint ? hintId : null].filter(Boolean).join(' ') || undefined;
   return (
     <div className={`field ${wide ? 'is-wide' : ''} ${error ? 'has-error' : ''}`}>
       <label htmlFor={id}>{label}</label>
@@ -37,6 +42,11 @@ export function Field({ label, hint, error, wide, children }: FieldProps) {
       {error && (
         <p className="field-error" id={errorId}>
           {error}
+        </p>
+      )}
+      {resolved && (
+        <p className="field-resolved" id={resolvedId} data-testid="resolved-auto">
+          Now: {resolved}
         </p>
       )}
       {hint && (
@@ -57,7 +67,8 @@ const NUMBER_FIELDS: readonly { field: SettingsField; hint: string }[] = [
   { field: 'maxTokens', hint: 'Longest reply, in tokens.' },
 ];
 
-export function SettingsFields({ draft, errors, onChange, mode, defaults, providers }: SettingsFieldsProps) {
+export function SettingsFields({ draft, errors, onChange, mode, defaults, providers, resolved }: SettingsFieldsProps) {
+  const autoOf = (field: 'sink' | 'window') => resolvedAuto(draft[field], mode === 'override' ? defaults?.[field] : undefined, resolved?.[field] ?? null);
   const placeholder = (field: SettingsField, fallback = '') =>
     mode === 'override' ? `Default: ${defaults?.[field] || fallback}` : fallback;
   const text = (field: SettingsField, fallback?: string) => (ids: { id: string; describedBy: string | undefined; invalid: boolean }) => (
@@ -121,10 +132,10 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
       <fieldset className="settings-group">
         <legend>Context cache</legend>
         <div className="field-grid">
-          <Field label={FIELD_LABELS.sink} error={errors.sink} hint='Tokens kept from the very start (the system prompt). A whole number, or "auto".'>
+          <Field label={FIELD_LABELS.sink} error={errors.sink} resolved={autoOf('sink')} hint='Tokens kept from the very start (the system prompt). A whole number, or "auto".'>
             {text('sink', 'auto')}
           </Field>
-          <Field label={FIELD_LABELS.window} error={errors.window} hint='How many recent tokens the model sees. A whole number, or "auto".'>
+          <Field label={FIELD_LABELS.window} error={errors.window} resolved={autoOf('window')} hint='How many recent tokens the model sees. A whole number, or "auto".'>
             {text('window', 'auto')}
           </Field>
           <Field
@@ -169,7 +180,9 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
                   aria-invalid={ids.invalid || undefined}
                   onChange={(e) => onChange('provider', e.target.value)}
                 >
-                  <option value="auto">Auto</option>
+                  <option value="auto">
+                    {resolved?.provider ? `Auto (${PROVIDER_LABELS[resolved.provider as ProviderName] ?? resolved.provider})` : 'Auto'}
+                  </option>
                   {(providers ?? [{ name: 'cpu', available: true }]).map((p) => (
                     <option key={p.name} value={p.name} title={p.reason}>
                       {PROVIDER_LABELS[p.name as ProviderName] ?? p.name}

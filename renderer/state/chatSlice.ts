@@ -3,7 +3,7 @@
 import type { ApiError, Conversation, Message } from '../../common/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
-import { titleFromMessage, UNTITLED, upsertMessage, type StreamKind } from './messageList';
+import { titleFromMessage, UNTITLED, upsertMessage, versionsAfterRegenerate, type StreamKind } from './messageList';
 
 /** The open conversation's header fields (its messages live in `messages`). */
 export type ActiveConversation = Omit<Conversation, 'messages'>;
@@ -26,7 +26,10 @@ export interface ChatSlice {
   applyMessage(conversationId: string, message: Message): void;
   /** Sends `content` to the open conversation (creating one when none is open). */
   send(content: string): Promise<ApiError | null>;
+  /** Answers the last user message again; the reply it replaces stays as a version of it. */
   regenerate(): Promise<ApiError | null>;
+  /** Shows reply version `messageId` in place of the last reply (the engine's cache follows it). */
+  showVersion(messageId: string): Promise<ApiError | null>;
   editAndResend(messageId: string, content: string): Promise<ApiError | null>;
   stop(): Promise<void>;
   /** Pins message `messageId` of the open conversation to the model's memory, or unpins it. */
@@ -118,8 +121,27 @@ export function createChatSlice(deps: StoreDeps): SliceCreator<ChatSlice> {
         if (!id) return Promise.resolve<ApiError>({ code: 'bad-request', message: 'Open a conversation first.' });
         return startStream('regenerate', async () => {
           const start = await api.invoke('chat.regenerate', { conversationId: id });
+          const { active, messages } = get();
+          if (active?.id === id) set({ active: { ...active, replyVersions: versionsAfterRegenerate(active.replyVersions, messages, start.reply) } });
           get().beginStream(start, 'regenerate');
         });
+      },
+
+      async showVersion(messageId) {
+        const id = get().activeId;
+        if (!id) return { code: 'bad-request', message: 'Open a conversation first.' };
+        if (busy()) return busyError;
+        try {
+          const { conversation, reprocessedTokens } = await api.invoke('chat.showVersion', { conversationId: id, messageId });
+          if (get().activeId !== id) return null;
+          get().showConversation(conversation, get().readOnly);
+          if (reprocessedTokens > 0) {
+            get().pushNotice('info', `The model read this conversation again to follow the version shown (${reprocessedTokens.toLocaleString('en-US')} tokens re-processed).`);
+          }
+          return null;
+        } catch (error) {
+          return toApiError(error);
+        }
       },
 
       editAndResend(messageId, content) {

@@ -1,6 +1,6 @@
 // Pure reducers over a conversation's message array: upserts from `message` events, the state change a
 // new stream makes (send, regenerate, edit), and how a finished stream becomes a stored reply. Renderer.
-import type { DoneReason, GenerationStats, Message, StreamStart } from '../../common/contract';
+import type { Conversation, DoneReason, GenerationStats, Message, StreamStart } from '../../common/contract';
 import type { MessageStats } from '../../common/conversationSchema';
 
 /** What the user did to start a stream; decides which messages the new reply replaces. */
@@ -113,4 +113,29 @@ export const UNTITLED = 'New conversation';
 export function titleFromMessage(content: string): string {
   const line = content.trim().split('\n', 1)[0].replace(/\s+/g, ' ');
   return line.length > 60 ? `${line.slice(0, 57).trimEnd()}…` : line;
+}
+
+/** Reply versions by the id of the message they answer (Conversation.replyVersions). */
+export type ReplyVersions = NonNullable<Conversation['replyVersions']>;
+
+/**
+ * The reply versions once a regenerate started `reply` on `messages` (the thread before it): the reply it
+ * replaces joins the versions of the message they answer (as the conversation file folds it), then `reply`.
+ */
+export function versionsAfterRegenerate(versions: Readonly<ReplyVersions> | undefined, messages: readonly Message[], reply: Message): ReplyVersions {
+  const replaced = messages.at(-1);
+  const all: ReplyVersions = { ...versions };
+  if (replaced?.role !== 'assistant' || replaced.parentId === undefined) return all;
+  const list = (all[replaced.parentId] ?? []).filter((m) => m.id !== replaced.id && m.id !== reply.id);
+  const at = all[replaced.parentId]?.findIndex((m) => m.id === replaced.id) ?? -1;
+  list.splice(at < 0 ? list.length : at, 0, replaced);
+  all[replaced.parentId] = [...list, { ...reply, parentId: replaced.parentId }];
+  return all;
+}
+
+/** Where `reply` stands among the versions of its message (`index` 0-based), or null when it has no others. */
+export function versionOf(versions: Readonly<ReplyVersions> | undefined, reply: Readonly<Message>): { index: number; ids: readonly string[] } | null {
+  const list = reply.parentId === undefined ? undefined : versions?.[reply.parentId];
+  const index = list?.findIndex((m) => m.id === reply.id) ?? -1;
+  return list && list.length > 1 && index >= 0 ? { index, ids: list.map((m) => m.id) } : null;
 }

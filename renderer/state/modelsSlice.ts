@@ -38,6 +38,10 @@ export interface ModelsSlice extends DownloadsSlice {
    * that load's failure (the folder was accepted but the engine cannot run it).
    */
   importModel(dir: string, mode?: ImportMode): Promise<ImportResult>;
+  /** The desktop app has a native folder dialog; a browser types the path instead. */
+  readonly canPickFolder: boolean;
+  /** The native folder dialog: the chosen folder, or null (cancelled, or no dialog here). */
+  pickModelFolder(): Promise<string | null>;
   /** Fetches `models.inspect` for `id` unless it is known (or being fetched) for the model's current folder. */
   inspectModel(id: string): Promise<void>;
   /** Deletes a downloaded or copied model's folder, or forgets an imported one. */
@@ -62,6 +66,17 @@ export function createModelsSlice(deps: StoreDeps): SliceCreator<ModelsSlice> {
     loadingModelId: null,
     modelErrors: {},
     modelDetails: {},
+    canPickFolder: api.pickFolder !== undefined,
+
+    async pickModelFolder() {
+      if (!api.pickFolder) return null;
+      try {
+        return await api.pickFolder('Open model folder');
+      } catch (error) {
+        get().pushNotice('error', `Could not open the folder dialog: ${toApiError(error).message}`);
+        return null;
+      }
+    },
 
     async refreshModels() {
       try {

@@ -1,6 +1,7 @@
 // Named selectors: every component reads the store through one of these, one field each, so a change
 // re-renders only its readers (STYLE principle 8). Renderer.
 import type { Message } from '../../common/contract';
+import { effectiveChatSettings } from '../../common/settingsSchema';
 import type { AppState } from './appState';
 import { NEW_CONVERSATION_DRAFT } from './uiSlice';
 
@@ -12,6 +13,8 @@ export const selectActiveId = (s: AppState) => s.activeId;
 export const selectActive = (s: AppState) => s.active;
 export const selectActiveTitle = (s: AppState) => s.active?.title ?? null;
 export const selectActiveOverrides = (s: AppState) => s.active?.settings;
+/** Versions of the open conversation's replies, by the message they answer (regenerate keeps them). */
+export const selectReplyVersions = (s: AppState) => s.active?.replyVersions;
 export const selectOpening = (s: AppState) => s.opening;
 /** Why the open conversation cannot be changed (a damaged file), or null. */
 export const selectReadOnly = (s: AppState) => s.readOnly;
@@ -41,6 +44,7 @@ export const selectCurrentModel = (s: AppState) => s.currentModel;
 export const selectCurrentModelDir = (s: AppState) => s.currentModel?.dir ?? null;
 export const selectHasModel = (s: AppState) => s.currentModel !== null;
 export const selectLoadingModelId = (s: AppState) => s.loadingModelId;
+export const selectCanPickFolder = (s: AppState) => s.canPickFolder;
 export const selectModelErrors = (s: AppState) => s.modelErrors;
 export const selectCatalog = (s: AppState) => s.catalog;
 export const selectCatalogError = (s: AppState) => s.catalogError;
@@ -58,6 +62,17 @@ export const selectHubBaseUrl = (s: AppState) => s.settings?.hubBaseUrl ?? 'http
 export const selectHfTokenMirror = (s: AppState) => s.settings?.hfTokenMirror ?? null;
 
 export const selectSettings = (s: AppState) => s.settings;
+/** The sink size the engine chose for the open conversation, where its setting is `auto`; else null. */
+export const selectResolvedSink = (s: AppState) => resolvedCache(s, 'sink');
+/** The window size the engine chose for the open conversation, where its setting is `auto`; else null. */
+export const selectResolvedWindow = (s: AppState) => resolvedCache(s, 'window');
+/** The provider the loaded model runs on, where it was loaded with provider `auto`; else null. */
+export const selectResolvedProvider = (s: AppState) => (s.currentModel?.providerNote != null ? s.currentModel.provider : null);
+
+function resolvedCache(s: AppState, field: 'sink' | 'window'): number | null {
+  if (!s.settings || s.cacheStatus !== 'ready' || !s.cacheMirror.loaded) return null;
+  return effectiveChatSettings(s.settings, s.active?.settings).cache[field] === 'auto' ? s.cacheMirror[field] : null;
+}
 export const selectTheme = (s: AppState) => s.settings?.theme ?? 'system';
 export const selectAppInfo = (s: AppState) => s.appInfo;
 

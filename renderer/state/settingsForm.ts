@@ -51,6 +51,15 @@ export function labelledMessage(field: SettingsField, message: string): string {
   const named = /^((?:\w+\.)*)(\w+) /.exec(message);
   return named && named[2] === field ? `${FIELD_LABELS[field]} ${message.slice(named[0].length)}` : message;
 }
+
+/**
+ * What a cache field of the form shows as `auto` came to, as "auto (252)": when the field reads `auto`
+ * (or, blank in an overrides draft, falls back to an `auto` default) and the engine's value is known.
+ */
+export function resolvedAuto(shown: string, fallback: string | undefined, resolved: number | null): string | null {
+  const value = shown.trim() || (fallback ?? '');
+  return resolved !== null && value.trim().toLowerCase() === 'auto' ? `auto (${resolved.toLocaleString('en-US')})` : null;
+}
 export type SamplingField = 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty' | 'maxTokens';
 
 /** The form as typed: every field a string. In an overrides draft, '' means "use the app setting". */

@@ -1,5 +1,6 @@
 // UI slice: which page and dialog are showing, notices (toasts), composer drafts, the message being
 // edited, the side panel, the connection state and (for the cache view) the horizon. Renderer.
+import { isWideWindow } from '../platform';
 import type { ConnectionState } from '../webSocketApi';
 import type { SliceCreator } from './appState';
 
@@ -82,7 +83,8 @@ export function createUiSlice(): SliceCreator<UiSlice> {
   return (set) => ({
     view: 'chat',
     settingsDialog: null,
-    cachePanelOpen: false,
+    // Open from the start where it fits beside the chat: the first screen shows the cache at work.
+    cachePanelOpen: isWideWindow(),
     sidebarShown: false,
     notices: [],
     composerFocusTick: 0,

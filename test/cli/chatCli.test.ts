@@ -69,7 +69,7 @@ describe('npm run chat', () => {
     for (const option of ['--model', '--prompt', '--system', '--sink', '--window', '--positions', '--max-tokens', '--temperature', '--top-k', '--top-p', '--min-p', '--repetition-penalty', '--seed', '--greedy', '--raw', '--provider', '--json']) {
       expect(stdout.split('\n').filter((line) => line.trimStart().startsWith(`${option} `)), option).toHaveLength(1);
     }
-    expect(stdout).toMatch(/--max-tokens N\s+longest reply in tokens \(default: 512\)/);
+    expect(stdout).toMatch(/--max-tokens N\s+longest reply in tokens \(default: 512, ended at a word's end, at most 576\)/);
     expect(stdout).toMatch(/--temperature T\s+.*\(default: 0\.7\)/);
   });
 
@@ -80,6 +80,25 @@ describe('npm run chat', () => {
     };
     const [a, b] = await Promise.all([reply(), reply()]);
     expect(a).not.toEqual(b);
+  });
+
+  it('without --max-tokens, ends a reply at the end of the word it is in once it has 512 tokens', async () => {
+    // A reply that never ends by itself, so only the length ends it.
+    const endless = (await ensureFixture('tiny-endless')).dir;
+    const reply = async (...extra: string[]) => {
+      const { stdout, stderr } = await cli('chat', ['--model', endless, '--prompt', 'hello', '--seed', '7', '--json', ...extra]);
+      const out = lines(stdout);
+      return { texts: out.filter((l) => l.type === 'token').map((l) => l.text as string), done: out.at(-1)!, stderr };
+    };
+    const [byDefault, longer] = await Promise.all([reply(), reply('--max-tokens', '700')]);
+    expect(byDefault.done).toMatchObject({ type: 'done', reason: 'max' });
+    const n = byDefault.texts.length;
+    expect(n).toBeGreaterThanOrEqual(512);
+    expect(n).toBeLessThan(576);
+    // The same reply, cut where the next token opens a new word and nowhere earlier past 512.
+    expect(byDefault.texts).toEqual(longer.texts.slice(0, n));
+    expect(longer.texts[n]).toMatch(/^\s/);
+    expect(longer.texts.slice(512, n).filter((t) => /^\s/.test(t))).toEqual([]);
   });
 
   it('--attention adds one event per forward pass: the sinks\' share overall and per layer, the most-attended slots', async () => {

@@ -42,7 +42,7 @@ describe('cache panel: Attention mode', () => {
     const session = await e2e.start({ model: 'tiny', settings });
     const page = await session.openPage();
     await composer(page).waitFor();
-    await page.getByRole('button', { name: 'Cache panel' }).click();
+    // The panel is open from the start in the harness's 1280 px window.
     const panel = page.getByTestId('cache-panel');
     await panel.getByRole('radio', { name: 'Attention' }).click();
     await panel.getByTestId('attention-summary').waitFor();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { BRIDGE_PATH, type CacheViewWithText } from '../../common/contract';
+import { wordCut } from '../../renderer/components/cache/wordCut';
 import { gateBridge, type BridgeGate } from './bridgeGate';
 import { chatTurn, composer, lastReply, sendMessage, waitForReply } from './chatPage';
 import { screenshotPath, useE2E, type E2ESession } from './e2eHarness';
@@ -63,8 +64,8 @@ function resetRenderCounts(page: Page): Promise<void> {
   });
 }
 
+/** The panel is open from the start in the harness's 1280 px window; waits for it. */
 async function openPanel(page: Page): Promise<void> {
-  await page.getByRole('button', { name: 'Cache panel' }).click();
   await page.getByTestId('cache-panel').waitFor();
 }
 
@@ -167,6 +168,11 @@ describe('cache panel', () => {
     const cut = page.locator(`[data-testid="message"][data-message-id="${horizon.messageId}"]`);
     expect(await cut.getByTestId('horizon-marker').count()).toBe(1);
     expect(await cut.getByTestId('out-of-view-text').getAttribute('data-chars')).toBe(String(horizon.char));
+    // Drawn between words: where the horizon splits a word, the line goes before it and names the part out of view.
+    const content = session.events.since(0, 'message').findLast((e) => e.message.id === reply.id)!.message.content;
+    const split = wordCut(content, horizon.char);
+    expect(await marker.getAttribute('data-in-word')).toBe(split ? 'true' : null);
+    if (split) expect(await marker.getAttribute('aria-label')).toBe(`The model can no longer see above this line, nor “${split.hidden}” of “${split.word}”`);
     expect(await page.locator('[data-testid="message"][data-role="user"]').getAttribute('class')).toContain('horizon-hidden');
     // The fixture's 4 sinks hold `<|im_start|>▁system↵…`: the system prompt is only partly pinned.
     expect(await page.getByTestId('system-prompt').getAttribute('data-pinned')).toBe(String(owners.pinnedChars[0] > 0 ? 'part' : 'none'));

@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { PROVIDER_LABELS } from '../../common/providers';
 import { chatTurn, composer } from './chatPage';
 import { useE2E } from './e2eHarness';
 
@@ -20,6 +21,9 @@ describe('first run with the demo model', () => {
     expect(await page.getByTestId('first-run').count()).toBe(0);
     const picker = page.getByRole('combobox', { name: 'Model' });
     expect(await picker.locator('option:checked').textContent()).toBe('Demo · TinyStories 260K');
+    // The first screen shows the cache: the panel is open where the window fits it beside the chat.
+    await page.getByTestId('cache-panel').waitFor();
+    expect(await page.getByRole('button', { name: 'Cache panel' }).getAttribute('aria-pressed')).toBe('true');
 
     // Greedy, it continues the story as llama2.c's run.c does.
     const reply = await chatTurn(page, 'Once upon a time', session);
@@ -49,8 +53,8 @@ describe('first run with the demo model', () => {
     // The new conversation is open once the first one's transcript has left the page.
     await page.locator('[data-message-id]').first().waitFor({ state: 'detached' });
     await chatTurn(page, 'Tom and his dog', session);
-    const titles = await page.locator('.conversation-title').allTextContents();
-    expect(titles).toEqual(['Tom and his dog', 'Lily wanted to']);
+    // The new title arrives with the conversation list's next event.
+    await expect.poll(() => page.locator('.conversation-title').allTextContents()).toEqual(['Tom and his dog', 'Lily wanted to']);
     const stored = await session.call('conversations.list', {});
     expect(stored.map((c) => c.title)).toEqual(['Tom and his dog', 'Lily wanted to']);
   });
@@ -69,12 +73,14 @@ async function hittable(page: Page, target: Locator): Promise<boolean> {
 describe('a small window', () => {
   it('at 800×600 the open cache panel leaves a usable chat, and sidebar and panel both toggle', async () => {
     const session = await e2e.start({ model: 'demo', settings: { sampling: { maxTokens: 8 } } });
-    const page = await session.openPage();
-    await page.setViewportSize({ width: 800, height: 600 });
+    const page = await session.openPage({ beforeLoad: (p) => p.setViewportSize({ width: 800, height: 600 }) });
     await chatTurn(page, 'Once upon a time', session);
+    // Too narrow for the panel beside sidebar and chat, so it starts closed.
     const panelToggle = page.getByRole('button', { name: 'Cache panel' });
-    await panelToggle.click();
     const panel = page.getByTestId('cache-panel');
+    expect(await panelToggle.getAttribute('aria-pressed')).toBe('false');
+    expect(await panel.count()).toBe(0);
+    await panelToggle.click();
     await panel.waitFor();
 
     const chat = (await page.locator('main.main').boundingBox())!;
@@ -119,6 +125,10 @@ describe('keyboard shortcuts', () => {
 
     await page.keyboard.press('Control+k');
     await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { getAttribute(n: string): string | null } | null } }).document.activeElement?.getAttribute('aria-label'))).toBe('Search conversations');
+    // The panel, open from the start in a wide window, goes and comes back by key.
+    await page.getByTestId('cache-panel').waitFor();
+    await page.keyboard.press('Control+Shift+K');
+    await page.getByTestId('cache-panel').waitFor({ state: 'detached' });
     await page.keyboard.press('Control+Shift+K');
     await page.getByTestId('cache-panel').waitFor();
     await page.keyboard.press('Control+n');
@@ -129,12 +139,32 @@ describe('keyboard shortcuts', () => {
   });
 });
 
+describe('settings', () => {
+  it("show what 'auto' came to: the engine's sink and window for the open conversation, the provider of the loaded model", async () => {
+    const session = await e2e.start({ model: 'demo', settings: { sampling: { maxTokens: 8 } } });
+    const page = await session.openPage();
+    await chatTurn(page, 'Once upon a time', session);
+    const conversationId = session.events.since(0, 'message').at(-1)!.conversationId;
+    const view = (await session.call('cache.view', { conversationId }))!;
+    await page.locator('[data-testid="cache-panel"][data-status="ready"]').waitFor();
+    await page.keyboard.press('Control+,');
+    const dialog = page.getByRole('dialog', { name: 'Settings' });
+    const note = (label: string) => dialog.locator('.field').filter({ has: page.getByLabel(label, { exact: true }) }).getByTestId('resolved-auto');
+    expect(await note('Sink tokens').textContent()).toBe(`Now: auto (${view.sink})`);
+    expect(await note('Window tokens').textContent()).toBe(`Now: auto (${view.window.toLocaleString('en-US')})`);
+    const { provider } = (await session.call('models.current', {}))!;
+    expect(await dialog.getByLabel('Provider').locator('option[value="auto"]').textContent()).toBe(`Auto (${PROVIDER_LABELS[provider]})`);
+    // The conversation's own tab says the same for its blank (app default) fields.
+    await dialog.getByRole('tab', { name: 'This conversation' }).click();
+    expect(await note('Window tokens').textContent()).toBe(`Now: auto (${view.window.toLocaleString('en-US')})`);
+  });
+});
+
 describe('the cache panel', () => {
   it('fits its slot table into the 320 px panel', async () => {
     const session = await e2e.start({ model: 'demo', settings: { sampling: { maxTokens: 24 } } });
     const page = await session.openPage();
     await chatTurn(page, 'Once upon a time', session);
-    await page.getByRole('button', { name: 'Cache panel' }).click();
     const panel = page.getByTestId('cache-panel');
     await panel.getByRole('button', { name: 'Show slots as a table' }).click();
     await panel.getByTestId('cache-table').waitFor();
@@ -223,8 +253,7 @@ describe('contrast', () => {
 describe('notices', () => {
   it('never cover the Send button or a catalog Download button', async () => {
     const session = await e2e.start({ model: 'demo' });
-    const page = await session.openPage();
-    await page.setViewportSize({ width: 800, height: 600 });
+    const page = await session.openPage({ beforeLoad: (p) => p.setViewportSize({ width: 800, height: 600 }) });
     await page.getByRole('textbox', { name: 'Message' }).fill('Once upon a time');
     // Each damaged model list is set aside and reported as a repair: three toasts at once.
     for (let i = 0; i < 3; i++) {

@@ -272,6 +272,27 @@ describe('ChatSession', () => {
     expect(stopped.reason).toBe('stop');
     expect(stopped.text).toBe(free.text.slice(0, free.text.indexOf(stop)));
   });
+  it('past a soft length, ends before the next token that opens a word (not mid-word), leaving it unfed', async () => {
+    const texts: string[] = [];
+    await new ChatSession(model, SMALL).generate({ kind: 'chat', messages: [user('x')] }, sampled(120, 12), {
+      onToken: (t) => texts.push(t.text),
+    });
+    // A soft length that falls inside a word of this seed's reply: the reply runs on to that word's end.
+    const opensWord = (i: number) => /^\s/.test(texts[i] ?? '');
+    const soft = texts.findIndex((_, i) => i >= 20 && !opensWord(i) && !opensWord(i + 1));
+    const next = texts.findIndex((_, i) => i > soft && opensWord(i));
+    expect(soft).toBeGreaterThan(0);
+    expect(next).toBeGreaterThan(soft + 1);
+    const session = new ChatSession(model, SMALL);
+    const ended = await turn(session, [user('x')], { ...sampled(120, 12), endAtWordAfter: soft });
+    expect(ended.reason).toBe('max');
+    expect(ended.ids.length).toBe(next);
+    expect(ended.text).toBe(texts.slice(0, next).join(''));
+    // Every emitted token was fed (as before an end token): the next turn continues from all of them.
+    const again = await turn(session, [user('x'), { role: 'assistant', content: ended.text }, user('y')], sampled(4));
+    expect(again.stats.reprocessedTokens).toBe(0);
+  });
+
   it('undoes a prefill cancelled midway, so the next turn feeds the whole prompt again', async () => {
     const session = new ChatSession(model, { ...SMALL, chunkSize: 8 });
     await turn(session, [user('first')], sampled(5));

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cacheCounters } from '../../renderer/components/cache/CacheCounters';
 import { legendEntries } from '../../renderer/components/cache/CacheLegend';
 import { horizonParts, markdownBlocks } from '../../renderer/components/cache/HorizonText';
+import { wordCut } from '../../renderer/components/cache/wordCut';
 import { pinState } from '../../renderer/components/cache/SystemPromptRow';
 import { describeSlot, messageOf, slotDetails } from '../../renderer/components/cache/slotDetails';
 import { CacheMirror } from '../../renderer/state/cacheMirror';
@@ -17,6 +18,21 @@ describe('horizonParts', () => {
     expect(horizonParts(100, 'split', 40, 30)).toEqual({ pinned: 30, cut: 40 });
     expect(horizonParts(100, 'split', 10, 30)).toEqual({ pinned: 10, cut: 10 });
     expect(horizonParts(100, 'split', 250, 0)).toEqual({ pinned: 0, cut: 100 });
+  });
+
+  it('draws a horizon that splits a word before that word, naming the part out of view', () => {
+    const text = 'We must go.';
+    // "We mu|st go.": the line goes before "must"; the model no longer sees its "mu".
+    expect(wordCut(text, 5)).toEqual({ start: 3, hidden: 'mu', word: 'must' });
+    expect(wordCut(text, 3)).toBeNull(); // at the start of a word
+    expect(wordCut(text, 2)).toBeNull(); // at a space
+    expect(wordCut(text, 0)).toBeNull();
+    expect(wordCut(text, text.length)).toBeNull();
+    expect(wordCut(text, 10)).toEqual({ start: 8, hidden: 'go', word: 'go.' });
+    // Never back into the pinned text; very long words are quoted shortened.
+    expect(wordCut('Pinnedword', 8, 6)).toEqual({ start: 6, hidden: 'wo', word: 'word' });
+    const long = `see ${'x'.repeat(40)}`;
+    expect(wordCut(long, 30)).toEqual({ start: 4, hidden: 'x'.repeat(23) + '…', word: 'x'.repeat(23) + '…' });
   });
 
   it('tells a system prompt wholly, partly or not pinned', () => {

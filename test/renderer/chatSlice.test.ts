@@ -2,7 +2,7 @@
 // their StreamStart, a stored final reply ends the stream, and the busy guard. Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
 import type { StreamStart } from '../../common/contract';
-import { applyStreamStart, displayStatus, regenerableIndex, titleFromMessage, upsertMessage } from '../../renderer/state/messageList';
+import { applyStreamStart, displayStatus, regenerableIndex, titleFromMessage, upsertMessage, versionOf } from '../../renderer/state/messageList';
 import { msg, scriptedApi, stats, storeWith } from './rendererTestKit';
 
 const ids = (messages: readonly { id: string }[]) => messages.map((m) => m.id);
@@ -98,6 +98,31 @@ describe('chat actions', () => {
     expect(ids(state.messages)).toEqual(['u1', 'a2']);
     expect(state.stream).toMatchObject({ seq: 11, replyId: 'a2', kind: 'regenerate', text: '' });
     expect(state.pending).toBeNull();
+  });
+
+  it('regenerate keeps the replaced reply as a version; showing one asks main and shows the conversation it answers', async () => {
+    const a1 = msg('a1', 'assistant', 'Old answer', { parentId: 'u1' });
+    const api = scriptedApi({
+      'chat.regenerate': () => ({ seq: 11, conversationId: 'c1', reply: msg('a2', 'assistant', '', { status: 'streaming', parentId: 'u1' }) }),
+      'chat.showVersion': ({ messageId }) => ({
+        conversation: { id: 'c1', title: 'Chat', createdAt: 1, updatedAt: 2, messages: [msg('u1', 'user', 'Hi'), a1], replyVersions: { u1: [a1, msg('a2', 'assistant', 'New', { parentId: 'u1' })] } },
+        reprocessedTokens: messageId === 'a1' ? 40 : 0,
+      }),
+    });
+    const { store } = storeWith(api, [msg('u1', 'user', 'Hi'), a1]);
+    expect(versionOf(store.getState().active?.replyVersions, a1)).toBeNull();
+    await store.getState().regenerate();
+    const versions = store.getState().active?.replyVersions;
+    expect(versions?.u1.map((m) => m.id)).toEqual(['a1', 'a2']);
+    expect(versionOf(versions, store.getState().messages[1])).toEqual({ index: 1, ids: ['a1', 'a2'] });
+    // Still streaming: another version waits.
+    expect(await store.getState().showVersion('a1')).toMatchObject({ code: 'busy' });
+    store.setState({ stream: null });
+    expect(await store.getState().showVersion('a1')).toBeNull();
+    expect(api.calls.at(-1)).toEqual({ verb: 'chat.showVersion', args: { conversationId: 'c1', messageId: 'a1' } });
+    expect(ids(store.getState().messages)).toEqual(['u1', 'a1']);
+    expect(versionOf(store.getState().active?.replyVersions, a1)).toEqual({ index: 0, ids: ['a1', 'a2'] });
+    expect(store.getState().notices.at(-1)?.text).toBe('The model read this conversation again to follow the version shown (40 tokens re-processed).');
   });
 
   it('edit-and-resend calls chat.edit, closes the editor and truncates after the edited message', async () => {

@@ -55,6 +55,28 @@ describe('models slice', () => {
   });
 });
 
+describe('the folder dialog', () => {
+  it('is the desktop api’s native dialog where there is one, and absent in a browser', async () => {
+    const titles: string[] = [];
+    const desktop = { ...scriptedApi({}), pickFolder: (title: string) => (titles.push(title), Promise.resolve('/home/ada/models/smol')) };
+    const { store } = storeWith(desktop);
+    expect(store.getState().canPickFolder).toBe(true);
+    expect(await store.getState().pickModelFolder()).toBe('/home/ada/models/smol');
+    expect(titles).toEqual(['Open model folder']);
+
+    const browser = storeWith(scriptedApi({})).store;
+    expect(browser.getState().canPickFolder).toBe(false);
+    expect(await browser.getState().pickModelFolder()).toBeNull();
+  });
+
+  it('says so when the dialog fails', async () => {
+    const broken = { ...scriptedApi({}), pickFolder: () => Promise.reject(new Error('no display')) };
+    const { store } = storeWith(broken);
+    expect(await store.getState().pickModelFolder()).toBeNull();
+    expect(store.getState().notices.map((n) => n.text)).toEqual(['Could not open the folder dialog: no display']);
+  });
+});
+
 describe('changing the provider', () => {
   it('says it applies at the next load and offers to reload the loaded model now', async () => {
     const settings = (provider: string) => ({ ...defaultSettings(), provider }) as AppSettings;

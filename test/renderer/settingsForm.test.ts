@@ -2,7 +2,9 @@
 // field, for app defaults and conversation overrides alike. Runs under Vitest in Node.
 import { describe, expect, it } from 'vitest';
 import { defaultSettings } from '../../common/settingsSchema';
-import { blankDraft, draftFromOverrides, draftFromSettings, overridesFromDraft, patchFromDraft } from '../../renderer/state/settingsForm';
+import type { AppState } from '../../renderer/state/appState';
+import { selectResolvedProvider, selectResolvedSink, selectResolvedWindow } from '../../renderer/state/selectors';
+import { blankDraft, draftFromOverrides, draftFromSettings, overridesFromDraft, patchFromDraft, resolvedAuto } from '../../renderer/state/settingsForm';
 
 describe('app settings form', () => {
   it('turns the default settings back into an equivalent patch', () => {
@@ -80,5 +82,30 @@ describe('conversation overrides form', () => {
   it('reports invalid overrides per field', () => {
     const result = overridesFromDraft({ ...blankDraft(), minP: '2', sink: '-1' });
     expect(!result.ok && result.errors).toEqual({ minP: 'Min-p must be <= 1', sink: 'Sink tokens must be "auto" or a whole number >= 0' });
+  });
+});
+
+describe("what 'auto' came to", () => {
+  it('reads "auto (252)" where the field (or the default a blank override falls back to) is auto', () => {
+    expect(resolvedAuto('auto', undefined, 252)).toBe('auto (252)');
+    expect(resolvedAuto(' Auto ', undefined, 1020)).toBe('auto (1,020)');
+    expect(resolvedAuto('', 'auto', 36)).toBe('auto (36)');
+    expect(resolvedAuto('100', 'auto', 36)).toBeNull();
+    expect(resolvedAuto('', '100', 36)).toBeNull();
+    expect(resolvedAuto('auto', undefined, null)).toBeNull();
+  });
+
+  it("takes the engine's sink and window for the open conversation where its effective setting is auto", () => {
+    const state = (over: Partial<AppState>) =>
+      ({ settings: defaultSettings(), active: null, cacheStatus: 'ready', cacheMirror: { loaded: true, sink: 36, window: 988 }, currentModel: null, ...over }) as unknown as AppState;
+    expect([selectResolvedSink(state({})), selectResolvedWindow(state({}))]).toEqual([36, 988]);
+    // This conversation sets its own window: only the sink is auto there.
+    const own = state({ active: { settings: { cache: { window: 988 } } } as AppState['active'] });
+    expect([selectResolvedSink(own), selectResolvedWindow(own)]).toEqual([36, null]);
+    expect(selectResolvedSink(state({ cacheStatus: 'loading' }))).toBeNull();
+    // The provider: what a load with provider auto chose (it leaves a note saying why), else nothing.
+    const model = { provider: 'cpu', providerNote: 'Auto: no hardware accelerator found; running on CPU.' };
+    expect(selectResolvedProvider(state({ currentModel: model as AppState['currentModel'] }))).toBe('cpu');
+    expect(selectResolvedProvider(state({ currentModel: { ...model, providerNote: null } as AppState['currentModel'] }))).toBeNull();
   });
 });

@@ -105,4 +105,23 @@ describe('models.import', () => {
     expect(await h.call('models.list', {})).toEqual([]);
     expect(await exists(join(fixtureDir, 'onnx', 'model.onnx'))).toBe(true);
   });
+
+  it('says which folder to pick when given a model’s onnx/ subfolder or the folder holding it, and reads ~ as home', async () => {
+    const holder = join(scratch, 'holder');
+    cpSync(fixtureDir, join(holder, 'tiny'), { recursive: true });
+    const inner = await h.error('models.import', { dir: join(holder, 'tiny', 'onnx') });
+    expect(inner).toMatchObject({ code: 'model-invalid', detail: 'missing-file' });
+    expect(inner.message.endsWith(`This is a model's onnx/ subfolder: pick the folder above it, ${join(holder, 'tiny')}.`)).toBe(true);
+    const outer = await h.error('models.import', { dir: holder });
+    expect(outer.message).toContain(`This folder holds a model folder: pick ${join(holder, 'tiny')}.`);
+    const home = process.env.HOME;
+    process.env.HOME = holder;
+    try {
+      const model = await h.call('models.import', { dir: '~/tiny' });
+      expect(model).toMatchObject({ source: 'imported', dir: join(holder, 'tiny') });
+      await h.call('models.remove', { id: model.id });
+    } finally {
+      process.env.HOME = home;
+    }
+  });
 });

@@ -1,5 +1,5 @@
 // The preload's behaviour with Electron's two objects replaced by fakes: `window.ouro` exposes exactly
-// invoke + subscribe, rejects with the ApiError itself, and fans events from both ports out to listeners
+// invoke + subscribe + pickFolder, rejects with the ApiError itself, and fans events from both ports out to listeners
 // (replacing a port of the same role, ignoring what is not an app event). Runs under Vitest (Node).
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -43,9 +43,19 @@ beforeAll(async () => {
 });
 
 describe('preload', () => {
-  it('exposes only invoke and subscribe', () => {
+  it('exposes only invoke, subscribe and the folder dialog', () => {
     expect([...fake.exposed.keys()]).toEqual(['ouro']);
-    expect(Object.keys(api).sort()).toEqual(['invoke', 'subscribe']);
+    expect(Object.keys(api).sort()).toEqual(['invoke', 'pickFolder', 'subscribe']);
+  });
+
+  it('asks main for the native folder dialog and passes on a chosen path only', async () => {
+    fake.invoke.mockResolvedValueOnce('/home/ada/models/smol');
+    await expect(api.pickFolder!('Open model folder')).resolves.toBe('/home/ada/models/smol');
+    expect(fake.invoke).toHaveBeenLastCalledWith('ouro:pickFolder', 'Open model folder');
+    fake.invoke.mockResolvedValueOnce(null);
+    await expect(api.pickFolder!('Open model folder')).resolves.toBeNull();
+    fake.invoke.mockResolvedValueOnce({ path: '/x' });
+    await expect(api.pickFolder!('Open model folder')).resolves.toBeNull();
   });
 
   it('resolves results and rejects with the ApiError object', async () => {

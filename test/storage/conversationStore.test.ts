@@ -87,6 +87,37 @@ describe('ConversationStore round trip', () => {
     expect(await codeError(store.truncateAfter(id, u1.id))).toBe('unknown_message');
   });
 
+  it('keeps regenerated replies as versions of their message, shows another one, and a fresh store folds the same', async () => {
+    const root = await tempDir();
+    const store = new ConversationStore(root, { now: steppingClock() });
+    const { id } = await store.create({ title: 'T' });
+    const u1 = await store.appendMessage(id, { role: 'user', content: 'a question' });
+    const r1 = await store.appendMessage(id, { role: 'assistant', content: 'first answer' });
+    // Before any regenerate there are no versions (files written before versions fold as they did).
+    expect((await store.load(id)).replyVersions).toBeUndefined();
+    await store.truncateAfter(id, u1.id);
+    const writer = await store.beginStreaming(id, 'r2');
+    writer.append('second answer');
+    const r2 = (await writer.end({ status: 'complete', stats }))!;
+    const loaded = await store.load(id);
+    expect(loaded.messages.map((m) => m.id)).toEqual([u1.id, 'r2']);
+    expect(loaded.replyVersions).toEqual({ [u1.id]: [r1, r2] });
+    expect(ConversationSchema.parse(loaded)).toMatchObject({ replyVersions: { [u1.id]: [r1, r2] } });
+
+    const shown = await store.showVersion(id, u1.id, r1.id);
+    expect(shown.messages).toEqual([u1, r1]);
+    expect(shown.replyVersions).toEqual({ [u1.id]: [r1, r2] });
+    const fresh = await new ConversationStore(root).load(id);
+    expect(fresh.messages).toEqual([u1, r1]);
+    expect(fresh.replyVersions).toEqual({ [u1.id]: [r1, r2] });
+    expect(await codeError(store.showVersion(id, u1.id, 'nope'))).toBe('unknown_message');
+
+    // An edit replaces the message: its replies' versions go with it.
+    await store.truncateAfter(id, null);
+    await store.appendMessage(id, { role: 'user', content: 'another question' });
+    expect((await store.load(id)).replyVersions).toBeUndefined();
+  });
+
   it('lists newest first with counts and previews, and deletes a conversation with its snapshot', async () => {
     const root = await tempDir();
     const store = new ConversationStore(root, { now: steppingClock() });

@@ -6,6 +6,7 @@ import { memo, useMemo } from 'react';
 import { selectHorizonCharOffset, selectPinnedChars, type HorizonPlacement } from '../../state/selectors';
 import { useAppStore } from '../../state/storeContext';
 import { Markdown } from '../Markdown';
+import { wordCut, type WordCut } from './wordCut';
 
 export interface HorizonTextProps {
   readonly messageId: string;
@@ -19,11 +20,18 @@ export interface HorizonTextProps {
 export const PINNED_EXPLAINED =
   'Pinned: held in the attention-sink slots at the start of the cache, so the model keeps seeing it however long the chat grows.';
 
-/** The marker at the start of the model's window. */
-export function HorizonMarker() {
+const MARKER_TEXT = 'The model can no longer see above this line';
+
+/**
+ * The marker at the start of the model's window. Where the window begins inside a word (a token boundary
+ * the eye would take for a glitch: "We mu ┄ st"), the line is drawn before the word and says exactly
+ * which part of it the model no longer sees.
+ */
+export function HorizonMarker({ inWord }: { readonly inWord?: WordCut | null }) {
+  const text = inWord ? `${MARKER_TEXT}, nor “${inWord.hidden}” of “${inWord.word}”` : MARKER_TEXT;
   return (
-    <div className="horizon-marker" role="separator" aria-label="The model can no longer see above this line" data-testid="horizon-marker">
-      <span>The model can no longer see above this line</span>
+    <div className="horizon-marker" role="separator" aria-label={text} data-testid="horizon-marker" data-in-word={inWord ? 'true' : undefined}>
+      <span>{text}</span>
     </div>
   );
 }
@@ -96,6 +104,9 @@ export const HorizonText = memo(function HorizonText({ messageId, text, markdown
   const offset = useAppStore(selectHorizonCharOffset(messageId));
   const pinnedChars = useAppStore(selectPinnedChars(messageId));
   const { pinned, cut } = horizonParts(text.length, placement, offset, pinnedChars);
+  // The line is drawn between words; the marker names the part of the split word out of view.
+  const inWord = placement === 'split' ? wordCut(text, cut, pinned) : null;
+  const line = inWord?.start ?? cut;
   const blocks = useMemo(() => (markdown ? markdownBlocks(text) : [{ start: 0, text }]), [markdown, text]);
   if (cut === 0) return markdown ? <Markdown text={text} /> : <p className="message-plain">{text}</p>;
   const render = (from: number, to: number) =>
@@ -114,11 +125,11 @@ export const HorizonText = memo(function HorizonText({ messageId, text, markdown
       )}
       {cut > pinned && (
         <div className="horizon-out" data-testid="out-of-view-text" data-chars={cut - pinned}>
-          {render(pinned, cut)}
+          {line > pinned && render(pinned, line)}
         </div>
       )}
-      {placement === 'split' && <HorizonMarker />}
-      {cut < text.length && <div className="horizon-in">{render(cut, text.length)}</div>}
+      {placement === 'split' && <HorizonMarker inWord={inWord} />}
+      {line < text.length && <div className="horizon-in">{render(line, text.length)}</div>}
     </>
   );
 });
