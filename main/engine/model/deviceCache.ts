@@ -22,16 +22,11 @@ import {
   INT64,
   MODEL_GRAPH,
   MODEL_OPSET_IMPORT,
-  NODE_ATTRIBUTE,
   NODE_INPUT,
   OPSET_DOMAIN,
   OPSET_VERSION,
-  TENSOR_TYPE_ELEM,
-  TYPE_TENSOR,
-  VALUE_NAME,
-  VALUE_TYPE,
 } from './onnxFields';
-import { int64Initializer } from './graphNodes';
+import { int64Initializer, node, outputInfo } from './graphNodes';
 import { forEachField, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 
 /** What the rewrite needs of the model beyond its graph (config.json): KV geometry and the RoPE's rotated dims. */
@@ -83,24 +78,6 @@ const MODEL_IR_VERSION = 1;
 const SUBGRAPH_OPS = new Set(['If', 'Loop', 'Scan']);
 const FLOAT = 1;
 const FLOAT16 = 10;
-const ATTR_NAME = 1;
-const ATTR_I = 3;
-const ATTR_TYPE = 20;
-const ATTR_TYPE_INT = 2;
-
-function valueInfo(name: string, elemType: number): WireWriter {
-  return new WireWriter().stringField(VALUE_NAME, name).messageField(VALUE_TYPE, new WireWriter().messageField(TYPE_TENSOR, new WireWriter().varintField(TENSOR_TYPE_ELEM, elemType)));
-}
-
-function node(op: string, inputs: readonly string[], output: string, attrs: Readonly<Record<string, number>> = {}): WireWriter {
-  const w = new WireWriter();
-  for (const input of inputs) w.stringField(NODE_INPUT, input);
-  w.stringField(2, output).stringField(3, `${output}/${op}`).stringField(4, op);
-  for (const [name, value] of Object.entries(attrs)) {
-    w.messageField(NODE_ATTRIBUTE, new WireWriter().stringField(ATTR_NAME, name).varintField(ATTR_I, value).varintField(ATTR_TYPE, ATTR_TYPE_INT));
-  }
-  return w;
-}
 
 /** A node field of `buf` with every input named in `renames` renamed; every other field copied as it is. */
 function withInputsRenamed(buf: Uint8Array, span: FieldSpan, renames: ReadonlyMap<string, string>): Uint8Array {
@@ -169,9 +146,9 @@ export function planDeviceCache(model: Uint8Array, facts: GraphFacts, spec: Read
   const sinkSin = `${PREFIX}.sink_sin`;
   // Required inputs: onnxruntime-node feeds only a graph's declared inputs, never an initializer's
   // override, so the session seam fills the empty values when a run leaves them out.
-  g.messageField(GRAPH_INPUT, valueInfo(slotIndex, INT64));
-  g.messageField(GRAPH_INPUT, valueInfo(sinkCos, FLOAT));
-  g.messageField(GRAPH_INPUT, valueInfo(sinkSin, FLOAT));
+  g.messageField(GRAPH_INPUT, outputInfo(slotIndex, INT64));
+  g.messageField(GRAPH_INPUT, outputInfo(sinkCos, FLOAT));
+  g.messageField(GRAPH_INPUT, outputInfo(sinkSin, FLOAT));
   g.messageField(GRAPH_INITIALIZER, int64Initializer(c('zero'), [0]));
   g.messageField(GRAPH_INITIALIZER, int64Initializer(c('two'), [2]));
   g.messageField(GRAPH_INITIALIZER, int64Initializer(c('three'), [3]));
@@ -198,16 +175,16 @@ export function planDeviceCache(model: Uint8Array, facts: GraphFacts, spec: Read
     g.messageField(GRAPH_NODE, node('Slice', [k, c('zero'), c('sinks'), c('two')], at('sink')));
     let sink = at('sink');
     if (half) {
-      g.messageField(GRAPH_NODE, node('Cast', [sink], at('sink_f32'), { to: FLOAT }));
+      g.messageField(GRAPH_NODE, node('Cast', [sink], at('sink_f32'), [['to', FLOAT]]));
       sink = at('sink_f32');
     }
-    g.messageField(GRAPH_NODE, node('Gather', [sink, c('perm')], at('sink_pair'), { axis: 3 }));
+    g.messageField(GRAPH_NODE, node('Gather', [sink, c('perm')], at('sink_pair'), [['axis', 3]]));
     g.messageField(GRAPH_NODE, node('Mul', [sink, sinkCos], at('sink_cos')));
     g.messageField(GRAPH_NODE, node('Mul', [at('sink_pair'), sinkSin], at('sink_sin')));
     g.messageField(GRAPH_NODE, node('Add', [at('sink_cos'), at('sink_sin')], half ? at('rotated_f32') : at('rotated')));
-    if (half) g.messageField(GRAPH_NODE, node('Cast', [at('rotated_f32')], at('rotated'), { to: FLOAT16 }));
+    if (half) g.messageField(GRAPH_NODE, node('Cast', [at('rotated_f32')], at('rotated'), [['to', FLOAT16]]));
     g.messageField(GRAPH_NODE, node('Slice', [k, c('sinks'), c('end'), c('two')], at('ring')));
-    g.messageField(GRAPH_NODE, node('Concat', [at('rotated'), at('ring')], fed.get(k)!, { axis: 2 }));
+    g.messageField(GRAPH_NODE, node('Concat', [at('rotated'), at('ring')], fed.get(k)!, [['axis', 2]]));
     // The new rows into their slots, and what those slots held (for the undo journal).
     for (const [kind, past, next, old] of [['key', k, nextKeys, oldKeys], ['value', pastValues[l], nextValues, oldValues]] as const) {
       const rows = c(`new_${kind}_${l}`);
@@ -216,8 +193,8 @@ export function planDeviceCache(model: Uint8Array, facts: GraphFacts, spec: Read
       const oldName = `${PREFIX}.old.${l}.${kind}`;
       g.messageField(GRAPH_NODE, node('ScatterND', [past, slotIndex, rows], nextName));
       g.messageField(GRAPH_NODE, node('GatherND', [past, slotIndex], oldName));
-      g.messageField(GRAPH_OUTPUT, valueInfo(nextName, kvType));
-      g.messageField(GRAPH_OUTPUT, valueInfo(oldName, kvType));
+      g.messageField(GRAPH_OUTPUT, outputInfo(nextName, kvType));
+      g.messageField(GRAPH_OUTPUT, outputInfo(oldName, kvType));
       next.push(nextName);
       old.push(oldName);
     }
@@ -250,7 +227,7 @@ export function identityModel(elemType: 'float32' | 'float16'): Uint8Array {
   const g = new WireWriter()
     .messageField(GRAPH_NODE, node('Identity', ['x'], 'y'))
     .stringField(2, `${PREFIX}_download`)
-    .messageField(GRAPH_INPUT, valueInfo('x', type))
-    .messageField(GRAPH_OUTPUT, valueInfo('y', type));
+    .messageField(GRAPH_INPUT, outputInfo('x', type))
+    .messageField(GRAPH_OUTPUT, outputInfo('y', type));
   return new WireWriter().varintField(MODEL_IR_VERSION, 8).messageField(MODEL_OPSET_IMPORT, new WireWriter().stringField(OPSET_DOMAIN, '').varintField(OPSET_VERSION, 17)).messageField(MODEL_GRAPH, g).finish();
 }
