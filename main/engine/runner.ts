@@ -91,6 +91,9 @@ export class Runner {
   /** The session's attention outputs (null when it has none) and whether steps fetch them. */
   private readonly attentionOut: AttentionOutputs | null;
   private readonly attentionFetches: readonly string[];
+  /** What a device-cache step brings to the host: the logits, and the attention outputs while the view is open. */
+  private readonly deviceHostFetches: readonly string[];
+  private readonly deviceAttentionFetches: readonly string[];
   private attentionOn = false;
   private stepAttention: StepAttention | null = null;
   private slotAttention: SlotAttention | null = null;
@@ -126,6 +129,8 @@ export class Runner {
     this.fetches = [this.logitsOut, ...this.keysOut, ...this.valuesOut];
     this.attentionOut = fast !== null && this.newRowsOnly ? fast.attention : null;
     this.attentionFetches = this.attentionOut ? [...this.fetches, this.attentionOut.layers, this.attentionOut.mean] : this.fetches;
+    this.deviceHostFetches = [this.logitsOut];
+    this.deviceAttentionFetches = this.attentionOut ? [this.logitsOut, this.attentionOut.layers, this.attentionOut.mean] : this.deviceHostFetches;
     this.keyRows = new Array<KvArray>(this.keysOut.length);
     this.valueRows = new Array<KvArray>(this.valuesOut.length);
     if (cache.kvDtype !== io.kvDtype) throw new Error(`the cache holds ${cache.kvDtype} rows but the model's KV cache is ${io.kvDtype}`);
@@ -282,7 +287,7 @@ export class Runner {
     const withAttention = this.attentionOn;
     if (device) {
       const deviceFeeds = device.feedsFor(feeds, n);
-      const hostFetches = withAttention ? [this.logitsOut, this.attentionOut!.layers, this.attentionOut!.mean] : [this.logitsOut];
+      const hostFetches = withAttention ? this.deviceAttentionFetches : this.deviceHostFetches;
       const { host, device: out } = await this.session.runOnDevice(deviceFeeds, hostFetches, device.deviceFetches);
       this.stepBytes = { fed: hostBytes(Object.values(deviceFeeds)), fetched: hostBytes(Object.values(host)) };
       this.keepLastLogits(host[this.logitsOut]);
