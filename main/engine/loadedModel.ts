@@ -20,6 +20,8 @@ export interface LoadOptions {
   readonly fastOutputs?: boolean;
   /** Default true; false leaves out the attention view's outputs (benchmarks' closed-view baseline). */
   readonly attentionOutputs?: boolean;
+  /** Default true; false keeps the attention as exported (benchmarks' baseline). See onnxSession. */
+  readonly splitAttention?: boolean;
   /** Session-option overrides (benchmarks); see onnxSession. */
   readonly tuning?: SessionTuning;
   /** The device-cache path on a host provider too (tests of that path on any machine); see onnxSession. */
@@ -61,6 +63,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     intraOpThreads: options.threads,
     fastOutputs: options.fastOutputs,
     attentionOutputs: options.attentionOutputs,
+    splitAttention: options.splitAttention,
     tuning: options.tuning,
     deviceCache,
     deviceCacheOnHost: options.deviceCacheOnHost,

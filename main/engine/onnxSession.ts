@@ -102,6 +102,8 @@ export interface SessionOptions {
   fastOutputs?: boolean;
   /** With the fast outputs, also the attention view's (default true; false: benchmarks' baseline). */
   attentionOutputs?: boolean;
+  /** With the fast outputs, attention split so no step copies the cache (default true; false: benchmarks' baseline). */
+  splitAttention?: boolean;
   /**
    * The model's KV geometry and RoPE: on WebGPU (with fast outputs) the graph then gets the device-cache
    * rewrite, so the KV cache can stay in GPU memory (DESIGN §3). Absent: no rewrite.
@@ -264,6 +266,9 @@ class OrtDeviceTensor implements DeviceTensor {
   }
 }
 
+const WHOLE = new ort.Tensor('bool', Uint8Array.of(1), []);
+const ROWS_ONLY = new ort.Tensor('bool', Uint8Array.of(0), []);
+
 class OrtDecoderSession implements DecoderSession {
   readonly inputs: readonly ValueInfo[];
   readonly outputs: readonly ValueInfo[];
@@ -272,6 +277,8 @@ class OrtDecoderSession implements DecoderSession {
   private readonly emptyDeviceFeeds: Readonly<Record<string, ort.Tensor>>;
   /** Per dtype, the Identity session that downloads device tensors (created on first use). */
   private readonly downloaders = new Map<string, Promise<ort.InferenceSession>>();
+  /** A split graph's presents (whole only in a run that fetches one of them: model/splitAttention). */
+  private readonly splitPresents: ReadonlySet<string>;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -289,6 +296,8 @@ class OrtDecoderSession implements DecoderSession {
   ) {
     // The added inputs and outputs are the engine's, not the model's: the model's interface stays as exported.
     const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin] : []);
+    if (fastOutputs?.split) addedIn.add(fastOutputs.split.wholePresents);
+    this.splitPresents = new Set(fastOutputs?.split?.presents ?? []);
     this.inputs = valueInfos(session.inputMetadata).filter((i) => !addedIn.has(i.name));
     const added = new Set([...(fastOutputs?.added ?? []), ...(deviceCache?.added ?? [])]);
     this.outputs = valueInfos(session.outputMetadata).filter((o) => !added.has(o.name));
@@ -316,6 +325,8 @@ class OrtDecoderSession implements DecoderSession {
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = t instanceof OrtDeviceTensor ? t.tensor : toOrtTensor(name, t as TensorData);
     // A session with outputs on the device fetches every output, every run (see deviceLocations).
     const all = this.outputsBound ? [...this.session.outputNames] : [...fetches, ...deviceFetches];
+    const split = this.fastOutputs?.split;
+    if (split) ortFeeds[split.wholePresents] = all.some((name) => this.splitPresents.has(name)) ? WHOLE : ROWS_ONLY;
     const result = await this.runOrt(this.session, ortFeeds, all);
     const device: Record<string, DeviceTensor> = {};
     for (const name of deviceFetches) {
@@ -428,7 +439,10 @@ async function create(
   let deviceNote: string | null = deviceCache === undefined || bind || deviceCacheOnHost === true ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
   if (fast) {
     const device = deviceCache !== undefined && deviceNote === null ? deviceCache : undefined;
-    const extended = await readWithFastOutputs(modelPath, { ...fast, matMulNBitsAccuracy: tuning.matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
+    // The split attention is for the host path: on a GPU provider the copies it saves stay on the device
+    // (and the split graph's process died on WebGPU here, lavapipe, onnxruntime 1.30).
+    const splitAttention = provider === 'cpu' && fast.splitAttention !== false;
+    const extended = await readWithFastOutputs(modelPath, { ...fast, splitAttention, matMulNBitsAccuracy: tuning.matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
     if ('reason' in extended) {
       note = extended.reason;
     } else {
@@ -469,7 +483,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
     throw new RangeError(`intraOpThreads must be a positive integer, got ${threads}`);
   }
   const file = basename(modelPath);
-  const fast = (options.fastOutputs ?? true) ? { attention: options.attentionOutputs } : null;
+  const fast = (options.fastOutputs ?? true) ? { attention: options.attentionOutputs, splitAttention: options.splitAttention } : null;
   let fallbackReason: string | null = null;
   let providerNote: string | null = null;
   if (requested === 'auto') {

@@ -3,10 +3,10 @@
 // mean over layers [T] (T = past length fed + n). onnxruntime runs every node whether its output is
 // fetched or not, so the reduction is kept to O(L·heads·T) work per step, next to the O(L·heads·T·D)
 // attention itself. Engine host, at model load; composed into the fast-outputs rewrite.
-import type { GraphFacts, ProducerNode } from './graphFacts';
+import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
 import { int64Initializer, node, outputInfo } from './graphNodes';
-import { ATTR_I, ATTR_NAME, GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT, NODE_ATTRIBUTE } from './onnxFields';
-import { fieldInt64, fieldString, forEachField, WIRE_LEN, WIRE_VARINT, WireWriter } from './protoWire';
+import { GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
+import { WireWriter } from './protoWire';
 
 /** The outputs the attention extension adds (fetch them only while the view is open). */
 export interface AttentionOutputs {
@@ -31,22 +31,6 @@ const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention',
 const FLOAT = 1;
 
 const isDefaultDomain = (n: ProducerNode) => n.domain === '' || n.domain === 'ai.onnx';
-
-/** The Softmax's axis attribute, or null when absent. */
-function softmaxAxis(model: Uint8Array, n: ProducerNode): number | null {
-  let axis: number | null = null;
-  forEachField(model, n.node.start, n.node.end, (f) => {
-    if (f.no !== NODE_ATTRIBUTE || f.wire !== WIRE_LEN) return;
-    let name = '';
-    let value: number | null = null;
-    forEachField(model, f.start, f.end, (a) => {
-      if (a.no === ATTR_NAME && a.wire === WIRE_LEN) name = fieldString(model, a);
-      if (a.no === ATTR_I && a.wire === WIRE_VARINT) value = fieldInt64(model, a);
-    });
-    if (name === 'axis') axis = value;
-  });
-  return axis;
-}
 
 /**
  * Finds each layer's attention Softmax — over the last axis, its output (through Casts) the first input of
@@ -94,7 +78,7 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
   const perLayer = new Map<number, string>();
   for (const n of nodes) {
     if (n.opType !== 'Softmax' || !isDefaultDomain(n)) continue;
-    const axis = softmaxAxis(model, n);
+    const axis = intAttribute(model, n, 'axis');
     if (!(axis === -1 || (axis === null && facts.opset >= 13))) continue;
     const layer = weightedLayer(n.outputs[0]);
     if (layer === null) continue;

@@ -22,12 +22,11 @@ import {
   INT64,
   MODEL_GRAPH,
   MODEL_OPSET_IMPORT,
-  NODE_INPUT,
   OPSET_DOMAIN,
   OPSET_VERSION,
 } from './onnxFields';
-import { int64Initializer, node, outputInfo } from './graphNodes';
-import { forEachField, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
+import { int64Initializer, node, outputInfo, renamedNode } from './graphNodes';
+import { WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 
 /** What the rewrite needs of the model beyond its graph (config.json): KV geometry and the RoPE's rotated dims. */
 export interface DeviceCacheSpec {
@@ -79,18 +78,6 @@ const SUBGRAPH_OPS = new Set(['If', 'Loop', 'Scan']);
 const FLOAT = 1;
 const FLOAT16 = 10;
 
-/** A node field of `buf` with every input named in `renames` renamed; every other field copied as it is. */
-function withInputsRenamed(buf: Uint8Array, span: FieldSpan, renames: ReadonlyMap<string, string>): Uint8Array {
-  const body = new WireWriter();
-  forEachField(buf, span.start, span.end, (f) => {
-    const name = f.no === NODE_INPUT ? new TextDecoder().decode(buf.subarray(f.start, f.end)) : undefined;
-    const to = name === undefined ? undefined : renames.get(name);
-    if (to !== undefined) body.stringField(NODE_INPUT, to);
-    else body.raw(buf.subarray(f.offset, f.end));
-  });
-  return new WireWriter().messageField(GRAPH_NODE, body).finish();
-}
-
 /**
  * `perm[d]`: the dim whose value rotate_half puts at d (sign folded into the sin table): d + r/2 for
  * d < r/2, d − r/2 for r/2 <= d < r, d itself past the rotary dims (where cos = 1, sin = 0).
@@ -136,7 +123,7 @@ export function planDeviceCache(model: Uint8Array, facts: GraphFacts, spec: Read
   const graphSpan = [...readers][0].graph;
   const edits: FieldEdit[] = [];
   for (const p of readers) {
-    edits.push({ span: p.node, replacement: withInputsRenamed(model, p.node, fed) });
+    edits.push({ span: p.node, replacement: new WireWriter().messageField(GRAPH_NODE, renamedNode(model, p.node, fed)).finish() });
   }
   edits.sort((a, b) => a.span.offset - b.span.offset);
 

@@ -8,6 +8,7 @@ import { int64Initializer, node, outputInfo } from './graphNodes';
 import { GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT, MODEL_GRAPH, NODE_INPUT } from './onnxFields';
 import { forEachField, spliceFields, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 import { planDeviceCache, type DeviceCacheGraph, type DeviceCacheSpec } from './deviceCache';
+import { planSplitAttention, type SplitAttention } from './splitAttention';
 import { withMatMulNBitsAccuracy, type AccuracyLevel } from './matMulNBitsAccuracy';
 import { readWeightsByReference } from './weightsByReference';
 
@@ -26,6 +27,12 @@ export interface FastOutputs {
   /** The attention view's outputs (model/attentionOutputs), or null with the reason in `attentionNote`. */
   readonly attention: AttentionOutputs | null;
   readonly attentionNote: string | null;
+  /**
+   * The attention split into past and new rows (model/splitAttention), or null with the reason in
+   * `splitNote`: then a present is whole only in a run that feeds `wholePresents` true.
+   */
+  readonly split: SplitAttention | null;
+  readonly splitNote: string | null;
   /** The outputs the extension adds: not part of the model's interface. */
   readonly added: readonly string[];
 }
@@ -65,6 +72,11 @@ const POSITIONWISE_HEADS: ReadonlyMap<string, readonly string[]> = new Map([
 export interface FastOutputsOptions {
   /** The attention view's outputs (model/attentionOutputs); default true. False: benchmarks' closed-view baseline. */
   readonly attention?: boolean;
+  /**
+   * Attention in two parts so no step copies the cache (model/splitAttention); default true. False:
+   * benchmarks' baseline, and the device-cache rewrite (which writes the cache from the presents itself).
+   */
+  readonly splitAttention?: boolean;
 }
 
 /**
@@ -132,10 +144,18 @@ export function planFastOutputs(model: Uint8Array, options: FastOutputsOptions =
 
   const attention = options.attention === false ? { reason: 'disabled' } : planAttentionOutputs(model, facts, graph);
   if (!('reason' in attention)) added.push(attention.layers, attention.mean);
+  const lmHeadSliced = patch !== null;
+  const split = options.splitAttention === false ? { reason: 'disabled' } : planSplitAttention(model, facts);
+  if (!('reason' in split)) {
+    if (patch !== null && patch.graph.offset !== split.graph.offset) return { reason: 'the LM head and the attention lie in different graph fields' };
+    patch = { graph: split.graph, edits: [...(patch?.edits ?? []), ...split.edits].sort((a, b) => a.span.offset - b.span.offset) };
+    graph.raw(split.suffixGraph.finish());
+  }
 
   const suffix = new WireWriter().messageField(MODEL_GRAPH, graph).finish();
   const attentionFields = 'reason' in attention ? { attention: null, attentionNote: attention.reason } : { attention, attentionNote: null };
-  return { suffix, patch, fast: { newRows, lastLogits, lmHeadSliced: patch !== null, ...attentionFields, added } };
+  const splitFields = 'reason' in split ? { split: null, splitNote: split.reason } : { split: split.split, splitNote: null };
+  return { suffix, patch, fast: { newRows, lastLogits, lmHeadSliced, ...attentionFields, ...splitFields, added } };
 }
 
 /** The node producing `logits` when it is an LM head that works position by position, else null. */
@@ -203,14 +223,14 @@ export async function readWithFastOutputs(
   } catch (e) {
     return { reason: e instanceof Error ? e.message : String(e) };
   }
-  const plan = planFastOutputs(model, options);
-  if ('reason' in plan) return plan;
   // The device-cache rewrite (deviceCache.ts) composes: its node edits join the fast outputs' patch, its
-  // graph field follows theirs.
+  // graph field follows theirs. It writes the cache from the presents, so the attention is not split then.
   const { device } = options;
   const dev = device === undefined ? null : planDeviceCache(model, scanModel(model), device);
   const devPlan = dev !== null && !('reason' in dev) ? dev : null;
   const deviceNote = dev === null ? null : 'reason' in dev ? dev.reason : null;
+  const plan = planFastOutputs(model, devPlan === null ? options : { ...options, splitAttention: false });
+  if ('reason' in plan) return plan;
   const suffix = devPlan === null ? plan.suffix : Buffer.concat([plan.suffix, new WireWriter().messageField(MODEL_GRAPH, devPlan.suffixGraph).finish()]);
   const graph = plan.patch?.graph ?? devPlan?.graph;
   const edits = [...(plan.patch?.edits ?? []), ...(devPlan?.edits ?? [])].sort((a, b) => a.span.offset - b.span.offset);

@@ -2,6 +2,8 @@
 // without decoding weights: opset, graph inputs and outputs, defined names, external data locations, and
 // where the node producing `logits` and its declaration sit. Engine host, at model load.
 import {
+  ATTR_I,
+  ATTR_NAME,
   ENTRY_KEY,
   ENTRY_VALUE,
   GRAPH_INITIALIZER,
@@ -10,6 +12,7 @@ import {
   GRAPH_OUTPUT,
   MODEL_GRAPH,
   MODEL_OPSET_IMPORT,
+  NODE_ATTRIBUTE,
   NODE_DOMAIN,
   NODE_INPUT,
   NODE_OP_TYPE,
@@ -23,7 +26,7 @@ import {
   VALUE_NAME,
   VALUE_TYPE,
 } from './onnxFields';
-import { fieldString, forEachField, WIRE_LEN, WIRE_VARINT, type FieldSpan, type WireField } from './protoWire';
+import { fieldInt64, fieldString, forEachField, WIRE_LEN, WIRE_VARINT, type FieldSpan, type WireField } from './protoWire';
 
 /** The facts {@link scanModel} collects. */
 export interface GraphFacts {
@@ -55,6 +58,22 @@ export interface ProducerNode {
   readonly domain: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
+}
+
+/** The integer attribute `name` of node `n` (in `model`), or null when the node leaves it out. */
+export function intAttribute(model: Uint8Array, n: ProducerNode, name: string): number | null {
+  let found: number | null = null;
+  forEachField(model, n.node.start, n.node.end, (f) => {
+    if (f.no !== NODE_ATTRIBUTE || f.wire !== WIRE_LEN) return;
+    let attr = '';
+    let value: number | null = null;
+    forEachField(model, f.start, f.end, (a) => {
+      if (a.no === ATTR_NAME && a.wire === WIRE_LEN) attr = fieldString(model, a);
+      if (a.no === ATTR_I && a.wire === WIRE_VARINT) value = fieldInt64(model, a);
+    });
+    if (attr === name) found = value;
+  });
+  return found;
 }
 
 function subFields(buf: Uint8Array, f: WireField, visit: (g: WireField) => void): void {

@@ -1,10 +1,12 @@
 // Small ONNX messages the load-time graph rewrites append (initializers, nodes with attributes, output
 // declarations), encoded with protoWire. Engine host, at model load.
 import {
+  ATTR_G,
   ATTR_I,
   ATTR_INTS,
   ATTR_NAME,
   ATTR_TYPE,
+  ATTR_TYPE_GRAPH,
   ATTR_TYPE_INT,
   ATTR_TYPE_INTS,
   INT64,
@@ -22,7 +24,7 @@ import {
   VALUE_NAME,
   VALUE_TYPE,
 } from './onnxFields';
-import { WireWriter } from './protoWire';
+import { fieldString, forEachField, WireWriter, type FieldSpan } from './protoWire';
 
 export function int64Initializer(name: string, values: readonly number[]): WireWriter {
   const raw = new Uint8Array(values.length * 8);
@@ -31,12 +33,16 @@ export function int64Initializer(name: string, values: readonly number[]): WireW
   return new WireWriter().varintField(TENSOR_DIMS, values.length).varintField(TENSOR_DATA_TYPE, INT64).stringField(TENSOR_NAME, name).bytesField(TENSOR_RAW_DATA, raw);
 }
 
-/** An integer or integer-list attribute; negative values take protobuf's 10-byte two's complement varint. */
-export type NodeAttribute = readonly [name: string, value: number | readonly number[]];
+/**
+ * An integer, integer-list or graph (an If's branch: a GraphProto's fields) attribute; negative integers
+ * take protobuf's 10-byte two's complement varint.
+ */
+export type NodeAttribute = readonly [name: string, value: number | readonly number[] | WireWriter];
 
 function attribute([name, value]: NodeAttribute): WireWriter {
   const w = new WireWriter().stringField(ATTR_NAME, name);
   if (typeof value === 'number') w.int64Field(ATTR_I, value).varintField(ATTR_TYPE, ATTR_TYPE_INT);
+  else if (value instanceof WireWriter) w.messageField(ATTR_G, value).varintField(ATTR_TYPE, ATTR_TYPE_GRAPH);
   else {
     for (const v of value) w.int64Field(ATTR_INTS, v);
     w.varintField(ATTR_TYPE, ATTR_TYPE_INTS);
@@ -44,12 +50,32 @@ function attribute([name, value]: NodeAttribute): WireWriter {
   return w;
 }
 
-export function node(op: string, inputs: readonly string[], output: string, attributes: readonly NodeAttribute[] = []): WireWriter {
+export function node(op: string, inputs: readonly string[], output: string | readonly string[], attributes: readonly NodeAttribute[] = []): WireWriter {
   const w = new WireWriter();
+  const outputs = typeof output === 'string' ? [output] : output;
   for (const input of inputs) w.stringField(NODE_INPUT, input);
-  w.stringField(NODE_OUTPUT, output).stringField(NODE_NAME, `${output}/${op}`).stringField(NODE_OP_TYPE, op);
+  for (const o of outputs) w.stringField(NODE_OUTPUT, o);
+  w.stringField(NODE_NAME, `${outputs[0]}/${op}`).stringField(NODE_OP_TYPE, op);
   for (const a of attributes) w.messageField(NODE_ATTRIBUTE, attribute(a));
   return w;
+}
+
+/**
+ * The node at `span` of `buf` (the node message's payload range) with every input and output named in
+ * `renames` renamed and `nameSuffix` appended to its name (node names stay unique when a rewrite clones
+ * a node); every other field (op type, domain, attributes) copied as it is. Returns the node's fields,
+ * ready for {@link WireWriter.messageField}.
+ */
+export function renamedNode(buf: Uint8Array, span: FieldSpan, renames: ReadonlyMap<string, string>, nameSuffix = ''): WireWriter {
+  const body = new WireWriter();
+  forEachField(buf, span.start, span.end, (f) => {
+    const renamable = f.no === NODE_INPUT || f.no === NODE_OUTPUT;
+    const to = renamable ? renames.get(fieldString(buf, f)) : undefined;
+    if (to !== undefined) body.stringField(f.no, to);
+    else if (f.no === NODE_NAME && nameSuffix !== '') body.stringField(NODE_NAME, `${fieldString(buf, f)}${nameSuffix}`);
+    else body.raw(buf.subarray(f.offset, f.end));
+  });
+  return body;
 }
 
 export function outputInfo(name: string, elemType: number): WireWriter {

@@ -7,6 +7,7 @@ export const MODEL_FUNCTIONS = 25;
 export const OPSET_DOMAIN = 1;
 export const OPSET_VERSION = 2;
 export const GRAPH_NODE = 1;
+export const GRAPH_NAME = 2;
 export const GRAPH_INITIALIZER = 5;
 export const GRAPH_INPUT = 11;
 export const GRAPH_OUTPUT = 12;
@@ -24,6 +25,8 @@ export const ATTR_TYPE = 20;
 /** AttributeProto.AttributeType INT. */
 export const ATTR_TYPE_INT = 2;
 export const ATTR_G = 6;
+/** AttributeProto.AttributeType GRAPH. */
+export const ATTR_TYPE_GRAPH = 5;
 export const ATTR_TENSORS = 10;
 export const ATTR_GRAPHS = 11;
 export const ATTR_SPARSE_TENSOR = 22;
@@ -50,3 +53,5 @@ export const ENTRY_VALUE = 2;
 export const DATA_LOCATION_EXTERNAL = 1;
 /** TensorProto.DataType.INT64. */
 export const INT64 = 7;
+/** TensorProto.DataType.BOOL. */
+export const BOOL = 9;

@@ -37,33 +37,39 @@ function stepFeeds(session: DecoderSession, past: number, n: number): Record<str
 }
 
 /**
- * Asserts every fast output equals the matching slice of the whole output of the graph as exported
- * (`plain`): K/V rows bit for bit, the last logits within float rounding (a one-row product may round
- * differently from the same row of a many-row product).
+ * Asserts every fast output equals the matching slice of the same session's whole outputs bit for bit
+ * (fetching a present makes the split graph build it whole), and the graph as exported (`plain`) within
+ * float rounding: the split attention sums P·V in two parts, and a one-row product may round differently
+ * from the same row of a many-row product.
  */
-async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: DecoderSession, past: number, n: number, logitsTol = 1e-5): Promise<void> {
+async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: DecoderSession, past: number, n: number, tol = 1e-5): Promise<void> {
   const fast = session.fastOutputs!;
   const presents = [...fast.newRows.keys()];
   const feeds = stepFeeds(session, past, n);
-  const whole = await plain.run(feeds, ['logits', ...presents]);
+  const exported = await plain.run(feeds, ['logits', ...presents]);
+  const own = await session.run(feeds, presents);
   const out = await session.run(feeds, [fast.lastLogits, ...fast.newRows.values()]);
-  const logits = whole.logits.data as Float32Array;
+  const logits = exported.logits.data as Float32Array;
   const last = out[fast.lastLogits];
   const vocab = logits.length / n;
   expect(last.dims).toEqual([1, 1, vocab]);
   const expectedLast = logits.subarray(logits.length - vocab);
   const lastData = last.data as Float32Array;
-  for (let i = 0; i < vocab; i++) expect(Math.abs(lastData[i] - expectedLast[i])).toBeLessThan(logitsTol);
-  for (const name of presents) {
-    const [, heads, length, headDim] = whole[name].dims;
-    const rows = out[fast.newRows.get(name)!];
+  for (let i = 0; i < vocab; i++) expect(Math.abs(lastData[i] - expectedLast[i])).toBeLessThan(tol);
+  const lastRows = (whole: TensorData): number[] => {
+    const [, heads, length, headDim] = whole.dims;
     expect(length).toBe(past + n);
-    expect(rows.dims).toEqual([1, heads, n, headDim]);
-    const expected: number[] = [];
-    for (let h = 0; h < heads; h++) {
-      expected.push(...(whole[name].data as Float32Array).subarray((h * length + past) * headDim, (h * length + length) * headDim));
-    }
-    expect(Array.from(rows.data as Float32Array)).toEqual(expected);
+    const rows: number[] = [];
+    for (let h = 0; h < heads; h++) rows.push(...(whole.data as Float32Array).subarray((h * length + past) * headDim, (h * length + length) * headDim));
+    return rows;
+  };
+  for (const name of presents) {
+    const rows = out[fast.newRows.get(name)!];
+    expect(rows.dims).toEqual([1, exported[name].dims[1], n, exported[name].dims[3]]);
+    expect(Array.from(rows.data as Float32Array)).toEqual(lastRows(own[name]));
+    const expected = lastRows(exported[name]);
+    const got = rows.data as Float32Array;
+    for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i] - expected[i])).toBeLessThan(tol);
   }
 }
 
@@ -86,6 +92,10 @@ describe('the session seam adds the fast outputs', () => {
       const presents = s.outputs.map((o) => o.name).filter((name) => name.startsWith('present.'));
       expect([...s.fastOutputs!.newRows.keys()].sort()).toEqual(presents.sort());
       expect(s.outputs.some((o) => o.name.startsWith('ouro_fast'))).toBe(false);
+      // The attention is split (no step copies the cache) and the presents stay in the interface.
+      expect([...s.fastOutputs!.split!.presents].sort()).toEqual(presents.sort());
+      expect(s.inputs.map((i) => i.name)).toEqual(plain.inputs.map((i) => i.name));
+      expect(s.outputs.map((o) => o.name)).toEqual(plain.outputs.map((o) => o.name));
       // The model's own logits output now carries one position: the head computed no other row.
       expect(s.fastOutputs).toMatchObject({ lmHeadSliced: true, lastLogits: 'logits' });
       expect(s.outputs.map((o) => o.name)).toContain('logits');
@@ -144,6 +154,7 @@ describe('the session seam adds the fast outputs', () => {
     await withSessions(join(stories, 'onnx', 'model.onnx'), async (s, plain) => {
       expect(s.fastOutputs?.newRows.size).toBe(10);
       expect(s.fastOutputs!.lmHeadSliced).toBe(true);
+      expect(s.fastOutputs!.split?.presents.length).toBe(10);
       await expectSlicesOfWholeOutputs(s, plain, 7, 3);
     });
   });
