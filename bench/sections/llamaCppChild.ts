@@ -17,6 +17,8 @@ const { values } = parseArgs({
     tuning: { type: 'string', default: '{}' },
     /** Ouro only: 0 skips the warm-up at load (the levers run). */
     'warm-up': { type: 'string', default: '1' },
+    /** Ouro only: 0 keeps the attention as exported instead of split (the levers run; model/splitAttention). */
+    'split-attention': { type: 'string', default: '1' },
   },
 });
 const threads = Number(values.threads);
@@ -37,7 +39,12 @@ async function ouro(): Promise<{ engine: Engine; loadMs: number }> {
   const { loadModel } = await import('../../main/engine/loadedModel');
   const { argmax, makeRunner } = await import('../lib/benchEngine');
   const t = performance.now();
-  const model = await loadModel(values.model!, { threads, tuning: JSON.parse(values.tuning!) as SessionTuning, warmUp: values['warm-up'] !== '0' });
+  const model = await loadModel(values.model!, {
+    threads,
+    tuning: JSON.parse(values.tuning!) as SessionTuning,
+    warmUp: values['warm-up'] !== '0',
+    splitAttention: values['split-attention'] !== '0',
+  });
   const loadMs = performance.now() - t;
   // As shipped: S=4, W=2048, prompts fed in chunks of 256.
   const { cache, runner } = makeRunner(model, { sink: 4, window: 2048, chunk: 256 });

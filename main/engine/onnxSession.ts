@@ -132,6 +132,11 @@ export interface SessionTuning {
    * (bench/README, levers).
    */
   readonly matMulNBitsAccuracy?: AccuracyLevel;
+  /**
+   * onnxruntime's per-node profile: written as `<prefix>_<date>.json` when the session is released
+   * (bench/profileStep.ts; the split-attention test reads which nodes ran).
+   */
+  readonly profileFilePrefix?: string;
 }
 
 // The CUDA provider is not in the npm package: onnxruntime-node's install script fetches it (Linux x64)
@@ -393,6 +398,10 @@ function sessionOptions(modelPath: string, provider: ProviderName, intraOpThread
   };
   if (intraOpThreads !== undefined) options.intraOpNumThreads = intraOpThreads;
   if (tuning.memArena !== undefined) options.enableCpuMemArena = tuning.memArena;
+  if (tuning.profileFilePrefix !== undefined) {
+    options.enableProfiling = true;
+    options.profileFilePrefix = tuning.profileFilePrefix;
+  }
   return options;
 }
 

@@ -152,7 +152,7 @@ export function planSplitAttention(model: Uint8Array, facts: GraphFacts): SplitA
   const rowsOnly = new WireWriter().stringField(GRAPH_NAME, c('rows'));
   for (const { present, concat } of parts) {
     const type = facts.outputs.get(present)!;
-    whole.messageField(GRAPH_NODE, renamedNode(model, concat.node, new Map([[present, c(`whole/${present}`)]])));
+    whole.messageField(GRAPH_NODE, renamedNode(model, concat.node, new Map([[present, c(`whole/${present}`)]]), `/${PREFIX}_whole`));
     whole.messageField(GRAPH_OUTPUT, outputInfo(c(`whole/${present}`), type));
     rowsOnly.messageField(GRAPH_NODE, node('Identity', [concat.inputs[1]], c(`rows/${present}`)));
     rowsOnly.messageField(GRAPH_OUTPUT, outputInfo(c(`rows/${present}`), type));
