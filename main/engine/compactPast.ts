@@ -54,8 +54,7 @@ export class CompactPast {
    */
   prepare(n: number, stepMask: BigInt64Array): CompactStep | null {
     const { cache } = this;
-    let held = cache.capacity;
-    while (held > 0 && cache.slotPos[held - 1] < 0) held--;
+    const held = this.held();
     // A rewind or reset emptied slots the mirror still holds: they count as unsynced from here on.
     if (this.synced > held) this.synced = held;
     if (held > this.limit) {
@@ -63,7 +62,10 @@ export class CompactPast {
       return null;
     }
     if (held === 0) return { length: 0, keys: this.empty, values: this.empty, mask: stepMask.subarray(cache.capacity, cache.capacity + n) };
-    const length = Math.ceil(held / STEP) * STEP;
+    // Room for this step's rows and the next one: a prompt's last chunk sets the length its first decode
+    // steps keep, so the move to a longer mirror (and onnxruntime's first run at a new shape) falls in the
+    // prefill, not in a decode step.
+    const length = Math.min(this.limit, Math.ceil((held + n + 1) / STEP) * STEP);
     if (this.mask === null) this.allocate();
     if (length !== this.length) this.relayout(length);
     if (cache.offset !== this.offset) {
@@ -87,6 +89,17 @@ export class CompactPast {
     };
   }
 
+  /**
+   * Copies the slots the step just committed into the mirror: a prompt's chunks are mirrored as the prefill
+   * goes, rather than all in the first decode step after it.
+   */
+  commit(): void {
+    const held = this.held();
+    if (this.length === 0 || held > this.length) return;
+    this.copySlots(Math.max(this.cache.sink, this.synced), held);
+    this.synced = held;
+  }
+
   /** Drops the mirror (the cache has outgrown it). */
   release(): void {
     this.length = 0;
@@ -94,6 +107,14 @@ export class CompactPast {
     this.values = [];
     this.mask = null;
     this.synced = 0;
+  }
+
+  /** Slots [0, held) are the prefix the cache holds (the ring has not wrapped while it fits the mirror). */
+  private held(): number {
+    const { cache } = this;
+    let held = cache.capacity;
+    while (held > 0 && cache.slotPos[held - 1] < 0) held--;
+    return held;
   }
 
   private allocate(): void {

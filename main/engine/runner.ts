@@ -308,6 +308,7 @@ export class Runner {
       return;
     }
     const delta = this.cache.commitStep(chunk, this.keyRows, this.valueRows);
+    this.compact?.commit();
     if (withAttention && this.attentionOn) this.readAttention(out, delta);
     return delta;
   }

@@ -348,6 +348,23 @@ describe('the runner on the fast outputs', () => {
     await model.release();
   });
 
+  test('a prompt’s last chunk sets the compacted past’s length that its first decode steps keep (no move to a longer mirror right after the prompt)', async () => {
+    const pastLengths: number[] = [];
+    const { session } = loaded;
+    const recording: DecoderSession = Object.assign(Object.create(session) as DecoderSession, {
+      run: (feeds: Readonly<Record<string, TensorData>>, fetches: readonly string[]) => {
+        pastLengths.push(feeds['past_key_values.0.key'].dims[2]);
+        return session.run(feeds, fetches);
+      },
+    });
+    // C = 604: mirrors of 128 and 256 slots. A 128-token prompt in chunks of 16 ends exactly at a mirror step.
+    const { runner } = openStream({ ...loaded, session: recording }, { sink: 4, window: 600, positions: 'cache', journalTokens: 0, maxChunk: 16 });
+    await runner.feed(Array.from({ length: 128 }, (_, i) => 3 + ((i * 29) % 300)));
+    for (let i = 0; i < 8; i++) await runner.feed([5 + i]);
+    // Chunks at held 0 (empty past), 16 ... 112; then decode steps at held 128 ... 135.
+    expect(pastLengths).toEqual([0, 128, 128, 128, 128, 128, 128, 256, ...Array<number>(8).fill(256)]);
+  });
+
   test('gives bit-identical logits and cache buffers to fetching whole presents, through chunks and ring wrap-around', async () => {
     const fast = engine(true, { compactPast: false });
     const whole = engine(false);
