@@ -87,7 +87,10 @@ export class ChatSession {
   /** A session that continues exactly where a snapshot left it (the snapshot was checked against `model`). */
   static fromSnapshot(model: LoadedModel, state: SessionState): ChatSession {
     const session = new ChatSession(model, state.settings);
-    session.cache = SinkRingCache.fromSnapshot(state.cache, model.config.rope);
+    const cache = SinkRingCache.fromSnapshot(state.cache, model.config.rope);
+    // The budget is the settings' (a snapshot from before pinned memory has none), never below what is pinned.
+    cache.pinBudget = Math.max(cache.pinnedTokens, session.pinBudgetFor(cache.window));
+    session.cache = cache;
     session.runner = new Runner(model.session, model.io, session.cache, model.config.vocabSize, {
       chunkSize: session.cache.maxChunk,
     });
@@ -505,12 +508,18 @@ export class ChatSession {
       positions: this.settings.positions,
       journalTokens: this.settings.journalTokens,
       maxChunk: chunkSize,
-      // Pins are re-rotated on the host: none where the cache lives on the device (Runner.pin says why).
-      pinSlots: this.model.session.deviceCache ? 0 : Math.min(window, this.settings.pinBudget ?? Math.floor(window / 4)),
+      pinBudget: this.pinBudgetFor(window),
     });
     this.cache = stream.cache;
     this.runner = stream.runner;
     this.applyAttention();
+  }
+
+  /** The settings' pin budget for a window of W: up to a quarter of it by default. */
+  private pinBudgetFor(window: number): number {
+    // Pins are re-rotated on the host: none where the cache lives on the device (Runner.pin says why).
+    if (this.model.session.deviceCache) return 0;
+    return Math.min(window, this.settings.pinBudget ?? Math.floor(window / 4));
   }
 
   /**

@@ -84,7 +84,9 @@ export class Runner {
   private readonly keyRows: KvArray[];
   private readonly valueRows: KvArray[];
   private readonly feeds: Record<string, TensorData> = {};
-  private readonly pastDims: readonly number[];
+  /** The cache's buffers the past feeds point at, and their dims: rebuilt when a pin or unpin changes C. */
+  private pastKeys: readonly KvArray[] | null = null;
+  private pastDims: readonly number[] = [];
   private readonly compact: CompactPast | null;
   /** Whether the feeds hold a compacted past (restored to the full buffers before a full step). */
   private pastIsCompact = false;
@@ -134,17 +136,10 @@ export class Runner {
     this.keyRows = new Array<KvArray>(this.keysOut.length);
     this.valueRows = new Array<KvArray>(this.valuesOut.length);
     if (cache.kvDtype !== io.kvDtype) throw new Error(`the cache holds ${cache.kvDtype} rows but the model's KV cache is ${io.kvDtype}`);
-    const { kvHeads, headDim } = cache.geometry;
-    this.pastDims = [1, kvHeads, cache.capacity, headDim];
-    // The past buffers never move: their feed entries are built once.
-    for (let l = 0; l < io.pastKeys.length; l++) {
-      this.feeds[io.pastKeys[l]] = { type: io.kvDtype, data: cache.keys[l], dims: this.pastDims };
-      this.feeds[io.pastValues[l]] = { type: io.kvDtype, data: cache.values[l], dims: this.pastDims };
-    }
     for (const extra of io.extraInputs) this.feeds[extra.name] = extra.value;
     // Pinned keys are re-rotated on the host each step; the device graph rotates only the sinks, so a cache
     // with pin slots keeps the host path (chats on a device-cache session are opened without pin slots).
-    const graph = options.deviceCache === false || cache.pinSlots > 0 ? null : session.deviceCache;
+    const graph = options.deviceCache === false || cache.pinBudget > 0 ? null : session.deviceCache;
     this.device = graph ? new DeviceSteps(session, io, cache, graph, options.chunkSize) : null;
     this.compact = this.device === null && this.fetchesNewRowsOnly && options.compactPast !== false ? new CompactPast(cache, options.chunkSize) : null;
   }
@@ -366,11 +361,16 @@ export class Runner {
     else this.lastLogits.set((logits.data as Float32Array).subarray(from));
   }
 
-  /** Points the past inputs at the compacted prefix, or back at the cache's buffers. */
+  /** Points the past inputs at the compacted prefix, or back at the cache's buffers (new ones after a pin or unpin). */
   private setPast(compact: CompactStep | null): void {
-    if (compact === null && !this.pastIsCompact) return;
-    const { io } = this;
-    const { kvHeads, headDim } = this.cache.geometry;
+    const { io, cache } = this;
+    const moved = cache.keys !== this.pastKeys;
+    if (compact === null && !this.pastIsCompact && !moved) return;
+    const { kvHeads, headDim } = cache.geometry;
+    if (moved) {
+      this.pastKeys = cache.keys;
+      this.pastDims = [1, kvHeads, cache.capacity, headDim];
+    }
     const dims = compact ? [1, kvHeads, compact.length, headDim] : this.pastDims;
     for (let l = 0; l < io.pastKeys.length; l++) {
       this.feeds[io.pastKeys[l]] = { type: io.kvDtype, data: compact ? compact.keys[l] : this.cache.keys[l], dims };

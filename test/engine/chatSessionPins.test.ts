@@ -74,4 +74,28 @@ describe('ChatSession pins', () => {
     await session.rewind(pin.start);
     expect(session.kvCache!.pinned).toEqual([]);
   });
+
+  it('holds pin slots only while something is pinned, and a restored session pins within its settings\' budget', async () => {
+    const session = new ChatSession(model, { sink: 4, window: 48, positions: 'cache' });
+    const fact = 'the code is 7412';
+    await session.generate({ kind: 'chat', messages: [user(fact)] }, greedy(2));
+    const cache = session.kvCache!;
+    const { layers, kvHeads, headDim } = cache.geometry;
+    const bytesPerSlot = 2 * layers * kvHeads * headDim * 4;
+    expect(cache.pinBudget).toBe(12);
+    expect(cache.capacity).toBe(4 + 48);
+    expect(cache.kvBytes()).toBe((4 + 48) * bytesPerSlot);
+    // A snapshot from before pinned memory (version 1) restores with a budget of 0: the session's settings give it one.
+    const state = await session.snapshot();
+    const old = { ...state, cache: { ...state.cache, options: { ...state.cache.options, pinBudget: 0 } } };
+    const restored = ChatSession.fromSnapshot(model, old);
+    expect(restored.kvCache!.pinBudget).toBe(12);
+    const pin = (await restored.pin([fact], 0, { start: 12, end: 16 }))!;
+    expect(pin.reprocessedTokens).toBe(0);
+    const pinned = pin.end - pin.start;
+    expect(restored.kvCache!.capacity).toBe(4 + 48 + pinned);
+    expect(restored.kvCache!.kvBytes()).toBe((4 + 48 + pinned) * bytesPerSlot);
+    expect(restored.unpin([fact], 0)).toBe(1);
+    expect(restored.kvCache!.kvBytes()).toBe((4 + 48) * bytesPerSlot);
+  });
 });

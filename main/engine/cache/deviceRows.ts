@@ -17,9 +17,6 @@ export type DeviceJournalSave = (slot: number, keyRows: KvArray, valueRows: KvAr
  */
 export class DeviceKvRows implements KvStorage {
   readonly format: KvFormat;
-  readonly keys: readonly KvArray[];
-  readonly values: readonly KvArray[];
-  readonly pristine: readonly KvArray[];
   /** The device holds rows the host copy lacks: host row reads need a pull first. */
   hostStale = false;
   /** The host copy holds rows the device lacks: the next step feeds the host copy. */
@@ -34,9 +31,18 @@ export class DeviceKvRows implements KvStorage {
     private readonly sink: number,
   ) {
     this.format = { dtype: host.format.dtype, place: 'device' };
-    this.keys = host.keys;
-    this.values = host.values;
-    this.pristine = host.pristine;
+  }
+
+  get keys(): readonly KvArray[] {
+    return this.host.keys;
+  }
+
+  get values(): readonly KvArray[] {
+    return this.host.values;
+  }
+
+  get pristine(): readonly KvArray[] {
+    return this.host.pristine;
   }
 
   copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number): void {
@@ -77,6 +83,10 @@ export class DeviceKvRows implements KvStorage {
 
   rotateSlot(j: number, rope: RopeSpec, delta: number): void {
     this.edit().rotateSlot(j, rope, delta);
+  }
+
+  splicePins(at: number, remove: number, insert: number): void {
+    this.edit().splicePins(at, remove, insert);
   }
 
   clear(): void {
