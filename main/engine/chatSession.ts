@@ -403,14 +403,19 @@ export class ChatSession {
         this.cuts.push({ tokens: this.history.length, chars: this.fedText.length, kind: 'token' });
       }
     }
-    this.fedText = fedBefore + flatten(fedReply);
     if (reason !== 'stop' && !wordEnd) {
-      const tail = stops.push(detok.flush()).emit + stops.flush();
+      const held = detok.flush();
+      // With every sampled token fed (EOS ended the reply), what the detokenizer held back is the text of
+      // fed tokens: a character their last bytes leave incomplete, shown as U+FFFD. The stream holds those
+      // bytes, so the text is fed text; as rest it would be fed again as the U+FFFD's own tokens.
+      if (unfed === null) fedReply += held;
+      const tail = stops.push(held).emit + stops.flush();
       if (tail) {
         text += tail;
         hooks.onToken?.({ id: -1, text: tail, pos: this.history.length, slot: -1 });
       }
     }
+    this.fedText = fedBefore + flatten(fedReply);
     stats.decodeMs = performance.now() - decodeStart;
     stats.decodeTokPerSec = perSecond(stats.decodeTokens, stats.decodeMs);
     if (held) this.markReply(held, text, this.fedText.length - fedBefore.length, unfed);
