@@ -250,10 +250,12 @@ export class ChatSession {
   }
 
   /** Unpins every pinned span within the tokens of `contents[index]`; returns how many spans were unpinned. */
-  unpin(contents: readonly string[], index: number): number {
+  async unpin(contents: readonly string[], index: number): Promise<number> {
     const cache = this.cache;
     if (!cache) return 0;
     const { start, end } = this.tokenSpan(contents, index, null);
+    // Unpinning removes pin slots from the host copy of a cache kept in device memory.
+    if (cache.pinned.some((s) => s.start < end && s.end > start)) await this.runner!.sync();
     let n = 0;
     for (const span of cache.pinned) if (span.start < end && span.end > start && cache.unpin(span.start)) n++;
     return n;
@@ -522,8 +524,6 @@ export class ChatSession {
 
   /** The settings' pin budget for a window of W: up to a quarter of it by default. */
   private pinBudgetFor(window: number): number {
-    // Pins are re-rotated on the host: none where the cache lives on the device (Runner.pin says why).
-    if (this.model.session.deviceCache) return 0;
     return Math.min(window, this.settings.pinBudget ?? Math.floor(window / 4));
   }
 
@@ -688,7 +688,9 @@ export class ChatSession {
       return 0;
     }
     this.history.truncate(tokens);
-    // Pinned rows do not depend on the ring: the spans before the cut stay pinned through the re-prefill.
+    // Pinned rows do not depend on the ring: the spans before the cut stay pinned through the re-prefill
+    // (kept, and those past the cut dropped, on the host copy of a cache kept in device memory).
+    if (cache.pinnedTokens > 0) await this.runner!.sync();
     cache.unpinFrom(tokens);
     cache.reset(true);
     hooks.onReset?.();

@@ -3,7 +3,6 @@
 import type { SlotAttention } from '../../common/attentionView';
 import type { CacheDelta } from '../../common/cacheView';
 import type { KvArray } from './cache/kvStorage';
-import { PinError } from './cache/pinRegion';
 import type { SinkRingCache } from './cache/sinkRingCache';
 import { halvesToFloats } from './half';
 import { CompactPast, type CompactStep } from './compactPast';
@@ -137,9 +136,7 @@ export class Runner {
     this.valueRows = new Array<KvArray>(this.valuesOut.length);
     if (cache.kvDtype !== io.kvDtype) throw new Error(`the cache holds ${cache.kvDtype} rows but the model's KV cache is ${io.kvDtype}`);
     for (const extra of io.extraInputs) this.feeds[extra.name] = extra.value;
-    // Pinned keys are re-rotated on the host each step; the device graph rotates only the sinks, so a cache
-    // with pin slots keeps the host path (chats on a device-cache session are opened without pin slots).
-    const graph = options.deviceCache === false || cache.pinBudget > 0 ? null : session.deviceCache;
+    const graph = options.deviceCache === false ? null : session.deviceCache;
     this.device = graph ? new DeviceSteps(session, io, cache, graph, options.chunkSize) : null;
     this.compact = this.device === null && this.fetchesNewRowsOnly && options.compactPast !== false ? new CompactPast(cache, options.chunkSize) : null;
   }
@@ -237,8 +234,9 @@ export class Runner {
    * @throws PinError (nothing pinned) when the span cannot be pinned.
    */
   async pin(start: number, end: number, ids: ArrayLike<number>, cancel?: CancelFlag): Promise<number | null> {
-    if (this.device) throw new PinError('pinned memory is not available while the KV cache lives in GPU memory (WebGPU); choose the CPU provider to pin');
     if (ids.length !== end - start) throw new RangeError(`pinning positions ${start}..${end - 1} needs ${end - start} token ids, got ${ids.length}`);
+    // A pin edits the host copy (rows copied, the pin slots added); the next device step uploads it.
+    await this.sync();
     if (this.cache.pin(start, end) === 'copied') return 0;
     try {
       for (let done = 0; done < ids.length; ) {
@@ -262,7 +260,9 @@ export class Runner {
   private async forward(chunk: readonly number[], pinStep: true): Promise<void>;
   private async forward(chunk: readonly number[], pinStep = false): Promise<CacheDelta | void> {
     const n = chunk.length;
-    const device = this.device;
+    // A pin step writes pin slots, not the ring slots the device graph scatters into: it runs on the host
+    // copy (pin() pulled it), as a host-cache step does.
+    const device = pinStep ? null : this.device;
     // A rebase rotates every cached key on the host (rare: once per maxPos - C tokens).
     if (device && this.cache.rebaseDue(n)) await device.sync();
     const step = pinStep ? this.cache.beginPinStep(n) : this.cache.beginStep(n);

@@ -38,7 +38,7 @@ describe('ChatSession pins', () => {
     expect(copied.reprocessedTokens).toBe(0);
     expect(spelled(session, copied.start, copied.end)).toContain(fact);
     expect(session.kvCache!.pinned).toEqual([{ start: copied.start, end: copied.end }]);
-    expect(session.unpin(contents, 0)).toBe(1);
+    expect(await session.unpin(contents, 0)).toBe(1);
     expect(session.kvCache!.pinned).toEqual([]);
 
     // Push the fact out of the window, then pin it again: its tokens are fed again.
@@ -95,7 +95,7 @@ describe('ChatSession pins', () => {
     const pinned = pin.end - pin.start;
     expect(restored.kvCache!.capacity).toBe(4 + 48 + pinned);
     expect(restored.kvCache!.kvBytes()).toBe((4 + 48 + pinned) * bytesPerSlot);
-    expect(restored.unpin([fact], 0)).toBe(1);
+    expect(await restored.unpin([fact], 0)).toBe(1);
     expect(restored.kvCache!.kvBytes()).toBe((4 + 48) * bytesPerSlot);
   });
 });

@@ -191,8 +191,9 @@ export class KvRows implements KvStorage {
     this.anchors = A - remove + insert;
   }
 
-  /** Zeroes everything. */
+  /** Zeroes everything and drops the pin slots. */
   clear(): void {
+    if (this.capacity > this.sink + this.window) this.splicePins(this.sink + this.window, this.capacity - this.sink - this.window, 0);
     for (const a of [...this.keys, ...this.values, ...this.pristine]) a.fill(0);
   }
 

@@ -63,6 +63,7 @@ export interface KvStorage {
   rotateSlot(j: number, rope: RopeSpec, delta: number): void;
   /** Removes `remove` pin slots at slot `at` and inserts `insert` empty ones there (C changes). */
   splicePins(at: number, remove: number, insert: number): void;
+  /** Zeroes every row and drops the pin slots. */
   clear(): void;
   /** Bytes of the K and V buffers. */
   bytes(): number;

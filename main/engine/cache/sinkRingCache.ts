@@ -271,29 +271,35 @@ export class SinkRingCache {
     if (this.rows instanceof DeviceKvRows) return this.rows;
     if (!(this.rows instanceof KvRows)) throw new Error('only host rows can move to the device');
     const { kvHeads, headDim } = this.geometry;
-    const rows = new DeviceKvRows(this.rows, kvHeads, headDim, this.sink);
+    const rows = new DeviceKvRows(this.rows, kvHeads, headDim, this.sink, this.window);
     this.rows = rows;
     return rows;
   }
 
-  /** Takes the device's rows as the host copy (see DeviceKvRows.pulled) and rotates the sinks' host rows. */
+  /** Takes the device's rows as the host copy (see DeviceKvRows.pulled) and rotates the anchors' host rows. */
   pulledFromDevice(keys: readonly KvArray[], values: readonly KvArray[]): void {
     const rows = this.rows;
     if (!(rows instanceof DeviceKvRows)) throw new Error('pulledFromDevice needs a cache placed on the device');
     rows.pulled(keys, values);
     const rope = this.rope;
-    for (let i = 0; i < this.sink; i++) {
-      const delta = this.sinkDelta(i);
-      if (delta !== 0) rows.placeAnchor(i, rope!, delta);
+    for (let a = 0; a < this.pristinePos.length; a++) {
+      const delta = this.anchorDelta(a);
+      if (delta !== 0) rows.placeAnchor(a, rope!, delta);
     }
   }
 
   /**
-   * How far sink slot i's key is rotated from its pristine key for the begun step (0 when empty): what
-   * the device graph applies per step.
+   * How far anchor a's key (sink a for a < S, else pin slot W + a) is rotated from its pristine key for the
+   * begun step (0 when empty): what the device graph applies per step. Pinned token r (pin slot S + W + r)
+   * sits at S + r in cache mode, at its position in original mode, plus the sink shift (setSinkShift).
    */
-  sinkDelta(i: number): number {
-    return this.slotPos[i] < 0 ? 0 : i + this.sinkShift - this.pristinePos[i];
+  anchorDelta(a: number): number {
+    const S = this.sink;
+    const j = a < S ? a : a + this.window;
+    const pos = this.slotPos[j];
+    if (pos < 0) return 0;
+    const anchor = a < S || this.positions === 'cache' ? a : pos;
+    return anchor + this.sinkShift - this.pristinePos[a];
   }
 
   /** Whether beginStep(n) will rebase (an O(C) rotation of the host rows). */
@@ -390,12 +396,15 @@ export class SinkRingCache {
    */
   reset(keepPins = false): void {
     this.abortPinFeed();
-    // Without pins a reset clears every row at once (and needs no host copy of a device-resident cache).
+    // Without pins kept a reset clears every row at once, pin slots dropped (and needs no host copy of a
+    // device-resident cache).
     if (keepPins && this.pins.spans.length > 0) {
       for (let j = 0; j < this.sink + this.window; j++) if (this.slotPos[j] >= 0) this.emptySlot(j);
     } else {
-      for (const { start } of this.pins.spans) this.removePin(start);
+      const pinned = this.pins.tokens;
+      for (const { start } of this.pins.spans) this.pins.remove(start);
       this.rows.clear();
+      if (pinned > 0) this.spliceSlots(this.sink + this.window, pinned, 0);
       this.pristinePos.fill(0);
       this.slotPos.fill(-1);
       this.slotToken.fill(-1);
@@ -741,6 +750,11 @@ export class SinkRingCache {
    */
   private splicePins(at: number, remove: number, insert: number): void {
     this.rows.splicePins(at, remove, insert);
+    this.spliceSlots(at, remove, insert);
+  }
+
+  /** {@link splicePins} for everything but the rows. */
+  private spliceSlots(at: number, remove: number, insert: number): void {
     const C = this.capacity - remove + insert;
     const splice = (a: Int32Array, from: number, fill: number): Int32Array => {
       const out = new Int32Array(a.length - remove + insert).fill(fill);
