@@ -54,7 +54,7 @@ export class DeviceSteps {
   ) {
     this.rows = cache.placeOnDevice();
     this.fetches = [...graph.nextKeys, ...graph.nextValues, ...graph.oldKeys, ...graph.oldValues];
-    const { kvHeads, headDim } = cache.geometry;
+    const { kvHeads } = cache.geometry;
     this.slotIndex = new BigInt64Array(kvHeads * maxChunk * 3);
   }
 
