@@ -356,6 +356,8 @@ export class ChatSession {
     let unfed: number | null = null;
     /** The reply ended before a new word past its soft length: the token that opened it is dropped. */
     let wordEnd = false;
+    /** Whether the fed tokens end on a character boundary (the detokenizer holds none of their bytes back). */
+    let fedSettled = true;
 
     for (let produced = 0; produced < options.maxTokens; produced++) {
       const id = sampler.sample(logits!, this.history.tail(options.sampling.repetitionWindow));
@@ -401,6 +403,7 @@ export class ChatSession {
       fedReply += completed;
       if (produced % FLATTEN_EVERY === FLATTEN_EVERY - 1) fedReply = flatten(fedReply);
       this.fedText = fedBefore + fedReply;
+      fedSettled = detok.settled;
       if (detok.settled && !tokenizer.specialIds.has(id)) {
         this.cuts.push({ tokens: this.history.length, chars: this.fedText.length, kind: 'token' });
       }
@@ -418,6 +421,14 @@ export class ChatSession {
       }
     }
     this.fedText = fedBefore + flatten(fedReply);
+    if (reason === 'stop' && !fedSettled) {
+      // The stop came inside a character whose first bytes were fed: the next turn feeds the reply's rest
+      // as text, which would spell those bytes again. Cut the stream back to the last character boundary
+      // (the journal's exact undo); the rest then starts there.
+      const refed = await this.rewindTo(this.cuts[this.cuts.length - 1], hooks);
+      stats.reprocessedTokens += refed;
+      stats.prefillTokens += refed;
+    }
     stats.decodeMs = performance.now() - decodeStart;
     stats.decodeTokPerSec = perSecond(stats.decodeTokens, stats.decodeMs);
     if (held) this.markReply(held, text, this.fedText.length - fedBefore.length, unfed);
