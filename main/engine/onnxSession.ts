@@ -13,9 +13,10 @@ import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvide
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs, type FastOutputsOptions } from './model/fastOutputs';
 import { identityModel, type DeviceCacheGraph, type DeviceCacheSpec } from './model/deviceCache';
-import type { AccuracyLevel } from './model/matMulNBitsAccuracy';
+import { Q4_COMPUTE_LEVEL, type AccuracyLevel } from './model/matMulNBitsAccuracy';
 
 import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from '../../common/providers';
+import type { Q4Compute } from '../../common/settingsSchema';
 
 export type { FastOutputs } from './model/fastOutputs';
 export type { DeviceCacheGraph, DeviceCacheSpec } from './model/deviceCache';
@@ -117,18 +118,15 @@ export interface SessionOptions {
    * arena switch, on top of the engine's own choices: how the benchmarks measure session-option levers.
    */
   tuning?: SessionTuning;
+  /** How 4-bit MatMulNBits weights multiply on CPU (default int8, see Q4_COMPUTE_LEVEL); other providers keep the graph's level. */
+  q4Compute?: Q4Compute;
 }
 
 /** Session options a benchmark may vary; the engine's defaults apply to whatever is left out. */
 export interface SessionTuning {
   readonly config?: Readonly<Record<string, string>>;
   readonly memArena?: boolean;
-  /**
-   * MatMulNBits `accuracy_level` written at load with the fast outputs; default: the graph's own. 4 (int8
-   * compute, what llama.cpp does for Q4_0) decodes faster but moves logits by up to 0.2 on the tiny q4
-   * fixture where fp32 compute stays within 1e-4 of the float64 reference, so it is not the default
-   * (bench/README, levers).
-   */
+  /** MatMulNBits `accuracy_level` written at load with the fast outputs, on any provider; overrides `q4Compute`. */
   readonly matMulNBitsAccuracy?: AccuracyLevel;
 }
 
@@ -420,7 +418,7 @@ async function create(
   intraOpThreads: number | undefined,
   fast: FastOutputsOptions | null,
   tuning: SessionTuning,
-  { deviceCache, deviceCacheOnHost }: Pick<SessionOptions, 'deviceCache' | 'deviceCacheOnHost'>,
+  { deviceCache, deviceCacheOnHost, q4Compute }: Pick<SessionOptions, 'deviceCache' | 'deviceCacheOnHost' | 'q4Compute'>,
 ): Promise<Opened> {
   const options = sessionOptions(modelPath, provider, intraOpThreads, tuning);
   let note = 'disabled';
@@ -428,7 +426,8 @@ async function create(
   let deviceNote: string | null = deviceCache === undefined || bind || deviceCacheOnHost === true ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
   if (fast) {
     const device = deviceCache !== undefined && deviceNote === null ? deviceCache : undefined;
-    const extended = await readWithFastOutputs(modelPath, { ...fast, matMulNBitsAccuracy: tuning.matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
+    const matMulNBitsAccuracy = tuning.matMulNBitsAccuracy ?? (provider === 'cpu' ? Q4_COMPUTE_LEVEL[q4Compute ?? 'int8'] : undefined);
+    const extended = await readWithFastOutputs(modelPath, { ...fast, matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
     if ('reason' in extended) {
       note = extended.reason;
     } else {

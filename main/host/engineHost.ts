@@ -105,7 +105,7 @@ export class EngineHost {
     load: async (args, seq) => {
       await this.unloadModel();
       this.emit({ type: 'progress', seq, phase: 'load', done: 0, total: 1 });
-      const model = await loadModel(args.dir, { variant: args.variant, provider: args.provider, threads: args.threads });
+      const model = await loadModel(args.dir, { variant: args.variant, provider: args.provider, threads: args.threads, q4Compute: args.q4Compute });
       this.model = model;
       this.unreportedLoadMs = model.loadMs;
       this.emit({ type: 'progress', seq, phase: 'load', done: 1, total: 1 });
