@@ -71,6 +71,8 @@ export interface DecoderSession {
    */
   readonly deviceCache: DeviceCacheGraph | null;
   readonly deviceCacheNote: string | null;
+  /** The `accuracy_level` written into the graph's MatMulNBits nodes at load; null when none was written. */
+  readonly matMulNBitsAccuracy: AccuracyLevel | null;
   /**
    * Runs the graph and returns only `fetches`. Inputs are passed to onnxruntime-node by reference (its
    * binding wraps the typed array's memory, no copy); every fetched output is copied by the binding into a
@@ -286,6 +288,7 @@ class OrtDecoderSession implements DecoderSession {
     kv: { readonly kvHeads: number; readonly headDim: number } | null = null,
     /** Whether outputs are bound to the device (preferredOutputLocation): then every run fetches all of them. */
     private readonly outputsBound = false,
+    readonly matMulNBitsAccuracy: AccuracyLevel | null = null,
   ) {
     // The added inputs and outputs are the engine's, not the model's: the model's interface stays as exported.
     const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin] : []);
@@ -393,6 +396,7 @@ interface Opened {
   readonly device: DeviceCacheGraph | null;
   readonly deviceNote: string | null;
   readonly outputsBound: boolean;
+  readonly matMulNBitsAccuracy: AccuracyLevel | null;
 }
 
 /**
@@ -440,7 +444,8 @@ async function create(
         const session = await ort.InferenceSession.create(extended.bytes, options);
         const names = new Set(session.outputNames);
         if ([extended.fast.lastLogits, ...extended.fast.added, ...(device?.added ?? [])].every((n) => names.has(n))) {
-          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote, outputsBound: options.preferredOutputLocation !== undefined };
+          const level = extended.matMulNBitsNodes > 0 ? (matMulNBitsAccuracy ?? null) : null;
+          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote, outputsBound: options.preferredOutputLocation !== undefined, matMulNBitsAccuracy: level };
         }
         await session.release();
         note = 'onnxruntime did not keep the added outputs';
@@ -451,11 +456,11 @@ async function create(
   }
   deviceNote ??= deviceCache === undefined ? null : `no fast outputs (${note})`;
   delete options.preferredOutputLocation;
-  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote, outputsBound: false };
+  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote, outputsBound: false, matMulNBitsAccuracy: null };
 }
 
 function wrap(opened: Opened, file: string, provider: ProviderName, fallbackReason: string | null, providerNote: string | null, kv: DeviceCacheSpec | undefined): OrtDecoderSession {
-  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null, opened.outputsBound);
+  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null, opened.outputsBound, opened.matMulNBitsAccuracy);
 }
 
 /**

@@ -10,6 +10,7 @@ import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { ModelError } from '../engine/errors';
 import { loadModel, type LoadedModel } from '../engine/loadedModel';
 import { inspectModelIO, loadModelFolder } from '../engine/modelFolder';
+import { q4ComputeOf } from '../engine/model/matMulNBitsAccuracy';
 import { availableProviders, openSession } from '../engine/onnxSession';
 import { writeFileAtomic } from '../storage/atomicFile';
 import { readSnapshotFile, writeSnapshotFile } from '../storage/snapshotFile';
@@ -343,6 +344,7 @@ function modelInfo(model: LoadedModel): ModelInfo {
     kvBytesPerToken: config.numLayers * 2 * config.numKvHeads * config.headDim * kvElementBytes(model.io.kvDtype),
     provider: model.session.provider,
     providerNote: model.session.providerNote,
+    q4Compute: q4ComputeOf(model.session.matMulNBitsAccuracy),
     hasChatTemplate: model.template !== null,
     ropeProbe: model.ropeProbe,
     warnings: model.warnings,

@@ -18,6 +18,11 @@ export type AccuracyLevel = 0 | 1 | 2 | 3 | 4;
  */
 export const Q4_COMPUTE_LEVEL: Readonly<Record<Q4Compute, AccuracyLevel>> = { int8: 4, exact: 0 };
 
+/** What a level written at load means to the user: the `q4Compute` that writes it, or null (none written, or another level). */
+export function q4ComputeOf(level: AccuracyLevel | null): Q4Compute | null {
+  return (Object.keys(Q4_COMPUTE_LEVEL) as Q4Compute[]).find((c) => Q4_COMPUTE_LEVEL[c] === level) ?? null;
+}
+
 /** The node field `span` of `buf` with its `accuracy_level` attribute (if any) replaced by `level`. */
 function withLevel(buf: Uint8Array, span: FieldSpan, level: AccuracyLevel): Uint8Array {
   const body = new WireWriter();
