@@ -30,7 +30,7 @@ const positions = z.enum(['cache', 'original'], { error: 'cache.positions must b
 const theme = z.enum(['system', 'light', 'dark'], { error: 'theme must be system, light or dark' });
 /**
  * How 4-bit (MatMulNBits) weights multiply on CPU: `int8` quantizes the activations per block of 32, as
- * llama.cpp's Q4_0 × Q8_0 does (faster; bench/README section 10 measures what it costs); `exact` keeps them fp32.
+ * llama.cpp's Q4_0 × Q8_0 does (faster; bench/README section 10b measures what it costs); `exact` keeps them fp32.
  */
 export const Q4ComputeSchema = z.enum(['int8', 'exact'], { error: 'q4Compute must be int8 or exact' });
 const modelId = z.string().min(1, 'lastModelId must be a non-empty model id').nullable();

@@ -195,7 +195,7 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
             <Field
               label={FIELD_LABELS.q4Compute}
               error={errors.q4Compute}
-              hint="How 4-bit models multiply on CPU, from their next load. Int8 activations (as llama.cpp does) are faster and cost about 0.2% perplexity; exact keeps them in fp32."
+              hint="How 4-bit models multiply on CPU, from their next load. Int8 activations (as llama.cpp does) are faster and cost 0.1–0.3% perplexity; exact keeps them in fp32."
             >
               {(ids) => (
                 <select
