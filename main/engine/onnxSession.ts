@@ -13,9 +13,10 @@ import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvide
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs, type FastOutputsOptions } from './model/fastOutputs';
 import { identityModel, type DeviceCacheGraph, type DeviceCacheSpec } from './model/deviceCache';
-import type { AccuracyLevel } from './model/matMulNBitsAccuracy';
+import { Q4_COMPUTE_LEVEL, type AccuracyLevel } from './model/matMulNBitsAccuracy';
 
 import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from '../../common/providers';
+import type { Q4Compute } from '../../common/settingsSchema';
 
 export type { FastOutputs } from './model/fastOutputs';
 export type { DeviceCacheGraph, DeviceCacheSpec } from './model/deviceCache';
@@ -70,6 +71,8 @@ export interface DecoderSession {
    */
   readonly deviceCache: DeviceCacheGraph | null;
   readonly deviceCacheNote: string | null;
+  /** The `accuracy_level` written into the graph's MatMulNBits nodes at load; null when none was written. */
+  readonly matMulNBitsAccuracy: AccuracyLevel | null;
   /**
    * Runs the graph and returns only `fetches`. Inputs are passed to onnxruntime-node by reference (its
    * binding wraps the typed array's memory, no copy); every fetched output is copied by the binding into a
@@ -117,19 +120,18 @@ export interface SessionOptions {
    * arena switch, on top of the engine's own choices: how the benchmarks measure session-option levers.
    */
   tuning?: SessionTuning;
+  /** How 4-bit MatMulNBits weights multiply on CPU (default int8, see Q4_COMPUTE_LEVEL); other providers keep the graph's level. */
+  q4Compute?: Q4Compute;
 }
 
 /** Session options a benchmark may vary; the engine's defaults apply to whatever is left out. */
 export interface SessionTuning {
   readonly config?: Readonly<Record<string, string>>;
   readonly memArena?: boolean;
-  /**
-   * MatMulNBits `accuracy_level` written at load with the fast outputs; default: the graph's own. 4 (int8
-   * compute, what llama.cpp does for Q4_0) decodes faster but moves logits by up to 0.2 on the tiny q4
-   * fixture where fp32 compute stays within 1e-4 of the float64 reference, so it is not the default
-   * (bench/README, levers).
-   */
+  /** MatMulNBits `accuracy_level` written at load with the fast outputs, on any provider; overrides `q4Compute`. */
   readonly matMulNBitsAccuracy?: AccuracyLevel;
+  /** Where onnxruntime writes the graph as it optimized it (which fusions it made): tests and benchmarks. */
+  readonly optimizedModelFilePath?: string;
 }
 
 // The CUDA provider is not in the npm package: onnxruntime-node's install script fetches it (Linux x64)
@@ -286,6 +288,7 @@ class OrtDecoderSession implements DecoderSession {
     kv: { readonly kvHeads: number; readonly headDim: number } | null = null,
     /** Whether outputs are bound to the device (preferredOutputLocation): then every run fetches all of them. */
     private readonly outputsBound = false,
+    readonly matMulNBitsAccuracy: AccuracyLevel | null = null,
   ) {
     // The added inputs and outputs are the engine's, not the model's: the model's interface stays as exported.
     const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin, deviceCache.pinCos, deviceCache.pinSin] : []);
@@ -384,6 +387,7 @@ function sessionOptions(modelPath: string, provider: ProviderName, intraOpThread
   };
   if (intraOpThreads !== undefined) options.intraOpNumThreads = intraOpThreads;
   if (tuning.memArena !== undefined) options.enableCpuMemArena = tuning.memArena;
+  if (tuning.optimizedModelFilePath !== undefined) options.optimizedModelFilePath = tuning.optimizedModelFilePath;
   return options;
 }
 
@@ -394,6 +398,7 @@ interface Opened {
   readonly device: DeviceCacheGraph | null;
   readonly deviceNote: string | null;
   readonly outputsBound: boolean;
+  readonly matMulNBitsAccuracy: AccuracyLevel | null;
 }
 
 /**
@@ -422,7 +427,7 @@ async function create(
   intraOpThreads: number | undefined,
   fast: FastOutputsOptions | null,
   tuning: SessionTuning,
-  { deviceCache, deviceCacheOnHost }: Pick<SessionOptions, 'deviceCache' | 'deviceCacheOnHost'>,
+  { deviceCache, deviceCacheOnHost, q4Compute }: Pick<SessionOptions, 'deviceCache' | 'deviceCacheOnHost' | 'q4Compute'>,
 ): Promise<Opened> {
   const options = sessionOptions(modelPath, provider, intraOpThreads, tuning);
   let note = 'disabled';
@@ -430,7 +435,8 @@ async function create(
   let deviceNote: string | null = deviceCache === undefined || bind || deviceCacheOnHost === true ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
   if (fast) {
     const device = deviceCache !== undefined && deviceNote === null ? deviceCache : undefined;
-    const extended = await readWithFastOutputs(modelPath, { ...fast, matMulNBitsAccuracy: tuning.matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
+    const matMulNBitsAccuracy = tuning.matMulNBitsAccuracy ?? (provider === 'cpu' ? Q4_COMPUTE_LEVEL[q4Compute ?? 'int8'] : undefined);
+    const extended = await readWithFastOutputs(modelPath, { ...fast, matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
     if ('reason' in extended) {
       note = extended.reason;
     } else {
@@ -440,7 +446,8 @@ async function create(
         const session = await ort.InferenceSession.create(extended.bytes, options);
         const names = new Set(session.outputNames);
         if ([extended.fast.lastLogits, ...extended.fast.added, ...(device?.added ?? [])].every((n) => names.has(n))) {
-          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote, outputsBound: options.preferredOutputLocation !== undefined };
+          const level = extended.matMulNBitsNodes > 0 ? (matMulNBitsAccuracy ?? null) : null;
+          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote, outputsBound: options.preferredOutputLocation !== undefined, matMulNBitsAccuracy: level };
         }
         await session.release();
         note = 'onnxruntime did not keep the added outputs';
@@ -451,11 +458,11 @@ async function create(
   }
   deviceNote ??= deviceCache === undefined ? null : `no fast outputs (${note})`;
   delete options.preferredOutputLocation;
-  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote, outputsBound: false };
+  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote, outputsBound: false, matMulNBitsAccuracy: null };
 }
 
 function wrap(opened: Opened, file: string, provider: ProviderName, fallbackReason: string | null, providerNote: string | null, kv: DeviceCacheSpec | undefined): OrtDecoderSession {
-  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null, opened.outputsBound);
+  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null, opened.outputsBound, opened.matMulNBitsAccuracy);
 }
 
 /**

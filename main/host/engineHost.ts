@@ -10,6 +10,7 @@ import { sameCacheSettings, type CacheSettings } from '../engine/chatTypes';
 import { ModelError } from '../engine/errors';
 import { loadModel, type LoadedModel } from '../engine/loadedModel';
 import { inspectModelIO, loadModelFolder } from '../engine/modelFolder';
+import { q4ComputeOf } from '../engine/model/matMulNBitsAccuracy';
 import { availableProviders, openSession } from '../engine/onnxSession';
 import { writeFileAtomic } from '../storage/atomicFile';
 import { readSnapshotFile, writeSnapshotFile } from '../storage/snapshotFile';
@@ -105,7 +106,7 @@ export class EngineHost {
     load: async (args, seq) => {
       await this.unloadModel();
       this.emit({ type: 'progress', seq, phase: 'load', done: 0, total: 1 });
-      const model = await loadModel(args.dir, { variant: args.variant, provider: args.provider, threads: args.threads });
+      const model = await loadModel(args.dir, { variant: args.variant, provider: args.provider, threads: args.threads, q4Compute: args.q4Compute });
       this.model = model;
       this.unreportedLoadMs = model.loadMs;
       this.emit({ type: 'progress', seq, phase: 'load', done: 1, total: 1 });
@@ -343,6 +344,7 @@ function modelInfo(model: LoadedModel): ModelInfo {
     kvBytesPerToken: config.numLayers * 2 * config.numKvHeads * config.headDim * kvElementBytes(model.io.kvDtype),
     provider: model.session.provider,
     providerNote: model.session.providerNote,
+    q4Compute: q4ComputeOf(model.session.matMulNBitsAccuracy),
     hasChatTemplate: model.template !== null,
     ropeProbe: model.ropeProbe,
     warnings: model.warnings,

@@ -7,6 +7,7 @@ import type { CacheFullView, CacheViewEvent } from '../../common/cacheView';
 import type { ModelInfo } from '../../common/modelInfo';
 import type { CacheSettings, GenerateOptions, Prompt } from '../engine/chatTypes';
 import type { ProviderAvailability, ProviderChoice } from '../../common/providers';
+import type { Q4Compute } from '../../common/settingsSchema';
 import type { GenerationStats } from '../../common/stats';
 
 /** The stream the host holds: its length and the cache geometry it runs with. */
@@ -51,7 +52,7 @@ export interface ViewLabels {
 
 /** Every verb: its arguments and its result. */
 export interface HostVerbs {
-  load: { args: { dir: string; variant?: string; provider?: ProviderChoice; threads?: number }; result: ModelInfo };
+  load: { args: { dir: string; variant?: string; provider?: ProviderChoice; threads?: number; q4Compute?: Q4Compute }; result: ModelInfo };
   unload: { args: Record<string, never>; result: null };
   /**
    * Runs a turn on stream `stream` (started with `cache` when the host holds no such stream); token/
