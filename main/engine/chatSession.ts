@@ -242,15 +242,24 @@ export class ChatSession {
     if (!cache || !this.runner) throw new PinError('nothing to pin yet: the conversation has not started');
     const { start, end } = this.tokenSpan(contents, index, chars);
     if (start >= end) throw new PinError('the sinks already hold this text: it is always visible');
+    const shared = cache.pinned.find((s) => s.start < end && start < s.end);
+    if (shared) {
+      throw new PinError(
+        `its tokens ${start}–${end - 1} share tokens with the pinned span ${shared.start}–${shared.end - 1} (a span that cuts a token pins the whole token): unpin that span first, or select less`,
+      );
+    }
     const fed = await this.runner.pin(start, end, this.history.slice(start, end), cancel);
     return fed === null ? null : { start, end, reprocessedTokens: fed };
   }
 
-  /** Unpins every pinned span within the tokens of `contents[index]`; returns how many spans were unpinned. */
-  unpin(contents: readonly string[], index: number): number {
+  /**
+   * Unpins every pinned span that shares a token with `contents[index]` (or with its characters `chars`);
+   * returns how many spans were unpinned.
+   */
+  unpin(contents: readonly string[], index: number, chars: { readonly start: number; readonly end: number } | null = null): number {
     const cache = this.cache;
-    if (!cache) return 0;
-    const { start, end } = this.tokenSpan(contents, index, null);
+    if (!cache || cache.pinned.length === 0) return 0;
+    const { start, end } = this.tokenSpan(contents, index, chars);
     let n = 0;
     for (const span of cache.pinned) if (span.start < end && span.end > start && cache.unpin(span.start)) n++;
     return n;

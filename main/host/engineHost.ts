@@ -234,12 +234,15 @@ export class EngineHost {
       if (!this.quiet.has(stream)) this.view.pinsChanged(session);
       return pinned;
     },
-    unpin: async ({ stream, messages, index }) => {
+    unpin: async ({ stream, messages, index, chars }) => {
       const session = this.requireStream(stream);
-      const unpinned = session.unpin(
-        messages.map((m) => m.content),
-        index,
-      );
+      const contents = messages.map((m) => m.content);
+      let unpinned: number;
+      try {
+        unpinned = session.unpin(contents, index, chars ?? null);
+      } catch (err) {
+        throw err instanceof PinError ? new HostFailure({ code: 'pin-refused', message: err.message }) : err;
+      }
       if (unpinned > 0 && !this.quiet.has(stream)) this.view.pinsChanged(session);
       return { unpinned };
     },

@@ -130,8 +130,11 @@ export interface HostVerbs {
     args: { stream: StreamId; messages: readonly ChatMessage[]; index: number; chars?: { readonly start: number; readonly end: number } };
     result: { start: number; end: number; reprocessedTokens: number };
   };
-  /** Unpins every pinned span of stream `stream` within the tokens of `messages[index]`. */
-  unpin: { args: { stream: StreamId; messages: readonly ChatMessage[]; index: number }; result: { unpinned: number } };
+  /** Unpins every pinned span of stream `stream` that shares a token with `messages[index]` (or with its characters `chars`). */
+  unpin: {
+    args: { stream: StreamId; messages: readonly ChatMessage[]; index: number; chars?: { readonly start: number; readonly end: number } };
+    result: { unpinned: number };
+  };
   /** Execution providers this build of onnxruntime-node offers. */
   providers: { args: Record<string, never>; result: readonly ProviderAvailability[] };
   /**
