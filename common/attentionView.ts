@@ -17,6 +17,13 @@ export interface AttendedSlot {
   readonly mass: number;
 }
 
+/**
+ * The app's attention view fetches a step's attention at most this often (like the streamed text's
+ * batching): the steps in between fetch, lay out and send nothing, so an open view costs a few steps a
+ * second, not every step. The CLI and the eval take every step.
+ */
+export const ATTENTION_FRAME_MS = 50;
+
 /** How many most-attended slots the summaries list. */
 export const TOP_SLOTS = 5;
 

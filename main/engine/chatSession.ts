@@ -78,6 +78,7 @@ export class ChatSession {
   private promptLogits: { tokens: number; logits: Float32Array } | null = null;
   /** Whether forward passes report their attention (the attention view is open), for every runner this session makes. */
   private attentionWanted = false;
+  private attentionInterval = 0;
 
   constructor(
     private readonly model: LoadedModel,
@@ -531,13 +532,21 @@ export class ChatSession {
     this.applyAttention();
   }
 
+  /** While {@link attention} is on: fetch it at most every this many ms (0: every step; Runner.attentionEveryMs). */
+  set attentionEveryMs(ms: number) {
+    this.attentionInterval = ms;
+    this.applyAttention();
+  }
+
   /** The last forward pass's attention by slot, while {@link attention} is on and a pass ran since. */
   get lastAttention(): SlotAttention | null {
     return this.runner?.lastSlotAttention ?? null;
   }
 
   private applyAttention(): void {
-    if (this.runner && this.runner.attentionUnavailable === null) this.runner.attention = this.attentionWanted;
+    if (!this.runner || this.runner.attentionUnavailable !== null) return;
+    this.runner.attention = this.attentionWanted;
+    this.runner.attentionEveryMs = this.attentionInterval;
   }
 
   /** Tokens through the end of the system prompt, at least 4 and at most a quarter of the positions. */

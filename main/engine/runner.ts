@@ -95,6 +95,8 @@ export class Runner {
   private readonly deviceHostFetches: readonly string[];
   private readonly deviceAttentionFetches: readonly string[];
   private attentionOn = false;
+  /** When the last step that fetched attention ran (performance.now()). */
+  private attentionAt = -Infinity;
   private stepAttention: StepAttention | null = null;
   private slotAttention: SlotAttention | null = null;
   private attentionBuffers: { n: number; layers: Float32Array; mean: Float32Array; slotLayers: Float32Array[]; slotMean: Float32Array } | null = null;
@@ -202,6 +204,12 @@ export class Runner {
     }
   }
 
+  /**
+   * While {@link attention} is on, a step fetches it only when this many ms have passed since the last
+   * step that did (0: every step); the steps in between keep none (`lastStepAttention` null).
+   */
+  attentionEveryMs = 0;
+
   /** The last forward pass's attention in the pre-step layout, while {@link attention} is on (buffers the next pass reuses). */
   get lastStepAttention(): StepAttention | null {
     return this.stepAttention;
@@ -284,7 +292,7 @@ export class Runner {
     feeds[this.io.positionIds] = { type: 'int64', data: step.positionIds, dims: [1, n] };
 
     // The view may close while the pass runs: what was fetched decides what is read.
-    const withAttention = this.attentionOn;
+    const withAttention = this.attentionOn && this.attentionDue();
     if (device) {
       const deviceFeeds = device.feedsFor(feeds, n);
       const hostFetches = withAttention ? this.deviceAttentionFetches : this.deviceHostFetches;
@@ -310,6 +318,20 @@ export class Runner {
     const delta = this.cache.commitStep(chunk, this.keyRows, this.valueRows);
     if (withAttention && this.attentionOn) this.readAttention(out, delta);
     return delta;
+  }
+
+  /** Whether this step fetches the attention ({@link attentionEveryMs}); a step that does not keeps none. */
+  private attentionDue(): boolean {
+    if (this.attentionEveryMs > 0) {
+      const now = performance.now();
+      if (now - this.attentionAt < this.attentionEveryMs) {
+        this.stepAttention = null;
+        this.slotAttention = null;
+        return false;
+      }
+      this.attentionAt = now;
+    }
+    return true;
   }
 
   /**

@@ -55,6 +55,8 @@ export class EngineHost {
   private readonly view: CacheViewFeed;
   /** The stream whose attention view is open (the app's chat stream while its panel shows it), or null. */
   private attentionStream: StreamId | null = null;
+  /** How often that stream fetches its attention (the `attention` verb's `everyMs`). */
+  private attentionEveryMs = 0;
 
   /** `emit` sends an event; `ownerOnly` keeps it off windows' ports (a quiet stream's events). */
   constructor(private readonly emit: (event: HostEvent, ownerOnly?: boolean) => void) {
@@ -202,16 +204,19 @@ export class EngineHost {
       this.view.restored(session, messages, view);
       return this.sessionInfo(session);
     },
-    attention: async ({ stream, open, layer }) => {
+    attention: async ({ stream, open, layer, everyMs }) => {
       const model = this.requireModel();
       if (layer !== undefined && layer !== null && !(Number.isInteger(layer) && layer >= 0 && layer < model.config.numLayers)) {
         throw new HostFailure({ code: 'bad-request', message: `layer ${layer} is outside 0..${model.config.numLayers - 1}` });
       }
       const previous = this.attentionStream;
       this.attentionStream = open ? stream : previous === stream ? null : previous;
+      if (open) this.attentionEveryMs = everyMs ?? 0;
       for (const id of new Set([previous, stream])) {
         const held = id === null ? undefined : this.streams.get(id);
-        if (held) held.attention = id === this.attentionStream;
+        if (!held) continue;
+        held.attention = id === this.attentionStream;
+        held.attentionEveryMs = this.attentionEveryMs;
       }
       this.view.showAttention(this.attentionStream === null ? undefined : (layer ?? null));
       const fast = model.session.fastOutputs;
@@ -281,6 +286,7 @@ export class EngineHost {
   /** Makes `session` stream `id`, fetching attention when its view is open; frees the device memory of the one it replaces. */
   private hold(id: StreamId, session: ChatSession): ChatSession {
     session.attention = id === this.attentionStream;
+    session.attentionEveryMs = this.attentionEveryMs;
     const held = this.streams.get(id);
     if (held !== session) held?.dispose();
     this.streams.set(id, session);

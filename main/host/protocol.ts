@@ -117,8 +117,10 @@ export interface HostVerbs {
    * cache view carry it; other streams (the server's) never pay for it. Answered at
    * once, also while a generate runs (its next step follows). `unavailable` says why the loaded model
    * cannot report attention (fused attention ops), null when it can; `layers` is its layer count.
+   * `everyMs`: fetch (and carry) a step's attention at most this often, the steps in between none
+   * (default 0: every step, as the CLI prints it; the app's panel asks for ATTENTION_FRAME_MS).
    */
-  attention: { args: { stream: StreamId; open: boolean; layer?: number | null }; result: AttentionAvailability };
+  attention: { args: { stream: StreamId; open: boolean; layer?: number | null; everyMs?: number }; result: AttentionAvailability };
   /** What generating for `prompt` on the stream would feed, without running anything (the composer's horizon preview). */
   preview: { args: { stream: StreamId; prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
   /**

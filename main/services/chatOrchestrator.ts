@@ -1,7 +1,7 @@
 // Chat turns: store the user's message, stream the reply into its conversation file while the engine
 // host generates it, end it with its stats, and keep the host's stream in step with the conversation
 // (regenerate and edit are truncations the engine rewinds through). One turn at a time. Runs in main.
-import type { AttentionAvailability } from '../../common/attentionView';
+import { ATTENTION_FRAME_MS, type AttentionAvailability } from '../../common/attentionView';
 import type { CacheFullView } from '../../common/cacheView';
 import { randomUUID } from 'node:crypto';
 import type { AppEvent, Conversation, SendPreview, StreamStart } from '../../common/contract';
@@ -227,7 +227,8 @@ export class ChatOrchestrator {
    */
   async cacheAttention(open: boolean, layer: number | null): Promise<AttentionAvailability | null> {
     if (!this.deps.models.loadedNow) return null;
-    return this.deps.engine.request('attention', { stream: this.deps.streams.streamId, open, layer });
+    // The panel takes a frame at most every ATTENTION_FRAME_MS: the steps between pay nothing for the view.
+    return this.deps.engine.request('attention', { stream: this.deps.streams.streamId, open, layer, everyMs: ATTENTION_FRAME_MS });
   }
 
   /** Stops the reply of `conversationId` (if any) and waits for it to be stored: before deleting it. */

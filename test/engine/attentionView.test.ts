@@ -130,4 +130,20 @@ describe('attention view outputs vs the float64 reference', () => {
     runner.attention = false;
     expect(runner.lastSlotAttention).toBeNull();
   });
+
+  it('with attentionEveryMs, a step fetches only when that long has passed since the last that did; the others keep none', async () => {
+    const { runner } = openStream(model, { sink: 4, window: 12, positions: 'cache', journalTokens: 64, maxChunk: 16 });
+    await runner.feed(byteTokenIds(5, 3));
+    runner.attention = true;
+    // Longer than the test: the first step fetches, the next ones do not.
+    runner.attentionEveryMs = 1e9;
+    await runner.feed([7]);
+    expect(runner.lastStepAttention?.n).toBe(1);
+    await runner.feed([8]);
+    expect(runner.lastStepAttention).toBeNull();
+    expect(runner.lastSlotAttention).toBeNull();
+    runner.attentionEveryMs = 0;
+    await runner.feed([9]);
+    expect(runner.lastSlotAttention).not.toBeNull();
+  });
 });

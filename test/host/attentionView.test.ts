@@ -85,6 +85,23 @@ describe('attention view through the engine host', () => {
     expect(frames(from)).toEqual([]);
   });
 
+  it('with everyMs, fetches a step’s attention at most that often: the steps in between carry no frame', async () => {
+    // An interval longer than the test: only the first step after opening fetches.
+    await host.request('attention', { stream: STREAM, open: true, everyMs: 1e9 });
+    let from = ops.length;
+    await generate(6, 8);
+    const writes = ops.slice(from).filter((e) => e.op.kind === 'write');
+    expect(writes.length).toBeGreaterThan(5);
+    expect(frames(from)).toHaveLength(1);
+    expect(writes[0].op.kind === 'write' && writes[0].op.attention).toBeTruthy();
+    // Reopened without an interval: every step again.
+    await host.request('attention', { stream: STREAM, open: true });
+    from = ops.length;
+    await generate(7, 8);
+    expect(frames(from)).toHaveLength(ops.slice(from).filter((e) => e.op.kind === 'write').length);
+    await host.request('attention', { stream: STREAM, open: false });
+  });
+
   it.skipIf(sharedModel('tiny-random-llama-genai-fp16') === null)('a model whose attention is a fused op says why it has no view', async () => {
     await host.request('load', { dir: sharedModel('tiny-random-llama-genai-fp16')!, threads: 1 });
     const answer = await host.request('attention', { stream: STREAM, open: true });
