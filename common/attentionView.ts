@@ -29,12 +29,12 @@ export const TOP_SLOTS = 5;
 
 /** The share of `mass` (one row over the C slots) that went to the S sink slots. */
 export function sinkShare(mass: ArrayLike<number>, sink: number): number {
+  const n = mass.length;
   let sinks = 0;
-  let total = 0;
-  for (let j = 0; j < mass.length; j++) {
-    total += mass[j];
-    if (j < sink) sinks += mass[j];
-  }
+  for (let j = 0; j < Math.min(sink, n); j++) sinks += mass[j];
+  // Two straight loops, no branch per slot: the frame takes this for every layer (L × C per frame).
+  let total = sinks;
+  for (let j = sink; j < n; j++) total += mass[j];
   return total > 0 ? sinks / total : 0;
 }
 
@@ -83,10 +83,13 @@ const FRAME_SCALE = 1e7;
 export function attentionFrame(attention: Readonly<SlotAttention>, layer: number | null, sink: number, slotPos: ArrayLike<number>): AttentionFrame {
   const row = layer === null ? attention.mean : attention.layers[layer];
   if (row === undefined) throw new RangeError(`layer ${layer} is outside 0..${attention.layers.length - 1}`);
+  // A plain loop: Array.from with a map callback cost several times more per frame.
+  const mass = new Array<number>(row.length);
+  for (let j = 0; j < row.length; j++) mass[j] = Math.round(row[j] * FRAME_SCALE) / FRAME_SCALE;
   return {
     layer,
     layerCount: attention.layers.length,
-    mass: Array.from(row, (m) => Math.round(m * FRAME_SCALE) / FRAME_SCALE),
+    mass,
     sinkShare: sinkShare(row, sink),
     layerSinkShare: attention.layers.map((l) => sinkShare(l, sink)),
     top: topSlots(row, slotPos),
