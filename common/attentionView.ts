@@ -63,11 +63,12 @@ export function topSlots(mass: ArrayLike<number>, slotPos: ArrayLike<number>, k 
 export interface AttentionFrame {
   /** Null: averaged over layers; else the 0-based layer shown. */
   readonly layer: number | null;
+  /** Layers whose rows were fetched (0 when only their mean was). */
   readonly layerCount: number;
   /** Per slot (length C). */
   readonly mass: readonly number[];
   readonly sinkShare: number;
-  /** Per layer: the share of its attention that went to the sinks (StreamingLLM: large from layer 2 on). */
+  /** Per layer: the share of its attention that went to the sinks (StreamingLLM: large from layer 2 on); empty when only the mean was fetched. */
   readonly layerSinkShare: readonly number[];
   readonly top: readonly AttendedSlot[];
 }

@@ -2,7 +2,8 @@
 // positions), round-robin in small blocks so drift hits every variant alike. Also splits our step into
 // session.run and the rest, and counts GC pauses per variant. The attention view's cost: closed (its
 // in-graph reduction runs unfetched) against the graph without it, and open as the app's panel takes it
-// (fetched, laid out and framed at most every ATTENTION_FRAME_MS) and as the CLI takes it (every step).
+// on all layers (the mean fetched, laid out and framed at most every ATTENTION_FRAME_MS) and as the CLI
+// takes it (every layer's row, every step).
 import { PerformanceObserver } from 'node:perf_hooks';
 import { ATTENTION_FRAME_MS, attentionFrame } from '../../common/attentionView';
 import { loadModel } from '../../main/engine/loadedModel';
@@ -50,8 +51,10 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     const before = makeRunner(model, spec, { fastOutputs: false });
     const closed = makeRunner(withoutAttention, spec);
     const open = makeRunner(model, spec);
+    // As the app's panel opens it on "All layers": the mean alone, at most every ATTENTION_FRAME_MS.
     open.runner.attention = true;
     open.runner.attentionEveryMs = ATTENTION_FRAME_MS;
+    open.runner.attentionLayers = false;
     const everyStep = makeRunner(model, spec);
     everyStep.runner.attention = true;
     // Fill every ring past wrap-around so every step is the steady state.

@@ -79,6 +79,7 @@ export class ChatSession {
   /** Whether forward passes report their attention (the attention view is open), for every runner this session makes. */
   private attentionWanted = false;
   private attentionInterval = 0;
+  private attentionPerLayer = true;
 
   constructor(
     private readonly model: LoadedModel,
@@ -538,6 +539,12 @@ export class ChatSession {
     this.applyAttention();
   }
 
+  /** While {@link attention} is on: fetch each layer's row too, not only their mean (Runner.attentionLayers). */
+  set attentionLayers(on: boolean) {
+    this.attentionPerLayer = on;
+    this.applyAttention();
+  }
+
   /** The last forward pass's attention by slot, while {@link attention} is on and a pass ran since. */
   get lastAttention(): SlotAttention | null {
     return this.runner?.lastSlotAttention ?? null;
@@ -547,6 +554,7 @@ export class ChatSession {
     if (!this.runner || this.runner.attentionUnavailable !== null) return;
     this.runner.attention = this.attentionWanted;
     this.runner.attentionEveryMs = this.attentionInterval;
+    this.runner.attentionLayers = this.attentionPerLayer;
   }
 
   /** Tokens through the end of the system prompt, at least 4 and at most a quarter of the positions. */

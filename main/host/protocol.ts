@@ -119,8 +119,10 @@ export interface HostVerbs {
    * cannot report attention (fused attention ops), null when it can; `layers` is its layer count.
    * `everyMs`: fetch (and carry) a step's attention at most this often, the steps in between none
    * (default 0: every step, as the CLI prints it; the app's panel asks for ATTENTION_FRAME_MS).
+   * `perLayer` false: fetch only the mean over layers (frames then carry no `layerSinkShare` and show the
+   * mean whatever `layer` says); default true.
    */
-  attention: { args: { stream: StreamId; open: boolean; layer?: number | null; everyMs?: number }; result: AttentionAvailability };
+  attention: { args: { stream: StreamId; open: boolean; layer?: number | null; everyMs?: number; perLayer?: boolean }; result: AttentionAvailability };
   /** What generating for `prompt` on the stream would feed, without running anything (the composer's horizon preview). */
   preview: { args: { stream: StreamId; prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
   /**

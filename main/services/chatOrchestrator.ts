@@ -227,8 +227,9 @@ export class ChatOrchestrator {
    */
   async cacheAttention(open: boolean, layer: number | null): Promise<AttentionAvailability | null> {
     if (!this.deps.models.loadedNow) return null;
-    // The panel takes a frame at most every ATTENTION_FRAME_MS: the steps between pay nothing for the view.
-    return this.deps.engine.request('attention', { stream: this.deps.streams.streamId, open, layer, everyMs: ATTENTION_FRAME_MS });
+    // The panel takes a frame at most every ATTENTION_FRAME_MS (the steps between pay nothing for the view),
+    // and each layer's row only while it shows one layer (else the mean over layers, 1/L of the data).
+    return this.deps.engine.request('attention', { stream: this.deps.streams.streamId, open, layer, everyMs: ATTENTION_FRAME_MS, perLayer: layer !== null });
   }
 
   /** Stops the reply of `conversationId` (if any) and waits for it to be stored: before deleting it. */
