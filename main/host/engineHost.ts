@@ -240,12 +240,9 @@ export class EngineHost {
     unpin: async ({ stream, messages, index, chars }) => {
       const session = this.requireStream(stream);
       const contents = messages.map((m) => m.content);
-      let unpinned: number;
-      try {
-        unpinned = session.unpin(contents, index, chars ?? null);
-      } catch (err) {
+      const unpinned = await session.unpin(contents, index, chars ?? null).catch((err: unknown) => {
         throw err instanceof PinError ? new HostFailure({ code: 'pin-refused', message: err.message }) : err;
-      }
+      });
       if (unpinned > 0 && !this.quiet.has(stream)) this.view.pinsChanged(session);
       return { unpinned };
     },

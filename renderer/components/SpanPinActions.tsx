@@ -10,7 +10,7 @@ import { errorText } from '../state/modelsSlice';
 import { selectBusy, selectPins, selectReadOnly, selectSelectionSpan } from '../state/selectors';
 import { useAppStore, useStoreApi } from '../state/storeContext';
 import { PinIcon } from './icons';
-import { pinnedSpanAt } from './pinHighlights';
+import { pinnedSpanAt, pinnedSpanRect } from './pinHighlights';
 import { selectedSpan, sourceIndex, sourceRanges } from './sourceText';
 
 /** What "Pin selection" does, on hover. */
@@ -43,7 +43,9 @@ export function SpanPinActions({ scrollRef }: { readonly scrollRef: RefObject<HT
   const span = useAppStore(selectSelectionSpan);
   const pins = useAppStore(selectPins);
   const [at, setAt] = useState<Point | null>(null);
-  const [unpin, setUnpin] = useState<{ readonly messageId: string; readonly chars: CharSpan; readonly at: Point } | null>(null);
+  // The pinned span a click on its highlight offers to unpin; the offer follows it as the transcript scrolls.
+  const [unpin, setUnpin] = useState<{ readonly messageId: string; readonly chars: CharSpan } | null>(null);
+  const [, setScrolled] = useState(0);
 
   useEffect(() => {
     const scroller = scrollRef.current;
@@ -80,8 +82,7 @@ export function SpanPinActions({ scrollRef }: { readonly scrollRef: RefObject<HT
     };
     const onClick = (event: MouseEvent) => {
       if (!document.getSelection()?.isCollapsed) return;
-      const hit = pinnedSpanAt(event.clientX, event.clientY);
-      setUnpin(hit && { ...hit, at: { x: event.clientX, y: event.clientY } });
+      setUnpin(pinnedSpanAt(event.clientX, event.clientY));
     };
     const onMove = (event: MouseEvent) => {
       const over = pinnedSpanAt(event.clientX, event.clientY) !== null;
@@ -89,7 +90,7 @@ export function SpanPinActions({ scrollRef }: { readonly scrollRef: RefObject<HT
       scroller.title = over ? `Pinned to the model's memory. Click to unpin.` : '';
     };
     const onScroll = () => {
-      setUnpin(null);
+      setScrolled((n) => n + 1);
       track();
     };
     document.addEventListener('selectionchange', track);
@@ -105,11 +106,12 @@ export function SpanPinActions({ scrollRef }: { readonly scrollRef: RefObject<HT
     };
   }, [scrollRef, store]);
 
-  // A pin just taken leaves nothing to offer for its selection.
+  // A pin just taken leaves nothing to offer for its selection; a span no longer pinned, no Unpin.
   useEffect(() => {
-    setUnpin(null);
-    const taken = pins?.some((p) => p.messageId === span?.messageId && p.chars?.start === span.chars.start && p.chars.end === span.chars.end);
-    if (taken) document.getSelection()?.removeAllRanges();
+    const pinned = (t: { readonly messageId: string; readonly chars: CharSpan } | null) =>
+      pins?.some((p) => p.messageId === t?.messageId && p.chars?.start === t.chars.start && p.chars.end === t.chars.end) ?? false;
+    if (pinned(span)) document.getSelection()?.removeAllRanges();
+    setUnpin((u) => (pinned(u) ? u : null));
   }, [pins, span]);
 
   const unpinSpan = (messageId: string, chars: CharSpan) => {
@@ -120,6 +122,7 @@ export function SpanPinActions({ scrollRef }: { readonly scrollRef: RefObject<HT
   };
   const keep = (event: { preventDefault(): void }) => event.preventDefault();
   const place = (p: Point) => ({ left: Math.max(8, p.x), top: Math.max(8, p.y - 40) });
+  const unpinAt = unpin && pinnedSpanRect(unpin.messageId, unpin.chars);
   return (
     <>
       {span && at && !readOnly && (
@@ -136,12 +139,12 @@ export function SpanPinActions({ scrollRef }: { readonly scrollRef: RefObject<HT
           <PinIcon /> Pin selection
         </button>
       )}
-      {unpin && !span && !readOnly && (
+      {unpin && unpinAt && !span && !readOnly && (
         <button
           type="button"
           className="span-pin-action"
           data-testid="unpin-span"
-          style={place(unpin.at)}
+          style={place({ x: unpinAt.left, y: unpinAt.top })}
           disabled={busy}
           title={UNPIN_EXPLAINED}
           onMouseDown={keep}

@@ -36,3 +36,13 @@ export function pinnedSpanAt(x: number, y: number): { readonly messageId: string
   }
   return null;
 }
+
+/** Where pinned span `chars` of message `messageId` is drawn now (its first line box), or null when it is not. */
+export function pinnedSpanRect(messageId: string, chars: CharSpan): DOMRect | null {
+  const span = registry.get(messageId)?.find((p) => p.chars.start === chars.start && p.chars.end === chars.end);
+  for (const range of span?.ranges ?? []) {
+    const [first] = range.getClientRects();
+    if (first) return first;
+  }
+  return null;
+}

@@ -131,12 +131,18 @@ describe('pinned spans', () => {
     await page.reload();
     await expect.poll(() => highlighted(page)).toEqual(['7412']);
     await fact.scrollIntoViewIfNeeded();
-    const box = await page.evaluate(() => {
-      const [range] = [...(globalThis as unknown as HighlightPage).CSS.highlights.get('ouro-pin')!];
-      const r = range.getBoundingClientRect();
-      return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
-    });
-    await page.mouse.click(box.x, box.y);
+    // The transcript may still settle after the reload (rows measured, scrolled under the pointer): click until the offer shows.
+    await expect
+      .poll(async () => {
+        const box = await page.evaluate(() => {
+          const [range] = [...(globalThis as unknown as HighlightPage).CSS.highlights.get('ouro-pin')!];
+          const r = range.getBoundingClientRect();
+          return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+        });
+        await page.mouse.click(box.x, box.y);
+        return page.getByTestId('unpin-span').isVisible();
+      })
+      .toBe(true);
     await page.getByTestId('unpin-span').click();
     await page.locator(`[data-message-id="${factId}"]:not([data-pinned-spans])`).waitFor();
     expect(await highlighted(page)).toEqual([]);
