@@ -1,7 +1,10 @@
 // Pinning spans of a message through the services (real stores, a worker-thread engine host, the tiny
 // fixture): the pin records keep their characters in the conversation file, and the refusals that the
 // services decide say why, with the characters: a span overlapping a pin of its message, the whole message
-// over a pinned span, characters outside the message, unpinning a span that is not pinned. Vitest (Node).
+// over a pinned span, characters outside the message, unpinning a span that is not pinned, a conversation
+// the model has not read since it was reopened. Vitest (Node).
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixture } from '../fixtures/llamaFixture';
 import { startServices, type ServicesHarness } from './servicesKit';
@@ -55,6 +58,20 @@ describe('pinned spans through the services', () => {
     // Unpinning the message without characters drops every pin of it.
     expect((await h.call('chat.pin', { conversationId, messageId, pinned: false })).pins).toEqual([]);
     expect((await h.call('cache.view', { conversationId }))!.pins).toEqual([]);
+    expect((await h.call('conversations.open', { conversationId })).conversation.pins).toBeUndefined();
+  });
+
+  it('refuses a pin while the model has not read the conversation since it was reopened, saying when it can', async () => {
+    const { id: conversationId } = await h.call('conversations.create', {});
+    const start = await h.call('chat.send', { conversationId, content: 'Remember 7412.' });
+    await h.log.next('message', (e) => e.message.id === start.reply.id && e.message.status !== 'streaming');
+    await h.services.idle();
+    // Another conversation takes the stream; this one's saved context is lost, so reopening it starts the stream empty.
+    const { id: other } = await h.call('conversations.create', {});
+    await h.call('conversations.open', { conversationId: other });
+    await rm(join(h.dataDir, 'conversations', `${conversationId}.kv`));
+    const refused = await h.error('chat.pin', { conversationId, messageId: start.userMessage!.id, pinned: true, chars: { start: 9, end: 13 } });
+    expect(refused).toMatchObject({ code: 'bad-request', message: expect.stringMatching(/has not read this conversation since it was reopened.*with your next message/) });
     expect((await h.call('conversations.open', { conversationId })).conversation.pins).toBeUndefined();
   });
 });
