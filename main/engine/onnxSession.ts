@@ -416,6 +416,14 @@ function deviceLocations(device: DeviceCacheGraph, fast: FastOutputs): Record<st
 const DEVICE_OUTPUT_PROVIDERS: ReadonlySet<ProviderName> = new Set(['webgpu']);
 
 /**
+ * Why a session on `provider` gets no device-resident cache (null: it does): its outputs must be able to
+ * stay on the device, unless `onHost` asks for the same path with host tensors (tests, on CPU).
+ */
+export function deviceCacheRefusal(provider: ProviderName, onHost: boolean): string | null {
+  return DEVICE_OUTPUT_PROVIDERS.has(provider) || onHost ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
+}
+
+/**
  * Opens the model with the fast outputs when it can; any failure on that path (an unusual graph, external
  * data the in-memory load cannot reach) falls back to opening the file as it is, whose errors are the
  * user-facing ones.
@@ -431,7 +439,7 @@ async function create(
   const options = sessionOptions(modelPath, provider, intraOpThreads, tuning);
   let note = 'disabled';
   const bind = DEVICE_OUTPUT_PROVIDERS.has(provider);
-  let deviceNote: string | null = deviceCache === undefined || bind || deviceCacheOnHost === true ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
+  let deviceNote = deviceCache === undefined ? null : deviceCacheRefusal(provider, deviceCacheOnHost === true);
   if (fast) {
     const device = deviceCache !== undefined && deviceNote === null ? deviceCache : undefined;
     const extended = await readWithFastOutputs(modelPath, { ...fast, matMulNBitsAccuracy: tuning.matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
