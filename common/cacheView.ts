@@ -37,7 +37,10 @@ export interface CacheSlotView {
 export interface CacheView {
   sink: number;
   window: number;
+  /** S + W + the tokens pinned (the pin slots hold exactly what is pinned). */
   capacity: number;
+  /** Most tokens that may be pinned. */
+  pinBudget: number;
   positions: PositionsMode;
   /** Original position of the next token = tokens seen. */
   nextPos: number;
@@ -148,11 +151,12 @@ export interface CacheFullView extends CacheViewWithText {
   readonly stream: string;
 }
 
-/** What the cache is laid out as: fixed for a stream's life. */
+/** What a new stream's cache is laid out as (its capacity then changes only with `pins` ops). */
 export interface CacheGeometry {
   readonly sink: number;
   readonly window: number;
   readonly capacity: number;
+  readonly pinBudget: number;
   readonly positions: PositionsMode;
 }
 
@@ -190,8 +194,9 @@ export interface CacheRow {
  * - `reset`: every slot emptied, the geometry kept (a rewind beyond the journal re-feeds from here);
  * - `restore`: the whole view (a snapshot restored, or a resync after a gap);
  * - `messages`: per message id, the leading characters the sinks hold, and the messages the fed text leaves out;
- * - `pins`: the pinned spans changed (pin, unpin, a rewind that cut one, a re-prefill): every pin slot is
- *   emptied, then `rows` are put back (a pin slot is visible once its position is before `firstVisible`).
+ * - `pins`: the pinned spans changed (pin, unpin, a rewind that cut one, a re-prefill): the pin slots are
+ *   resized to `capacity` (S + W + the tokens pinned) and emptied, then `rows` are put back (a pin slot is
+ *   visible once its position is before `firstVisible`).
  */
 export type CacheViewOp =
   | { readonly kind: 'start'; readonly geometry: CacheGeometry; readonly header: CacheHeader }
@@ -200,7 +205,7 @@ export type CacheViewOp =
   | { readonly kind: 'reset'; readonly header: CacheHeader }
   | { readonly kind: 'restore'; readonly view: CacheFullView }
   | { readonly kind: 'messages'; readonly pinnedChars: Readonly<Record<string, number>>; readonly unfed: readonly string[] }
-  | { readonly kind: 'pins'; readonly pins: readonly PinnedSpan[]; readonly rows: readonly CacheRow[]; readonly header: CacheHeader };
+  | { readonly kind: 'pins'; readonly pins: readonly PinnedSpan[]; readonly capacity: number; readonly rows: readonly CacheRow[]; readonly header: CacheHeader };
 
 /**
  * What a pinned token's ropePos is measured from: `ropePos - sinkRopeShift` when the op or view that

@@ -70,6 +70,7 @@ class SyntheticCache {
       sink: S,
       window: W,
       capacity: C,
+      pinBudget: 0,
       pins: [],
       sinkRopeShift: firstVisible - S,
       positions: 'cache',

@@ -87,7 +87,10 @@ export class ChatSession {
   /** A session that continues exactly where a snapshot left it (the snapshot was checked against `model`). */
   static fromSnapshot(model: LoadedModel, state: SessionState): ChatSession {
     const session = new ChatSession(model, state.settings);
-    session.cache = SinkRingCache.fromSnapshot(state.cache, model.config.rope);
+    const cache = SinkRingCache.fromSnapshot(state.cache, model.config.rope);
+    // The budget is the settings' (a snapshot from before pinned memory has none), never below what is pinned.
+    cache.pinBudget = Math.max(cache.pinnedTokens, session.pinBudgetFor(cache.window));
+    session.cache = cache;
     session.runner = new Runner(model.session, model.io, session.cache, model.config.vocabSize, {
       chunkSize: session.cache.maxChunk,
     });
@@ -247,10 +250,12 @@ export class ChatSession {
   }
 
   /** Unpins every pinned span within the tokens of `contents[index]`; returns how many spans were unpinned. */
-  unpin(contents: readonly string[], index: number): number {
+  async unpin(contents: readonly string[], index: number): Promise<number> {
     const cache = this.cache;
     if (!cache) return 0;
     const { start, end } = this.tokenSpan(contents, index, null);
+    // Unpinning removes pin slots from the host copy of a cache kept in device memory.
+    if (cache.pinned.some((s) => s.start < end && s.end > start)) await this.runner!.sync();
     let n = 0;
     for (const span of cache.pinned) if (span.start < end && span.end > start && cache.unpin(span.start)) n++;
     return n;
@@ -400,14 +405,19 @@ export class ChatSession {
         this.cuts.push({ tokens: this.history.length, chars: this.fedText.length, kind: 'token' });
       }
     }
-    this.fedText = fedBefore + flatten(fedReply);
     if (reason !== 'stop' && !wordEnd) {
-      const tail = stops.push(detok.flush()).emit + stops.flush();
+      const held = detok.flush();
+      // With every sampled token fed (EOS ended the reply), what the detokenizer held back is the text of
+      // fed tokens: a character their last bytes leave incomplete, shown as U+FFFD. The stream holds those
+      // bytes, so the text is fed text; as rest it would be fed again as the U+FFFD's own tokens.
+      if (unfed === null) fedReply += held;
+      const tail = stops.push(held).emit + stops.flush();
       if (tail) {
         text += tail;
         hooks.onToken?.({ id: -1, text: tail, pos: this.history.length, slot: -1 });
       }
     }
+    this.fedText = fedBefore + flatten(fedReply);
     stats.decodeMs = performance.now() - decodeStart;
     stats.decodeTokPerSec = perSecond(stats.decodeTokens, stats.decodeMs);
     if (held) this.markReply(held, text, this.fedText.length - fedBefore.length, unfed);
@@ -505,12 +515,16 @@ export class ChatSession {
       positions: this.settings.positions,
       journalTokens: this.settings.journalTokens,
       maxChunk: chunkSize,
-      // Pins are re-rotated on the host: none where the cache lives on the device (Runner.pin says why).
-      pinSlots: this.model.session.deviceCache ? 0 : Math.min(window, this.settings.pinBudget ?? Math.floor(window / 4)),
+      pinBudget: this.pinBudgetFor(window),
     });
     this.cache = stream.cache;
     this.runner = stream.runner;
     this.applyAttention();
+  }
+
+  /** The settings' pin budget for a window of W: up to a quarter of it by default. */
+  private pinBudgetFor(window: number): number {
+    return Math.min(window, this.settings.pinBudget ?? Math.floor(window / 4));
   }
 
   /**
@@ -674,7 +688,9 @@ export class ChatSession {
       return 0;
     }
     this.history.truncate(tokens);
-    // Pinned rows do not depend on the ring: the spans before the cut stay pinned through the re-prefill.
+    // Pinned rows do not depend on the ring: the spans before the cut stay pinned through the re-prefill
+    // (kept, and those past the cut dropped, on the host copy of a cache kept in device memory).
+    if (cache.pinnedTokens > 0) await this.runner!.sync();
     cache.unpinFrom(tokens);
     cache.reset(true);
     hooks.onReset?.();

@@ -40,8 +40,9 @@ export class CompactPast {
     private readonly cache: SinkRingCache,
     private readonly maxChunk: number,
   ) {
-    // Half the cache, in whole steps; 0 (only an empty cache is compacted) for caches under 2 steps.
-    this.limit = Math.floor((cache.capacity >> 1) / STEP) * STEP;
+    // Half the sinks and ring, in whole steps; 0 (only an empty cache is compacted) for caches under 2
+    // steps. Pin slots lie past the ring, so a cache holding pins is never compacted.
+    this.limit = Math.floor(((cache.sink + cache.window) >> 1) / STEP) * STEP;
     this.empty = cache.keys.map(() => allocKv(cache.kvDtype, 0));
     // With the stream rather than in its second step: allocating and first touching ~46 MB (W=2048 on
     // SmolLM2-135M's shapes) made that step 30–100 ms slower in every new conversation.

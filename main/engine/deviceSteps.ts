@@ -1,7 +1,7 @@
 // The runner's device-resident cache (DESIGN §3 "Storage, dtype and place"): per step it feeds the graph
 // rewritten by model/deviceCache the previous step's device tensors as the past, the slot indices and the
-// sinks' cos/sin, and keeps the updated caches on the device; the host copy is pulled only for rare O(C)
-// operations (rebase, rewind, skipTo, snapshot). Runs in the engine host thread.
+// sinks' and pinned tokens' cos/sin, and keeps the updated caches on the device; the host copy is pulled
+// only for rare O(C) operations (rebase, rewind, skipTo, snapshot, pin). Runs in the engine host thread.
 import type { CacheDelta } from '../../common/cacheView';
 import type { DeviceKvRows } from './cache/deviceRows';
 import type { KvArray } from './cache/kvStorage';
@@ -37,10 +37,11 @@ export class DeviceSteps {
   private keys: DeviceTensor[] | null = null;
   private values: DeviceTensor[] | null = null;
   private readonly slotIndex: BigInt64Array;
-  private readonly cos: Float32Array;
-  private readonly sin: Float32Array;
-  /** Per sink, the rotation its cos/sin rows hold (NaN: not filled yet). */
-  private readonly sinkDeltas: Float64Array;
+  /** cos/sin rows per anchor (the sinks, then the pinned tokens by rank): grown when more are pinned. */
+  private cos = new Float32Array(0);
+  private sin = new Float32Array(0);
+  /** Per anchor, the rotation its cos/sin rows hold (NaN: not filled yet). */
+  private anchorDeltas = new Float64Array(0);
   private readonly pending = new Map<KvArray, Map<number, PendingRows>>();
   private readonly feeds: Record<string, TensorData | DeviceTensor> = {};
 
@@ -53,11 +54,8 @@ export class DeviceSteps {
   ) {
     this.rows = cache.placeOnDevice();
     this.fetches = [...graph.nextKeys, ...graph.nextValues, ...graph.oldKeys, ...graph.oldValues];
-    const { kvHeads, headDim } = cache.geometry;
+    const { kvHeads } = cache.geometry;
     this.slotIndex = new BigInt64Array(kvHeads * maxChunk * 3);
-    this.cos = new Float32Array(cache.sink * headDim);
-    this.sin = new Float32Array(cache.sink * headDim);
-    this.sinkDeltas = new Float64Array(cache.sink).fill(NaN);
   }
 
   /** Device outputs a step fetches. */
@@ -98,10 +96,14 @@ export class DeviceSteps {
       }
     }
     feeds[graph.slotIndex] = { type: 'int64', data: index.subarray(0, kvHeads * n * 3), dims: [1, kvHeads, n, 3] };
-    this.fillSinkRotation();
-    const sinkDims = [1, 1, cache.sink, headDim];
-    feeds[graph.sinkCos] = { type: 'float32', data: this.cos, dims: sinkDims };
-    feeds[graph.sinkSin] = { type: 'float32', data: this.sin, dims: sinkDims };
+    const S = cache.sink;
+    const anchors = S + cache.pinnedTokens;
+    this.fillRotation(anchors);
+    const rows = (a: Float32Array, from: number, to: number): TensorData => ({ type: 'float32', data: a.subarray(from * headDim, to * headDim), dims: [1, 1, to - from, headDim] });
+    feeds[graph.sinkCos] = rows(this.cos, 0, S);
+    feeds[graph.sinkSin] = rows(this.sin, 0, S);
+    feeds[graph.pinCos] = rows(this.cos, S, anchors);
+    feeds[graph.pinSin] = rows(this.sin, S, anchors);
     return feeds;
   }
 
@@ -180,16 +182,25 @@ export class DeviceSteps {
     this.pending.clear();
   }
 
-  /** cos/sin rows of each sink's rotation from its pristine key (DESIGN §3), recomputed only where it moved. */
-  private fillSinkRotation(): void {
-    const { cache, cos, sin } = this;
+  /**
+   * cos/sin rows of the first `anchors` anchors' rotation from their pristine keys (DESIGN §3), recomputed
+   * only where it moved (a pin or unpin moves the pinned tokens' ranks: their deltas then differ).
+   */
+  private fillRotation(anchors: number): void {
+    const { cache } = this;
     const { headDim } = cache.geometry;
+    if (this.anchorDeltas.length < anchors) {
+      this.cos = new Float32Array(anchors * headDim);
+      this.sin = new Float32Array(anchors * headDim);
+      this.anchorDeltas = new Float64Array(anchors).fill(NaN);
+    }
+    const { cos, sin } = this;
     const rope = cache.rope;
     const half = rope ? rope.rotaryDim >> 1 : 0;
-    for (let i = 0; i < cache.sink; i++) {
-      const delta = cache.sinkDelta(i);
-      if (delta === this.sinkDeltas[i]) continue;
-      this.sinkDeltas[i] = delta;
+    for (let i = 0; i < anchors; i++) {
+      const delta = cache.anchorDelta(i);
+      if (delta === this.anchorDeltas[i]) continue;
+      this.anchorDeltas[i] = delta;
       const at = i * headDim;
       cos.fill(1, at, at + headDim);
       sin.fill(0, at, at + headDim);

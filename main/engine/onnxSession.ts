@@ -289,7 +289,7 @@ class OrtDecoderSession implements DecoderSession {
     private readonly outputsBound = false,
   ) {
     // The added inputs and outputs are the engine's, not the model's: the model's interface stays as exported.
-    const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin] : []);
+    const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin, deviceCache.pinCos, deviceCache.pinSin] : []);
     this.inputs = valueInfos(session.inputMetadata).filter((i) => !addedIn.has(i.name));
     const added = new Set([...(fastOutputs?.added ?? []), ...(deviceCache?.added ?? [])]);
     this.outputs = valueInfos(session.outputMetadata).filter((o) => !added.has(o.name));
@@ -299,6 +299,8 @@ class OrtDecoderSession implements DecoderSession {
             [deviceCache.slotIndex]: new ort.Tensor('int64', new BigInt64Array(0), [1, kv.kvHeads, 0, 3]),
             [deviceCache.sinkCos]: new ort.Tensor('float32', new Float32Array(0), [1, 1, 0, kv.headDim]),
             [deviceCache.sinkSin]: new ort.Tensor('float32', new Float32Array(0), [1, 1, 0, kv.headDim]),
+            [deviceCache.pinCos]: new ort.Tensor('float32', new Float32Array(0), [1, 1, 0, kv.headDim]),
+            [deviceCache.pinSin]: new ort.Tensor('float32', new Float32Array(0), [1, 1, 0, kv.headDim]),
           }
         : {};
   }

@@ -3,7 +3,6 @@
 import type { SlotAttention } from '../../common/attentionView';
 import type { CacheDelta } from '../../common/cacheView';
 import type { KvArray } from './cache/kvStorage';
-import { PinError } from './cache/pinRegion';
 import type { SinkRingCache } from './cache/sinkRingCache';
 import { halvesToFloats } from './half';
 import { CompactPast, type CompactStep } from './compactPast';
@@ -84,7 +83,9 @@ export class Runner {
   private readonly keyRows: KvArray[];
   private readonly valueRows: KvArray[];
   private readonly feeds: Record<string, TensorData> = {};
-  private readonly pastDims: readonly number[];
+  /** The cache's buffers the past feeds point at, and their dims: rebuilt when a pin or unpin changes C. */
+  private pastKeys: readonly KvArray[] | null = null;
+  private pastDims: readonly number[] = [];
   private readonly compact: CompactPast | null;
   /** Whether the feeds hold a compacted past (restored to the full buffers before a full step). */
   private pastIsCompact = false;
@@ -134,17 +135,8 @@ export class Runner {
     this.keyRows = new Array<KvArray>(this.keysOut.length);
     this.valueRows = new Array<KvArray>(this.valuesOut.length);
     if (cache.kvDtype !== io.kvDtype) throw new Error(`the cache holds ${cache.kvDtype} rows but the model's KV cache is ${io.kvDtype}`);
-    const { kvHeads, headDim } = cache.geometry;
-    this.pastDims = [1, kvHeads, cache.capacity, headDim];
-    // The past buffers never move: their feed entries are built once.
-    for (let l = 0; l < io.pastKeys.length; l++) {
-      this.feeds[io.pastKeys[l]] = { type: io.kvDtype, data: cache.keys[l], dims: this.pastDims };
-      this.feeds[io.pastValues[l]] = { type: io.kvDtype, data: cache.values[l], dims: this.pastDims };
-    }
     for (const extra of io.extraInputs) this.feeds[extra.name] = extra.value;
-    // Pinned keys are re-rotated on the host each step; the device graph rotates only the sinks, so a cache
-    // with pin slots keeps the host path (chats on a device-cache session are opened without pin slots).
-    const graph = options.deviceCache === false || cache.pinSlots > 0 ? null : session.deviceCache;
+    const graph = options.deviceCache === false ? null : session.deviceCache;
     this.device = graph ? new DeviceSteps(session, io, cache, graph, options.chunkSize) : null;
     this.compact = this.device === null && this.fetchesNewRowsOnly && options.compactPast !== false ? new CompactPast(cache, options.chunkSize) : null;
   }
@@ -242,8 +234,9 @@ export class Runner {
    * @throws PinError (nothing pinned) when the span cannot be pinned.
    */
   async pin(start: number, end: number, ids: ArrayLike<number>, cancel?: CancelFlag): Promise<number | null> {
-    if (this.device) throw new PinError('pinned memory is not available while the KV cache lives in GPU memory (WebGPU); choose the CPU provider to pin');
     if (ids.length !== end - start) throw new RangeError(`pinning positions ${start}..${end - 1} needs ${end - start} token ids, got ${ids.length}`);
+    // A pin edits the host copy (rows copied, the pin slots added); the next device step uploads it.
+    await this.sync();
     if (this.cache.pin(start, end) === 'copied') return 0;
     try {
       for (let done = 0; done < ids.length; ) {
@@ -267,7 +260,9 @@ export class Runner {
   private async forward(chunk: readonly number[], pinStep: true): Promise<void>;
   private async forward(chunk: readonly number[], pinStep = false): Promise<CacheDelta | void> {
     const n = chunk.length;
-    const device = this.device;
+    // A pin step writes pin slots, not the ring slots the device graph scatters into: it runs on the host
+    // copy (pin() pulled it), as a host-cache step does.
+    const device = pinStep ? null : this.device;
     // A rebase rotates every cached key on the host (rare: once per maxPos - C tokens).
     if (device && this.cache.rebaseDue(n)) await device.sync();
     const step = pinStep ? this.cache.beginPinStep(n) : this.cache.beginStep(n);
@@ -366,11 +361,16 @@ export class Runner {
     else this.lastLogits.set((logits.data as Float32Array).subarray(from));
   }
 
-  /** Points the past inputs at the compacted prefix, or back at the cache's buffers. */
+  /** Points the past inputs at the compacted prefix, or back at the cache's buffers (new ones after a pin or unpin). */
   private setPast(compact: CompactStep | null): void {
-    if (compact === null && !this.pastIsCompact) return;
-    const { io } = this;
-    const { kvHeads, headDim } = this.cache.geometry;
+    const { io, cache } = this;
+    const moved = cache.keys !== this.pastKeys;
+    if (compact === null && !this.pastIsCompact && !moved) return;
+    const { kvHeads, headDim } = cache.geometry;
+    if (moved) {
+      this.pastKeys = cache.keys;
+      this.pastDims = [1, kvHeads, cache.capacity, headDim];
+    }
     const dims = compact ? [1, kvHeads, compact.length, headDim] : this.pastDims;
     for (let l = 0; l < io.pastKeys.length; l++) {
       this.feeds[io.pastKeys[l]] = { type: io.kvDtype, data: compact ? compact.keys[l] : this.cache.keys[l], dims };

@@ -47,7 +47,7 @@ export async function* streamingNll(
     positions: options.positions,
     journalTokens: 0,
     maxChunk: recompute ? options.window : 1,
-    pinSlots: pin ? pin.end - pin.start : 0,
+    pinBudget: pin ? pin.end - pin.start : 0,
   });
   if (options.attention) {
     if (recompute) throw new Error('attention is reported for the streaming cache, not with recompute');

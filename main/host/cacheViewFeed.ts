@@ -205,7 +205,7 @@ export class CacheViewFeed {
       text: this.text(s.tokenId),
       ...(owners?.[i] ?? { message: null, char: -1 }),
     }));
-    this.send({ kind: 'pins', pins: view.pins, rows, header: cache.header() });
+    this.send({ kind: 'pins', pins: view.pins, capacity: view.capacity, rows, header: cache.header() });
     this.pinned = rows.length;
   }
 
@@ -235,9 +235,9 @@ export class CacheViewFeed {
   private start(cache: SinkRingCache): void {
     this.cache = cache;
     this.pinned = 0;
-    const { sink, window, capacity, positions } = cache;
+    const { sink, window, capacity, pinBudget, positions } = cache;
     const header = { nextPos: 0, head: 0, evicted: 0, firstVisible: sink, offset: 0, sinkRopeShift: 0 };
-    this.send({ kind: 'start', geometry: { sink, window, capacity, positions }, header });
+    this.send({ kind: 'start', geometry: { sink, window, capacity, pinBudget, positions }, header });
   }
 
   private owners(session: ChatSession, positions: readonly number[]): { message: string | null; char: number }[] | null {

@@ -236,7 +236,7 @@ export class EngineHost {
     },
     unpin: async ({ stream, messages, index }) => {
       const session = this.requireStream(stream);
-      const unpinned = session.unpin(
+      const unpinned = await session.unpin(
         messages.map((m) => m.content),
         index,
       );

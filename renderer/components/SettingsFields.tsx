@@ -160,7 +160,7 @@ export function SettingsFields({ draft, errors, onChange, mode, defaults, provid
           <Field
             label={FIELD_LABELS.pinBudget}
             error={errors.pinBudget}
-            hint='Tokens of pinned messages the model keeps seeing, besides the window. A whole number up to the window, or "auto" (a quarter of it).'
+            hint='Most tokens of pinned messages the model keeps seeing, besides the window; they take memory only once pinned. A whole number up to the window, or "auto" (a quarter of it).'
           >
             {text('pinBudget', 'auto')}
           </Field>

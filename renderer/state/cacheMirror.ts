@@ -17,7 +17,10 @@ export const SINK_SHARE_STEPS = 512;
 export class CacheMirror {
   sink = 0;
   window = 0;
+  /** S + W + the tokens pinned: changes with `pins` ops. */
   capacity = 0;
+  /** Most tokens that may be pinned. */
+  pinBudget = 0;
   positions: PositionsMode = 'cache';
   nextPos = 0;
   offset = 0;
@@ -83,6 +86,7 @@ export class CacheMirror {
   load(view: Readonly<CacheFullView>): void {
     if (view.stream !== this.stream || view.capacity !== this.capacity) this.forgetAttention();
     this.resize(view.sink, view.window, view.capacity);
+    this.pinBudget = view.pinBudget;
     this.positions = view.positions;
     this.seq = view.seq;
     this.stream = view.stream;
@@ -125,6 +129,7 @@ export class CacheMirror {
         return;
       case 'start':
         this.resize(op.geometry.sink, op.geometry.window, op.geometry.capacity);
+        this.pinBudget = op.geometry.pinBudget;
         this.positions = op.geometry.positions;
         this.pins = [];
         this.pinnedChars = {};
@@ -160,7 +165,7 @@ export class CacheMirror {
         this.unfed = op.unfed;
         break;
       case 'pins':
-        for (let j = this.sink + this.window; j < this.capacity; j++) this.emptySlot(j);
+        this.resizePins(op.capacity);
         for (const row of op.rows) {
           this.setRow(row, -1);
           this.anchor[row.slot] = pinAnchor(row.ropePos, op.header.sinkRopeShift);
@@ -249,6 +254,31 @@ export class CacheMirror {
   private emptySlot(j: number): void {
     this.pos[j] = this.ropePos[j] = this.tokenId[j] = this.owner[j] = this.ownerChar[j] = this.writtenStep[j] = -1;
     this.texts[j] = '';
+  }
+
+  /** Gives the mirror `capacity` slots, the sinks' and ring's kept and every pin slot empty. */
+  private resizePins(capacity: number): void {
+    const ring = this.sink + this.window;
+    if (capacity !== this.capacity) {
+      const grow = <T extends Int32Array>(a: T): T => {
+        const out = new Int32Array(capacity) as T;
+        out.set(a.subarray(0, ring));
+        return out;
+      };
+      this.pos = grow(this.pos);
+      this.ropePos = grow(this.ropePos);
+      this.tokenId = grow(this.tokenId);
+      this.owner = grow(this.owner);
+      this.ownerChar = grow(this.ownerChar);
+      this.writtenStep = grow(this.writtenStep);
+      this.anchor = grow(this.anchor);
+      this.texts.length = ring;
+      this.capacity = capacity;
+    }
+    for (let j = ring; j < capacity; j++) {
+      this.emptySlot(j);
+      this.anchor[j] = 0;
+    }
   }
 
   private resize(sink: number, window: number, capacity: number): void {

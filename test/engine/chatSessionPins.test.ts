@@ -38,7 +38,7 @@ describe('ChatSession pins', () => {
     expect(copied.reprocessedTokens).toBe(0);
     expect(spelled(session, copied.start, copied.end)).toContain(fact);
     expect(session.kvCache!.pinned).toEqual([{ start: copied.start, end: copied.end }]);
-    expect(session.unpin(contents, 0)).toBe(1);
+    expect(await session.unpin(contents, 0)).toBe(1);
     expect(session.kvCache!.pinned).toEqual([]);
 
     // Push the fact out of the window, then pin it again: its tokens are fed again.
@@ -73,5 +73,29 @@ describe('ChatSession pins', () => {
     expect(session.kvCache!.pinned).toEqual([{ start: pin.start, end: pin.end }]);
     await session.rewind(pin.start);
     expect(session.kvCache!.pinned).toEqual([]);
+  });
+
+  it('holds pin slots only while something is pinned, and a restored session pins within its settings\' budget', async () => {
+    const session = new ChatSession(model, { sink: 4, window: 48, positions: 'cache' });
+    const fact = 'the code is 7412';
+    await session.generate({ kind: 'chat', messages: [user(fact)] }, greedy(2));
+    const cache = session.kvCache!;
+    const { layers, kvHeads, headDim } = cache.geometry;
+    const bytesPerSlot = 2 * layers * kvHeads * headDim * 4;
+    expect(cache.pinBudget).toBe(12);
+    expect(cache.capacity).toBe(4 + 48);
+    expect(cache.kvBytes()).toBe((4 + 48) * bytesPerSlot);
+    // A snapshot from before pinned memory (version 1) restores with a budget of 0: the session's settings give it one.
+    const state = await session.snapshot();
+    const old = { ...state, cache: { ...state.cache, options: { ...state.cache.options, pinBudget: 0 } } };
+    const restored = ChatSession.fromSnapshot(model, old);
+    expect(restored.kvCache!.pinBudget).toBe(12);
+    const pin = (await restored.pin([fact], 0, { start: 12, end: 16 }))!;
+    expect(pin.reprocessedTokens).toBe(0);
+    const pinned = pin.end - pin.start;
+    expect(restored.kvCache!.capacity).toBe(4 + 48 + pinned);
+    expect(restored.kvCache!.kvBytes()).toBe((4 + 48 + pinned) * bytesPerSlot);
+    expect(await restored.unpin([fact], 0)).toBe(1);
+    expect(restored.kvCache!.kvBytes()).toBe((4 + 48) * bytesPerSlot);
   });
 });

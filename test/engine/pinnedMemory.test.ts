@@ -73,7 +73,7 @@ function referenceLogits(ids: readonly number[], pins: readonly PinEvent[], posi
 }
 
 async function run(positions: PositionsMode, ids: readonly number[], pins: readonly PinEvent[], maxPos?: number) {
-  const e = openStream(fixture.model, { sink: S, window: W, positions, maxPos, journalTokens: 64, maxChunk: 4, pinSlots: W });
+  const e = openStream(fixture.model, { sink: S, window: W, positions, maxPos, journalTokens: 64, maxChunk: 4, pinBudget: W });
   const logits: Float32Array[] = [];
   let refed = 0;
   for (let q = 0; q < ids.length; q++) {
@@ -116,7 +116,7 @@ describe('pinned memory vs the float64 reference', () => {
   }
 
   it('counts nothing re-processed for a copy, refuses overlaps and budgets with the numbers, and unpins', async () => {
-    const e = openStream(fixture.model, { sink: S, window: W, positions: 'cache', maxChunk: 4, pinSlots: 8 });
+    const e = openStream(fixture.model, { sink: S, window: W, positions: 'cache', maxChunk: 4, pinBudget: 8 });
     await e.runner.feed(ids.slice(0, 20));
     expect(await e.runner.pin(10, 14, ids.slice(10, 14))).toBe(0);
     await expect(e.runner.pin(12, 16, ids.slice(12, 16))).rejects.toThrow(/overlap the pinned span 10\.\.13/);

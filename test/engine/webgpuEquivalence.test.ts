@@ -3,7 +3,8 @@
 // journal, and a snapshot/restore, for fp32 and fp16 KV caches; caches within a stated tolerance. On
 // WebGPU the cache lives on the device (the graph writes its rows): a decode step moves only ids,
 // positions, mask, slot indices, cos/sin and one logits row, and an exact rewind uses device journal rows.
-// The same device-cache path also runs on the CPU provider, so it is checked without any adapter.
+// The same device-cache path also runs on the CPU provider, so it is checked without any adapter. Pins
+// (one fed again after eviction, one copied in the ring) are re-rotated in the graph with the sinks.
 // WebGPU runs on a CPU-only machine through Mesa lavapipe (.ci/run installs it); without an adapter the
 // WebGPU suites skip, naming the reason.
 import { mkdtempSync } from 'node:fs';
@@ -28,8 +29,7 @@ const LOGITS_TOL = 1e-3;
 
 /** 256 positions: 600+ tokens rebase twice (S + W = 68 stays under maxPos / 2). */
 const SHORT: Readonly<FixtureSpec> = { ...TINY, maxPositions: 256 };
-// No pin slots: a device-cache session opens chats without them (Runner.pin), and the caches compare slot by slot.
-const CACHE: CacheSettings = { sink: 4, window: 64, positions: 'cache', journalTokens: 32, pinBudget: 0 };
+const CACHE: CacheSettings = { sink: 4, window: 64, positions: 'cache', journalTokens: 32, pinBudget: 16 };
 const GREEDY = (maxTokens: number): GenerateOptions => ({ sampling: { ...DEFAULT_SAMPLING, greedy: true, repetitionPenalty: 1 }, maxTokens });
 
 /** The model with no EOS, so every turn runs to its token budget on any provider. */
@@ -43,13 +43,25 @@ interface Trace {
   readonly rebases: number;
 }
 
-/** Turns, a rewind within the journal, one beyond it, a snapshot and a restore; the ids after each stage. */
+/**
+ * Turns, a pin of evicted text (fed again) and one of text in the ring (copied), a rewind within the
+ * journal, one beyond it, a snapshot and a restore; the ids after each stage.
+ */
 async function script(model: LoadedModel): Promise<Trace> {
   const ids: number[][] = [];
   let session = new ChatSession(withoutEos(model), CACHE);
   await session.generate({ kind: 'raw', text: 'Once upon a time' }, GREEDY(300));
   ids.push([...session.tokenIds()]);
-  await session.generate({ kind: 'raw', text: ' and then' }, GREEDY(150));
+  const evicted = (await session.pin(['Once upon a time'], 0, null))!;
+  expect(evicted.reprocessedTokens).toBe(evicted.end - evicted.start);
+  await session.generate({ kind: 'raw', text: ' and then' }, GREEDY(30));
+  const inRing = (await session.pin([' and then'], 0, null))!;
+  expect(inRing.reprocessedTokens).toBe(0);
+  expect(session.kvCache!.pinned).toEqual([
+    { start: evicted.start, end: evicted.end },
+    { start: inRing.start, end: inRing.end },
+  ]);
+  await session.generate({ kind: 'raw', text: ' again' }, GREEDY(100));
   // Within the journal (32 tokens): an exact undo.
   await session.rewind(session.tokenCount - 20);
   expect(session.kvCache!.rewindable).toBeGreaterThan(0);
@@ -59,6 +71,8 @@ async function script(model: LoadedModel): Promise<Trace> {
   await session.rewind(session.tokenCount - 50);
   await session.generate({ kind: 'raw', text: ' but' }, GREEDY(60));
   ids.push([...session.tokenIds()]);
+  // The pins are before the cuts: both stay.
+  expect(session.kvCache!.pinned).toHaveLength(2);
   session = ChatSession.fromSnapshot(withoutEos(model), await session.snapshot());
   await session.generate({ kind: 'raw', text: ' The end' }, GREEDY(120));
   ids.push([...session.tokenIds()]);
@@ -122,7 +136,7 @@ describe.each([
   it('moves O(vocab + S + C mask) bytes per decode step on the device path, the whole cache on the host path; rewinds exactly', { timeout: 60_000 }, async (ctx) => {
     if (gpu === null) return ctx.skip(skipReason);
     expect(gpu.session.deviceCache, gpu.session.deviceCacheNote ?? '').not.toBeNull();
-    const options = { sink: 4, window: 64, positions: 'cache' as const, journalTokens: 8 };
+    const options = { sink: 4, window: 64, positions: 'cache' as const, journalTokens: 8, pinBudget: 8 };
     const device = openStream(gpu, options);
     const host = openStream(gpu, options, { deviceCache: false });
     expect(device.runner.onDevice).toBe(true);
@@ -133,12 +147,21 @@ describe.each([
     let worst = 0;
     for (let i = 0; i < a!.length; i++) worst = Math.max(worst, Math.abs(a![i] - b![i]));
     expect(worst).toBeLessThan(LOGITS_TOL);
+    // A pin in the ring: copied on the host copy, uploaded once, then rotated by the graph with the sinks.
+    expect(await device.runner.pin(5, 8, prompt.slice(5, 8))).toBe(0);
+    expect(await host.runner.pin(5, 8, prompt.slice(5, 8))).toBe(0);
     await device.runner.feed([4]);
+    const pinnedA = await device.runner.feed([6]);
     await host.runner.feed([4]);
+    const pinnedB = await host.runner.feed([6]);
+    worst = 0;
+    for (let i = 0; i < pinnedA!.length; i++) worst = Math.max(worst, Math.abs(pinnedA![i] - pinnedB![i]));
+    expect(worst).toBeLessThan(LOGITS_TOL);
     const { kvHeads, headDim } = device.cache.geometry;
     const C = device.cache.capacity;
-    // ids + positions + mask (C + 1) as int64, slot indices [1, H, 1, 3] int64, cos and sin [1, 1, S, D] float32.
-    const fed = 8 + 8 + 8 * (C + 1) + 8 * kvHeads * 3 + 2 * 4 * options.sink * headDim;
+    expect(C).toBe(4 + 64 + 3);
+    // ids + positions + mask (C + 1) as int64, slot indices [1, H, 1, 3] int64, cos and sin [1, 1, S, D] and [1, 1, 3, D] float32.
+    const fed = 8 + 8 + 8 * (C + 1) + 8 * kvHeads * 3 + 2 * 4 * (options.sink + 3) * headDim;
     const logitsRow = gpu.config.vocabSize * (gpu.io.kvDtype === 'float16' ? 2 : 4);
     expect(device.runner.lastStepBytes).toEqual({ fed, fetched: logitsRow });
     // The host path feeds the whole cache every step.
@@ -157,6 +180,12 @@ describe.each([
     let kvWorst = 0;
     d.forEach((x, l) => x.forEach((v, e) => (kvWorst = Math.max(kvWorst, Math.abs(v - h[l][e])))));
     expect(kvWorst).toBeLessThan(KV_TOL[gpu.io.kvDtype]);
+    // A new conversation on the stream empties it, pin slots dropped, with the rows still on the device.
+    await device.runner.feed([1]);
+    expect(device.cache.pinnedTokens).toBe(3);
+    device.cache.reset();
+    expect(device.cache.capacity).toBe(4 + 64);
+    expect(await device.runner.feed(prompt)).not.toBeNull();
     device.runner.dispose();
   });
 });

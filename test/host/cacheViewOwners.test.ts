@@ -48,8 +48,8 @@ describe('cacheView owners', () => {
     const view = (await host.request('cacheView', { stream: 'chat', messages }))!;
     expect(view.nextPos).toBeGreaterThan(36);
     const owners = view.owners!;
-    // S + W slots and W/4 pin slots (the default pin budget).
-    expect(owners.message).toHaveLength(36 + 8);
+    // S + W slots: nothing is pinned, so no pin slots (the default budget of W/4 is a limit).
+    expect(owners.message).toHaveLength(36);
     let owned = 0;
     for (const s of view.slots) {
       const m = owners.message[s.slot];

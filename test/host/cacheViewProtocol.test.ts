@@ -66,11 +66,12 @@ async function expectMirrored(messages: readonly ChatMessage[]): Promise<CacheFu
   expect(gaps).toEqual([]);
   expect(mirror.seq).toBe(view.seq);
   expect(mirror.stream).toBe(view.stream);
-  const { sink, window, capacity, nextPos, head, evicted, firstVisible, offset } = mirror;
-  expect({ sink, window, capacity, nextPos, head, evicted, firstVisible, offset }).toEqual({
+  const { sink, window, capacity, pinBudget, nextPos, head, evicted, firstVisible, offset } = mirror;
+  expect({ sink, window, capacity, pinBudget, nextPos, head, evicted, firstVisible, offset }).toEqual({
     sink: view.sink,
     window: view.window,
     capacity: view.capacity,
+    pinBudget: view.pinBudget,
     nextPos: view.nextPos,
     head: view.head,
     evicted: view.evicted,
@@ -163,7 +164,9 @@ describe('cache view protocol', () => {
     expect(rebuilt.reprocessedTokens).toBe(28);
     expect(opsSince(from)[0]).toBe('start');
     view = await expectMirrored(messages);
-    expect(view.capacity).toBe(28 + 12);
+    // Nothing pinned: no pin slots, whatever the budget.
+    expect(view.capacity).toBe(28);
+    expect(view.pinBudget).toBe(12);
     expect(view.evicted).toBeGreaterThan(0);
 
     // Pinning the start of the first question (evicted by now: fed again) sends the pin slots.
@@ -174,6 +177,7 @@ describe('cache view protocol', () => {
     view = await expectMirrored(messages);
     expect(view.pins).toEqual([{ start: pinned.start, end: pinned.end }]);
     expect(mirror.pins).toEqual(view.pins);
+    expect(view.capacity).toBe(28 + pinned.end - pinned.start);
     expect(view.slots.filter((s) => s.kind === 'pin' && s.visible).length).toBe(pinned.end - pinned.start);
 
     // On the rebuilt stream, a regenerate past its 4-token journal resets the cache and feeds it again;
@@ -199,8 +203,9 @@ describe('cache view protocol', () => {
     from = ops.length;
     expect(await host.request('unpin', { stream: HOST_STREAM, messages, index: 1 })).toEqual({ unpinned: 1 });
     expect(opsSince(from)).toEqual(['pins']);
-    await expectMirrored(messages);
+    view = await expectMirrored(messages);
     expect(mirror.pinFill()).toBe(0);
+    expect(view.capacity).toBe(28);
 
     // Every op was numbered one after the other.
     expect(ops.map((e) => e.viewSeq)).toEqual(ops.map((_, i) => i + 1));

@@ -77,9 +77,10 @@ describe('engine host (worker thread)', () => {
     expect(done.session).toMatchObject({ sink: 4, window: 32, positions: 'cache' });
     expect(done.stats.loadMs).toBeGreaterThan(0); // the first reply after a load reports it
     const view = await host.request('cacheView', { stream });
-    // S + W slots and W/4 pin slots (the default pin budget).
-    expect(view!.slots).toHaveLength(36 + 8);
-    expect(view!.texts).toHaveLength(36 + 8);
+    // S + W slots: nothing is pinned, so no pin slots (the default budget of W/4 is a limit).
+    expect(view!.pinBudget).toBe(8);
+    expect(view!.slots).toHaveLength(36);
+    expect(view!.texts).toHaveLength(36);
     expect(view!.nextPos).toBe(done.session.tokens);
   });
 

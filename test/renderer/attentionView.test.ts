@@ -43,7 +43,7 @@ describe('attention scale and summaries', () => {
   it('writes the counters and the sparkline from the mirror', () => {
     const mirror = new CacheMirror();
     expect(attentionCounters(mirror)).toEqual({ sinks: '–', window: '–', top: '–' });
-    mirror.apply(1, 's', { kind: 'start', geometry: { sink: 1, window: 2, capacity: 3, positions: 'cache' }, header: { nextPos: 0, head: 0, evicted: 0, firstVisible: 1, offset: 0, sinkRopeShift: 0 } });
+    mirror.apply(1, 's', { kind: 'start', geometry: { sink: 1, window: 2, capacity: 3, pinBudget: 0, positions: 'cache' }, header: { nextPos: 0, head: 0, evicted: 0, firstVisible: 1, offset: 0, sinkRopeShift: 0 } });
     const header = { nextPos: 1, head: 1, evicted: 0, firstVisible: 1, offset: 0, sinkRopeShift: 0 };
     const row = { slot: 0, pos: 0, tokenId: 7, ropePos: 0, text: ' a', message: null, char: -1 };
     const frame = { layer: null, layerCount: 1, mass: [0.75, 0.25, 0], sinkShare: 0.75, layerSinkShare: [0.75], top: [{ slot: 0, pos: 0, mass: 0.75 }] };
@@ -53,7 +53,7 @@ describe('attention scale and summaries', () => {
     expect(attentionCounters(mirror)).toEqual({ sinks: '50.0%', window: '50.0%', top: 'slot 0 “␣a” 75.0%' });
     expect(sparkPoints(mirror.sinkShares)).toBe('0.0,9.0 240.0,18.0');
     // A new stream starts a new history.
-    mirror.apply(4, 't', { kind: 'start', geometry: { sink: 1, window: 2, capacity: 3, positions: 'cache' }, header: { ...header, nextPos: 0, head: 0 } });
+    mirror.apply(4, 't', { kind: 'start', geometry: { sink: 1, window: 2, capacity: 3, pinBudget: 0, positions: 'cache' }, header: { ...header, nextPos: 0, head: 0 } });
     expect(mirror.attention).toBeNull();
     expect(mirror.sinkShares).toEqual([]);
   });

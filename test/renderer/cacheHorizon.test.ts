@@ -63,6 +63,7 @@ describe('slot texts', () => {
       sink: 1,
       window: 3,
       capacity: 4,
+      pinBudget: 0,
       pins: [],
       sinkRopeShift: 0,
       positions: 'cache',

@@ -157,7 +157,7 @@ describe('cache slice', () => {
     store.getState().beginStream({ seq: 1, conversationId: 'c1', userMessage: msg('u1', 'user', 'Hi'), reply: msg('a1', 'assistant', '', { status: 'streaming' }) }, 'send');
     const op = opStream('c1', 40);
     const empty = { nextPos: 0, head: 0, evicted: 0, firstVisible: 4, offset: 0, sinkRopeShift: 0 };
-    route(op({ kind: 'start', geometry: { sink: 4, window: 32, capacity: 36, positions: 'cache' }, header: empty }));
+    route(op({ kind: 'start', geometry: { sink: 4, window: 32, capacity: 36, pinBudget: 0, positions: 'cache' }, header: empty }));
     expect(store.getState().cacheStatus).toBe('ready');
     route(op(writeOp(feed(cache, 6).delta, ['a', 'b', 'c', 'd', 'e', 'f'])));
     frames.runFrame();

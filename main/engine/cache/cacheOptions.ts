@@ -29,8 +29,11 @@ export interface SinkRingOptions {
   readonly maxChunk?: number;
   /** Element type of the K/V rows, the model's past_key_values dtype; default float32. */
   readonly kvDtype?: KvDtype;
-  /** B, slots for pinned tokens after the ring (the pin budget, 0..W); default 0: nothing can be pinned. */
-  readonly pinSlots?: number;
+  /**
+   * Most tokens that may be pinned (0..W; default 0: nothing can be pinned). A limit, not an allocation:
+   * the pin slots after the ring hold exactly what is pinned.
+   */
+  readonly pinBudget?: number;
 }
 
 /** {@link SinkRingOptions} with every default filled in. */
@@ -42,7 +45,7 @@ export interface ResolvedCacheOptions {
   readonly journalTokens: number;
   readonly maxChunk: number;
   readonly kvDtype: KvDtype;
-  readonly pinSlots: number;
+  readonly pinBudget: number;
 }
 
 /**
@@ -77,10 +80,7 @@ export function resolveCacheOptions(
   if (!Number.isSafeInteger(maxChunk) || maxChunk < 1) throw new CacheConfigError(`maxChunk must be a positive integer, got ${maxChunk}`);
   const kvDtype = options.kvDtype ?? 'float32';
   if (!KV_DTYPES.includes(kvDtype)) throw new CacheConfigError(`KV dtype must be one of ${KV_DTYPES.join(', ')}, got ${JSON.stringify(kvDtype)}`);
-  const pinSlots = options.pinSlots ?? 0;
-  if (!Number.isSafeInteger(pinSlots) || pinSlots < 0 || pinSlots > window) {
-    throw new CacheConfigError(`pin budget must be a whole number of tokens from 0 to the window (${window}), got ${pinSlots}`);
-  }
+  const pinBudget = checkPinBudget(options.pinBudget ?? 0, window);
   const capacity = sink + window;
   if (capacity + maxChunk > maxPos) {
     // After a rebase the positions fed reach S + W + n - 2, so the cache plus one step must fit.
@@ -107,5 +107,13 @@ export function resolveCacheOptions(
       throw new CacheConfigError(`RoPE has ${invFreq.length} inverse frequencies, rotary dim ${rotaryDim} needs ${rotaryDim / 2}`);
     }
   }
-  return { sink, window, positions, maxPos, journalTokens, maxChunk, kvDtype, pinSlots };
+  return { sink, window, positions, maxPos, journalTokens, maxChunk, kvDtype, pinBudget };
+}
+
+/** Returns `budget` when it is a valid pin budget for a window of W, else throws {@link CacheConfigError}. */
+export function checkPinBudget(budget: number, window: number): number {
+  if (!Number.isSafeInteger(budget) || budget < 0 || budget > window) {
+    throw new CacheConfigError(`pin budget must be a whole number of tokens from 0 to the window (${window}), got ${budget}`);
+  }
+  return budget;
 }

@@ -22,7 +22,7 @@ export interface CacheSnapshot {
   readonly evicted: number;
   /** Sink i's keys currently carry RoPE position `i + sinkShift`. */
   readonly sinkShift: number;
-  /** Per layer `[kvHeads, S + W, headDim]` in `options.kvDtype` (native: an fp16 cache saves its fp16 bits). */
+  /** Per layer `[kvHeads, S + W + B, headDim]` in `options.kvDtype` (native: an fp16 cache saves its fp16 bits); B = tokens pinned. */
   readonly keys: readonly KvArray[];
   readonly values: readonly KvArray[];
   /** Per layer `[kvHeads, S + B, headDim]`: sink and pinned keys as the model computed them. */
@@ -32,7 +32,7 @@ export interface CacheSnapshot {
   /** Length S + W + B: sinks, ring, pin slots. */
   readonly slotPos: Int32Array;
   readonly slotToken: Int32Array;
-  /** Pinned spans [start, end), by start; their tokens are in the pin slots whose slotPos they are. */
+  /** Pinned spans [start, end), by start; their tokens fill the pin slots S + W .. C - 1 back to back, in this order. */
   readonly pins: readonly { readonly start: number; readonly end: number }[];
 }
 
@@ -64,7 +64,8 @@ export function validateCacheSnapshot(s: CacheSnapshot): void {
   const { layers, kvHeads, headDim } = s.geometry;
   const S = opts.sink;
   const W = opts.window;
-  const B = opts.pinSlots;
+  const B = pinnedTokens(s.pins);
+  if (B > opts.pinBudget) bad(`${B} pinned tokens exceed the pin budget of ${opts.pinBudget}`);
   const C = S + W + B;
   const rowType = opts.kvDtype === 'float16' ? 'Uint16Array' : 'Float32Array';
   const checkArrays = (name: string, arrays: readonly KvArray[], length: number): void => {
@@ -109,29 +110,27 @@ export function validateCacheSnapshot(s: CacheSnapshot): void {
     held++;
   }
   if (evicted !== nextPos - held) bad(`evicted ${evicted} should be ${nextPos - held} (positions seen minus slots held)`);
-  validatePins(s, S, S + W, C, bad);
+  validatePins(s, S, S + W, bad);
 }
 
-/** Spans in order, disjoint, after the sinks and before nextPos; each pinned position in exactly one pin slot, nothing else there. */
-function validatePins(s: CacheSnapshot, S: number, first: number, C: number, bad: (what: string) => never): void {
-  let pinned = 0;
+/** Tokens the spans pin (the pin slots a snapshot of them has), 0 when a span is malformed (validatePins says why). */
+function pinnedTokens(pins: CacheSnapshot['pins']): number {
+  let n = 0;
+  for (const { start, end } of pins) n += Number.isInteger(end - start) && end > start ? end - start : 0;
+  return n;
+}
+
+/** Spans in order, disjoint, after the sinks and before nextPos; their positions fill the pin slots from `first` on, in order. */
+function validatePins(s: CacheSnapshot, S: number, first: number, bad: (what: string) => never): void {
   let last = S;
+  let j = first;
   for (const { start, end } of s.pins) {
     if (!Number.isInteger(start) || !Number.isInteger(end) || start < last || end <= start || end > s.nextPos) {
       bad(`pinned span ${start}..${end - 1} is out of order or outside positions ${S}..${s.nextPos - 1}`);
     }
     last = end;
-    pinned += end - start;
-  }
-  const seen = new Set<number>();
-  for (let j = first; j < C; j++) {
-    const p = s.slotPos[j];
-    if (p === -1) {
-      if (s.slotToken[j] !== -1) bad(`empty pin slot ${j} holds token ${s.slotToken[j]}`);
-      continue;
+    for (let p = start; p < end; p++, j++) {
+      if (s.slotPos[j] !== p || s.slotToken[j] < 0) bad(`pin slot ${j} holds position ${s.slotPos[j]}, the pinned span ${start}..${end - 1} puts ${p} there`);
     }
-    if (s.slotToken[j] < 0 || seen.has(p) || !s.pins.some((r) => p >= r.start && p < r.end)) bad(`pin slot ${j} holds position ${p}, which no pinned span covers once`);
-    seen.add(p);
   }
-  if (seen.size !== pinned) bad(`pinned spans cover ${pinned} positions but the pin slots hold ${seen.size}`);
 }

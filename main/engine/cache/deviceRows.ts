@@ -10,16 +10,13 @@ import type { KvArray, KvFormat, KvStorage } from './kvStorage';
 export type DeviceJournalSave = (slot: number, keyRows: KvArray, valueRows: KvArray, at: number) => void;
 
 /**
- * The host copy of a device-resident cache and which side is current. The device holds every sink's
- * pristine key in its slot (the graph rotates it per step); the host copy holds the layout of
- * {@link KvRows} (rotated sinks, pristine copies aside). Host edits need a current host copy (the runner
+ * The host copy of a device-resident cache and which side is current. The device holds every anchored
+ * slot's pristine key (sinks and pin slots; the graph rotates them per step); the host copy holds the
+ * layout of {@link KvRows} (rotated anchors, pristine copies aside). Host edits need a current host copy (the runner
  * pulls first) and make the device copy stale (the next step uploads the host copy).
  */
 export class DeviceKvRows implements KvStorage {
   readonly format: KvFormat;
-  readonly keys: readonly KvArray[];
-  readonly values: readonly KvArray[];
-  readonly pristine: readonly KvArray[];
   /** The device holds rows the host copy lacks: host row reads need a pull first. */
   hostStale = false;
   /** The host copy holds rows the device lacks: the next step feeds the host copy. */
@@ -32,11 +29,21 @@ export class DeviceKvRows implements KvStorage {
     private readonly kvHeads: number,
     private readonly headDim: number,
     private readonly sink: number,
+    private readonly window: number,
   ) {
     this.format = { dtype: host.format.dtype, place: 'device' };
-    this.keys = host.keys;
-    this.values = host.values;
-    this.pristine = host.pristine;
+  }
+
+  get keys(): readonly KvArray[] {
+    return this.host.keys;
+  }
+
+  get values(): readonly KvArray[] {
+    return this.host.values;
+  }
+
+  get pristine(): readonly KvArray[] {
+    return this.host.pristine;
   }
 
   copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number): void {
@@ -62,8 +69,7 @@ export class DeviceKvRows implements KvStorage {
   }
 
   placeAnchor(i: number, rope: RopeSpec, delta: number): void {
-    // The device rotates sinks itself each step; a stale host copy is re-placed when pulled. (A cache with
-    // pin slots never lives on the device: its anchors are sinks alone.)
+    // The device rotates sinks and pins itself each step; a stale host copy is re-placed when pulled.
     if (!this.hostStale) this.host.placeAnchor(i, rope, delta);
   }
 
@@ -79,6 +85,10 @@ export class DeviceKvRows implements KvStorage {
     this.edit().rotateSlot(j, rope, delta);
   }
 
+  splicePins(at: number, remove: number, insert: number): void {
+    this.edit().splicePins(at, remove, insert);
+  }
+
   clear(): void {
     this.host.clear();
     this.hostStale = false;
@@ -89,30 +99,40 @@ export class DeviceKvRows implements KvStorage {
     return this.host.bytes();
   }
 
-  /** Keys as the device holds them: the host copy with each sink slot's pristine rows (fresh arrays, for an upload). */
+  /** Keys as the device holds them: the host copy with each anchored slot's pristine rows (fresh arrays, for an upload). */
   deviceKeys(): KvArray[] {
-    const { kvHeads, headDim, sink: S } = this;
-    const C = this.keys[0].length / (kvHeads * headDim);
     return this.keys.map((k, l) => {
       const out = k.slice();
-      for (let h = 0; h < kvHeads; h++) out.set(this.pristine[l].subarray(h * S * headDim, (h + 1) * S * headDim), h * C * headDim);
+      this.eachAnchorRun((pristineAt, slotAt, length) => out.set(this.pristine[l].subarray(pristineAt, pristineAt + length), slotAt));
       return out;
     });
   }
 
   /**
-   * Takes the device's rows as the host copy (per layer `[kvHeads, C, headDim]`, sinks pristine); the
-   * cache then re-places the sinks (SinkRingCache.pulledFromDevice).
+   * Takes the device's rows as the host copy (per layer `[kvHeads, C, headDim]`, anchors pristine); the
+   * cache then re-places the anchors (SinkRingCache.pulledFromDevice).
    */
   pulled(keys: readonly KvArray[], values: readonly KvArray[]): void {
-    const { kvHeads, headDim, sink: S } = this;
-    const C = this.keys[0].length / (kvHeads * headDim);
     for (let l = 0; l < this.keys.length; l++) {
       this.keys[l].set(keys[l]);
       this.values[l].set(values[l]);
-      for (let h = 0; h < kvHeads; h++) this.pristine[l].set(keys[l].subarray(h * C * headDim, (h * C + S) * headDim), h * S * headDim);
+      this.eachAnchorRun((pristineAt, slotAt, length) => this.pristine[l].set(keys[l].subarray(slotAt, slotAt + length), pristineAt));
     }
     this.hostStale = false;
+  }
+
+  /**
+   * Calls `f(pristineAt, slotAt, length)` for each head's runs of anchored rows: the sinks (slots 0..S-1)
+   * and the pin slots (S + W .. C-1), at their element offsets in a pristine and a cache array.
+   */
+  private eachAnchorRun(f: (pristineAt: number, slotAt: number, length: number) => void): void {
+    const { kvHeads, headDim, sink: S, window: W } = this;
+    const C = this.keys[0].length / (kvHeads * headDim);
+    const A = C - W;
+    for (let h = 0; h < kvHeads; h++) {
+      f(h * A * headDim, h * C * headDim, S * headDim);
+      f((h * A + S) * headDim, (h * C + S + W) * headDim, (A - S) * headDim);
+    }
   }
 
   private current(): KvRows {

@@ -10,23 +10,25 @@ import { allocKv, kvElementBytes, type KvArray, type KvDtype, type KvFormat, typ
 
 /**
  * Host {@link KvStorage}: per layer K and V of `[kvHeads, S + W + B, headDim]` in the model's KV dtype
- * (B pin slots after the ring), plus the pristine keys of the anchored slots `[kvHeads, S + B, headDim]`
- * (sinks then pins, as the model computed them: the source of every re-rotation). Anchor a is slot a for
- * a < S and slot W + a for a pin. Slot j of head h starts at `(h * C + j) * headDim`. Copies are bit moves in either dtype;
- * fp16 rotation decodes, rotates in double precision and rounds once. Owned by one SinkRingCache.
+ * (B pin slots after the ring, B = the tokens pinned), plus the pristine keys of the anchored slots
+ * `[kvHeads, S + B, headDim]` (sinks then pins, as the model computed them: the source of every
+ * re-rotation). Anchor a is slot a for a < S and slot W + a for a pin. Slot j of head h starts at
+ * `(h * C + j) * headDim`. Copies are bit moves in either dtype; fp16 rotation decodes, rotates in double
+ * precision and rounds once. Owned by one SinkRingCache.
  */
 export class KvRows implements KvStorage {
   readonly format: KvFormat;
-  readonly keys: readonly KvArray[];
-  readonly values: readonly KvArray[];
-  readonly pristine: readonly KvArray[];
+  /** Replaced (not resized) when the pin slots change: holders of the old arrays must re-read them. */
+  keys: readonly KvArray[];
+  values: readonly KvArray[];
+  pristine: readonly KvArray[];
   private readonly kvHeads: number;
   private readonly headDim: number;
   private readonly sink: number;
   private readonly window: number;
-  private readonly capacity: number;
+  private capacity: number;
   /** S + B: sinks and pin slots, the slots with a pristine copy. */
-  private readonly anchors: number;
+  private anchors: number;
   /** cos/sin of the latest rotation: one delta applies to every layer and head (and every slot of a rebase). */
   private readonly rotation: RotationTable;
   private readonly rotate: (buf: KvArray, offset: number, rope: RopeSpec, table: RotationTable) => void;
@@ -173,14 +175,47 @@ export class KvRows implements KvStorage {
     for (const k of this.keys) for (let h = 0; h < kvHeads; h++) this.rotate(k, (h * C + j) * headDim, rope, table);
   }
 
-  /** Zeroes everything. */
+  /**
+   * Removes `remove` pin slots at slot `at` (>= S + W) and inserts `insert` zeroed ones there, moving the
+   * slots after them: new arrays of the new size (O(C) per layer; pins are rare).
+   */
+  splicePins(at: number, remove: number, insert: number): void {
+    const { kvHeads, headDim, window: W } = this;
+    const C = this.capacity;
+    const A = this.anchors;
+    const resized = C - remove + insert;
+    this.keys = this.keys.map((k) => spliceRows(k, kvHeads, headDim, C, at, remove, insert));
+    this.values = this.values.map((v) => spliceRows(v, kvHeads, headDim, C, at, remove, insert));
+    this.pristine = this.pristine.map((p) => spliceRows(p, kvHeads, headDim, A, at - W, remove, insert));
+    this.capacity = resized;
+    this.anchors = A - remove + insert;
+  }
+
+  /** Zeroes everything and drops the pin slots. */
   clear(): void {
+    if (this.capacity > this.sink + this.window) this.splicePins(this.sink + this.window, this.capacity - this.sink - this.window, 0);
     for (const a of [...this.keys, ...this.values, ...this.pristine]) a.fill(0);
   }
 
   bytes(): number {
     return (this.keys.length + this.values.length) * this.keys[0].length * kvElementBytes(this.format.dtype);
   }
+}
+
+/**
+ * `buf` ([heads, slots, headDim]) with `remove` slots at `at` replaced by `insert` zeroed ones, per head,
+ * as a new array of the buffer's type.
+ */
+function spliceRows(buf: KvArray, heads: number, headDim: number, slots: number, at: number, remove: number, insert: number): KvArray {
+  const resized = slots - remove + insert;
+  const out = allocKv(buf instanceof Uint16Array ? 'float16' : 'float32', heads * resized * headDim);
+  for (let h = 0; h < heads; h++) {
+    const src = h * slots * headDim;
+    const dst = h * resized * headDim;
+    out.set(buf.subarray(src, src + at * headDim), dst);
+    out.set(buf.subarray(src + (at + remove) * headDim, src + slots * headDim), dst + (at + insert) * headDim);
+  }
+  return out;
 }
 
 /** Copies elements of one dtype (the cache and its callers never mix dtypes: checkCommit refuses that). */

@@ -45,7 +45,7 @@ export function isKvArray(a: unknown, dtype: KvDtype): a is KvArray {
  */
 export interface KvStorage {
   readonly format: KvFormat;
-  /** Per layer `[kvHeads, C, headDim]`, the past fed to the model (host storage). */
+  /** Per layer `[kvHeads, C, headDim]`, the past fed to the model (host storage); new arrays after {@link splicePins}. */
   readonly keys: readonly KvArray[];
   readonly values: readonly KvArray[];
   /** Per layer `[kvHeads, S + B, headDim]`: sink and pin keys as the model computed them (anchor a: sink a, pin slot W + a). */
@@ -61,6 +61,9 @@ export interface KvStorage {
   capturePristine(anchor: number): void;
   placeAnchor(anchor: number, rope: RopeSpec, delta: number): void;
   rotateSlot(j: number, rope: RopeSpec, delta: number): void;
+  /** Removes `remove` pin slots at slot `at` and inserts `insert` empty ones there (C changes). */
+  splicePins(at: number, remove: number, insert: number): void;
+  /** Zeroes every row and drops the pin slots. */
   clear(): void;
   /** Bytes of the K and V buffers. */
   bytes(): number;

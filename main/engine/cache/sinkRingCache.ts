@@ -4,7 +4,7 @@
 
 import { slotOf, type PositionsMode } from '../../../common/cacheGeometry';
 import type { RopeSpec } from '../rope';
-import { resolveCacheOptions } from './cacheOptions';
+import { checkPinBudget, resolveCacheOptions } from './cacheOptions';
 import type { KvGeometry, ResolvedCacheOptions, SinkRingOptions } from './cacheOptions';
 import { CacheSnapshotError, validateCacheSnapshot } from './cacheSnapshot';
 import type { CacheSnapshot } from './cacheSnapshot';
@@ -42,37 +42,30 @@ const MAX_POSITION = 0x7fffffff;
  */
 export class SinkRingCache {
   readonly geometry: Readonly<KvGeometry>;
-  readonly options: ResolvedCacheOptions;
   readonly rope: RopeSpec | null;
   readonly sink: number;
   readonly window: number;
-  /** B: pin slots after the ring (the pin budget in tokens). */
-  readonly pinSlots: number;
-  /** C = S + W + B. */
-  readonly capacity: number;
   readonly positions: PositionsMode;
   readonly maxPos: number;
   readonly maxChunk: number;
   /** Element type of the K/V rows (the model's past_key_values dtype). */
   readonly kvDtype: KvDtype;
-  /** Per layer `[kvHeads, C, headDim]`, fed as `past_key_values.l.key` with dims `[1, kvHeads, C, headDim]`. */
-  readonly keys: readonly KvArray[];
-  readonly values: readonly KvArray[];
-  /** Original position held by slot j, -1 if empty. */
-  readonly slotPos: Int32Array;
-  /** Token id held by slot j, -1 if empty. */
-  readonly slotToken: Int32Array;
 
+  private opts: ResolvedCacheOptions;
   private rows: KvStorage;
+  /** Per slot: original position held (-1 if empty), token id held (-1 if empty). */
+  private pos: Int32Array;
+  private token: Int32Array;
   /** RoPE position each pristine anchored key (sinks, then pin slots) was computed at. */
-  private readonly pristinePos: Int32Array;
+  private pristinePos: Int32Array;
   private readonly pins: PinRegion;
   /** The span whose rows a pin feed is filling (beginPinStep / commitPinStep), null otherwise. */
   private feeding: PinSpan | null = null;
   /** Slots' mask for the next step (P = nextPos), then maxChunk ones. */
-  private readonly mask: BigInt64Array;
+  private mask: BigInt64Array;
   private readonly positionBuf: BigInt64Array;
-  private readonly stepInputs: (StepInputs | undefined)[] = [];
+  /** Per n, the inputs of a step of n tokens over the current layout (cleared when C changes). */
+  private stepInputs: (StepInputs | undefined)[] = [];
   private readonly journal: UndoJournal;
   private next = 0;
   private off = 0;
@@ -97,27 +90,71 @@ export class SinkRingCache {
     const opts = resolveCacheOptions(geometry, rope, options);
     const { layers, kvHeads, headDim } = geometry;
     this.geometry = { layers, kvHeads, headDim };
-    this.options = opts;
+    this.opts = opts;
     this.rope = rope;
     this.sink = opts.sink;
     this.window = opts.window;
-    this.pinSlots = opts.pinSlots;
-    this.capacity = opts.sink + opts.window + opts.pinSlots;
     this.positions = opts.positions;
     this.maxPos = opts.maxPos;
     this.maxChunk = opts.maxChunk;
-    const C = this.capacity;
+    // Nothing pinned yet: C = S + W, pin slots come with pins.
+    const C = opts.sink + opts.window;
     this.kvDtype = opts.kvDtype;
-    this.rows = new KvRows(geometry, opts.sink, opts.window, opts.kvDtype, opts.pinSlots);
-    this.keys = this.rows.keys;
-    this.values = this.rows.values;
-    this.pristinePos = new Int32Array(opts.sink + opts.pinSlots);
-    this.pins = new PinRegion(opts.sink + opts.window, opts.pinSlots);
-    this.slotPos = new Int32Array(C).fill(-1);
-    this.slotToken = new Int32Array(C).fill(-1);
+    this.rows = new KvRows(geometry, opts.sink, opts.window, opts.kvDtype);
+    this.pristinePos = new Int32Array(opts.sink);
+    this.pins = new PinRegion(C, opts.pinBudget);
+    this.pos = new Int32Array(C).fill(-1);
+    this.token = new Int32Array(C).fill(-1);
     this.mask = new BigInt64Array(C + opts.maxChunk).fill(1n, C);
     this.positionBuf = new BigInt64Array(opts.maxChunk);
     this.journal = new UndoJournal(opts.journalTokens, layers * kvHeads * headDim, opts.kvDtype);
+  }
+
+  get options(): ResolvedCacheOptions {
+    return this.opts;
+  }
+
+  /** C = S + W + the tokens pinned: the slots fed as the past. Grows on a pin, shrinks on an unpin. */
+  get capacity(): number {
+    return this.pos.length;
+  }
+
+  /**
+   * Per layer `[kvHeads, C, headDim]`, fed as `past_key_values.l.key` with dims `[1, kvHeads, C, headDim]`;
+   * new arrays whenever C changes (a pin or an unpin), so holders compare before reusing them.
+   */
+  get keys(): readonly KvArray[] {
+    return this.rows.keys;
+  }
+
+  get values(): readonly KvArray[] {
+    return this.rows.values;
+  }
+
+  /** Original position held by slot j, -1 if empty (a new array whenever C changes). */
+  get slotPos(): Int32Array {
+    return this.pos;
+  }
+
+  /** Token id held by slot j, -1 if empty (a new array whenever C changes). */
+  get slotToken(): Int32Array {
+    return this.token;
+  }
+
+  /** Most tokens that may be pinned: a limit, not an allocation. */
+  get pinBudget(): number {
+    return this.opts.pinBudget;
+  }
+
+  /**
+   * Sets the pin budget (e.g. the settings' for a cache restored from a snapshot written with another).
+   * @throws CacheConfigError outside 0..W; PinError below the tokens pinned now.
+   */
+  set pinBudget(budget: number) {
+    checkPinBudget(budget, this.window);
+    if (budget < this.pins.tokens) throw new PinError(`${this.pins.tokens} tokens are pinned: unpin some before lowering the pin budget to ${budget}`);
+    this.pins.budget = budget;
+    this.opts = { ...this.opts, pinBudget: budget };
   }
 
   /** Original position of the next token = tokens seen. */
@@ -234,29 +271,35 @@ export class SinkRingCache {
     if (this.rows instanceof DeviceKvRows) return this.rows;
     if (!(this.rows instanceof KvRows)) throw new Error('only host rows can move to the device');
     const { kvHeads, headDim } = this.geometry;
-    const rows = new DeviceKvRows(this.rows, kvHeads, headDim, this.sink);
+    const rows = new DeviceKvRows(this.rows, kvHeads, headDim, this.sink, this.window);
     this.rows = rows;
     return rows;
   }
 
-  /** Takes the device's rows as the host copy (see DeviceKvRows.pulled) and rotates the sinks' host rows. */
+  /** Takes the device's rows as the host copy (see DeviceKvRows.pulled) and rotates the anchors' host rows. */
   pulledFromDevice(keys: readonly KvArray[], values: readonly KvArray[]): void {
     const rows = this.rows;
     if (!(rows instanceof DeviceKvRows)) throw new Error('pulledFromDevice needs a cache placed on the device');
     rows.pulled(keys, values);
     const rope = this.rope;
-    for (let i = 0; i < this.sink; i++) {
-      const delta = this.sinkDelta(i);
-      if (delta !== 0) rows.placeAnchor(i, rope!, delta);
+    for (let a = 0; a < this.pristinePos.length; a++) {
+      const delta = this.anchorDelta(a);
+      if (delta !== 0) rows.placeAnchor(a, rope!, delta);
     }
   }
 
   /**
-   * How far sink slot i's key is rotated from its pristine key for the begun step (0 when empty): what
-   * the device graph applies per step.
+   * How far anchor a's key (sink a for a < S, else pin slot W + a) is rotated from its pristine key for the
+   * begun step (0 when empty): what the device graph applies per step. Pinned token r (pin slot S + W + r)
+   * sits at S + r in cache mode, at its position in original mode, plus the sink shift (setSinkShift).
    */
-  sinkDelta(i: number): number {
-    return this.slotPos[i] < 0 ? 0 : i + this.sinkShift - this.pristinePos[i];
+  anchorDelta(a: number): number {
+    const S = this.sink;
+    const j = a < S ? a : a + this.window;
+    const pos = this.slotPos[j];
+    if (pos < 0) return 0;
+    const anchor = a < S || this.positions === 'cache' ? a : pos;
+    return anchor + this.sinkShift - this.pristinePos[a];
   }
 
   /** Whether beginStep(n) will rebase (an O(C) rotation of the host rows). */
@@ -353,12 +396,15 @@ export class SinkRingCache {
    */
   reset(keepPins = false): void {
     this.abortPinFeed();
-    // Without pins a reset clears every row at once (and needs no host copy of a device-resident cache).
+    // Without pins kept a reset clears every row at once, pin slots dropped (and needs no host copy of a
+    // device-resident cache).
     if (keepPins && this.pins.spans.length > 0) {
       for (let j = 0; j < this.sink + this.window; j++) if (this.slotPos[j] >= 0) this.emptySlot(j);
     } else {
+      const pinned = this.pins.tokens;
       for (const { start } of this.pins.spans) this.pins.remove(start);
       this.rows.clear();
+      if (pinned > 0) this.spliceSlots(this.sink + this.window, pinned, 0);
       this.pristinePos.fill(0);
       this.slotPos.fill(-1);
       this.slotToken.fill(-1);
@@ -419,20 +465,21 @@ export class SinkRingCache {
     for (let p = start; p < end && inRing; p++) inRing = this.slotPos[this.slotOf(p)] === p;
     if (!inRing && this.rope === null) throw new PinError('pinning tokens the ring no longer holds feeds them again, which needs the model\'s RoPE');
     const span = this.pins.add(start, end);
+    this.splicePins(span.slot, 0, end - start);
     if (!inRing) {
       this.feeding = span;
       return 'feed';
     }
-    for (let k = 0; k < span.slots.length; k++) {
+    for (let k = 0; k < end - start; k++) {
       const from = this.slotOf(start + k);
-      const j = span.slots[k];
+      const j = span.slot + k;
       this.rows.copySlot(from, j);
       this.slotPos[j] = start + k;
       this.slotToken[j] = this.slotToken[from];
       // Ring keys carry their original position minus the offset.
       this.capturePinPristine(j, start + k - this.off);
     }
-    span.fed = span.slots.length;
+    span.fed = end - start;
     this.setSinkShift(this.committedShift, true);
     this.recomputeMask();
     return 'copied';
@@ -460,13 +507,9 @@ export class SinkRingCache {
     this.setSinkShift(0, true, true);
     const C = this.capacity;
     this.mask.fill(0n, this.sink, C);
-    let rank = 0;
-    for (const s of this.pins.spans) {
-      if (s === span) break;
-      rank += s.end - s.start;
-    }
-    for (let p = 0; p < rank + span.fed; p++) this.mask[this.pinSlotOfRank(p)] = 1n;
-    const base = this.sink + rank + span.fed;
+    // The spans before this one and its tokens fed so far: pin slots first .. span.slot + fed - 1.
+    this.mask.fill(1n, this.pins.first, span.slot + span.fed);
+    const base = this.sink + span.slot - this.pins.first + span.fed;
     for (let i = 0; i < n; i++) this.positionBuf[i] = BigInt(base + i);
     this.pending = n;
     return { attentionMask: this.mask.subarray(0, C + n), positionIds: this.positionBuf.subarray(0, n), pastLength: C };
@@ -481,7 +524,7 @@ export class SinkRingCache {
     const base = Number(this.positionBuf[0]);
     for (let i = 0; i < n; i++) {
       const k = span.fed + i;
-      const j = span.slots[k];
+      const j = span.slot + k;
       this.rows.copyPresentRow(presentKeys, presentValues, i, n, past, j);
       this.slotPos[j] = span.start + k;
       this.slotToken[j] = tokenIds[i];
@@ -501,12 +544,11 @@ export class SinkRingCache {
     const span = this.pins.spans.find((s) => s.start === start);
     if (span === undefined) return false;
     if (this.pending !== 0 && span !== this.feeding) throw new Error('unpin needs a cache between steps');
-    this.pins.remove(start);
     if (span === this.feeding) {
       this.feeding = null;
       this.pending = 0;
     }
-    for (const j of span.slots) if (this.slotPos[j] >= 0) this.emptySlot(j);
+    this.removePin(start);
     this.setSinkShift(this.committedShift, true);
     this.recomputeMask();
     return true;
@@ -552,6 +594,7 @@ export class SinkRingCache {
       sink: S,
       window: this.window,
       capacity: this.capacity,
+      pinBudget: this.pinBudget,
       positions: this.positions,
       ...header,
       pins: this.pinned,
@@ -596,6 +639,12 @@ export class SinkRingCache {
     } catch (e) {
       throw new CacheSnapshotError('mismatch', `cache snapshot cannot be restored: ${(e as Error).message}`);
     }
+    // validateCacheSnapshot checked that the pin slots hold these spans' positions back to back, by start.
+    for (const { start, end } of s.pins) {
+      const span = cache.pins.add(start, end);
+      cache.splicePins(span.slot, 0, end - start);
+      span.fed = end - start;
+    }
     for (let l = 0; l < s.geometry.layers; l++) {
       cache.keys[l].set(s.keys[l]);
       cache.values[l].set(s.values[l]);
@@ -604,15 +653,6 @@ export class SinkRingCache {
     cache.pristinePos.set(s.pristinePos);
     cache.slotPos.set(s.slotPos);
     cache.slotToken.set(s.slotToken);
-    for (const { start, end } of s.pins) {
-      // validateCacheSnapshot checked that the pin slots hold exactly these positions: back where they were.
-      const at = new Int32Array(end - start);
-      for (let j = cache.pins.first; j < cache.capacity; j++) {
-        const p = cache.slotPos[j];
-        if (p >= start && p < end) at[p - start] = j;
-      }
-      cache.pins.add(start, end, at).fed = end - start;
-    }
     cache.next = s.nextPos;
     cache.off = s.offset;
     cache.evictedCount = s.evicted;
@@ -691,28 +731,50 @@ export class SinkRingCache {
 
   /** Per pin slot (index j - S - W): its anchor, S + rank in cache mode, its position in original mode. */
   private pinAnchors(): Int32Array {
-    const out = new Int32Array(this.pinSlots);
+    const out = new Int32Array(this.pins.tokens);
     const base = this.sink + this.window;
     const byRank = this.positions === 'cache';
     this.pins.forEachToken((j, pos, rank) => (out[j - base] = byRank ? this.sink + rank : pos));
     return out;
   }
 
-  /** The pin slot of the token of rank `r` among held pins. */
-  private pinSlotOfRank(r: number): number {
-    for (const s of this.pins.spans) {
-      const len = s.end - s.start;
-      if (r < len) return s.slots[r];
-      r -= len;
-    }
-    throw new RangeError(`no pinned token of rank ${r}`);
+  /** Drops the span starting at `start` from the region and its slots from the layout. */
+  private removePin(start: number): void {
+    const span = this.pins.remove(start);
+    if (span) this.splicePins(span.slot, span.end - span.start, 0);
+  }
+
+  /**
+   * Removes `remove` pin slots at slot `at` and inserts `insert` empty ones there: the rows, the slot
+   * arrays, the pristine positions and the mask take the new C (O(C); pins are rare).
+   */
+  private splicePins(at: number, remove: number, insert: number): void {
+    this.rows.splicePins(at, remove, insert);
+    this.spliceSlots(at, remove, insert);
+  }
+
+  /** {@link splicePins} for everything but the rows. */
+  private spliceSlots(at: number, remove: number, insert: number): void {
+    const C = this.capacity - remove + insert;
+    const splice = (a: Int32Array, from: number, fill: number): Int32Array => {
+      const out = new Int32Array(a.length - remove + insert).fill(fill);
+      out.set(a.subarray(0, from));
+      out.set(a.subarray(from + remove), from + insert);
+      return out;
+    };
+    this.pos = splice(this.pos, at, -1);
+    this.token = splice(this.token, at, -1);
+    this.pristinePos = splice(this.pristinePos, at - this.window, 0);
+    this.mask = new BigInt64Array(C + this.maxChunk).fill(1n, C);
+    this.stepInputs = [];
+    this.recomputeMask();
   }
 
   /** Shows the pinned tokens whose ring copy left the window as it moved from `from` to `to`. */
   private revealPins(from: number, to: number): void {
     if (to <= from || this.pins.tokens === 0) return;
     for (const s of this.pins.spans) {
-      for (let p = Math.max(s.start, from); p < Math.min(s.end, to); p++) this.mask[s.slots[p - s.start]] = 1n;
+      for (let p = Math.max(s.start, from); p < Math.min(s.end, to); p++) this.mask[s.slot + p - s.start] = 1n;
     }
   }
 
@@ -751,11 +813,10 @@ export class SinkRingCache {
     }
   }
 
-  /** Empties slot j; empty slots hold zeros, so undoing a write into one is bit-exact. */
+  /** Empties sink or ring slot j; empty slots hold zeros, so undoing a write into one is bit-exact. */
   private emptySlot(j: number): void {
     this.rows.zeroSlot(j);
     if (j < this.sink) this.pristinePos[j] = 0;
-    else if (j >= this.sink + this.window) this.pristinePos[j - this.window] = 0;
     this.slotPos[j] = -1;
     this.slotToken[j] = -1;
   }

@@ -11,9 +11,14 @@ import { KV_DTYPES, type KvArray } from './kvStorage';
 
 const MAGIC = 'OUROKVC\0';
 /** The format version this build writes; it reads every version from {@link OLDEST_VERSION} on. */
-export const SNAPSHOT_VERSION = 2;
-/** Version 1 had no pinned memory: it reads as a cache without pin slots. */
+export const SNAPSHOT_VERSION = 3;
+/**
+ * Version 1 had no pinned memory: it reads as a cache with nothing pinned (and a budget of 0 until the
+ * owner sets one). Version 2 allocated `pinSlots` (the budget) pin slots, its spans anywhere in them: it
+ * reads as version 3's layout, the slots holding just the pinned tokens back to back.
+ */
 const OLDEST_VERSION = 1;
+const FIXED_PIN_SLOTS_VERSION = 2;
 const PREFIX_BYTES = 24;
 const TRAILER_BYTES = 8;
 
@@ -40,8 +45,10 @@ const headerSchema = z.object({
     maxChunk: positive,
     // Version-1 files written before fp16 caches existed hold float32 rows.
     kvDtype: z.enum(KV_DTYPES as ['float32', 'float16']).default('float32'),
-    // Version 2 added pinned memory: the slots after the ring, and the spans they hold.
-    pinSlots: count.default(0),
+    // Version 3: the pin budget; the pin slots are the pinned tokens.
+    pinBudget: count.optional(),
+    // Version 2: as many pin slots as the budget.
+    pinSlots: count.optional(),
   }),
   pins: z.array(z.object({ start: count, end: count })).default([]),
   rope: z.object({ headDim: positive, rotaryDim: positive }).nullable(),
@@ -130,7 +137,11 @@ export function decodeSnapshot(bytes: Uint8Array): CacheSnapshot {
     return fail('corrupt', `is corrupt: header field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const header = parsed.data;
-  const expected = expectedArrays(header);
+  const { pinSlots, pinBudget, ...fixed } = header.options;
+  // Before version 3 the budget was the pin slots (none in version 1).
+  const options = { ...fixed, pinBudget: version < 3 ? (pinSlots ?? 0) : (pinBudget ?? fail('corrupt', 'is corrupt: header field options.pinBudget: Required')) };
+  const slotsAfterRing = version === FIXED_PIN_SLOTS_VERSION ? options.pinBudget : header.pins.reduce((n, r) => n + Math.max(0, r.end - r.start), 0);
+  const expected = expectedArrays({ ...header, options }, slotsAfterRing);
   const listed = header.arrays;
   if (listed.length !== expected.length) fail('mismatch', `lists ${listed.length} arrays, its geometry needs ${expected.length}`);
   expected.forEach((e, i) => {
@@ -152,9 +163,9 @@ export function decodeSnapshot(bytes: Uint8Array): CacheSnapshot {
 
   const { layers } = header.geometry;
   const perLayer = (prefix: string): KvArray[] => Array.from({ length: layers }, (_, l) => data.get(`${prefix}.${l}`) as KvArray);
-  const snapshot: CacheSnapshot = {
+  const stored: CacheSnapshot = {
     geometry: header.geometry,
-    options: header.options,
+    options,
     rope: header.rope && { ...header.rope, invFreq: data.get('rope.invFreq') as Float64Array },
     nextPos: header.nextPos,
     offset: header.offset,
@@ -168,15 +179,53 @@ export function decodeSnapshot(bytes: Uint8Array): CacheSnapshot {
     slotToken: data.get('slotToken') as Int32Array,
     pins: header.pins,
   };
+  const snapshot = version === FIXED_PIN_SLOTS_VERSION ? packPinSlots(stored, slotsAfterRing, fail) : stored;
   validateCacheSnapshot(snapshot);
   return snapshot;
 }
 
-/** The arrays a snapshot with this header holds, in file order. */
-function expectedArrays(h: Pick<Header, 'geometry' | 'options' | 'rope'>): ArraySpec[] {
+/**
+ * A version-2 snapshot (B pin slots, spans anywhere in them) in today's layout: the pinned tokens' slots
+ * back to back after the ring, by span start, with their rows, pristine keys and positions.
+ */
+function packPinSlots(s: CacheSnapshot, B: number, fail: (reason: 'mismatch', why: string) => never): CacheSnapshot {
+  const { kvHeads, headDim } = s.geometry;
+  const S = s.options.sink;
+  const ring = S + s.options.window;
+  const pinSlots: number[] = [];
+  for (const { start, end } of s.pins) {
+    for (let p = start; p < end; p++) {
+      let j = ring;
+      while (j < ring + B && s.slotPos[j] !== p) j++;
+      if (j === ring + B) fail('mismatch', `pins position ${p} but no pin slot holds it`);
+      pinSlots.push(j);
+    }
+  }
+  const slots = [...Array.from({ length: ring }, (_, j) => j), ...pinSlots];
+  const anchors = [...Array.from({ length: S }, (_, a) => a), ...pinSlots.map((j) => j - s.options.window)];
+  const rows = (a: KvArray, from: number, order: readonly number[]): KvArray => {
+    const out = a instanceof Uint16Array ? new Uint16Array(kvHeads * order.length * headDim) : new Float32Array(kvHeads * order.length * headDim);
+    for (let h = 0; h < kvHeads; h++) {
+      order.forEach((j, k) => out.set(a.subarray((h * from + j) * headDim, (h * from + j + 1) * headDim), (h * order.length + k) * headDim));
+    }
+    return out;
+  };
+  const pick = (a: Int32Array, order: readonly number[]) => Int32Array.from(order, (j) => a[j]);
+  return {
+    ...s,
+    keys: s.keys.map((k) => rows(k, ring + B, slots)),
+    values: s.values.map((v) => rows(v, ring + B, slots)),
+    pristineKeys: s.pristineKeys.map((k) => rows(k, S + B, anchors)),
+    pristinePos: pick(s.pristinePos, anchors),
+    slotPos: pick(s.slotPos, slots),
+    slotToken: pick(s.slotToken, slots),
+  };
+}
+
+/** The arrays a snapshot with this header and B slots after the ring holds, in file order. */
+function expectedArrays(h: Pick<Header, 'geometry' | 'rope'> & { readonly options: { readonly sink: number; readonly window: number; readonly kvDtype: string } }, B: number): ArraySpec[] {
   const { layers, kvHeads, headDim } = h.geometry;
   const S = h.options.sink;
-  const B = h.options.pinSlots;
   const C = S + h.options.window + B;
   const kv: Dtype = h.options.kvDtype === 'float16' ? 'f16' : 'f32';
   const specs: ArraySpec[] = [];
@@ -214,7 +263,7 @@ function arraysOf(s: CacheSnapshot): [ArraySpec, StoredArray][] {
     s.slotToken,
   ];
   if (s.rope) data.push(s.rope.invFreq);
-  return expectedArrays(s).map((spec, i) => [spec, data[i]]);
+  return expectedArrays(s, s.slotPos.length - s.options.sink - s.options.window).map((spec, i) => [spec, data[i]]);
 }
 
 /** A 32-bit hash of the first `length` bytes (a multiple of 4): catches damage, not tampering. */

@@ -1,16 +1,17 @@
 // Load-time graph rewrite for a device-resident KV cache (DESIGN §3 "Storage, dtype and place"): the graph
-// writes each step's new K/V rows into their ring slots itself and re-rotates the sink keys from pristine
-// copies, so the cache can stay in GPU memory between steps. Runs in the engine host at model load; edits
+// writes each step's new K/V rows into their ring slots itself and re-rotates the anchored keys (the sinks
+// at the start of the cache, the pinned tokens at its end) from pristine copies, so the cache can stay in
+// GPU memory between steps. Runs in the engine host at model load; edits
 // the ONNX protobuf in memory next to the fast outputs (fastOutputs.ts composes both).
 //
-// The cache tensor fed as `past_key_values.N.key` then holds the sink keys as the model computed them
-// (pristine); the graph rotates them for the step and the model's attention reads that rotated past.
+// The cache tensor fed as `past_key_values.N.key` then holds the sink and pinned keys as the model computed
+// them (pristine); the graph rotates them for the step and the model's attention reads that rotated past.
 // ScatterND over a [1, H, n, 3] index, rather than Where over a one-hot slot mask: its input is O(n), not
 // O(C). onnxruntime 1.30's verbose log (WebGPU EP, lavapipe) places every added node that touches K/V data
 // (ScatterND, GatherND, Gather, Mul, Add, Concat, Cast, the data Slices) on WebGPU; only the shape
 // arithmetic (Shape, Slice of a shape, Sub) runs on the CPU, as onnxruntime does for the model's own.
 //
-// Fed empty (no slots, no sinks: what DecoderSession.run supplies when a run leaves them out), the inputs
+// Fed empty (no slots, no sinks, no pins: what DecoderSession.run supplies when a run leaves them out), the inputs
 // the rewrite adds make the graph compute exactly what it computed before: the model's own interface (the
 // RoPE probe, a host-cache runner) keeps working.
 import type { GraphFacts, ProducerNode } from './graphFacts';
@@ -51,7 +52,10 @@ export interface DeviceCacheGraph {
    */
   readonly sinkCos: string;
   readonly sinkSin: string;
-  /** Per layer: the cache after the step (new rows scattered into their slots; sinks still pristine). */
+  /** As {@link sinkCos}, for the last p slots of the cache (the pin slots, pinned token r at C - p + r). Empty: p = 0. */
+  readonly pinCos: string;
+  readonly pinSin: string;
+  /** Per layer: the cache after the step (new rows scattered into their slots; sinks and pins still pristine). */
   readonly nextKeys: readonly string[];
   readonly nextValues: readonly string[];
   /** Per layer `[1, kvHeads, m, headDim]`: what the slots held before the step wrote them (the undo journal's rows). */
@@ -103,7 +107,7 @@ export function rotationPerm(headDim: number, rotaryDim: number): number[] {
 /**
  * Plans the rewrite of a decoder graph whose facts are `facts` (the whole file in `model`), or says why
  * it does not fit: per layer, the past key's readers read instead `Concat(rotate(past[:, :, :s]),
- * past[:, :, s:])` with s = the sink rows of the cos/sin input; the graph outputs
+ * past[:, :, s:C-p], rotate(past[:, :, C-p:]))` with s and p the rows of the sink and pin cos/sin inputs; the graph outputs
  * `ScatterND(past, slotIndex, present's last m rows)` (the next step's past) and `GatherND(past, slotIndex)`
  * (the rows that write replaced), for keys and values.
  */
@@ -144,11 +148,15 @@ export function planDeviceCache(model: Uint8Array, facts: GraphFacts, spec: Read
   const slotIndex = `${PREFIX}.slot_index`;
   const sinkCos = `${PREFIX}.sink_cos`;
   const sinkSin = `${PREFIX}.sink_sin`;
+  const pinCos = `${PREFIX}.pin_cos`;
+  const pinSin = `${PREFIX}.pin_sin`;
   // Required inputs: onnxruntime-node feeds only a graph's declared inputs, never an initializer's
   // override, so the session seam fills the empty values when a run leaves them out.
   g.messageField(GRAPH_INPUT, outputInfo(slotIndex, INT64));
   g.messageField(GRAPH_INPUT, outputInfo(sinkCos, FLOAT));
   g.messageField(GRAPH_INPUT, outputInfo(sinkSin, FLOAT));
+  g.messageField(GRAPH_INPUT, outputInfo(pinCos, FLOAT));
+  g.messageField(GRAPH_INPUT, outputInfo(pinSin, FLOAT));
   g.messageField(GRAPH_INITIALIZER, int64Initializer(c('zero'), [0]));
   g.messageField(GRAPH_INITIALIZER, int64Initializer(c('two'), [2]));
   g.messageField(GRAPH_INITIALIZER, int64Initializer(c('three'), [3]));
@@ -162,29 +170,42 @@ export function planDeviceCache(model: Uint8Array, facts: GraphFacts, spec: Read
   g.messageField(GRAPH_NODE, node('Shape', ['present.0.key'], c('present_shape')));
   g.messageField(GRAPH_NODE, node('Slice', [c('present_shape'), c('two'), c('three')], c('present_length')));
   g.messageField(GRAPH_NODE, node('Sub', [c('present_length'), c('written')], c('new_start')));
+  // p = pinned rows rotated this step, the last p of the C fed.
+  g.messageField(GRAPH_NODE, node('Shape', [pinCos], c('pin_cos_shape')));
+  g.messageField(GRAPH_NODE, node('Slice', [c('pin_cos_shape'), c('two'), c('three')], c('pins')));
+  g.messageField(GRAPH_NODE, node('Shape', [pastKeys[0]], c('past_shape')));
+  g.messageField(GRAPH_NODE, node('Slice', [c('past_shape'), c('two'), c('three')], c('past_length')));
+  g.messageField(GRAPH_NODE, node('Sub', [c('past_length'), c('pins')], c('pin_start')));
 
   const nextKeys: string[] = [];
   const nextValues: string[] = [];
   const oldKeys: string[] = [];
   const oldValues: string[] = [];
   const half = kvType === FLOAT16;
+  /** Rows `from`..`to` of `k` (layer l) rotated by `cos`/`sin`, in float32 (fp16 caches round once, at the end); returns the name. */
+  const rotated = (k: string, l: number, kind: string, from: string, to: string, cos: string, sin: string): string => {
+    const at = (name: string) => c(`${kind}_${name}_${l}`);
+    g.messageField(GRAPH_NODE, node('Slice', [k, from, to, c('two')], at('rows')));
+    let rows = at('rows');
+    if (half) {
+      g.messageField(GRAPH_NODE, node('Cast', [rows], at('f32'), [['to', FLOAT]]));
+      rows = at('f32');
+    }
+    g.messageField(GRAPH_NODE, node('Gather', [rows, c('perm')], at('pair'), [['axis', 3]]));
+    g.messageField(GRAPH_NODE, node('Mul', [rows, cos], at('cos')));
+    g.messageField(GRAPH_NODE, node('Mul', [at('pair'), sin], at('sin')));
+    g.messageField(GRAPH_NODE, node('Add', [at('cos'), at('sin')], half ? at('rotated_f32') : at('rotated')));
+    if (half) g.messageField(GRAPH_NODE, node('Cast', [at('rotated_f32')], at('rotated'), [['to', FLOAT16]]));
+    return at('rotated');
+  };
   for (let l = 0; l < layers; l++) {
     const k = pastKeys[l];
     const at = (name: string) => c(`${name}_${l}`);
-    // Sink keys rotated from the pristine ones, in float32 (fp16 caches round once, at the end).
-    g.messageField(GRAPH_NODE, node('Slice', [k, c('zero'), c('sinks'), c('two')], at('sink')));
-    let sink = at('sink');
-    if (half) {
-      g.messageField(GRAPH_NODE, node('Cast', [sink], at('sink_f32'), [['to', FLOAT]]));
-      sink = at('sink_f32');
-    }
-    g.messageField(GRAPH_NODE, node('Gather', [sink, c('perm')], at('sink_pair'), [['axis', 3]]));
-    g.messageField(GRAPH_NODE, node('Mul', [sink, sinkCos], at('sink_cos')));
-    g.messageField(GRAPH_NODE, node('Mul', [at('sink_pair'), sinkSin], at('sink_sin')));
-    g.messageField(GRAPH_NODE, node('Add', [at('sink_cos'), at('sink_sin')], half ? at('rotated_f32') : at('rotated')));
-    if (half) g.messageField(GRAPH_NODE, node('Cast', [at('rotated_f32')], at('rotated'), [['to', FLOAT16]]));
-    g.messageField(GRAPH_NODE, node('Slice', [k, c('sinks'), c('end'), c('two')], at('ring')));
-    g.messageField(GRAPH_NODE, node('Concat', [at('rotated'), at('ring')], fed.get(k)!, [['axis', 2]]));
+    // Sink and pinned keys rotated from the pristine ones; the ring between them as it is.
+    const sinks = rotated(k, l, 'sink', c('zero'), c('sinks'), sinkCos, sinkSin);
+    const pins = rotated(k, l, 'pin', c('pin_start'), c('end'), pinCos, pinSin);
+    g.messageField(GRAPH_NODE, node('Slice', [k, c('sinks'), c('pin_start'), c('two')], at('ring')));
+    g.messageField(GRAPH_NODE, node('Concat', [sinks, at('ring'), pins], fed.get(k)!, [['axis', 2]]));
     // The new rows into their slots, and what those slots held (for the undo journal).
     for (const [kind, past, next, old] of [['key', k, nextKeys, oldKeys], ['value', pastValues[l], nextValues, oldValues]] as const) {
       const rows = c(`new_${kind}_${l}`);
@@ -207,6 +228,8 @@ export function planDeviceCache(model: Uint8Array, facts: GraphFacts, spec: Read
       slotIndex,
       sinkCos,
       sinkSin,
+      pinCos,
+      pinSin,
       nextKeys,
       nextValues,
       oldKeys,

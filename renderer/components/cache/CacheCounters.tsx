@@ -11,7 +11,6 @@ export function cacheCounters(s: Pick<AppState, 'cacheMirror' | 'currentModel' |
   const m = s.cacheMirror;
   const perToken = s.currentModel?.kvBytesPerToken ?? 0;
   const held = m.sink > 0 || m.window > 0 ? m.ringFill() + countHeld(m.pos, m.sink) + m.pinFill() : 0;
-  const pinSlots = m.capacity - m.sink - m.window;
   const rate = s.cacheLiveRate() ?? s.lastStats?.decodeTokPerSec ?? null;
   if (!m.loaded) {
     return { seen: '–', evicted: '–', fill: '–', pinned: '–', kv: '–', offset: '–', rate: rate === null ? '–' : `${formatRate(rate)} tok/s`, head: '–' };
@@ -20,7 +19,7 @@ export function cacheCounters(s: Pick<AppState, 'cacheMirror' | 'currentModel' |
     seen: formatCount(m.nextPos),
     evicted: formatCount(m.evicted),
     fill: `${formatCount(m.ringFill())} / ${formatCount(m.window)}`,
-    pinned: pinSlots > 0 ? `${formatCount(m.pinFill())} / ${formatCount(pinSlots)}` : '–',
+    pinned: m.pinBudget > 0 ? `${formatCount(m.pinFill())} / ${formatCount(m.pinBudget)}` : '–',
     kv: perToken > 0 ? `${formatBytes(held * perToken)} of ${formatBytes(m.capacity * perToken)}` : '–',
     offset: formatCount(m.offset),
     rate: rate === null ? '–' : `${formatRate(rate)} tok/s`,

@@ -2,12 +2,12 @@
 // visibility and key positions long after the pin, rebases, rewinds across and through a pin, reset and
 // skipTo keeping pins, snapshots with pins bit-exact, and v1 snapshots still loading.
 import { describe, expect, it } from 'vitest';
-import { applyCacheDelta } from '../../../common/cacheView';
+import { applyCacheDelta, type CacheView } from '../../../common/cacheView';
 import { SinkRingCache, type SinkRingOptions } from '../../../main/engine/cache/sinkRingCache';
 import { decodeSnapshot, encodeSnapshot } from '../../../main/engine/cache/snapshotCodec';
-import { begin, commit, expectDistances, expectSameContinuation, feed, feedPin, makeCache, makeRng, randomStep, stateOf } from './cacheTestKit';
+import { begin, commit, expectDistances, expectSameContinuation, feed, feedPin, GEOMETRY, makeCache, makeRng, randomStep, stateOf } from './cacheTestKit';
 
-const OPTIONS: SinkRingOptions = { sink: 2, window: 8, maxPos: 40, maxChunk: 4, journalTokens: 64, pinSlots: 6 };
+const OPTIONS: SinkRingOptions = { sink: 2, window: 8, maxPos: 40, maxChunk: 4, journalTokens: 64, pinBudget: 6 };
 
 function fedTo(cache: SinkRingCache, pos: number, seed = 5): SinkRingCache {
   const rng = makeRng(seed);
@@ -142,6 +142,93 @@ describe('pinned memory in the sink-ring cache', () => {
     expect(cache.unpin(5)).toBe(true);
     feed(cache, 1);
     expect(cache.nextPos).toBe(31);
-    expect(() => makeCache({ ...OPTIONS, pinSlots: 9 })).toThrow(/pin budget must be a whole number of tokens from 0 to the window \(8\), got 9/);
+    expect(() => makeCache({ ...OPTIONS, pinBudget: 9 })).toThrow(/pin budget must be a whole number of tokens from 0 to the window \(8\), got 9/);
   });
 });
+
+/** Runs a step of n tokens and returns what it fed besides the rows: mask, positions, past length. */
+function stepInputs(cache: SinkRingCache, n: number) {
+  const b = begin(cache, n);
+  const step = cache.beginStep(n);
+  const fed = { mask: Array.from(step.attentionMask), positions: Array.from(step.positionIds), pastLength: step.pastLength };
+  commit(cache, b);
+  return fed;
+}
+
+describe('the pin region holds only what is pinned', () => {
+  const S = OPTIONS.sink;
+  const W = OPTIONS.window;
+  const { layers, kvHeads, headDim } = GEOMETRY;
+
+  it('a stream with nothing pinned feeds, holds and steps exactly like one without a pin budget', () => {
+    const budgeted = makeCache(OPTIONS);
+    const none = makeCache({ ...OPTIONS, pinBudget: 0 });
+    const rng = makeRng(11);
+    while (budgeted.nextPos < 5 * W) {
+      const n = randomStep(budgeted, rng);
+      const a = stepInputs(budgeted, n);
+      const b = stepInputs(none, n);
+      expect(a.pastLength).toBe(S + W);
+      expect(a).toEqual(b);
+    }
+    expect(budgeted.capacity).toBe(S + W);
+    expect(budgeted.kvBytes()).toBe(2 * layers * kvHeads * (S + W) * headDim * 4);
+    expect(budgeted.kvBytes()).toBe(none.kvBytes());
+    for (const k of budgeted.keys) expect(k.length).toBe(kvHeads * (S + W) * headDim);
+    const { view: viewA, ...a } = stateOf(budgeted) as { view: CacheView };
+    const { view: viewB, ...b } = stateOf(none) as { view: CacheView };
+    expect(a).toEqual(b);
+    expect({ ...viewA, pinBudget: 0 }).toEqual(viewB);
+  });
+
+  it('grows by a span on a pin, in start order, and shrinks back on an unpin to the state of never having pinned it', () => {
+    const pinBoth = fedTo(makeCache(OPTIONS), 20);
+    const pinLate = fedTo(makeCache(OPTIONS), 21);
+    const never = fedTo(makeCache(OPTIONS), 21);
+    expect(pinBoth.pin(14, 17)).toBe('copied');
+    expect(pinBoth.capacity).toBe(S + W + 3);
+    expect(stepInputs(pinBoth, 1).pastLength).toBe(S + W + 3);
+    expect(pinBoth.kvBytes()).toBe(2 * layers * kvHeads * (S + W + 3) * headDim * 4);
+    // A span before it takes the first pin slots: pin slots hold the spans back to back by start.
+    expect(pinBoth.pin(4, 6)).toBe('feed');
+    expect(pinBoth.capacity).toBe(S + W + 5);
+    feedPin(pinBoth, 4);
+    expect(pinnedSlots(pinBoth).map((s) => [s.slot, s.pos])).toEqual([
+      [S + W, 4],
+      [S + W + 1, 5],
+      [S + W + 2, 14],
+      [S + W + 3, 15],
+      [S + W + 4, 16],
+    ]);
+    expect(pinLate.pin(4, 6)).toBe('feed');
+    feedPin(pinLate, 4);
+    fedTo(pinBoth, 33, 7);
+    fedTo(pinLate, 33, 7);
+    fedTo(never, 33, 7);
+    // The sinks keep their rotation until the next step re-places them for the pins now visible: compare after one.
+    expect(pinBoth.unpin(14)).toBe(true);
+    expect(pinBoth.capacity).toBe(S + W + 2);
+    for (const c of [pinBoth, pinLate, never]) feed(c, 1);
+    expect(stateOf(pinBoth)).toEqual(stateOf(pinLate));
+    expect(pinBoth.unpin(4)).toBe(true);
+    expect(pinBoth.capacity).toBe(S + W);
+    expect(pinBoth.kvBytes()).toBe(never.kvBytes());
+    for (const c of [pinBoth, never]) feed(c, 1);
+    expect(stateOf(pinBoth)).toEqual(stateOf(never));
+    expectSameContinuation(pinBoth, never, 12, 30);
+  });
+
+  it('keeps the budget as a limit: pins past it are refused, and a restored cache takes a new budget', () => {
+    const cache = fedTo(makeCache(OPTIONS), 30);
+    expect(cache.pin(23, 28)).toBe('copied');
+    expect(() => cache.pin(28, 30)).toThrow(/pinning 2 tokens needs more than the 1 free of the 6-token pin budget/);
+    expect(cache.capacity).toBe(S + W + 5);
+    expect(() => (cache.pinBudget = 4)).toThrow(/5 tokens are pinned: unpin some before lowering the pin budget to 4/);
+    const restored = SinkRingCache.fromSnapshot(decodeSnapshot(encodeSnapshot(cache.snapshot())), cache.rope);
+    expect(restored.pinBudget).toBe(6);
+    restored.pinBudget = 8;
+    expect(restored.pin(28, 30)).toBe('copied');
+    expect(restored.capacity).toBe(S + W + 7);
+  });
+});
+

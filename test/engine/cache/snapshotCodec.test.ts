@@ -5,7 +5,9 @@ import { CacheSnapshotError } from '../../../main/engine/cache/cacheSnapshot';
 import type { CacheSnapshotErrorReason } from '../../../main/engine/cache/cacheSnapshot';
 import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import { decodeSnapshot, encodeSnapshot } from '../../../main/engine/cache/snapshotCodec';
-import { expectSameContinuation, feed, makeCache, makeRng, makeRope, randomStep, stateOf } from './cacheTestKit';
+import type { CacheSnapshot } from '../../../main/engine/cache/cacheSnapshot';
+import type { KvArray } from '../../../main/engine/cache/kvStorage';
+import { expectSameContinuation, feed, feedPin, makeCache, makeRng, makeRope, randomStep, stateOf } from './cacheTestKit';
 
 function ranCache(positions: 'cache' | 'original', seed: number): SinkRingCache {
   const cache = makeCache({ sink: 3, window: 7, positions, maxPos: 16, maxChunk: 4, journalTokens: 50 });
@@ -74,6 +76,88 @@ function reseal(bytes: Uint8Array): void {
   new DataView(bytes.buffer).setUint32(bytes.length - 8, checksum(bytes, bytes.length - 8), true);
 }
 
+/**
+ * Version 2's bytes for `s`: B pin slots after the ring (the budget), the pinned tokens in them in
+ * `order` (a permutation of the snapshot's pin slots, -1 for an empty slot), written independently of the codec.
+ */
+function encodeVersion2(s: CacheSnapshot, order: readonly number[]): Uint8Array {
+  const { layers, kvHeads, headDim } = s.geometry;
+  const { sink: S, window: W } = s.options;
+  const B = order.length;
+  const ring = S + W;
+  const from = s.slotPos.length;
+  const wide = (a: KvArray, slots: number, first: number, fromSlots: number): Float32Array => {
+    const out = new Float32Array(kvHeads * slots * headDim);
+    for (let h = 0; h < kvHeads; h++) {
+      out.set(a.subarray(h * fromSlots * headDim, (h * fromSlots + first) * headDim), h * slots * headDim);
+      order.forEach((j, k) => {
+        if (j >= 0) out.set(a.subarray((h * fromSlots + j - W + first - S) * headDim, (h * fromSlots + j - W + first - S + 1) * headDim), (h * slots + first + k) * headDim);
+      });
+    }
+    return out;
+  };
+  const ints = (a: Int32Array, first: number, empty: number) => Int32Array.from([...a.subarray(0, first), ...order.map((j) => (j < 0 ? empty : a[j - ring + first]))]);
+  const arrays: [string, 'f32' | 'i32' | 'f64', Float32Array | Int32Array | Float64Array][] = [];
+  for (let l = 0; l < layers; l++) arrays.push([`keys.${l}`, 'f32', wide(s.keys[l], ring + B, ring, from)]);
+  for (let l = 0; l < layers; l++) arrays.push([`values.${l}`, 'f32', wide(s.values[l], ring + B, ring, from)]);
+  for (let l = 0; l < layers; l++) arrays.push([`pristineKeys.${l}`, 'f32', wide(s.pristineKeys[l], S + B, S, from - W)]);
+  arrays.push(['pristinePos', 'i32', ints(s.pristinePos, S, 0)], ['slotPos', 'i32', ints(s.slotPos, ring, -1)], ['slotToken', 'i32', ints(s.slotToken, ring, -1)]);
+  arrays.push(['rope.invFreq', 'f64', s.rope!.invFreq]);
+  const { pinBudget: _budget, ...options } = s.options;
+  const header = {
+    geometry: s.geometry,
+    options: { ...options, pinSlots: B },
+    pins: s.pins,
+    rope: { headDim: s.rope!.headDim, rotaryDim: s.rope!.rotaryDim },
+    nextPos: s.nextPos,
+    offset: s.offset,
+    evicted: s.evicted,
+    sinkShift: s.sinkShift,
+    arrays: arrays.map(([name, dtype, a]) => ({ name, dtype, length: a.length })),
+  };
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const align = (n: number) => Math.ceil(n / 8) * 8;
+  let total = align(24 + json.length);
+  for (const [, , a] of arrays) total += align(a.byteLength);
+  total += 8;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode('OUROKVC\0'));
+  dv.setUint32(8, 2, true);
+  dv.setUint32(12, json.length, true);
+  dv.setFloat64(16, total, true);
+  out.set(json, 24);
+  let at = align(24 + json.length);
+  for (const [, , a] of arrays) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
+    at += align(a.byteLength);
+  }
+  reseal(out);
+  return out;
+}
+
+describe('snapshot versions', () => {
+  it('reads a version-2 snapshot (pin slots for the whole budget, spans anywhere in them) as the pinned tokens back to back', () => {
+    const cache = makeCache({ sink: 3, window: 7, maxPos: 16, maxChunk: 4, journalTokens: 50, pinBudget: 6 });
+    const rng = makeRng(46);
+    while (cache.nextPos < 40) feed(cache, randomStep(cache, rng));
+    expect(cache.pin(36, 38)).toBe('copied');
+    expect(cache.pin(4, 6)).toBe('feed');
+    feedPin(cache, 4);
+    while (cache.nextPos < 60) feed(cache, randomStep(cache, rng));
+    const s = cache.snapshot();
+    expect(s.slotPos.length).toBe(3 + 7 + 4);
+    // Slots 10..13 hold 4, 5, 36, 37; version 2 kept them in 6 slots, here reversed with gaps.
+    const v2 = encodeVersion2(s, [13, -1, 12, 11, -1, 10]);
+    const decoded = decodeSnapshot(v2);
+    expect(decoded.options.pinBudget).toBe(6);
+    expect(decoded).toEqual(s);
+    const restored = SinkRingCache.fromSnapshot(decoded, cache.rope);
+    expect(stateOf(restored)).toEqual(stateOf(cache));
+    expectSameContinuation(cache, restored, 47, 30);
+  });
+});
+
 describe('snapshot KV dtype', () => {
   it('reads a snapshot written before KV dtypes existed (no kvDtype in its options) as float32', () => {
     const cache = ranCache('cache', 44);
@@ -84,16 +168,16 @@ describe('snapshot KV dtype', () => {
     expect(SinkRingCache.fromSnapshot(decoded, cache.rope).snapshot()).toEqual(cache.snapshot());
   });
 
-  it('reads a version-1 snapshot (before pinned memory: no pin slots, no pins) as a cache without pins', () => {
+  it('reads a version-1 snapshot (before pinned memory: no pin budget, no pins) as a cache without pins', () => {
     const cache = ranCache('cache', 45);
     const v1 = withHeader(encodeSnapshot(cache.snapshot()), (h) => {
-      delete (h.options as Record<string, unknown>).pinSlots;
+      delete (h.options as Record<string, unknown>).pinBudget;
       delete h.pins;
     });
     new DataView(v1.buffer).setUint32(8, 1, true);
     reseal(v1);
     const decoded = decodeSnapshot(v1);
-    expect(decoded.options.pinSlots).toBe(0);
+    expect(decoded.options.pinBudget).toBe(0);
     expect(decoded.pins).toEqual([]);
     expect(SinkRingCache.fromSnapshot(decoded, cache.rope).snapshot()).toEqual(cache.snapshot());
   });
@@ -185,10 +269,10 @@ describe('decodeSnapshot rejects bad bytes with a clear error', () => {
 
   it('another format version', () => {
     const v3 = bytes.slice();
-    new DataView(v3.buffer).setUint32(8, 3, true);
+    new DataView(v3.buffer).setUint32(8, 4, true);
     expect(reasonOf(() => decodeSnapshot(v3))).toEqual({
       reason: 'version',
-      message: 'cache snapshot has format version 3; this build reads versions 1 to 2',
+      message: 'cache snapshot has format version 4; this build reads versions 1 to 3',
     });
   });
 

@@ -41,7 +41,7 @@ describe.each([
   const spec: DeviceCacheSpec = { layers: L, kvHeads: H, headDim: D, rotaryDim: rope.rotaryDim };
   let plain: DecoderSession;
   let rewritten: DecoderSession;
-  let added: { slotIndex: string; sinkCos: string; sinkSin: string; next: string; old: string; lastLogits: string };
+  let added: { slotIndex: string; sinkCos: string; sinkSin: string; pinCos: string; pinSin: string; next: string; old: string; lastLogits: string };
   let modelBytes: Uint8Array;
 
   beforeAll(async () => {
@@ -52,7 +52,7 @@ describe.each([
     rewritten = await openSession(path, { intraOpThreads: 1, deviceCache: spec, deviceCacheOnHost: true });
     const d = rewritten.deviceCache;
     if (d === null) throw new Error(`no rewrite: ${rewritten.deviceCacheNote}`);
-    added = { slotIndex: d.slotIndex, sinkCos: d.sinkCos, sinkSin: d.sinkSin, next: d.nextKeys[0], old: d.oldKeys[0], lastLogits: rewritten.fastOutputs!.lastLogits };
+    added = { slotIndex: d.slotIndex, sinkCos: d.sinkCos, sinkSin: d.sinkSin, pinCos: d.pinCos, pinSin: d.pinSin, next: d.nextKeys[0], old: d.oldKeys[0], lastLogits: rewritten.fastOutputs!.lastLogits };
     return async () => {
       await plain.release();
       await rewritten.release();
@@ -87,31 +87,34 @@ describe.each([
     expect(b[added.old].dims).toEqual([1, H, 0, D]);
   });
 
-  test('attends to sinks rotated from pristine keys and writes the new rows into their slots', async () => {
-    const C = 6;
+  test('attends to sinks and pins rotated from pristine keys and writes the new rows into their slots', async () => {
+    const C = 8;
     const n = 2;
     const S = 2;
-    const deltas = [3, -2];
+    const P = 2;
+    // Sinks 0..S-1, then the ring, then P pin slots at the end (C - P..C-1).
+    const anchors = [0, 1, 6, 7];
+    const deltas = [3, -2, 5, -7];
     const slots = [4, 1];
     const f = feeds(C, n);
-    // The host cache's past: each sink row rotated by its delta (double precision, rounded once).
+    // The host cache's past: each anchored row rotated by its delta (double precision, rounded once).
     const reference = { ...f };
     for (let l = 0; l < L; l++) {
       const past = (f[`past_key_values.${l}.key`].data as Float32Array).slice();
       for (let h = 0; h < H; h++) {
-        for (let i = 0; i < S; i++) {
-          const at = (h * C + i) * D;
-          past.set(rotated(past.subarray(at, at + D), deltas[i], rope.rotaryDim, rope.invFreq), at);
-        }
+        anchors.forEach((j, a) => {
+          const at = (h * C + j) * D;
+          past.set(rotated(past.subarray(at, at + D), deltas[a], rope.rotaryDim, rope.invFreq), at);
+        });
       }
       reference[`past_key_values.${l}.key`] = { type: 'float32', data: past, dims: [1, H, C, D] };
     }
     const want = await plain.run(reference, ['logits', 'present.0.key']);
 
-    const cos = new Float32Array(S * D).fill(1);
-    const sin = new Float32Array(S * D);
+    const cos = new Float32Array((S + P) * D).fill(1);
+    const sin = new Float32Array((S + P) * D);
     const half = rope.rotaryDim / 2;
-    for (let i = 0; i < S; i++) {
+    for (let i = 0; i < S + P; i++) {
       for (let d = 0; d < half; d++) {
         const angle = deltas[i] * rope.invFreq[d];
         cos[i * D + d] = cos[i * D + d + half] = Math.cos(angle);
@@ -127,8 +130,10 @@ describe.each([
       {
         ...f,
         [added.slotIndex]: { type: 'int64', data: index, dims: [1, H, n, 3] },
-        [added.sinkCos]: { type: 'float32', data: cos, dims: [1, 1, S, D] },
-        [added.sinkSin]: { type: 'float32', data: sin, dims: [1, 1, S, D] },
+        [added.sinkCos]: { type: 'float32', data: cos.subarray(0, S * D), dims: [1, 1, S, D] },
+        [added.sinkSin]: { type: 'float32', data: sin.subarray(0, S * D), dims: [1, 1, S, D] },
+        [added.pinCos]: { type: 'float32', data: cos.subarray(S * D), dims: [1, 1, P, D] },
+        [added.pinSin]: { type: 'float32', data: sin.subarray(S * D), dims: [1, 1, P, D] },
       },
       [added.lastLogits, added.next, added.old],
     );
@@ -145,8 +150,8 @@ describe.each([
       for (let j = 0; j < C; j++) {
         const i = slots.indexOf(j);
         const row = next.subarray((h * C + j) * D, (h * C + j + 1) * D);
-        // A written slot holds the step's new key (as the model computed it); every other slot, sinks
-        // included, keeps its pristine row.
+        // A written slot holds the step's new key (as the model computed it); every other slot, sinks and
+        // pins included, keeps its pristine row.
         const expected = i >= 0 ? present.subarray((h * (C + n) + C + i) * D, (h * (C + n) + C + i + 1) * D) : past.subarray((h * C + j) * D, (h * C + j + 1) * D);
         for (let d = 0; d < D; d++) expect(Math.abs(row[d] - expected[d])).toBeLessThan(1e-4);
       }
