@@ -68,6 +68,11 @@ export const selectResolvedSink = (s: AppState) => resolvedCache(s, 'sink');
 export const selectResolvedWindow = (s: AppState) => resolvedCache(s, 'window');
 /** The provider the loaded model runs on, where it was loaded with provider `auto`; else null. */
 export const selectResolvedProvider = (s: AppState) => (s.currentModel?.providerNote != null ? s.currentModel.provider : null);
+/** The provider models are downloaded for: the chosen one, or what `auto` picked for the loaded model (null: not known). */
+export const selectVariantProvider = (s: AppState) => {
+  const chosen = s.settings?.provider;
+  return chosen === undefined || chosen === 'auto' ? selectResolvedProvider(s) : chosen;
+};
 
 function resolvedCache(s: AppState, field: 'sink' | 'window'): number | null {
   if (!s.settings || s.cacheStatus !== 'ready' || !s.cacheMirror.loaded) return null;
