@@ -28,6 +28,11 @@ const pinError = 'cache.pinBudget must be "auto" or a whole number >= 0';
 const pinBudget = z.union([z.literal('auto'), z.int(pinError).min(0, pinError)], { error: pinError });
 const positions = z.enum(['cache', 'original'], { error: 'cache.positions must be "cache" or "original"' });
 const theme = z.enum(['system', 'light', 'dark'], { error: 'theme must be system, light or dark' });
+/**
+ * How 4-bit (MatMulNBits) weights multiply on CPU: `int8` quantizes the activations per block of 32, as
+ * llama.cpp's Q4_0 × Q8_0 does (faster; bench/README section 10b measures what it costs); `exact` keeps them fp32.
+ */
+export const Q4ComputeSchema = z.enum(['int8', 'exact'], { error: 'q4Compute must be int8 or exact' });
 const modelId = z.string().min(1, 'lastModelId must be a non-empty model id').nullable();
 const systemPrompt = z
   .string('systemPrompt must be text')
@@ -146,6 +151,7 @@ export const AppSettingsSchema = z.object({
   sampling: SamplingSettingsSchema,
   cache: CacheSettingsSchema,
   provider: ProviderSchema.default('auto'),
+  q4Compute: Q4ComputeSchema.default('int8'),
   theme: theme.default('system'),
   windowBounds: WindowBoundsSchema.nullable().default(null),
   lastModelId: modelId.default(null),
@@ -183,6 +189,7 @@ export const SettingsPatchSchema = z.object({
   sampling: ConversationSettingsSchema.shape.sampling,
   cache: ConversationSettingsSchema.shape.cache,
   provider: ProviderSchema.optional(),
+  q4Compute: Q4ComputeSchema.optional(),
   theme: theme.optional(),
   windowBounds: WindowBoundsSchema.nullable().optional(),
   lastModelId: modelId.optional(),
@@ -203,6 +210,7 @@ export type ServerSettings = z.output<typeof ServerSettingsSchema>;
 export type WindowBounds = z.output<typeof WindowBoundsSchema>;
 export type Provider = z.output<typeof ProviderSchema>;
 export type Theme = z.output<typeof theme>;
+export type Q4Compute = z.output<typeof Q4ComputeSchema>;
 export type ConversationSettings = z.output<typeof ConversationSettingsSchema>;
 export type SettingsPatch = z.input<typeof SettingsPatchSchema>;
 

@@ -158,6 +158,7 @@ export function withRun(session: DecoderSession, run: DecoderSession['run']): De
     fastOutputsNote: session.fastOutputsNote,
     deviceCache: session.deviceCache,
     deviceCacheNote: session.deviceCacheNote,
+    matMulNBitsAccuracy: session.matMulNBitsAccuracy,
     run,
     runOnDevice: (feeds, fetches, deviceFetches) => session.runOnDevice(feeds, fetches, deviceFetches),
     download: (tensor) => session.download(tensor),

@@ -181,16 +181,17 @@ interface TensorEntry {
 /**
  * Writes `weights` (rotate_half RoPE without scaling, as the bench fixture) to `path` with every 2-D weight
  * as `type` (norms stay F32, as llama-quantize leaves them; the tied embedding is also the output, in
- * `type` too, i.e. llama-quantize --pure). Returns the bytes written.
+ * `type` too, i.e. llama-quantize --pure). `embedding` overrides the type of `token_embd` alone: F32 with an
+ * untied head matches a transformers.js q4 export, whose Gather keeps fp32 rows. Returns the bytes written.
  */
-export function writeLlamaGguf(path: string, weights: FixtureWeights, type: GgufTensorType): number {
+export function writeLlamaGguf(path: string, weights: FixtureWeights, type: GgufTensorType, embedding: GgufTensorType = type): number {
   const s = weights.spec;
   if (weights.quantized.size > 0) throw new Error('write the GGUF from the fp32 weights (spec.weights fp32)');
   if (s.ropeScaling || (s.partialRotaryFactor ?? 1) !== 1) throw new Error('the GGUF writer handles plain full-dimension RoPE only');
   const { hidden: H, heads, kvHeads, headDim: D, intermediate: I, vocab: V } = s;
   // ONNX [in, out] → GGUF rows of `in` values, one per output (HF [out, in]).
   const rows = (w: Float32Array, inDim: number, outDim: number) => transposeMatrix(w, inDim, outDim);
-  const tensors: TensorEntry[] = [{ name: 'token_embd.weight', ne: [H, V], type, data: () => encodeRows(weights.embed, H, type) }];
+  const tensors: TensorEntry[] = [{ name: 'token_embd.weight', ne: [H, V], type: embedding, data: () => encodeRows(weights.embed, H, embedding) }];
   weights.layers.forEach((L, i) => {
     const p = `blk.${i}.`;
     const f32 = (name: string, v: Float32Array): TensorEntry => ({ name: p + name, ne: [v.length], type: 'F32', data: () => encodeRows(v, v.length, 'F32') });

@@ -137,6 +137,7 @@ const MODEL: ModelInfo = {
   kvBytesPerToken: 30 * 2 * 3 * 64 * 4,
   provider: 'cpu',
   providerNote: null,
+  q4Compute: null,
   hasChatTemplate: true,
   ropeProbe: { ok: true, maxError: 0 },
   warnings: [],

@@ -20,6 +20,7 @@ export const SECTIONS: readonly Section[] = [
   { name: 'turns', item: 11, summary: 'what each chat turn feeds and re-processes (stories260K template, restarts midway)', load: () => import('./chatTurns') },
   { name: 'perplexity', item: 8, summary: 'streaming perplexity on stories260K: recompute oracle, S=0, S=4 cache, S=4 original', load: () => import('./perplexity') },
   { name: 'llamacpp', item: 9, summary: 'llama.cpp (node-llama-cpp) vs Ouro on the same weights: fp32, int8/Q8_0, q4/Q4_0; decode at depth, prefill, RSS', load: () => import('./llamaCpp') },
+  { name: 'q4ppl', item: 9, summary: '4-bit compute on a trained model: perplexity and KL of int8 vs fp32 activations (stories260K), next to llama.cpp Q4_0', load: () => import('./q4Accuracy') },
   { name: 'levers', item: 9, summary: 'onnxruntime session options (spinning, arena, prepacking, initializer allocator) on decode speed and RSS', load: () => import('./ortLevers') },
   { name: 'gpu', item: 13, summary: 'bytes per decode step (SmolLM2 KV shapes), decode ÷ bare loop per provider, fp16 vs fp32 KV memory and perplexity', load: () => import('./gpu') },
   { name: 'server', item: 16, summary: 'local OpenAI server: per-turn latency of a resent conversation, ring cache vs re-prefill', load: () => import('./server') },

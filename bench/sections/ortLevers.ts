@@ -31,7 +31,7 @@ const VARIANTS: readonly Variant[] = [
   { name: 'no prepacking', group: 1, tuning: { config: { 'session.disable_prepacking': '1' } } },
   { name: 'device allocator for initializers', group: 1, tuning: { config: { 'session.use_device_allocator_for_initializers': '1' } } },
   { name: 'no warm-up at load', group: 2, tuning: {}, warmUp: false },
-  { name: 'MatMulNBits accuracy_level 4 (int8 compute)', group: 2, tuning: { matMulNBitsAccuracy: 4 }, formats: ['q4'] },
+  { name: 'MatMulNBits accuracy_level 0 (exact fp32 activations; as shipped: 4)', group: 2, tuning: { matMulNBitsAccuracy: 0 }, formats: ['q4'] },
   { name: 'attention as exported (Concat of the cache per step)', group: 3, tuning: {}, split: false },
 ];
 

@@ -10,7 +10,7 @@ import type { EngineHostClient } from '../host/engineHostClient';
 import type { HostEvent, HostResult } from '../host/protocol';
 import { startWorkerHost } from '../host/workerTransport';
 import { chatLoop, type RunningReply } from './chatLoop';
-import { cacheSettingsOptions, CliError, intOption, numberOption, runCli, shouldRun } from './cliSupport';
+import { cacheSettingsOptions, CliError, intOption, numberOption, Q4_COMPUTE_USAGE, q4ComputeOption, runCli, shouldRun } from './cliSupport';
 
 /** Without --max-tokens a reply ends at the first word boundary after this many tokens… */
 const DEFAULT_REPLY_TOKENS = 512;
@@ -38,6 +38,7 @@ A terminal chat with a local model: interactive, or one reply with --prompt.
   --greedy                  always the most likely token (no sampling, no repetition penalty)
   --raw                     no chat template: the text as is, BOS as the tokenizer config says
   --provider NAME           cpu, webgpu, cuda, dml or coreml (default: cpu; falls back to cpu with a warning)
+${Q4_COMPUTE_USAGE}
   --json                    one JSON event per line: {"type":"token",…} per token, then {"type":"done",…}
   --attention               with --json, also {"type":"attention",…} per forward pass: the share of the last
                             query's attention on the sink slots (mean over layers, and per layer) and the
@@ -64,6 +65,7 @@ const { values } = parseArgs({
     greedy: { type: 'boolean', default: false },
     raw: { type: 'boolean', default: false },
     provider: { type: 'string', default: 'cpu' },
+    'q4-compute': { type: 'string', default: 'int8' },
     json: { type: 'boolean', default: false },
     attention: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -133,9 +135,10 @@ async function main(): Promise<void> {
   if (values.attention && !values.json) throw new CliError('--attention adds events to --json output; pass --json too');
   const cache = cacheSettingsOptions(values.sink!, values.window, values.positions!);
   const options = generateOptions();
+  const q4Compute = q4ComputeOption(values['q4-compute']!);
   const host = startWorkerHost();
   try {
-    const info = await host.request('load', { dir: values.model, provider: values.provider as ProviderChoice });
+    const info = await host.request('load', { dir: values.model, provider: values.provider as ProviderChoice, q4Compute });
     if (info.providerNote !== null) console.error(info.providerNote);
     for (const warning of info.warnings) console.error(`warning: ${warning}`);
     if (values.attention) {

@@ -2,6 +2,7 @@
 import type { PositionsMode } from '../../common/cacheGeometry';
 import { CacheConfigError, parseCacheConfig } from '../engine/cache/cacheConfig';
 import type { CacheSettings } from '../engine/chatTypes';
+import type { Q4Compute } from '../../common/settingsSchema';
 
 /** A usage or input error: printed without a stack trace, exit code 2. */
 export class CliError extends Error {}
@@ -38,6 +39,16 @@ export function cacheSettingsOptions(sinkValue: string, windowValue: string | un
   // Nothing pins from a command line: no pin slots (each would cost memory and attention for nothing).
   return { sink, window, positions, pinBudget: 0 };
 }
+
+/** --q4-compute: how 4-bit weights multiply on CPU (the app's setting of the same name). */
+export function q4ComputeOption(value: string): Q4Compute {
+  if (value !== 'int8' && value !== 'exact') throw new CliError(`--q4-compute must be int8 or exact, got '${value}'`);
+  return value;
+}
+
+/** The --q4-compute line of each tool's usage. */
+export const Q4_COMPUTE_USAGE = `  --q4-compute int8|exact   4-bit models on CPU: int8 activations per block of 32, as llama.cpp
+                            multiplies Q4_0 (default, faster), or exact fp32 activations`;
 
 export function positionsOption(value: string): PositionsMode {
   if (value !== 'cache' && value !== 'original') throw new CliError(`--positions must be cache or original, got '${value}'`);

@@ -5,15 +5,16 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../engine/loadedModel';
 import { streamingNll } from '../engine/streamingEval';
-import { cacheConfigOption, CliError, intOption, positionsOption, runCli, shouldRun } from './cliSupport';
+import { cacheConfigOption, CliError, intOption, positionsOption, Q4_COMPUTE_USAGE, q4ComputeOption, runCli, shouldRun } from './cliSupport';
 import { SinkShares } from './sinkShares';
 
 const USAGE = `usage: npm run eval -- --model DIR --text FILE [--sink S] [--window W] [--positions cache|original]
-       [--max-tokens N] [--recompute | --pin START:END] [--attention] [--json]
+       [--max-tokens N] [--recompute | --pin START:END] [--attention] [--q4-compute int8|exact] [--json]
 
   --pin         pin text positions [START, END) once they are fed, and report the perplexity after them too
   --attention   report where each step's attention goes: the share on the S sink slots (mean over layers
-                and per layer) and, with --json, the most-attended slots of each step`;
+                and per layer) and, with --json, the most-attended slots of each step
+${Q4_COMPUTE_USAGE}`;
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     recompute: { type: 'boolean', default: false },
     attention: { type: 'boolean', default: false },
     pin: { type: 'string' },
+    'q4-compute': { type: 'string', default: 'int8' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   const text = await readFile(values.text, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read --text ${values.text}: ${err.code ?? err.message}`);
   });
-  const model = await loadModel(values.model);
+  const model = await loadModel(values.model, { q4Compute: q4ComputeOption(values['q4-compute']!) });
   try {
     const sinkArg = intOption('--sink', values.sink!);
     const window = values.window === undefined ? Math.floor(model.config.maxPos / 2) - sinkArg : intOption('--window', values.window);

@@ -7,15 +7,16 @@ import { folderEngine } from '../server/folderEngine';
 import { OpenAIServer } from '../server/openaiServer';
 import { EngineOwner } from '../services/engineOwner';
 import { HostSupervisor } from '../services/hostSupervisor';
-import { cacheSettingsOptions, intOption, runCli, shouldRun } from './cliSupport';
+import { cacheSettingsOptions, intOption, Q4_COMPUTE_USAGE, q4ComputeOption, runCli, shouldRun } from './cliSupport';
 
 const USAGE = `usage: npm run serve -- --model DIR [--port N] [--host 127.0.0.1] [--api-key KEY] [--sink S|auto]
        [--window W] [--positions cache|original] [--provider NAME] [--streams N] [--queue N] [--max-tokens N]
-       [--reprefill]
+       [--reprefill] [--q4-compute int8|exact]
 Serves an OpenAI-compatible API at http://HOST:PORT/v1 (GET /v1/models, POST /v1/chat/completions,
 POST /v1/completions). --streams: conversations kept cached (default 4); --queue: requests that may wait
 behind the one generating before 429 (default 1). --reprefill feeds every request's history again (sinks and
-the last W tokens), as servers without a ring cache do: for comparisons. The key may also come from OURO_API_KEY.`;
+the last W tokens), as servers without a ring cache do: for comparisons. The key may also come from OURO_API_KEY.
+${Q4_COMPUTE_USAGE}`;
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     queue: { type: 'string', default: '1' },
     'max-tokens': { type: 'string', default: '1024' },
     reprefill: { type: 'boolean', default: false },
+    'q4-compute': { type: 'string', default: 'int8' },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
   const supervisor = new HostSupervisor({ host: startWorkerHost(), startHost: startWorkerHost });
   const owner = new EngineOwner(supervisor);
   try {
-    const engine = await folderEngine(owner, { dir: values.model, provider: values.provider as ProviderChoice, cache });
+    const engine = await folderEngine(owner, { dir: values.model, provider: values.provider as ProviderChoice, q4Compute: q4ComputeOption(values['q4-compute']!), cache });
     if (engine.info.providerNote !== null) console.error(engine.info.providerNote);
     for (const warning of engine.info.warnings) console.error(`warning: ${warning}`);
     const server = await OpenAIServer.start({

@@ -7,6 +7,7 @@ import { SinkRingCache } from './cache/sinkRingCache';
 import { folderTokenizer, inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
 import { openSession, type DecoderSession, type SessionTuning } from './onnxSession';
 import type { ProviderChoice } from '../../common/providers';
+import type { Q4Compute } from '../../common/settingsSchema';
 import { probeRope } from './ropeProbe';
 import { Runner, type RunnerOptions } from './runner';
 import { ChatTemplate } from './text/chatTemplate';
@@ -24,6 +25,8 @@ export interface LoadOptions {
   readonly splitAttention?: boolean;
   /** Session-option overrides (benchmarks); see onnxSession. */
   readonly tuning?: SessionTuning;
+  /** How 4-bit weights multiply on CPU (default int8); see onnxSession. */
+  readonly q4Compute?: Q4Compute;
   /** The device-cache path on a host provider too (tests of that path on any machine); see onnxSession. */
   readonly deviceCacheOnHost?: boolean;
   /** Default true: run a new conversation's first two steps once before the model is ready ({@link warmUp}). */
@@ -65,6 +68,7 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
     attentionOutputs: options.attentionOutputs,
     splitAttention: options.splitAttention,
     tuning: options.tuning,
+    q4Compute: options.q4Compute,
     deviceCache,
     deviceCacheOnHost: options.deviceCacheOnHost,
   });

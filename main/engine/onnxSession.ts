@@ -13,9 +13,10 @@ import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvide
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs, type FastOutputsOptions } from './model/fastOutputs';
 import { identityModel, type DeviceCacheGraph, type DeviceCacheSpec } from './model/deviceCache';
-import type { AccuracyLevel } from './model/matMulNBitsAccuracy';
+import { Q4_COMPUTE_LEVEL, type AccuracyLevel } from './model/matMulNBitsAccuracy';
 
 import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from '../../common/providers';
+import type { Q4Compute } from '../../common/settingsSchema';
 
 export type { FastOutputs } from './model/fastOutputs';
 export type { DeviceCacheGraph, DeviceCacheSpec } from './model/deviceCache';
@@ -70,6 +71,8 @@ export interface DecoderSession {
    */
   readonly deviceCache: DeviceCacheGraph | null;
   readonly deviceCacheNote: string | null;
+  /** The `accuracy_level` written into the graph's MatMulNBits nodes at load; null when none was written. */
+  readonly matMulNBitsAccuracy: AccuracyLevel | null;
   /**
    * Runs the graph and returns only `fetches`. Inputs are passed to onnxruntime-node by reference (its
    * binding wraps the typed array's memory, no copy); every fetched output is copied by the binding into a
@@ -119,24 +122,23 @@ export interface SessionOptions {
    * arena switch, on top of the engine's own choices: how the benchmarks measure session-option levers.
    */
   tuning?: SessionTuning;
+  /** How 4-bit MatMulNBits weights multiply on CPU (default int8, see Q4_COMPUTE_LEVEL); other providers keep the graph's level. */
+  q4Compute?: Q4Compute;
 }
 
 /** Session options a benchmark may vary; the engine's defaults apply to whatever is left out. */
 export interface SessionTuning {
   readonly config?: Readonly<Record<string, string>>;
   readonly memArena?: boolean;
-  /**
-   * MatMulNBits `accuracy_level` written at load with the fast outputs; default: the graph's own. 4 (int8
-   * compute, what llama.cpp does for Q4_0) decodes faster but moves logits by up to 0.2 on the tiny q4
-   * fixture where fp32 compute stays within 1e-4 of the float64 reference, so it is not the default
-   * (bench/README, levers).
-   */
+  /** MatMulNBits `accuracy_level` written at load with the fast outputs, on any provider; overrides `q4Compute`. */
   readonly matMulNBitsAccuracy?: AccuracyLevel;
   /**
    * onnxruntime's per-node profile: written as `<prefix>_<date>.json` when the session is released
    * (bench/profileStep.ts; the split-attention test reads which nodes ran).
    */
   readonly profileFilePrefix?: string;
+  /** Where onnxruntime writes the graph as it optimized it (which fusions it made): tests and benchmarks. */
+  readonly optimizedModelFilePath?: string;
 }
 
 // The CUDA provider is not in the npm package: onnxruntime-node's install script fetches it (Linux x64)
@@ -197,7 +199,8 @@ function loadError(modelPath: string, e: unknown): ModelError {
   if (/File doesn't exist|No such file/i.test(msg)) {
     return new ModelError('missing-file', file, 'does not exist', { cause: e });
   }
-  if (/Protobuf parsing failed|does not have a graph|ModelProto/i.test(msg)) {
+  // An empty file: "ModelProto does not have a graph" (1.30), "No graph was found in the protobuf" (1.31).
+  if (/Protobuf parsing failed|does not have a graph|no graph was found|ModelProto/i.test(msg)) {
     return new ModelError('corrupt-onnx', file, 'is not a valid ONNX model (truncated or corrupt); download it again', { cause: e });
   }
   return new ModelError('session-failed', file, `onnxruntime cannot load it: ${msg.split('\n')[0]}`, { cause: e });
@@ -298,6 +301,7 @@ class OrtDecoderSession implements DecoderSession {
     kv: { readonly kvHeads: number; readonly headDim: number } | null = null,
     /** Whether outputs are bound to the device (preferredOutputLocation): then every run fetches all of them. */
     private readonly outputsBound = false,
+    readonly matMulNBitsAccuracy: AccuracyLevel | null = null,
   ) {
     // The added inputs and outputs are the engine's, not the model's: the model's interface stays as exported.
     const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin, deviceCache.pinCos, deviceCache.pinSin] : []);
@@ -404,6 +408,7 @@ function sessionOptions(modelPath: string, provider: ProviderName, intraOpThread
     options.enableProfiling = true;
     options.profileFilePrefix = tuning.profileFilePrefix;
   }
+  if (tuning.optimizedModelFilePath !== undefined) options.optimizedModelFilePath = tuning.optimizedModelFilePath;
   return options;
 }
 
@@ -414,13 +419,15 @@ interface Opened {
   readonly device: DeviceCacheGraph | null;
   readonly deviceNote: string | null;
   readonly outputsBound: boolean;
+  readonly matMulNBitsAccuracy: AccuracyLevel | null;
 }
 
 /**
- * Every output of a device-cache graph on the device but the logits. onnxruntime-node 1.30 runs such a
- * session through one IoBinding that keeps each output bound from earlier runs (an output left out of a
- * run is then written into its previous tensor, whatever its new shape), so every run must fetch every
- * output (see OrtDecoderSession.runOnDevice); on the device, the ones nobody asked for cost no transfer.
+ * Every output of a device-cache graph on the device but the logits. onnxruntime-node (1.30 and 1.31.1
+ * alike) runs such a session through one IoBinding that keeps each output bound from earlier runs (an
+ * output left out of a run is then written into its previous tensor, whatever its new shape), so every
+ * run must fetch every output (see OrtDecoderSession.runOnDevice); on the device, the ones nobody asked
+ * for cost no transfer.
  */
 function deviceLocations(device: DeviceCacheGraph, fast: FastOutputs): Record<string, 'cpu' | 'gpu-buffer'> {
   // The attention view's outputs are read by the host like the logits (a few floats per slot).
@@ -428,8 +435,20 @@ function deviceLocations(device: DeviceCacheGraph, fast: FastOutputs): Record<st
   return Object.fromEntries([...device.modelOutputs, ...fast.added, ...device.added].map((n) => [n, host.has(n) ? 'cpu' : 'gpu-buffer'] as const));
 }
 
-/** Providers whose outputs onnxruntime-node 1.30 can leave in device memory ('gpu-buffer'): WebGPU only. */
+/**
+ * Providers whose outputs onnxruntime-node can leave in device memory ('gpu-buffer'): WebGPU only. Its
+ * binding (1.30 and 1.31.1) binds every gpu-buffer output to the "WebGPU_Buf" memory, so a CUDA session
+ * cannot keep one on its device.
+ */
 const DEVICE_OUTPUT_PROVIDERS: ReadonlySet<ProviderName> = new Set(['webgpu']);
+
+/**
+ * Why a session on `provider` gets no device-resident cache (null: it does): its outputs must be able to
+ * stay on the device, unless `onHost` asks for the same path with host tensors (tests, on CPU).
+ */
+export function deviceCacheRefusal(provider: ProviderName, onHost: boolean): string | null {
+  return DEVICE_OUTPUT_PROVIDERS.has(provider) || onHost ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
+}
 
 /**
  * Opens the model with the fast outputs when it can; any failure on that path (an unusual graph, external
@@ -442,18 +461,19 @@ async function create(
   intraOpThreads: number | undefined,
   fast: FastOutputsOptions | null,
   tuning: SessionTuning,
-  { deviceCache, deviceCacheOnHost }: Pick<SessionOptions, 'deviceCache' | 'deviceCacheOnHost'>,
+  { deviceCache, deviceCacheOnHost, q4Compute }: Pick<SessionOptions, 'deviceCache' | 'deviceCacheOnHost' | 'q4Compute'>,
 ): Promise<Opened> {
   const options = sessionOptions(modelPath, provider, intraOpThreads, tuning);
   let note = 'disabled';
   const bind = DEVICE_OUTPUT_PROVIDERS.has(provider);
-  let deviceNote: string | null = deviceCache === undefined || bind || deviceCacheOnHost === true ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
+  let deviceNote = deviceCache === undefined ? null : deviceCacheRefusal(provider, deviceCacheOnHost === true);
   if (fast) {
     const device = deviceCache !== undefined && deviceNote === null ? deviceCache : undefined;
+    const matMulNBitsAccuracy = tuning.matMulNBitsAccuracy ?? (provider === 'cpu' ? Q4_COMPUTE_LEVEL[q4Compute ?? 'int8'] : undefined);
     // The split attention is for the host path: on a GPU provider the copies it saves stay on the device
     // (and the split graph's process died on WebGPU here, lavapipe, onnxruntime 1.30).
     const splitAttention = provider === 'cpu' && fast.splitAttention !== false;
-    const extended = await readWithFastOutputs(modelPath, { ...fast, splitAttention, matMulNBitsAccuracy: tuning.matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
+    const extended = await readWithFastOutputs(modelPath, { ...fast, splitAttention, matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
     if ('reason' in extended) {
       note = extended.reason;
     } else {
@@ -463,7 +483,8 @@ async function create(
         const session = await ort.InferenceSession.create(extended.bytes, options);
         const names = new Set(session.outputNames);
         if ([extended.fast.lastLogits, ...extended.fast.added, ...(device?.added ?? [])].every((n) => names.has(n))) {
-          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote, outputsBound: options.preferredOutputLocation !== undefined };
+          const level = extended.matMulNBitsNodes > 0 ? (matMulNBitsAccuracy ?? null) : null;
+          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote, outputsBound: options.preferredOutputLocation !== undefined, matMulNBitsAccuracy: level };
         }
         await session.release();
         note = 'onnxruntime did not keep the added outputs';
@@ -474,11 +495,11 @@ async function create(
   }
   deviceNote ??= deviceCache === undefined ? null : `no fast outputs (${note})`;
   delete options.preferredOutputLocation;
-  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote, outputsBound: false };
+  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote, outputsBound: false, matMulNBitsAccuracy: null };
 }
 
 function wrap(opened: Opened, file: string, provider: ProviderName, fallbackReason: string | null, providerNote: string | null, kv: DeviceCacheSpec | undefined): OrtDecoderSession {
-  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null, opened.outputsBound);
+  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null, opened.outputsBound, opened.matMulNBitsAccuracy);
 }
 
 /**

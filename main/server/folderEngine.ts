@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { CacheSettings } from '../engine/chatTypes';
 import type { ProviderChoice } from '../../common/providers';
+import type { Q4Compute } from '../../common/settingsSchema';
 import type { ModelInfo } from '../../common/modelInfo';
 import type { EngineOwner } from '../services/engineOwner';
 import type { ServerEngine } from './openaiServer';
@@ -10,6 +11,7 @@ import type { ServerEngine } from './openaiServer';
 export interface FolderEngineOptions {
   readonly dir: string;
   readonly provider?: ProviderChoice;
+  readonly q4Compute?: Q4Compute;
   readonly threads?: number;
   readonly cache: CacheSettings;
 }
@@ -19,7 +21,7 @@ export async function folderEngine(owner: EngineOwner, options: FolderEngineOpti
   const id = path.basename(path.resolve(options.dir));
   const load = () =>
     owner.exclusive(() =>
-      owner.request('load', { dir: options.dir, provider: options.provider, ...(options.threads ? { threads: options.threads } : {}) }),
+      owner.request('load', { dir: options.dir, provider: options.provider, q4Compute: options.q4Compute, ...(options.threads ? { threads: options.threads } : {}) }),
     );
   let info = await load();
   let loadedIn = owner.supervisor.generation;

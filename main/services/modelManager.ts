@@ -92,8 +92,8 @@ export class ModelManager {
     this.picked = previous?.model.id === model.id ? previous : null;
     this.loadedIn = -1;
     const generation = this.deps.engine.supervisor.generation;
-    const provider = this.deps.settings.get().provider;
-    const info = await this.deps.engine.request('load', { dir: model.dir, provider });
+    const { provider, q4Compute } = this.deps.settings.get();
+    const info = await this.deps.engine.request('load', { dir: model.dir, provider, q4Compute });
     this.picked = { model, info };
     this.loadedIn = generation;
     return this.picked;

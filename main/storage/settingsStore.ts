@@ -168,6 +168,7 @@ const SETTING_NAMES: Readonly<Record<keyof AppSettings, string>> = {
   sampling: 'the sampling settings (temperature, top-k, top-p, min-p, repetition penalty, max tokens, seed)',
   cache: 'the cache settings (sinks, window, positions)',
   provider: 'the execution provider',
+  q4Compute: 'how 4-bit models compute on CPU',
   theme: 'the theme',
   windowBounds: 'the window size and position',
   lastModelId: 'the model used last',

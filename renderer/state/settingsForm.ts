@@ -23,6 +23,7 @@ export const SETTINGS_FIELDS = [
   'positions',
   'pinBudget',
   'provider',
+  'q4Compute',
   'theme',
 ] as const;
 
@@ -43,6 +44,7 @@ export const FIELD_LABELS: Readonly<Record<SettingsField, string>> = {
   positions: 'Positions',
   pinBudget: 'Pin budget',
   provider: 'Provider',
+  q4Compute: '4-bit compute',
   theme: 'Theme',
 };
 
@@ -94,6 +96,7 @@ export function draftFromSettings(settings: Readonly<AppSettings>): SettingsDraf
     positions: cache.positions,
     pinBudget: String(cache.pinBudget),
     provider: settings.provider,
+    q4Compute: settings.q4Compute,
     theme: settings.theme,
   };
 }
@@ -164,6 +167,7 @@ export function patchFromDraft(draft: Readonly<SettingsDraft>): FormResult<Setti
       pinBudget: draft.pinBudget.trim() ? autoOrNumber(draft.pinBudget) : 'auto',
     },
     provider: draft.provider,
+    q4Compute: draft.q4Compute,
     theme: draft.theme,
   };
   const parsed = SettingsPatchSchema.safeParse(candidate);

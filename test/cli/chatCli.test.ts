@@ -1,7 +1,9 @@
 // The command-line tools as a user runs them (child processes through tsx): JSON event lines, usage
 // errors, and — where ../shared/models exists — the real trained stories260K model.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -66,7 +68,7 @@ describe('npm run chat', () => {
   it('--help gives one line per option with its default', async () => {
     const { code, stdout } = await cli('chat', ['--help']);
     expect(code).toBe(0);
-    for (const option of ['--model', '--prompt', '--system', '--sink', '--window', '--positions', '--max-tokens', '--temperature', '--top-k', '--top-p', '--min-p', '--repetition-penalty', '--seed', '--greedy', '--raw', '--provider', '--json']) {
+    for (const option of ['--model', '--prompt', '--system', '--sink', '--window', '--positions', '--max-tokens', '--temperature', '--top-k', '--top-p', '--min-p', '--repetition-penalty', '--seed', '--greedy', '--raw', '--provider', '--q4-compute', '--json']) {
       expect(stdout.split('\n').filter((line) => line.trimStart().startsWith(`${option} `)), option).toHaveLength(1);
     }
     expect(stdout).toMatch(/--max-tokens N\s+longest reply in tokens \(default: 512, ended at a word's end, at most 576\)/);
@@ -131,6 +133,24 @@ describe('npm run chat', () => {
     const badCache = await cli('chat', ['--model', fixture, '--prompt', 'x', '--window', '0']);
     expect(badCache.code).toBe(2);
     expect(badCache.stderr).toMatch(/window/i);
+  });
+
+  it('--q4-compute exact gives a 4-bit model fp32 activations: other per-token losses than the int8 default; other values are usage errors', async () => {
+    const q4 = (await ensureFixture('tiny-q4')).dir;
+    const text = join(mkdtempSync(join(tmpdir(), 'ouro-q4-')), 'text.txt');
+    writeFileSync(text, 'hello there, how are you today? fine thanks, and you?');
+    const nlls = async (...extra: string[]) => {
+      const { code, stdout } = await cli('eval', ['--model', q4, '--text', text, '--sink', '4', '--window', '16', '--json', ...extra]);
+      expect(code).toBe(0);
+      return lines(stdout).filter((l) => l.type === 'nll').map((l) => l.nll as number);
+    };
+    const [int8, exact, int8Named] = await Promise.all([nlls(), nlls('--q4-compute', 'exact'), nlls('--q4-compute', 'int8')]);
+    expect(int8).toEqual(int8Named);
+    expect(exact).toHaveLength(int8.length);
+    expect(Math.max(...exact.map((x, i) => Math.abs(x - int8[i])))).toBeGreaterThan(1e-3);
+    const bad = await cli('chat', ['--model', q4, '--prompt', 'x', '--q4-compute', 'fp16']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--q4-compute must be int8 or exact');
   });
 
   it('reports a broken model folder and exits 1', async () => {

@@ -57,6 +57,14 @@ describe('engine host (worker thread)', () => {
     expect(info.hasChatTemplate).toBe(true);
     expect(info.ropeProbe.ok).toBe(true);
     expect(info.provider).toBe('cpu');
+    expect(info.q4Compute).toBeNull();
+  });
+
+  it('says how a 4-bit model computes: int8 activations on CPU unless asked for exact', async () => {
+    const q4 = (await ensureFixture('tiny-q4')).dir;
+    expect((await host.request('load', { dir: q4, threads: 1 })).q4Compute).toBe('int8');
+    expect((await host.request('load', { dir: q4, threads: 1, q4Compute: 'exact' })).q4Compute).toBe('exact');
+    await host.request('load', { dir, threads: 1 });
   });
 
   it('streams token events, then done, with the seq of the request, and cache view ops numbered on their own', async () => {

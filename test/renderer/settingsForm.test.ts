@@ -17,6 +17,7 @@ describe('app settings form', () => {
         sampling: defaults.sampling,
         cache: defaults.cache,
         provider: defaults.provider,
+        q4Compute: 'int8',
         theme: defaults.theme,
       },
     });
@@ -58,6 +59,13 @@ describe('app settings form', () => {
   it('rejects an unknown provider with the schema message', () => {
     const result = patchFromDraft({ ...draftFromSettings(defaultSettings()), provider: 'tpu' });
     expect(!result.ok && result.errors.provider).toBe('Provider must be one of auto, cpu, webgpu, cuda, dml, coreml');
+  });
+
+  it('takes exact 4-bit compute and names the field in its message otherwise', () => {
+    const exact = patchFromDraft({ ...draftFromSettings({ ...defaultSettings(), q4Compute: 'exact' }) });
+    expect(exact.ok && exact.value.q4Compute).toBe('exact');
+    const result = patchFromDraft({ ...draftFromSettings(defaultSettings()), q4Compute: 'fp16' });
+    expect(!result.ok && result.errors.q4Compute).toBe('4-bit compute must be int8 or exact');
   });
 });
 

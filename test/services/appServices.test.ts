@@ -72,6 +72,15 @@ describe('models', () => {
     expect((await h.error('models.load', { id: 'no-such-model' })).code).toBe('not-found');
   });
 
+  it('loads a 4-bit model with the 4-bit compute setting: int8 activations by default, exact when set', async () => {
+    const q4 = await h.call('models.import', { dir: (await ensureFixture('tiny-q4')).dir });
+    expect((await h.call('models.load', { id: q4.id })).q4Compute).toBe('int8');
+    await h.call('settings.update', { patch: { q4Compute: 'exact' } });
+    expect((await h.call('models.load', { id: q4.id })).q4Compute).toBe('exact');
+    await h.call('settings.update', { patch: { q4Compute: 'int8' } });
+    expect((await h.call('models.load', { id: modelId })).q4Compute).toBeNull();
+  });
+
   it('reports app info with the host’s providers', async () => {
     const info = await h.call('app.info', {});
     expect(info.dataDir).toBe(h.dataDir);

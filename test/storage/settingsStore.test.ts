@@ -19,6 +19,7 @@ describe('SettingsStore', () => {
       sampling: { temperature: 0.7, topK: 40, topP: 0.95, minP: 0.05, repetitionPenalty: 1.1, maxTokens: 1024, seed: null },
       cache: { sink: 'auto', window: 'auto', positions: 'cache', pinBudget: 'auto' },
       provider: 'auto',
+      q4Compute: 'int8',
       theme: 'system',
       windowBounds: null,
       lastModelId: null,

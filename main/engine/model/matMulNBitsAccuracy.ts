@@ -3,12 +3,25 @@
 // products) instead of dequantizing the weights to fp32. transformers.js / Optimum q4 exports leave the
 // attribute out (level 0: fp32 compute). Runs in the engine host at model load, on the model's bytes
 // without its weights (model/weightsByReference).
+import type { Q4Compute } from '../../../common/settingsSchema';
 import { scanModel } from './graphFacts';
 import { ATTR_I, ATTR_NAME, ATTR_TYPE, ATTR_TYPE_INT, GRAPH_NODE, MODEL_GRAPH, NODE_ATTRIBUTE } from './onnxFields';
 import { fieldString, forEachField, spliceFields, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 
 /** onnxruntime's MatMulNBits compute types: 0 unset (fp32 on CPU), 1 fp32, 2 fp16, 3 bf16, 4 int8. */
 export type AccuracyLevel = 0 | 1 | 2 | 3 | 4;
+
+/**
+ * The level each `q4Compute` setting writes on CPU. int8 is the default: on stories260K quantized to 4 bits
+ * it costs 0.1–0.3% perplexity over fp32 activations, no more than llama.cpp's own Q4_0 path on the same
+ * weights (bench/README section 10b); `exact` writes 0 even where an export asked for int8.
+ */
+export const Q4_COMPUTE_LEVEL: Readonly<Record<Q4Compute, AccuracyLevel>> = { int8: 4, exact: 0 };
+
+/** What a level written at load means to the user: the `q4Compute` that writes it, or null (none written, or another level). */
+export function q4ComputeOf(level: AccuracyLevel | null): Q4Compute | null {
+  return (Object.keys(Q4_COMPUTE_LEVEL) as Q4Compute[]).find((c) => Q4_COMPUTE_LEVEL[c] === level) ?? null;
+}
 
 /** The node field `span` of `buf` with its `accuracy_level` attribute (if any) replaced by `level`. */
 function withLevel(buf: Uint8Array, span: FieldSpan, level: AccuracyLevel): Uint8Array {

@@ -36,6 +36,7 @@ export function InstalledModels() {
           Loaded: {current.name} · {current.modelType} · {current.layers} layers · trained context {formatCount(current.maxPositions)} tokens ·
           running on {PROVIDER_LABELS[current.provider]}
           {current.providerNote && <span className="model-provider-note"> ({current.providerNote})</span>}
+          {current.q4Compute && ` · 4-bit compute: ${current.q4Compute === 'int8' ? 'int8 activations' : 'exact'}`}
         </p>
       )}
       <ConfirmDialog

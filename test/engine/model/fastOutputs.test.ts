@@ -75,7 +75,8 @@ async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: Decode
 
 /** The fast and the as-exported session of one graph, released after `use`. */
 async function withSessions(path: string, use: (fast: DecoderSession, plain: DecoderSession) => Promise<void>): Promise<void> {
-  const fast = await openSession(path, { intraOpThreads: 1 });
+  // Exact 4-bit compute, as the plain session computes (it opens the graph as exported).
+  const fast = await openSession(path, { intraOpThreads: 1, q4Compute: 'exact' });
   const plain = await openSession(path, { intraOpThreads: 1, fastOutputs: false });
   try {
     await use(fast, plain);
