@@ -96,10 +96,7 @@ beforeAll(async () => {
   if (!hasSmol) return;
   // The tiny fixture's layers with SmolLM2's vocabulary size, so every SmolLM2 token id is a valid input.
   const { dir } = await ensureFixture('tiny-smollm2-vocab', { ...TINY, vocab: 49152, maxPositions: 8192, seed: 11 });
-  // The attention as exported: this seeded run's coverage of reply endings depends on its exact float path,
-  // and the split attention's rounding (model/splitAttention) leaves llama3 without a reply that ends in
-  // whitespace. What the test checks, the turns' token accounting, does not depend on the attention's form.
-  base = await loadModel(dir, { threads: 1, splitAttention: false });
+  base = await loadModel(dir, { threads: 1 });
   smol = TextTokenizer.fromObjects(JSON.parse(readFileSync(`${smolDir}tokenizer.json`, 'utf8')));
 });
 
