@@ -130,8 +130,6 @@ export interface SessionTuning {
   readonly memArena?: boolean;
   /** MatMulNBits `accuracy_level` written at load with the fast outputs, on any provider; overrides `q4Compute`. */
   readonly matMulNBitsAccuracy?: AccuracyLevel;
-  /** Where onnxruntime writes the graph as it optimized it (which fusions it made): tests and benchmarks. */
-  readonly optimizedModelFilePath?: string;
 }
 
 // The CUDA provider is not in the npm package: onnxruntime-node's install script fetches it (Linux x64)
@@ -387,7 +385,6 @@ function sessionOptions(modelPath: string, provider: ProviderName, intraOpThread
   };
   if (intraOpThreads !== undefined) options.intraOpNumThreads = intraOpThreads;
   if (tuning.memArena !== undefined) options.enableCpuMemArena = tuning.memArena;
-  if (tuning.optimizedModelFilePath !== undefined) options.optimizedModelFilePath = tuning.optimizedModelFilePath;
   return options;
 }
 
