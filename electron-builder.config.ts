@@ -121,7 +121,7 @@ const config: Configuration = {
   },
 
   mac: {
-    // onnxruntime-node 1.30.0 ships no darwin-x64 binaries, so an Intel build could not run a model;
+    // onnxruntime-node 1.31.1 ships no darwin-x64 binaries, so an Intel build could not run a model;
     // afterPack refuses one. Add 'x64' back with an onnxruntime-node that ships it.
     target: [{ target: 'dmg', arch: ['arm64'] }],
     icon: 'icon.icns',

@@ -17,17 +17,24 @@ export interface AttendedSlot {
   readonly mass: number;
 }
 
+/**
+ * The app's attention view fetches a step's attention at most this often (like the streamed text's
+ * batching): the steps in between fetch, lay out and send nothing, so an open view costs a few steps a
+ * second, not every step. The CLI and the eval take every step.
+ */
+export const ATTENTION_FRAME_MS = 50;
+
 /** How many most-attended slots the summaries list. */
 export const TOP_SLOTS = 5;
 
 /** The share of `mass` (one row over the C slots) that went to the S sink slots. */
 export function sinkShare(mass: ArrayLike<number>, sink: number): number {
+  const n = mass.length;
   let sinks = 0;
-  let total = 0;
-  for (let j = 0; j < mass.length; j++) {
-    total += mass[j];
-    if (j < sink) sinks += mass[j];
-  }
+  for (let j = 0; j < Math.min(sink, n); j++) sinks += mass[j];
+  // Two straight loops, no branch per slot: the frame takes this for every layer (L × C per frame).
+  let total = sinks;
+  for (let j = sink; j < n; j++) total += mass[j];
   return total > 0 ? sinks / total : 0;
 }
 
@@ -56,11 +63,12 @@ export function topSlots(mass: ArrayLike<number>, slotPos: ArrayLike<number>, k 
 export interface AttentionFrame {
   /** Null: averaged over layers; else the 0-based layer shown. */
   readonly layer: number | null;
+  /** Layers whose rows were fetched (0 when only their mean was). */
   readonly layerCount: number;
   /** Per slot (length C). */
   readonly mass: readonly number[];
   readonly sinkShare: number;
-  /** Per layer: the share of its attention that went to the sinks (StreamingLLM: large from layer 2 on). */
+  /** Per layer: the share of its attention that went to the sinks (StreamingLLM: large from layer 2 on); empty when only the mean was fetched. */
   readonly layerSinkShare: readonly number[];
   readonly top: readonly AttendedSlot[];
 }
@@ -76,10 +84,13 @@ const FRAME_SCALE = 1e7;
 export function attentionFrame(attention: Readonly<SlotAttention>, layer: number | null, sink: number, slotPos: ArrayLike<number>): AttentionFrame {
   const row = layer === null ? attention.mean : attention.layers[layer];
   if (row === undefined) throw new RangeError(`layer ${layer} is outside 0..${attention.layers.length - 1}`);
+  // A plain loop: Array.from with a map callback cost several times more per frame.
+  const mass = new Array<number>(row.length);
+  for (let j = 0; j < row.length; j++) mass[j] = Math.round(row[j] * FRAME_SCALE) / FRAME_SCALE;
   return {
     layer,
     layerCount: attention.layers.length,
-    mass: Array.from(row, (m) => Math.round(m * FRAME_SCALE) / FRAME_SCALE),
+    mass,
     sinkShare: sinkShare(row, sink),
     layerSinkShare: attention.layers.map((l) => sinkShare(l, sink)),
     top: topSlots(row, slotPos),

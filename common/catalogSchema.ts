@@ -2,6 +2,7 @@
 // pass, and each variant's folder id. Pure (main validates the bundled file; the contract reuses its types).
 
 import { z } from 'zod';
+import type { ProviderName } from './providers';
 
 const SLUG = /^[a-z0-9][a-z0-9.-]*$/;
 const COMMIT = /^[0-9a-f]{40}$/;
@@ -22,6 +23,11 @@ const CatalogFileSchema = z.object({
  */
 const WEIGHTS = z.enum(['fp32', 'q8', 'q4', 'bnb4', 'fp16', 'q4f16']);
 const HALF_KV_WEIGHTS: ReadonlySet<string> = new Set(['fp16', 'q4f16']);
+
+/** GPU providers, whose fast pairing is fp16 activations and KV (models/README.md). */
+const GPU_PROVIDERS: ReadonlySet<ProviderName> = new Set(['webgpu', 'cuda', 'dml']);
+/** On a GPU provider, the weights to offer first: q4f16 (smallest download and cache), then fp16. */
+const GPU_WEIGHTS: readonly string[] = ['q4f16', 'fp16'];
 
 const VariantSchema = z.object({
   /** Short id (`q4`); the installed folder is `<entry id>-<variant id>`. */
@@ -133,4 +139,20 @@ export function parseCatalog(json: unknown): Catalog {
 /** The installed folder name (and download id) of an entry's variant. */
 export function catalogFolderId(entry: Readonly<CatalogEntry>, variant: Readonly<CatalogVariant>): string {
   return `${entry.id}-${variant.id}`;
+}
+
+/**
+ * The variant to offer first for `provider` (null: not known yet): on a GPU provider the entry's q4f16
+ * (else fp16) variant where it has one, otherwise its default (q4: the fast pairing on CPU).
+ */
+export function variantForProvider(
+  entry: Readonly<{ defaultVariant: string; variants: readonly Readonly<{ id: string; weights: string }>[] }>,
+  provider: ProviderName | null,
+): string {
+  if (provider === null || !GPU_PROVIDERS.has(provider)) return entry.defaultVariant;
+  for (const weights of GPU_WEIGHTS) {
+    const v = entry.variants.find((x) => x.weights === weights);
+    if (v !== undefined) return v.id;
+  }
+  return entry.defaultVariant;
 }

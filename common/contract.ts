@@ -13,17 +13,19 @@ import type { CatalogEntry, CatalogVariant } from './catalogSchema';
 import type { DownloadEvent, DownloadPhase, DownloadSnapshot } from './downloadTypes';
 import type { AppCommand } from './shortcuts';
 import {
+  CharSpanSchema,
   ConversationIdSchema,
   MessageIdSchema,
   TitleSchema,
   type Conversation,
   type ConversationSummary,
+  type CharSpan,
   type Message,
   type Pin,
 } from './conversationSchema';
 import { ConversationSettingsSchema, SettingsPatchSchema, type AppSettings } from './settingsSchema';
 
-export type { CacheFullView, CacheHeader, CacheRow, CacheViewEvent, CacheViewOp, CacheViewWithText, SlotOwners, Conversation, ConversationSummary, DoneReason, GenerationStats, Message, ModelInfo };
+export type { CacheFullView, CacheHeader, CacheRow, CacheViewEvent, CacheViewOp, CacheViewWithText, SlotOwners, CharSpan, Conversation, ConversationSummary, DoneReason, GenerationStats, Message, ModelInfo };
 export type { AppSettings };
 export type { DownloadErrorCode, DownloadEvent, DownloadFailure, DownloadPhase, DownloadSnapshot, ModelSummary, WeightFormat };
 
@@ -236,12 +238,13 @@ export const verbs = {
   },
   'chat.stop': { args: conversationRef, result: null },
   /**
-   * Pins a message to the model's memory (its tokens stay visible for the rest of the conversation, up to
-   * the pin budget) or unpins it; stored with the conversation. `reprocessedTokens`: tokens fed again
-   * because the message had left the model's window.
+   * Pins a message, or characters `chars` of its source text, to the model's memory (its tokens stay
+   * visible for the rest of the conversation, up to the pin budget) or unpins it; stored with the
+   * conversation. Unpinning with `chars` drops the pinned span `chars`; without, every pin of the message.
+   * `reprocessedTokens`: tokens fed again because the text had left the model's window.
    */
   'chat.pin': {
-    args: z.object({ conversationId: ConversationIdSchema, messageId: MessageIdSchema, pinned: z.boolean() }).strict(),
+    args: z.object({ conversationId: ConversationIdSchema, messageId: MessageIdSchema, pinned: z.boolean(), chars: CharSpanSchema.optional() }).strict(),
     result: {} as { pins: Pin[]; reprocessedTokens: number },
   },
   'chat.preview': {

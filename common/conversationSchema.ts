@@ -48,11 +48,17 @@ export const MessageSchema = z.object({
   endReason: z.enum(['eos', 'stop', 'max']).optional(),
 });
 
+/** Characters [start, end) of a message's source text (its markdown, as stored). */
+export const CharSpanSchema = z
+  .object({ start: z.int().min(0), end: z.int().min(1) })
+  .refine((c) => c.start < c.end, 'a character span ends after it starts');
+
 /**
- * A message pinned to the model's memory (DESIGN §3 "Pinned memory"): its tokens stay visible to the
- * model for the rest of the conversation.
+ * A message, or characters `chars` of it, pinned to the model's memory (DESIGN §3 "Pinned memory"): the
+ * tokens spelling it stay visible to the model for the rest of the conversation (a span that cuts a token
+ * pins the whole token).
  */
-export const PinSchema = z.object({ messageId: MessageIdSchema });
+export const PinSchema = z.object({ messageId: MessageIdSchema, chars: CharSpanSchema.optional() });
 
 /** A conversation folded from its file: the state the UI shows, and the JSON export format. */
 export const ConversationSchema = z.object({
@@ -63,7 +69,7 @@ export const ConversationSchema = z.object({
   modelId: z.string().min(1).optional(),
   settings: ConversationSettingsSchema.optional(),
   messages: z.array(MessageSchema),
-  /** Pinned messages, in the order they were pinned; absent when none is. */
+  /** Pinned messages and spans, in the order they were pinned; absent when none is. */
   pins: z.array(PinSchema).optional(),
   /**
    * Reply versions: every reply written to a message of the thread, by that message's id, oldest first,
@@ -146,6 +152,7 @@ export type MessageRole = z.output<typeof MessageRoleSchema>;
 export type MessageStatus = z.output<typeof MessageStatusSchema>;
 export type MessageStats = z.output<typeof MessageStatsSchema>;
 export type Message = z.output<typeof MessageSchema>;
+export type CharSpan = z.output<typeof CharSpanSchema>;
 export type Pin = z.output<typeof PinSchema>;
 export type Conversation = z.output<typeof ConversationSchema>;
 export type ConversationSummary = z.output<typeof ConversationSummarySchema>;

@@ -3,7 +3,7 @@
 // sheet. Pure data and functions; imported by main and the renderer.
 
 /** What a shortcut asks the renderer to do (the `command` event's values). */
-export type AppCommand = 'toggleCachePanel' | 'newConversation' | 'openSettings' | 'openModels' | 'focusComposer' | 'focusSearch' | 'showShortcuts';
+export type AppCommand = 'toggleCachePanel' | 'newConversation' | 'openSettings' | 'openModels' | 'focusComposer' | 'focusSearch' | 'showShortcuts' | 'pinSelection';
 
 export interface Shortcut {
   readonly command: AppCommand;
@@ -24,6 +24,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { command: 'toggleCachePanel', key: 'k', mod: true, shift: true, label: 'Show or hide the cache panel' },
   { command: 'openModels', key: 'm', mod: true, shift: true, label: 'Models' },
   { command: 'showShortcuts', key: '/', mod: true, label: 'Keyboard shortcuts' },
+  { command: 'pinSelection', key: 'p', mod: true, shift: true, label: 'Pin the selected text to memory' },
 ];
 
 /** Keys that are not commands, for the help sheet: [keys, what they do]. */

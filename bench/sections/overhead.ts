@@ -1,9 +1,11 @@
 // Item 2: our decode step against a bare session.run loop with identical feeds (same past buffers, mask,
 // positions), round-robin in small blocks so drift hits every variant alike. Also splits our step into
 // session.run and the rest, and counts GC pauses per variant. The attention view's cost: closed (its
-// in-graph reduction runs unfetched) against the graph without it, and open (fetched, laid out, framed).
+// in-graph reduction runs unfetched) against the graph without it, and open as the app's panel takes it
+// on all layers (the mean fetched, laid out and framed at most every ATTENTION_FRAME_MS) and as the CLI
+// takes it (every layer's row, every step).
 import { PerformanceObserver } from 'node:perf_hooks';
-import { attentionFrame } from '../../common/attentionView';
+import { ATTENTION_FRAME_MS, attentionFrame } from '../../common/attentionView';
 import { loadModel } from '../../main/engine/loadedModel';
 import { param, type BenchContext, type SectionResult } from '../lib/benchContext';
 import { ensureBenchFixture } from '../lib/benchFixture';
@@ -19,10 +21,12 @@ type Variant =
   | 'Ouro runner'
   | 'Ouro runner, whole presents (before)'
   | 'Ouro runner, graph without attention outputs'
-  | 'Ouro runner, attention view open';
+  | 'Ouro runner, attention view open'
+  | 'Ouro runner, attention every step (CLI)';
 
 const CLOSED = 'Ouro runner, graph without attention outputs';
 const OPEN = 'Ouro runner, attention view open';
+const EVERY_STEP = 'Ouro runner, attention every step (CLI)';
 
 export async function run(ctx: BenchContext): Promise<SectionResult> {
   const rounds = param(ctx, 'overhead.rounds', 30, 8);
@@ -47,16 +51,22 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     const before = makeRunner(model, spec, { fastOutputs: false });
     const closed = makeRunner(withoutAttention, spec);
     const open = makeRunner(model, spec);
+    // As the app's panel opens it on "All layers": the mean alone, at most every ATTENTION_FRAME_MS.
     open.runner.attention = true;
+    open.runner.attentionEveryMs = ATTENTION_FRAME_MS;
+    open.runner.attentionLayers = false;
+    const everyStep = makeRunner(model, spec);
+    everyStep.runner.attention = true;
     // Fill every ring past wrap-around so every step is the steady state.
     const history = byteTokenIds(spec.sink + window + 64);
-    for (const r of [fast, before, closed, open]) await r.runner.feed(history);
+    for (const r of [fast, before, closed, open, everyStep]) await r.runner.feed(history);
     const bare = new BareLoop(model, fast.cache);
     const fetch = bare.fetchSets();
     let nextFast = 5;
     let nextBefore = 5;
     let nextClosed = 5;
     let nextOpen = 5;
+    let nextEvery = 5;
     const variants: Record<Variant, () => Promise<number>> = {
       'bare (logits)': () => bare.step(fetch.logits),
       'bare (logits + all presents)': () => bare.step(fetch.all),
@@ -76,11 +86,19 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
         nextClosed = argmax((await closed.runner.feed([nextClosed]))!);
         return performance.now() - t;
       },
-      // What the engine host does per step while the panel shows attention: fetch, lay out by slot, frame.
+      // What the engine host does per step while the panel shows attention: on a step due for a frame,
+      // fetch, lay out by slot and frame; on the others nothing.
       [OPEN]: async () => {
         const t = performance.now();
         nextOpen = argmax((await open.runner.feed([nextOpen]))!);
-        attentionFrame(open.runner.lastSlotAttention!, null, open.cache.sink, open.cache.slotPos);
+        const attention = open.runner.lastSlotAttention;
+        if (attention) attentionFrame(attention, null, open.cache.sink, open.cache.slotPos);
+        return performance.now() - t;
+      },
+      [EVERY_STEP]: async () => {
+        const t = performance.now();
+        nextEvery = argmax((await everyStep.runner.feed([nextEvery]))!);
+        attentionFrame(everyStep.runner.lastSlotAttention!, null, everyStep.cache.sink, everyStep.cache.slotPos);
         return performance.now() - t;
       },
     };

@@ -78,6 +78,8 @@ export class ChatSession {
   private promptLogits: { tokens: number; logits: Float32Array } | null = null;
   /** Whether forward passes report their attention (the attention view is open), for every runner this session makes. */
   private attentionWanted = false;
+  private attentionInterval = 0;
+  private attentionPerLayer = true;
 
   constructor(
     private readonly model: LoadedModel,
@@ -245,15 +247,24 @@ export class ChatSession {
     if (!cache || !this.runner) throw new PinError('nothing to pin yet: the conversation has not started');
     const { start, end } = this.tokenSpan(contents, index, chars);
     if (start >= end) throw new PinError('the sinks already hold this text: it is always visible');
+    const shared = cache.pinned.find((s) => s.start < end && start < s.end);
+    if (shared) {
+      throw new PinError(
+        `its tokens ${start}–${end - 1} share tokens with the pinned span ${shared.start}–${shared.end - 1} (a span that cuts a token pins the whole token): unpin that span first, or select less`,
+      );
+    }
     const fed = await this.runner.pin(start, end, this.history.slice(start, end), cancel);
     return fed === null ? null : { start, end, reprocessedTokens: fed };
   }
 
-  /** Unpins every pinned span within the tokens of `contents[index]`; returns how many spans were unpinned. */
-  async unpin(contents: readonly string[], index: number): Promise<number> {
+  /**
+   * Unpins every pinned span that shares a token with `contents[index]` (or with its characters `chars`);
+   * returns how many spans were unpinned.
+   */
+  async unpin(contents: readonly string[], index: number, chars: { readonly start: number; readonly end: number } | null = null): Promise<number> {
     const cache = this.cache;
-    if (!cache) return 0;
-    const { start, end } = this.tokenSpan(contents, index, null);
+    if (!cache || cache.pinned.length === 0) return 0;
+    const { start, end } = this.tokenSpan(contents, index, chars);
     // Unpinning removes pin slots from the host copy of a cache kept in device memory.
     if (cache.pinned.some((s) => s.start < end && s.end > start)) await this.runner!.sync();
     let n = 0;
@@ -356,6 +367,8 @@ export class ChatSession {
     let unfed: number | null = null;
     /** The reply ended before a new word past its soft length: the token that opened it is dropped. */
     let wordEnd = false;
+    /** Whether the fed tokens end on a character boundary (the detokenizer holds none of their bytes back). */
+    let fedSettled = true;
 
     for (let produced = 0; produced < options.maxTokens; produced++) {
       const id = sampler.sample(logits!, this.history.tail(options.sampling.repetitionWindow));
@@ -401,6 +414,7 @@ export class ChatSession {
       fedReply += completed;
       if (produced % FLATTEN_EVERY === FLATTEN_EVERY - 1) fedReply = flatten(fedReply);
       this.fedText = fedBefore + fedReply;
+      fedSettled = detok.settled;
       if (detok.settled && !tokenizer.specialIds.has(id)) {
         this.cuts.push({ tokens: this.history.length, chars: this.fedText.length, kind: 'token' });
       }
@@ -418,6 +432,14 @@ export class ChatSession {
       }
     }
     this.fedText = fedBefore + flatten(fedReply);
+    if (reason === 'stop' && !fedSettled) {
+      // The stop came inside a character whose first bytes were fed: the next turn feeds the reply's rest
+      // as text, which would spell those bytes again. Cut the stream back to the last character boundary
+      // (the journal's exact undo); the rest then starts there.
+      const refed = await this.rewindTo(this.cuts[this.cuts.length - 1], hooks);
+      stats.reprocessedTokens += refed;
+      stats.prefillTokens += refed;
+    }
     stats.decodeMs = performance.now() - decodeStart;
     stats.decodeTokPerSec = perSecond(stats.decodeTokens, stats.decodeMs);
     if (held) this.markReply(held, text, this.fedText.length - fedBefore.length, unfed);
@@ -536,13 +558,28 @@ export class ChatSession {
     this.applyAttention();
   }
 
+  /** While {@link attention} is on: fetch it at most every this many ms (0: every step; Runner.attentionEveryMs). */
+  set attentionEveryMs(ms: number) {
+    this.attentionInterval = ms;
+    this.applyAttention();
+  }
+
+  /** While {@link attention} is on: fetch each layer's row too, not only their mean (Runner.attentionLayers). */
+  set attentionLayers(on: boolean) {
+    this.attentionPerLayer = on;
+    this.applyAttention();
+  }
+
   /** The last forward pass's attention by slot, while {@link attention} is on and a pass ran since. */
   get lastAttention(): SlotAttention | null {
     return this.runner?.lastSlotAttention ?? null;
   }
 
   private applyAttention(): void {
-    if (this.runner && this.runner.attentionUnavailable === null) this.runner.attention = this.attentionWanted;
+    if (!this.runner || this.runner.attentionUnavailable !== null) return;
+    this.runner.attention = this.attentionWanted;
+    this.runner.attentionEveryMs = this.attentionInterval;
+    this.runner.attentionLayers = this.attentionPerLayer;
   }
 
   /** Tokens through the end of the system prompt, at least 4 and at most a quarter of the positions. */

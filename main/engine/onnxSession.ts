@@ -190,7 +190,8 @@ function loadError(modelPath: string, e: unknown): ModelError {
   if (/File doesn't exist|No such file/i.test(msg)) {
     return new ModelError('missing-file', file, 'does not exist', { cause: e });
   }
-  if (/Protobuf parsing failed|does not have a graph|ModelProto/i.test(msg)) {
+  // An empty file: "ModelProto does not have a graph" (1.30), "No graph was found in the protobuf" (1.31).
+  if (/Protobuf parsing failed|does not have a graph|no graph was found|ModelProto/i.test(msg)) {
     return new ModelError('corrupt-onnx', file, 'is not a valid ONNX model (truncated or corrupt); download it again', { cause: e });
   }
   return new ModelError('session-failed', file, `onnxruntime cannot load it: ${msg.split('\n')[0]}`, { cause: e });
@@ -399,10 +400,11 @@ interface Opened {
 }
 
 /**
- * Every output of a device-cache graph on the device but the logits. onnxruntime-node 1.30 runs such a
- * session through one IoBinding that keeps each output bound from earlier runs (an output left out of a
- * run is then written into its previous tensor, whatever its new shape), so every run must fetch every
- * output (see OrtDecoderSession.runOnDevice); on the device, the ones nobody asked for cost no transfer.
+ * Every output of a device-cache graph on the device but the logits. onnxruntime-node (1.30 and 1.31.1
+ * alike) runs such a session through one IoBinding that keeps each output bound from earlier runs (an
+ * output left out of a run is then written into its previous tensor, whatever its new shape), so every
+ * run must fetch every output (see OrtDecoderSession.runOnDevice); on the device, the ones nobody asked
+ * for cost no transfer.
  */
 function deviceLocations(device: DeviceCacheGraph, fast: FastOutputs): Record<string, 'cpu' | 'gpu-buffer'> {
   // The attention view's outputs are read by the host like the logits (a few floats per slot).
@@ -410,8 +412,20 @@ function deviceLocations(device: DeviceCacheGraph, fast: FastOutputs): Record<st
   return Object.fromEntries([...device.modelOutputs, ...fast.added, ...device.added].map((n) => [n, host.has(n) ? 'cpu' : 'gpu-buffer'] as const));
 }
 
-/** Providers whose outputs onnxruntime-node 1.30 can leave in device memory ('gpu-buffer'): WebGPU only. */
+/**
+ * Providers whose outputs onnxruntime-node can leave in device memory ('gpu-buffer'): WebGPU only. Its
+ * binding (1.30 and 1.31.1) binds every gpu-buffer output to the "WebGPU_Buf" memory, so a CUDA session
+ * cannot keep one on its device.
+ */
 const DEVICE_OUTPUT_PROVIDERS: ReadonlySet<ProviderName> = new Set(['webgpu']);
+
+/**
+ * Why a session on `provider` gets no device-resident cache (null: it does): its outputs must be able to
+ * stay on the device, unless `onHost` asks for the same path with host tensors (tests, on CPU).
+ */
+export function deviceCacheRefusal(provider: ProviderName, onHost: boolean): string | null {
+  return DEVICE_OUTPUT_PROVIDERS.has(provider) || onHost ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
+}
 
 /**
  * Opens the model with the fast outputs when it can; any failure on that path (an unusual graph, external
@@ -429,7 +443,7 @@ async function create(
   const options = sessionOptions(modelPath, provider, intraOpThreads, tuning);
   let note = 'disabled';
   const bind = DEVICE_OUTPUT_PROVIDERS.has(provider);
-  let deviceNote: string | null = deviceCache === undefined || bind || deviceCacheOnHost === true ? null : `${PROVIDER_LABELS[provider]} outputs cannot stay on the device`;
+  let deviceNote = deviceCache === undefined ? null : deviceCacheRefusal(provider, deviceCacheOnHost === true);
   if (fast) {
     const device = deviceCache !== undefined && deviceNote === null ? deviceCache : undefined;
     const matMulNBitsAccuracy = tuning.matMulNBitsAccuracy ?? (provider === 'cpu' ? Q4_COMPUTE_LEVEL[q4Compute ?? 'int8'] : undefined);

@@ -91,11 +91,14 @@ export class Runner {
   private pastIsCompact = false;
   /** The session's attention outputs (null when it has none) and whether steps fetch them. */
   private readonly attentionOut: AttentionOutputs | null;
-  private readonly attentionFetches: readonly string[];
+  /** A step's fetches with the attention outputs: [per-layer rows too, the mean over layers only]. */
+  private readonly attentionFetches: readonly [readonly string[], readonly string[]];
   /** What a device-cache step brings to the host: the logits, and the attention outputs while the view is open. */
   private readonly deviceHostFetches: readonly string[];
-  private readonly deviceAttentionFetches: readonly string[];
+  private readonly deviceAttentionFetches: readonly [readonly string[], readonly string[]];
   private attentionOn = false;
+  /** When the last step that fetched attention ran (performance.now()). */
+  private attentionAt = -Infinity;
   private stepAttention: StepAttention | null = null;
   private slotAttention: SlotAttention | null = null;
   private attentionBuffers: { n: number; layers: Float32Array; mean: Float32Array; slotLayers: Float32Array[]; slotMean: Float32Array } | null = null;
@@ -129,9 +132,11 @@ export class Runner {
     }
     this.fetches = [this.logitsOut, ...this.keysOut, ...this.valuesOut];
     this.attentionOut = fast !== null && this.newRowsOnly ? fast.attention : null;
-    this.attentionFetches = this.attentionOut ? [...this.fetches, this.attentionOut.layers, this.attentionOut.mean] : this.fetches;
+    const withAttention = (base: readonly string[]): readonly [readonly string[], readonly string[]] =>
+      this.attentionOut ? [[...base, this.attentionOut.layers, this.attentionOut.mean], [...base, this.attentionOut.mean]] : [base, base];
+    this.attentionFetches = withAttention(this.fetches);
     this.deviceHostFetches = [this.logitsOut];
-    this.deviceAttentionFetches = this.attentionOut ? [this.logitsOut, this.attentionOut.layers, this.attentionOut.mean] : this.deviceHostFetches;
+    this.deviceAttentionFetches = withAttention(this.deviceHostFetches);
     this.keyRows = new Array<KvArray>(this.keysOut.length);
     this.valueRows = new Array<KvArray>(this.valuesOut.length);
     if (cache.kvDtype !== io.kvDtype) throw new Error(`the cache holds ${cache.kvDtype} rows but the model's KV cache is ${io.kvDtype}`);
@@ -193,6 +198,18 @@ export class Runner {
       this.attentionBuffers = null;
     }
   }
+
+  /**
+   * While {@link attention} is on, a step fetches it only when this many ms have passed since the last
+   * step that did (0: every step); the steps in between keep none (`lastStepAttention` null).
+   */
+  attentionEveryMs = 0;
+
+  /**
+   * Whether a step that fetches attention also fetches each layer's row ([L, T]), not only their mean
+   * ([T]): a view of the mean alone skips L times the data (then `lastSlotAttention.layers` is empty).
+   */
+  attentionLayers = true;
 
   /** The last forward pass's attention in the pre-step layout, while {@link attention} is on (buffers the next pass reuses). */
   get lastStepAttention(): StepAttention | null {
@@ -279,10 +296,11 @@ export class Runner {
     feeds[this.io.positionIds] = { type: 'int64', data: step.positionIds, dims: [1, n] };
 
     // The view may close while the pass runs: what was fetched decides what is read.
-    const withAttention = this.attentionOn;
+    const withAttention = this.attentionOn && this.attentionDue();
+    const which = this.attentionLayers ? 0 : 1;
     if (device) {
       const deviceFeeds = device.feedsFor(feeds, n);
-      const hostFetches = withAttention ? this.deviceAttentionFetches : this.deviceHostFetches;
+      const hostFetches = withAttention ? this.deviceAttentionFetches[which] : this.deviceHostFetches;
       const { host, device: out } = await this.session.runOnDevice(deviceFeeds, hostFetches, device.deviceFetches);
       this.stepBytes = { fed: hostBytes(Object.values(deviceFeeds)), fetched: hostBytes(Object.values(host)) };
       this.keepLastLogits(host[this.logitsOut]);
@@ -290,7 +308,7 @@ export class Runner {
       if (withAttention && this.attentionOn) this.readAttention(host, delta);
       return delta;
     }
-    const out = await this.session.run(feeds, withAttention ? this.attentionFetches : this.fetches);
+    const out = await this.session.run(feeds, withAttention ? this.attentionFetches[which] : this.fetches);
     this.stepBytes = { fed: hostBytes(Object.values(feeds)), fetched: hostBytes(Object.values(out)) };
     this.keepLastLogits(out[this.logitsOut]);
     for (let l = 0; l < this.keysOut.length; l++) {
@@ -307,6 +325,20 @@ export class Runner {
     return delta;
   }
 
+  /** Whether this step fetches the attention ({@link attentionEveryMs}); a step that does not keeps none. */
+  private attentionDue(): boolean {
+    if (this.attentionEveryMs > 0) {
+      const now = performance.now();
+      if (now - this.attentionAt < this.attentionEveryMs) {
+        this.stepAttention = null;
+        this.slotAttention = null;
+        return false;
+      }
+      this.attentionAt = now;
+    }
+    return true;
+  }
+
   /**
    * Lays the fetched [L, T] weights (T = past fed + n; a compact past holds slots 0..T-n-1) out over the
    * cache's C slots plus the step's tokens, and by slot after the step: each token's weight goes to the
@@ -316,8 +348,10 @@ export class Runner {
    */
   private readAttention(out: Record<string, TensorData>, delta: CacheDelta): void {
     const { layers: layersOut, mean: meanOut } = this.attentionOut!;
-    const fetched = out[layersOut];
-    const [L, T] = fetched.dims;
+    // Without the per-layer rows (attentionLayers off), only the mean is laid out.
+    const fetched = out[layersOut] as TensorData | undefined;
+    const L = fetched ? fetched.dims[0] : 0;
+    const T = out[meanOut].dims[0];
     const n = delta.writes.length;
     const C = this.cache.capacity;
     const past = T - n;
@@ -341,7 +375,7 @@ export class Runner {
         dst.set(src.subarray(l * T + past, (l + 1) * T), at + C);
       }
     };
-    spread(fetched.data as Float32Array, bufs.layers, L);
+    if (fetched) spread(fetched.data as Float32Array, bufs.layers, L);
     spread(out[meanOut].data as Float32Array, bufs.mean, 1);
     const bySlot = (row: Float32Array, slots: Float32Array): void => {
       slots.set(row.subarray(0, C));

@@ -56,6 +56,8 @@ export class EngineHost {
   private readonly view: CacheViewFeed;
   /** The stream whose attention view is open (the app's chat stream while its panel shows it), or null. */
   private attentionStream: StreamId | null = null;
+  /** How that stream fetches its attention (the `attention` verb's `everyMs` and `perLayer`). */
+  private attentionFetch = { everyMs: 0, perLayer: true };
 
   /** `emit` sends an event; `ownerOnly` keeps it off windows' ports (a quiet stream's events). */
   constructor(private readonly emit: (event: HostEvent, ownerOnly?: boolean) => void) {
@@ -203,16 +205,17 @@ export class EngineHost {
       this.view.restored(session, messages, view);
       return this.sessionInfo(session);
     },
-    attention: async ({ stream, open, layer }) => {
+    attention: async ({ stream, open, layer, everyMs, perLayer }) => {
       const model = this.requireModel();
       if (layer !== undefined && layer !== null && !(Number.isInteger(layer) && layer >= 0 && layer < model.config.numLayers)) {
         throw new HostFailure({ code: 'bad-request', message: `layer ${layer} is outside 0..${model.config.numLayers - 1}` });
       }
       const previous = this.attentionStream;
       this.attentionStream = open ? stream : previous === stream ? null : previous;
+      if (open) this.attentionFetch = { everyMs: everyMs ?? 0, perLayer: perLayer ?? true };
       for (const id of new Set([previous, stream])) {
         const held = id === null ? undefined : this.streams.get(id);
-        if (held) held.attention = id === this.attentionStream;
+        if (id !== null && held) this.applyAttention(id, held);
       }
       this.view.showAttention(this.attentionStream === null ? undefined : (layer ?? null));
       const fast = model.session.fastOutputs;
@@ -235,12 +238,12 @@ export class EngineHost {
       if (!this.quiet.has(stream)) this.view.pinsChanged(session);
       return pinned;
     },
-    unpin: async ({ stream, messages, index }) => {
+    unpin: async ({ stream, messages, index, chars }) => {
       const session = this.requireStream(stream);
-      const unpinned = await session.unpin(
-        messages.map((m) => m.content),
-        index,
-      );
+      const contents = messages.map((m) => m.content);
+      const unpinned = await session.unpin(contents, index, chars ?? null).catch((err: unknown) => {
+        throw err instanceof PinError ? new HostFailure({ code: 'pin-refused', message: err.message }) : err;
+      });
       if (unpinned > 0 && !this.quiet.has(stream)) this.view.pinsChanged(session);
       return { unpinned };
     },
@@ -276,9 +279,16 @@ export class EngineHost {
     return this.hold(id, new ChatSession(model, settings));
   }
 
+  /** Stream `id`'s session fetches attention as its view asks (open or not, how often, which rows). */
+  private applyAttention(id: StreamId, session: ChatSession): void {
+    session.attention = id === this.attentionStream;
+    session.attentionEveryMs = this.attentionFetch.everyMs;
+    session.attentionLayers = this.attentionFetch.perLayer;
+  }
+
   /** Makes `session` stream `id`, fetching attention when its view is open; frees the device memory of the one it replaces. */
   private hold(id: StreamId, session: ChatSession): ChatSession {
-    session.attention = id === this.attentionStream;
+    this.applyAttention(id, session);
     const held = this.streams.get(id);
     if (held !== session) held?.dispose();
     this.streams.set(id, session);

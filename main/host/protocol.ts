@@ -118,8 +118,12 @@ export interface HostVerbs {
    * cache view carry it; other streams (the server's) never pay for it. Answered at
    * once, also while a generate runs (its next step follows). `unavailable` says why the loaded model
    * cannot report attention (fused attention ops), null when it can; `layers` is its layer count.
+   * `everyMs`: fetch (and carry) a step's attention at most this often, the steps in between none
+   * (default 0: every step, as the CLI prints it; the app's panel asks for ATTENTION_FRAME_MS).
+   * `perLayer` false: fetch only the mean over layers (frames then carry no `layerSinkShare` and show the
+   * mean whatever `layer` says); default true.
    */
-  attention: { args: { stream: StreamId; open: boolean; layer?: number | null }; result: AttentionAvailability };
+  attention: { args: { stream: StreamId; open: boolean; layer?: number | null; everyMs?: number; perLayer?: boolean }; result: AttentionAvailability };
   /** What generating for `prompt` on the stream would feed, without running anything (the composer's horizon preview). */
   preview: { args: { stream: StreamId; prompt: Prompt; cache: CacheSettings }; result: { draftTokens: number; pushedOut: number } };
   /**
@@ -131,8 +135,11 @@ export interface HostVerbs {
     args: { stream: StreamId; messages: readonly ChatMessage[]; index: number; chars?: { readonly start: number; readonly end: number } };
     result: { start: number; end: number; reprocessedTokens: number };
   };
-  /** Unpins every pinned span of stream `stream` within the tokens of `messages[index]`. */
-  unpin: { args: { stream: StreamId; messages: readonly ChatMessage[]; index: number }; result: { unpinned: number } };
+  /** Unpins every pinned span of stream `stream` that shares a token with `messages[index]` (or with its characters `chars`). */
+  unpin: {
+    args: { stream: StreamId; messages: readonly ChatMessage[]; index: number; chars?: { readonly start: number; readonly end: number } };
+    result: { unpinned: number };
+  };
   /** Execution providers this build of onnxruntime-node offers. */
   providers: { args: Record<string, never>; result: readonly ProviderAvailability[] };
   /**

@@ -70,6 +70,7 @@ export function menuTemplate(options: Readonly<MenuOptions>): MenuItemConstructo
       { role: 'delete' },
       { role: 'selectAll' },
       { type: 'separator' },
+      item('Pin Selection to Memory', 'pinSelection'),
       item('Focus Message Box', 'focusComposer'),
     ],
   });

@@ -1,13 +1,13 @@
 // Chat turns: store the user's message, stream the reply into its conversation file while the engine
 // host generates it, end it with its stats, and keep the host's stream in step with the conversation
 // (regenerate and edit are truncations the engine rewinds through). One turn at a time. Runs in main.
-import type { AttentionAvailability } from '../../common/attentionView';
+import { ATTENTION_FRAME_MS, type AttentionAvailability } from '../../common/attentionView';
 import type { CacheFullView } from '../../common/cacheView';
 import { randomUUID } from 'node:crypto';
 import type { AppEvent, Conversation, SendPreview, StreamStart } from '../../common/contract';
 import type { HostResult } from '../host/protocol';
 import type { EngineHostClient } from '../host/engineHostClient';
-import type { Message, Pin } from '../../common/conversationSchema';
+import type { CharSpan, Message, Pin } from '../../common/conversationSchema';
 import type { ConversationStore, LoadedConversation } from '../storage/conversationStore';
 import { effectiveChatSettings, type AppSettings } from '../../common/settingsSchema';
 import type { StreamEnd, StreamWriter } from '../storage/streamWriter';
@@ -157,21 +157,37 @@ export class ChatOrchestrator {
   }
 
   /**
-   * Pins message `messageId` to the model's memory (or unpins it) in the host's stream, which moves to
-   * this conversation first, and stores the conversation's pins. A pin that does not fit is refused
-   * (`bad-request`, the budget in the message) and nothing is stored.
+   * Pins message `messageId` (or its characters `chars`) to the model's memory, or unpins it, in the host's
+   * stream, which moves to this conversation first, and stores the conversation's pins. A pin that does not
+   * fit or overlaps one already taken is refused (`bad-request`, saying why with the numbers) and nothing
+   * is stored. Unpinning with `chars` drops that pinned span; without, every pin of the message.
    */
-  async pin(conversationId: string, messageId: string, pinned: boolean): Promise<{ pins: Pin[]; reprocessedTokens: number }> {
+  async pin(conversationId: string, messageId: string, pinned: boolean, chars?: CharSpan): Promise<{ pins: Pin[]; reprocessedTokens: number }> {
     await this.finishing();
     if (this.busy) fail('busy', BUSY);
     const conversation = await this.deps.store.load(conversationId);
-    if (!conversation.messages.some((m) => m.id === messageId)) fail('not-found', `Message ${messageId} is not in this conversation.`);
+    const message = conversation.messages.find((m) => m.id === messageId);
+    if (!message) fail('not-found', `Message ${messageId} is not in this conversation.`);
+    if (chars && chars.end > message.content.length) {
+      fail('bad-request', `Characters ${chars.start}–${chars.end} are not in this ${message.content.length}-character message.`);
+    }
+    const held = conversation.pins ?? [];
+    const mine = held.filter((p) => p.messageId === messageId);
+    if (pinned) {
+      const clash = mine.find((p) => spansOverlap(p.chars, chars, message.content.length));
+      if (clash) fail('bad-request', overlapMessage(clash, chars));
+    } else if (chars && !mine.some((p) => sameSpan(p.chars, chars))) {
+      fail('not-found', `Characters ${chars.start}–${chars.end} of this message are not a pinned span.`);
+    }
     await this.prepareStream(conversation, true);
+    if (pinned && this.deps.streams.activeFor(conversationId)?.cache === null) {
+      fail('bad-request', 'The model has not read this conversation since it was reopened (its saved context could not be used); it reads it again with your next message, and text can be pinned then.');
+    }
     const settings = effectiveChatSettings(this.deps.settings(), conversation.settings);
     const prompt = chatPrompt(settings.systemPrompt, conversation.messages);
     const index = viewLabels(conversationId, prompt, conversation.messages).ids.indexOf(messageId);
     const reprocessedTokens = await this.deps.engine.exclusive(async () => {
-      const args = { stream: this.deps.streams.streamId, messages: prompt.messages, index };
+      const args = { stream: this.deps.streams.streamId, messages: prompt.messages, index, ...(chars && { chars }) };
       let fed = 0;
       if (pinned) fed = (await this.deps.engine.request('pin', args)).reprocessedTokens;
       else await this.deps.engine.request('unpin', args);
@@ -179,8 +195,9 @@ export class ChatOrchestrator {
       if (active) active.dirty = true;
       return fed;
     });
-    const others = (conversation.pins ?? []).filter((p) => p.messageId !== messageId);
-    const pins = pinned ? [...others, { messageId }] : others;
+    const pins = pinned
+      ? [...held, { messageId, ...(chars && { chars: { start: chars.start, end: chars.end } }) }]
+      : held.filter((p) => p.messageId !== messageId || (chars !== undefined && !sameSpan(p.chars, chars)));
     await this.deps.store.updatePins(conversationId, pins);
     return { pins, reprocessedTokens };
   }
@@ -210,7 +227,9 @@ export class ChatOrchestrator {
    */
   async cacheAttention(open: boolean, layer: number | null): Promise<AttentionAvailability | null> {
     if (!this.deps.models.loadedNow) return null;
-    return this.deps.engine.request('attention', { stream: this.deps.streams.streamId, open, layer });
+    // The panel takes a frame at most every ATTENTION_FRAME_MS (the steps between pay nothing for the view),
+    // and each layer's row only while it shows one layer (else the mean over layers, 1/L of the data).
+    return this.deps.engine.request('attention', { stream: this.deps.streams.streamId, open, layer, everyMs: ATTENTION_FRAME_MS, perLayer: layer !== null });
   }
 
   /** Stops the reply of `conversationId` (if any) and waits for it to be stored: before deleting it. */
@@ -337,4 +356,24 @@ export class ChatOrchestrator {
   private notice(level: 'info' | 'warning' | 'error', text: string): void {
     this.deps.emit({ type: 'notice', level, text });
   }
+}
+
+/** Whether two pins of one `length`-character message overlap (no span: the whole message). */
+function spansOverlap(a: CharSpan | undefined, b: CharSpan | undefined, length: number): boolean {
+  const x = a ?? { start: 0, end: length };
+  const y = b ?? { start: 0, end: length };
+  return x.start < y.end && y.start < x.end;
+}
+
+function sameSpan(a: CharSpan | undefined, b: CharSpan): boolean {
+  return a !== undefined && a.start === b.start && a.end === b.end;
+}
+
+/** Why a pin of `chars` (none: the whole message) is refused: `clash`, a pin of the same message, overlaps it. */
+function overlapMessage(clash: Pin, chars: CharSpan | undefined): string {
+  if (!clash.chars) return 'This whole message is pinned already.';
+  const taken = `characters ${clash.chars.start}–${clash.chars.end}`;
+  return chars
+    ? `The selection overlaps text of this message that is pinned already (${taken}); unpin that span first (click its highlight).`
+    : `Part of this message is pinned already (${taken}); unpin that span first (click its highlight) to pin the whole message.`;
 }

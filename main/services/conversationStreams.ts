@@ -132,18 +132,18 @@ export class ConversationStreams {
   }
 
   /**
-   * Pins `conversation`'s pinned messages in the host's stream, which holds it (rebuilt, or fed by a turn):
+   * Pins `conversation`'s pinned messages and spans in the host's stream, which holds it (rebuilt, or fed by a turn):
    * a pin that no longer fits (a smaller budget) is reported and skipped.
    */
   async applyPins(conversation: Readonly<Conversation>, prompt: ChatPrompt): Promise<void> {
     const active = this.activeFor(conversation.id);
     if (active) active.pinsPending = false;
     const { ids } = viewLabels(conversation.id, prompt, conversation.messages);
-    for (const { messageId } of conversation.pins ?? []) {
+    for (const { messageId, chars } of conversation.pins ?? []) {
       const index = ids.indexOf(messageId);
       if (index < 0) continue;
       try {
-        await this.engine.request('pin', { stream: this.streamId, messages: prompt.messages, index });
+        await this.engine.request('pin', { stream: this.streamId, messages: prompt.messages, index, ...(chars && { chars }) });
       } catch (err) {
         if (!(err instanceof HostRequestError) || err.code !== 'pin-refused') throw err;
         this.warn(`A pinned message could not be pinned again: ${err.message}`);

@@ -95,7 +95,7 @@ export function serviceHandlers(parts: ServiceParts): ServiceHandlers {
       return null;
     },
     'chat.preview': ({ conversationId, draft }) => chat.preview(conversationId, draft),
-    'chat.pin': ({ conversationId, messageId, pinned }) => chat.pin(conversationId, messageId, pinned),
+    'chat.pin': ({ conversationId, messageId, pinned, chars }) => chat.pin(conversationId, messageId, pinned, chars),
     'cache.view': ({ conversationId }) => chat.cacheView(conversationId),
     'cache.attention': ({ open, layer }) => chat.cacheAttention(open, layer ?? null),
     'server.status': async () => parts.server.status,

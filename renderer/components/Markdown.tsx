@@ -6,9 +6,11 @@ import ReactMarkdown, { type Components, type ExtraProps } from 'react-markdown'
 import rehypeHighlight from 'rehype-highlight';
 import remarkGfm from 'remark-gfm';
 import { CopyButton } from './CopyButton';
+import { BASE_ATTR, NOSRC_ATTR, rehypeSourceOffsets, SRC_ATTR } from './sourceText';
 
 const remarkPlugins = [remarkGfm];
-const rehypePlugins = [rehypeHighlight];
+// Source offsets first: they mark the elements remark made, before highlighting splits code into spans.
+const rehypePlugins = [rehypeSourceOffsets, rehypeHighlight];
 
 function languageOf(children: ReactNode): string | null {
   if (!isValidElement<{ className?: string }>(children)) return null;
@@ -21,7 +23,7 @@ function CodeBlock({ children, node: _node, ...rest }: ComponentProps<'pre'> & E
   const language = languageOf(children);
   return (
     <div className="code-block">
-      <div className="code-block-bar">
+      <div className="code-block-bar" {...{ [NOSRC_ATTR]: '' }}>
         <span className="code-language">{language ?? 'text'}</span>
         <CopyButton label="Copy code" showLabel className="code-copy" getText={() => ref.current?.textContent ?? ''} />
       </div>
@@ -41,7 +43,7 @@ function ExternalLink({ children, node: _node, href, ...rest }: ComponentProps<'
 }
 
 function ImageAsText({ alt, src }: ComponentProps<'img'> & ExtraProps) {
-  return <span className="markdown-image">[image{alt ? `: ${alt}` : ''}{typeof src === 'string' && src ? ` — ${src}` : ''}]</span>;
+  return <span className="markdown-image" {...{ [NOSRC_ATTR]: '' }}>[image{alt ? `: ${alt}` : ''}{typeof src === 'string' && src ? ` — ${src}` : ''}]</span>;
 }
 
 function Table({ children, node: _node, ...rest }: ComponentProps<'table'> & ExtraProps) {
@@ -54,10 +56,14 @@ function Table({ children, node: _node, ...rest }: ComponentProps<'table'> & Ext
 
 const components: Components = { pre: CodeBlock, a: ExternalLink, img: ImageAsText, table: Table };
 
-/** Markdown for `text`; memoised, so an unchanged message never re-parses. */
-export const Markdown = memo(function Markdown({ text }: { readonly text: string }) {
+/**
+ * Markdown for `text`, which starts at character `base` of the message's source text (a part of it cut at
+ * the horizon; negative where a reopened fence precedes it) so a selection maps back to the source
+ * (./sourceText); memoised, so an unchanged message never re-parses.
+ */
+export const Markdown = memo(function Markdown({ text, base = 0 }: { readonly text: string; readonly base?: number }) {
   return (
-    <div className="markdown">
+    <div className="markdown" {...{ [BASE_ATTR]: base, [SRC_ATTR]: `0:${text.length}` }}>
       <ReactMarkdown remarkPlugins={remarkPlugins} rehypePlugins={rehypePlugins} components={components}>
         {text}
       </ReactMarkdown>

@@ -1,7 +1,7 @@
 // One message of the transcript: markdown (or the live text while it streams), the in-place editor of a
 // user message, the reply footer and status, and per-message actions (copy, edit, regenerate). Renderer.
-import { memo, useRef, useState, type FormEvent } from 'react';
-import type { Message } from '../../common/contract';
+import { memo, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type RefObject } from 'react';
+import type { CharSpan, Message } from '../../common/contract';
 import { errorText } from '../state/modelsSlice';
 import { displayStatus, versionOf } from '../state/messageList';
 import {
@@ -11,6 +11,7 @@ import {
   selectIsEditing,
   selectIsLive,
   selectIsPinned,
+  selectPins,
   selectReadOnly,
   selectReplyVersions,
   selectStreamText,
@@ -20,6 +21,8 @@ import { useAppStore, useStoreApi } from '../state/storeContext';
 import { CopyButton } from './CopyButton';
 import { PencilIcon, PinIcon, RefreshIcon } from './icons';
 import { HorizonText } from './cache/HorizonText';
+import { setPinnedRanges } from './pinHighlights';
+import { sourceIndex, sourceRanges } from './sourceText';
 import { countRender } from './cache/renderProbe';
 import { ReplyFooter, ReplyStatus } from './ReplyFooter';
 import { useAutoGrow } from './useAutoGrow';
@@ -43,6 +46,9 @@ export const MessageItem = memo(function MessageItem({ message, canRegenerate, h
   const isUser = message.role === 'user';
   // A pinned message stays in the model's memory above the horizon: shown as seen, not dimmed.
   const pinned = useAppStore(selectIsPinned(message.id));
+  const spans = usePinnedSpans(message.id);
+  const bubble = useRef<HTMLDivElement>(null);
+  usePinnedSpanHighlight(bubble, message.id, live || editing ? null : message.content, spans);
   const placement = pinned && horizon === 'hidden' ? 'visible' : horizon;
   return (
     <article
@@ -52,6 +58,7 @@ export const MessageItem = memo(function MessageItem({ message, canRegenerate, h
       data-status={status}
       data-message-id={message.id}
       data-pinned={pinned || undefined}
+      data-pinned-spans={spans.length > 0 ? spans.map((c) => `${c.start}:${c.end}`).join(' ') : undefined}
       aria-label={ROLE_LABEL[message.role]}
     >
       {pinned && (
@@ -59,7 +66,12 @@ export const MessageItem = memo(function MessageItem({ message, canRegenerate, h
           <PinIcon /> Pinned
         </span>
       )}
-      <div className="message-bubble">
+      {spans.length > 0 && (
+        <span className="pin-badge" title="The highlighted text is pinned to the model's memory: it stays visible to the model. Click it to unpin.">
+          <PinIcon /> {spans.length === 1 ? '1 pinned span' : `${spans.length} pinned spans`}
+        </span>
+      )}
+      <div className="message-bubble" ref={bubble}>
         {editing ? (
           <MessageEditor message={message} />
         ) : live ? (
@@ -72,10 +84,46 @@ export const MessageItem = memo(function MessageItem({ message, canRegenerate, h
       </div>
       {message.role === 'assistant' && <ReplyStatus message={message} status={status} />}
       {message.role === 'assistant' && <ReplyFooter message={message} live={live} />}
-      {!editing && <MessageActions message={message} canRegenerate={canRegenerate && !live} pinned={pinned} />}
+      {!editing && <MessageActions message={message} canRegenerate={canRegenerate && !live} pinned={pinned} spans={spans.length} />}
     </article>
   );
 });
+
+const NO_SPANS: readonly CharSpan[] = [];
+
+/** The pinned spans of message `messageId` (source characters), in the order they were pinned. */
+function usePinnedSpans(messageId: string): readonly CharSpan[] {
+  const pins = useAppStore(selectPins);
+  return useMemo(() => {
+    const spans = pins?.flatMap((p) => (p.messageId === messageId && p.chars ? [p.chars] : [])) ?? NO_SPANS;
+    return spans.length > 0 ? spans : NO_SPANS;
+  }, [pins, messageId]);
+}
+
+/**
+ * Draws `spans` of the message rendered in `bubble` (source `content`; null while it streams or is
+ * edited) as the pin highlight, again whenever its rendered text changes (the horizon moving through it).
+ */
+function usePinnedSpanHighlight(bubble: RefObject<HTMLDivElement | null>, messageId: string, content: string | null, spans: readonly CharSpan[]): void {
+  useLayoutEffect(() => {
+    const body = bubble.current;
+    if (!body || content === null || spans.length === 0) return;
+    const draw = () => {
+      const index = sourceIndex(body, content);
+      setPinnedRanges(
+        messageId,
+        spans.map((chars) => ({ chars, ranges: sourceRanges(index, chars) })),
+      );
+    };
+    draw();
+    const observer = new MutationObserver(draw);
+    observer.observe(body, { childList: true, subtree: true, characterData: true });
+    return () => {
+      observer.disconnect();
+      setPinnedRanges(messageId, []);
+    };
+  }, [bubble, messageId, content, spans]);
+}
 
 /** The streaming reply's text: the only component a token re-renders (once per frame). */
 function LiveText({ messageId, horizon }: { readonly messageId: string; readonly horizon: HorizonPlacement }) {
@@ -97,9 +145,11 @@ interface MessageActionsProps {
   readonly message: Message;
   readonly canRegenerate: boolean;
   readonly pinned: boolean;
+  /** How many spans of it are pinned. */
+  readonly spans: number;
 }
 
-function MessageActions({ message, canRegenerate, pinned }: MessageActionsProps) {
+function MessageActions({ message, canRegenerate, pinned, spans }: MessageActionsProps) {
   const store = useStoreApi();
   const busy = useAppStore(selectBusy);
   // A read-only conversation (a damaged file) can be copied from, not changed.
@@ -121,18 +171,24 @@ function MessageActions({ message, canRegenerate, pinned }: MessageActionsProps)
         </button>
       )}
       {!readOnly && message.content && (
+        // With spans of it pinned, the button unpins them (the keyboard's way to what a click on a highlight offers).
         <button
           type="button"
-          className={`icon-button${pinned ? ' is-on' : ''}`}
-          aria-label={pinned ? 'Unpin from memory' : 'Pin to memory'}
-          aria-pressed={pinned}
-          title={pinned ? 'Unpin: the model may forget it once it leaves the window' : 'Pin to memory: the model keeps seeing it for the rest of the conversation'}
+          className={`icon-button${pinned || spans > 0 ? ' is-on' : ''}`}
+          aria-label={pinned ? 'Unpin from memory' : spans > 0 ? 'Unpin its pinned spans' : 'Pin to memory'}
+          aria-pressed={pinned ? true : spans > 0 ? 'mixed' : false}
+          title={
+            pinned || spans > 0
+              ? 'Unpin: the model may forget it once it leaves the window'
+              : 'Pin to memory: the model keeps seeing it for the rest of the conversation (to pin part of it, select that text)'
+          }
           disabled={busy}
           onClick={() => {
+            const pin = !pinned && spans === 0;
             void store
               .getState()
-              .setPinned(message.id, !pinned)
-              .then((error) => error && store.getState().pushNotice('error', `Could not ${pinned ? 'unpin' : 'pin'} the message: ${errorText(error)}`));
+              .setPinned(message.id, pin)
+              .then((error) => error && store.getState().pushNotice('error', `Could not ${pin ? 'pin' : 'unpin'} the message: ${errorText(error)}`));
           }}
         >
           <PinIcon />

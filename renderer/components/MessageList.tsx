@@ -10,6 +10,7 @@ import { useAppStore } from '../state/storeContext';
 import { countRender } from './cache/renderProbe';
 import { SystemPromptRow } from './cache/SystemPromptRow';
 import { ArrowDownIcon } from './icons';
+import { SpanPinActions } from './SpanPinActions';
 import { MessageItem } from './MessageItem';
 
 /** Distance from the bottom (px) that still counts as "at the latest message". */
@@ -92,6 +93,7 @@ export function MessageList() {
           ))}
         </div>
       </div>
+      <SpanPinActions scrollRef={scrollRef} />
       {!atEnd && (
         <button
           type="button"

@@ -1,6 +1,6 @@
 // Chat slice: the open conversation and its messages, and the verbs that start or stop a reply
 // (send, regenerate, edit-and-resend, stop). Renderer.
-import type { ApiError, Conversation, Message } from '../../common/contract';
+import type { ApiError, CharSpan, Conversation, Message } from '../../common/contract';
 import { toApiError } from '../bridge';
 import type { SliceCreator, StoreDeps } from './appState';
 import { titleFromMessage, UNTITLED, upsertMessage, versionsAfterRegenerate, type StreamKind } from './messageList';
@@ -32,8 +32,16 @@ export interface ChatSlice {
   showVersion(messageId: string): Promise<ApiError | null>;
   editAndResend(messageId: string, content: string): Promise<ApiError | null>;
   stop(): Promise<void>;
-  /** Pins message `messageId` of the open conversation to the model's memory, or unpins it. */
-  setPinned(messageId: string, pinned: boolean): Promise<ApiError | null>;
+  /**
+   * Pins message `messageId` of the open conversation (or its characters `chars`) to the model's memory,
+   * or unpins it (with `chars`: that pinned span; without: every pin of the message).
+   */
+  setPinned(messageId: string, pinned: boolean, chars?: CharSpan): Promise<ApiError | null>;
+  /** The transcript's selection as a span of one message's source text, while it selects one (what "Pin selection" pins). */
+  selectionSpan: { readonly messageId: string; readonly chars: CharSpan } | null;
+  setSelectionSpan(span: { readonly messageId: string; readonly chars: CharSpan } | null): void;
+  /** Pins `selectionSpan` (the shortcut and the floating action); a refusal is shown as a notice. */
+  pinSelection(): Promise<void>;
 }
 
 const busyError: ApiError = { code: 'busy', message: 'A reply is still being written. Stop it or wait for it to finish.' };
@@ -155,17 +163,33 @@ export function createChatSlice(deps: StoreDeps): SliceCreator<ChatSlice> {
         });
       },
 
-      async setPinned(messageId, pinned) {
+      async setPinned(messageId, pinned, chars) {
         const id = get().activeId;
         if (!id) return { code: 'bad-request', message: 'Open a conversation first.' };
         if (busy()) return busyError;
         try {
-          const { pins } = await api.invoke('chat.pin', { conversationId: id, messageId, pinned });
+          const { pins } = await api.invoke('chat.pin', { conversationId: id, messageId, pinned, ...(chars && { chars }) });
           set((s) => (s.activeId === id && s.active ? { active: { ...s.active, pins } } : {}));
           return null;
         } catch (error) {
           return toApiError(error);
         }
+      },
+
+      selectionSpan: null,
+      setSelectionSpan(span) {
+        set({ selectionSpan: span });
+      },
+
+      async pinSelection() {
+        const span = get().selectionSpan;
+        if (!span) {
+          get().pushNotice('info', 'Select text in a message first, then pin it.');
+          return;
+        }
+        const error = await get().setPinned(span.messageId, true, span.chars);
+        if (error) get().pushNotice('error', `Could not pin the selection: ${error.message}`);
+        else set({ selectionSpan: null });
       },
 
       async stop() {

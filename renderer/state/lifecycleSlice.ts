@@ -108,6 +108,9 @@ export function createLifecycleSlice(deps: StoreDeps): SliceCreator<LifecycleSli
           case 'showShortcuts':
             get().setShortcutsOpen(true);
             return;
+          case 'pinSelection':
+            void get().pinSelection();
+            return;
         }
       },
     };

@@ -68,6 +68,11 @@ export const selectResolvedSink = (s: AppState) => resolvedCache(s, 'sink');
 export const selectResolvedWindow = (s: AppState) => resolvedCache(s, 'window');
 /** The provider the loaded model runs on, where it was loaded with provider `auto`; else null. */
 export const selectResolvedProvider = (s: AppState) => (s.currentModel?.providerNote != null ? s.currentModel.provider : null);
+/** The provider models are downloaded for: the chosen one, or what `auto` picked for the loaded model (null: not known). */
+export const selectVariantProvider = (s: AppState) => {
+  const chosen = s.settings?.provider;
+  return chosen === undefined || chosen === 'auto' ? selectResolvedProvider(s) : chosen;
+};
 
 function resolvedCache(s: AppState, field: 'sink' | 'window'): number | null {
   if (!s.settings || s.cacheStatus !== 'ready' || !s.cacheMirror.loaded) return null;
@@ -89,8 +94,12 @@ export const selectConnection = (s: AppState) => s.connection;
 export const selectEditing = (s: AppState) => s.editing;
 export const selectEditText = (s: AppState) => s.editing?.text ?? '';
 export const selectHorizon = (s: AppState) => s.horizon;
-/** Whether message `messageId` of the open conversation is pinned to the model's memory. */
-export const selectIsPinned = (messageId: string) => (s: AppState) => s.active?.pins?.some((p) => p.messageId === messageId) ?? false;
+/** Whether message `messageId` of the open conversation is pinned to the model's memory whole. */
+export const selectIsPinned = (messageId: string) => (s: AppState) => s.active?.pins?.some((p) => p.messageId === messageId && !p.chars) ?? false;
+/** The open conversation's pins (messages and spans), in the order they were taken. */
+export const selectPins = (s: AppState) => s.active?.pins;
+/** The transcript's selection as a span of one message, while there is one. */
+export const selectSelectionSpan = (s: AppState) => s.selectionSpan;
 /** The message the horizon cuts: changes only when the horizon crosses a message boundary. */
 export const selectHorizonMessageId = (s: AppState) => s.horizon?.messageId ?? null;
 /** Where the horizon cuts `messageId` (-1 when it does not): the one value that moves per token. */

@@ -42,7 +42,7 @@ export function ortFilePatterns(platform: PackagePlatform, options: Readonly<{ c
     patterns.push(`!**/${ORT_BIN_DIR}/linux/*/{${ORT_CUDA_LIBRARIES.join(',')}}`);
   }
   if (platform === 'darwin') {
-    // npm cannot store symlinks, so the package holds libonnxruntime.1.30.0.dylib as a byte-identical copy
+    // npm cannot store symlinks, so the package holds libonnxruntime.<version>.dylib as a byte-identical copy
     // of libonnxruntime.1.dylib; the binding links only @rpath/libonnxruntime.1.dylib (44 MB saved).
     patterns.push(`!**/${ORT_BIN_DIR}/darwin/*/libonnxruntime.*.*.*.dylib`);
   }

@@ -130,4 +130,37 @@ describe('attention view outputs vs the float64 reference', () => {
     runner.attention = false;
     expect(runner.lastSlotAttention).toBeNull();
   });
+
+  it('with attentionEveryMs, a step fetches only when that long has passed since the last that did; the others keep none', async () => {
+    const { runner } = openStream(model, { sink: 4, window: 12, positions: 'cache', journalTokens: 64, maxChunk: 16 });
+    await runner.feed(byteTokenIds(5, 3));
+    runner.attention = true;
+    // Longer than the test: the first step fetches, the next ones do not.
+    runner.attentionEveryMs = 1e9;
+    await runner.feed([7]);
+    expect(runner.lastStepAttention?.n).toBe(1);
+    await runner.feed([8]);
+    expect(runner.lastStepAttention).toBeNull();
+    expect(runner.lastSlotAttention).toBeNull();
+    runner.attentionEveryMs = 0;
+    await runner.feed([9]);
+    expect(runner.lastSlotAttention).not.toBeNull();
+  });
+
+  it('with attentionLayers off, a step fetches only the mean over layers: the same mean, no per-layer rows', async () => {
+    const spec = { sink: 4, window: 12, positions: 'cache' as const, journalTokens: 64, maxChunk: 16 };
+    const all = openStream(model, spec).runner;
+    const lean = openStream(model, spec).runner;
+    all.attention = true;
+    lean.attention = true;
+    lean.attentionLayers = false;
+    for (const ids of [byteTokenIds(20, 3), [7], [8]]) {
+      await all.feed(ids);
+      await lean.feed(ids);
+      expect(lean.lastSlotAttention!.layers).toEqual([]);
+      expect(lean.lastStepAttention!.layers).toHaveLength(0);
+      expect(Array.from(lean.lastSlotAttention!.mean)).toEqual(Array.from(all.lastSlotAttention!.mean));
+      expect(Array.from(lean.lastStepAttention!.mean)).toEqual(Array.from(all.lastStepAttention!.mean));
+    }
+  });
 });

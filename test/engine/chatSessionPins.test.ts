@@ -75,6 +75,30 @@ describe('ChatSession pins', () => {
     expect(session.kvCache!.pinned).toEqual([]);
   });
 
+  it('pins a span of characters as the whole tokens it touches; a span sharing a token with a pin is refused; unpin by characters drops only that span', async () => {
+    const session = new ChatSession(model, { sink: 4, window: 64, positions: 'cache', pinBudget: 16 });
+    const fact = 'remember the harbour code 7412 tonight';
+    const contents = [fact];
+    await session.generate({ kind: 'chat', messages: [user(fact)] }, greedy(3));
+    // The first character of "harbour" alone: its whole token is pinned, and that token spells more of the word.
+    const at = fact.indexOf('harbour');
+    const cut = (await session.pin(contents, 0, { start: at, end: at + 1 }))!;
+    const piece = spelled(session, cut.start, cut.end);
+    expect(cut.end - cut.start).toBe(1);
+    expect(piece.trim().length).toBeGreaterThan(1);
+    expect('harbour'.startsWith(piece.trim())).toBe(true);
+    // The next character lies in the same token: refused, saying why.
+    await expect(session.pin(contents, 0, { start: at + 1, end: at + 2 })).rejects.toThrow(/share tokens with the pinned span .*pins the whole token/);
+    const code = (await session.pin(contents, 0, { start: fact.indexOf('7412'), end: fact.indexOf('7412') + 4 }))!;
+    expect(spelled(session, code.start, code.end)).toContain('7412');
+    expect(session.kvCache!.pinned).toEqual([
+      { start: cut.start, end: cut.end },
+      { start: code.start, end: code.end },
+    ]);
+    expect(await session.unpin(contents, 0, { start: at, end: at + 1 })).toBe(1);
+    expect(session.kvCache!.pinned).toEqual([{ start: code.start, end: code.end }]);
+  });
+
   it('holds pin slots only while something is pinned, and a restored session pins within its settings\' budget', async () => {
     const session = new ChatSession(model, { sink: 4, window: 48, positions: 'cache' });
     const fact = 'the code is 7412';

@@ -193,13 +193,15 @@ async function thirtyTurns(model: LoadedModel, ends: ReplyEnd, label: string, ta
       expect(text.endsWith(around ? around.after : template.render(messages, { addGenerationPrompt: true }))).toBe(true);
     }
 
-    // The reply's tokens the stream holds: all it sampled but the one that ended it unfed.
+    // The reply's tokens the stream holds: all it sampled but the one that ended it unfed (after a stop, back
+    // to the last whole character: the rest is fed as text).
     const sampled = events.map((e) => e.id);
     const held = result.reason === 'max' || result.reason === 'stop' ? sampled.slice(0, -1) : sampled;
+    if (result.reason === 'stop') while (held.length > 0 && tokenizer.decode(held, { skipSpecialTokens: false }).endsWith('\uFFFD')) held.pop();
     stream.push(...held);
     expect(Array.from(session.tokenIds())).toEqual(stream);
-    unfed =
-      result.reason === 'max' ? { pending: sampled.at(-1)!, rest: '' } : { pending: null, rest: result.reason === 'stop' ? events.at(-1)!.text : '' };
+    const rest = events.slice(held.length).map((e) => e.text).join('');
+    unfed = result.reason === 'max' ? { pending: sampled.at(-1)!, rest: '' } : { pending: null, rest: result.reason === 'stop' ? rest : '' };
     seen.add(result.reason);
     if (/\s$/.test(result.text)) seen.add('ends in whitespace');
     if (/^\s/.test(result.text)) seen.add('starts with whitespace');
@@ -243,6 +245,47 @@ describe.skipIf(!hasSmol)('a reply ended by EOS, then the next turn (skipped: ..
       expect(next.stats.prefillTokens).toBe(turnIds.length);
       expect(Array.from(session.tokenIds())).toEqual([...before, ...turnIds]);
     }
+  });
+});
+
+describe.skipIf(!hasSmol)('a reply stopped by a stop string inside a character, then the next turn (skipped: ../shared/models/smollm2-135m-instruct-tokenizer absent)', () => {
+  it.each(CASES)('%s: the stream is cut back to the last whole character and the rest is fed as text, once', async (family, takesSystem) => {
+    const template = ChatTemplate.fromTokenizerConfig(FAMILIES[family].config);
+    const ends = new ReplyEnd(smol, new Set());
+    const model = { ...base, tokenizer: smol, template, eosTokenIds: ends };
+    const messages: ChatMessage[] = takesSystem ? [{ role: 'system', content: 'You tell short stories.' }] : [];
+    messages.push({ role: 'user', content: 'Tell me about 日本.' });
+    const options: GenerateOptions = { sampling: { ...DEFAULT_SAMPLING, temperature: 1, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, seed: 5 }, maxTokens: 400 };
+    const reply = async (stop: string[]) => {
+      const session = new ChatSession(model, SETTINGS);
+      const events: { id: number; text: string; pos: number }[] = [];
+      ends.start('max');
+      const result = await session.generate({ kind: 'chat', messages }, { ...options, stop }, { onToken: (t) => t.id >= 0 && events.push(t) });
+      return { session, events, result };
+    };
+    // A first run finds a token that completes a character whose first bytes the tokens before it held,
+    // and emits more after it: a stop string of that "more" then stops the same run inside the character's token.
+    const probe = await reply([]);
+    const texts = probe.events.map((e) => e.text);
+    const at = texts.findIndex((t, i) => i > 0 && texts[i - 1] === '' && t.length >= 2 && !texts.slice(0, i).join('').includes(t.slice(1)));
+    expect(at).toBeGreaterThan(0);
+    const stop = texts[at].slice(1);
+    const { session, events, result } = await reply([stop]);
+    expect(result.reason).toBe('stop');
+    expect(events.length).toBe(at + 1);
+    const prompt = events[0].pos;
+    // The stream ends on a whole character: before the tokens whose bytes the stop cut into.
+    const before = Array.from(session.tokenIds());
+    const fedReply = smol.decode(before.slice(prompt), { skipSpecialTokens: false });
+    expect(fedReply.endsWith('\uFFFD')).toBe(false);
+    expect(before.length).toBeLessThan(prompt + at);
+    expect(result.text.startsWith(fedReply)).toBe(true);
+    messages.push({ role: 'assistant', content: result.text }, { role: 'user', content: 'And then?' });
+    const next = await session.generate({ kind: 'chat', messages }, { ...options, maxTokens: 1 });
+    const turnIds = encodeContinuation(smol, result.text.slice(fedReply.length) + template.renderAround(messages, messages.length - 2)!.after);
+    expect(next.stats.reprocessedTokens).toBe(0);
+    expect(next.stats.prefillTokens).toBe(turnIds.length);
+    expect(Array.from(session.tokenIds())).toEqual([...before, ...turnIds]);
   });
 });
 

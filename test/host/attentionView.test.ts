@@ -85,6 +85,29 @@ describe('attention view through the engine host', () => {
     expect(frames(from)).toEqual([]);
   });
 
+  it('with everyMs, fetches a step’s attention at most that often: the steps in between carry no frame', async () => {
+    // An interval longer than the test: only the first step after opening fetches.
+    await host.request('attention', { stream: STREAM, open: true, everyMs: 1e9 });
+    let from = ops.length;
+    await generate(6, 8);
+    const writes = ops.slice(from).filter((e) => e.op.kind === 'write');
+    expect(writes.length).toBeGreaterThan(5);
+    expect(frames(from)).toHaveLength(1);
+    expect(writes[0].op.kind === 'write' && writes[0].op.attention).toBeTruthy();
+    // Reopened without an interval: every step again; without the per-layer rows, frames show the mean alone.
+    await host.request('attention', { stream: STREAM, open: true, perLayer: false });
+    from = ops.length;
+    await generate(7, 8);
+    const lean = frames(from);
+    expect(lean).toHaveLength(ops.slice(from).filter((e) => e.op.kind === 'write').length);
+    for (const f of lean) expect(f).toMatchObject({ layer: null, layerCount: 0, layerSinkShare: [] });
+    // A decode step's frame (one row written): the mean over layers of rows that each sum to 1.
+    const decoded = ops.slice(from).flatMap((e) => (e.op.kind === 'write' && e.op.rows.length === 1 && e.op.attention ? [e.op.attention] : []));
+    expect(decoded.length).toBeGreaterThan(3);
+    for (const f of decoded) expect(Math.abs(f.mass.reduce((a, m) => a + m, 0) - 1)).toBeLessThan(1e-3);
+    await host.request('attention', { stream: STREAM, open: false });
+  });
+
   it.skipIf(sharedModel('tiny-random-llama-genai-fp16') === null)('a model whose attention is a fused op says why it has no view', async () => {
     await host.request('load', { dir: sharedModel('tiny-random-llama-genai-fp16')!, threads: 1 });
     const answer = await host.request('attention', { stream: STREAM, open: true });

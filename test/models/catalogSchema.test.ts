@@ -1,10 +1,11 @@
-// The curated catalog: the shipped file passes its schema and the engine's rules (fp32 KV, one graph per
-// folder, a variant the engine will pick), and the schema rejects entries that break them.
+// The curated catalog: the shipped file passes its schema and the engine's rules (one graph per folder,
+// a variant the engine will pick, the KV dtype its weights keep), offers q4f16 where a GPU provider is
+// chosen, and the schema rejects entries that break them.
 import { requestFromCatalog } from '../../main/models/catalog';
 import { describe, expect, it } from 'vitest';
 import { chooseVariant } from '../../main/engine/model/variants';
 import { bundledCatalog, findCatalogEntry } from '../../main/models/catalog';
-import { parseCatalog, type Catalog } from '../../common/catalogSchema';
+import { parseCatalog, variantForProvider, type Catalog } from '../../common/catalogSchema';
 import { validateDownloadRequest } from '../../main/models/downloadRequest';
 import { weightFormatOf } from '../../main/models/modelInspect';
 
@@ -38,12 +39,14 @@ describe('models/catalog.json', () => {
     expect(catalog.models.filter((m) => m.verified).map((m) => m.id)).toEqual(['smollm2-135m-instruct']);
   });
 
-  it('each variant folder holds exactly one fp32-KV graph, the one the engine will pick', () => {
+  it('each variant folder holds exactly one graph, the one the engine will pick, with the KV its weights keep', () => {
     for (const m of catalog.models) {
       for (const v of m.variants) {
         const graphs = v.files.filter((f) => f.path.endsWith('.onnx')).map((f) => ({ variant: f.path.slice(5, -5), rel: f.path }));
         expect(chooseVariant(graphs).rel).toBe(v.onnxFile);
-        expect(['fp16', 'q4f16']).not.toContain(weightFormatOf(v.onnxFile.slice(5, -5)));
+        const format = weightFormatOf(v.onnxFile.slice(5, -5));
+        expect([v.id, format]).toEqual([v.id, v.weights]);
+        expect([v.id, v.kvDtype]).toEqual([v.id, format === 'fp16' || format === 'q4f16' ? 'float16' : 'float32']);
         expect(v.approxDownloadBytes).toBe(v.files.reduce((n, f) => n + f.approxBytes, 0));
       }
     }
@@ -64,6 +67,23 @@ describe('models/catalog.json', () => {
     }
   });
 
+  it('offers q4f16 first where a GPU provider is chosen, q4 on CPU; every entry has a q4 default, all but the pinned one a q4f16', () => {
+    for (const m of catalog.models) {
+      expect([m.id, m.defaultVariant]).toEqual([m.id, 'q4']);
+      const gpu = m.variants.some((v) => v.weights === 'q4f16') ? 'q4f16' : 'q4';
+      for (const provider of ['webgpu', 'cuda', 'dml'] as const) expect([m.id, provider, variantForProvider(m, provider)]).toEqual([m.id, provider, gpu]);
+      for (const provider of ['cpu', 'coreml', null] as const) expect([m.id, provider, variantForProvider(m, provider)]).toEqual([m.id, provider, 'q4']);
+    }
+    // The verified entry's q4f16 graph was never read off the Hub for its pinned commit: it stays q4 only.
+    expect(catalog.models.filter((m) => !m.variants.some((v) => v.weights === 'q4f16')).map((m) => m.id)).toEqual(['smollm2-135m-instruct']);
+  });
+
+  it('falls back to an fp16 variant on a GPU provider when an entry has no q4f16', () => {
+    const entry = { defaultVariant: 'q4', variants: [{ id: 'q4', weights: 'q4' }, { id: 'half', weights: 'fp16' }] };
+    expect(variantForProvider(entry, 'webgpu')).toBe('half');
+    expect(variantForProvider(entry, 'cpu')).toBe('q4');
+  });
+
   it('turns an entry into a valid download request for its folder', () => {
     const entry = findCatalogEntry('smollm2-135m-instruct');
     expect(entry).not.toBeNull();
@@ -73,6 +93,11 @@ describe('models/catalog.json', () => {
     expect(req).toMatchObject({ id: 'smollm2-135m-instruct-q4', repo: entry.repo, revision: entry.revision, catalogId: entry.id, variant: 'q4' });
     expect(req.files.find((f) => f.path === 'onnx/model_q4.onnx')?.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(() => requestFromCatalog(entry, 'fp16')).toThrow(/no variant "fp16"; available: q4/);
+    const qwen = findCatalogEntry('qwen2.5-0.5b-instruct')!;
+    const half = requestFromCatalog(qwen, variantForProvider(qwen, 'webgpu'));
+    expect(() => validateDownloadRequest(half)).not.toThrow();
+    expect(half).toMatchObject({ id: 'qwen2.5-0.5b-instruct-q4f16', variant: 'q4f16' });
+    expect(half.files.filter((f) => f.path.endsWith('.onnx')).map((f) => f.path)).toEqual(['onnx/model_q4f16.onnx']);
   });
 });
 

@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiError, CatalogListing, DownloadSnapshot, InstalledModel, ModelDetails } from '../../common/contract';
 import { failureHelp, formatEta, formatParameters, modelDisplayName, progressDetail } from '../../renderer/components/models/modelText';
-import { selectDownload, selectHfTokenSaved, selectIsInstalled } from '../../renderer/state/selectors';
+import { defaultSettings } from '../../common/settingsSchema';
+import type { AppState } from '../../renderer/state/appState';
+import { selectDownload, selectHfTokenSaved, selectIsInstalled, selectVariantProvider } from '../../renderer/state/selectors';
 import { scriptedApi, storeWith } from './rendererTestKit';
 
 const MB = 1024 * 1024;
@@ -60,6 +62,17 @@ const catalog: CatalogListing = {
 };
 
 const downloaded: InstalledModel = { id: 'downloaded-tiny-chat-fp32', name: 'tiny-chat-fp32', dir: '/data/models/tiny-chat-fp32', source: 'downloaded' };
+
+describe('the provider catalog variants are offered for', () => {
+  it("is the chosen provider, or for auto what it picked for the loaded model, else unknown", () => {
+    const state = (provider: string, currentModel: unknown = null) => ({ settings: { ...defaultSettings(), provider }, currentModel }) as unknown as AppState;
+    expect(selectVariantProvider(state('webgpu'))).toBe('webgpu');
+    expect(selectVariantProvider(state('cpu', { provider: 'webgpu', providerNote: null }))).toBe('cpu');
+    expect(selectVariantProvider(state('auto'))).toBeNull();
+    expect(selectVariantProvider(state('auto', { provider: 'cuda', providerNote: 'auto: CUDA (an NVIDIA GPU)' }))).toBe('cuda');
+    expect(selectVariantProvider({ settings: null, currentModel: null } as unknown as AppState)).toBeNull();
+  });
+});
 
 describe('downloads in the store', () => {
   it('follows download events, and a late start reply does not roll the progress back', async () => {

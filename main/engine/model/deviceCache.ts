@@ -242,8 +242,8 @@ export function planDeviceCache(model: Uint8Array, facts: GraphFacts, spec: Read
 
 /**
  * A one-node model, `y = Identity(x)` of `elemType`: run on the GPU provider with a device tensor fed
- * and the output left on the host, it downloads that tensor (onnxruntime-node 1.30's own
- * `Tensor.getData()` of a gpu-buffer output aborts the process).
+ * and the output left on the host, it downloads that tensor (onnxruntime-node's own `Tensor.getData()` of
+ * a gpu-buffer output aborts the process, in 1.30 and 1.31.1 alike).
  */
 export function identityModel(elemType: 'float32' | 'float16'): Uint8Array {
   const type = elemType === 'float16' ? FLOAT16 : FLOAT;

@@ -6,6 +6,7 @@ import { memo, useMemo } from 'react';
 import { selectHorizonCharOffset, selectPinnedChars, type HorizonPlacement } from '../../state/selectors';
 import { useAppStore } from '../../state/storeContext';
 import { Markdown } from '../Markdown';
+import { BASE_ATTR, SRC_ATTR } from '../sourceText';
 import { wordCut, type WordCut } from './wordCut';
 
 export interface HorizonTextProps {
@@ -81,23 +82,34 @@ function reopenFence(before: string, after: string): string {
   return fences % 2 === 1 ? `\`\`\`\n${after}` : after;
 }
 
-type Part = { readonly key: string; readonly text: string };
+/** A part to render: its markdown and the source character its first character stands for (`base`). */
+export type Part = { readonly key: string; readonly text: string; readonly base: number };
 
 /** The parts of `blocks` in [from, to), whole blocks where possible (their memoised render is reused). */
-function slice(blocks: readonly TextBlock[], full: string, from: number, to: number): Part[] {
+export function markdownParts(blocks: readonly TextBlock[], full: string, from: number, to: number): Part[] {
   const parts: Part[] = [];
   for (const b of blocks) {
     const end = b.start + b.text.length;
     if (end <= from || b.start >= to) continue;
-    if (b.start >= from && end <= to) parts.push({ key: `${b.start}`, text: b.text });
+    if (b.start >= from && end <= to) parts.push({ key: `${b.start}`, text: b.text, base: b.start });
     else {
       const a = Math.max(from, b.start);
-      const text = full.slice(a, Math.min(to, end));
+      const tail = full.slice(a, Math.min(to, end));
+      const text = a > b.start ? reopenFence(full.slice(b.start, a), tail) : tail;
       // Stable keys for a block's head and tail, so the cut moving inside it updates rather than remounts.
-      parts.push({ key: `${b.start}${a > b.start ? '>' : '<'}`, text: a > b.start ? reopenFence(full.slice(b.start, a), text) : text });
+      parts.push({ key: `${b.start}${a > b.start ? '>' : '<'}`, text, base: a - (text.length - tail.length) });
     }
   }
   return parts;
+}
+
+/** A user's message (or the system prompt) as written: characters [from, to) of `text`. */
+function PlainText({ text, from, to }: { readonly text: string; readonly from: number; readonly to: number }) {
+  return (
+    <p className="message-plain" {...{ [BASE_ATTR]: from, [SRC_ATTR]: `0:${to - from}` }}>
+      {text.slice(from, to)}
+    </p>
+  );
 }
 
 export const HorizonText = memo(function HorizonText({ messageId, text, markdown, placement }: HorizonTextProps) {
@@ -108,11 +120,11 @@ export const HorizonText = memo(function HorizonText({ messageId, text, markdown
   const inWord = placement === 'split' ? wordCut(text, cut, pinned) : null;
   const line = inWord?.start ?? cut;
   const blocks = useMemo(() => (markdown ? markdownBlocks(text) : [{ start: 0, text }]), [markdown, text]);
-  if (cut === 0) return markdown ? <Markdown text={text} /> : <p className="message-plain">{text}</p>;
+  if (cut === 0) return markdown ? <Markdown text={text} /> : <PlainText text={text} from={0} to={text.length} />;
   const render = (from: number, to: number) =>
     markdown
-      ? slice(blocks, text, from, to).map((p) => <Markdown key={p.key} text={p.text} />)
-      : [<p key="plain" className="message-plain">{text.slice(from, to)}</p>];
+      ? markdownParts(blocks, text, from, to).map((p) => <Markdown key={p.key} text={p.text} base={p.base} />)
+      : [<PlainText key="plain" text={text} from={from} to={to} />];
   return (
     <>
       {pinned > 0 && (

@@ -1,9 +1,10 @@
 // One curated model: name, size facts (parameters, download, memory, context), licence, variant picker,
 // the suggested attention-sink cache, a note for unverified entries, and its download area. Renderer.
 import { useId, useState } from 'react';
+import { variantForProvider } from '../../../common/catalogSchema';
 import type { CatalogModel } from '../../../common/contract';
 import { formatBytes, formatCount } from '../../format';
-import { selectHubBaseUrl, selectIsInstalled } from '../../state/selectors';
+import { selectHubBaseUrl, selectIsInstalled, selectVariantProvider } from '../../state/selectors';
 import { useAppStore } from '../../state/storeContext';
 import { DownloadPanel } from './DownloadPanel';
 import { formatParameters } from './modelText';
@@ -12,8 +13,11 @@ export function CatalogCard({ entry }: { readonly entry: CatalogModel }) {
   const nameId = useId();
   const variantId = useId();
   const hub = useAppStore(selectHubBaseUrl);
-  const [picked, setPicked] = useState(entry.defaultVariant);
-  const variant = entry.variants.find((v) => v.id === picked) ?? entry.variants[0];
+  const provider = useAppStore(selectVariantProvider);
+  // Until the user picks one, the variant that suits the provider (q4f16 on a GPU, q4 on CPU).
+  const [picked, setPicked] = useState<string | null>(null);
+  const suggested = variantForProvider(entry, provider);
+  const variant = entry.variants.find((v) => v.id === (picked ?? suggested)) ?? entry.variants[0];
   const installed = useAppStore(selectIsInstalled(variant.modelId));
   const { sink, window } = entry.suggestedCache;
   return (
@@ -64,6 +68,7 @@ export function CatalogCard({ entry }: { readonly entry: CatalogModel }) {
           {entry.variants.map((v) => (
             <option key={v.id} value={v.id}>
               {v.id} · {v.weights} weights · {formatBytes(v.approxDownloadBytes)}
+              {v.kvDtype === 'float16' ? ' · for GPU providers' : ' · for CPU'}
             </option>
           ))}
         </select>

@@ -4,7 +4,7 @@ import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ModelError } from '../../../main/engine/errors';
-import { availableProviders, openSession, type DecoderSession, type TensorData } from '../../../main/engine/onnxSession';
+import { availableProviders, deviceCacheRefusal, openSession, type DecoderSession, type TensorData } from '../../../main/engine/onnxSession';
 import { ensureFixture } from '../../fixtures/llamaFixture';
 import { cleanupTemp, copyFolder, expectModelError, externalizeWeights } from './modelTestKit';
 
@@ -61,6 +61,14 @@ describe('providers', () => {
     } finally {
       await s.release();
     }
+  });
+
+  test('the cache stays on the device on WebGPU only: onnxruntime-node binds gpu-buffer outputs to WebGPU memory alone', () => {
+    expect(deviceCacheRefusal('webgpu', false)).toBeNull();
+    for (const provider of ['cuda', 'dml', 'coreml', 'cpu'] as const) expect(deviceCacheRefusal(provider, false)).toMatch(/outputs cannot stay on the device/);
+    expect(deviceCacheRefusal('cuda', false)).toBe('CUDA outputs cannot stay on the device');
+    // The host run of the same path (tests, on CPU).
+    expect(deviceCacheRefusal('cpu', true)).toBeNull();
   });
 
   test('plain cpu reports no fallback; thread count must be a positive integer', async () => {
