@@ -349,7 +349,7 @@ describe('the runner on the fast outputs', () => {
     await model.release();
   });
 
-  test('a prompt’s last chunk sets the compacted past’s length that its first decode steps keep (no move to a longer mirror right after the prompt)', async () => {
+  test('a prompt’s chunks are mirrored as the prefill goes: each feeds only the held slots, and the decode steps after it keep one length', async () => {
     const pastLengths: number[] = [];
     const { session } = loaded;
     const recording: DecoderSession = Object.assign(Object.create(session) as DecoderSession, {
@@ -362,8 +362,8 @@ describe('the runner on the fast outputs', () => {
     const { runner } = openStream({ ...loaded, session: recording }, { sink: 4, window: 600, positions: 'cache', journalTokens: 0, maxChunk: 16 });
     await runner.feed(Array.from({ length: 128 }, (_, i) => 3 + ((i * 29) % 300)));
     for (let i = 0; i < 8; i++) await runner.feed([5 + i]);
-    // Chunks at held 0 (empty past), 16 ... 112; then decode steps at held 128 ... 135.
-    expect(pastLengths).toEqual([0, 128, 128, 128, 128, 128, 128, 256, ...Array<number>(8).fill(256)]);
+    // Chunks at held 0 (empty past), 16 ... 112; then decode steps at held 128 ... 135, each with room for its row.
+    expect(pastLengths).toEqual([0, ...Array<number>(7).fill(128), ...Array<number>(8).fill(256)]);
   });
 
   test('gives bit-identical logits and cache buffers to fetching whole presents, through chunks and ring wrap-around', async () => {
