@@ -3,8 +3,9 @@
 // every round; medians and p95 per variant. `npx tsx bench/abStep.ts [fp32|int8|q4] [past,past,...]`.
 // Benchmark process only (bench/README section 19).
 import { join } from 'node:path';
-import { openSession, type DecoderSession, type TensorData } from '../main/engine/onnxSession';
+import { openSession, type DecoderSession } from '../main/engine/onnxSession';
 import type { WeightFormat } from '../test/fixtures/fixtureQuant';
+import { decodeStepAt } from './lib/benchEngine';
 import { ensureBenchFixture } from './lib/benchFixture';
 import { median, quantile } from './lib/stats';
 
@@ -14,18 +15,7 @@ const path = join(ensureBenchFixture(format), 'onnx', 'model.onnx');
 const sessions = [await openSession(path, { intraOpThreads: 2 }), await openSession(path, { intraOpThreads: 2, splitAttention: false })];
 
 function step(session: DecoderSession, past: number): () => Promise<unknown> {
-  const feeds: Record<string, TensorData> = {
-    input_ids: { type: 'int64', data: BigInt64Array.of(5n), dims: [1, 1] },
-    attention_mask: { type: 'int64', data: new BigInt64Array(past + 1).fill(1n), dims: [1, past + 1] },
-    position_ids: { type: 'int64', data: BigInt64Array.of(BigInt(past)), dims: [1, 1] },
-  };
-  for (const input of session.inputs) {
-    if (!input.name.startsWith('past_key_values.')) continue;
-    const [, heads, , headDim] = input.shape as [string, number, string, number];
-    feeds[input.name] = { type: 'float32', data: Float32Array.from({ length: heads * past * headDim }, (_, i) => Math.sin(i) * 0.1), dims: [1, heads, past, headDim] };
-  }
-  const fast = session.fastOutputs!;
-  const fetches = [fast.lastLogits, ...fast.newRows.values()];
+  const { feeds, fetches } = decodeStepAt(session, past);
   return () => session.run(feeds, fetches);
 }
 

@@ -4,9 +4,10 @@
 // Benchmark process only; the numbers are the profiler's (its own per-node cost included): shares, not speeds.
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { openSession, type TensorData } from '../main/engine/onnxSession';
+import { openSession } from '../main/engine/onnxSession';
 import type { WeightFormat } from '../test/fixtures/fixtureQuant';
 import { WORK_DIR } from './lib/benchContext';
+import { decodeStepAt } from './lib/benchEngine';
 import { ensureBenchFixture } from './lib/benchFixture';
 import { median } from './lib/stats';
 
@@ -17,18 +18,7 @@ const splitAttention = process.argv[5] !== 'asis';
 const dir = ensureBenchFixture(format);
 const prefix = join(WORK_DIR, `profile-${format}-${past}-${process.pid}`);
 const session = await openSession(join(dir, 'onnx', 'model.onnx'), { splitAttention, tuning: { profileFilePrefix: prefix } });
-const fast = session.fastOutputs!;
-const feeds: Record<string, TensorData> = {
-  input_ids: { type: 'int64', data: BigInt64Array.of(5n), dims: [1, 1] },
-  attention_mask: { type: 'int64', data: new BigInt64Array(past + 1).fill(1n), dims: [1, past + 1] },
-  position_ids: { type: 'int64', data: BigInt64Array.of(BigInt(past)), dims: [1, 1] },
-};
-for (const input of session.inputs) {
-  if (!input.name.startsWith('past_key_values.')) continue;
-  const [, heads, , headDim] = input.shape as [string, number, string, number];
-  feeds[input.name] = { type: 'float32', data: Float32Array.from({ length: heads * past * headDim }, (_, i) => Math.sin(i) * 0.1), dims: [1, heads, past, headDim] };
-}
-const fetches = [fast.lastLogits, ...fast.newRows.values()];
+const { feeds, fetches } = decodeStepAt(session, past);
 for (let i = 0; i < steps; i++) await session.run(feeds, fetches);
 await session.release();
 const file = join(WORK_DIR, readdirSync(WORK_DIR).find((f) => f.startsWith(basename(prefix)))!);

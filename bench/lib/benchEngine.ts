@@ -200,3 +200,22 @@ export async function decodeVsBare(
   }
   return { oursMs: round(median(ours), 2), bareMs: round(median(base), 2), ratio: round(median(ours) / median(base), 3) };
 }
+
+/**
+ * Feeds and fetches of one decode step (n = 1) after `past` filled slots of made-up K/V (fp32 past), as the
+ * engine fetches them (last logits and the new rows): for per-step A/Bs and profiles at a given depth.
+ */
+export function decodeStepAt(session: DecoderSession, past: number): { feeds: Record<string, TensorData>; fetches: string[] } {
+  const feeds: Record<string, TensorData> = {
+    input_ids: { type: 'int64', data: BigInt64Array.of(5n), dims: [1, 1] },
+    attention_mask: { type: 'int64', data: new BigInt64Array(past + 1).fill(1n), dims: [1, past + 1] },
+    position_ids: { type: 'int64', data: BigInt64Array.of(BigInt(past)), dims: [1, 1] },
+  };
+  for (const input of session.inputs) {
+    if (!input.name.startsWith('past_key_values.')) continue;
+    const [, heads, , headDim] = input.shape as [string, number, string, number];
+    feeds[input.name] = { type: 'float32', data: Float32Array.from({ length: heads * past * headDim }, (_, i) => Math.sin(i) * 0.1), dims: [1, heads, past, headDim] };
+  }
+  const fast = session.fastOutputs!;
+  return { feeds, fetches: [fast.lastLogits, ...fast.newRows.values()] };
+}
