@@ -26,8 +26,8 @@ import {
   OPSET_DOMAIN,
   OPSET_VERSION,
 } from './onnxFields';
-import { int64Initializer, node, outputInfo, renamedNode } from './graphNodes';
-import { WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
+import { int64Initializer, node, outputInfo, renamedNode, type GraphRewrite } from './graphNodes';
+import { WireWriter, type FieldEdit } from './protoWire';
 
 /** What the rewrite needs of the model beyond its graph (config.json): KV geometry and the RoPE's rotated dims. */
 export interface DeviceCacheSpec {
@@ -66,11 +66,8 @@ export interface DeviceCacheGraph {
   readonly modelOutputs: readonly string[];
 }
 
-/** Fields of the graph field `graph` to rewrite in place, and a second graph field to append (protobuf merges it). */
-export interface DeviceCachePlan {
-  readonly graph: FieldSpan;
-  readonly edits: readonly FieldEdit[];
-  readonly suffixGraph: WireWriter;
+/** The graph edits of the rewrite and what it made. */
+export interface DeviceCachePlan extends GraphRewrite {
   readonly device: DeviceCacheGraph;
 }
 

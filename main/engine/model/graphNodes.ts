@@ -24,7 +24,17 @@ import {
   VALUE_NAME,
   VALUE_TYPE,
 } from './onnxFields';
-import { fieldString, forEachField, WireWriter, type FieldSpan } from './protoWire';
+import { fieldString, forEachField, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
+
+/**
+ * A load-time rewrite's edits: fields of the graph field `graph` rewritten in place (removals: empty
+ * replacements) and a second graph field to append (protobuf merges it into the first).
+ */
+export interface GraphRewrite {
+  readonly graph: FieldSpan;
+  readonly edits: readonly FieldEdit[];
+  readonly suffixGraph: WireWriter;
+}
 
 export function int64Initializer(name: string, values: readonly number[]): WireWriter {
   const raw = new Uint8Array(values.length * 8);

@@ -11,9 +11,9 @@
 // A chunk's queries see what they saw before (the mask is the model's, over the same [past | rows] keys);
 // only P·V's float sum is split in two, a rounding apart.
 import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
-import { int64Initializer, node, outputInfo, renamedNode } from './graphNodes';
+import { int64Initializer, node, outputInfo, renamedNode, type GraphRewrite } from './graphNodes';
 import { BOOL, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
-import { WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
+import { WireWriter } from './protoWire';
 
 /** What a split graph adds to the model's interface. */
 export interface SplitAttention {
@@ -25,11 +25,8 @@ export interface SplitAttention {
   readonly presents: readonly string[];
 }
 
-/** Node edits in the graph field `graph` (removals: empty replacements) and nodes to append in a second graph field. */
-export interface SplitAttentionPlan {
-  readonly graph: FieldSpan;
-  readonly edits: readonly FieldEdit[];
-  readonly suffixGraph: WireWriter;
+/** The graph edits of the rewrite and what it made. */
+export interface SplitAttentionPlan extends GraphRewrite {
   readonly split: SplitAttention;
 }
 
