@@ -6,8 +6,8 @@
 // Benchmark process only.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import type { onnx } from 'onnx-proto';
+import { openSession, type DecoderSession, type TensorData } from '../main/engine/onnxSession';
 import { bytesOf, writeOnnxModel, type RawInitializer } from '../scripts/onnx/onnxModelWriter';
 import { Q4_BLOCK, quantizeQ4, type Q4Matrix } from '../test/fixtures/fixtureQuant';
 import { WORK_DIR } from './lib/benchContext';
@@ -99,21 +99,23 @@ function buildModel(variant: Variant, path: string): void {
 
 const dir = join(WORK_DIR, 'q4kernel');
 mkdirSync(dir, { recursive: true });
-const sessions: ort.InferenceSession[] = [];
+const sessions: DecoderSession[] = [];
 for (const [i, variant] of VARIANTS.entries()) {
   const path = join(dir, `variant-${i}.onnx`);
   buildModel(variant, path);
-  sessions.push(await ort.InferenceSession.create(path, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, logSeverityLevel: 3, extra: { ...variant.config } }));
+  // As the engine opens models (its session options), without its decoder rewrites.
+  sessions.push(await openSession(path, { intraOpThreads: threads, fastOutputs: false, tuning: { config: variant.config } }));
 }
-const feeds = {
-  x: new ort.Tensor('float32', Float32Array.from({ length: M * HIDDEN }, random), [M, HIDDEN]),
-  h: new ort.Tensor('float32', Float32Array.from({ length: M * FFN }, random), [M, FFN]),
+const feeds: Record<string, TensorData> = {
+  x: { type: 'float32', data: Float32Array.from({ length: M * HIDDEN }, random), dims: [M, HIDDEN] },
+  h: { type: 'float32', data: Float32Array.from({ length: M * FFN }, random), dims: [M, FFN] },
 };
+const fetches = PROJECTIONS.map(([p]) => `${p}_y`);
 
 // Which compute path ran shows in the outputs: int8 activations move them off level 0's.
-const exported = await sessions[1].run(feeds);
+const exported = await sessions[1].run(feeds, fetches);
 const offExported = await Promise.all(sessions.map(async (s) => {
-  const out = await s.run(feeds);
+  const out = await s.run(feeds, fetches);
   let max = 0;
   for (const [p] of PROJECTIONS) {
     const a = exported[`${p}_y`].data as Float32Array;
@@ -129,7 +131,7 @@ for (let round = 0; round < rounds; round++) {
   for (let v = 0; v < VARIANTS.length; v++) {
     const i = round % 2 === 0 ? v : VARIANTS.length - 1 - v;
     const before = process.cpuUsage();
-    for (let r = 0; r < runsPerSample; r++) await sessions[i].run(feeds);
+    for (let r = 0; r < runsPerSample; r++) await sessions[i].run(feeds, fetches);
     const used = process.cpuUsage(before);
     cpuMs[i].push((used.user + used.system) / 1000 / runsPerSample);
   }
