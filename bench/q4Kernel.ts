@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { onnx } from 'onnx-proto';
 import { openSession, type DecoderSession, type TensorData } from '../main/engine/onnxSession';
 import { bytesOf, writeOnnxModel, type RawInitializer } from '../scripts/onnx/onnxModelWriter';
-import { Q4_BLOCK, quantizeQ4, type Q4Matrix } from '../test/fixtures/fixtureQuant';
+import { Q4_BLOCK, quantizeInt8, quantizeQ4, type Q4Matrix } from '../test/fixtures/fixtureQuant';
 import { WORK_DIR } from './lib/benchContext';
 import { median } from './lib/stats';
 
@@ -28,7 +28,7 @@ interface Variant {
   /** MatMulNBits `accuracy_level`; absent: the fp32 MatMul. */
   readonly level?: number;
   /** How the 4-bit blocks of 32 are written; every layout decodes to the same weights. */
-  readonly layout?: 'q4' | 'q4+zero-points' | 'q4-blocks-of-16' | 'q8';
+  readonly layout?: 'q4' | 'q4+zero-points' | 'q4-blocks-of-16' | 'q8' | 'int8-per-tensor';
   readonly config?: Readonly<Record<string, string>>;
 }
 
@@ -41,6 +41,8 @@ const VARIANTS: readonly Variant[] = [
   { name: 'level 4, as 8-bit blocks', level: 4, layout: 'q8' },
   { name: 'level 4, mlas.use_lut_gemm=1', level: 4, layout: 'q4', config: { 'mlas.use_lut_gemm': '1' } },
   { name: 'level 4, mlas.qnbit.force_fp32=1', level: 4, layout: 'q4', config: { 'mlas.qnbit.force_fp32': '1' } },
+  // Not the same weights: the int8 fixture's quantize_dynamic pattern, for what onnxruntime's u8s8 GEMM does.
+  { name: 'reference: int8 MatMulInteger', layout: 'int8-per-tensor' },
 ];
 
 let seed = 1;
@@ -52,7 +54,7 @@ const weights = PROJECTIONS.map(([, k, n]) => Float32Array.from({ length: k * n 
 const quantized = PROJECTIONS.map(([, k, n], i) => quantizeQ4(weights[i], k, n).matrix);
 
 /** The MatMulNBits inputs for `q` in `layout`: B as [N, blocks, bytes], its scales, optional zero points. */
-function nBitsInputs(q: Q4Matrix, layout: NonNullable<Variant['layout']>): { bits: number; block: number; b: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array } {
+function nBitsInputs(q: Q4Matrix, layout: Exclude<Variant['layout'], undefined | 'int8-per-tensor'>): { bits: number; block: number; b: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array } {
   const blocks = q.k / Q4_BLOCK;
   if (layout === 'q4') return { bits: 4, block: Q4_BLOCK, b: q.packed, scales: q.scales };
   // Symmetric 4-bit blocks read zero point 8 when none is given; writing it out changes nothing but the path.
@@ -80,6 +82,19 @@ function buildModel(variant: Variant, path: string): void {
     if (variant.layout === undefined) {
       initializers.push({ name: `${p}_w`, dataType: 1, dims: [k, n], bytes: bytesOf(weights[i]) });
       nodes.push({ opType: 'MatMul', input: [input, `${p}_w`], output: [`${p}_y`] });
+      return;
+    }
+    if (variant.layout === 'int8-per-tensor') {
+      const { matrix } = quantizeInt8(weights[i]);
+      initializers.push({ name: `${p}_q`, dataType: 3, dims: [k, n], bytes: bytesOf(matrix.q) });
+      initializers.push({ name: `${p}_zero`, dataType: 3, dims: [], bytes: bytesOf(Int8Array.of(0)) });
+      initializers.push({ name: `${p}_scale`, dataType: 1, dims: [], bytes: bytesOf(Float32Array.of(matrix.scale)) });
+      const [xq, xs, xz] = [`${p}_xq`, `${p}_xs`, `${p}_xz`];
+      nodes.push({ opType: 'DynamicQuantizeLinear', input: [input], output: [xq, xs, xz] });
+      nodes.push({ opType: 'MatMulInteger', input: [xq, `${p}_q`, xz, `${p}_zero`], output: [`${p}_i32`] });
+      nodes.push({ opType: 'Cast', input: [`${p}_i32`], output: [`${p}_f`], attribute: [{ name: 'to', i: 1, type: 2 }] });
+      nodes.push({ opType: 'Mul', input: [xs, `${p}_scale`], output: [`${p}_s`] });
+      nodes.push({ opType: 'Mul', input: [`${p}_f`, `${p}_s`], output: [`${p}_y`] });
       return;
     }
     const { bits, block, b, scales, zeroPoints } = nBitsInputs(quantized[i], variant.layout);
