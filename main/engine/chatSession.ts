@@ -5,7 +5,7 @@ import type { ChatMessage, DoneReason } from '../../common/chat';
 import { PinError, SinkRingCache } from './cache/sinkRingCache';
 import type { CacheDelta } from '../../common/cacheView';
 import type { CacheSettings, GenerateOptions, Prompt, TokenEvent } from './chatTypes';
-import { openStream, type LoadedModel } from './loadedModel';
+import { defaultWindow, MIN_AUTO_SINK, openStream, type LoadedModel } from './loadedModel';
 import { Runner, type CancelFlag } from './runner';
 import type { SlotAttention } from '../../common/attentionView';
 import { Sampler } from './sampling/sampler';
@@ -61,7 +61,6 @@ interface Held {
 }
 
 export const DEFAULT_CHUNK_SIZE = 256;
-const MIN_AUTO_SINK = 4;
 
 /**
  * The conversation state the engine keeps between turns: the cache, the fed token history and the
@@ -524,7 +523,7 @@ export class ChatSession {
     if (this.cache) return;
     const { config } = this.model;
     const sink = this.settings.sink === 'auto' ? this.autoSink(prompt) : this.settings.sink;
-    const window = this.settings.window ?? Math.min(2048, Math.floor(config.maxPos / 2) - sink);
+    const window = this.settings.window ?? defaultWindow(config.maxPos, sink);
     if (!(window >= 1)) {
       throw new Error(
         `sink size ${sink} leaves no room for a window under this model's ${config.maxPos} positions; use a smaller sink`,
