@@ -6,6 +6,8 @@
 import { beforeAll, expect, test, vi } from 'vitest';
 import { loadModel, openStream, type LoadedModel } from '../../../main/engine/loadedModel';
 import type * as OnnxSession from '../../../main/engine/onnxSession';
+import { DEFAULT_SAMPLING } from '../../../main/engine/sampling/samplingParams';
+import { EngineHost } from '../../../main/host/engineHost';
 import { ensureFixture } from '../../fixtures/llamaFixture';
 
 /** Past lengths (dim 2 of past_key_values.0.key) of every run of every session opened, in order. */
@@ -77,5 +79,30 @@ test('a stream warms only the decode lengths its session has not run: a second s
     expect(lengths).toEqual([]);
   } finally {
     await model.release();
+  }
+});
+
+test('after a reply the engine host warms, once the reply is done, the decode lengths of the stream that the load did not', async () => {
+  // How many runs had been made when the reply's done event went out.
+  let atDone = -1;
+  const host = new EngineHost((event) => {
+    if (event.type === 'done') atDone = lengths.length;
+  });
+  try {
+    const load = await host.handle({ kind: 'request', seq: 1, verb: 'load', args: { dir, threads: 1 } });
+    expect(load.ok).toBe(true);
+    lengths.length = 0;
+    // C = 1010: mirror lengths up to 384, which the load ran; all C slots it did not.
+    const cache = { sink: 10, window: 1000, positions: 'cache' } as const;
+    const options = { sampling: { ...DEFAULT_SAMPLING, seed: 1 }, maxTokens: 3 };
+    const reply = await host.handle({ kind: 'request', seq: 2, verb: 'generate', args: { stream: 'chat', prompt: { kind: 'raw', text: 'Once' }, options, cache } });
+    expect(reply.ok).toBe(true);
+    // Queued behind the warm-up.
+    await host.handle({ kind: 'request', seq: 3, verb: 'streams', args: {} });
+    expect(atDone).toBeGreaterThan(0);
+    expect(lengths.slice(0, atDone)).not.toContain(1010);
+    expect(lengths.slice(atDone)).toEqual([1010]);
+  } finally {
+    await host.shutdown();
   }
 });
