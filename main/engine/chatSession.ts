@@ -136,8 +136,8 @@ export class ChatSession {
   /**
    * Runs one throwaway step at each past length this conversation's decode steps can feed that the session
    * has not run yet (Runner.warmDecodeShapes; the load warmed a default stream's); returns how many ran.
-   * The engine host calls it in idle time after a reply: an auto sink (the system prompt's length) gives
-   * the stream another C than the load's.
+   * The engine host calls it right after a reply's done event: an auto sink (the system prompt's length)
+   * gives the stream another C than the load's.
    */
   async warmDecodeShapes(): Promise<number> {
     return (await this.runner?.warmDecodeShapes()) ?? 0;
