@@ -87,7 +87,8 @@ export class CompactPast {
     this.copySlots(Math.max(cache.sink, this.synced), held);
     this.synced = held;
     const mask = this.mask!;
-    for (let j = 0; j < held; j++) mask[j] = stepMask[j];
+    // A block copy: an element loop over a BigInt64Array boxes a BigInt per slot until V8 optimizes it.
+    mask.set(stepMask.subarray(0, held));
     mask.fill(0n, held, length);
     mask.fill(1n, length, length + n);
     const used = cache.geometry.kvHeads * length * cache.geometry.headDim;
