@@ -130,7 +130,7 @@ export interface SessionOptions {
 export interface SessionTuning {
   readonly config?: Readonly<Record<string, string>>;
   readonly memArena?: boolean;
-  /** onnxruntime's memory-pattern planning (one block per run, planned per input shape); default on. */
+  /** onnxruntime's memory-pattern planning (enableMemPattern); default on. */
   readonly memPattern?: boolean;
   /** MatMulNBits `accuracy_level` written at load with the fast outputs, on any provider; overrides `q4Compute`. */
   readonly matMulNBitsAccuracy?: AccuracyLevel;

@@ -4,9 +4,9 @@
 // fetched or not, so the reduction is kept to O(L·heads·T) work per step, next to the O(L·heads·T·D)
 // attention itself. Engine host, at model load; composed into the fast-outputs rewrite.
 import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
-import { int64Initializer, node, outputInfo } from './graphNodes';
+import { int64Initializer, node, outputInfo, renamedNode } from './graphNodes';
 import { GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
-import { WireWriter } from './protoWire';
+import { WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 
 /** The outputs the attention extension adds (fetch them only while the view is open). */
 export interface AttentionOutputs {
@@ -16,6 +16,13 @@ export interface AttentionOutputs {
   readonly mean: string;
   /** L: how many attention layers were found. */
   readonly layerCount: number;
+}
+
+/** What {@link planAttentionOutputs} adds to the graph, and its in-place edits (each layer's Softmax, renamed). */
+export interface AttentionOutputsPlan {
+  readonly outputs: AttentionOutputs;
+  readonly graph: FieldSpan;
+  readonly edits: readonly FieldEdit[];
 }
 
 const PREFIX = 'ouro_attn';
@@ -37,8 +44,13 @@ const isDefaultDomain = (n: ProducerNode) => n.domain === '' || n.domain === 'ai
  * the MatMul whose second input comes from `present.N.value` — and appends to `graph` the nodes reducing
  * its last row and the two outputs. Returns what it added, or why the graph does not fit (fused attention
  * ops, a layer without a recognisable Softmax); `graph` is left untouched then.
+ *
+ * Each layer's weights reach the rest of the layer through a Reshape that depends on the row taken from
+ * them (a no-op: all-zero dims keep the input's): onnxruntime orders nodes by a depth-first walk back from
+ * the outputs, which put every layer's row Slice after the last layer, so a prefill chunk held all L
+ * Softmax outputs at once (heads × n × T floats each: +620 MB at n = 256, T = 2,308 on SmolLM2-135M).
  */
-export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph: WireWriter): AttentionOutputs | { readonly reason: string } {
+export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph: WireWriter): AttentionOutputsPlan | { readonly reason: string } {
   const nodes = new Set(facts.producers.values());
   const fused = [...nodes].find((n) => FUSED.has(n.opType) && (n.domain === 'com.microsoft' || isDefaultDomain(n)));
   if (fused !== undefined) return { reason: `attention runs inside fused ${fused.domain || 'ai.onnx'}.${fused.opType} nodes, which do not expose their weights` };
@@ -75,7 +87,7 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
     return null;
   };
 
-  const perLayer = new Map<number, string>();
+  const perLayer = new Map<number, ProducerNode>();
   for (const n of nodes) {
     if (n.opType !== 'Softmax' || !isDefaultDomain(n)) continue;
     const axis = intAttribute(model, n, 'axis');
@@ -83,9 +95,12 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
     const layer = weightedLayer(n.outputs[0]);
     if (layer === null) continue;
     if (perLayer.has(layer)) return { reason: `layer ${layer} has more than one attention Softmax` };
-    perLayer.set(layer, n.outputs[0]);
+    if (facts.outputs.has(n.outputs[0])) return { reason: `layer ${layer}'s attention weights are a graph output` };
+    perLayer.set(layer, n);
   }
   for (let l = 0; l < layerCount; l++) if (!perLayer.has(l)) return { reason: `no attention Softmax found for layer ${l}` };
+  const softmaxGraph = perLayer.get(0)!.graph;
+  if ([...perLayer.values()].some((n) => n.graph.offset !== softmaxGraph.offset)) return { reason: 'the attention Softmax nodes lie in different graph fields' };
 
   const added = new WireWriter();
   const c = (name: string) => `${PREFIX}/${name}`;
@@ -93,6 +108,7 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('minus_two'), [-2]));
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('end'), [2 ** 62]));
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('layers_heads'), [0, -1]));
+  added.messageField(GRAPH_INITIALIZER, int64Initializer(c('zero'), [0]));
   const axesInput = facts.opset >= REDUCE_AXES_INPUT_OPSET;
   for (const axis of [0, 1]) if (axesInput) added.messageField(GRAPH_INITIALIZER, int64Initializer(c(`axis_${axis}`), [axis]));
   const reduceMean = (input: string, axis: number, output: string): WireWriter =>
@@ -104,11 +120,21 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
   // not, and on CPU each node costs a few microseconds of dispatch besides its (tiny) work. The engine runs
   // batch 1, so stacking the layers' [1, ..., 1, T] rows on axis 0 puts one layer per row.
   const rows: string[] = [];
+  const edits: FieldEdit[] = [];
   for (let l = 0; l < layerCount; l++) {
+    const softmax = perLayer.get(l)!;
+    const probs = softmax.outputs[0];
+    const computed = c(`layer_${l}/weights`);
     const last = c(`layer_${l}/last_row`);
-    added.messageField(GRAPH_NODE, node('Slice', [perLayer.get(l)!, c('minus_one'), c('end'), c('minus_two')], last));
+    edits.push({ span: softmax.node, replacement: new WireWriter().messageField(GRAPH_NODE, renamedNode(model, softmax.node, new Map([[probs, computed]]))).finish() });
+    added.messageField(GRAPH_NODE, node('Slice', [computed, c('minus_one'), c('end'), c('minus_two')], last));
+    // Shape(row) · 0: as many zeros as the weights have dims, known only once the row exists.
+    added.messageField(GRAPH_NODE, node('Shape', [last], c(`layer_${l}/row_dims`)));
+    added.messageField(GRAPH_NODE, node('Mul', [c(`layer_${l}/row_dims`), c('zero')], c(`layer_${l}/same_dims`)));
+    added.messageField(GRAPH_NODE, node('Reshape', [computed, c(`layer_${l}/same_dims`)], probs));
     rows.push(last);
   }
+  edits.sort((a, b) => a.span.offset - b.span.offset);
   // [L, heads..., 1, T] → [L, heads·T] → [L, heads, T] → mean over heads [L, T].
   added.messageField(GRAPH_NODE, node('Concat', rows, c('stacked'), [['axis', 0]]));
   added.messageField(GRAPH_NODE, node('Flatten', [c('stacked')], c('flat'), [['axis', 1]]));
@@ -125,5 +151,5 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
   added.messageField(GRAPH_OUTPUT, outputInfo(layers, FLOAT));
   added.messageField(GRAPH_OUTPUT, outputInfo(mean, FLOAT));
   graph.raw(added.finish());
-  return { layers, mean, layerCount };
+  return { outputs: { layers, mean, layerCount }, graph: softmaxGraph, edits };
 }

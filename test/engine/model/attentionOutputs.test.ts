@@ -1,6 +1,8 @@
 // Which graphs the attention view's rewrite extends (a Softmax over the last axis whose weights multiply a
 // layer's values) and the reasons it gives for the others, fused attention ops first; and the signed
 // int64 attribute encoding it relies on.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { describe, expect, test } from 'vitest';
@@ -8,6 +10,7 @@ import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
 import { fieldInt64, forEachField, WireWriter } from '../../../main/engine/model/protoWire';
 import { openSession } from '../../../main/engine/onnxSession';
 import { sharedModel } from './modelTestKit';
+import { ensureFixture, TINY } from '../../fixtures/llamaFixture';
 
 const { onnx } = onnxProto;
 
@@ -82,6 +85,39 @@ describe('the attention rewrite finds each layer’s softmax weights', () => {
       await session.release();
     }
   });
+});
+
+test('each layer’s row is taken before the next layer’s Softmax runs, so a chunk holds one layer’s weights at a time', async () => {
+  // Four layers: onnxruntime's depth-first order used to run the rows of layers 1..L-2 after the last Softmax.
+  const { dir } = await ensureFixture('attention-4-layers', { ...TINY, layers: 4, seed: 4 });
+  const profiles = mkdtempSync(join(tmpdir(), 'ouro-attn-'));
+  try {
+    const session = await openSession(join(dir, 'onnx', 'model.onnx'), { intraOpThreads: 1, tuning: { profileFilePrefix: join(profiles, 'p') } });
+    const n = 5;
+    const feeds = {
+      input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(3 + i)), dims: [1, n] },
+      attention_mask: { type: 'int64', data: new BigInt64Array(n).fill(1n), dims: [1, n] },
+      position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), dims: [1, n] },
+      ...Object.fromEntries(
+        session.inputs
+          .filter((i) => i.name.startsWith('past_key_values.'))
+          .map((i) => [i.name, { type: 'float32', data: new Float32Array(0), dims: [1, TINY.kvHeads, 0, TINY.headDim] }]),
+      ),
+    } as const;
+    await session.run(feeds, [session.fastOutputs!.attention!.layers]);
+    await session.release();
+    const events = JSON.parse(readFileSync(join(profiles, readdirSync(profiles)[0]), 'utf8')) as { cat: string; name: string; args?: { op_name?: string } }[];
+    const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+    const softmaxes = kernels.flatMap((e, i) => (e.args?.op_name === 'Softmax' ? [i] : []));
+    const rows = [0, 1, 2, 3].map((l) => kernels.findIndex((e) => e.name.startsWith(`ouro_attn/layer_${l}/last_row`)));
+    expect(softmaxes).toHaveLength(4);
+    for (let l = 0; l < 4; l++) {
+      expect(rows[l]).toBeGreaterThan(softmaxes[l]);
+      if (l < 3) expect(rows[l]).toBeLessThan(softmaxes[l + 1]);
+    }
+  } finally {
+    rmSync(profiles, { recursive: true, force: true });
+  }
 });
 
 test('int64 fields round-trip negative values as protobuf encodes them', () => {
