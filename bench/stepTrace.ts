@@ -1,7 +1,7 @@
 // Every decode step's time, not only percentiles, in the order the llama.cpp child runs them (bench/README
 // section 9): one token after load and 64 greedy steps, then a 512-token prompt and 32 steps, then the
-// context grown to 2048 and 32 steps. Per step: wall ms, session.run ms, the past length fed (the mirror's
-// or C) and whether onnxruntime saw that input shape for the first time in this process.
+// context grown to 2048 and 32 steps. Per step: wall ms, session.run ms and the past length fed (the
+// mirror's or C); with STEP_LINES set, one line per step, so `node --trace-gc --trace-opt` lines fall between.
 // `npx tsx bench/stepTrace.ts [fp32|int8|q4] [tuning JSON] [--no-warm-up]`; one JSON line per step phase.
 // Benchmark process only.
 import { loadModel } from '../main/engine/loadedModel';
@@ -21,34 +21,26 @@ const loadMs = performance.now() - t0;
 
 interface Run {
   readonly past: number;
-  readonly n: number;
   readonly ms: number;
-  readonly fresh: boolean;
 }
 const runs: Run[] = [];
-const seen = new Set<string>();
 const pastName = model.io.pastKeys[0];
 const session = withRun(model.session, async (feeds, fetches) => {
-  const past = feeds[pastName].dims[2];
-  const n = feeds[model.io.inputIds].dims[1];
-  const key = `${past}/${n}`;
   const t = performance.now();
   const out = await model.session.run(feeds, fetches);
-  runs.push({ past, n, ms: performance.now() - t, fresh: !seen.has(key) });
-  seen.add(key);
+  runs.push({ past: feeds[pastName].dims[2], ms: performance.now() - t });
   return out;
 });
 const { cache, runner } = makeRunner({ ...model, session }, { sink: 4, window: 2048, chunk: 256 });
 
 async function steps(phase: string, token: number, count: number): Promise<number> {
-  const rows: Array<{ ms: number; runMs: number; past: number; fresh: boolean }> = [];
+  const rows: Array<{ ms: number; runMs: number; past: number }> = [];
   let t = token;
   for (let i = 0; i < count; i++) {
     const s = performance.now();
     t = argmax((await runner.feed([t]))!);
     const run = runs[runs.length - 1];
-    rows.push({ ms: +(performance.now() - s).toFixed(2), runMs: +run.ms.toFixed(2), past: run.past, fresh: run.fresh });
-    // With --trace-gc, V8's lines fall between these.
+    rows.push({ ms: +(performance.now() - s).toFixed(2), runMs: +run.ms.toFixed(2), past: run.past });
     if (process.env.STEP_LINES) console.log(`step ${phase} ${i + 1} ${rows[i].ms} run ${rows[i].runMs} past ${run.past}`);
   }
   const ms = rows.map((r) => r.ms);
