@@ -1,19 +1,26 @@
 // Load-time graph extension for the attention view (DESIGN §3): outputs with the post-softmax attention
 // weights of a step's last query row, reduced in the graph to a mean over heads per layer [L, T] and a
 // mean over layers [T] (T = past length fed + n). onnxruntime runs every node whether its output is
-// fetched or not, so the reduction is kept to O(L·heads·T) work per step, next to the O(L·heads·T·D)
-// attention itself. Engine host, at model load; composed into the fast-outputs rewrite.
+// fetched or not (onnxruntime-node exposes no run option to prune by fetches), so the reduction sits in
+// the then-branch of an If on an added bool input: a run that does not fetch the attention takes the
+// else-branch (two empty tensors) and costs the view nothing. Engine host, at model load; composed into
+// the fast-outputs rewrite.
 import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
 import { int64Initializer, node, outputInfo } from './graphNodes';
-import { GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
+import { BOOL, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
 import { WireWriter } from './protoWire';
 
-/** The outputs the attention extension adds (fetch them only while the view is open). */
+/** What the attention extension adds to the model's interface. */
 export interface AttentionOutputs {
   /** float32 [L, T]: per layer (in layer order), the last query row's weights averaged over heads. */
   readonly layers: string;
   /** float32 [T]: the mean of `layers` over layers. */
   readonly mean: string;
+  /**
+   * bool scalar input: true, the run computes `layers` and `mean`; false (what a run that fetches neither
+   * feeds), they come out empty ([0, 0] and [0]) and no node of the reduction runs.
+   */
+  readonly on: string;
   /** L: how many attention layers were found. */
   readonly layerCount: number;
 }
@@ -93,6 +100,8 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('minus_two'), [-2]));
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('end'), [2 ** 62]));
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('layers_heads'), [0, -1]));
+  added.messageField(GRAPH_INITIALIZER, int64Initializer(c('empty_layers'), [0, 0]));
+  added.messageField(GRAPH_INITIALIZER, int64Initializer(c('empty_mean'), [0]));
   const axesInput = facts.opset >= REDUCE_AXES_INPUT_OPSET;
   for (const axis of [0, 1]) if (axesInput) added.messageField(GRAPH_INITIALIZER, int64Initializer(c(`axis_${axis}`), [axis]));
   const reduceMean = (input: string, axis: number, output: string): WireWriter =>
@@ -100,30 +109,43 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
       ? node('ReduceMean', [input, c(`axis_${axis}`)], output, [['keepdims', 0]])
       : node('ReduceMean', [input], output, [['axes', [axis]], ['keepdims', 0]]);
 
-  // One Slice per layer, then every layer at once: onnxruntime runs these nodes on every step, fetched or
-  // not, and on CPU each node costs a few microseconds of dispatch besides its (tiny) work. The engine runs
-  // batch 1, so stacking the layers' [1, ..., 1, T] rows on axis 0 puts one layer per row.
+  // The then-branch reads each layer's Softmax output from the outer graph. One Slice per layer, then every
+  // layer at once: on CPU each node costs a few microseconds of dispatch besides its (tiny) work. The
+  // engine runs batch 1, so stacking the layers' [1, ..., 1, T] rows on axis 0 puts one layer per row.
+  const on = new WireWriter().stringField(GRAPH_NAME, c('on'));
   const rows: string[] = [];
   for (let l = 0; l < layerCount; l++) {
     const last = c(`layer_${l}/last_row`);
-    added.messageField(GRAPH_NODE, node('Slice', [perLayer.get(l)!, c('minus_one'), c('end'), c('minus_two')], last));
+    on.messageField(GRAPH_NODE, node('Slice', [perLayer.get(l)!, c('minus_one'), c('end'), c('minus_two')], last));
     rows.push(last);
   }
   // [L, heads..., 1, T] → [L, heads·T] → [L, heads, T] → mean over heads [L, T].
-  added.messageField(GRAPH_NODE, node('Concat', rows, c('stacked'), [['axis', 0]]));
-  added.messageField(GRAPH_NODE, node('Flatten', [c('stacked')], c('flat'), [['axis', 1]]));
-  added.messageField(GRAPH_NODE, node('Shape', [rows[0]], c('row_shape')));
-  added.messageField(GRAPH_NODE, node('Gather', [c('row_shape'), c('minus_one')], c('keys')));
-  added.messageField(GRAPH_NODE, node('Concat', [c('layers_heads'), c('keys')], c('by_head_shape'), [['axis', 0]]));
-  added.messageField(GRAPH_NODE, node('Reshape', [c('flat'), c('by_head_shape')], c('by_head')));
-  added.messageField(GRAPH_NODE, reduceMean(c('by_head'), 1, c('layers_any')));
+  on.messageField(GRAPH_NODE, node('Concat', rows, c('stacked'), [['axis', 0]]));
+  on.messageField(GRAPH_NODE, node('Flatten', [c('stacked')], c('flat'), [['axis', 1]]));
+  on.messageField(GRAPH_NODE, node('Shape', [rows[0]], c('row_shape')));
+  on.messageField(GRAPH_NODE, node('Gather', [c('row_shape'), c('minus_one')], c('keys')));
+  on.messageField(GRAPH_NODE, node('Concat', [c('layers_heads'), c('keys')], c('by_head_shape'), [['axis', 0]]));
+  on.messageField(GRAPH_NODE, node('Reshape', [c('flat'), c('by_head_shape')], c('by_head')));
+  on.messageField(GRAPH_NODE, reduceMean(c('by_head'), 1, c('layers_any')));
+  // Cast to float32 whatever the attention's dtype (a no-op copy of L·T values for fp32 graphs).
+  on.messageField(GRAPH_NODE, node('Cast', [c('layers_any')], c('on/layers'), [['to', FLOAT]]));
+  on.messageField(GRAPH_NODE, reduceMean(c('on/layers'), 0, c('on/mean')));
+  on.messageField(GRAPH_OUTPUT, outputInfo(c('on/layers'), FLOAT));
+  on.messageField(GRAPH_OUTPUT, outputInfo(c('on/mean'), FLOAT));
+  // Closed: empty float tensors of the same ranks (ConstantOfShape's default value is a float32 0).
+  const off = new WireWriter().stringField(GRAPH_NAME, c('off'));
+  off.messageField(GRAPH_NODE, node('ConstantOfShape', [c('empty_layers')], c('off/layers')));
+  off.messageField(GRAPH_NODE, node('ConstantOfShape', [c('empty_mean')], c('off/mean')));
+  off.messageField(GRAPH_OUTPUT, outputInfo(c('off/layers'), FLOAT));
+  off.messageField(GRAPH_OUTPUT, outputInfo(c('off/mean'), FLOAT));
+
   const layers = `${PREFIX}.layers`;
   const mean = `${PREFIX}.mean`;
-  // Cast to float32 whatever the attention's dtype (a no-op copy of L·T values for fp32 graphs).
-  added.messageField(GRAPH_NODE, node('Cast', [c('layers_any')], layers, [['to', FLOAT]]));
-  added.messageField(GRAPH_NODE, reduceMean(layers, 0, mean));
+  const onInput = `${PREFIX}.on`;
+  added.messageField(GRAPH_INPUT, outputInfo(onInput, BOOL));
+  added.messageField(GRAPH_NODE, node('If', [onInput], [layers, mean], [['then_branch', on], ['else_branch', off]]));
   added.messageField(GRAPH_OUTPUT, outputInfo(layers, FLOAT));
   added.messageField(GRAPH_OUTPUT, outputInfo(mean, FLOAT));
   graph.raw(added.finish());
-  return { layers, mean, layerCount };
+  return { layers, mean, on: onInput, layerCount };
 }

@@ -1,15 +1,19 @@
 // Which graphs the attention view's rewrite extends (a Softmax over the last axis whose weights multiply a
-// layer's values) and the reasons it gives for the others, fused attention ops first; and the signed
-// int64 attribute encoding it relies on.
+// layer's values) and the reasons it gives for the others, fused attention ops first; that a run which
+// does not fetch the attention runs none of its reduction; and the signed int64 attribute encoding it
+// relies on.
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
 import { fieldInt64, forEachField, WireWriter } from '../../../main/engine/model/protoWire';
 import { openSession } from '../../../main/engine/onnxSession';
-import { sharedModel } from './modelTestKit';
+import { ensureFixture } from '../../fixtures/llamaFixture';
+import { cleanupTemp, kernelsRun, sharedModel, stepFeeds } from './modelTestKit';
 
 const { onnx } = onnxProto;
+
+afterAll(cleanupTemp);
 
 interface AttnGraph {
   readonly softmaxAxis?: number | null;
@@ -82,6 +86,24 @@ describe('the attention rewrite finds each layer’s softmax weights', () => {
       await session.release();
     }
   });
+});
+
+test('the reduction runs only in a run that fetches the attention: the profile shows its per-layer Slices there alone', async () => {
+  const model = join((await ensureFixture('tiny')).dir, 'onnx', 'model.onnx');
+  let rows = 0;
+  const nodesRun = (open: boolean): Promise<string[]> =>
+    kernelsRun(model, async (session) => {
+      const fast = session.fastOutputs!;
+      const out = await session.run(stepFeeds(session, 6, 1), [fast.lastLogits, ...(open ? [fast.attention!.mean] : [])]);
+      if (open) rows = out[fast.attention!.mean].dims[0];
+    });
+  const reduction = (names: string[]) => names.filter((name) => /ouro_attn\/layer_\d+\/last_row/.test(name)).length;
+  const closed = await nodesRun(false);
+  expect(closed.length).toBeGreaterThan(0);
+  expect(reduction(closed)).toBe(0);
+  // The tiny fixture's two layers, over the 6 past rows and the step's token.
+  expect(reduction(await nodesRun(true))).toBe(2);
+  expect(rows).toBe(7);
 });
 
 test('int64 fields round-trip negative values as protobuf encodes them', () => {
