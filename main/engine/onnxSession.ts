@@ -130,6 +130,8 @@ export interface SessionOptions {
 export interface SessionTuning {
   readonly config?: Readonly<Record<string, string>>;
   readonly memArena?: boolean;
+  /** onnxruntime's memory-pattern planning (enableMemPattern); default on. */
+  readonly memPattern?: boolean;
   /** MatMulNBits `accuracy_level` written at load with the fast outputs, on any provider; overrides `q4Compute`. */
   readonly matMulNBitsAccuracy?: AccuracyLevel;
   /**
@@ -411,6 +413,7 @@ function sessionOptions(modelPath: string, provider: ProviderName, intraOpThread
   };
   if (intraOpThreads !== undefined) options.intraOpNumThreads = intraOpThreads;
   if (tuning.memArena !== undefined) options.enableCpuMemArena = tuning.memArena;
+  if (tuning.memPattern !== undefined) options.enableMemPattern = tuning.memPattern;
   if (tuning.profileFilePrefix !== undefined) {
     options.enableProfiling = true;
     options.profileFilePrefix = tuning.profileFilePrefix;

@@ -1,14 +1,16 @@
 // Which graphs the attention view's rewrite extends (a Softmax over the last axis whose weights multiply a
-// layer's values) and the reasons it gives for the others, fused attention ops first; that a run which
-// does not fetch the attention runs none of its reduction; and the signed int64 attribute encoding it
-// relies on.
+// layer's values) and the reasons it gives for the others, fused attention ops first; that each layer's row
+// is taken right after its Softmax and the reduction runs only in a run that fetches the attention; and the
+// signed int64 attribute encoding it relies on.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, describe, expect, test } from 'vitest';
 import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
 import { fieldInt64, forEachField, WireWriter } from '../../../main/engine/model/protoWire';
 import { openSession } from '../../../main/engine/onnxSession';
-import { ensureFixture } from '../../fixtures/llamaFixture';
+import { ensureFixture, TINY } from '../../fixtures/llamaFixture';
 import { cleanupTemp, kernelsRun, sharedModel, stepFeeds } from './modelTestKit';
 
 const { onnx } = onnxProto;
@@ -88,7 +90,40 @@ describe('the attention rewrite finds each layer’s softmax weights', () => {
   });
 });
 
-test('the reduction runs only in a run that fetches the attention: the profile shows its per-layer Slices there alone', async () => {
+test('each layer’s row is taken before the next layer’s Softmax runs, so a chunk holds one layer’s weights at a time', async () => {
+  // Four layers: onnxruntime's depth-first order used to run the rows of layers 1..L-2 after the last Softmax.
+  const { dir } = await ensureFixture('attention-4-layers', { ...TINY, layers: 4, seed: 4 });
+  const profiles = mkdtempSync(join(tmpdir(), 'ouro-attn-'));
+  try {
+    const session = await openSession(join(dir, 'onnx', 'model.onnx'), { intraOpThreads: 1, tuning: { profileFilePrefix: join(profiles, 'p') } });
+    const n = 5;
+    const feeds = {
+      input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(3 + i)), dims: [1, n] },
+      attention_mask: { type: 'int64', data: new BigInt64Array(n).fill(1n), dims: [1, n] },
+      position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)), dims: [1, n] },
+      ...Object.fromEntries(
+        session.inputs
+          .filter((i) => i.name.startsWith('past_key_values.'))
+          .map((i) => [i.name, { type: 'float32', data: new Float32Array(0), dims: [1, TINY.kvHeads, 0, TINY.headDim] }]),
+      ),
+    } as const;
+    await session.run(feeds, [session.fastOutputs!.attention!.layers]);
+    await session.release();
+    const events = JSON.parse(readFileSync(join(profiles, readdirSync(profiles)[0]), 'utf8')) as { cat: string; name: string; args?: { op_name?: string } }[];
+    const kernels = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+    const softmaxes = kernels.flatMap((e, i) => (e.args?.op_name === 'Softmax' ? [i] : []));
+    const rows = [0, 1, 2, 3].map((l) => kernels.findIndex((e) => e.name.startsWith(`ouro_attn/layer_${l}/last_row`)));
+    expect(softmaxes).toHaveLength(4);
+    for (let l = 0; l < 4; l++) {
+      expect(rows[l]).toBeGreaterThan(softmaxes[l]);
+      if (l < 3) expect(rows[l]).toBeLessThan(softmaxes[l + 1]);
+    }
+  } finally {
+    rmSync(profiles, { recursive: true, force: true });
+  }
+});
+
+test('the reduction runs only in a run that fetches the attention: the profile shows its nodes there alone', async () => {
   const model = join((await ensureFixture('tiny')).dir, 'onnx', 'model.onnx');
   let rows = 0;
   const nodesRun = (open: boolean): Promise<string[]> =>
@@ -97,12 +132,14 @@ test('the reduction runs only in a run that fetches the attention: the profile s
       const out = await session.run(stepFeeds(session, 6, 1), [fast.lastLogits, ...(open ? [fast.attention!.mean] : [])]);
       if (open) rows = out[fast.attention!.mean].dims[0];
     });
-  const reduction = (names: string[]) => names.filter((name) => /ouro_attn\/layer_\d+\/last_row/.test(name)).length;
+  // The then-branch's nodes (the rows' Slices run on every step, right after each Softmax).
+  const reduction = (names: string[]) => names.filter((name) => /^ouro_attn\/(?:stacked|flat|row_shape|keys|by_head|layers_any|on\/)/.test(name)).length;
   const closed = await nodesRun(false);
   expect(closed.length).toBeGreaterThan(0);
   expect(reduction(closed)).toBe(0);
-  // The tiny fixture's two layers, over the 6 past rows and the step's token.
-  expect(reduction(await nodesRun(true))).toBe(2);
+  // Concat, Flatten, Shape, Gather, Concat, Reshape, ReduceMean, Cast, ReduceMean.
+  expect(reduction(await nodesRun(true))).toBe(9);
+  // Over the 6 past rows and the step's token.
   expect(rows).toBe(7);
 });
 
