@@ -227,7 +227,7 @@ export class Runner {
 
   /**
    * Whether each forward pass also fetches the attention outputs (the attention view is open). Closed, the
-   * step fetches nothing more; the graph still computes the small reduction (DESIGN §3, bench overhead).
+   * step fetches nothing more and the graph skips the reduction (an If on the session's added input).
    */
   get attention(): boolean {
     return this.attentionOn;
