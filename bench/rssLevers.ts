@@ -13,7 +13,7 @@ const VARIANTS: Readonly<Record<string, readonly string[]>> = {
   'shrink past 512': ['--full-past', '512'],
   'chunk 128': ['--chunk', '128'],
   'chunk 64': ['--chunk', '64'],
-  'no mem pattern': ['--pattern', '0'],
+  'mem pattern on': ['--pattern', '1'],
   'no CPU arena': ['--arena', '0'],
   'no attention view outputs': ['--attn', '0'],
   'attention as exported (no split)': ['--split', '0'],
@@ -22,7 +22,7 @@ const VARIANTS: Readonly<Record<string, readonly string[]>> = {
 
 const formats = (process.argv[2] ?? 'fp32,q4').split(',');
 const rounds = Number(process.argv[3] ?? 2);
-const names = process.argv[4]?.split(',') ?? ['shipped', 'whole chunks (no shrink)', 'no mem pattern'];
+const names = process.argv[4]?.split(',') ?? ['shipped', 'whole chunks (no shrink)', 'mem pattern on'];
 for (const name of names) if (!(name in VARIANTS)) throw new Error(`unknown variant ${name}; one of ${Object.keys(VARIANTS).join(', ')}`);
 const probe = fileURLToPath(new URL('./rssProbe.ts', import.meta.url));
 
