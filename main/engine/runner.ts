@@ -75,7 +75,7 @@ export interface StepAttention {
  * 1,024: a W=2048 stream's whole compacted past (compactPast), so a prompt's chunks stay whole until the
  * ring is half full. onnxruntime's CPU arena keeps the largest chunk's attention working memory (several
  * heads × n × (past + n) float buffers per layer) for the session's life: 256-token chunks over all 2,052
- * slots of SmolLM2-135M at W=2048 grew it by ~150 MB more than chunks cut to this size (bench README §10).
+ * slots of SmolLM2-135M at W=2048 raised the peak RSS 30–50 MiB over chunks cut to this size (bench README §10).
  */
 export const FULL_CHUNK_PAST = 1024;
 
