@@ -4,7 +4,6 @@
 // `npx tsx bench/rssProbe.ts --format fp32 --chunk 256 --arena 1 --pattern 1 --split 1 --compact 1`;
 // bench/rssLevers.ts alternates variants of it in fresh processes (bench/README section 10).
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
 import { loadModel } from '../main/engine/loadedModel';
 import type { WeightFormat } from '../test/fixtures/fixtureQuant';
 import { byteTokenIds } from '../test/fixtures/fixturePrng';
