@@ -12,6 +12,7 @@ export interface Section {
 export const SECTIONS: readonly Section[] = [
   { name: 'latency', item: 1, summary: 'decode latency vs position, p50/p95 per bucket (fixture, S=4, W=1024 and 2048)', load: () => import('./decodeLatency') },
   { name: 'overhead', item: 2, summary: 'our decode step vs a bare session.run loop with identical feeds', load: () => import('./overhead') },
+  { name: 'attention', item: 18, summary: 'the attention view’s cost: closed vs the graph without it, open (app, CLI) vs closed, step by step', load: () => import('./attentionCost') },
   { name: 'tjs', item: 3, summary: 'transformers.js generate() vs Ouro at 512/1K/2K context; transformers.js past max positions', load: () => import('./transformersJs') },
   { name: 'reprefill', item: 4, summary: 'per-turn latency after overflow: ring vs truncate-and-re-prefill', load: () => import('./reprefill') },
   { name: 'memory', item: 5, summary: 'RSS and KV bytes over a long generation (stories260K)', load: () => import('./memory') },

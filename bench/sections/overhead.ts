@@ -1,11 +1,7 @@
 // Item 2: our decode step against a bare session.run loop with identical feeds (same past buffers, mask,
 // positions), round-robin in small blocks so drift hits every variant alike. Also splits our step into
-// session.run and the rest, and counts GC pauses per variant. The attention view's cost: closed (its
-// in-graph reduction runs unfetched) against the graph without it, and open as the app's panel takes it
-// on all layers (the mean fetched, laid out and framed at most every ATTENTION_FRAME_MS) and as the CLI
-// takes it (every layer's row, every step).
+// session.run and the rest, and counts GC pauses per variant. (The attention view's cost: attentionCost.)
 import { PerformanceObserver } from 'node:perf_hooks';
-import { ATTENTION_FRAME_MS, attentionFrame } from '../../common/attentionView';
 import { loadModel } from '../../main/engine/loadedModel';
 import { param, type BenchContext, type SectionResult } from '../lib/benchContext';
 import { ensureBenchFixture } from '../lib/benchFixture';
@@ -19,23 +15,13 @@ type Variant =
   | 'bare (logits + all presents)'
   | 'bare (fast outputs)'
   | 'Ouro runner'
-  | 'Ouro runner, whole presents (before)'
-  | 'Ouro runner, graph without attention outputs'
-  | 'Ouro runner, attention view open'
-  | 'Ouro runner, attention every step (CLI)';
-
-const CLOSED = 'Ouro runner, graph without attention outputs';
-const OPEN = 'Ouro runner, attention view open';
-const EVERY_STEP = 'Ouro runner, attention every step (CLI)';
+  | 'Ouro runner, whole presents (before)';
 
 export async function run(ctx: BenchContext): Promise<SectionResult> {
   const rounds = param(ctx, 'overhead.rounds', 30, 8);
   const blockSteps = param(ctx, 'overhead.block', 10, 8);
   const windows = ctx.quick ? [2048] : [1024, 2048];
   const model = await loadModel(ensureBenchFixture(), { threads: ctx.threads });
-  // The attention view's closed cost is what its in-graph reduction adds to a step that does not fetch it:
-  // the same model opened without those nodes is the baseline.
-  const withoutAttention = await loadModel(ensureBenchFixture(), { threads: ctx.threads, attentionOutputs: false });
   const gcMs: Record<string, number> = {};
   let current = '';
   const gcObserver = new PerformanceObserver((list) => {
@@ -49,24 +35,13 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     const timed = timedSession(model.session);
     const fast = makeRunner(model, spec, { session: timed.session });
     const before = makeRunner(model, spec, { fastOutputs: false });
-    const closed = makeRunner(withoutAttention, spec);
-    const open = makeRunner(model, spec);
-    // As the app's panel opens it on "All layers": the mean alone, at most every ATTENTION_FRAME_MS.
-    open.runner.attention = true;
-    open.runner.attentionEveryMs = ATTENTION_FRAME_MS;
-    open.runner.attentionLayers = false;
-    const everyStep = makeRunner(model, spec);
-    everyStep.runner.attention = true;
     // Fill every ring past wrap-around so every step is the steady state.
     const history = byteTokenIds(spec.sink + window + 64);
-    for (const r of [fast, before, closed, open, everyStep]) await r.runner.feed(history);
+    for (const r of [fast, before]) await r.runner.feed(history);
     const bare = new BareLoop(model, fast.cache);
     const fetch = bare.fetchSets();
     let nextFast = 5;
     let nextBefore = 5;
-    let nextClosed = 5;
-    let nextOpen = 5;
-    let nextEvery = 5;
     const variants: Record<Variant, () => Promise<number>> = {
       'bare (logits)': () => bare.step(fetch.logits),
       'bare (logits + all presents)': () => bare.step(fetch.all),
@@ -79,26 +54,6 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
       'Ouro runner, whole presents (before)': async () => {
         const t = performance.now();
         nextBefore = argmax((await before.runner.feed([nextBefore]))!);
-        return performance.now() - t;
-      },
-      [CLOSED]: async () => {
-        const t = performance.now();
-        nextClosed = argmax((await closed.runner.feed([nextClosed]))!);
-        return performance.now() - t;
-      },
-      // What the engine host does per step while the panel shows attention: on a step due for a frame,
-      // fetch, lay out by slot and frame; on the others nothing.
-      [OPEN]: async () => {
-        const t = performance.now();
-        nextOpen = argmax((await open.runner.feed([nextOpen]))!);
-        const attention = open.runner.lastSlotAttention;
-        if (attention) attentionFrame(attention, null, open.cache.sink, open.cache.slotPos);
-        return performance.now() - t;
-      },
-      [EVERY_STEP]: async () => {
-        const t = performance.now();
-        nextEvery = argmax((await everyStep.runner.feed([nextEvery]))!);
-        attentionFrame(everyStep.runner.lastSlotAttention!, null, everyStep.cache.sink, everyStep.cache.slotPos);
         return performance.now() - t;
       },
     };
@@ -146,7 +101,6 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   }
   gcObserver.disconnect();
   await model.release();
-  await withoutAttention.release();
   const micro = cacheMicro(2048);
   const microTable = mdTable(
     ['beginStep µs', 'commitStep µs', 'commitStep + journal µs', 'argmax µs', 'rebase step ms', 'same rotations with per-row cos/sin ms'],
@@ -170,13 +124,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     targets: results.flatMap((res) => {
       const row = (name: Variant) => res.rows.find((r) => r.variant === name)!;
       const ours = row('Ouro runner');
-      const closedCost = round(row(CLOSED).mean / ours.mean, 3);
-      const openCost = round(ours.mean / row(OPEN).mean, 3);
-      return [
-        { name: `Ouro tok/s ÷ bare tok/s (p50), W=${res.window}`, value: ours.ratioToBare, target: '≥ 0.95', met: ours.ratioToBare >= 0.95 },
-        { name: `attention view closed: tok/s ÷ graph without its outputs (mean), W=${res.window}`, value: closedCost, target: '≥ 0.99', met: closedCost >= 0.99 },
-        { name: `attention view open: tok/s ÷ closed (mean), W=${res.window}`, value: openCost, target: '≥ 0.95', met: openCost >= 0.95 },
-      ];
+      return [{ name: `Ouro tok/s ÷ bare tok/s (p50), W=${res.window}`, value: ours.ratioToBare, target: '≥ 0.95', met: ours.ratioToBare >= 0.95 }];
     }),
   };
 }

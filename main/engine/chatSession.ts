@@ -5,7 +5,7 @@ import type { ChatMessage, DoneReason } from '../../common/chat';
 import { PinError, SinkRingCache } from './cache/sinkRingCache';
 import type { CacheDelta } from '../../common/cacheView';
 import type { CacheSettings, GenerateOptions, Prompt, TokenEvent } from './chatTypes';
-import { openStream, type LoadedModel } from './loadedModel';
+import { defaultWindow, MIN_AUTO_SINK, openStream, type LoadedModel } from './loadedModel';
 import { Runner, type CancelFlag } from './runner';
 import type { SlotAttention } from '../../common/attentionView';
 import { Sampler } from './sampling/sampler';
@@ -61,7 +61,6 @@ interface Held {
 }
 
 export const DEFAULT_CHUNK_SIZE = 256;
-const MIN_AUTO_SINK = 4;
 
 /**
  * The conversation state the engine keeps between turns: the cache, the fed token history and the
@@ -132,6 +131,16 @@ export class ChatSession {
   /** Frees the device memory a cache kept on the GPU holds (nothing to free for a host cache). */
   dispose(): void {
     this.runner?.dispose();
+  }
+
+  /**
+   * Runs one throwaway step at each past length this conversation's decode steps can feed that the session
+   * has not run yet (Runner.warmDecodeShapes; the load warmed a default stream's); returns how many ran.
+   * The engine host calls it right after a reply's done event: an auto sink (the system prompt's length)
+   * gives the stream another C than the load's.
+   */
+  async warmDecodeShapes(): Promise<number> {
+    return (await this.runner?.warmDecodeShapes()) ?? 0;
   }
 
   /** The cache, created on the first turn (the auto sink size depends on the system prompt). */
@@ -524,7 +533,7 @@ export class ChatSession {
     if (this.cache) return;
     const { config } = this.model;
     const sink = this.settings.sink === 'auto' ? this.autoSink(prompt) : this.settings.sink;
-    const window = this.settings.window ?? Math.min(2048, Math.floor(config.maxPos / 2) - sink);
+    const window = this.settings.window ?? defaultWindow(config.maxPos, sink);
     if (!(window >= 1)) {
       throw new Error(
         `sink size ${sink} leaves no room for a window under this model's ${config.maxPos} positions; use a smaller sink`,

@@ -8,6 +8,15 @@ import type { SinkRingCache } from './cache/sinkRingCache';
 /** Mirror lengths are multiples of this: few distinct shapes, little attention over masked slots. */
 const STEP = 128;
 
+/**
+ * The mirror lengths a stream of `sink + window` slots feeds, shortest first: multiples of 128 up to half
+ * its slots (none for streams under 256 slots). Each is one input shape to onnxruntime (Runner.warmDecodeShapes).
+ */
+export function mirrorLengths(slots: number): number[] {
+  const limit = Math.floor((slots >> 1) / STEP) * STEP;
+  return Array.from({ length: limit / STEP }, (_, i) => (i + 1) * STEP);
+}
+
 /** Past inputs of one step fed from the mirror: per layer `[kvHeads, length, headDim]` and a mask of length + n. */
 export interface CompactStep {
   readonly length: number;
@@ -42,7 +51,7 @@ export class CompactPast {
   ) {
     // Half the sinks and ring, in whole steps; 0 (only an empty cache is compacted) for caches under 2
     // steps. Pin slots lie past the ring, so a cache holding pins is never compacted.
-    this.limit = Math.floor(((cache.sink + cache.window) >> 1) / STEP) * STEP;
+    this.limit = mirrorLengths(cache.sink + cache.window).at(-1) ?? 0;
     this.empty = cache.keys.map(() => allocKv(cache.kvDtype, 0));
     // With the stream rather than in its second step: allocating and first touching ~46 MB (W=2048 on
     // SmolLM2-135M's shapes) made that step 30–100 ms slower in every new conversation.
@@ -78,7 +87,8 @@ export class CompactPast {
     this.copySlots(Math.max(cache.sink, this.synced), held);
     this.synced = held;
     const mask = this.mask!;
-    for (let j = 0; j < held; j++) mask[j] = stepMask[j];
+    // A block copy: an element loop over a BigInt64Array boxes a BigInt per slot until V8 optimizes it.
+    mask.set(stepMask.subarray(0, held));
     mask.fill(0n, held, length);
     mask.fill(1n, length, length + n);
     const used = cache.geometry.kvHeads * length * cache.geometry.headDim;
@@ -97,17 +107,23 @@ export class CompactPast {
   }
 
   /**
-   * Copies the slots the step just committed into the mirror, growing it to fit them first: a prompt's
-   * chunks are mirrored as the prefill goes, so the first decode steps after it neither copy the prompt's
-   * last chunk nor move the mirror.
+   * Copies the slots the step just committed into the mirror, growing it to fit them first (and, with
+   * `room`, the row of a decode step after them): a prompt's chunks are mirrored as the prefill goes and its
+   * last chunk leaves room, so the first decode step after it neither copies the prompt's last chunk nor
+   * moves the mirror (moving 512 rows per head was ~15 MB of memmove in that step).
    */
-  commit(): void {
+  commit(room: boolean): void {
     const held = this.held();
-    if (this.length === 0 || held > this.limit) return;
-    const fits = Math.ceil(held / STEP) * STEP;
+    if (this.mask === null || held > this.limit) return;
+    const fits = Math.min(this.limit, Math.ceil((held + (room ? 1 : 0)) / STEP) * STEP);
     if (fits > this.length) this.relayout(fits);
     this.copySlots(Math.max(this.cache.sink, this.synced), held);
     this.synced = held;
+  }
+
+  /** Slots the mirror spans now (0 before its first use and once released). */
+  get mirrored(): number {
+    return this.length;
   }
 
   /** Drops the mirror (the cache has outgrown it). */

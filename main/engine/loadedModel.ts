@@ -29,7 +29,7 @@ export interface LoadOptions {
   readonly q4Compute?: Q4Compute;
   /** The device-cache path on a host provider too (tests of that path on any machine); see onnxSession. */
   readonly deviceCacheOnHost?: boolean;
-  /** Default true: run a new conversation's first two steps once before the model is ready ({@link warmUp}). */
+  /** Default true: run a new conversation's first steps and decode shapes once before the model is ready ({@link warmUp}). */
   readonly warmUp?: boolean;
 }
 
@@ -131,27 +131,37 @@ export function openStream(
 }
 
 
-/** Sink and window of the warm-up stream: the smallest whose compacted past reaches one mirror step (128 slots). */
-const WARM_UP_STREAM = { sink: 4, window: 256, maxChunk: 1, journalTokens: 0 } as const;
+/** The ring a stream gets when the settings leave its window out: min(2048, ⌊maxPos/2⌋ − S) slots. */
+export function defaultWindow(maxPos: number, sink: number): number {
+  return Math.min(2048, Math.floor(maxPos / 2) - sink);
+}
+
+/** The sink a chat stream gets at least (its 'auto' sink without a system prompt, a raw prompt's). */
+export const MIN_AUTO_SINK = 4;
 
 /**
- * Feeds two tokens through a throwaway stream: the shapes a new conversation's first decode steps have
- * (an empty past, then a compacted past of 128 slots) and the runner's own code. onnxruntime's first run
- * at a shape costs ~30–40 ms more than the next ones (its arena grows, its kernels set up), and the runner's
- * first pass runs unoptimized JavaScript; without this the first tokens after a load paid both.
+ * Runs, through a throwaway stream of the default geometry (S = 4, the default window), a new
+ * conversation's first two steps (an empty past, then a compacted past of 128 slots: the runner's own code
+ * too), then one step at each other past length its decode steps can feed (Runner.warmDecodeShapes: the
+ * mirror's lengths and all C slots). onnxruntime's first run at a shape costs 10–25 ms more CPU than the
+ * next ones, and the runner's first pass runs unoptimized JavaScript; without this the first tokens after
+ * a load paid both, and later the first decode step after each prompt that reached a new mirror length.
+ * The stream's buffers are allocated but barely touched (two rows), so they add little to RSS.
  */
 async function warmUp(model: LoadedModel): Promise<void> {
   let runner: Runner;
   try {
-    ({ runner } = openStream(model, { ...WARM_UP_STREAM, positions: model.positionsFor('cache') }));
+    const window = defaultWindow(model.config.maxPos, MIN_AUTO_SINK);
+    ({ runner } = openStream(model, { sink: MIN_AUTO_SINK, window, maxChunk: 1, journalTokens: 0, positions: model.positionsFor('cache') }));
   } catch (e) {
-    // Models with fewer positions than the warm-up stream (tiny test models) start fast anyway.
+    // Models with too few positions for a stream (tiny test models) start fast anyway.
     if (e instanceof CacheConfigError) return;
     throw e;
   }
   try {
     const first = await runner.feed([model.eosTokenIds.values().next().value ?? 0]);
     if (first !== null) await runner.feed([0]);
+    await runner.warmDecodeShapes();
   } finally {
     // A cache kept on the GPU holds device memory until freed.
     runner.dispose();

@@ -276,8 +276,8 @@ class OrtDeviceTensor implements DeviceTensor {
   }
 }
 
-const WHOLE = new ort.Tensor('bool', Uint8Array.of(1), []);
-const ROWS_ONLY = new ort.Tensor('bool', Uint8Array.of(0), []);
+const TRUE = new ort.Tensor('bool', Uint8Array.of(1), []);
+const FALSE = new ort.Tensor('bool', Uint8Array.of(0), []);
 
 class OrtDecoderSession implements DecoderSession {
   readonly inputs: readonly ValueInfo[];
@@ -289,6 +289,8 @@ class OrtDecoderSession implements DecoderSession {
   private readonly downloaders = new Map<string, Promise<ort.InferenceSession>>();
   /** A split graph's presents (whole only in a run that fetches one of them: model/splitAttention). */
   private readonly splitPresents: ReadonlySet<string>;
+  /** The attention view's outputs (computed only in a run that fetches one of them: model/attentionOutputs). */
+  private readonly attentionOutputs: ReadonlySet<string>;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -308,7 +310,9 @@ class OrtDecoderSession implements DecoderSession {
     // The added inputs and outputs are the engine's, not the model's: the model's interface stays as exported.
     const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin, deviceCache.pinCos, deviceCache.pinSin] : []);
     if (fastOutputs?.split) addedIn.add(fastOutputs.split.wholePresents);
+    if (fastOutputs?.attention) addedIn.add(fastOutputs.attention.on);
     this.splitPresents = new Set(fastOutputs?.split?.presents ?? []);
+    this.attentionOutputs = new Set(fastOutputs?.attention ? [fastOutputs.attention.layers, fastOutputs.attention.mean] : []);
     this.inputs = valueInfos(session.inputMetadata).filter((i) => !addedIn.has(i.name));
     const added = new Set([...(fastOutputs?.added ?? []), ...(deviceCache?.added ?? [])]);
     this.outputs = valueInfos(session.outputMetadata).filter((o) => !added.has(o.name));
@@ -339,7 +343,10 @@ class OrtDecoderSession implements DecoderSession {
     // A session with outputs on the device fetches every output, every run (see deviceLocations).
     const all = this.outputsBound ? [...this.session.outputNames] : [...fetches, ...deviceFetches];
     const split = this.fastOutputs?.split;
-    if (split) ortFeeds[split.wholePresents] = all.some((name) => this.splitPresents.has(name)) ? WHOLE : ROWS_ONLY;
+    if (split) ortFeeds[split.wholePresents] = all.some((name) => this.splitPresents.has(name)) ? TRUE : FALSE;
+    // What the caller asked for, not `all`: a bound session fetches the attention outputs empty then.
+    const attention = this.fastOutputs?.attention;
+    if (attention) ortFeeds[attention.on] = fetches.some((name) => this.attentionOutputs.has(name)) ? TRUE : FALSE;
     const result = await this.runOrt(this.session, ortFeeds, all);
     const device: Record<string, DeviceTensor> = {};
     for (const name of deviceFetches) {

@@ -2,16 +2,25 @@
 // the last position. Runs in the engine host thread (session.run blocks it).
 import type { SlotAttention } from '../../common/attentionView';
 import type { CacheDelta } from '../../common/cacheView';
-import type { KvArray } from './cache/kvStorage';
+import { allocKv, type KvArray } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
 import { halvesToFloats } from './half';
-import { CompactPast, type CompactStep } from './compactPast';
+import { CompactPast, mirrorLengths, type CompactStep } from './compactPast';
 import { DeviceSteps } from './deviceSteps';
 import type { ModelIO } from './modelFolder';
 import type { AttentionOutputs } from './model/attentionOutputs';
 import type { DecoderSession, DeviceTensor, TensorData } from './onnxSession';
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Past lengths each session has run a one-token step at (any runner over it): see Runner.warmDecodeShapes. */
+const decodePasts = new WeakMap<DecoderSession, Set<number>>();
+
+function decodePastsRun(session: DecoderSession): Set<number> {
+  let run = decodePasts.get(session);
+  if (run === undefined) decodePasts.set(session, (run = new Set()));
+  return run;
+}
 
 /** A cancellation flag the runner checks before every forward pass (once per token while decoding). */
 export interface CancelFlag {
@@ -195,6 +204,41 @@ export class Runner {
     this.device?.dispose();
   }
 
+  /**
+   * Runs one throwaway one-token step at each past length this stream's decode steps can feed (the
+   * mirror's lengths, then all C slots) that the session has not run a one-token step at yet, longest
+   * first; returns how many ran. onnxruntime's first run at a new input shape costs 10–25 ms of CPU more
+   * than the next ones (not its memory patterns nor its arena: with either off the cost stays; bench/README
+   * section 20), so without this the first decode step after a prompt and the steps where the mirror grows
+   * were a reply's slow ones. Reads and writes nothing of the cache. Host-cache steps only.
+   */
+  async warmDecodeShapes(): Promise<number> {
+    if (this.device !== null) return 0;
+    const { cache, io } = this;
+    const run = decodePastsRun(this.session);
+    const mirror = this.compact ? mirrorLengths(cache.sink + cache.window).reverse() : [];
+    const lengths = [cache.capacity, ...mirror].filter((t) => !run.has(t));
+    if (lengths.length === 0) return 0;
+    const { kvHeads, headDim } = cache.geometry;
+    // One zero past shared by every layer's inputs: the outputs are thrown away.
+    const zeros = allocKv(io.kvDtype, kvHeads * Math.max(...lengths) * headDim);
+    const feeds: Record<string, TensorData> = {};
+    for (const extra of io.extraInputs) feeds[extra.name] = extra.value;
+    feeds[io.inputIds] = { type: 'int64', data: new BigInt64Array(1), dims: [1, 1] };
+    feeds[io.positionIds] = { type: 'int64', data: new BigInt64Array(1), dims: [1, 1] };
+    for (const t of lengths) {
+      const past = { type: io.kvDtype, data: zeros.subarray(0, kvHeads * t * headDim), dims: [1, kvHeads, t, headDim] };
+      for (let l = 0; l < io.pastKeys.length; l++) feeds[io.pastKeys[l]] = feeds[io.pastValues[l]] = past;
+      // Only the step's own token is attended to.
+      const mask = new BigInt64Array(t + 1);
+      mask[t] = 1n;
+      feeds[io.attentionMask] = { type: 'int64', data: mask, dims: [1, t + 1] };
+      await this.session.run(feeds, this.fetches);
+      run.add(t);
+    }
+    return lengths.length;
+  }
+
   /** Whether steps fetch only the new rows and the last logits (the session's fast outputs). */
   get fetchesNewRowsOnly(): boolean {
     return this.newRowsOnly;
@@ -209,7 +253,7 @@ export class Runner {
 
   /**
    * Whether each forward pass also fetches the attention outputs (the attention view is open). Closed, the
-   * step fetches nothing more; the graph still computes the small reduction (DESIGN §3, bench overhead).
+   * step fetches nothing more and the graph skips the reduction (an If on the session's added input).
    */
   get attention(): boolean {
     return this.attentionOn;
@@ -262,7 +306,8 @@ export class Runner {
       if (hooks.cancel?.cancelled) return null;
       const n = Math.min(total - done, this.chunkLimit(), this.cache.ringWriteLimit());
       const chunk = Array.prototype.slice.call(ids, done, done + n) as number[];
-      const delta = await this.forward(chunk);
+      // After a feed's last chunk come decode steps (a reply): its mirror leaves room for their rows.
+      const delta = await this.forward(chunk, false, done + n === total);
       done += n;
       hooks.onDelta?.(delta);
       hooks.onProgress?.(done, total);
@@ -289,7 +334,7 @@ export class Runner {
           return null;
         }
         const chunk = Array.prototype.slice.call(ids, done, done + Math.min(ids.length - done, this.chunkLimit(true))) as number[];
-        await this.forward(chunk, true);
+        await this.forward(chunk, true, false);
         done += chunk.length;
       }
     } catch (err) {
@@ -308,9 +353,9 @@ export class Runner {
     return chunkFor(past, this.options.chunkSize, this.options.fullChunkPast ?? FULL_CHUNK_PAST);
   }
 
-  private async forward(chunk: readonly number[]): Promise<CacheDelta>;
-  private async forward(chunk: readonly number[], pinStep: true): Promise<void>;
-  private async forward(chunk: readonly number[], pinStep = false): Promise<CacheDelta | void> {
+  private async forward(chunk: readonly number[], pinStep: false, last: boolean): Promise<CacheDelta>;
+  private async forward(chunk: readonly number[], pinStep: true, last: boolean): Promise<void>;
+  private async forward(chunk: readonly number[], pinStep: boolean, last: boolean): Promise<CacheDelta | void> {
     const n = chunk.length;
     // A pin step writes pin slots, not the ring slots the device graph scatters into: it runs on the host
     // copy (pin() pulled it), as a host-cache step does.
@@ -344,6 +389,7 @@ export class Runner {
       return delta;
     }
     const out = await this.session.run(feeds, withAttention ? this.attentionFetches[which] : this.fetches);
+    if (n === 1) decodePastsRun(this.session).add(feeds[this.io.pastKeys[0]].dims[2]);
     this.stepBytes = { fed: hostBytes(Object.values(feeds)), fetched: hostBytes(Object.values(out)) };
     this.keepLastLogits(out[this.logitsOut]);
     for (let l = 0; l < this.keysOut.length; l++) {
@@ -356,7 +402,7 @@ export class Runner {
       return;
     }
     const delta = this.cache.commitStep(chunk, this.keyRows, this.valueRows);
-    this.compact?.commit();
+    this.compact?.commit(last);
     if (withAttention && this.attentionOn) this.readAttention(out, delta);
     return delta;
   }

@@ -152,6 +152,10 @@ export class EngineHost {
         this.unreportedLoadMs = 0;
         end(result.text);
         emit({ type: 'done', seq, reason: result.reason, stats: result.stats });
+        // Next in the queue, after the done event (the user has the reply; the request's own answer waits
+        // one step per shape): the decode shapes this stream can reach that the load did not warm, once
+        // per shape and loaded model. A failure here would show again, and be reported, in the next step.
+        if (!this.stopping) void this.serialised(() => session.warmDecodeShapes()).catch(() => undefined);
         return { ...result, session: this.sessionInfo(session) };
       } catch (err) {
         emit({ type: 'error', seq, error: toHostError(err) });

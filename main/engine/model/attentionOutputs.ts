@@ -1,28 +1,28 @@
 // Load-time graph extension for the attention view (DESIGN §3): outputs with the post-softmax attention
 // weights of a step's last query row, reduced in the graph to a mean over heads per layer [L, T] and a
 // mean over layers [T] (T = past length fed + n). onnxruntime runs every node whether its output is
-// fetched or not, so the reduction is kept to O(L·heads·T) work per step, next to the O(L·heads·T·D)
-// attention itself. Engine host, at model load; composed into the fast-outputs rewrite.
+// fetched or not (onnxruntime-node exposes no run option to prune by fetches): each layer's row is taken
+// on every step (see planAttentionOutputs), and the reduction over the rows sits in the then-branch of an
+// If on an added bool input, so a run that does not fetch the attention takes the else-branch (two empty
+// tensors) instead. Engine host, at model load; composed into the fast-outputs rewrite.
 import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
-import { int64Initializer, node, outputInfo, renamedNode } from './graphNodes';
-import { GRAPH_INITIALIZER, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
-import { WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
+import { int64Initializer, node, outputInfo } from './graphNodes';
+import { BOOL, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
+import { WireWriter } from './protoWire';
 
-/** The outputs the attention extension adds (fetch them only while the view is open). */
+/** What the attention extension adds to the model's interface. */
 export interface AttentionOutputs {
   /** float32 [L, T]: per layer (in layer order), the last query row's weights averaged over heads. */
   readonly layers: string;
   /** float32 [T]: the mean of `layers` over layers. */
   readonly mean: string;
+  /**
+   * bool scalar input: true, the run reduces the rows into `layers` and `mean`; false (what a run that
+   * fetches neither feeds), they come out empty ([0, 0] and [0]) and the reduction does not run.
+   */
+  readonly on: string;
   /** L: how many attention layers were found. */
   readonly layerCount: number;
-}
-
-/** What {@link planAttentionOutputs} adds to the graph, and its in-place edits (each layer's Softmax, renamed). */
-export interface AttentionOutputsPlan {
-  readonly outputs: AttentionOutputs;
-  readonly graph: FieldSpan;
-  readonly edits: readonly FieldEdit[];
 }
 
 const PREFIX = 'ouro_attn';
@@ -45,12 +45,13 @@ const isDefaultDomain = (n: ProducerNode) => n.domain === '' || n.domain === 'ai
  * its last row and the two outputs. Returns what it added, or why the graph does not fit (fused attention
  * ops, a layer without a recognisable Softmax); `graph` is left untouched then.
  *
- * Each layer's weights reach the rest of the layer through a Reshape that depends on the row taken from
- * them (a no-op: all-zero dims keep the input's): onnxruntime orders nodes by a depth-first walk back from
- * the outputs, which put every layer's row Slice after the last layer, so a prefill chunk held all L
- * Softmax outputs at once (heads × n × T floats each: +620 MB at n = 256, T = 2,308 on SmolLM2-135M).
+ * The rows' Slices are added last layer first: onnxruntime orders nodes by a depth-first walk back from
+ * the outputs that takes a node's inputs highest node index first, so layer 0's Slice is reached first and
+ * every layer's row is taken right after its Softmax. In layer order, the walk ran rows 1..L-2 after the
+ * last layer, so a prefill chunk held all L Softmax outputs at once (heads × n × T floats each: +620 MB at
+ * n = 256, T = 2,308 on SmolLM2-135M); the test on the kernels' order guards this.
  */
-export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph: WireWriter): AttentionOutputsPlan | { readonly reason: string } {
+export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph: WireWriter): AttentionOutputs | { readonly reason: string } {
   const nodes = new Set(facts.producers.values());
   const fused = [...nodes].find((n) => FUSED.has(n.opType) && (n.domain === 'com.microsoft' || isDefaultDomain(n)));
   if (fused !== undefined) return { reason: `attention runs inside fused ${fused.domain || 'ai.onnx'}.${fused.opType} nodes, which do not expose their weights` };
@@ -95,12 +96,9 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
     const layer = weightedLayer(n.outputs[0]);
     if (layer === null) continue;
     if (perLayer.has(layer)) return { reason: `layer ${layer} has more than one attention Softmax` };
-    if (facts.outputs.has(n.outputs[0])) return { reason: `layer ${layer}'s attention weights are a graph output` };
     perLayer.set(layer, n);
   }
   for (let l = 0; l < layerCount; l++) if (!perLayer.has(l)) return { reason: `no attention Softmax found for layer ${l}` };
-  const softmaxGraph = perLayer.get(0)!.graph;
-  if ([...perLayer.values()].some((n) => n.graph.offset !== softmaxGraph.offset)) return { reason: 'the attention Softmax nodes lie in different graph fields' };
 
   const added = new WireWriter();
   const c = (name: string) => `${PREFIX}/${name}`;
@@ -109,6 +107,7 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('end'), [2 ** 62]));
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('layers_heads'), [0, -1]));
   added.messageField(GRAPH_INITIALIZER, int64Initializer(c('zero'), [0]));
+  added.messageField(GRAPH_INITIALIZER, int64Initializer(c('empty_layers'), [0, 0]));
   const axesInput = facts.opset >= REDUCE_AXES_INPUT_OPSET;
   for (const axis of [0, 1]) if (axesInput) added.messageField(GRAPH_INITIALIZER, int64Initializer(c(`axis_${axis}`), [axis]));
   const reduceMean = (input: string, axis: number, output: string): WireWriter =>
@@ -116,40 +115,45 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
       ? node('ReduceMean', [input, c(`axis_${axis}`)], output, [['keepdims', 0]])
       : node('ReduceMean', [input], output, [['axes', [axis]], ['keepdims', 0]]);
 
-  // One Slice per layer, then every layer at once: onnxruntime runs these nodes on every step, fetched or
-  // not, and on CPU each node costs a few microseconds of dispatch besides its (tiny) work. The engine runs
-  // batch 1, so stacking the layers' [1, ..., 1, T] rows on axis 0 puts one layer per row.
+  // One Slice per layer on every step, last layer first (see above; the If's branches would read the
+  // whole weights, holding every layer's until the If runs), then every layer at once behind the If: on CPU
+  // each node costs a few microseconds of dispatch besides its (tiny) work. The engine runs batch 1, so
+  // stacking the layers' [1, ..., 1, T] rows on axis 0 puts one layer per row.
   const rows: string[] = [];
-  const edits: FieldEdit[] = [];
-  for (let l = 0; l < layerCount; l++) {
-    const softmax = perLayer.get(l)!;
-    const probs = softmax.outputs[0];
-    const computed = c(`layer_${l}/weights`);
+  for (let l = layerCount - 1; l >= 0; l--) {
     const last = c(`layer_${l}/last_row`);
-    edits.push({ span: softmax.node, replacement: new WireWriter().messageField(GRAPH_NODE, renamedNode(model, softmax.node, new Map([[probs, computed]]))).finish() });
-    added.messageField(GRAPH_NODE, node('Slice', [computed, c('minus_one'), c('end'), c('minus_two')], last));
-    // Shape(row) · 0: as many zeros as the weights have dims, known only once the row exists.
-    added.messageField(GRAPH_NODE, node('Shape', [last], c(`layer_${l}/row_dims`)));
-    added.messageField(GRAPH_NODE, node('Mul', [c(`layer_${l}/row_dims`), c('zero')], c(`layer_${l}/same_dims`)));
-    added.messageField(GRAPH_NODE, node('Reshape', [computed, c(`layer_${l}/same_dims`)], probs));
-    rows.push(last);
+    added.messageField(GRAPH_NODE, node('Slice', [perLayer.get(l)!.outputs[0], c('minus_one'), c('end'), c('minus_two')], last));
+    rows[l] = last;
   }
-  edits.sort((a, b) => a.span.offset - b.span.offset);
-  // [L, heads..., 1, T] → [L, heads·T] → [L, heads, T] → mean over heads [L, T].
-  added.messageField(GRAPH_NODE, node('Concat', rows, c('stacked'), [['axis', 0]]));
-  added.messageField(GRAPH_NODE, node('Flatten', [c('stacked')], c('flat'), [['axis', 1]]));
-  added.messageField(GRAPH_NODE, node('Shape', [rows[0]], c('row_shape')));
-  added.messageField(GRAPH_NODE, node('Gather', [c('row_shape'), c('minus_one')], c('keys')));
-  added.messageField(GRAPH_NODE, node('Concat', [c('layers_heads'), c('keys')], c('by_head_shape'), [['axis', 0]]));
-  added.messageField(GRAPH_NODE, node('Reshape', [c('flat'), c('by_head_shape')], c('by_head')));
-  added.messageField(GRAPH_NODE, reduceMean(c('by_head'), 1, c('layers_any')));
+  // The then-branch reads the rows from the outer graph: [L, heads..., 1, T] → [L, heads·T] → [L, heads, T]
+  // → mean over heads [L, T].
+  const on = new WireWriter().stringField(GRAPH_NAME, c('on'));
+  on.messageField(GRAPH_NODE, node('Concat', rows, c('stacked'), [['axis', 0]]));
+  on.messageField(GRAPH_NODE, node('Flatten', [c('stacked')], c('flat'), [['axis', 1]]));
+  on.messageField(GRAPH_NODE, node('Shape', [rows[0]], c('row_shape')));
+  on.messageField(GRAPH_NODE, node('Gather', [c('row_shape'), c('minus_one')], c('keys')));
+  on.messageField(GRAPH_NODE, node('Concat', [c('layers_heads'), c('keys')], c('by_head_shape'), [['axis', 0]]));
+  on.messageField(GRAPH_NODE, node('Reshape', [c('flat'), c('by_head_shape')], c('by_head')));
+  on.messageField(GRAPH_NODE, reduceMean(c('by_head'), 1, c('layers_any')));
+  // Cast to float32 whatever the attention's dtype (a no-op copy of L·T values for fp32 graphs).
+  on.messageField(GRAPH_NODE, node('Cast', [c('layers_any')], c('on/layers'), [['to', FLOAT]]));
+  on.messageField(GRAPH_NODE, reduceMean(c('on/layers'), 0, c('on/mean')));
+  on.messageField(GRAPH_OUTPUT, outputInfo(c('on/layers'), FLOAT));
+  on.messageField(GRAPH_OUTPUT, outputInfo(c('on/mean'), FLOAT));
+  // Closed: empty float tensors of the same ranks (ConstantOfShape's default value is a float32 0).
+  const off = new WireWriter().stringField(GRAPH_NAME, c('off'));
+  off.messageField(GRAPH_NODE, node('ConstantOfShape', [c('empty_layers')], c('off/layers')));
+  off.messageField(GRAPH_NODE, node('ConstantOfShape', [c('zero')], c('off/mean')));
+  off.messageField(GRAPH_OUTPUT, outputInfo(c('off/layers'), FLOAT));
+  off.messageField(GRAPH_OUTPUT, outputInfo(c('off/mean'), FLOAT));
+
   const layers = `${PREFIX}.layers`;
   const mean = `${PREFIX}.mean`;
-  // Cast to float32 whatever the attention's dtype (a no-op copy of L·T values for fp32 graphs).
-  added.messageField(GRAPH_NODE, node('Cast', [c('layers_any')], layers, [['to', FLOAT]]));
-  added.messageField(GRAPH_NODE, reduceMean(layers, 0, mean));
+  const onInput = `${PREFIX}.on`;
+  added.messageField(GRAPH_INPUT, outputInfo(onInput, BOOL));
+  added.messageField(GRAPH_NODE, node('If', [onInput], [layers, mean], [['then_branch', on], ['else_branch', off]]));
   added.messageField(GRAPH_OUTPUT, outputInfo(layers, FLOAT));
   added.messageField(GRAPH_OUTPUT, outputInfo(mean, FLOAT));
   graph.raw(added.finish());
-  return { outputs: { layers, mean, layerCount }, graph: softmaxGraph, edits };
+  return { layers, mean, on: onInput, layerCount };
 }

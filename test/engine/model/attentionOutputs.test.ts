@@ -1,18 +1,21 @@
 // Which graphs the attention view's rewrite extends (a Softmax over the last axis whose weights multiply a
-// layer's values) and the reasons it gives for the others, fused attention ops first; and the signed
-// int64 attribute encoding it relies on.
+// layer's values) and the reasons it gives for the others, fused attention ops first; that each layer's row
+// is taken right after its Softmax and the reduction runs only in a run that fetches the attention; and the
+// signed int64 attribute encoding it relies on.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
 import { fieldInt64, forEachField, WireWriter } from '../../../main/engine/model/protoWire';
 import { openSession } from '../../../main/engine/onnxSession';
-import { sharedModel } from './modelTestKit';
 import { ensureFixture, TINY } from '../../fixtures/llamaFixture';
+import { cleanupTemp, kernelsRun, sharedModel, stepFeeds } from './modelTestKit';
 
 const { onnx } = onnxProto;
+
+afterAll(cleanupTemp);
 
 interface AttnGraph {
   readonly softmaxAxis?: number | null;
@@ -118,6 +121,26 @@ test('each layer’s row is taken before the next layer’s Softmax runs, so a c
   } finally {
     rmSync(profiles, { recursive: true, force: true });
   }
+});
+
+test('the reduction runs only in a run that fetches the attention: the profile shows its nodes there alone', async () => {
+  const model = join((await ensureFixture('tiny')).dir, 'onnx', 'model.onnx');
+  let rows = 0;
+  const nodesRun = (open: boolean): Promise<string[]> =>
+    kernelsRun(model, async (session) => {
+      const fast = session.fastOutputs!;
+      const out = await session.run(stepFeeds(session, 6, 1), [fast.lastLogits, ...(open ? [fast.attention!.mean] : [])]);
+      if (open) rows = out[fast.attention!.mean].dims[0];
+    });
+  // The then-branch's nodes (the rows' Slices run on every step, right after each Softmax).
+  const reduction = (names: string[]) => names.filter((name) => /^ouro_attn\/(?:stacked|flat|row_shape|keys|by_head|layers_any|on\/)/.test(name)).length;
+  const closed = await nodesRun(false);
+  expect(closed.length).toBeGreaterThan(0);
+  expect(reduction(closed)).toBe(0);
+  // Concat, Flatten, Shape, Gather, Concat, Reshape, ReduceMean, Cast, ReduceMean.
+  expect(reduction(await nodesRun(true))).toBe(9);
+  // Over the 6 past rows and the step's token.
+  expect(rows).toBe(7);
 });
 
 test('int64 fields round-trip negative values as protobuf encodes them', () => {

@@ -1,5 +1,6 @@
 // Helpers for the model-folder tests: temp copies of good folders to break, the shared real models,
-// an external-data rewrite of a fixture graph, and a ModelError matcher. Test process only.
+// an external-data rewrite of a fixture graph, a ModelError matcher, and one step's feeds and the kernels
+// it ran (onnxruntime's profile). Test process only.
 
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import { expect } from 'vitest';
 import { ModelError, type ModelErrorCode } from '../../../main/engine/errors';
+import { openSession, type DecoderSession, type TensorData } from '../../../main/engine/onnxSession';
 
 const { onnx } = onnxProto;
 
@@ -102,4 +104,35 @@ export async function expectModelError(
   if (file !== null) expect(err.message).toContain(file);
   if (message !== undefined) expect(err.message).toMatch(message);
   return err;
+}
+
+/** Feeds of one step: `n` new tokens after `past` rows of deterministic K/V. */
+export function stepFeeds(session: DecoderSession, past: number, n: number): Record<string, TensorData> {
+  const feeds: Record<string, TensorData> = {
+    input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(3 + i)), dims: [1, n] },
+    attention_mask: { type: 'int64', data: new BigInt64Array(past + n).fill(1n), dims: [1, past + n] },
+    position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), dims: [1, n] },
+  };
+  for (const input of session.inputs) {
+    if (!input.name.startsWith('past_key_values.')) continue;
+    const [, heads, , headDim] = input.shape as [string, number, string, number];
+    feeds[input.name] = { type: 'float32', data: Float32Array.from({ length: heads * past * headDim }, (_, i) => Math.cos(i * 0.21)), dims: [1, heads, past, headDim] };
+  }
+  return feeds;
+}
+
+/**
+ * The names of the nodes onnxruntime ran (its profile's kernel events, `<node name>_kernel_time`) in one
+ * session on `modelPath` (load-time rewrite included) that does what `run` does.
+ */
+export async function kernelsRun(modelPath: string, run: (session: DecoderSession) => Promise<unknown>): Promise<string[]> {
+  const dir = tempDir('profile');
+  const session = await openSession(modelPath, { intraOpThreads: 1, tuning: { profileFilePrefix: join(dir, 'run') } });
+  try {
+    await run(session);
+  } finally {
+    await session.release();
+  }
+  const events = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]), 'utf8')) as { cat: string; name: string }[];
+  return events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).map((e) => e.name);
 }

@@ -1,17 +1,18 @@
 // Which graphs the split-attention rewrite takes (each present a Concat of its past and new rows, read only
 // on the way to its attention MatMul) and the reasons it gives for the others; on a real session, a run
 // builds whole presents only when it fetches one, and the split graph's logits match the graph as exported.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { scanModel } from '../../../main/engine/model/graphFacts';
 import { planSplitAttention } from '../../../main/engine/model/splitAttention';
-import { openSession, type DecoderSession, type TensorData } from '../../../main/engine/onnxSession';
+import { openSession } from '../../../main/engine/onnxSession';
 import { ensureFixture } from '../../fixtures/llamaFixture';
+import { cleanupTemp, kernelsRun, stepFeeds } from './modelTestKit';
 
 const { onnx } = onnxProto;
+
+afterAll(cleanupTemp);
 
 interface LayerGraph {
   readonly keyAxis?: number;
@@ -50,21 +51,6 @@ function graph(opts: LayerGraph = {}): Uint8Array {
   ).finish();
 }
 
-/** Feeds of one step: `n` new tokens after `past` rows of deterministic K/V. */
-function stepFeeds(session: DecoderSession, past: number, n: number): Record<string, TensorData> {
-  const feeds: Record<string, TensorData> = {
-    input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(3 + i)), dims: [1, n] },
-    attention_mask: { type: 'int64', data: new BigInt64Array(past + n).fill(1n), dims: [1, past + n] },
-    position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), dims: [1, n] },
-  };
-  for (const input of session.inputs) {
-    if (!input.name.startsWith('past_key_values.')) continue;
-    const [, heads, , headDim] = input.shape as [string, number, string, number];
-    feeds[input.name] = { type: 'float32', data: Float32Array.from({ length: heads * past * headDim }, (_, i) => Math.cos(i * 0.21)), dims: [1, heads, past, headDim] };
-  }
-  return feeds;
-}
-
 function planOf(bytes: Uint8Array): string {
   const plan = planSplitAttention(bytes, scanModel(bytes));
   return 'reason' in plan ? plan.reason : `split ${plan.split.presents.join(', ')}; ${plan.edits.length} nodes removed`;
@@ -84,29 +70,19 @@ describe('the split-attention rewrite', () => {
 });
 
 test('a run that fetches no present builds none: the profile shows the whole presents’ Concats only where one is fetched', async () => {
-  const { dir } = await ensureFixture('tiny');
-  const profiles = mkdtempSync(join(tmpdir(), 'ouro-split-'));
-  try {
-    const nodesRun = async (fetchPresent: boolean): Promise<string[]> => {
-      const prefix = join(profiles, fetchPresent ? 'whole' : 'rows');
-      const session = await openSession(join(dir, 'onnx', 'model.onnx'), { intraOpThreads: 1, tuning: { profileFilePrefix: prefix } });
+  const model = join((await ensureFixture('tiny')).dir, 'onnx', 'model.onnx');
+  const nodesRun = (fetchPresent: boolean): Promise<string[]> =>
+    kernelsRun(model, async (session) => {
       const fast = session.fastOutputs!;
       const key = fast.split!.presents[0];
       await session.run(stepFeeds(session, 6, 1), fetchPresent ? [key] : [fast.lastLogits, fast.newRows.get(key)!]);
-      await session.release();
-      const file = readdirSync(profiles).find((f) => f.startsWith(basename(prefix)))!;
-      const events = JSON.parse(readFileSync(join(profiles, file), 'utf8')) as { cat: string; name: string }[];
-      return events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).map((e) => e.name);
-    };
-    const whole = (names: string[]) => names.filter((name) => name.includes('ouro_split_whole')).length;
-    const rowsOnly = await nodesRun(false);
-    expect(rowsOnly.length).toBeGreaterThan(0);
-    expect(whole(rowsOnly)).toBe(0);
-    // Two layers, a key and a value each.
-    expect(whole(await nodesRun(true))).toBe(4);
-  } finally {
-    rmSync(profiles, { recursive: true, force: true });
-  }
+    });
+  const whole = (names: string[]) => names.filter((name) => name.includes('ouro_split_whole')).length;
+  const rowsOnly = await nodesRun(false);
+  expect(rowsOnly.length).toBeGreaterThan(0);
+  expect(whole(rowsOnly)).toBe(0);
+  // Two layers, a key and a value each.
+  expect(whole(await nodesRun(true))).toBe(4);
 });
 
 describe('a split session', () => {

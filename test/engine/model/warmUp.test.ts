@@ -1,9 +1,13 @@
 // The warm-up at load: before loadModel returns, the session has run a new conversation's first two step
-// shapes (an empty past, then a 128-slot compacted past) through the runner; `warmUp: false` skips it; and
-// it leaves nothing behind (a stream after it computes what a stream on an unwarmed model computes).
+// shapes (an empty past, then a 128-slot compacted past) through the runner, then one step at every other
+// past length a default stream's decode steps feed; `warmUp: false` skips it; it leaves nothing behind (a
+// stream after it computes what a stream on an unwarmed model computes); a stream of another geometry
+// warms only the lengths not run yet.
 import { beforeAll, expect, test, vi } from 'vitest';
 import { loadModel, openStream, type LoadedModel } from '../../../main/engine/loadedModel';
 import type * as OnnxSession from '../../../main/engine/onnxSession';
+import { DEFAULT_SAMPLING } from '../../../main/engine/sampling/samplingParams';
+import { EngineHost } from '../../../main/host/engineHost';
 import { ensureFixture } from '../../fixtures/llamaFixture';
 
 /** Past lengths (dim 2 of past_key_values.0.key) of every run of every session opened, in order. */
@@ -34,13 +38,15 @@ async function pastLengthsDuringLoad(warmUp: boolean | undefined): Promise<{ mod
   return { model, lengths: [...lengths] };
 }
 
-test('the load runs a one-token step on a 128-slot past, unless warmUp is false', async () => {
+test('the load runs a one-token step at every past length a default stream decodes at, unless warmUp is false', async () => {
   const warm = await pastLengthsDuringLoad(undefined);
   const cold = await pastLengthsDuringLoad(false);
   try {
-    // The RoPE probe's two empty-past runs either way; the warm-up adds an empty-past and a 128-slot step.
+    // The RoPE probe's two empty-past runs either way; the warm-up adds an empty-past and a 128-slot step,
+    // then (the tiny model's 2,048 positions: S = 4, W = 1020, C = 1024) all C slots and the other mirror
+    // lengths, longest first.
     expect(cold.lengths).toEqual([0, 0]);
-    expect(warm.lengths).toEqual([0, 0, 0, 128]);
+    expect(warm.lengths).toEqual([0, 0, 0, 128, 1024, 512, 384, 256]);
 
     const feed = async (model: LoadedModel) => {
       const { runner } = openStream(model, { sink: 4, window: 300, positions: 'cache', journalTokens: 0 });
@@ -52,5 +58,51 @@ test('the load runs a one-token step on a 128-slot past, unless warmUp is false'
   } finally {
     await warm.model.release();
     await cold.model.release();
+  }
+});
+
+test('a stream warms only the decode lengths its session has not run: a second stream of the same geometry none', async () => {
+  const { model } = await pastLengthsDuringLoad(undefined);
+  try {
+    lengths.length = 0;
+    // The default's mirror lengths (up to 512), another C.
+    const geometry = { sink: 10, window: 1020, positions: 'cache', journalTokens: 0, maxChunk: 16 } as const;
+    expect(await openStream(model, geometry).runner.warmDecodeShapes()).toBe(1);
+    expect(lengths).toEqual([1030]);
+    expect(await openStream(model, geometry).runner.warmDecodeShapes()).toBe(0);
+    // Decode steps count too: once a step has fed all C = 1034 slots, there is nothing left to warm.
+    const wider = openStream(model, { sink: 4, window: 1030, positions: 'cache', journalTokens: 0, maxChunk: 300 });
+    await wider.runner.feed(Array.from({ length: 600 }, (_, i) => 3 + (i % 200)));
+    await wider.runner.feed([5]);
+    lengths.length = 0;
+    expect(await wider.runner.warmDecodeShapes()).toBe(0);
+    expect(lengths).toEqual([]);
+  } finally {
+    await model.release();
+  }
+});
+
+test('after a reply the engine host warms, once the reply is done, the decode lengths of the stream that the load did not', async () => {
+  // How many runs had been made when the reply's done event went out.
+  let atDone = -1;
+  const host = new EngineHost((event) => {
+    if (event.type === 'done') atDone = lengths.length;
+  });
+  try {
+    const load = await host.handle({ kind: 'request', seq: 1, verb: 'load', args: { dir, threads: 1 } });
+    expect(load.ok).toBe(true);
+    lengths.length = 0;
+    // C = 1010: mirror lengths up to 384, which the load ran; all C slots it did not.
+    const cache = { sink: 10, window: 1000, positions: 'cache' } as const;
+    const options = { sampling: { ...DEFAULT_SAMPLING, seed: 1 }, maxTokens: 3 };
+    const reply = await host.handle({ kind: 'request', seq: 2, verb: 'generate', args: { stream: 'chat', prompt: { kind: 'raw', text: 'Once' }, options, cache } });
+    expect(reply.ok).toBe(true);
+    // Queued behind the warm-up.
+    await host.handle({ kind: 'request', seq: 3, verb: 'streams', args: {} });
+    expect(atDone).toBeGreaterThan(0);
+    expect(lengths.slice(0, atDone)).not.toContain(1010);
+    expect(lengths.slice(atDone)).toEqual([1010]);
+  } finally {
+    await host.shutdown();
   }
 });
