@@ -130,6 +130,7 @@ export function SpanPinActions({ scrollRef }: { readonly scrollRef: RefObject<HT
           type="button"
           className="span-pin-action"
           data-testid="pin-selection"
+          data-span={`${span.messageId}:${span.chars.start}:${span.chars.end}`}
           style={place(at)}
           disabled={busy}
           title={`${PIN_SELECTION_EXPLAINED} (${keysLabel(shortcutOf('pinSelection'), isMacPlatform())})`}

@@ -44,6 +44,9 @@ async function select(page: Page, id: string, from: number, to: number): Promise
     },
     { id, from, to },
   );
+  // The app reads the selection on 'selectionchange', which fires after this returns: a shortcut pressed
+  // before it would act on the previous selection.
+  await page.locator(`[data-testid="pin-selection"][data-span="${id}:${from}:${to}"]`).waitFor();
 }
 
 /** The texts the pin highlight draws, in order. */
