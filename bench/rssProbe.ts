@@ -16,6 +16,8 @@ const { values } = parseArgs({
     format: { type: 'string', default: 'fp32' },
     threads: { type: 'string', default: '2' },
     chunk: { type: 'string', default: '256' },
+    /** Runner.fullChunkPast: chunks shrink over pasts longer than this (default the engine's). */
+    'full-past': { type: 'string' },
     arena: { type: 'string' },
     pattern: { type: 'string' },
     split: { type: 'string', default: '1' },
@@ -47,7 +49,7 @@ const loaded = { rss: rss(), peak: peak() };
 const { cache, runner } = makeRunner(
   model,
   { sink: 4, window: 2048, chunk: Number(values.chunk), journal: Number(values.journal) },
-  { compactPast: flag(values.compact) },
+  { compactPast: flag(values.compact), fullChunkPast: values['full-past'] === undefined ? undefined : Number(values['full-past']) },
 );
 const opened = rss();
 const ids = byteTokenIds(Number(values.depth), 0);

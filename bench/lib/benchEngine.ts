@@ -26,7 +26,7 @@ export interface CacheSpec {
 export function makeRunner(
   model: LoadedModel,
   spec: CacheSpec,
-  opts: { fastOutputs?: boolean; compactPast?: boolean; session?: DecoderSession } = {},
+  opts: { fastOutputs?: boolean; compactPast?: boolean; fullChunkPast?: number; session?: DecoderSession } = {},
 ): { cache: SinkRingCache; runner: Runner } {
   return openStream(
     opts.session ? { ...model, session: opts.session } : model,
@@ -37,7 +37,7 @@ export function makeRunner(
       journalTokens: spec.journal ?? 0,
       maxChunk: spec.chunk ?? 256,
     },
-    { fastOutputs: opts.fastOutputs, compactPast: opts.compactPast },
+    { fastOutputs: opts.fastOutputs, compactPast: opts.compactPast, fullChunkPast: opts.fullChunkPast },
   );
 }
 

@@ -100,6 +100,12 @@ export class CompactPast {
     };
   }
 
+  /** The past length a prefill chunk begun now is fed: the mirror's, or null when the held slots outgrew it. */
+  fedLength(): number | null {
+    const held = this.held();
+    return held > this.limit ? null : Math.ceil(held / STEP) * STEP;
+  }
+
   /**
    * Copies the slots the step just committed into the mirror, growing it to fit them first (and, with
    * `room`, the row of a decode step after them): a prompt's chunks are mirrored as the prefill goes and its

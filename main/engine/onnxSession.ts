@@ -130,7 +130,7 @@ export interface SessionOptions {
 export interface SessionTuning {
   readonly config?: Readonly<Record<string, string>>;
   readonly memArena?: boolean;
-  /** onnxruntime's memory-pattern planning (enableMemPattern); default on. */
+  /** onnxruntime's memory-pattern planning (enableMemPattern); default off on CPU, on elsewhere. */
   readonly memPattern?: boolean;
   /** MatMulNBits `accuracy_level` written at load with the fast outputs, on any provider; overrides `q4Compute`. */
   readonly matMulNBitsAccuracy?: AccuracyLevel;
@@ -413,7 +413,10 @@ function sessionOptions(modelPath: string, provider: ProviderName, intraOpThread
   };
   if (intraOpThreads !== undefined) options.intraOpNumThreads = intraOpThreads;
   if (tuning.memArena !== undefined) options.enableCpuMemArena = tuning.memArena;
-  if (tuning.memPattern !== undefined) options.enableMemPattern = tuning.memPattern;
+  // No memory patterns on CPU: a pattern is one block per set of input shapes, and as a prompt's chunks
+  // meet longer pasts the arena kept every block they outgrew (peak RSS at depth 2048 −50–60 MiB on
+  // SmolLM2-135M's shapes, no step measurably slower: bench/README section 10).
+  options.enableMemPattern = tuning.memPattern ?? provider !== 'cpu';
   if (tuning.profileFilePrefix !== undefined) {
     options.enableProfiling = true;
     options.profileFilePrefix = tuning.profileFilePrefix;

@@ -39,6 +39,12 @@ export interface RunnerOptions {
   /** Largest number of tokens in one forward pass; prompts are split into chunks of at most this. */
   readonly chunkSize: number;
   /**
+   * Chunks are whole over a past of up to this many slots; over a longer past they shrink so their
+   * attention scores (tokens × (past + tokens) per head) stay those of a whole chunk over this past
+   * ({@link chunkFor}). Default {@link FULL_CHUNK_PAST}.
+   */
+  readonly fullChunkPast?: number;
+  /**
    * Fetch the session's fast outputs (only the new K/V rows and the last logits) when it has them;
    * default true. False fetches whole presents and logits, the path for graphs without them.
    */
@@ -72,6 +78,26 @@ export interface StepAttention {
   readonly layers: Float32Array;
   /** [C + n]: the mean over layers. */
   readonly mean: Float32Array;
+}
+
+/**
+ * 1,024: a W=2048 stream's whole compacted past (compactPast), so a prompt's chunks stay whole until the
+ * ring is half full. onnxruntime's CPU arena keeps the largest chunk's attention working memory (several
+ * heads × n × (past + n) float buffers per layer) for the session's life: 256-token chunks over all 2,052
+ * slots of SmolLM2-135M at W=2048 raised the peak RSS 30–50 MiB over chunks cut to this size (bench README §10).
+ */
+export const FULL_CHUNK_PAST = 1024;
+
+/**
+ * How many of at most `max` tokens one forward pass takes over `past` slots: all `max` while `past` is at
+ * most `fullPast`, else the most whose scores, n × (past + n), fit in those of `max` tokens over `fullPast`.
+ */
+export function chunkFor(past: number, max: number, fullPast: number): number {
+  if (past <= fullPast) return max;
+  const scores = max * (fullPast + max);
+  let n = Math.floor((Math.sqrt(past * past + 4 * scores) - past) / 2);
+  while (n > 1 && n * (past + n) > scores) n--;
+  return Math.max(1, n);
 }
 
 /**
@@ -278,7 +304,7 @@ export class Runner {
       // session.run blocks this thread; yielding lets a cancel request (or any message) get through.
       await yieldToEventLoop();
       if (hooks.cancel?.cancelled) return null;
-      const n = Math.min(total - done, this.options.chunkSize, this.cache.ringWriteLimit());
+      const n = Math.min(total - done, this.chunkLimit(), this.cache.ringWriteLimit());
       const chunk = Array.prototype.slice.call(ids, done, done + n) as number[];
       // After a feed's last chunk come decode steps (a reply): its mirror leaves room for their rows.
       const delta = await this.forward(chunk, false, done + n === total);
@@ -307,7 +333,7 @@ export class Runner {
           this.cache.unpin(start);
           return null;
         }
-        const chunk = Array.prototype.slice.call(ids, done, done + Math.min(ids.length - done, this.options.chunkSize)) as number[];
+        const chunk = Array.prototype.slice.call(ids, done, done + Math.min(ids.length - done, this.chunkLimit(true))) as number[];
         await this.forward(chunk, true, false);
         done += chunk.length;
       }
@@ -316,6 +342,15 @@ export class Runner {
       throw err;
     }
     return ids.length;
+  }
+
+  /**
+   * The most tokens the next forward pass takes ({@link chunkFor} over the past it will be fed: the
+   * compacted prefix, or every slot, as a pin step is).
+   */
+  private chunkLimit(pinStep = false): number {
+    const past = (pinStep ? null : this.compact?.fedLength()) ?? this.cache.capacity;
+    return chunkFor(past, this.options.chunkSize, this.options.fullChunkPast ?? FULL_CHUNK_PAST);
   }
 
   private async forward(chunk: readonly number[], pinStep: false, last: boolean): Promise<CacheDelta>;

@@ -8,7 +8,7 @@ import type { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import { loadModel, openStream, type LoadedModel } from '../../../main/engine/loadedModel';
 import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
 import { openSession, type DecoderSession, type TensorData } from '../../../main/engine/onnxSession';
-import type { Runner } from '../../../main/engine/runner';
+import { chunkFor, type Runner } from '../../../main/engine/runner';
 import { ensureFixture, TINY } from '../../fixtures/llamaFixture';
 import { cleanupTemp, copyFolder, externalizeWeights, sharedModel } from './modelTestKit';
 
@@ -364,6 +364,45 @@ describe('the runner on the fast outputs', () => {
     for (let i = 0; i < 8; i++) await runner.feed([5 + i]);
     // Chunks at held 0 (empty past), 16 ... 112; then decode steps at held 128 ... 135, each with room for its row.
     expect(pastLengths).toEqual([0, ...Array<number>(7).fill(128), ...Array<number>(8).fill(256)]);
+  });
+
+  test('a prompt’s chunks are whole over a short past and shrink over a long one, with the same logits as whole chunks', async () => {
+    const runs: Array<[n: number, past: number]> = [];
+    const { session } = loaded;
+    const recording: DecoderSession = Object.assign(Object.create(session) as DecoderSession, {
+      run: (feeds: Readonly<Record<string, TensorData>>, fetches: readonly string[]) => {
+        runs.push([feeds.input_ids.dims[1], feeds['past_key_values.0.key'].dims[2]]);
+        return session.run(feeds, fetches);
+      },
+    });
+    // C = 604 (mirrors of 128 and 256 slots), chunks of 16 whole over pasts up to 128 slots: scores ≤ 16 × 144.
+    const stream = { sink: 4, window: 600, positions: 'cache', journalTokens: 0, maxChunk: 16 } as const;
+    const shrinking = openStream({ ...loaded, session: recording }, stream, { fullChunkPast: 128 }).runner;
+    const whole = openStream(loaded, stream, { fullChunkPast: Infinity }).runner;
+    const prompt = Array.from({ length: 332 }, (_, i) => 3 + ((i * 41) % 300));
+    const a = Float32Array.from((await shrinking.feed(prompt))!);
+    const b = Float32Array.from((await whole.feed(prompt))!);
+    // Runs of equal (tokens, past fed): 16 over the empty past, then the 128-slot mirror (held 16..128);
+    // 8 over the 256-slot mirror (held 144..256: 8 × 264 ≤ 2,304 < 9 × 265), 3 over all 604 slots, then the
+    // prompt's last 2 tokens.
+    const grouped: Array<[n: number, past: number, times: number]> = [];
+    for (const [n, past] of runs) {
+      const last = grouped.at(-1);
+      if (last && last[0] === n && last[1] === past) last[2]++;
+      else grouped.push([n, past, 1]);
+    }
+    expect(grouped).toEqual([
+      [16, 0, 1],
+      [16, 128, 8],
+      [8, 256, 15],
+      [3, 604, 22],
+      [2, 604, 1],
+    ]);
+    expect(chunkFor(2052, 256, 1024)).toBe(148);
+    expect(chunkFor(1024, 256, 1024)).toBe(256);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    expect(worst).toBeLessThan(1e-5);
   });
 
   test('gives bit-identical logits and cache buffers to fetching whole presents, through chunks and ring wrap-around', async () => {
