@@ -6,9 +6,9 @@
 // If on an added bool input, so a run that does not fetch the attention takes the else-branch (two empty
 // tensors) instead. Engine host, at model load; composed into the fast-outputs rewrite.
 import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
-import { int64Initializer, node, outputInfo } from './graphNodes';
+import { int64Initializer, node, outputInfo, renamedNode } from './graphNodes';
 import { BOOL, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
-import { WireWriter } from './protoWire';
+import { WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 
 /** What the attention extension adds to the model's interface. */
 export interface AttentionOutputs {
@@ -23,6 +23,13 @@ export interface AttentionOutputs {
   readonly on: string;
   /** L: how many attention layers were found. */
   readonly layerCount: number;
+}
+
+/** What {@link planAttentionOutputs} adds to the graph, and its in-place edits (each layer's Softmax, renamed). */
+export interface AttentionOutputsPlan {
+  readonly outputs: AttentionOutputs;
+  readonly graph: FieldSpan;
+  readonly edits: readonly FieldEdit[];
 }
 
 const PREFIX = 'ouro_attn';
@@ -45,13 +52,12 @@ const isDefaultDomain = (n: ProducerNode) => n.domain === '' || n.domain === 'ai
  * its last row and the two outputs. Returns what it added, or why the graph does not fit (fused attention
  * ops, a layer without a recognisable Softmax); `graph` is left untouched then.
  *
- * The rows' Slices are added last layer first: onnxruntime orders nodes by a depth-first walk back from
- * the outputs that takes a node's inputs highest node index first, so layer 0's Slice is reached first and
- * every layer's row is taken right after its Softmax. In layer order, the walk ran rows 1..L-2 after the
- * last layer, so a prefill chunk held all L Softmax outputs at once (heads × n × T floats each: +620 MB at
- * n = 256, T = 2,308 on SmolLM2-135M); the test on the kernels' order guards this.
+ * Each layer's weights reach the rest of the layer through a Reshape that depends on the row taken from
+ * them (a no-op: all-zero dims keep the input's): onnxruntime orders nodes by a depth-first walk back from
+ * the outputs, which put every layer's row Slice after the last layer, so a prefill chunk held all L
+ * Softmax outputs at once (heads × n × T floats each: +620 MB at n = 256, T = 2,308 on SmolLM2-135M).
  */
-export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph: WireWriter): AttentionOutputs | { readonly reason: string } {
+export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph: WireWriter): AttentionOutputsPlan | { readonly reason: string } {
   const nodes = new Set(facts.producers.values());
   const fused = [...nodes].find((n) => FUSED.has(n.opType) && (n.domain === 'com.microsoft' || isDefaultDomain(n)));
   if (fused !== undefined) return { reason: `attention runs inside fused ${fused.domain || 'ai.onnx'}.${fused.opType} nodes, which do not expose their weights` };
@@ -96,9 +102,12 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
     const layer = weightedLayer(n.outputs[0]);
     if (layer === null) continue;
     if (perLayer.has(layer)) return { reason: `layer ${layer} has more than one attention Softmax` };
+    if (facts.outputs.has(n.outputs[0])) return { reason: `layer ${layer}'s attention weights are a graph output` };
     perLayer.set(layer, n);
   }
   for (let l = 0; l < layerCount; l++) if (!perLayer.has(l)) return { reason: `no attention Softmax found for layer ${l}` };
+  const softmaxGraph = perLayer.get(0)!.graph;
+  if ([...perLayer.values()].some((n) => n.graph.offset !== softmaxGraph.offset)) return { reason: 'the attention Softmax nodes lie in different graph fields' };
 
   const added = new WireWriter();
   const c = (name: string) => `${PREFIX}/${name}`;
@@ -115,16 +124,26 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
       ? node('ReduceMean', [input, c(`axis_${axis}`)], output, [['keepdims', 0]])
       : node('ReduceMean', [input], output, [['axes', [axis]], ['keepdims', 0]]);
 
-  // One Slice per layer on every step, last layer first (see above; the If's branches would read the
-  // whole weights, holding every layer's until the If runs), then every layer at once behind the If: on CPU
-  // each node costs a few microseconds of dispatch besides its (tiny) work. The engine runs batch 1, so
-  // stacking the layers' [1, ..., 1, T] rows on axis 0 puts one layer per row.
+  // One Slice per layer on every step (the If's branches would read the whole weights, holding every
+  // layer's until the If runs), then every layer at once behind the If: on CPU each node costs a few
+  // microseconds of dispatch besides its (tiny) work. The engine runs batch 1, so stacking the layers'
+  // [1, ..., 1, T] rows on axis 0 puts one layer per row.
   const rows: string[] = [];
-  for (let l = layerCount - 1; l >= 0; l--) {
+  const edits: FieldEdit[] = [];
+  for (let l = 0; l < layerCount; l++) {
+    const softmax = perLayer.get(l)!;
+    const probs = softmax.outputs[0];
+    const computed = c(`layer_${l}/weights`);
     const last = c(`layer_${l}/last_row`);
-    added.messageField(GRAPH_NODE, node('Slice', [perLayer.get(l)!.outputs[0], c('minus_one'), c('end'), c('minus_two')], last));
-    rows[l] = last;
+    edits.push({ span: softmax.node, replacement: new WireWriter().messageField(GRAPH_NODE, renamedNode(model, softmax.node, new Map([[probs, computed]]))).finish() });
+    added.messageField(GRAPH_NODE, node('Slice', [computed, c('minus_one'), c('end'), c('minus_two')], last));
+    // Shape(row) · 0: as many zeros as the weights have dims, known only once the row exists.
+    added.messageField(GRAPH_NODE, node('Shape', [last], c(`layer_${l}/row_dims`)));
+    added.messageField(GRAPH_NODE, node('Mul', [c(`layer_${l}/row_dims`), c('zero')], c(`layer_${l}/same_dims`)));
+    added.messageField(GRAPH_NODE, node('Reshape', [computed, c(`layer_${l}/same_dims`)], probs));
+    rows.push(last);
   }
+  edits.sort((a, b) => a.span.offset - b.span.offset);
   // The then-branch reads the rows from the outer graph: [L, heads..., 1, T] → [L, heads·T] → [L, heads, T]
   // → mean over heads [L, T].
   const on = new WireWriter().stringField(GRAPH_NAME, c('on'));
@@ -155,5 +174,5 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
   added.messageField(GRAPH_OUTPUT, outputInfo(layers, FLOAT));
   added.messageField(GRAPH_OUTPUT, outputInfo(mean, FLOAT));
   graph.raw(added.finish());
-  return { layers, mean, on: onInput, layerCount };
+  return { outputs: { layers, mean, on: onInput, layerCount }, graph: softmaxGraph, edits };
 }

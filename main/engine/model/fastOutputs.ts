@@ -142,13 +142,23 @@ export function planFastOutputs(model: Uint8Array, options: FastOutputsOptions =
     added.push(lastLogits);
   }
 
-  const attention = options.attention === false ? { reason: 'disabled' } : planAttentionOutputs(model, facts, graph);
-  if (!('reason' in attention)) added.push(attention.layers, attention.mean);
   const lmHeadSliced = patch !== null;
+  // Both rewrites edit nodes of the graph field the LM head is in (the Softmax nodes; the presents' Concats
+  // and the attention MatMuls): their edits join the head's.
+  const join = (rewrite: { readonly graph: FieldSpan; readonly edits: readonly FieldEdit[] }): boolean => {
+    if (patch !== null && patch.graph.offset !== rewrite.graph.offset) return false;
+    patch = { graph: rewrite.graph, edits: [...(patch?.edits ?? []), ...rewrite.edits].sort((a, b) => a.span.offset - b.span.offset) };
+    return true;
+  };
+  const attentionPlan = options.attention === false ? { reason: 'disabled' } : planAttentionOutputs(model, facts, graph);
+  const attention = 'reason' in attentionPlan ? attentionPlan : attentionPlan.outputs;
+  if (!('reason' in attentionPlan)) {
+    if (!join(attentionPlan)) return { reason: 'the LM head and the attention lie in different graph fields' };
+    added.push(attentionPlan.outputs.layers, attentionPlan.outputs.mean);
+  }
   const split = options.splitAttention === false ? { reason: 'disabled' } : planSplitAttention(model, facts);
   if (!('reason' in split)) {
-    if (patch !== null && patch.graph.offset !== split.graph.offset) return { reason: 'the LM head and the attention lie in different graph fields' };
-    patch = { graph: split.graph, edits: [...(patch?.edits ?? []), ...split.edits].sort((a, b) => a.span.offset - b.span.offset) };
+    if (!join(split)) return { reason: 'the LM head and the attention lie in different graph fields' };
     graph.raw(split.suffixGraph.finish());
   }
 
