@@ -90,9 +90,11 @@ describe('the attention rewrite finds each layer’s softmax weights', () => {
   });
 });
 
-test('each layer’s row is taken before the next layer’s Softmax runs, so a chunk holds one layer’s weights at a time', async () => {
+// Every weight format: the node order onnxruntime picks depends on the graph around the attention (ordering
+// the rows' Slices by node index held for fp32 and q4 and not for int8's MatMulInteger graph).
+test.each(['fp32', 'int8', 'q4'] as const)('%s: each layer’s row is taken before the next layer’s Softmax runs, so a chunk holds one layer’s weights at a time', async (weights) => {
   // Four layers: onnxruntime's depth-first order used to run the rows of layers 1..L-2 after the last Softmax.
-  const { dir } = await ensureFixture('attention-4-layers', { ...TINY, layers: 4, seed: 4 });
+  const { dir } = await ensureFixture(`attention-4-layers-${weights}`, { ...TINY, layers: 4, seed: 4, weights });
   const profiles = mkdtempSync(join(tmpdir(), 'ouro-attn-'));
   try {
     const session = await openSession(join(dir, 'onnx', 'model.onnx'), { intraOpThreads: 1, tuning: { profileFilePrefix: join(profiles, 'p') } });
