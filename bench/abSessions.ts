@@ -4,8 +4,9 @@
 // a past of `past` slots (n = 1: a decode step; 256: a prefill chunk). Benchmark process only (bench/README
 // section 10). `npx tsx bench/abSessions.ts [fp32|int8|q4] [n@past,...] [variant,...]`
 import { join } from 'node:path';
-import { openSession, type DecoderSession, type SessionOptions, type TensorData } from '../main/engine/onnxSession';
+import { openSession, type DecoderSession, type SessionOptions } from '../main/engine/onnxSession';
 import type { WeightFormat } from '../test/fixtures/fixtureQuant';
+import { decodeStepAt } from './lib/benchEngine';
 import { ensureBenchFixture } from './lib/benchFixture';
 import { median } from './lib/stats';
 
@@ -23,20 +24,9 @@ const path = join(ensureBenchFixture(format), 'onnx', 'model.onnx');
 const sessions: DecoderSession[] = [];
 for (const name of names) sessions.push(await openSession(path, { intraOpThreads: 2, ...VARIANTS[name] }));
 
-/** Feeds of `n` tokens after `past` held slots (all attended), and the fetches the runner makes. */
+/** A pass of `n` tokens after `past` held slots (all attended), with the fetches the runner makes. */
 function pass(session: DecoderSession, n: number, past: number): () => Promise<unknown> {
-  const feeds: Record<string, TensorData> = {
-    input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(5 + i)), dims: [1, n] },
-    attention_mask: { type: 'int64', data: new BigInt64Array(past + n).fill(1n), dims: [1, past + n] },
-    position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), dims: [1, n] },
-  };
-  for (const input of session.inputs) {
-    if (!input.name.startsWith('past_key_values.')) continue;
-    const [, heads, , headDim] = input.shape as [string, number, string, number];
-    feeds[input.name] = { type: 'float32', data: Float32Array.from({ length: heads * past * headDim }, (_, i) => Math.sin(i) * 0.1), dims: [1, heads, past, headDim] };
-  }
-  const fast = session.fastOutputs!;
-  const fetches = [fast.lastLogits, ...fast.newRows.values()];
+  const { feeds, fetches } = decodeStepAt(session, past, n);
   return () => session.run(feeds, fetches);
 }
 

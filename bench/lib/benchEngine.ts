@@ -202,14 +202,15 @@ export async function decodeVsBare(
 }
 
 /**
- * Feeds and fetches of one decode step (n = 1) after `past` filled slots of made-up K/V (fp32 past), as the
- * engine fetches them (last logits and the new rows): for per-step A/Bs and profiles at a given depth.
+ * Feeds and fetches of one forward pass of `n` tokens (default a decode step, n = 1) after `past` filled slots
+ * of made-up K/V (fp32 past), as the engine fetches them (last logits and the new rows): for per-step A/Bs
+ * and profiles at a given depth.
  */
-export function decodeStepAt(session: DecoderSession, past: number): { feeds: Record<string, TensorData>; fetches: string[] } {
+export function decodeStepAt(session: DecoderSession, past: number, n = 1): { feeds: Record<string, TensorData>; fetches: string[] } {
   const feeds: Record<string, TensorData> = {
-    input_ids: { type: 'int64', data: BigInt64Array.of(5n), dims: [1, 1] },
-    attention_mask: { type: 'int64', data: new BigInt64Array(past + 1).fill(1n), dims: [1, past + 1] },
-    position_ids: { type: 'int64', data: BigInt64Array.of(BigInt(past)), dims: [1, 1] },
+    input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(5 + i)), dims: [1, n] },
+    attention_mask: { type: 'int64', data: new BigInt64Array(past + n).fill(1n), dims: [1, past + n] },
+    position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), dims: [1, n] },
   };
   for (const input of session.inputs) {
     if (!input.name.startsWith('past_key_values.')) continue;
