@@ -81,12 +81,13 @@ export interface StepAttention {
 }
 
 /**
- * 1,024: a W=2048 stream's whole compacted past (compactPast), so a prompt's chunks stay whole until the
- * ring is half full. onnxruntime's CPU arena keeps the largest chunk's attention working memory (several
- * heads × n × (past + n) float buffers per layer) for the session's life: 256-token chunks over all 2,052
- * slots of SmolLM2-135M at W=2048 raised the peak RSS 30–50 MiB over chunks cut to this size (bench README §10).
+ * 512: a prompt's first two 256-token chunks stay whole (a 512-token prompt is fed as before); past that a
+ * chunk's scores stay those of 256 tokens over 512 slots. onnxruntime's CPU arena keeps the largest chunk's
+ * attention working memory (several heads × n × (past + n) float buffers per layer) for the session's life:
+ * on SmolLM2-135M at W=2048, whole 256-token chunks up to 2,052 slots peaked 50–65 MiB above this, 1,024
+ * 20–28 MiB above it, for ~5% less time on a 2,048-token prompt (bench README §10).
  */
-export const FULL_CHUNK_PAST = 1024;
+export const FULL_CHUNK_PAST = 512;
 
 /**
  * How many of at most `max` tokens one forward pass takes over `past` slots: all `max` while `past` is at
