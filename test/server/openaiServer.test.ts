@@ -148,7 +148,7 @@ describe('OpenAI-compatible server', () => {
       for await (const chunk of long) void chunk;
     })().catch(() => undefined);
     while (owner.queued < 1) await new Promise((resolve) => setTimeout(resolve, 5));
-    const queued = client.chat.completions.create({ model: 'tiny', messages: [user('Queued')], max_tokens: 2 });
+    const queued = client.chat.completions.create({ model: 'tiny', messages: [user('Queued')], max_tokens: 2, seed: 3 });
     while (owner.queued < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     const err = await client.chat.completions.create({ model: 'tiny', messages: [user('Too many')], max_tokens: 2 }).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
