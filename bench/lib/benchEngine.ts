@@ -8,6 +8,7 @@ import type { DecoderSession, TensorData } from '../../main/engine/onnxSession';
 import type { Runner } from '../../main/engine/runner';
 import { validateSamplingParams, type SamplingParams } from '../../main/engine/sampling/sampler';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
+import { stepFeeds } from '../../test/fixtures/fixtureFeeds';
 import { median, round } from './stats';
 
 export interface CacheSpec {
@@ -207,16 +208,7 @@ export async function decodeVsBare(
  * and profiles at a given depth.
  */
 export function decodeStepAt(session: DecoderSession, past: number, n = 1): { feeds: Record<string, TensorData>; fetches: string[] } {
-  const feeds: Record<string, TensorData> = {
-    input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(5 + i)), dims: [1, n] },
-    attention_mask: { type: 'int64', data: new BigInt64Array(past + n).fill(1n), dims: [1, past + n] },
-    position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), dims: [1, n] },
-  };
-  for (const input of session.inputs) {
-    if (!input.name.startsWith('past_key_values.')) continue;
-    const [, heads, , headDim] = input.shape as [string, number, string, number];
-    feeds[input.name] = { type: 'float32', data: Float32Array.from({ length: heads * past * headDim }, (_, i) => Math.sin(i) * 0.1), dims: [1, heads, past, headDim] };
-  }
+  const feeds = stepFeeds(session, past, n);
   const fast = session.fastOutputs!;
   return { feeds, fetches: [fast.lastLogits, ...fast.newRows.values()] };
 }

@@ -11,7 +11,8 @@ import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
 import { fieldInt64, forEachField, WireWriter } from '../../../main/engine/model/protoWire';
 import { openSession } from '../../../main/engine/onnxSession';
 import { ensureFixture, TINY } from '../../fixtures/llamaFixture';
-import { cleanupTemp, kernelsRun, sharedModel, stepFeeds } from './modelTestKit';
+import { stepFeeds } from '../../fixtures/fixtureFeeds';
+import { cleanupTemp, kernelsRun, sharedModel } from './modelTestKit';
 
 const { onnx } = onnxProto;
 

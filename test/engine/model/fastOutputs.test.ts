@@ -9,6 +9,7 @@ import { loadModel, openStream, type LoadedModel } from '../../../main/engine/lo
 import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
 import { openSession, type DecoderSession, type TensorData } from '../../../main/engine/onnxSession';
 import { chunkFor, type Runner } from '../../../main/engine/runner';
+import { stepFeeds } from '../../fixtures/fixtureFeeds';
 import { ensureFixture, TINY } from '../../fixtures/llamaFixture';
 import { cleanupTemp, copyFolder, externalizeWeights, sharedModel } from './modelTestKit';
 
@@ -19,22 +20,6 @@ beforeAll(async () => {
   dir = (await ensureFixture('tiny')).dir;
 });
 afterAll(cleanupTemp);
-
-/** Feeds of one step: `n` new tokens after `past` rows of deterministic pseudo-random K/V. */
-function stepFeeds(session: DecoderSession, past: number, n: number): Record<string, TensorData> {
-  const feeds: Record<string, TensorData> = {
-    input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(5 + 3 * i)), dims: [1, n] },
-    attention_mask: { type: 'int64', data: new BigInt64Array(past + n).fill(1n), dims: [1, past + n] },
-    position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), dims: [1, n] },
-  };
-  for (const input of session.inputs) {
-    if (!input.name.startsWith('past_key_values.')) continue;
-    const [, heads, , headDim] = input.shape as [string, number, string, number];
-    const data = Float32Array.from({ length: heads * past * headDim }, (_, i) => Math.sin(i * 0.37 + input.name.length));
-    feeds[input.name] = { type: 'float32', data, dims: [1, heads, past, headDim] };
-  }
-  return feeds;
-}
 
 /**
  * Asserts every fast output equals the matching slice of the same session's whole outputs bit for bit

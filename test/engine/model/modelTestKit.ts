@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import { expect } from 'vitest';
 import { ModelError, type ModelErrorCode } from '../../../main/engine/errors';
-import { openSession, type DecoderSession, type TensorData } from '../../../main/engine/onnxSession';
+import { openSession, type DecoderSession } from '../../../main/engine/onnxSession';
 
 const { onnx } = onnxProto;
 
@@ -104,21 +104,6 @@ export async function expectModelError(
   if (file !== null) expect(err.message).toContain(file);
   if (message !== undefined) expect(err.message).toMatch(message);
   return err;
-}
-
-/** Feeds of one step: `n` new tokens after `past` rows of deterministic K/V. */
-export function stepFeeds(session: DecoderSession, past: number, n: number): Record<string, TensorData> {
-  const feeds: Record<string, TensorData> = {
-    input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(3 + i)), dims: [1, n] },
-    attention_mask: { type: 'int64', data: new BigInt64Array(past + n).fill(1n), dims: [1, past + n] },
-    position_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), dims: [1, n] },
-  };
-  for (const input of session.inputs) {
-    if (!input.name.startsWith('past_key_values.')) continue;
-    const [, heads, , headDim] = input.shape as [string, number, string, number];
-    feeds[input.name] = { type: 'float32', data: Float32Array.from({ length: heads * past * headDim }, (_, i) => Math.cos(i * 0.21)), dims: [1, heads, past, headDim] };
-  }
-  return feeds;
 }
 
 /**

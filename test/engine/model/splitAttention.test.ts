@@ -8,7 +8,8 @@ import { scanModel } from '../../../main/engine/model/graphFacts';
 import { planSplitAttention } from '../../../main/engine/model/splitAttention';
 import { openSession } from '../../../main/engine/onnxSession';
 import { ensureFixture } from '../../fixtures/llamaFixture';
-import { cleanupTemp, kernelsRun, stepFeeds } from './modelTestKit';
+import { stepFeeds } from '../../fixtures/fixtureFeeds';
+import { cleanupTemp, kernelsRun } from './modelTestKit';
 
 const { onnx } = onnxProto;
 
