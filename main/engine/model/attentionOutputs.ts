@@ -1,14 +1,15 @@
 // Load-time graph extension for the attention view (DESIGN §3): outputs with the post-softmax attention
 // weights of a step's last query row, reduced in the graph to a mean over heads per layer [L, T] and a
 // mean over layers [T] (T = past length fed + n). onnxruntime runs every node whether its output is
-// fetched or not (onnxruntime-node exposes no run option to prune by fetches): each layer's row is taken
-// on every step (see planAttentionOutputs), and the reduction over the rows sits in the then-branch of an
-// If on an added bool input, so a run that does not fetch the attention takes the else-branch (two empty
-// tensors) instead. Engine host, at model load; composed into the fast-outputs rewrite.
+// fetched or not (onnxruntime-node exposes no run option to prune by fetches): each layer's row Slice runs
+// on every step (see planAttentionOutputs), taking no row at all in a run that does not fetch the
+// attention, and the reduction over the rows sits in the then-branch of an If on an added bool input, so
+// such a run takes the else-branch (two empty tensors) instead. Engine host, at model load; composed into
+// the fast-outputs rewrite, whose other additions it must follow (see planAttentionOutputs).
 import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
-import { int64Initializer, node, outputInfo, renamedNode } from './graphNodes';
+import { int64Initializer, node, outputInfo } from './graphNodes';
 import { BOOL, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
-import { WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
+import { WireWriter, type FieldSpan } from './protoWire';
 
 /** What the attention extension adds to the model's interface. */
 export interface AttentionOutputs {
@@ -25,11 +26,10 @@ export interface AttentionOutputs {
   readonly layerCount: number;
 }
 
-/** What {@link planAttentionOutputs} adds to the graph, and its in-place edits (each layer's Softmax, renamed). */
+/** What {@link planAttentionOutputs} adds, and the graph field of the Softmax nodes its rows read. */
 export interface AttentionOutputsPlan {
   readonly outputs: AttentionOutputs;
   readonly graph: FieldSpan;
-  readonly edits: readonly FieldEdit[];
 }
 
 const PREFIX = 'ouro_attn';
@@ -52,10 +52,15 @@ const isDefaultDomain = (n: ProducerNode) => n.domain === '' || n.domain === 'ai
  * its last row and the two outputs. Returns what it added, or why the graph does not fit (fused attention
  * ops, a layer without a recognisable Softmax); `graph` is left untouched then.
  *
- * Each layer's weights reach the rest of the layer through a Reshape that depends on the row taken from
- * them (a no-op: all-zero dims keep the input's): onnxruntime orders nodes by a depth-first walk back from
- * the outputs, which put every layer's row Slice after the last layer, so a prefill chunk held all L
- * Softmax outputs at once (heads × n × T floats each: +620 MB at n = 256, T = 2,308 on SmolLM2-135M).
+ * Node order keeps a prefill chunk from holding every layer's weights at once (heads × n × T floats each:
+ * +620 MB at n = 256, T = 2,308 on SmolLM2-135M) without a node on the layer's path: onnxruntime orders
+ * nodes by a depth-first walk back from the leaf nodes (no consumer), the highest node index first, visiting
+ * a node's inputs highest index first too (graph_viewer.cc). The If, the last node added, then leads the
+ * walk — provided no leaf has a higher index: `Size(logits)` reads the logits so that their producer is no
+ * leaf (quantize_dynamic's int8 head becomes a MatMulIntegerToFloat that onnxruntime's optimizer adds, with
+ * the graph's highest index), and the rewrites composed after this one add no leaf (the split attention's
+ * nodes all feed the step; the device cache's suffix goes before this one). From the If, the rows' Slices
+ * are reached layer 0 first (they are added last layer first), each right after its Softmax.
  */
 export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph: WireWriter): AttentionOutputsPlan | { readonly reason: string } {
   const nodes = new Set(facts.producers.values());
@@ -126,24 +131,16 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
 
   // One Slice per layer on every step (the If's branches would read the whole weights, holding every
   // layer's until the If runs), then every layer at once behind the If: on CPU each node costs a few
-  // microseconds of dispatch besides its (tiny) work. The engine runs batch 1, so stacking the layers'
-  // [1, ..., 1, T] rows on axis 0 puts one layer per row.
-  const rows: string[] = [];
-  const edits: FieldEdit[] = [];
-  for (let l = 0; l < layerCount; l++) {
-    const softmax = perLayer.get(l)!;
-    const probs = softmax.outputs[0];
-    const computed = c(`layer_${l}/weights`);
-    const last = c(`layer_${l}/last_row`);
-    edits.push({ span: softmax.node, replacement: new WireWriter().messageField(GRAPH_NODE, renamedNode(model, softmax.node, new Map([[probs, computed]]))).finish() });
-    added.messageField(GRAPH_NODE, node('Slice', [computed, c('minus_one'), c('end'), c('minus_two')], last));
-    // Shape(row) · 0: as many zeros as the weights have dims, known only once the row exists.
-    added.messageField(GRAPH_NODE, node('Shape', [last], c(`layer_${l}/row_dims`)));
-    added.messageField(GRAPH_NODE, node('Mul', [c(`layer_${l}/row_dims`), c('zero')], c(`layer_${l}/same_dims`)));
-    added.messageField(GRAPH_NODE, node('Reshape', [computed, c(`layer_${l}/same_dims`)], probs));
-    rows.push(last);
+  // microseconds of dispatch besides its work. Closed, a Slice starts past the last row and copies
+  // nothing. The engine runs batch 1, so stacking the layers' [1, ..., 1, T] rows on axis 0 puts one
+  // layer per row.
+  const onInput = `${PREFIX}.on`;
+  added.messageField(GRAPH_NODE, node('Where', [onInput, c('minus_one'), c('end')], c('row_start')));
+  added.messageField(GRAPH_NODE, node('Size', ['logits'], c('logits_size')));
+  const rows = Array.from({ length: layerCount }, (_, l) => c(`layer_${l}/last_row`));
+  for (let l = layerCount - 1; l >= 0; l--) {
+    added.messageField(GRAPH_NODE, node('Slice', [perLayer.get(l)!.outputs[0], c('row_start'), c('end'), c('minus_two')], rows[l]));
   }
-  edits.sort((a, b) => a.span.offset - b.span.offset);
   // The then-branch reads the rows from the outer graph: [L, heads..., 1, T] → [L, heads·T] → [L, heads, T]
   // → mean over heads [L, T].
   const on = new WireWriter().stringField(GRAPH_NAME, c('on'));
@@ -168,11 +165,10 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
 
   const layers = `${PREFIX}.layers`;
   const mean = `${PREFIX}.mean`;
-  const onInput = `${PREFIX}.on`;
   added.messageField(GRAPH_INPUT, outputInfo(onInput, BOOL));
   added.messageField(GRAPH_NODE, node('If', [onInput], [layers, mean], [['then_branch', on], ['else_branch', off]]));
   added.messageField(GRAPH_OUTPUT, outputInfo(layers, FLOAT));
   added.messageField(GRAPH_OUTPUT, outputInfo(mean, FLOAT));
   graph.raw(added.finish());
-  return { outputs: { layers, mean, on: onInput, layerCount }, graph: softmaxGraph, edits };
+  return { outputs: { layers, mean, on: onInput, layerCount }, graph: softmaxGraph };
 }

@@ -143,8 +143,8 @@ export function planFastOutputs(model: Uint8Array, options: FastOutputsOptions =
   }
 
   const lmHeadSliced = patch !== null;
-  // Both rewrites edit nodes of the graph field the LM head is in (the Softmax nodes; the presents' Concats
-  // and the attention MatMuls): their edits join the head's.
+  // Both rewrites work on the graph field the LM head is in (the attention view reads the Softmax nodes;
+  // the split attention edits the presents' Concats and the attention MatMuls): their edits join the head's.
   const join = (rewrite: { readonly graph: FieldSpan; readonly edits: readonly FieldEdit[] }): boolean => {
     if (patch !== null && patch.graph.offset !== rewrite.graph.offset) return false;
     patch = { graph: rewrite.graph, edits: [...(patch?.edits ?? []), ...rewrite.edits].sort((a, b) => a.span.offset - b.span.offset) };
@@ -153,7 +153,7 @@ export function planFastOutputs(model: Uint8Array, options: FastOutputsOptions =
   const attentionPlan = options.attention === false ? { reason: 'disabled' } : planAttentionOutputs(model, facts, graph);
   const attention = 'reason' in attentionPlan ? attentionPlan : attentionPlan.outputs;
   if (!('reason' in attentionPlan)) {
-    if (!join(attentionPlan)) return { reason: 'the LM head and the attention lie in different graph fields' };
+    if (!join({ graph: attentionPlan.graph, edits: [] })) return { reason: 'the LM head and the attention lie in different graph fields' };
     added.push(attentionPlan.outputs.layers, attentionPlan.outputs.mean);
   }
   const split = options.splitAttention === false ? { reason: 'disabled' } : planSplitAttention(model, facts);
@@ -242,7 +242,9 @@ export async function readWithFastOutputs(
   const deviceNote = dev === null ? null : 'reason' in dev ? dev.reason : null;
   const plan = planFastOutputs(model, devPlan === null ? options : { ...options, splitAttention: false });
   if ('reason' in plan) return plan;
-  const suffix = devPlan === null ? plan.suffix : Buffer.concat([plan.suffix, new WireWriter().messageField(MODEL_GRAPH, devPlan.suffixGraph).finish()]);
+  // The device cache's nodes first: the attention view's If must keep the highest index of every leaf
+  // node (model/attentionOutputs orders the rows by it).
+  const suffix = devPlan === null ? plan.suffix : Buffer.concat([new WireWriter().messageField(MODEL_GRAPH, devPlan.suffixGraph).finish(), plan.suffix]);
   const graph = plan.patch?.graph ?? devPlan?.graph;
   const edits = [...(plan.patch?.edits ?? []), ...(devPlan?.edits ?? [])].sort((a, b) => a.span.offset - b.span.offset);
   const pieces = graph !== undefined && edits.length > 0 ? spliceFields(model, MODEL_GRAPH, graph, edits) : [model];

@@ -1,7 +1,8 @@
 // Which graphs the attention view's rewrite extends (a Softmax over the last axis whose weights multiply a
 // layer's values) and the reasons it gives for the others, fused attention ops first; that each layer's row
-// is taken right after its Softmax and the reduction runs only in a run that fetches the attention; and the
-// signed int64 attribute encoding it relies on.
+// is taken right after its Softmax, that a closed step runs L + 3 added nodes and copies no row, and that
+// the reduction runs only in a run that fetches the attention; and the signed int64 attribute encoding it
+// relies on.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { fieldInt64, forEachField, WireWriter } from '../../../main/engine/model
 import { openSession } from '../../../main/engine/onnxSession';
 import { ensureFixture, TINY } from '../../fixtures/llamaFixture';
 import { stepFeeds } from '../../fixtures/fixtureFeeds';
-import { cleanupTemp, kernelsRun, sharedModel } from './modelTestKit';
+import { cleanupTemp, kernelsRun, sharedModel, type KernelRun } from './modelTestKit';
 
 const { onnx } = onnxProto;
 
@@ -91,14 +92,26 @@ describe('the attention rewrite finds each layer’s softmax weights', () => {
   });
 });
 
-// Every weight format: the node order onnxruntime picks depends on the graph around the attention (ordering
-// the rows' Slices by node index held for fp32 and q4 and not for int8's MatMulInteger graph).
-test.each(['fp32', 'int8', 'q4'] as const)('%s: each layer’s row is taken before the next layer’s Softmax runs, so a chunk holds one layer’s weights at a time', async (weights) => {
+// Every weight format and the device cache's graph: the node order onnxruntime picks depends on the graph
+// around the attention (without `Size(logits)`, int8's head, fused by onnxruntime into a node with the
+// highest index, led the order and the rows ran after the last layer).
+test.each([
+  ['fp32', 'fp32', false],
+  ['int8', 'int8', false],
+  ['q4', 'q4', false],
+  ['fp32 with the device cache’s rewrite', 'fp32', true],
+] as const)('%s: each layer’s row is taken before the next layer’s Softmax runs, so a chunk holds one layer’s weights at a time', async (_label, weights, device) => {
   // Four layers: onnxruntime's depth-first order used to run the rows of layers 1..L-2 after the last Softmax.
   const { dir } = await ensureFixture(`attention-4-layers-${weights}`, { ...TINY, layers: 4, seed: 4, weights });
   const profiles = mkdtempSync(join(tmpdir(), 'ouro-attn-'));
   try {
-    const session = await openSession(join(dir, 'onnx', 'model.onnx'), { intraOpThreads: 1, tuning: { profileFilePrefix: join(profiles, 'p') } });
+    const deviceCache = { layers: 4, kvHeads: TINY.kvHeads, headDim: TINY.headDim, rotaryDim: TINY.headDim };
+    const session = await openSession(join(dir, 'onnx', 'model.onnx'), {
+      intraOpThreads: 1,
+      tuning: { profileFilePrefix: join(profiles, 'p') },
+      ...(device ? { deviceCache, deviceCacheOnHost: true } : {}),
+    });
+    if (device) expect(session.deviceCache).not.toBeNull();
     const n = 5;
     const feeds = {
       input_ids: { type: 'int64', data: BigInt64Array.from({ length: n }, (_, i) => BigInt(3 + i)), dims: [1, n] },
@@ -126,23 +139,30 @@ test.each(['fp32', 'int8', 'q4'] as const)('%s: each layer’s row is taken befo
   }
 });
 
-test('the reduction runs only in a run that fetches the attention: the profile shows its nodes there alone', async () => {
+test('a closed step runs L + 3 added nodes and copies no row; the reduction runs only in a run that fetches the attention', async () => {
   const model = join((await ensureFixture('tiny')).dir, 'onnx', 'model.onnx');
   let rows = 0;
-  const nodesRun = (open: boolean): Promise<string[]> =>
+  const nodesRun = (open: boolean): Promise<KernelRun[]> =>
     kernelsRun(model, async (session) => {
       const fast = session.fastOutputs!;
       const out = await session.run(stepFeeds(session, 6, 1), [fast.lastLogits, ...(open ? [fast.attention!.mean] : [])]);
       if (open) rows = out[fast.attention!.mean].dims[0];
     });
-  // The then-branch's nodes (the rows' Slices run on every step, right after each Softmax).
-  const reduction = (names: string[]) => names.filter((name) => /^ouro_attn\/(?:stacked|flat|row_shape|keys|by_head|layers_any|on\/)/.test(name)).length;
+  const added = (run: KernelRun[]) => run.filter((k) => k.name.startsWith('ouro_attn'));
+  const rowBytes = (run: KernelRun[]) => run.filter((k) => /^ouro_attn\/layer_\d+\/last_row\//.test(k.name)).map((k) => k.outputBytes);
+  // The then-branch's nodes.
+  const reduction = (run: KernelRun[]) => run.filter((k) => /^ouro_attn\/(?:stacked|flat|row_shape|keys|by_head|layers_any|on\/)/.test(k.name)).length;
   const closed = await nodesRun(false);
-  expect(closed.length).toBeGreaterThan(0);
+  // TINY's 2 layers: the rows' Slices, their start (Where), Size(logits) and the If (onnxruntime folds its
+  // else-branch's ConstantOfShape nodes into constants at load).
+  expect(added(closed).map((k) => k.name.split('/').at(-1)).sort()).toEqual(['If', 'Size', 'Slice', 'Slice', 'Where']);
+  expect(rowBytes(closed)).toEqual([0, 0]);
   expect(reduction(closed)).toBe(0);
+  const open = await nodesRun(true);
   // Concat, Flatten, Shape, Gather, Concat, Reshape, ReduceMean, Cast, ReduceMean.
-  expect(reduction(await nodesRun(true))).toBe(9);
-  // Over the 6 past rows and the step's token.
+  expect(reduction(open)).toBe(9);
+  // Each row: 4 heads × (6 past rows + the step's token) float32s.
+  expect(rowBytes(open)).toEqual([4 * 7 * 4, 4 * 7 * 4]);
   expect(rows).toBe(7);
 });
 

@@ -106,11 +106,17 @@ export async function expectModelError(
   return err;
 }
 
+/** A node onnxruntime ran: its name and the bytes of its outputs (the profile's `output_size`). */
+export interface KernelRun {
+  readonly name: string;
+  readonly outputBytes: number;
+}
+
 /**
- * The names of the nodes onnxruntime ran (its profile's kernel events, `<node name>_kernel_time`) in one
+ * The nodes onnxruntime ran, in order (its profile's kernel events, `<node name>_kernel_time`), in one
  * session on `modelPath` (load-time rewrite included) that does what `run` does.
  */
-export async function kernelsRun(modelPath: string, run: (session: DecoderSession) => Promise<unknown>): Promise<string[]> {
+export async function kernelsRun(modelPath: string, run: (session: DecoderSession) => Promise<unknown>): Promise<KernelRun[]> {
   const dir = tempDir('profile');
   const session = await openSession(modelPath, { intraOpThreads: 1, tuning: { profileFilePrefix: join(dir, 'run') } });
   try {
@@ -118,6 +124,8 @@ export async function kernelsRun(modelPath: string, run: (session: DecoderSessio
   } finally {
     await session.release();
   }
-  const events = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]), 'utf8')) as { cat: string; name: string }[];
-  return events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time')).map((e) => e.name);
+  const events = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]), 'utf8')) as { cat: string; name: string; args: { output_size: string } }[];
+  return events
+    .filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'))
+    .map((e) => ({ name: e.name.slice(0, -'_kernel_time'.length), outputBytes: Number(e.args.output_size) }));
 }
