@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvider';
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs, type FastOutputsOptions } from './model/fastOutputs';
+import { PAST_LAST_ROW } from './model/attentionOutputs';
 import { identityModel, type DeviceCacheGraph, type DeviceCacheSpec } from './model/deviceCache';
 import { Q4_COMPUTE_LEVEL, type AccuracyLevel } from './model/matMulNBitsAccuracy';
 
@@ -278,6 +279,8 @@ class OrtDeviceTensor implements DeviceTensor {
 
 const TRUE = new ort.Tensor('bool', Uint8Array.of(1), []);
 const FALSE = new ort.Tensor('bool', Uint8Array.of(0), []);
+const LAST_ROW = new ort.Tensor('int64', BigInt64Array.of(-1n), [1]);
+const NO_ROW = new ort.Tensor('int64', BigInt64Array.of(BigInt(PAST_LAST_ROW)), [1]);
 
 class OrtDecoderSession implements DecoderSession {
   readonly inputs: readonly ValueInfo[];
@@ -310,7 +313,7 @@ class OrtDecoderSession implements DecoderSession {
     // The added inputs and outputs are the engine's, not the model's: the model's interface stays as exported.
     const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin, deviceCache.pinCos, deviceCache.pinSin] : []);
     if (fastOutputs?.split) addedIn.add(fastOutputs.split.wholePresents);
-    if (fastOutputs?.attention) addedIn.add(fastOutputs.attention.on);
+    if (fastOutputs?.attention) for (const name of [fastOutputs.attention.on, fastOutputs.attention.rowStart]) addedIn.add(name);
     this.splitPresents = new Set(fastOutputs?.split?.presents ?? []);
     this.attentionOutputs = new Set(fastOutputs?.attention ? [fastOutputs.attention.layers, fastOutputs.attention.mean] : []);
     this.inputs = valueInfos(session.inputMetadata).filter((i) => !addedIn.has(i.name));
@@ -346,7 +349,11 @@ class OrtDecoderSession implements DecoderSession {
     if (split) ortFeeds[split.wholePresents] = all.some((name) => this.splitPresents.has(name)) ? TRUE : FALSE;
     // What the caller asked for, not `all`: a bound session fetches the attention outputs empty then.
     const attention = this.fastOutputs?.attention;
-    if (attention) ortFeeds[attention.on] = fetches.some((name) => this.attentionOutputs.has(name)) ? TRUE : FALSE;
+    if (attention) {
+      const open = fetches.some((name) => this.attentionOutputs.has(name));
+      ortFeeds[attention.on] = open ? TRUE : FALSE;
+      ortFeeds[attention.rowStart] = open ? LAST_ROW : NO_ROW;
+    }
     const result = await this.runOrt(this.session, ortFeeds, all);
     const device: Record<string, DeviceTensor> = {};
     for (const name of deviceFetches) {

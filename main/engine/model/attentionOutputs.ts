@@ -8,7 +8,7 @@
 // the fast-outputs rewrite, whose other additions it must follow (see planAttentionOutputs).
 import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
 import { int64Initializer, node, outputInfo } from './graphNodes';
-import { BOOL, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
+import { BOOL, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT, INT64 } from './onnxFields';
 import { WireWriter, type FieldSpan } from './protoWire';
 
 /** What the attention extension adds to the model's interface. */
@@ -22,6 +22,11 @@ export interface AttentionOutputs {
    * fetches neither feeds), they come out empty ([0, 0] and [0]) and the reduction does not run.
    */
   readonly on: string;
+  /**
+   * int64 [1] input: the first row each layer's Slice takes, -1 (the last row) in a run that fetches the
+   * attention, {@link PAST_LAST_ROW} otherwise (no row: nothing copied).
+   */
+  readonly rowStart: string;
   /** L: how many attention layers were found. */
   readonly layerCount: number;
 }
@@ -43,6 +48,8 @@ const LAYER_VALUE = /^(?:present|present_key_values|past_key_values)\.(\d+)\.val
 /** Fused attention ops that compute the weights inside and never expose them. */
 const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedMultiHeadAttention', 'PackedAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention', 'DecoderMaskedSelfAttention', 'PagedAttention']);
 const FLOAT = 1;
+/** A row index past any chunk's last row: Slice clamps it to the row count and takes nothing. */
+export const PAST_LAST_ROW = 2 ** 62;
 
 const isDefaultDomain = (n: ProducerNode) => n.domain === '' || n.domain === 'ai.onnx';
 
@@ -131,15 +138,16 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
 
   // One Slice per layer on every step (the If's branches would read the whole weights, holding every
   // layer's until the If runs), then every layer at once behind the If: on CPU each node costs a few
-  // microseconds of dispatch besides its work. Closed, a Slice starts past the last row and copies
-  // nothing. The engine runs batch 1, so stacking the layers' [1, ..., 1, T] rows on axis 0 puts one
-  // layer per row.
+  // microseconds of dispatch besides its work. Closed, a Slice starts past the last row (a fed input, not a
+  // node choosing it) and copies nothing. The engine runs batch 1, so stacking the layers' [1, ..., 1, T]
+  // rows on axis 0 puts one layer per row.
   const onInput = `${PREFIX}.on`;
-  added.messageField(GRAPH_NODE, node('Where', [onInput, c('minus_one'), c('end')], c('row_start')));
+  const rowStart = `${PREFIX}.row_start`;
+  added.messageField(GRAPH_INPUT, outputInfo(rowStart, INT64));
   added.messageField(GRAPH_NODE, node('Size', ['logits'], c('logits_size')));
   const rows = Array.from({ length: layerCount }, (_, l) => c(`layer_${l}/last_row`));
   for (let l = layerCount - 1; l >= 0; l--) {
-    added.messageField(GRAPH_NODE, node('Slice', [perLayer.get(l)!.outputs[0], c('row_start'), c('end'), c('minus_two')], rows[l]));
+    added.messageField(GRAPH_NODE, node('Slice', [perLayer.get(l)!.outputs[0], rowStart, c('end'), c('minus_two')], rows[l]));
   }
   // The then-branch reads the rows from the outer graph: [L, heads..., 1, T] → [L, heads·T] → [L, heads, T]
   // → mean over heads [L, T].
@@ -170,5 +178,5 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
   added.messageField(GRAPH_OUTPUT, outputInfo(layers, FLOAT));
   added.messageField(GRAPH_OUTPUT, outputInfo(mean, FLOAT));
   graph.raw(added.finish());
-  return { outputs: { layers, mean, on: onInput, layerCount }, graph: softmaxGraph };
+  return { outputs: { layers, mean, on: onInput, rowStart, layerCount }, graph: softmaxGraph };
 }

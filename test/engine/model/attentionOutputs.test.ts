@@ -1,6 +1,6 @@
 // Which graphs the attention view's rewrite extends (a Softmax over the last axis whose weights multiply a
 // layer's values) and the reasons it gives for the others, fused attention ops first; that each layer's row
-// is taken right after its Softmax, that a closed step runs L + 3 added nodes and copies no row, and that
+// is taken right after its Softmax, that a closed step runs L + 2 added nodes and copies no row, and that
 // the reduction runs only in a run that fetches the attention; and the signed int64 attribute encoding it
 // relies on.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -139,7 +139,7 @@ test.each([
   }
 });
 
-test('a closed step runs L + 3 added nodes and copies no row; the reduction runs only in a run that fetches the attention', async () => {
+test('a closed step runs L + 2 added nodes and copies no row; the reduction runs only in a run that fetches the attention', async () => {
   const model = join((await ensureFixture('tiny')).dir, 'onnx', 'model.onnx');
   let rows = 0;
   const nodesRun = (open: boolean): Promise<KernelRun[]> =>
@@ -153,9 +153,9 @@ test('a closed step runs L + 3 added nodes and copies no row; the reduction runs
   // The then-branch's nodes.
   const reduction = (run: KernelRun[]) => run.filter((k) => /^ouro_attn\/(?:stacked|flat|row_shape|keys|by_head|layers_any|on\/)/.test(k.name)).length;
   const closed = await nodesRun(false);
-  // TINY's 2 layers: the rows' Slices, their start (Where), Size(logits) and the If (onnxruntime folds its
-  // else-branch's ConstantOfShape nodes into constants at load).
-  expect(added(closed).map((k) => k.name.split('/').at(-1)).sort()).toEqual(['If', 'Size', 'Slice', 'Slice', 'Where']);
+  // TINY's 2 layers: the rows' Slices, Size(logits) and the If (onnxruntime folds its else-branch's
+  // ConstantOfShape nodes into constants at load).
+  expect(added(closed).map((k) => k.name.split('/').at(-1)).sort()).toEqual(['If', 'Size', 'Slice', 'Slice']);
   expect(rowBytes(closed)).toEqual([0, 0]);
   expect(reduction(closed)).toBe(0);
   const open = await nodesRun(true);
