@@ -4,8 +4,10 @@
 // view closed, open as the app's panel takes it on "All layers" (the mean over layers fetched, laid out by
 // slot and framed at most every ATTENTION_FRAME_MS), and every step as the CLI's `--attention` takes it
 // (every layer's row). Two onnxruntime sessions in one process slow each other down (DESIGN §8: the one
-// that just ran still has its pool's threads spinning), so a step that follows the other session's is
-// preceded by an untimed step of its own. Ratios by mean over every step with a bootstrap 95% interval
+// that just ran still has its pool's threads spinning), so a step that follows another session's is
+// preceded by an untimed step of its own. Sessions of one graph opened later ran faster here (p50 3–5%
+// apart over four sessions opened in turn, load ~5), so the baseline is two sessions, opened before and
+// after the model's, taking its steps in turn: a trend with the opening order cancels out. Ratios by mean over every step with a bootstrap 95% interval
 // over rounds; every step's time is kept, with whether it fetched, to find slow steps; GC per variant.
 import { PerformanceObserver } from 'node:perf_hooks';
 import { ATTENTION_FRAME_MS, attentionFrame } from '../../common/attentionView';
@@ -35,10 +37,14 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   const steps = param(ctx, 'attention.steps', 16, 8);
   const window = param(ctx, 'attention.window', 2048, 2048);
   const spec = { sink: 4, window, chunk: 256, journal: 0 };
+  const withoutBefore = await loadModel(ensureBenchFixture(), { threads: ctx.threads, attentionOutputs: false });
   const model = await loadModel(ensureBenchFixture(), { threads: ctx.threads });
-  const withoutAttention = await loadModel(ensureBenchFixture(), { threads: ctx.threads, attentionOutputs: false });
+  const withoutAfter = await loadModel(ensureBenchFixture(), { threads: ctx.threads, attentionOutputs: false });
+  /** The baseline's two streams (opened before and after the model): its steps alternate between them. */
+  const baselines = [makeRunner(withoutBefore, spec), makeRunner(withoutAfter, spec)];
+  let baselineTurn = 0;
   const streams: Record<Variant, ReturnType<typeof makeRunner>> = {
-    [WITHOUT]: makeRunner(withoutAttention, spec),
+    [WITHOUT]: baselines[0],
     [CLOSED]: makeRunner(model, spec),
     [OPEN]: makeRunner(model, spec),
     [EVERY]: makeRunner(model, spec),
@@ -50,7 +56,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   streams[EVERY].runner.attention = true;
   // Fill every ring past wrap-around so every step is the steady state.
   const history = byteTokenIds(spec.sink + window + 64);
-  for (const s of Object.values(streams)) await s.runner.feed(history);
+  for (const s of [...baselines, streams[CLOSED], streams[OPEN], streams[EVERY]]) await s.runner.feed(history);
 
   const gcMs: Record<string, number> = {};
   let current = '';
@@ -76,11 +82,19 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   const times: Record<Variant, number[][]> = Object.fromEntries(VARIANTS.map((v) => [v, []])) as unknown as Record<Variant, number[][]>;
   const cpuTimes: Record<Variant, number[][]> = Object.fromEntries(VARIANTS.map((v) => [v, []])) as unknown as Record<Variant, number[][]>;
   const fetched: Record<Variant, boolean[][]> = Object.fromEntries(VARIANTS.map((v) => [v, []])) as unknown as Record<Variant, boolean[][]>;
+  /** The baseline's steps by session: [opened before the model's, after it][round][step]. */
+  const baselineTimes: number[][][] = [[], []];
   for (let r = 0; r <= rounds; r++) {
     for (const v of VARIANTS) [times[v][r], cpuTimes[v][r], fetched[v][r]] = [[], [], []];
+    for (const b of baselineTimes) b[r] = [];
     for (let i = 0; i < steps; i++) {
       for (let k = 0; k < VARIANTS.length; k++) {
         const v = VARIANTS[(r * steps + i + k) % VARIANTS.length];
+        // The rotation never takes two baseline steps in a row: the untimed step below is always the session's own.
+        if (v === WITHOUT) {
+          baselineTurn ^= 1;
+          streams[WITHOUT] = baselines[baselineTurn];
+        }
         if ((v === WITHOUT) !== afterWithout) await step(v);
         afterWithout = v === WITHOUT;
         current = v;
@@ -89,13 +103,14 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
         times[v][r].push(s.ms);
         cpuTimes[v][r].push(s.cpuMs);
         fetched[v][r].push(s.fetched);
+        if (v === WITHOUT) baselineTimes[baselineTurn][r].push(s.ms);
       }
     }
   }
   gcObserver.disconnect();
-  await model.release();
-  await withoutAttention.release();
+  for (const m of [withoutBefore, model, withoutAfter]) await m.release();
   for (const v of VARIANTS) [times[v], cpuTimes[v], fetched[v]] = [times[v].slice(1), cpuTimes[v].slice(1), fetched[v].slice(1)];
+  const [before, after] = baselineTimes.map((b) => b.slice(1));
 
   const roundMedians = times[WITHOUT].map((_, r) => median(VARIANTS.flatMap((v) => times[v][r])));
   const rows = VARIANTS.map((v) => {
@@ -114,15 +129,15 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
       gcMsPerStep: round((gcMs[v] ?? 0) / (all.length + steps), 3),
     };
   });
-  const ratio = (of: Record<Variant, number[][]>, num: Variant, den: Variant): Ratio => {
-    const r = ratioOfMeans(of[num], of[den]);
-    return { value: round(r.value, 3), low: round(r.low, 3), high: round(r.high, 3), roundMin: round(r.roundMin, 3), roundMax: round(r.roundMax, 3) };
-  };
+  const rounded = (r: Ratio): Ratio => ({ value: round(r.value, 3), low: round(r.low, 3), high: round(r.high, 3), roundMin: round(r.roundMin, 3), roundMax: round(r.roundMax, 3) });
+  const ratio = (of: Record<Variant, number[][]>, num: Variant, den: Variant): Ratio => rounded(ratioOfMeans(of[num], of[den]));
   // tok/s ratios: the baseline's ms over the variant's; by wall time and by the process's CPU time (all its
   // threads), which a loaded machine disturbs less: time spent waiting for a core is not counted.
   const costs = (of: Record<Variant, number[][]>) => ({ closed: ratio(of, WITHOUT, CLOSED), open: ratio(of, CLOSED, OPEN), every: ratio(of, CLOSED, EVERY) });
   const wall = costs(times);
   const cpu = costs(cpuTimes);
+  // What the opening order alone makes of one graph: the baseline's second session ÷ its first, tok/s.
+  const openingOrder = rounded(ratioOfMeans(before, after));
   const table = mdTable(
     ['variant', 'p50 ms', 'p95 ms', 'mean ms', 'CPU ms/step', 'steps that fetched', 'mean ms fetched / not', `steps > ${SLOW}× round median (fetched)`, 'GC ms/step'],
     rows.map((r) => [r.variant, fmt(r.p50, 2), fmt(r.p95, 2), fmt(r.mean, 2), fmt(r.cpuMean, 2), `${r.fetchedSteps} / ${r.n}`, `${fmt(r.fetchedMean, 2)} / ${fmt(r.unfetchedMean, 2)}`, `${r.slowSteps} (${r.slowFetched})`, fmt(r.gcMsPerStep, 2)]),
@@ -133,7 +148,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     `- ${label}: **${fmt(x.value, 3)}** (95% interval ${fmt(x.low, 3)}–${fmt(x.high, 3)}, per round ${fmt(x.roundMin, 3)}–${fmt(x.roundMax, 3)}); target ≥ ${target}: ${verdict(x, target)}`;
   const lines = (x: typeof wall) => [line('closed ÷ graph without the outputs', x.closed, 0.99), line('open (app) ÷ closed', x.open, 0.95), line('every step, every layer (CLI) ÷ closed', x.every, 0.95)];
   const markdown = [
-    `W=${window} (C=${streams[CLOSED].cache.capacity} slots fed every step), ${rounds} rounds × ${steps} steps per variant, one step per variant in turn (rotating order).`,
+    `W=${window} (C=${streams[CLOSED].cache.capacity} slots fed every step), ${rounds} rounds × ${steps} steps per variant, one step per variant in turn (rotating order); the graph without the outputs is two sessions, opened before and after the model's, taking its steps in turn.`,
     '',
     table,
     '',
@@ -142,11 +157,13 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     '',
     'The same by CPU time:',
     ...lines(cpu),
+    '',
+    `The opening order alone (one graph, the baseline's session opened after the model's ÷ the one opened before, tok/s by mean): ${fmt(openingOrder.value, 3)} (95% interval ${fmt(openingOrder.low, 3)}–${fmt(openingOrder.high, 3)}).`,
   ].join('\n');
   return {
     title: `The attention view's cost (issue 18; fixture with SmolLM2-135M's shapes, S=4, W=${window})`,
     markdown,
-    data: { window, rounds, steps, rows, wall, cpu, times, cpuTimes, fetched },
+    data: { window, rounds, steps, rows, wall, cpu, openingOrder, times, cpuTimes, fetched, baselineTimes: { before, after } },
     targets: [
       { name: `attention view closed: tok/s ÷ graph without its outputs (mean), W=${window}`, value: wall.closed.value, target: '≥ 0.99', met: wall.closed.value >= 0.99 },
       { name: `attention view open: tok/s ÷ closed (mean), W=${window}`, value: wall.open.value, target: '≥ 0.95', met: wall.open.value >= 0.95 },
