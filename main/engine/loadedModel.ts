@@ -9,7 +9,8 @@ import { openSession, type DecoderSession, type SessionTuning } from './onnxSess
 import type { ProviderChoice } from '../../common/providers';
 import type { Q4Compute } from '../../common/settingsSchema';
 import { probeRope } from './ropeProbe';
-import { Runner, type RunnerOptions } from './runner';
+import { Runner, type FeedHooks, type RunnerOptions } from './runner';
+import { DEFAULT_SAMPLING, Sampler } from './sampling/sampler';
 import { ChatTemplate } from './text/chatTemplate';
 import type { TextTokenizer } from './text/tokenizer';
 
@@ -136,6 +137,9 @@ export function defaultWindow(maxPos: number, sink: number): number {
   return Math.min(2048, Math.floor(maxPos / 2) - sink);
 }
 
+/** Tokens per forward pass of a prompt when the settings leave it out. */
+export const DEFAULT_CHUNK_SIZE = 256;
+
 /** The sink a chat stream gets at least (its 'auto' sink without a system prompt, a raw prompt's). */
 export const MIN_AUTO_SINK = 4;
 
@@ -166,4 +170,75 @@ async function warmUp(model: LoadedModel): Promise<void> {
     // A cache kept on the GPU holds device memory until freed.
     runner.dispose();
   }
+  await warmStepCode(model);
+}
+
+/**
+ * The stand-in stream's window: C = 512 slots has two mirror lengths (128, 256), so its steps grow the
+ * mirror, outgrow it and wrap the ring as a default stream's do, over a cache of 24 MB on SmolLM2-135M's
+ * shapes instead of 90.
+ */
+const STEP_CODE_WINDOW = 512 - MIN_AUTO_SINK;
+
+/**
+ * Decode steps per phase of the stand-in stream (empty, in the mirror, at full width, wrapped): enough
+ * for V8 to optimize the functions a step calls once (bench/stepEvents.ts counts what is left).
+ */
+export const STEP_CODE_STEPS = 120;
+
+/**
+ * Runs the per-step JavaScript (the runner's prefill and decode branches, the compact past, the cache's
+ * commit, onnxruntime-node's binding) through the session's stand-in (DecoderSession.standIn: a graph of
+ * zeros) over every phase a stream's steps meet, until V8 has optimized it with the types and branches
+ * decode meets. Without this V8 compiled those functions, on a background thread that competes with
+ * onnxruntime's, in the first ~60 decode steps after a load, and recompiled some at each phase change
+ * (bench/README section 20). Returns the forward passes' feeds (0 without a stand-in).
+ */
+export async function warmStepCode(model: LoadedModel): Promise<number> {
+  const { config, io } = model;
+  const standIn = await model.session.standIn({ tokens: io.inputIds, kvHeads: config.numKvHeads, headDim: config.headDim, vocab: config.vocabSize });
+  if (standIn === null) return 0;
+  let stream: ReturnType<typeof openStream>;
+  try {
+    const options = { sink: MIN_AUTO_SINK, window: STEP_CODE_WINDOW, maxChunk: DEFAULT_CHUNK_SIZE, journalTokens: 0, positions: model.positionsFor('cache') } as const;
+    stream = openStream({ ...model, session: standIn }, options);
+  } catch (e) {
+    if (e instanceof CacheConfigError) return 0;
+    throw e;
+  }
+  const { cache, runner } = stream;
+  // Both samplers a reply can use (greedy and the default draw), every 8th pass (their loops over the
+  // vocabulary are optimized within a few calls), over logits spread like a model's (the stand-in's are
+  // zeros, on which a draw's selection takes other branches).
+  const samplers = [new Sampler({ ...DEFAULT_SAMPLING, greedy: true }), new Sampler(DEFAULT_SAMPLING)];
+  const logits = Float32Array.from({ length: config.vocabSize }, (_, i) => 8 * Math.sin(i * 12.9898));
+  // The app feeds with hooks (ChatSession.feedTokens), the benchmarks without: each step alternates.
+  const cancel = { cancelled: false };
+  const hooks: FeedHooks = { cancel, onDelta: () => {}, onProgress: undefined };
+  const recent: number[] = [];
+  let passes = 0;
+  const feed = async (ids: readonly number[], withHooks: boolean): Promise<void> => {
+    await runner.feed(ids, withHooks ? hooks : undefined);
+    if (passes++ % 8 === 0) for (const sampler of samplers) recent.push(sampler.sample(logits, recent));
+    if (recent.length > 64) recent.length = 0;
+  };
+  const steps = async () => {
+    for (let i = 0; i < STEP_CODE_STEPS; i++) await feed([i], i % 2 === 0);
+  };
+  // A prompt as a tokenizer returns one (a packed array), fed in chunks.
+  const prompt = async (tokens: number) => {
+    const ids: number[] = [];
+    for (let i = 0; i < tokens; i++) ids.push(i);
+    await feed(ids, true);
+  };
+  // Empty, then a one-token prompt's decode steps through the mirror's first length and its growth.
+  await steps();
+  await steps();
+  // A prompt fed in chunks into the mirror, then steps at full width, then past the ring's end.
+  cache.reset();
+  await prompt(200);
+  await steps();
+  await prompt(cache.capacity);
+  await steps();
+  return passes;
 }

@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvider';
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs, type FastOutputsOptions } from './model/fastOutputs';
+import { standInModel } from './model/standInModel';
 import { identityModel, type DeviceCacheGraph, type DeviceCacheSpec } from './model/deviceCache';
 import { Q4_COMPUTE_LEVEL, type AccuracyLevel } from './model/matMulNBitsAccuracy';
 
@@ -90,8 +91,27 @@ export interface DecoderSession {
   ): Promise<{ host: Record<string, TensorData>; device: Record<string, DeviceTensor> }>;
   /** Copies a device tensor to the host (the tensor stays valid). */
   download(tensor: DeviceTensor): Promise<TensorData>;
+  /**
+   * A session of the same class, inputs and fast outputs over a graph that computes nothing
+   * (model/standInModel: the new rows and last logits a step fetches, as zeros), for the load's warm-up of
+   * the per-step JavaScript. Made on the first call and released with this session: releasing it sooner
+   * flips a field V8 compiled the warmed code as constant, which threw that code away. Null without fast
+   * outputs or with a device cache.
+   */
+  standIn(shapes: StandInShapes): Promise<DecoderSession | null>;
   release(): Promise<void>;
 }
+
+/** What a stand-in's outputs are shaped by: the token ids input ([1, n]) and the model's KV and vocabulary sizes. */
+export interface StandInShapes {
+  readonly tokens: string;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly vocab: number;
+}
+
+/** TensorProto element types of the tensor types a decoder's inputs and outputs have. */
+const ELEM_TYPES: Readonly<Record<string, number>> = { float32: 1, int32: 6, int64: 7, bool: 9, float16: 10 };
 
 /** How to open a session. */
 export interface SessionOptions {
@@ -291,6 +311,7 @@ class OrtDecoderSession implements DecoderSession {
   private readonly splitPresents: ReadonlySet<string>;
   /** The attention view's outputs (computed only in a run that fetches one of them: model/attentionOutputs). */
   private readonly attentionOutputs: ReadonlySet<string>;
+  private standInSession: Promise<DecoderSession | null> | null = null;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -379,9 +400,36 @@ class OrtDecoderSession implements DecoderSession {
     return fromOrtTensor('y', this.output(result, 'y'));
   }
 
+  standIn(shapes: StandInShapes): Promise<DecoderSession | null> {
+    this.standInSession ??= this.openStandIn(shapes);
+    return this.standInSession;
+  }
+
+  private async openStandIn(shapes: StandInShapes): Promise<DecoderSession | null> {
+    const fast = this.fastOutputs;
+    if (fast === null || this.deviceCache !== null) return null;
+    const elemType = (m: ort.InferenceSession.ValueMetadata): number => {
+      const t = m.isTensor ? ELEM_TYPES[m.type] : undefined;
+      if (t === undefined) throw new TypeError(`stand-in: "${m.name}" is not a tensor of a type it can declare`);
+      return t;
+    };
+    const outputs = new Map(this.session.outputMetadata.map((m) => [m.name, elemType(m)]));
+    const value = (name: string) => ({ name, elemType: outputs.get(name)! });
+    const bytes = standInModel({
+      ...shapes,
+      inputs: this.session.inputMetadata.map((m) => ({ name: m.name, elemType: elemType(m) })),
+      rows: [...fast.newRows.values()].map(value),
+      logits: value(fast.lastLogits),
+    });
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, logSeverityLevel: 3 });
+    // Every field as this session's, so the code the stand-in warms sees the objects (and V8 the maps) a real step does.
+    return new OrtDecoderSession(session, this.file, this.provider, this.fallbackReason, this.providerNote, fast, this.fastOutputsNote, null, this.deviceCacheNote, null, this.outputsBound, this.matMulNBitsAccuracy);
+  }
+
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    await (await this.standInSession)?.release();
     for (const d of this.downloaders.values()) await (await d).release();
     await this.session.release();
   }
