@@ -3,16 +3,19 @@
 // `node --trace-opt --trace-deopt-verbose --trace-gc` with its stdout unbuffered, and attributes every optimization,
 // deoptimization and GC line to the step (or prompt) whose markers it falls between. The count does not
 // depend on the machine's load the way step times do (bench/README section 20).
-// `npx tsx bench/stepEvents.ts [fp32|int8|q4] [--runs N] [--verbose]`. Benchmark process only.
+// `npx tsx bench/stepEvents.ts [fp32|int8|q4] [--runs N] [--verbose] [--host-heap]`; --host-heap runs the child
+// with the engine host's 1 MB semi-spaces (the app's isolate) instead of node's default (the llama.cpp child's).
+// Benchmark process only.
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { HOST_V8_FLAGS } from '../main/host/hostHeapLimits';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { runs: { type: 'string', default: '1' }, verbose: { type: 'boolean', default: false } },
+  options: { runs: { type: 'string', default: '1' }, verbose: { type: 'boolean', default: false }, 'host-heap': { type: 'boolean', default: false } },
 });
 const format = positionals[0] ?? 'q4';
 
@@ -64,7 +67,8 @@ for (let r = 0; r < Number(values.runs); r++) {
   // Into a file: a pipe is non-blocking, and the child's synchronous marks would meet EAGAIN.
   const file = join(mkdtempSync(join(tmpdir(), 'ouro-step-events-')), 'trace.txt');
   const fd = openSync(file, 'w');
-  const child = spawnSync('stdbuf', ['-o0', process.execPath, '--import', 'tsx', '--trace-opt', '--trace-deopt-verbose', '--trace-gc', 'bench/stepTrace.ts', format], {
+  const heap = values['host-heap'] ? HOST_V8_FLAGS : [];
+  const child = spawnSync('stdbuf', ['-o0', process.execPath, ...heap, '--import', 'tsx', '--trace-opt', '--trace-deopt-verbose', '--trace-gc', 'bench/stepTrace.ts', format], {
     env: { ...process.env, STEP_MARKS: '1' },
     stdio: ['ignore', fd, 'pipe'],
     encoding: 'utf8',
@@ -92,6 +96,7 @@ for (let r = 0; r < Number(values.runs); r++) {
   console.log(
     JSON.stringify({
       format,
+      hostHeap: values['host-heap'],
       run: r + 1,
       inSteps: inSteps.length,
       stepsWithEvents: stepsHit,

@@ -312,6 +312,7 @@ class OrtDecoderSession implements DecoderSession {
   /** The attention view's outputs (computed only in a run that fetches one of them: model/attentionOutputs). */
   private readonly attentionOutputs: ReadonlySet<string>;
   private standInSession: Promise<DecoderSession | null> | null = null;
+  private readonly hostTensors = new WeakMap<TensorData, ort.Tensor>();
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -360,9 +361,12 @@ class OrtDecoderSession implements DecoderSession {
   ): Promise<{ host: Record<string, TensorData>; device: Record<string, DeviceTensor> }> {
     if (this.released) throw new Error(`${this.file}: session already released`);
     const ortFeeds: Record<string, ort.Tensor> = { ...this.emptyDeviceFeeds };
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = t instanceof OrtDeviceTensor ? t.tensor : toOrtTensor(name, t as TensorData);
+    for (const name in feeds) {
+      const t = feeds[name];
+      ortFeeds[name] = t instanceof OrtDeviceTensor ? t.tensor : this.hostTensor(name, t as TensorData);
+    }
     // A session with outputs on the device fetches every output, every run (see deviceLocations).
-    const all = this.outputsBound ? [...this.session.outputNames] : [...fetches, ...deviceFetches];
+    const all = this.outputsBound ? this.session.outputNames : deviceFetches.length === 0 ? fetches : [...fetches, ...deviceFetches];
     const split = this.fastOutputs?.split;
     if (split) ortFeeds[split.wholePresents] = all.some((name) => this.splitPresents.has(name)) ? TRUE : FALSE;
     // What the caller asked for, not `all`: a bound session fetches the attention outputs empty then.
@@ -380,12 +384,29 @@ class OrtDecoderSession implements DecoderSession {
       const t = this.output(result, name) as ort.Tensor;
       host[name] = t.location === 'gpu-buffer' ? await this.download(new OrtDeviceTensor(t, t.type as 'float32' | 'float16')) : fromOrtTensor(name, t);
     }
-    const kept = new Set(deviceFetches);
-    for (const name of all) {
-      const t = result[name] as ort.Tensor | undefined;
-      if (t !== undefined && t.location === 'gpu-buffer' && !kept.has(name)) t.dispose();
+    // Only bound outputs come back in device memory: the ones nobody kept are freed.
+    if (this.outputsBound) {
+      const kept = new Set(deviceFetches);
+      for (const name of all) {
+        const t = result[name] as ort.Tensor | undefined;
+        if (t !== undefined && t.location === 'gpu-buffer' && !kept.has(name)) t.dispose();
+      }
     }
     return { host, device };
+  }
+
+  /**
+   * The onnxruntime tensor of a host feed, made once per TensorData object: the runner feeds the same
+   * past objects step after step (DESIGN §8: feeds are passed by reference, so their data may change in
+   * place, not their shape), and 60 new ort.Tensor per step were most of a step's garbage.
+   */
+  private hostTensor(name: string, t: TensorData): ort.Tensor {
+    let tensor = this.hostTensors.get(t);
+    if (tensor === undefined) {
+      tensor = toOrtTensor(name, t);
+      this.hostTensors.set(t, tensor);
+    }
+    return tensor;
   }
 
   async download(tensor: DeviceTensor): Promise<TensorData> {
@@ -434,7 +455,7 @@ class OrtDecoderSession implements DecoderSession {
     await this.session.release();
   }
 
-  private async runOrt(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, fetches: string[]): Promise<ort.InferenceSession.ReturnType> {
+  private async runOrt(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, fetches: readonly string[]): Promise<ort.InferenceSession.ReturnType> {
     try {
       return await session.run(feeds, fetches);
     } catch (e) {

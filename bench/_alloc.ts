@@ -1,0 +1,24 @@
+import { loadModel } from '../main/engine/loadedModel';
+import { ensureBenchFixture } from './lib/benchFixture';
+import { argmax, makeRunner } from './lib/benchEngine';
+import { Session } from 'node:inspector/promises';
+const model = await loadModel(ensureBenchFixture('q4'), { threads: 2 });
+const { runner } = makeRunner(model, { sink: 4, window: 2048, chunk: 256 });
+let t = argmax((await runner.feed([7]))!);
+for (let i = 0; i < 50; i++) t = argmax((await runner.feed([t]))!);
+const s = new Session(); s.connect();
+await s.post('HeapProfiler.startSampling', { samplingInterval: 128, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+for (let i = 0; i < 200; i++) t = argmax((await runner.feed([t]))!);
+const { profile } = await s.post('HeapProfiler.stopSampling');
+const self = new Map<string, number>();
+let total = 0;
+const walk = (n: any, path: string) => {
+  const name = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber}`;
+  const sz = n.selfSize; total += sz;
+  if (sz) self.set(name, (self.get(name) ?? 0) + sz);
+  for (const c of n.children) walk(c, name);
+};
+walk(profile.head, '');
+console.log('total KB per step', (total / 200 / 1024).toFixed(1));
+for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log((v / 200 / 1024).toFixed(2), 'KB', k);
+await model.release();
