@@ -182,9 +182,10 @@ const STEP_CODE_WINDOW = 512 - MIN_AUTO_SINK;
 
 /**
  * Decode steps per phase of the stand-in stream (empty, in the mirror, at full width, wrapped): enough
- * for V8 to optimize the functions a step calls once (bench/stepEvents.ts counts what is left).
+ * for V8 to optimize the functions a step calls once; 120 left as many events in steps (bench/stepEvents.ts)
+ * for twice the time.
  */
-export const STEP_CODE_STEPS = 120;
+export const STEP_CODE_STEPS = 60;
 
 /**
  * Runs the per-step JavaScript (the runner's prefill and decode branches, the compact past, the cache's
@@ -207,41 +208,38 @@ export async function warmStepCode(model: LoadedModel): Promise<number> {
   const hooks: FeedHooks = { cancel: { cancelled: false }, onDelta: () => {}, onProgress: undefined };
   const recent: number[] = [];
   let passes = 0;
-  // A second, shorter round on a new stream: code optimized while only the first stream's objects existed
-  // met the next stream's as new maps (deoptimized in a reply's first steps).
-  for (const count of [STEP_CODE_STEPS, STEP_CODE_STEPS >> 2]) {
-    let stream: ReturnType<typeof openStream>;
-    try {
-      const options = { sink: MIN_AUTO_SINK, window: STEP_CODE_WINDOW, maxChunk: DEFAULT_CHUNK_SIZE, journalTokens: 0, positions: model.positionsFor('cache') } as const;
-      stream = openStream({ ...model, session: standIn }, options);
-    } catch (e) {
-      if (e instanceof CacheConfigError) return 0;
-      throw e;
-    }
-    const { cache, runner } = stream;
-    const feed = async (ids: readonly number[], withHooks: boolean): Promise<void> => {
-      await runner.feed(ids, withHooks ? hooks : undefined);
-      if (passes++ % 8 === 0) for (const sampler of samplers) recent.push(sampler.sample(logits, recent));
-      if (recent.length > 64) recent.length = 0;
-    };
-    const steps = async () => {
-      for (let i = 0; i < count; i++) await feed([i], i % 2 === 0);
-    };
-    // A prompt as a tokenizer returns one (a packed array), fed in chunks.
-    const prompt = async (tokens: number) => {
-      const ids: number[] = [];
-      for (let i = 0; i < tokens; i++) ids.push(i);
-      await feed(ids, true);
-    };
-    // Empty, then a one-token prompt's decode steps through the mirror's first length and its growth.
-    await steps();
-    await steps();
-    // A prompt fed in chunks into the mirror, then steps at full width, then past the ring's end.
-    cache.reset();
-    await prompt(200);
-    await steps();
-    await prompt(cache.capacity);
-    await steps();
+  let stream: ReturnType<typeof openStream>;
+  try {
+    const options = { sink: MIN_AUTO_SINK, window: STEP_CODE_WINDOW, maxChunk: DEFAULT_CHUNK_SIZE, journalTokens: 0, positions: model.positionsFor('cache') } as const;
+    stream = openStream({ ...model, session: standIn }, options);
+  } catch (e) {
+    if (e instanceof CacheConfigError) return 0;
+    throw e;
   }
+  const { cache, runner } = stream;
+  const feed = async (ids: readonly number[], withHooks: boolean): Promise<void> => {
+    await runner.feed(ids, withHooks ? hooks : undefined);
+    if (passes++ % 8 === 0) for (const sampler of samplers) recent.push(sampler.sample(logits, recent));
+    if (recent.length > 64) recent.length = 0;
+  };
+  const steps = async () => {
+    for (let i = 0; i < STEP_CODE_STEPS; i++) await feed([i], i % 2 === 0);
+  };
+  // A prompt as a tokenizer returns one (a packed array of small integers), fed in chunks.
+  const prompt = async (tokens: number) => {
+    const ids: number[] = [];
+    for (let i = 0; i < tokens; i++) ids.push(i);
+    await feed(ids, true);
+  };
+  // A prompt into the empty cache, then steps in the mirror's first length; a prompt that grows the mirror,
+  // steps in it; a prompt past it, steps at full width; a prompt past the ring's end, steps wrapped.
+  await prompt(20);
+  await steps();
+  await prompt(100);
+  await steps();
+  await prompt(100);
+  await steps();
+  await prompt(cache.capacity);
+  await steps();
   return passes;
 }
