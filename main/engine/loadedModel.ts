@@ -232,12 +232,15 @@ export async function warmStepCode(model: LoadedModel): Promise<number> {
     await feed(ids, true);
   };
   // A prompt into the empty cache, then steps in the mirror's first length; a prompt that grows the mirror,
-  // steps in it; a prompt past it, steps at full width; a prompt past the ring's end, steps wrapped.
+  // steps in it; a prompt past it, steps at full width up to and past the ring's end; a prompt that wraps
+  // the ring, steps after it.
   await prompt(20);
   await steps();
   await prompt(100);
   await steps();
   await prompt(100);
+  await steps();
+  await prompt(cache.capacity - cache.nextPos - STEP_CODE_STEPS / 2);
   await steps();
   await prompt(cache.capacity);
   await steps();

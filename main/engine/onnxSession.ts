@@ -397,8 +397,9 @@ class OrtDecoderSession implements DecoderSession {
 
   /**
    * The onnxruntime tensor of a host feed, made once per TensorData object: the runner feeds the same
-   * past objects step after step (DESIGN §8: feeds are passed by reference, so their data may change in
-   * place, not their shape), and 60 new ort.Tensor per step were most of a step's garbage.
+   * past objects step after step ({@link DecoderSession.run} takes feeds by reference: their data may
+   * change in place between runs, a TensorData's shape never does), and 60 new ort.Tensor per step were a
+   * large part of a step's garbage (bench/README section 20).
    */
   private hostTensor(name: string, t: TensorData): ort.Tensor {
     let tensor = this.hostTensors.get(t);
