@@ -181,11 +181,11 @@ async function warmUp(model: LoadedModel): Promise<void> {
 const STEP_CODE_WINDOW = 512 - MIN_AUTO_SINK;
 
 /**
- * Decode steps per phase of the stand-in stream (empty, in the mirror, at full width, wrapped): enough
- * for V8 to optimize the functions a step calls once; 120 left as many events in steps (bench/stepEvents.ts)
- * for twice the time.
+ * Decode steps per phase of the stand-in stream (each mirror length, full width, across the ring's end,
+ * wrapped): with 30, 60 or 120 the same V8 events were left in real steps (bench/stepEvents.ts), and the
+ * warm-up's time grows with it.
  */
-export const STEP_CODE_STEPS = 60;
+export const STEP_CODE_STEPS = 30;
 
 /**
  * Runs the per-step JavaScript (the runner's prefill and decode branches, the compact past, the cache's
