@@ -3,21 +3,35 @@
 // the peak RSS, RSS after the prompt and after 32 decode steps, the prefill time and the decode p50.
 // `npx tsx bench/rssLevers.ts [fp32,int8,q4] [rounds] [variant,...]` (bench/README section 10).
 import { fileURLToPath } from 'node:url';
+import { HOST_V8_FLAGS, NODE_PARITY_FLAGS } from '../main/host/hostHeapLimits';
 import { runScript } from './lib/childProcess';
 import { median } from './lib/stats';
 
-/** Variant name → rssProbe arguments (the engine's defaults where left out). */
-const VARIANTS: Readonly<Record<string, readonly string[]>> = {
-  shipped: [],
-  'whole chunks (no shrink)': ['--full-past', '100000'],
-  'shrink past 512': ['--full-past', '512'],
-  'chunk 128': ['--chunk', '128'],
-  'chunk 64': ['--chunk', '64'],
-  'mem pattern on': ['--pattern', '1'],
-  'no CPU arena': ['--arena', '0'],
-  'no attention view outputs': ['--attn', '0'],
-  'attention as exported (no split)': ['--split', '0'],
-  'no compact past': ['--compact', '0'],
+/**
+ * Variant name → rssProbe arguments (the engine's defaults where left out), or the probe's process changed:
+ * its environment (glibc malloc's tunables) or its node flags (as the engine host runs where left out).
+ */
+interface Variant {
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly nodeFlags?: readonly string[];
+}
+const VARIANTS: Readonly<Record<string, Variant>> = {
+  shipped: { args: [] },
+  'whole chunks (no shrink)': { args: ['--full-past', '100000'] },
+  'shrink past 512': { args: ['--full-past', '512'] },
+  'chunk 128': { args: ['--chunk', '128'] },
+  'chunk 64': { args: ['--chunk', '64'] },
+  'mem pattern on': { args: ['--pattern', '1'] },
+  'no CPU arena': { args: ['--arena', '0'] },
+  'no attention view outputs': { args: ['--attn', '0'] },
+  'attention as exported (no split)': { args: ['--split', '0'] },
+  'no compact past': { args: ['--compact', '0'] },
+  // Node 20 without ArrayBuffer.prototype.transfer: the dropped mirror waits for the GC.
+  'mirror freed by the GC': { nodeFlags: HOST_V8_FLAGS.filter((f) => !NODE_PARITY_FLAGS.includes(f)) },
+  'MALLOC_ARENA_MAX=2': { env: { MALLOC_ARENA_MAX: '2' } },
+  'MALLOC_MMAP_THRESHOLD_=128K': { env: { MALLOC_MMAP_THRESHOLD_: '131072' } },
+  'MALLOC_TRIM_THRESHOLD_=128K': { env: { MALLOC_TRIM_THRESHOLD_: '131072' } },
 };
 
 const formats = (process.argv[2] ?? 'fp32,q4').split(',');
@@ -32,6 +46,7 @@ interface Probe {
   decodeP50Ms: number;
   afterDecodeRss: number;
   peak: number;
+  peakPhase: string;
 }
 
 /** The first 512 tokens' prefill: the chunks up to depth 512 (whole chunks there in every variant but chunk 64/128). */
@@ -47,17 +62,18 @@ for (const format of formats) {
   for (let round = 0; round < rounds; round++) {
     const order = names.map((_, i) => names[(i + round) % names.length]);
     for (const name of order) {
-      const [out] = await runScript(probe, ['--format', format, ...VARIANTS[name]]);
+      const v = VARIANTS[name];
+      const [out] = await runScript(probe, ['--format', format, ...(v.args ?? [])], { nodeFlags: v.nodeFlags ?? HOST_V8_FLAGS, env: v.env });
       runs.get(name)!.push(out as unknown as Probe);
       process.stderr.write(`${format} round ${round + 1} ${name}: peak ${(out as unknown as Probe).peak} MiB\n`);
     }
   }
   console.log(`\n${format}, ${rounds} round(s):\n`);
-  console.log('| variant | peak RSS MiB | RSS after the 2,048-token prompt | after 32 decode steps | prefill 512 ms | prefill 2,048 ms | decode p50 ms at 2,048 |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| variant | peak RSS MiB | peak reached during | RSS after the 2,048-token prompt | after 32 decode steps | prefill 512 ms | prefill 2,048 ms | decode p50 ms at 2,048 |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const [name, ps] of runs) {
     console.log(
-      `| ${name} | ${cell(ps.map((p) => p.peak))} | ${cell(ps.map((p) => p.chunks.at(-1)!.rss))} | ${cell(ps.map((p) => p.afterDecodeRss))} | ${cell(ps.map(first512))} | ${cell(ps.map((p) => p.prefillMs))} | ${cell(ps.map((p) => p.decodeP50Ms), 1)} |`,
+      `| ${name} | ${cell(ps.map((p) => p.peak))} | ${ps.map((p) => p.peakPhase).join(' / ')} | ${cell(ps.map((p) => p.chunks.at(-1)!.rss))} | ${cell(ps.map((p) => p.afterDecodeRss))} | ${cell(ps.map(first512))} | ${cell(ps.map((p) => p.prefillMs))} | ${cell(ps.map((p) => p.decodeP50Ms), 1)} |`,
     );
   }
 }

@@ -1,8 +1,12 @@
 // Where the peak RSS of a prefill to depth goes (issue 14, task rss): one fresh process per variant loads the
 // SmolLM2-shaped fixture, opens the stream as the llama.cpp child does (S=4, W=2048), prefills `--depth`
-// tokens sampling RSS after every chunk, then decodes `--steps` greedy tokens. Prints one JSON line.
-// `npx tsx bench/rssProbe.ts --format fp32 --chunk 256 --arena 1 --pattern 1 --split 1 --compact 1`;
+// tokens sampling RSS after every chunk, then decodes `--steps` greedy tokens. Prints one JSON line, with the
+// trace: /proc/self/status (VmRSS, VmHWM, RssAnon, RssFile) at the end of each phase (load, open, each
+// chunk, decode) and the phase in which the high-water mark was last raised.
+// `node --harmony-rab-gsab-transfer --import tsx bench/rssProbe.ts --format fp32 --chunk 256 --arena 1 --pattern 1`
+// (the flag on Node 20 only: main/host/hostHeapLimits NODE_PARITY_FLAGS);
 // bench/rssLevers.ts alternates variants of it in fresh processes (bench/README section 10).
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../main/engine/loadedModel';
 import type { WeightFormat } from '../test/fixtures/fixtureQuant';
@@ -32,10 +36,41 @@ const { values } = parseArgs({
 });
 const flag = (v: string | undefined) => (v === undefined ? undefined : v !== '0');
 const mib = (bytes: number) => Math.round(bytes / 1048576);
-const rss = () => mib(process.memoryUsage.rss());
-const peak = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** The kernel's view of this process's memory, MiB: resident (anonymous / file-backed) and its high-water mark. */
+interface Status {
+  rss: number;
+  hwm: number;
+  anon: number;
+  file: number;
+}
+function status(): Status {
+  const text = readFileSync('/proc/self/status', 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)![1]);
+  return { rss: Math.round(kb('VmRSS') / 1024), hwm: Math.round(kb('VmHWM') / 1024), anon: Math.round(kb('RssAnon') / 1024), file: Math.round(kb('RssFile') / 1024) };
+}
+const rss = () => status().rss;
+const peak = () => status().hwm;
+
+// The trace: `status()` at the end of each phase, and the phase during which the high-water mark rose last
+// (session.run leaves the event loop free, so a 2 ms timer samples inside prefill chunks and decode steps too).
+const phases: Array<{ phase: string } & Status> = [];
+let phase = 'start';
+let peakPhase = phase;
+let lastHwm = 0;
+const sample = () => {
+  const s = status();
+  if (s.hwm > lastHwm) [lastHwm, peakPhase] = [s.hwm, phase];
+  return s;
+};
+const mark = (next: string) => {
+  phases.push({ phase, ...sample() });
+  phase = next;
+};
+const sampler = setInterval(sample, 2);
 
 const startRss = rss();
+mark('load');
 const dir = ensureBenchFixture(values.format as WeightFormat);
 const model = await loadModel(dir, {
   threads: Number(values.threads),
@@ -46,12 +81,14 @@ const model = await loadModel(dir, {
   tuning: { memArena: flag(values.arena), memPattern: flag(values.pattern) },
 });
 const loaded = { rss: rss(), peak: peak() };
+mark('open');
 const { cache, runner } = makeRunner(
   model,
   { sink: 4, window: 2048, chunk: Number(values.chunk), journal: Number(values.journal) },
   { compactPast: flag(values.compact), fullChunkPast: values['full-past'] === undefined ? undefined : Number(values['full-past']) },
 );
 const opened = rss();
+mark('chunk 1');
 const ids = byteTokenIds(Number(values.depth), 0);
 const chunks: Array<{ depth: number; rss: number; peak: number; ms: number }> = [];
 let t = performance.now();
@@ -60,17 +97,21 @@ const logits = await runner.feed(ids, {
   onProgress: (done) => {
     const now = performance.now();
     chunks.push({ depth: done, rss: rss(), peak: peak(), ms: Math.round(now - t) });
+    mark(`chunk ${chunks.length + 1} from ${done}`);
     t = now;
   },
 });
 const prefillMs = performance.now() - t0;
 let token = argmax(logits!);
 const stepsMs: number[] = [];
+phase = 'decode';
 for (let i = 0; i < Number(values.steps); i++) {
   const s = performance.now();
   token = argmax((await runner.feed([token]))!);
   stepsMs.push(performance.now() - s);
 }
+mark('end');
+clearInterval(sampler);
 console.log(
   JSON.stringify({
     variant: values,
@@ -85,6 +126,8 @@ console.log(
     decodeMeanMs: stepsMs.reduce((a, b) => a + b, 0) / stepsMs.length,
     afterDecodeRss: rss(),
     peak: peak(),
+    peakPhase,
+    phases,
     lastToken: token,
   }),
 );

@@ -3,17 +3,19 @@
 import { spawn } from 'node:child_process';
 
 /**
- * Runs `script` with `args` under `node --import tsx --expose-gc [nodeFlags]`; resolves with every stdout line that
- * parses as a JSON object, rejects with the tail of stderr when the process fails.
+ * Runs `script` with `args` under `node --import tsx --expose-gc [nodeFlags]`, with `env` added to this process's
+ * environment; resolves with every stdout line that parses as a JSON object, rejects with the tail of stderr
+ * when the process fails.
  */
 export function runScript(
   script: string,
   args: readonly string[],
-  opts: { echo?: boolean; nodeFlags?: readonly string[] } = {},
+  opts: { echo?: boolean; nodeFlags?: readonly string[]; env?: Readonly<Record<string, string>> } = {},
 ): Promise<Record<string, unknown>[]> {
   return new Promise((resolve, reject) => {
     const flags = ['--import', 'tsx', '--expose-gc', ...(opts.nodeFlags ?? [])];
-    const child = spawn(process.execPath, [...flags, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = opts.env ? { ...process.env, ...opts.env } : process.env;
+    const child = spawn(process.execPath, [...flags, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     const objects: Record<string, unknown>[] = [];
     let pending = '';
     let stderr = '';

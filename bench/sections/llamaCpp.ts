@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gguf } from '@huggingface/gguf';
+import { HOST_V8_FLAGS } from '../../main/host/hostHeapLimits';
 import { fixtureWeights } from '../../test/fixtures/llamaFixture';
 import type { WeightFormat } from '../../test/fixtures/fixtureQuant';
 import { param, WORK_DIR, type BenchContext, type SectionResult } from '../lib/benchContext';
@@ -127,7 +128,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
         const key = `${engine === 'ouro' ? 'ouro' : 'llama.cpp'} ${m.format}`;
         if (model === null || skipped[key] !== undefined) continue;
         try {
-          const [out] = await runScript(CHILD, ['--engine', engine, '--model', model, ...args], { nodeFlags: ['--max-semi-space-size=1'] });
+          const [out] = await runScript(CHILD, ['--engine', engine, '--model', model, ...args], { nodeFlags: HOST_V8_FLAGS });
           if (out === undefined) throw new Error('the child printed no result');
           runs.push({ ...(out as unknown as Run), format: m.format, round: r });
         } catch (e) {

@@ -4,6 +4,7 @@
 // split attention (group 3). Variants alternate in fresh processes, rotating the order every round. Benchmark process.
 import { fileURLToPath } from 'node:url';
 import type { SessionTuning } from '../../main/engine/onnxSession';
+import { HOST_V8_FLAGS } from '../../main/host/hostHeapLimits';
 import type { WeightFormat } from '../../test/fixtures/fixtureQuant';
 import { param, type BenchContext, type SectionResult } from '../lib/benchContext';
 import { ensureBenchFixture } from '../lib/benchFixture';
@@ -63,7 +64,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
       const order = variants.map((_, i) => variants[(i + r) % variants.length]);
       for (const v of order) {
         const args = ['--engine', 'ouro', '--model', dir, '--threads', String(ctx.threads), '--steps', String(steps), '--depths', depths.join(','), '--tuning', JSON.stringify(v.tuning), '--warm-up', v.warmUp === false ? '0' : '1', '--split-attention', v.split === false ? '0' : '1'];
-        const [out] = await runScript(CHILD, args, { nodeFlags: ['--max-semi-space-size=1'] });
+        const [out] = await runScript(CHILD, args, { nodeFlags: HOST_V8_FLAGS });
         runs.push({ ...(out as unknown as LeverRun), variant: v.name, format, round: r });
       }
     }

@@ -5,6 +5,9 @@
 import { allocKv, copyKv, type KvArray } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
 
+/** An ArrayBuffer as ES2024 has it (the engine's lib is ES2023): `transfer(0)` detaches and frees it. */
+type Detachable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+
 /** Mirror lengths are multiples of this: few distinct shapes, little attention over masked slots. */
 const STEP = 128;
 
@@ -30,14 +33,16 @@ export interface CompactStep {
  * of at most half the cache, kept in step incrementally: each step copies the sinks (re-rotated in place by
  * the cache) and the slots written since the last step, so a decode step copies O(S + n) rows; a change of
  * length moves the rows within the same buffers. Slots of the mirror past the held prefix are masked.
- * Borrows the cache; its buffers (half the cache's size) are allocated with the stream, dropped once the
- * cache outgrows them and allocated again after a reset.
+ * Borrows the cache; its buffers (half the cache's size, one allocation) are allocated with the stream,
+ * freed once the cache outgrows them and allocated again after a reset.
  */
 export class CompactPast {
   private readonly limit: number;
   private length = 0;
   private keys: KvArray[] = [];
   private values: KvArray[] = [];
+  /** The one allocation every layer's keys and values are views of (null once released). */
+  private store: KvArray | null = null;
   private mask: BigInt64Array | null = null;
   /** What the last prepare returned (views of the buffers), reused by the next while its shape holds. */
   private fed: CompactStep | null = null;
@@ -134,8 +139,16 @@ export class CompactPast {
     return this.length;
   }
 
-  /** Drops the mirror (the cache has outgrown it). */
+  /**
+   * Frees the mirror (the cache has outgrown it) now, not when the GC finds it: it was still resident while
+   * the first chunks over all C slots grew onnxruntime's arena, which made int8's peak RSS at depth 2048
+   * (bench/README section 10). Detaching the buffer frees it; its views read as empty from here on.
+   * ArrayBuffer.prototype.transfer is Electron's (Node ≥ 21); Node 20 has it behind a flag
+   * (NODE_PARITY_FLAGS), and without it the GC frees the mirror later.
+   */
   release(): void {
+    (this.store?.buffer as Detachable | undefined)?.transfer?.(0);
+    this.store = null;
     this.length = 0;
     this.keys = [];
     this.values = [];
@@ -155,8 +168,15 @@ export class CompactPast {
   private allocate(): void {
     const { kvHeads, headDim } = this.cache.geometry;
     const dtype = this.cache.kvDtype;
-    this.keys = this.cache.keys.map(() => allocKv(dtype, kvHeads * this.limit * headDim));
-    this.values = this.cache.values.map(() => allocKv(dtype, kvHeads * this.limit * headDim));
+    const layerLength = kvHeads * this.limit * headDim;
+    // One allocation rather than one per layer: at W=2048 (46 MB on SmolLM2-135M's shapes) it is above
+    // glibc's largest mmap threshold, so its pages are mapped as the mirror fills (not all at the stream's
+    // start, as heap memory that calloc clears) and go back to the system when it is freed.
+    const store = allocKv(dtype, 2 * this.cache.keys.length * layerLength);
+    const view = (i: number) => store.subarray(i * layerLength, (i + 1) * layerLength);
+    this.store = store;
+    this.keys = this.cache.keys.map((_, l) => view(2 * l));
+    this.values = this.cache.values.map((_, l) => view(2 * l + 1));
     this.mask = new BigInt64Array(this.limit + this.maxChunk);
     this.fed = null;
     this.length = 0;

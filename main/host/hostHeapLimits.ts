@@ -9,8 +9,15 @@
  */
 export const HOST_SEMI_SPACE_MB = 1;
 
-/** The same cap as process flags (utility process, benchmark children). */
-export const HOST_V8_FLAGS: readonly string[] = [`--max-semi-space-size=${HOST_SEMI_SPACE_MB}`];
+/**
+ * What Node 20 needs to run the engine as Electron's Node (≥ 21) does: ArrayBuffer.prototype.transfer, with
+ * which the compact past frees its mirror at once (compactPast.ts). Empty on Node ≥ 21, which has it (and
+ * rejects the flag once the feature ships). For the engine's processes under Node: benchmark children, tests.
+ */
+export const NODE_PARITY_FLAGS: readonly string[] = Number(process.versions.node.split('.')[0]) < 21 ? ['--harmony-rab-gsab-transfer'] : [];
+
+/** The same cap as process flags (utility process, benchmark children), with {@link NODE_PARITY_FLAGS}. */
+export const HOST_V8_FLAGS: readonly string[] = [`--max-semi-space-size=${HOST_SEMI_SPACE_MB}`, ...NODE_PARITY_FLAGS];
 
 /** The same cap as worker `resourceLimits`: V8's young generation is two semi-spaces plus an equal new large-object space. */
 export const HOST_WORKER_LIMITS = { maxYoungGenerationSizeMb: 3 * HOST_SEMI_SPACE_MB } as const;

@@ -89,8 +89,9 @@ export class DeviceKvRows implements KvStorage {
     this.edit().splicePins(at, remove, insert);
   }
 
-  clear(): void {
-    this.host.clear();
+  clear(held: readonly number[]): void {
+    // The host copy's rows are a subset of the held slots': a slot is emptied only by a host edit.
+    this.host.clear(held);
     this.hostStale = false;
     this.deviceStale = true;
   }

@@ -197,10 +197,13 @@ export class KvRows implements KvStorage {
     this.anchors = A - remove + insert;
   }
 
-  /** Zeroes everything and drops the pin slots. */
-  clear(): void {
+  clear(held: readonly number[]): void {
     if (this.capacity > this.sink + this.window) this.splicePins(this.sink + this.window, this.capacity - this.sink - this.window, 0);
-    for (const a of [...this.keys, ...this.values, ...this.pristine]) a.fill(0);
+    // Row by row, not a fill of every buffer: that wrote every page of a cache that never held them (the
+    // KV buffers are allocated zeroed and faulted in as the ring fills: 90 MB resident at once after a
+    // reset at W=2048, fp32).
+    for (const j of held) this.zeroSlot(j);
+    for (const p of this.pristine) p.fill(0);
   }
 
   bytes(): number {

@@ -76,8 +76,11 @@ export interface KvStorage {
   rotateSlot(j: number, rope: RopeSpec, delta: number): void;
   /** Removes `remove` pin slots at slot `at` and inserts `insert` empty ones there (C changes). */
   splicePins(at: number, remove: number, insert: number): void;
-  /** Zeroes every row and drops the pin slots. */
-  clear(): void;
+  /**
+   * Drops the pin slots and zeroes the rows of the `held` sink and ring slots (every other row is zero
+   * already: empty slots hold zeros) and every pristine copy.
+   */
+  clear(held: readonly number[]): void;
   /** Bytes of the K and V buffers. */
   bytes(): number;
 }

@@ -403,7 +403,9 @@ export class SinkRingCache {
     } else {
       const pinned = this.pins.tokens;
       for (const { start } of this.pins.spans) this.pins.remove(start);
-      this.rows.clear();
+      const held: number[] = [];
+      for (let j = 0; j < this.sink + this.window; j++) if (this.slotPos[j] >= 0) held.push(j);
+      this.rows.clear(held);
       if (pinned > 0) this.spliceSlots(this.sink + this.window, pinned, 0);
       this.pristinePos.fill(0);
       this.slotPos.fill(-1);

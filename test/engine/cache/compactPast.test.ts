@@ -84,4 +84,27 @@ describe('CompactPast', () => {
     // The decode step at 256 held slots still fits the largest mirror (its row lands in slot 256, past it).
     expect(fed).toEqual([0, 128, 128, 256, 256, 604]);
   });
+
+  test('the dropped mirror is freed at once (one buffer behind every layer, detached), and a reset allocates it again', () => {
+    const cache = makeCache({ sink: 4, window: 600, positions: 'cache', maxPos: 4000, journalTokens: 0, maxChunk: 64 });
+    const compact = new CompactPast(cache, cache.maxChunk);
+    const { feed } = feeder(cache, compact);
+    feed(200);
+    const step = cache.beginStep(1);
+    const held = compact.prepare(1, step.attentionMask)!;
+    const buffer = held.keys[0].buffer;
+    expect([...held.keys, ...held.values].every((view) => view.buffer === buffer)).toBe(true);
+    expect(buffer.byteLength).toBe(2 * GEOMETRY.layers * GEOMETRY.kvHeads * 256 * GEOMETRY.headDim * 4);
+    commit(cache, { P: cache.nextPos, n: 1, fed: Array.from(step.positionIds, Number) });
+    feed(100);
+    expect(compact.mirrored).toBe(0);
+    // Detached: the views handed out before read as empty, whether or not the GC has run.
+    expect(buffer.byteLength).toBe(0);
+    expect(held.keys[0].length).toBe(0);
+    cache.reset();
+    feed(10);
+    const again = compact.prepare(1, cache.beginStep(1).attentionMask)!;
+    expect(again.keys[0].buffer).not.toBe(buffer);
+    expect(Array.from(again.keys[1].subarray(5 * GEOMETRY.headDim, 6 * GEOMETRY.headDim))).toEqual(Array.from(keyRow(cache, 1, 0, 5)));
+  });
 });
