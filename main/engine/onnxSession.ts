@@ -12,7 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvider';
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs, type FastOutputsOptions } from './model/fastOutputs';
-import { standInModel } from './model/standInModel';
+import { standInModel, type StandInValue } from './model/standInModel';
 import { identityModel, type DeviceCacheGraph, type DeviceCacheSpec } from './model/deviceCache';
 import { Q4_COMPUTE_LEVEL, type AccuracyLevel } from './model/matMulNBitsAccuracy';
 
@@ -430,19 +430,15 @@ class OrtDecoderSession implements DecoderSession {
   private async openStandIn(shapes: StandInShapes): Promise<DecoderSession | null> {
     const fast = this.fastOutputs;
     if (fast === null || this.deviceCache !== null) return null;
-    const elemType = (m: ort.InferenceSession.ValueMetadata): number => {
-      const t = m.isTensor ? ELEM_TYPES[m.type] : undefined;
-      if (t === undefined) throw new TypeError(`stand-in: "${m.name}" is not a tensor of a type it can declare`);
-      return t;
-    };
+    const elemType = (m: ort.InferenceSession.ValueMetadata): number | undefined => (m.isTensor ? ELEM_TYPES[m.type] : undefined);
+    const inputs = this.session.inputMetadata.map((m) => ({ name: m.name, elemType: elemType(m) }));
     const outputs = new Map(this.session.outputMetadata.map((m) => [m.name, elemType(m)]));
-    const value = (name: string) => ({ name, elemType: outputs.get(name)! });
-    const bytes = standInModel({
-      ...shapes,
-      inputs: this.session.inputMetadata.map((m) => ({ name: m.name, elemType: elemType(m) })),
-      rows: [...fast.newRows.values()].map(value),
-      logits: value(fast.lastLogits),
-    });
+    const rows = [...fast.newRows.values()].map((name) => ({ name, elemType: outputs.get(name) }));
+    const logits = { name: fast.lastLogits, elemType: outputs.get(fast.lastLogits) };
+    // A model with an input or output of another type (none of the engine's) warms without a stand-in.
+    const declared = (v: { name: string; elemType: number | undefined }): v is StandInValue => v.elemType !== undefined;
+    if (!inputs.every(declared) || !rows.every(declared) || !declared(logits)) return null;
+    const bytes = standInModel({ ...shapes, inputs, rows, logits });
     const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, logSeverityLevel: 3 });
     // Every field as this session's, so the code the stand-in warms sees the objects (and V8 the maps) a real step does.
     return new OrtDecoderSession(session, this.file, this.provider, this.fallbackReason, this.providerNote, fast, this.fastOutputsNote, null, this.deviceCacheNote, null, this.outputsBound, this.matMulNBitsAccuracy);
@@ -451,7 +447,8 @@ class OrtDecoderSession implements DecoderSession {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await (await this.standInSession)?.release();
+    // A stand-in that failed to open left nothing to release (its error went to the warm-up).
+    await (await this.standInSession?.catch(() => null))?.release();
     for (const d of this.downloaders.values()) await (await d).release();
     await this.session.release();
   }
