@@ -1,9 +1,12 @@
 // Every decode step's time, not only percentiles, in the order the llama.cpp child runs them (bench/README
 // section 9): one token after load and 64 greedy steps, then a 512-token prompt and 32 steps, then the
 // context grown to 2048 and 32 steps. Per step: wall ms, session.run ms and the past length fed (the
-// mirror's or C); with STEP_LINES set, one line per step, so `node --trace-gc --trace-opt` lines fall between.
+// mirror's or C); with STEP_LINES set, one line per step, so `node --trace-gc --trace-opt` lines fall between;
+// with STEP_MARKS set, a line written synchronously before and after each step and each prompt (what
+// bench/stepEvents.ts counts V8's events between).
 // `npx tsx bench/stepTrace.ts [fp32|int8|q4] [tuning JSON] [--no-warm-up]`; one JSON line per step phase.
 // Benchmark process only.
+import { writeSync } from 'node:fs';
 import { loadModel } from '../main/engine/loadedModel';
 import type { SessionTuning } from '../main/engine/onnxSession';
 import type { WeightFormat } from '../test/fixtures/fixtureQuant';
@@ -12,12 +15,16 @@ import { argmax, makeRunner, withRun } from './lib/benchEngine';
 import { ensureBenchFixture } from './lib/benchFixture';
 import { median, quantile } from './lib/stats';
 
+/** A line on fd 1 now, between V8's own trace lines (which stepEvents runs unbuffered). */
+const mark = process.env.STEP_MARKS ? (line: string) => writeSync(1, `@@ ${line}\n`) : () => {};
+
 const format = (process.argv[2] ?? 'fp32') as WeightFormat;
 const tuning = JSON.parse(process.argv[3] ?? '{}') as SessionTuning;
 const warmUp = !process.argv.includes('--no-warm-up');
 const t0 = performance.now();
 const model = await loadModel(ensureBenchFixture(format), { threads: 2, tuning, warmUp });
 const loadMs = performance.now() - t0;
+mark('loaded');
 
 interface Run {
   readonly past: number;
@@ -25,22 +32,28 @@ interface Run {
 }
 const runs: Run[] = [];
 const pastName = model.io.pastKeys[0];
-const session = withRun(model.session, async (feeds, fetches) => {
-  const t = performance.now();
-  const out = await model.session.run(feeds, fetches);
-  runs.push({ past: feeds[pastName].dims[2], ms: performance.now() - t });
-  return out;
-});
+// Counting V8's events (STEP_MARKS), the runner gets the session itself, as the app's and the llama.cpp
+// child's do: a wrapper's own objects would be what V8 optimizes.
+const session = process.env.STEP_MARKS
+  ? model.session
+  : withRun(model.session, async (feeds, fetches) => {
+      const t = performance.now();
+      const out = await model.session.run(feeds, fetches);
+      runs.push({ past: feeds[pastName].dims[2], ms: performance.now() - t });
+      return out;
+    });
 const { cache, runner } = makeRunner({ ...model, session }, { sink: 4, window: 2048, chunk: 256 });
 
 async function steps(phase: string, token: number, count: number): Promise<number> {
   const rows: Array<{ ms: number; runMs: number; past: number }> = [];
   let t = token;
   for (let i = 0; i < count; i++) {
+    mark(`step ${phase} ${i + 1} begin`);
     const s = performance.now();
     t = argmax((await runner.feed([t]))!);
-    const run = runs[runs.length - 1];
+    const run = runs.at(-1) ?? { ms: NaN, past: NaN };
     rows.push({ ms: +(performance.now() - s).toFixed(2), runMs: +run.ms.toFixed(2), past: run.past });
+    mark(`step ${phase} ${i + 1} end`);
     if (process.env.STEP_LINES) console.log(`step ${phase} ${i + 1} ${rows[i].ms} run ${rows[i].runMs} past ${run.past}`);
   }
   const ms = rows.map((r) => r.ms);
@@ -60,14 +73,18 @@ async function steps(phase: string, token: number, count: number): Promise<numbe
 }
 
 console.log(JSON.stringify({ format, loadMs: Math.round(loadMs), tuning, warmUp }));
+mark('first token begin');
 const first = argmax((await runner.feed([7]))!);
+mark('first token end');
 const after = await steps('first 32 after load', first, 32);
 await steps('depth 0 (steps 33-64)', after, 32);
 cache.reset();
 for (const depth of [512, 2048]) {
   const ids = byteTokenIds(depth - cache.nextPos, depth);
+  mark(`prompt ${depth} begin`);
   const s = performance.now();
   const token = argmax((await runner.feed(ids))!);
+  mark(`prompt ${depth} end`);
   console.log(JSON.stringify({ format, prefill: depth, ms: Math.round(performance.now() - s) }));
   await steps(`depth ${depth}`, token, 32);
 }

@@ -6,7 +6,7 @@ import type { ChatSession } from '../../main/engine/chatSession';
 import { openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import type { DecoderSession, TensorData } from '../../main/engine/onnxSession';
 import type { Runner } from '../../main/engine/runner';
-import { validateSamplingParams, type SamplingParams } from '../../main/engine/sampling/sampler';
+import { Sampler, validateSamplingParams, type SamplingParams } from '../../main/engine/sampling/sampler';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
 import { stepFeeds } from '../../test/fixtures/fixtureFeeds';
 import { median, round } from './stats';
@@ -42,13 +42,15 @@ export function makeRunner(
   );
 }
 
-export function argmax(logits: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-  return best;
-}
-
 export const GREEDY: SamplingParams = validateSamplingParams({ ...DEFAULT_SAMPLING, greedy: true, temperature: 0, repetitionPenalty: 1, repetitionWindow: 0 });
+
+const greedy = new Sampler(GREEDY);
+const none: number[] = [];
+
+/** The greedy token (ties to the lowest id), by the app's sampler: the code the load's warm-up optimizes. */
+export function argmax(logits: Float32Array): number {
+  return greedy.sample(logits, none);
+}
 
 /** Cancels a `process.memoryUsage` sample's GC noise where `--expose-gc` allows it. */
 export function collectGarbage(): void {
@@ -163,6 +165,7 @@ export function withRun(session: DecoderSession, run: DecoderSession['run']): De
     run,
     runOnDevice: (feeds, fetches, deviceFetches) => session.runOnDevice(feeds, fetches, deviceFetches),
     download: (tensor) => session.download(tensor),
+    standIn: (shapes) => session.standIn(shapes),
     release: () => session.release(),
   };
 }

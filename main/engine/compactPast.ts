@@ -2,7 +2,7 @@
 // prefix, in a mirror whose length grows in steps of 128 slots, instead of all S + W slots saves the
 // attention over empty slots: a new conversation's steps cost what a dense cache of its length costs, not
 // what a full window costs. Runs in the engine host, for the runner.
-import { allocKv, type KvArray } from './cache/kvStorage';
+import { allocKv, copyKv, type KvArray } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
 
 /** An ArrayBuffer as ES2024 has it (the engine's lib is ES2023): `transfer(0)` detaches and frees it. */
@@ -44,6 +44,8 @@ export class CompactPast {
   /** The one allocation every layer's keys and values are views of (null once released). */
   private store: KvArray | null = null;
   private mask: BigInt64Array | null = null;
+  /** What the last prepare returned (views of the buffers), reused by the next while its shape holds. */
+  private fed: CompactStep | null = null;
   /** Slots [0, synced) of the mirror hold the cache's rows (sinks are refreshed every step regardless). */
   private synced = 0;
   /** The cache's rebase offset when synced: a rebase re-rotates every held key. */
@@ -96,13 +98,19 @@ export class CompactPast {
     mask.set(stepMask.subarray(0, held));
     mask.fill(0n, held, length);
     mask.fill(1n, length, length + n);
-    const used = cache.geometry.kvHeads * length * cache.geometry.headDim;
-    return {
-      length,
-      keys: this.keys.map((k) => k.subarray(0, used)),
-      values: this.values.map((v) => v.subarray(0, used)),
-      mask: mask.subarray(0, length + n),
-    };
+    // The same views while the length and n stay: a decode step allocates none.
+    let fed = this.fed;
+    if (fed === null || fed.length !== length || fed.mask.length !== length + n) {
+      const used = cache.geometry.kvHeads * length * cache.geometry.headDim;
+      fed = {
+        length,
+        keys: this.keys.map((k) => k.subarray(0, used)),
+        values: this.values.map((v) => v.subarray(0, used)),
+        mask: mask.subarray(0, length + n),
+      };
+      this.fed = fed;
+    }
+    return fed;
   }
 
   /** The past length a prefill chunk begun now is fed: the mirror's, or null when the held slots outgrew it. */
@@ -145,6 +153,7 @@ export class CompactPast {
     this.keys = [];
     this.values = [];
     this.mask = null;
+    this.fed = null;
     this.synced = 0;
   }
 
@@ -169,6 +178,7 @@ export class CompactPast {
     this.keys = this.cache.keys.map((_, l) => view(2 * l));
     this.values = this.cache.values.map((_, l) => view(2 * l + 1));
     this.mask = new BigInt64Array(this.limit + this.maxChunk);
+    this.fed = null;
     this.length = 0;
     this.synced = 0;
     this.offset = this.cache.offset;
@@ -202,8 +212,8 @@ export class CompactPast {
         const src = (h * C + from) * headDim;
         const dst = (h * length + from) * headDim;
         const count = (to - from) * headDim;
-        this.keys[l].set(cache.keys[l].subarray(src, src + count), dst);
-        this.values[l].set(cache.values[l].subarray(src, src + count), dst);
+        copyKv(cache.keys[l], src, this.keys[l], dst, count);
+        copyKv(cache.values[l], src, this.values[l], dst, count);
       }
     }
   }

@@ -123,8 +123,8 @@ export class Runner {
   private pastKeys: readonly KvArray[] | null = null;
   private pastDims: readonly number[] = [];
   private readonly compact: CompactPast | null;
-  /** Whether the feeds hold a compacted past (restored to the full buffers before a full step). */
-  private pastIsCompact = false;
+  /** The compacted past the feeds hold (restored to the full buffers before a full step), or null. */
+  private pastFed: CompactStep | null = null;
   /** The session's attention outputs (null when it has none) and whether steps fetch them. */
   private readonly attentionOut: AttentionOutputs | null;
   /** A step's fetches with the attention outputs: [per-layer rows too, the mean over layers only]. */
@@ -139,7 +139,9 @@ export class Runner {
   private slotAttention: SlotAttention | null = null;
   private attentionBuffers: { n: number; layers: Float32Array; mean: Float32Array; slotLayers: Float32Array[]; slotMean: Float32Array } | null = null;
   private readonly device: DeviceSteps | null;
-  private stepBytes: StepBytes = { fed: 0, fetched: 0 };
+  /** The latest forward pass's feeds and host outputs, summed only when asked ({@link lastStepBytes}). */
+  private lastFed: Readonly<Record<string, TensorData | DeviceTensor>> = {};
+  private lastFetched: Readonly<Record<string, TensorData>> = {};
 
   constructor(
     private readonly session: DecoderSession,
@@ -189,7 +191,7 @@ export class Runner {
 
   /** Host tensor bytes of the latest forward pass: everything that crossed between host and device on a GPU provider. */
   get lastStepBytes(): StepBytes {
-    return this.stepBytes;
+    return { fed: hostBytes(this.lastFed), fetched: hostBytes(this.lastFetched) };
   }
 
   /**
@@ -383,7 +385,8 @@ export class Runner {
       const deviceFeeds = device.feedsFor(feeds, n);
       const hostFetches = withAttention ? this.deviceAttentionFetches[which] : this.deviceHostFetches;
       const { host, device: out } = await this.session.runOnDevice(deviceFeeds, hostFetches, device.deviceFetches);
-      this.stepBytes = { fed: hostBytes(Object.values(deviceFeeds)), fetched: hostBytes(Object.values(host)) };
+      this.lastFed = deviceFeeds;
+      this.lastFetched = host;
       this.keepLastLogits(host[this.logitsOut]);
       const delta = device.commit(chunk, out);
       if (withAttention && this.attentionOn) this.readAttention(host, delta);
@@ -391,7 +394,8 @@ export class Runner {
     }
     const out = await this.session.run(feeds, withAttention ? this.attentionFetches[which] : this.fetches);
     if (n === 1) decodePastsRun(this.session).add(feeds[this.io.pastKeys[0]].dims[2]);
-    this.stepBytes = { fed: hostBytes(Object.values(feeds)), fetched: hostBytes(Object.values(out)) };
+    this.lastFed = feeds;
+    this.lastFetched = out;
     this.keepLastLogits(out[this.logitsOut]);
     for (let l = 0; l < this.keysOut.length; l++) {
       // commitStep checks that these are of the cache's dtype.
@@ -478,11 +482,14 @@ export class Runner {
     else this.lastLogits.set((logits.data as Float32Array).subarray(from));
   }
 
-  /** Points the past inputs at the compacted prefix, or back at the cache's buffers (new ones after a pin or unpin). */
+  /**
+   * Points the past inputs at the compacted prefix, or back at the cache's buffers (new ones after a pin or
+   * unpin); nothing when they already are (CompactPast returns the same step while its shape holds).
+   */
   private setPast(compact: CompactStep | null): void {
     const { io, cache } = this;
     const moved = cache.keys !== this.pastKeys;
-    if (compact === null && !this.pastIsCompact && !moved) return;
+    if (compact === this.pastFed && !moved) return;
     const { kvHeads, headDim } = cache.geometry;
     if (moved) {
       this.pastKeys = cache.keys;
@@ -493,13 +500,13 @@ export class Runner {
       this.feeds[io.pastKeys[l]] = { type: io.kvDtype, data: compact ? compact.keys[l] : this.cache.keys[l], dims };
       this.feeds[io.pastValues[l]] = { type: io.kvDtype, data: compact ? compact.values[l] : this.cache.values[l], dims };
     }
-    this.pastIsCompact = compact !== null;
+    this.pastFed = compact;
   }
 }
 
 /** Bytes of the host tensors among `tensors` (device tensors stay where they are). */
-function hostBytes(tensors: Iterable<TensorData | DeviceTensor>): number {
+function hostBytes(tensors: Readonly<Record<string, TensorData | DeviceTensor>>): number {
   let n = 0;
-  for (const t of tensors) if ('data' in t) n += t.data.byteLength;
+  for (const t of Object.values(tensors)) if ('data' in t) n += t.data.byteLength;
   return n;
 }

@@ -6,7 +6,7 @@
 import { applyRotation, applyRotationHalf, RotationTable } from '../rope';
 import type { RopeSpec } from '../rope';
 import type { KvGeometry } from './cacheOptions';
-import { allocKv, kvElementBytes, type KvArray, type KvDtype, type KvFormat, type KvStorage } from './kvStorage';
+import { allocKv, copyKv, kvElementBytes, type KvArray, type KvDtype, type KvFormat, type KvStorage } from './kvStorage';
 
 /**
  * Host {@link KvStorage}: per layer K and V of `[kvHeads, S + W + B, headDim]` in the model's KV dtype
@@ -31,7 +31,8 @@ export class KvRows implements KvStorage {
   private anchors: number;
   /** cos/sin of the latest rotation: one delta applies to every layer and head (and every slot of a rebase). */
   private readonly rotation: RotationTable;
-  private readonly rotate: (buf: KvArray, offset: number, rope: RopeSpec, table: RotationTable) => void;
+  /** The fp16 rotation's working row. */
+  private readonly scratch: Float64Array;
 
   constructor(geometry: Readonly<KvGeometry>, sink: number, window: number, dtype: KvDtype = 'float32', pins = 0) {
     const { layers, kvHeads, headDim } = geometry;
@@ -47,11 +48,16 @@ export class KvRows implements KvStorage {
     this.values = Array.from({ length: layers }, () => allocKv(dtype, slots));
     this.pristine = Array.from({ length: layers }, () => allocKv(dtype, kvHeads * this.anchors * headDim));
     this.rotation = new RotationTable(headDim >> 1);
-    const scratch = new Float64Array(headDim);
-    this.rotate =
-      dtype === 'float16'
-        ? (buf, offset, rope, table) => applyRotationHalf(buf as Uint16Array, offset, rope, table, scratch)
-        : (buf, offset, rope, table) => applyRotation(buf as Float32Array, offset, rope, table);
+    this.scratch = new Float64Array(headDim);
+  }
+
+  /**
+   * Rotates one key row in place. A method, not a closure made per instance: V8 inlines a call's one
+   * target, and a closure of a cache that died (the load's warm-up stream) threw that code away.
+   */
+  private rotate(buf: KvArray, offset: number, rope: RopeSpec, table: RotationTable): void {
+    if (buf instanceof Float32Array) applyRotation(buf, offset, rope, table);
+    else applyRotationHalf(buf, offset, rope, table, this.scratch);
   }
 
   /**
@@ -69,8 +75,8 @@ export class KvRows implements KvStorage {
         for (let h = 0; h < kvHeads; h++) {
           const from = (h * (past + n) + past + i) * headDim;
           const to = (h * C + j) * headDim;
-          this.keys[l].set(presentKeys[l].subarray(from, from + run * headDim), to);
-          this.values[l].set(presentValues[l].subarray(from, from + run * headDim), to);
+          copyKv(presentKeys[l], from, this.keys[l], to, run * headDim);
+          copyKv(presentValues[l], from, this.values[l], to, run * headDim);
         }
       }
       i += run;
@@ -82,8 +88,8 @@ export class KvRows implements KvStorage {
     const { kvHeads, headDim, capacity: C } = this;
     for (let l = 0; l < this.keys.length; l++) {
       for (let h = 0; h < kvHeads; h++) {
-        copyRow(presentKeys[l], (h * (past + n) + past + i) * headDim, this.keys[l], (h * C + j) * headDim, headDim);
-        copyRow(presentValues[l], (h * (past + n) + past + i) * headDim, this.values[l], (h * C + j) * headDim, headDim);
+        copyKv(presentKeys[l], (h * (past + n) + past + i) * headDim, this.keys[l], (h * C + j) * headDim, headDim);
+        copyKv(presentValues[l], (h * (past + n) + past + i) * headDim, this.values[l], (h * C + j) * headDim, headDim);
       }
     }
   }
@@ -93,8 +99,8 @@ export class KvRows implements KvStorage {
     const { kvHeads, headDim, capacity: C } = this;
     for (let l = 0; l < this.keys.length; l++) {
       for (let h = 0; h < kvHeads; h++) {
-        copyRow(this.keys[l], (h * C + from) * headDim, this.keys[l], (h * C + to) * headDim, headDim);
-        copyRow(this.values[l], (h * C + from) * headDim, this.values[l], (h * C + to) * headDim, headDim);
+        copyKv(this.keys[l], (h * C + from) * headDim, this.keys[l], (h * C + to) * headDim, headDim);
+        copyKv(this.values[l], (h * C + from) * headDim, this.values[l], (h * C + to) * headDim, headDim);
       }
     }
   }
@@ -104,8 +110,8 @@ export class KvRows implements KvStorage {
     const { kvHeads, headDim, capacity: C } = this;
     for (let l = 0; l < this.keys.length; l++) {
       for (let h = 0; h < kvHeads; h++, at += headDim) {
-        copyRow(this.keys[l], (h * C + j) * headDim, keyRows, at, headDim);
-        copyRow(this.values[l], (h * C + j) * headDim, valueRows, at, headDim);
+        copyKv(this.keys[l], (h * C + j) * headDim, keyRows, at, headDim);
+        copyKv(this.values[l], (h * C + j) * headDim, valueRows, at, headDim);
       }
     }
   }
@@ -115,8 +121,8 @@ export class KvRows implements KvStorage {
     const { kvHeads, headDim, capacity: C } = this;
     for (let l = 0; l < this.keys.length; l++) {
       for (let h = 0; h < kvHeads; h++, at += headDim) {
-        copyRow(keyRows, at, this.keys[l], (h * C + j) * headDim, headDim);
-        copyRow(valueRows, at, this.values[l], (h * C + j) * headDim, headDim);
+        copyKv(keyRows, at, this.keys[l], (h * C + j) * headDim, headDim);
+        copyKv(valueRows, at, this.values[l], (h * C + j) * headDim, headDim);
       }
     }
   }
@@ -139,7 +145,7 @@ export class KvRows implements KvStorage {
     const { kvHeads, headDim, anchors: A, capacity: C } = this;
     const j = this.slotOfAnchor(a);
     for (let l = 0; l < this.keys.length; l++) {
-      for (let h = 0; h < kvHeads; h++) copyRow(this.keys[l], (h * C + j) * headDim, this.pristine[l], (h * A + a) * headDim, headDim);
+      for (let h = 0; h < kvHeads; h++) copyKv(this.keys[l], (h * C + j) * headDim, this.pristine[l], (h * A + a) * headDim, headDim);
     }
   }
 
@@ -152,7 +158,7 @@ export class KvRows implements KvStorage {
       const k = this.keys[l];
       for (let h = 0; h < kvHeads; h++) {
         const at = (h * C + j) * headDim;
-        copyRow(this.pristine[l], (h * A + a) * headDim, k, at, headDim);
+        copyKv(this.pristine[l], (h * A + a) * headDim, k, at, headDim);
         if (table) this.rotate(k, at, rope, table);
       }
     }
@@ -219,9 +225,4 @@ function spliceRows(buf: KvArray, heads: number, headDim: number, slots: number,
     out.set(buf.subarray(src + (at + remove) * headDim, src + slots * headDim), dst + (at + insert) * headDim);
   }
   return out;
-}
-
-/** Copies elements of one dtype (the cache and its callers never mix dtypes: checkCommit refuses that). */
-function copyRow(src: KvArray, srcAt: number, dst: KvArray, dstAt: number, length: number): void {
-  for (let d = 0; d < length; d++) dst[dstAt + d] = src[srcAt + d];
 }

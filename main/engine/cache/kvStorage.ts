@@ -34,6 +34,19 @@ export function allocKv(dtype: KvDtype, length: number): KvArray {
 }
 
 /** Whether `a` is an array of `dtype`'s elements. */
+/** Below this many elements a copy is a loop: a typed array's `set` needs a view of the source, one object per copy. */
+const COPY_LOOP_MAX = 1024;
+
+/**
+ * Copies `length` elements of one dtype (the cache and its callers never mix dtypes: checkCommit refuses
+ * that). A decode step's rows (one or a few per layer and head) go element by element, so a step allocates
+ * no views (bench/README section 20); a prefill chunk's runs as one block.
+ */
+export function copyKv(src: KvArray, srcAt: number, dst: KvArray, dstAt: number, length: number): void {
+  if (length > COPY_LOOP_MAX) dst.set(src.subarray(srcAt, srcAt + length), dstAt);
+  else for (let d = 0; d < length; d++) dst[dstAt + d] = src[srcAt + d];
+}
+
 export function isKvArray(a: unknown, dtype: KvDtype): a is KvArray {
   return dtype === 'float16' ? a instanceof Uint16Array : a instanceof Float32Array;
 }
