@@ -6,13 +6,13 @@
 // `node --harmony-rab-gsab-transfer --import tsx bench/rssProbe.ts --format fp32 --chunk 256 --arena 1 --pattern 1`
 // (the flag on Node 20 only: main/host/hostHeapLimits NODE_PARITY_FLAGS);
 // bench/rssLevers.ts alternates variants of it in fresh processes (bench/README section 10).
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../main/engine/loadedModel';
 import type { WeightFormat } from '../test/fixtures/fixtureQuant';
 import { byteTokenIds } from '../test/fixtures/fixturePrng';
 import { argmax, makeRunner } from './lib/benchEngine';
 import { ensureBenchFixture } from './lib/benchFixture';
+import { procMemory, type ProcMemory } from './lib/procStatus';
 import { median } from './lib/stats';
 
 const { values } = parseArgs({
@@ -37,29 +37,17 @@ const { values } = parseArgs({
 const flag = (v: string | undefined) => (v === undefined ? undefined : v !== '0');
 const mib = (bytes: number) => Math.round(bytes / 1048576);
 
-/** The kernel's view of this process's memory, MiB: resident (anonymous / file-backed) and its high-water mark. */
-interface Status {
-  rss: number;
-  hwm: number;
-  anon: number;
-  file: number;
-}
-function status(): Status {
-  const text = readFileSync('/proc/self/status', 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)![1]);
-  return { rss: Math.round(kb('VmRSS') / 1024), hwm: Math.round(kb('VmHWM') / 1024), anon: Math.round(kb('RssAnon') / 1024), file: Math.round(kb('RssFile') / 1024) };
-}
-const rss = () => status().rss;
-const peak = () => status().hwm;
+const rss = () => procMemory().rss;
+const peak = () => procMemory().hwm;
 
-// The trace: `status()` at the end of each phase, and the phase during which the high-water mark rose last
+// The trace: `procMemory()` at the end of each phase, and the phase during which the high-water mark rose last
 // (session.run leaves the event loop free, so a 2 ms timer samples inside prefill chunks and decode steps too).
-const phases: Array<{ phase: string } & Status> = [];
+const phases: Array<{ phase: string } & ProcMemory> = [];
 let phase = 'start';
 let peakPhase = phase;
 let lastHwm = 0;
 const sample = () => {
-  const s = status();
+  const s = procMemory();
   if (s.hwm > lastHwm) [lastHwm, peakPhase] = [s.hwm, phase];
   return s;
 };

@@ -9,6 +9,7 @@ import type { WeightFormat } from '../test/fixtures/fixtureQuant';
 import { decodeStepAt } from './lib/benchEngine';
 import { ensureBenchFixture } from './lib/benchFixture';
 import { median } from './lib/stats';
+import { peakRssMiB } from './lib/procStatus';
 
 const format = (process.argv[2] ?? 'fp32') as WeightFormat;
 const pasts = (process.argv[3] ?? '640,768,1024,2052').split(',').map(Number);
@@ -43,5 +44,5 @@ for (const past of pasts) {
   const backExtra = back.cpu - median(again.map((x) => x.cpu));
   rows.push({ past, firstWall: +first.wall.toFixed(1), nextWall: +wall.toFixed(1), extraCpu: +(first.cpu - cpu).toFixed(1), secondExtraCpu: +(second.cpu - cpu).toFixed(1), extraSys: +(first.sys - median(next.map((x) => x.sys))).toFixed(1), switchBackExtraCpu: +backExtra.toFixed(1) });
 }
-console.log(JSON.stringify({ format, tuning, rows, rssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+console.log(JSON.stringify({ format, tuning, rows, rssMiB: Math.round(peakRssMiB()) }));
 await session.release();

@@ -14,6 +14,7 @@ import { byteTokenIds } from '../test/fixtures/fixturePrng';
 import { argmax, makeRunner, withRun } from './lib/benchEngine';
 import { ensureBenchFixture } from './lib/benchFixture';
 import { median, quantile } from './lib/stats';
+import { peakRssMiB } from './lib/procStatus';
 
 /** A line on fd 1 now, between V8's own trace lines (which stepEvents runs unbuffered). */
 const mark = process.env.STEP_MARKS ? (line: string) => writeSync(1, `@@ ${line}\n`) : () => {};
@@ -88,5 +89,5 @@ for (const depth of [512, 2048]) {
   console.log(JSON.stringify({ format, prefill: depth, ms: Math.round(performance.now() - s) }));
   await steps(`depth ${depth}`, token, 32);
 }
-console.log(JSON.stringify({ format, maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+console.log(JSON.stringify({ format, maxRssMiB: Math.round(peakRssMiB()) }));
 await model.release();

@@ -218,7 +218,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     '',
     mdTable(['weights', 'prefill 512 tok/s Ouro', 'llama.cpp', 'ratio', `peak RSS MiB Ouro`, 'llama.cpp', 'TTFT after load ms Ouro', 'llama.cpp', 'first steps speed ÷ steady, Ouro / llama.cpp', 'load ms Ouro / llama.cpp'], otherRows),
     '',
-    `Cells: median over ${rounds} round(s) of fresh processes (min–max); engines alternate within each round. Decode tok/s = 1000 ÷ mean step over ${steps} greedy steps after a prompt of \`depth\` tokens (depth 0: steps ${steps + 1}–${2 * steps} after a one-token prompt; "first steps" are steps 1–${steps} right after load). Ouro: S=4, W=2048, chunks of 256, ${ctx.threads} threads; llama.cpp (node-llama-cpp 3.21.1, prebuilt CPU binary): flash attention, f16 KV, batch 512, ${ctx.threads} threads. Peak RSS: the child's maxRSS after reaching depth ${depths[depths.length - 1]}.`,
+    `Cells: median over ${rounds} round(s) of fresh processes (min–max); engines alternate within each round. Decode tok/s = 1000 ÷ mean step over ${steps} greedy steps after a prompt of \`depth\` tokens (depth 0: steps ${steps + 1}–${2 * steps} after a one-token prompt; "first steps" are steps 1–${steps} right after load). Ouro: S=4, W=2048, chunks of 256, ${ctx.threads} threads; llama.cpp (node-llama-cpp 3.21.1, prebuilt CPU binary): flash attention, f16 KV, batch 512, ${ctx.threads} threads. Peak RSS: the child's high-water mark (VmHWM) after reaching depth ${depths[depths.length - 1]}.`,
     '',
     agreementText,
     ...(skippedText ? ['', skippedText] : []),

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { SessionTuning } from '../../main/engine/onnxSession';
 import { byteTokenIds } from '../../test/fixtures/fixturePrng';
+import { peakRssMiB } from '../lib/procStatus';
 
 const { values } = parseArgs({
   options: {
@@ -129,7 +130,7 @@ console.log(
     depth0StepsMs: early.ms.slice(steps),
     atDepth,
     lastToken: last,
-    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    maxRssMiB: peakRssMiB(),
   }),
 );
 process.exit(0);
