@@ -1,8 +1,8 @@
 // What the load's warm-up costs: a model loaded without it, then, on a stream of the default geometry
 // (S=4, W=2048), the warm-up before issue 14's tail work (a new conversation's first two steps) and what
 // this work added (one step at each other past length a decode step can feed: Runner.warmDecodeShapes),
-// then the per-step JavaScript through the stand-in session (warmStepCode, task tail2), each timed. `npx tsx bench/warmCost.ts [fp32|int8|q4]`. Benchmark process only (bench/README section 20).
-import { loadModel, warmStepCode } from '../main/engine/loadedModel';
+// each timed. `npx tsx bench/warmCost.ts [fp32|int8|q4]`. Benchmark process only (bench/README section 20).
+import { loadModel } from '../main/engine/loadedModel';
 import type { WeightFormat } from '../test/fixtures/fixtureQuant';
 import { makeRunner } from './lib/benchEngine';
 import { ensureBenchFixture } from './lib/benchFixture';
@@ -19,9 +19,5 @@ const twoStepsMs = performance.now() - t1;
 const t2 = performance.now();
 const runs = await runner.warmDecodeShapes();
 const shapesMs = performance.now() - t2;
-const t3 = performance.now();
-const passes = await warmStepCode(model);
-const stepCodeMs = performance.now() - t3;
-const timings = { loadMs: Math.round(loadMs), twoStepsMs: Math.round(twoStepsMs), shapes: runs, shapesMs: Math.round(shapesMs), stepCodePasses: passes, stepCodeMs: Math.round(stepCodeMs) };
-console.log(JSON.stringify({ format, ...timings }));
+console.log(JSON.stringify({ format, loadMs: Math.round(loadMs), twoStepsMs: Math.round(twoStepsMs), shapes: runs, shapesMs: Math.round(shapesMs) }));
 await model.release();

@@ -165,7 +165,6 @@ export function withRun(session: DecoderSession, run: DecoderSession['run']): De
     run,
     runOnDevice: (feeds, fetches, deviceFetches) => session.runOnDevice(feeds, fetches, deviceFetches),
     download: (tensor) => session.download(tensor),
-    standIn: (shapes) => session.standIn(shapes),
     release: () => session.release(),
   };
 }

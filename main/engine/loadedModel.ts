@@ -9,8 +9,7 @@ import { openSession, type DecoderSession, type SessionTuning } from './onnxSess
 import type { ProviderChoice } from '../../common/providers';
 import type { Q4Compute } from '../../common/settingsSchema';
 import { probeRope } from './ropeProbe';
-import { Runner, type FeedHooks, type RunnerOptions } from './runner';
-import { DEFAULT_SAMPLING, Sampler } from './sampling/sampler';
+import { Runner, type RunnerOptions } from './runner';
 import { ChatTemplate } from './text/chatTemplate';
 import type { TextTokenizer } from './text/tokenizer';
 
@@ -170,79 +169,4 @@ async function warmUp(model: LoadedModel): Promise<void> {
     // A cache kept on the GPU holds device memory until freed.
     runner.dispose();
   }
-  await warmStepCode(model);
-}
-
-/**
- * The stand-in stream's window: C = 512 slots has two mirror lengths (128, 256), so its steps grow the
- * mirror, outgrow it and wrap the ring as a default stream's do, over a cache of 24 MB on SmolLM2-135M's
- * shapes instead of 90.
- */
-const STEP_CODE_WINDOW = 512 - MIN_AUTO_SINK;
-
-/**
- * Decode steps per phase of the stand-in stream (each mirror length, full width, across the ring's end,
- * wrapped): with 30, 60 or 120 the same V8 events were left in real steps (bench/stepEvents.ts), and the
- * warm-up's time grows with it.
- */
-export const STEP_CODE_STEPS = 30;
-
-/**
- * Runs the per-step JavaScript (the runner's prefill and decode branches, the compact past, the cache's
- * commit, onnxruntime-node's binding) through the session's stand-in (DecoderSession.standIn: a graph of
- * zeros) over every phase a stream's steps meet, until V8 has optimized it with the types and branches
- * decode meets. Without this V8 compiled those functions, on a background thread that competes with
- * onnxruntime's, in the first ~60 decode steps after a load, and recompiled some at each phase change
- * (bench/README section 20). Returns the forward passes' feeds (0 without a stand-in).
- */
-export async function warmStepCode(model: LoadedModel): Promise<number> {
-  const { config, io } = model;
-  const standIn = await model.session.standIn({ tokens: io.inputIds, kvHeads: config.numKvHeads, headDim: config.headDim, vocab: config.vocabSize });
-  if (standIn === null) return 0;
-  // Both samplers a reply can use (greedy and the default draw), every 8th pass (their loops over the
-  // vocabulary are optimized within a few calls), over logits spread like a model's (the stand-in's are
-  // zeros, on which a draw's selection takes other branches).
-  const samplers = [new Sampler({ ...DEFAULT_SAMPLING, greedy: true }), new Sampler(DEFAULT_SAMPLING)];
-  const logits = Float32Array.from({ length: config.vocabSize }, (_, i) => 8 * Math.sin(i * 12.9898));
-  // The app feeds with hooks (ChatSession.feedTokens), the benchmarks without: each step alternates.
-  const hooks: FeedHooks = { cancel: { cancelled: false }, onDelta: () => {}, onProgress: undefined };
-  const recent: number[] = [];
-  let passes = 0;
-  let stream: ReturnType<typeof openStream>;
-  try {
-    const options = { sink: MIN_AUTO_SINK, window: STEP_CODE_WINDOW, maxChunk: DEFAULT_CHUNK_SIZE, journalTokens: 0, positions: model.positionsFor('cache') } as const;
-    stream = openStream({ ...model, session: standIn }, options);
-  } catch (e) {
-    if (e instanceof CacheConfigError) return 0;
-    throw e;
-  }
-  const { cache, runner } = stream;
-  const feed = async (ids: readonly number[], withHooks: boolean): Promise<void> => {
-    await runner.feed(ids, withHooks ? hooks : undefined);
-    if (passes++ % 8 === 0) for (const sampler of samplers) recent.push(sampler.sample(logits, recent));
-    if (recent.length > 64) recent.length = 0;
-  };
-  const steps = async () => {
-    for (let i = 0; i < STEP_CODE_STEPS; i++) await feed([i], i % 2 === 0);
-  };
-  // A prompt as a tokenizer returns one (a packed array of small integers), fed in chunks.
-  const prompt = async (tokens: number) => {
-    const ids: number[] = [];
-    for (let i = 0; i < tokens; i++) ids.push(i);
-    await feed(ids, true);
-  };
-  // A prompt into the empty cache, then steps in the mirror's first length; a prompt that grows the mirror,
-  // steps in it; a prompt past it, steps at full width up to and past the ring's end; a prompt that wraps
-  // the ring, steps after it.
-  await prompt(20);
-  await steps();
-  await prompt(100);
-  await steps();
-  await prompt(100);
-  await steps();
-  await prompt(cache.capacity - cache.nextPos - STEP_CODE_STEPS / 2);
-  await steps();
-  await prompt(cache.capacity);
-  await steps();
-  return passes;
 }

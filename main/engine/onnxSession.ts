@@ -13,7 +13,6 @@ import { acceleratorFacts, planAuto, type AcceleratorFacts } from './autoProvide
 import { ModelError } from './errors';
 import { readWithFastOutputs, type FastOutputs, type FastOutputsOptions } from './model/fastOutputs';
 import { PAST_LAST_ROW } from './model/attentionOutputs';
-import { standInModel, type StandInValue } from './model/standInModel';
 import { identityModel, type DeviceCacheGraph, type DeviceCacheSpec } from './model/deviceCache';
 import { Q4_COMPUTE_LEVEL, type AccuracyLevel } from './model/matMulNBitsAccuracy';
 
@@ -92,27 +91,8 @@ export interface DecoderSession {
   ): Promise<{ host: Record<string, TensorData>; device: Record<string, DeviceTensor> }>;
   /** Copies a device tensor to the host (the tensor stays valid). */
   download(tensor: DeviceTensor): Promise<TensorData>;
-  /**
-   * A session of the same class, inputs and fast outputs over a graph that computes nothing
-   * (model/standInModel: the new rows and last logits a step fetches, as zeros), for the load's warm-up of
-   * the per-step JavaScript. Made on the first call and released with this session: releasing it sooner
-   * flips a field V8 compiled the warmed code as constant, which threw that code away. Null without fast
-   * outputs or with a device cache.
-   */
-  standIn(shapes: StandInShapes): Promise<DecoderSession | null>;
   release(): Promise<void>;
 }
-
-/** What a stand-in's outputs are shaped by: the token ids input ([1, n]) and the model's KV and vocabulary sizes. */
-export interface StandInShapes {
-  readonly tokens: string;
-  readonly kvHeads: number;
-  readonly headDim: number;
-  readonly vocab: number;
-}
-
-/** TensorProto element types of the tensor types a decoder's inputs and outputs have. */
-const ELEM_TYPES: Readonly<Record<string, number>> = { float32: 1, int32: 6, int64: 7, bool: 9, float16: 10 };
 
 /** How to open a session. */
 export interface SessionOptions {
@@ -314,7 +294,6 @@ class OrtDecoderSession implements DecoderSession {
   private readonly splitPresents: ReadonlySet<string>;
   /** The attention view's outputs (computed only in a run that fetches one of them: model/attentionOutputs). */
   private readonly attentionOutputs: ReadonlySet<string>;
-  private standInSession: Promise<DecoderSession | null> | null = null;
   private readonly hostTensors = new WeakMap<TensorData, ort.Tensor>();
 
   constructor(
@@ -429,33 +408,9 @@ class OrtDecoderSession implements DecoderSession {
     return fromOrtTensor('y', this.output(result, 'y'));
   }
 
-  standIn(shapes: StandInShapes): Promise<DecoderSession | null> {
-    this.standInSession ??= this.openStandIn(shapes);
-    return this.standInSession;
-  }
-
-  private async openStandIn(shapes: StandInShapes): Promise<DecoderSession | null> {
-    const fast = this.fastOutputs;
-    if (fast === null || this.deviceCache !== null) return null;
-    const elemType = (m: ort.InferenceSession.ValueMetadata): number | undefined => (m.isTensor ? ELEM_TYPES[m.type] : undefined);
-    const inputs = this.session.inputMetadata.map((m) => ({ name: m.name, elemType: elemType(m) }));
-    const outputs = new Map(this.session.outputMetadata.map((m) => [m.name, elemType(m)]));
-    const rows = [...fast.newRows.values()].map((name) => ({ name, elemType: outputs.get(name) }));
-    const logits = { name: fast.lastLogits, elemType: outputs.get(fast.lastLogits) };
-    // A model with an input or output of another type (none of the engine's) warms without a stand-in.
-    const declared = (v: { name: string; elemType: number | undefined }): v is StandInValue => v.elemType !== undefined;
-    if (!inputs.every(declared) || !rows.every(declared) || !declared(logits)) return null;
-    const bytes = standInModel({ ...shapes, inputs, rows, logits });
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1, logSeverityLevel: 3 });
-    // Every field as this session's, so the code the stand-in warms sees the objects (and V8 the maps) a real step does.
-    return new OrtDecoderSession(session, this.file, this.provider, this.fallbackReason, this.providerNote, fast, this.fastOutputsNote, null, this.deviceCacheNote, null, this.outputsBound, this.matMulNBitsAccuracy);
-  }
-
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    // A stand-in that failed to open left nothing to release (its error went to the warm-up).
-    await (await this.standInSession?.catch(() => null))?.release();
     for (const d of this.downloaders.values()) await (await d).release();
     await this.session.release();
   }

@@ -2,10 +2,9 @@
 // shapes (an empty past, then a 128-slot compacted past) through the runner, then one step at every other
 // past length a default stream's decode steps feed; `warmUp: false` skips it; it leaves nothing behind (a
 // stream after it computes what a stream on an unwarmed model computes); a stream of another geometry
-// warms only the lengths not run yet. Then the per-step JavaScript through the session's stand-in (a graph of
-// zeros): every phase of a stream's steps, with the outputs a step fetches shaped as the model's.
+// warms only the lengths not run yet.
 import { beforeAll, expect, test, vi } from 'vitest';
-import { loadModel, openStream, STEP_CODE_STEPS, type LoadedModel } from '../../../main/engine/loadedModel';
+import { loadModel, openStream, type LoadedModel } from '../../../main/engine/loadedModel';
 import type * as OnnxSession from '../../../main/engine/onnxSession';
 import { DEFAULT_SAMPLING } from '../../../main/engine/sampling/samplingParams';
 import { EngineHost } from '../../../main/host/engineHost';
@@ -13,9 +12,9 @@ import { ensureFixture } from '../../fixtures/llamaFixture';
 
 /** Past lengths (dim 2 of past_key_values.0.key) of every run of every session opened, in order. */
 const lengths: number[] = [];
-/** Every run of a stand-in session (DecoderSession.standIn): its feeds and outputs. */
-const standInRuns: Array<{ feeds: Readonly<Record<string, OnnxSession.TensorData>>; out: Record<string, OnnxSession.TensorData>; masked: number }> = [];
-// The real session seam, with each run's past length recorded on the way through (a stand-in's runs apart).
+/** The feeds of every run, as passed. */
+const runFeeds: Array<Readonly<Record<string, OnnxSession.TensorData>>> = [];
+// The real session seam, with each run's past length recorded on the way through.
 vi.mock('../../../main/engine/onnxSession', async (importOriginal) => {
   const real = await importOriginal<typeof OnnxSession>();
   const openSession: typeof real.openSession = async (...args) => {
@@ -23,21 +22,10 @@ vi.mock('../../../main/engine/onnxSession', async (importOriginal) => {
     const run: typeof session.run = (feeds, fetches) => {
       const past = feeds['past_key_values.0.key'];
       if (past !== undefined) lengths.push(past.dims[2]);
+      runFeeds.push({ ...feeds });
       return session.run(feeds, fetches);
     };
-    const standIn: typeof session.standIn = async (shapes) => {
-      const inner = await session.standIn(shapes);
-      if (inner === null) return null;
-      const recorded: typeof inner.run = async (feeds, fetches) => {
-        const out = await inner.run(feeds, fetches);
-        // The mask's zeros now (the cache updates its mask in place).
-        const masked = (feeds.attention_mask.data as BigInt64Array).filter((v) => v === 0n).length;
-        standInRuns.push({ feeds: { ...feeds }, out, masked });
-        return out;
-      };
-      return new Proxy(inner, { get: (target, key) => (key === 'run' ? recorded : Reflect.get(target, key)) });
-    };
-    return new Proxy(session, { get: (target, key) => (key === 'run' ? run : key === 'standIn' ? standIn : Reflect.get(target, key)) });
+    return new Proxy(session, { get: (target, key) => (key === 'run' ? run : Reflect.get(target, key)) });
   };
   return { ...real, openSession };
 });
@@ -122,63 +110,20 @@ test('after a reply the engine host warms, once the reply is done, the decode le
   }
 });
 
-test('the load runs the per-step code through the stand-in over every phase of a stream: an empty past, each mirror length, full width, wrapped', async () => {
-  standInRuns.length = 0;
-  const model = await loadModel(dir, { threads: 1 });
-  try {
-    const { io, config } = model;
-    const decode = standInRuns.filter((r) => r.feeds[io.inputIds].dims[1] === 1);
-    const past = (r: (typeof standInRuns)[number]) => r.feeds['past_key_values.0.key'].dims[2];
-    // Once the ring has wrapped, a step masks only the slot its token overwrites.
-    const allHeld = (r: (typeof standInRuns)[number]) => r.masked === 1;
-    // The stand-in stream: C = 512 slots, mirrors of 128 and 256, chunks of 256.
-    expect(new Set(decode.map(past))).toEqual(new Set([128, 256, 512]));
-    // At full width, before the ring wraps (empty slots masked) and after (every slot held).
-    const full = decode.filter((r) => past(r) === 512);
-    expect(full.filter((r) => !allHeld(r)).length).toBeGreaterThanOrEqual(STEP_CODE_STEPS);
-    expect(full.filter(allHeld).length).toBeGreaterThanOrEqual(STEP_CODE_STEPS);
-    // Prompt chunks (n > 1) in the mirror and at full width.
-    const chunks = standInRuns.filter((r) => r.feeds[io.inputIds].dims[1] > 1);
-    expect(new Set(chunks.map(past))).toEqual(new Set([0, 128, 256, 512]));
-    // Its outputs are the model's shapes, as zeros: [1, kvHeads, n, headDim] rows and the last logits.
-    const fast = model.session.fastOutputs!;
-    const chunk = chunks[0];
-    const n = chunk.feeds[io.inputIds].dims[1];
-    for (const name of fast.newRows.values()) {
-      expect(chunk.out[name].dims).toEqual([1, config.numKvHeads, n, config.headDim]);
-      expect((chunk.out[name].data as Float32Array).every((v) => v === 0)).toBe(true);
-    }
-    expect(chunk.out[fast.lastLogits].dims).toEqual([1, 1, config.vocabSize]);
-  } finally {
-    await model.release();
-  }
-});
-
 test('decode steps feed the same past objects while the mirror keeps its length: a step allocates no past feeds', async () => {
-  standInRuns.length = 0;
   const model = await loadModel(dir, { threads: 1, warmUp: false });
   try {
-    const standIn = (await model.session.standIn({ tokens: model.io.inputIds, kvHeads: model.config.numKvHeads, headDim: model.config.headDim, vocab: model.config.vocabSize }))!;
-    const { runner } = openStream({ ...model, session: standIn }, { sink: 4, window: 508, positions: 'cache', journalTokens: 0 });
+    const { runner } = openStream(model, { sink: 4, window: 508, positions: 'cache', journalTokens: 0 });
     await runner.feed([1, 2, 3]);
-    standInRuns.length = 0;
+    runFeeds.length = 0;
     for (let i = 0; i < 4; i++) await runner.feed([i]);
-    const keys = model.io.pastKeys.map((name) => new Set(standInRuns.map((r) => r.feeds[name])));
     // One past object per layer for the four steps (all at the 128-slot mirror), a new one at a new length.
-    expect(keys.every((objects) => objects.size === 1)).toBe(true);
-    expect(standInRuns.map((r) => r.feeds['past_key_values.0.key'].dims[2])).toEqual([128, 128, 128, 128]);
+    expect(runFeeds.map((f) => f['past_key_values.0.key'].dims[2])).toEqual([128, 128, 128, 128]);
+    for (const name of model.io.pastKeys) expect(new Set(runFeeds.map((f) => f[name])).size).toBe(1);
     await runner.feed(Array.from({ length: 200 }, (_, i) => i));
     await runner.feed([7]);
-    expect(standInRuns.at(-1)!.feeds['past_key_values.0.key']).not.toBe(standInRuns[0].feeds['past_key_values.0.key']);
-  } finally {
-    await model.release();
-  }
-});
-
-test('a session opened without fast outputs has no stand-in', async () => {
-  const model = await loadModel(dir, { threads: 1, warmUp: false, fastOutputs: false });
-  try {
-    expect(await model.session.standIn({ tokens: model.io.inputIds, kvHeads: model.config.numKvHeads, headDim: model.config.headDim, vocab: model.config.vocabSize })).toBeNull();
+    expect(runFeeds.at(-1)!['past_key_values.0.key'].dims[2]).toBe(256);
+    expect(runFeeds.at(-1)!['past_key_values.0.key']).not.toBe(runFeeds[0]['past_key_values.0.key']);
   } finally {
     await model.release();
   }
