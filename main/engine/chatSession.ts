@@ -5,7 +5,7 @@ import type { ChatMessage, DoneReason } from '../../common/chat';
 import { PinError, SinkRingCache } from './cache/sinkRingCache';
 import type { CacheDelta } from '../../common/cacheView';
 import type { CacheSettings, GenerateOptions, Prompt, TokenEvent } from './chatTypes';
-import { DEFAULT_CHUNK_SIZE, defaultWindow, MIN_AUTO_SINK, openStream, type LoadedModel } from './loadedModel';
+import { defaultWindow, MIN_AUTO_SINK, openStream, type LoadedModel } from './loadedModel';
 import { Runner, type CancelFlag } from './runner';
 import type { SlotAttention } from '../../common/attentionView';
 import { Sampler } from './sampling/sampler';
@@ -59,6 +59,8 @@ interface Held {
   readonly messages: number;
   readonly digest: string;
 }
+
+export const DEFAULT_CHUNK_SIZE = 256;
 
 /**
  * The conversation state the engine keeps between turns: the cache, the fed token history and the

@@ -136,9 +136,6 @@ export function defaultWindow(maxPos: number, sink: number): number {
   return Math.min(2048, Math.floor(maxPos / 2) - sink);
 }
 
-/** Tokens per forward pass of a prompt when the settings leave it out. */
-export const DEFAULT_CHUNK_SIZE = 256;
-
 /** The sink a chat stream gets at least (its 'auto' sink without a system prompt, a raw prompt's). */
 export const MIN_AUTO_SINK = 4;
 

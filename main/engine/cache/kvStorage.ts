@@ -33,7 +33,6 @@ export function allocKv(dtype: KvDtype, length: number): KvArray {
   return dtype === 'float16' ? new Uint16Array(length) : new Float32Array(length);
 }
 
-/** Whether `a` is an array of `dtype`'s elements. */
 /** Below this many elements a copy is a loop: a typed array's `set` needs a view of the source, one object per copy. */
 const COPY_LOOP_MAX = 1024;
 
@@ -47,6 +46,7 @@ export function copyKv(src: KvArray, srcAt: number, dst: KvArray, dstAt: number,
   else for (let d = 0; d < length; d++) dst[dstAt + d] = src[srcAt + d];
 }
 
+/** Whether `a` is an array of `dtype`'s elements. */
 export function isKvArray(a: unknown, dtype: KvDtype): a is KvArray {
   return dtype === 'float16' ? a instanceof Uint16Array : a instanceof Float32Array;
 }
