@@ -20,6 +20,8 @@ const VARIANTS: Readonly<Record<string, Variant>> = {
   shipped: { args: [] },
   'whole chunks (no shrink)': { args: ['--full-past', '100000'] },
   'shrink past 512': { args: ['--full-past', '512'] },
+  'shrink past 256': { args: ['--full-past', '256'] },
+  'shrink past 384': { args: ['--full-past', '384'] },
   'chunk 128': { args: ['--chunk', '128'] },
   'chunk 64': { args: ['--chunk', '64'] },
   'mem pattern on': { args: ['--pattern', '1'] },

@@ -12,7 +12,7 @@ import type { WeightFormat } from '../test/fixtures/fixtureQuant';
 import { byteTokenIds } from '../test/fixtures/fixturePrng';
 import { argmax, makeRunner } from './lib/benchEngine';
 import { ensureBenchFixture } from './lib/benchFixture';
-import { procMemory, type ProcMemory } from './lib/procStatus';
+import { mallocMiB, procMemory, smapsByName, type ProcMemory } from './lib/procStatus';
 import { median } from './lib/stats';
 
 const { values } = parseArgs({
@@ -32,6 +32,10 @@ const { values } = parseArgs({
     journal: { type: 'string', default: '0' },
     depth: { type: 'string', default: '2048' },
     steps: { type: 'string', default: '32' },
+    /** Also record resident MiB per mapping (bench/lib/procStatus smapsByName) at the end of each phase. */
+    smaps: { type: 'string', default: '0' },
+    /** Also glibc's own count (malloc_info through gdb, which must be installed) of the main arena at the end of each phase. */
+    malloc: { type: 'string', default: '0' },
   },
 });
 const flag = (v: string | undefined) => (v === undefined ? undefined : v !== '0');
@@ -42,7 +46,7 @@ const peak = () => procMemory().hwm;
 
 // The trace: `procMemory()` at the end of each phase, and the phase during which the high-water mark rose last
 // (session.run leaves the event loop free, so a 2 ms timer samples inside prefill chunks and decode steps too).
-const phases: Array<{ phase: string } & ProcMemory> = [];
+const phases: Array<{ phase: string; smaps?: Record<string, number>; malloc?: ReturnType<typeof mallocMiB> } & ProcMemory> = [];
 let phase = 'start';
 let peakPhase = phase;
 let lastHwm = 0;
@@ -52,7 +56,7 @@ const sample = () => {
   return s;
 };
 const mark = (next: string) => {
-  phases.push({ phase, ...sample() });
+  phases.push({ phase, ...sample(), ...(values.smaps === '1' ? { smaps: smapsByName() } : {}), ...(values.malloc === '1' ? { malloc: mallocMiB() } : {}) });
   phase = next;
 };
 const sampler = setInterval(sample, 2);

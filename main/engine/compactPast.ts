@@ -2,7 +2,7 @@
 // prefix, in a mirror whose length grows in steps of 128 slots, instead of all S + W slots saves the
 // attention over empty slots: a new conversation's steps cost what a dense cache of its length costs, not
 // what a full window costs. Runs in the engine host, for the runner.
-import { allocKv, copyKv, type KvArray } from './cache/kvStorage';
+import { allocKv, allocKvMapped, copyKv, type KvArray } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
 
 /** An ArrayBuffer as ES2024 has it (the engine's lib is ES2023): `transfer(0)` detaches and frees it. */
@@ -169,10 +169,8 @@ export class CompactPast {
     const { kvHeads, headDim } = this.cache.geometry;
     const dtype = this.cache.kvDtype;
     const layerLength = kvHeads * this.limit * headDim;
-    // One allocation rather than one per layer: at W=2048 (46 MB on SmolLM2-135M's shapes) it is above
-    // glibc's largest mmap threshold, so its pages are mapped as the mirror fills (not all at the stream's
-    // start, as heap memory that calloc clears) and go back to the system when it is freed.
-    const store = allocKv(dtype, 2 * this.cache.keys.length * layerLength);
+    // One allocation, in its own mapping: pages resident as the mirror fills, returned at the release.
+    const store = allocKvMapped(dtype, 2 * this.cache.keys.length * layerLength);
     const view = (i: number) => store.subarray(i * layerLength, (i + 1) * layerLength);
     this.store = store;
     this.keys = this.cache.keys.map((_, l) => view(2 * l));

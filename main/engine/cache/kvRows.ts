@@ -6,7 +6,7 @@
 import { applyRotation, applyRotationHalf, RotationTable } from '../rope';
 import type { RopeSpec } from '../rope';
 import type { KvGeometry } from './cacheOptions';
-import { allocKv, copyKv, kvElementBytes, type KvArray, type KvDtype, type KvFormat, type KvStorage } from './kvStorage';
+import { allocKv, allocKvMapped, copyKv, kvElementBytes, type KvArray, type KvDtype, type KvFormat, type KvStorage } from './kvStorage';
 
 /**
  * Host {@link KvStorage}: per layer K and V of `[kvHeads, S + W + B, headDim]` in the model's KV dtype
@@ -44,8 +44,9 @@ export class KvRows implements KvStorage {
     this.capacity = sink + window + pins;
     this.anchors = sink + pins;
     const slots = kvHeads * this.capacity * headDim;
-    this.keys = Array.from({ length: layers }, () => allocKv(dtype, slots));
-    this.values = Array.from({ length: layers }, () => allocKv(dtype, slots));
+    // Outside malloc's heap (allocKvMapped): -17 MiB peak RSS at depth 2048 (4-bit, W=2048; bench/README §10 group 6).
+    this.keys = Array.from({ length: layers }, () => allocKvMapped(dtype, slots));
+    this.values = Array.from({ length: layers }, () => allocKvMapped(dtype, slots));
     this.pristine = Array.from({ length: layers }, () => allocKv(dtype, kvHeads * this.anchors * headDim));
     this.rotation = new RotationTable(headDim >> 1);
     this.scratch = new Float64Array(headDim);
@@ -217,7 +218,7 @@ export class KvRows implements KvStorage {
  */
 function spliceRows(buf: KvArray, heads: number, headDim: number, slots: number, at: number, remove: number, insert: number): KvArray {
   const resized = slots - remove + insert;
-  const out = allocKv(buf instanceof Uint16Array ? 'float16' : 'float32', heads * resized * headDim);
+  const out = allocKvMapped(buf instanceof Uint16Array ? 'float16' : 'float32', heads * resized * headDim);
   for (let h = 0; h < heads; h++) {
     const src = h * slots * headDim;
     const dst = h * resized * headDim;

@@ -33,6 +33,21 @@ export function allocKv(dtype: KvDtype, length: number): KvArray {
   return dtype === 'float16' ? new Uint16Array(length) : new Float32Array(length);
 }
 
+/** ES2024's ArrayBuffer constructor with a `maxByteLength` (the engine's lib is ES2023; Node 20 has it unflagged). */
+const Resizable = ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => ArrayBuffer;
+
+/**
+ * {@link allocKv} outside malloc's heap: a resizable ArrayBuffer's memory is V8's own mapping, whose pages
+ * the kernel zeroes as they are first written and takes back when the buffer is detached (`transfer(0)`)
+ * or collected. A plain ArrayBuffer comes from malloc, which after a model load served even a 46 MB one
+ * from the heap and kept its pages resident after the free (bench/README section 10, group 6).
+ */
+export function allocKvMapped(dtype: KvDtype, length: number): KvArray {
+  const bytes = length * kvElementBytes(dtype);
+  const buffer = new Resizable(bytes, { maxByteLength: bytes });
+  return dtype === 'float16' ? new Uint16Array(buffer) : new Float32Array(buffer);
+}
+
 /** Below this many elements a copy is a loop: a typed array's `set` needs a view of the source, one object per copy. */
 const COPY_LOOP_MAX = 1024;
 

@@ -85,7 +85,7 @@ describe('CompactPast', () => {
     expect(fed).toEqual([0, 128, 128, 256, 256, 604]);
   });
 
-  test('the dropped mirror is freed at once (one buffer behind every layer, detached), and a reset allocates it again', () => {
+  test('the dropped mirror is freed at once (one mapped buffer behind every layer, detached), and a reset allocates it again', () => {
     const cache = makeCache({ sink: 4, window: 600, positions: 'cache', maxPos: 4000, journalTokens: 0, maxChunk: 64 });
     const compact = new CompactPast(cache, cache.maxChunk);
     const { feed } = feeder(cache, compact);
@@ -95,6 +95,8 @@ describe('CompactPast', () => {
     const buffer = held.keys[0].buffer;
     expect([...held.keys, ...held.values].every((view) => view.buffer === buffer)).toBe(true);
     expect(buffer.byteLength).toBe(2 * GEOMETRY.layers * GEOMETRY.kvHeads * 256 * GEOMETRY.headDim * 4);
+    // Its own mapping (allocKvMapped), not malloc's heap, which kept a freed mirror's pages resident.
+    expect((buffer as ArrayBuffer & { resizable: boolean }).resizable).toBe(true);
     commit(cache, { P: cache.nextPos, n: 1, fed: Array.from(step.positionIds, Number) });
     feed(100);
     expect(compact.mirrored).toBe(0);
