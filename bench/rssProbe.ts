@@ -2,7 +2,8 @@
 // SmolLM2-shaped fixture, opens the stream as the llama.cpp child does (S=4, W=2048), prefills `--depth`
 // tokens sampling RSS after every chunk, then decodes `--steps` greedy tokens. Prints one JSON line, with the
 // trace: /proc/self/status (VmRSS, VmHWM, RssAnon, RssFile) at the end of each phase (load, open, each
-// chunk, decode) and the phase in which the high-water mark was last raised.
+// chunk, decode) and the phase in which the high-water mark was last raised; `--smaps 1` adds resident MiB
+// per mapping, `--malloc 1` glibc's own count (through gdb) at each phase's end (bench/README section 10, group 6).
 // `node --harmony-rab-gsab-transfer --import tsx bench/rssProbe.ts --format fp32 --chunk 256 --arena 1 --pattern 1`
 // (the flag on Node 20 only: main/host/hostHeapLimits NODE_PARITY_FLAGS);
 // bench/rssLevers.ts alternates variants of it in fresh processes (bench/README section 10).

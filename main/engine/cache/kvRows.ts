@@ -44,7 +44,7 @@ export class KvRows implements KvStorage {
     this.capacity = sink + window + pins;
     this.anchors = sink + pins;
     const slots = kvHeads * this.capacity * headDim;
-    // Outside malloc's heap (allocKvMapped): -17 MiB peak RSS at depth 2048 (4-bit, W=2048; bench/README §10 group 6).
+    // Outside malloc's heap (allocKvMapped): pages resident as the ring fills (bench/README section 10, group 6).
     this.keys = Array.from({ length: layers }, () => allocKvMapped(dtype, slots));
     this.values = Array.from({ length: layers }, () => allocKvMapped(dtype, slots));
     this.pristine = Array.from({ length: layers }, () => allocKv(dtype, kvHeads * this.anchors * headDim));
