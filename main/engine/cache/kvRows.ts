@@ -6,7 +6,7 @@
 import { applyRotation, applyRotationHalf, RotationTable } from '../rope';
 import type { RopeSpec } from '../rope';
 import type { KvGeometry } from './cacheOptions';
-import { allocKv, allocKvMapped, copyKv, kvElementBytes, type KvArray, type KvDtype, type KvFormat, type KvStorage } from './kvStorage';
+import { allocKv, copyKv, kvElementBytes, type KvArray, type KvDtype, type KvFormat, type KvStorage } from './kvStorage';
 
 /**
  * Host {@link KvStorage}: per layer K and V of `[kvHeads, S + W + B, headDim]` in the model's KV dtype
@@ -44,9 +44,8 @@ export class KvRows implements KvStorage {
     this.capacity = sink + window + pins;
     this.anchors = sink + pins;
     const slots = kvHeads * this.capacity * headDim;
-    // Outside malloc's heap (allocKvMapped): pages resident as the ring fills (bench/README section 10, group 6).
-    this.keys = Array.from({ length: layers }, () => allocKvMapped(dtype, slots));
-    this.values = Array.from({ length: layers }, () => allocKvMapped(dtype, slots));
+    this.keys = Array.from({ length: layers }, () => allocKv(dtype, slots));
+    this.values = Array.from({ length: layers }, () => allocKv(dtype, slots));
     this.pristine = Array.from({ length: layers }, () => allocKv(dtype, kvHeads * this.anchors * headDim));
     this.rotation = new RotationTable(headDim >> 1);
     this.scratch = new Float64Array(headDim);
@@ -218,7 +217,7 @@ export class KvRows implements KvStorage {
  */
 function spliceRows(buf: KvArray, heads: number, headDim: number, slots: number, at: number, remove: number, insert: number): KvArray {
   const resized = slots - remove + insert;
-  const out = allocKvMapped(buf instanceof Uint16Array ? 'float16' : 'float32', heads * resized * headDim);
+  const out = allocKv(buf instanceof Uint16Array ? 'float16' : 'float32', heads * resized * headDim);
   for (let h = 0; h < heads; h++) {
     const src = h * slots * headDim;
     const dst = h * resized * headDim;

@@ -37,10 +37,12 @@ export function allocKv(dtype: KvDtype, length: number): KvArray {
 const Resizable = ArrayBuffer as unknown as new (bytes: number, options: { maxByteLength: number }) => ArrayBuffer;
 
 /**
- * {@link allocKv} outside malloc's heap: a resizable ArrayBuffer's memory is V8's own mapping, whose pages
- * the kernel zeroes as they are first written and takes back when the buffer is detached (`transfer(0)`)
- * or collected. A plain ArrayBuffer comes from malloc, which after a model load served even a 46 MB one
- * from the heap and kept its pages resident after the free (bench/README section 10, group 6).
+ * {@link allocKv} outside malloc's heap, for a buffer freed while the engine runs on (the compact past's
+ * mirror): a resizable ArrayBuffer's memory is V8's own mapping, whose pages the kernel zeroes as they are
+ * first written and takes back when the buffer is detached (`transfer(0)`) or collected. A plain
+ * ArrayBuffer comes from malloc, which after a model load served even the 46 MB mirror from the heap and
+ * kept its pages resident after the free (bench/README section 10, group 6). Not for the cache itself: a
+ * decode step's writes into a resizable buffer's views cost 1–4% of the step there.
  */
 export function allocKvMapped(dtype: KvDtype, length: number): KvArray {
   const bytes = length * kvElementBytes(dtype);

@@ -1,11 +1,9 @@
-// Where the K/V rows' memory comes from: the cache's buffers and the compact past's mirror live in their own
-// mappings (resizable ArrayBuffers), resident only as rows are written and handed back when detached, not in
-// malloc's heap, whose freed pages stayed resident into the peak at depth 2048 (bench/README section 10).
+// K/V rows in their own mapping (allocKvMapped, the compact past's mirror): a resizable ArrayBuffer, resident
+// only as rows are written and handed back when detached, not in malloc's heap, whose freed pages stayed
+// resident into the peak at depth 2048 (bench/README section 10, group 6).
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { KvRows } from '../../../main/engine/cache/kvRows';
 import { allocKvMapped } from '../../../main/engine/cache/kvStorage';
-import { GEOMETRY } from './cacheTestKit';
 
 type Es2024Buffer = ArrayBuffer & { readonly resizable: boolean; transfer(length: number): ArrayBuffer };
 
@@ -38,11 +36,5 @@ describe('allocKvMapped', () => {
     expect(allocated - before).toBeLessThan(mib / 4);
     expect(written - before).toBeGreaterThan((mib * 3) / 4);
     expect(written - detached).toBeGreaterThan((mib * 3) / 4);
-  });
-
-  test("the cache's K and V buffers are mapped ones", () => {
-    const rows = new KvRows(GEOMETRY, 4, 60);
-    for (const buf of [...rows.keys, ...rows.values]) expect((buf.buffer as Es2024Buffer).resizable).toBe(true);
-    expect(rows.keys[0].length).toBe(GEOMETRY.kvHeads * 64 * GEOMETRY.headDim);
   });
 });
