@@ -4,7 +4,8 @@
 // mirror's or C); with STEP_LINES set, one line per step, so `node --trace-gc --trace-opt` lines fall between;
 // with STEP_MARKS set, a line written synchronously before and after each step and each prompt (what
 // bench/stepEvents.ts counts V8's events between).
-// `npx tsx bench/stepTrace.ts [fp32|int8|q4] [tuning JSON] [--no-warm-up]`; one JSON line per step phase.
+// `npx tsx bench/stepTrace.ts [fp32|int8|q4] [tuning JSON] [--no-warm-up] [--unpacked]`; one JSON line per
+// step phase. --unpacked: the steps fetch an output per layer's new rows (the baseline of the packed output).
 // Benchmark process only.
 import { writeSync } from 'node:fs';
 import { loadModel } from '../main/engine/loadedModel';
@@ -20,8 +21,9 @@ import { peakRssMiB } from './lib/procStatus';
 const mark = process.env.STEP_MARKS ? (line: string) => writeSync(1, `@@ ${line}\n`) : () => {};
 
 const format = (process.argv[2] ?? 'fp32') as WeightFormat;
-const tuning = JSON.parse(process.argv[3] ?? '{}') as SessionTuning;
+const tuning = JSON.parse(process.argv[3]?.startsWith('{') ? process.argv[3] : '{}') as SessionTuning;
 const warmUp = !process.argv.includes('--no-warm-up');
+const packedRows = !process.argv.includes('--unpacked');
 const t0 = performance.now();
 const model = await loadModel(ensureBenchFixture(format), { threads: 2, tuning, warmUp });
 const loadMs = performance.now() - t0;
@@ -43,7 +45,7 @@ const session = process.env.STEP_MARKS
       runs.push({ past: feeds[pastName].dims[2], ms: performance.now() - t });
       return out;
     });
-const { cache, runner } = makeRunner({ ...model, session }, { sink: 4, window: 2048, chunk: 256 });
+const { cache, runner } = makeRunner({ ...model, session }, { sink: 4, window: 2048, chunk: 256 }, { packedRows });
 
 async function steps(phase: string, token: number, count: number): Promise<number> {
   const rows: Array<{ ms: number; runMs: number; past: number }> = [];
@@ -73,7 +75,7 @@ async function steps(phase: string, token: number, count: number): Promise<numbe
   return t;
 }
 
-console.log(JSON.stringify({ format, loadMs: Math.round(loadMs), tuning, warmUp }));
+console.log(JSON.stringify({ format, loadMs: Math.round(loadMs), tuning, warmUp, packedRows }));
 mark('first token begin');
 const first = argmax((await runner.feed([7]))!);
 mark('first token end');

@@ -27,7 +27,7 @@ export interface CacheSpec {
 export function makeRunner(
   model: LoadedModel,
   spec: CacheSpec,
-  opts: { fastOutputs?: boolean; compactPast?: boolean; fullChunkPast?: number; session?: DecoderSession } = {},
+  opts: { fastOutputs?: boolean; packedRows?: boolean; compactPast?: boolean; fullChunkPast?: number; session?: DecoderSession } = {},
 ): { cache: SinkRingCache; runner: Runner } {
   return openStream(
     opts.session ? { ...model, session: opts.session } : model,
@@ -38,7 +38,7 @@ export function makeRunner(
       journalTokens: spec.journal ?? 0,
       maxChunk: spec.chunk ?? 256,
     },
-    { fastOutputs: opts.fastOutputs, compactPast: opts.compactPast, fullChunkPast: opts.fullChunkPast },
+    { fastOutputs: opts.fastOutputs, packedRows: opts.packedRows, compactPast: opts.compactPast, fullChunkPast: opts.fullChunkPast },
   );
 }
 

@@ -3,7 +3,7 @@
 // reason where the graph does not fit; and the runner's fast path leaves the cache bit-identical.
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import { loadModel, openStream, type LoadedModel } from '../../../main/engine/loadedModel';
 import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
@@ -25,7 +25,8 @@ afterAll(cleanupTemp);
  * Asserts every fast output equals the matching slice of the same session's whole outputs bit for bit
  * (fetching a present makes the split graph build it whole), and the graph as exported (`plain`) within
  * float rounding: the split attention sums P·V in two parts, and a one-row product may round differently
- * from the same row of a many-row product.
+ * from the same row of a many-row product. The packed output, fetched alone, holds the per-present new
+ * rows block after block in its `presents` order, bit for bit.
  */
 async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: DecoderSession, past: number, n: number, tol = 1e-5): Promise<void> {
   const fast = session.fastOutputs!;
@@ -56,6 +57,14 @@ async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: Decode
     const got = rows.data as Float32Array;
     for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i] - expected[i])).toBeLessThan(tol);
   }
+  const packed = fast.packedRows!;
+  expect([...packed.presents].sort()).toEqual([...presents].sort());
+  const alone = await session.run(feeds, [fast.lastLogits, packed.name]);
+  expect(Object.keys(alone).sort()).toEqual([fast.lastLogits, packed.name].sort());
+  const block = out[fast.newRows.get(presents[0])!].dims;
+  expect(alone[packed.name].dims).toEqual([presents.length, block[1], n, block[3]]);
+  const blocks = packed.presents.flatMap((name) => Array.from(out[fast.newRows.get(name)!].data as Float32Array));
+  expect(Array.from(alone[packed.name].data as Float32Array)).toEqual(blocks);
 }
 
 /** The fast and the as-exported session of one graph, released after `use`. */
@@ -191,6 +200,8 @@ describe('planFastOutputs refuses graphs it cannot extend, with the reason', () 
     const plan = planFastOutputs(model({ externalLocation: 'model.onnx_data' }));
     if ('reason' in plan) throw new Error(plan.reason);
     expect([...plan.fast.newRows.keys()]).toEqual(['present.0.key', 'present.0.value']);
+    expect(plan.fast.packedRows).toEqual({ name: 'ouro_fast.new_rows', presents: ['present.0.key', 'present.0.value'] });
+    expect(plan.fast.added).toContain('ouro_fast.new_rows');
     expect(plan.fast.lastLogits).toMatch(/^ouro_fast/);
     expect(plan.suffix[0]).toBe((7 << 3) | 2);
   });
@@ -397,8 +408,14 @@ describe('the runner on the fast outputs', () => {
     expect(whole.runner.fetchesNewRowsOnly).toBe(false);
     const ids = Array.from({ length: 23 }, (_, i) => 3 + ((i * 37) % 300));
     const pieces = [ids.slice(0, 7), ...ids.slice(7).map((id) => [id])];
+    // A fast step fetches two outputs: the last logits and every layer's new rows packed in one.
+    const run = vi.spyOn(loaded.session, 'run');
+    const { lastLogits, packedRows } = loaded.session.fastOutputs!;
     for (const piece of pieces) {
+      run.mockClear();
       const a = Float32Array.from((await fast.runner.feed(piece))!);
+      const fetched = run.mock.calls.map(([, fetches]) => fetches);
+      expect(fetched).toEqual(Array(Math.ceil(piece.length / 4)).fill([lastLogits, packedRows!.name]));
       const b = Float32Array.from((await whole.runner.feed(piece))!);
       expect(Array.from(a)).toEqual(Array.from(b));
     }
@@ -407,6 +424,7 @@ describe('the runner on the fast outputs', () => {
       expect(Array.from(fast.cache.keys[l])).toEqual(Array.from(whole.cache.keys[l]));
       expect(Array.from(fast.cache.values[l])).toEqual(Array.from(whole.cache.values[l]));
     }
+    run.mockRestore();
     // The journal saw the same rows: rewinding both gives the same cache again.
     expect(fast.cache.rewind(5) && whole.cache.rewind(5)).toBe(true);
     for (let l = 0; l < fast.cache.keys.length; l++) expect(Array.from(fast.cache.keys[l])).toEqual(Array.from(whole.cache.keys[l]));
