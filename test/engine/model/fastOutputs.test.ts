@@ -401,6 +401,26 @@ describe('the runner on the fast outputs', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
+  test('a prompt chunk’s packed rows are freed once the cache holds them; a decode step’s are left to the GC', async () => {
+    const { runner } = engine(true, { compactPast: false });
+    const { packedRows } = loaded.session.fastOutputs!;
+    const outputs: Array<Record<string, TensorData>> = [];
+    const original = loaded.session.run.bind(loaded.session);
+    const spy = vi.spyOn(loaded.session, 'run').mockImplementation(async (feeds, fetches) => {
+      const out = await original(feeds, fetches);
+      outputs.push(out);
+      return out;
+    });
+    await runner.feed([5, 9, 11]);
+    // The bytes that came back are still counted.
+    const chunkBytes = outputs[0][packedRows!.name].dims.reduce((a, b) => a * b, 4);
+    expect(runner.lastStepBytes.fetched).toBe(chunkBytes + 4 * outputs[0][loaded.session.fastOutputs!.lastLogits].data.length);
+    await runner.feed([13]);
+    spy.mockRestore();
+    expect(outputs[0][packedRows!.name].data.buffer.byteLength).toBe(0);
+    expect(outputs[1][packedRows!.name].data.length).toBe(outputs[1][packedRows!.name].dims.reduce((a, b) => a * b, 1));
+  });
+
   test('gives bit-identical logits and cache buffers to fetching whole presents, through chunks and ring wrap-around', async () => {
     const fast = engine(true, { compactPast: false });
     const whole = engine(false);
