@@ -162,8 +162,8 @@ describe('the session seam adds the fast outputs', () => {
 });
 
 /** A minimal encoded ModelProto with the given opset, inputs, outputs and initializers. */
-function model(opts: { opset?: number; inputs?: string[]; outputs?: string[]; externalLocation?: string }): Uint8Array {
-  const info = (name: string) => ({ name, type: { tensorType: { elemType: 1 } } });
+function model(opts: { opset?: number; inputs?: string[]; outputs?: string[]; externalLocation?: string; elemTypes?: Record<string, number> }): Uint8Array {
+  const info = (name: string) => ({ name, type: { tensorType: { elemType: opts.elemTypes?.[name] ?? 1 } } });
   const initializer = opts.externalLocation
     ? [{ name: 'w', dataType: 1, dims: [1], dataLocation: 1, externalData: [{ key: 'location', value: opts.externalLocation }] }]
     : [];
@@ -204,6 +204,14 @@ describe('planFastOutputs refuses graphs it cannot extend, with the reason', () 
     expect(plan.fast.added).toContain('ouro_fast.new_rows');
     expect(plan.fast.lastLogits).toMatch(/^ouro_fast/);
     expect(plan.suffix[0]).toBe((7 << 3) | 2);
+  });
+
+  test('presents of different element types get no packed output (one Concat cannot hold them); the per-present ones stay', () => {
+    const plan = planFastOutputs(model({ elemTypes: { 'present.0.value': 10 } }));
+    if ('reason' in plan) throw new Error(plan.reason);
+    expect(plan.fast.packedRows).toBeNull();
+    expect(plan.fast.newRows.size).toBe(2);
+    expect(plan.fast.added.some((name) => name.includes('new_rows'))).toBe(false);
   });
 });
 
