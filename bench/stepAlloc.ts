@@ -2,7 +2,8 @@
 // collected by scavenges and mark-compacts counted too) over 200 greedy steps of a W=2048 stream after 50
 // unmeasured ones (bench/README section 20). A step's garbage is what fills the young generation: the
 // engine host's 1 MB semi-spaces scavenge every ~1 MB.
-// `npx tsx bench/stepAlloc.ts [fp32|int8|q4]`. Benchmark process only.
+// `npx tsx bench/stepAlloc.ts [fp32|int8|q4] [--unpacked]` (--unpacked: an output per layer's new rows, the
+// packed output's baseline). Benchmark process only.
 import { Session } from 'node:inspector/promises';
 import { loadModel } from '../main/engine/loadedModel';
 import type { WeightFormat } from '../test/fixtures/fixtureQuant';
@@ -18,7 +19,8 @@ interface ProfileNode {
 const format = (process.argv[2] ?? 'q4') as WeightFormat;
 const STEPS = 200;
 const model = await loadModel(ensureBenchFixture(format), { threads: 2 });
-const { runner } = makeRunner(model, { sink: 4, window: 2048, chunk: 256 });
+const packedRows = !process.argv.includes('--unpacked');
+const { runner } = makeRunner(model, { sink: 4, window: 2048, chunk: 256 }, { packedRows });
 let t = argmax((await runner.feed([7]))!);
 for (let i = 0; i < 50; i++) t = argmax((await runner.feed([t]))!);
 const inspector = new Session();
@@ -39,5 +41,5 @@ const walk = (node: ProfileNode) => {
 walk(profile.head);
 const kb = (bytes: number) => +(bytes / STEPS / 1024).toFixed(2);
 const top = [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 12);
-console.log(JSON.stringify({ format, kbPerStep: kb(total), bySite: Object.fromEntries(top.map(([site, bytes]) => [site, kb(bytes)])) }, null, 1));
+console.log(JSON.stringify({ format, packedRows, kbPerStep: kb(total), bySite: Object.fromEntries(top.map(([site, bytes]) => [site, kb(bytes)])) }, null, 1));
 await model.release();

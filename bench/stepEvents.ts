@@ -3,8 +3,9 @@
 // `node --trace-opt --trace-deopt-verbose --trace-gc` with its stdout unbuffered, and attributes every optimization,
 // deoptimization and GC line to the step (or prompt) whose markers it falls between. The count does not
 // depend on the machine's load the way step times do (bench/README section 20).
-// `npx tsx bench/stepEvents.ts [fp32|int8|q4] [--runs N] [--verbose] [--host-heap]`; --host-heap runs the child
-// with the engine host's 1 MB semi-spaces (the app's isolate) instead of node's default (the llama.cpp child's).
+// `npx tsx bench/stepEvents.ts [fp32|int8|q4] [--runs N] [--verbose] [--host-heap] [--unpacked] [--v8 'FLAGS']`;
+// --host-heap runs the child with the engine host's V8 flags (HOST_V8_FLAGS: the app's isolate) instead of
+// node's default; --unpacked passes on to stepTrace; --v8 adds V8/Node flags to the child's.
 // Benchmark process only.
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +16,13 @@ import { HOST_V8_FLAGS } from '../main/host/hostHeapLimits';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { runs: { type: 'string', default: '1' }, verbose: { type: 'boolean', default: false }, 'host-heap': { type: 'boolean', default: false } },
+  options: {
+    runs: { type: 'string', default: '1' },
+    verbose: { type: 'boolean', default: false },
+    'host-heap': { type: 'boolean', default: false },
+    unpacked: { type: 'boolean', default: false },
+    v8: { type: 'string', default: '' },
+  },
 });
 const format = positionals[0] ?? 'q4';
 
@@ -68,7 +75,9 @@ for (let r = 0; r < Number(values.runs); r++) {
   const file = join(mkdtempSync(join(tmpdir(), 'ouro-step-events-')), 'trace.txt');
   const fd = openSync(file, 'w');
   const heap = values['host-heap'] ? HOST_V8_FLAGS : [];
-  const child = spawnSync('stdbuf', ['-o0', process.execPath, ...heap, '--import', 'tsx', '--trace-opt', '--trace-deopt-verbose', '--trace-gc', 'bench/stepTrace.ts', format], {
+  const extra = values.v8.split(' ').filter((f) => f !== '');
+  const args = [format, ...(values.unpacked ? ['--unpacked'] : [])];
+  const child = spawnSync('stdbuf', ['-o0', process.execPath, ...heap, ...extra, '--import', 'tsx', '--trace-opt', '--trace-deopt-verbose', '--trace-gc', 'bench/stepTrace.ts', ...args], {
     env: { ...process.env, STEP_MARKS: '1' },
     stdio: ['ignore', fd, 'pipe'],
     encoding: 'utf8',
@@ -97,6 +106,8 @@ for (let r = 0; r < Number(values.runs); r++) {
     JSON.stringify({
       format,
       hostHeap: values['host-heap'],
+      unpacked: values.unpacked,
+      v8: values.v8,
       run: r + 1,
       inSteps: inSteps.length,
       stepsWithEvents: stepsHit,

@@ -3,10 +3,15 @@
 // context grown to 2048 and 32 steps. Per step: wall ms, session.run ms and the past length fed (the
 // mirror's or C); with STEP_LINES set, one line per step, so `node --trace-gc --trace-opt` lines fall between;
 // with STEP_MARKS set, a line written synchronously before and after each step and each prompt (what
-// bench/stepEvents.ts counts V8's events between).
-// `npx tsx bench/stepTrace.ts [fp32|int8|q4] [tuning JSON] [--no-warm-up]`; one JSON line per step phase.
+// bench/stepEvents.ts counts V8's events between); with STEP_THREADS set, each thread's CPU time inside the
+// decode steps (/proc/self/task/*/schedstat, read outside the timed span): the main thread (which runs the
+// session: onnxruntime-node's run computes on it), the busiest other (onnxruntime's pool thread) and the
+// rest (V8's background compiles and GC, node's other workers), whose time inside a step on 2 cores is
+// taken from onnxruntime's two threads.
+// `npx tsx bench/stepTrace.ts [fp32|int8|q4] [tuning JSON] [--no-warm-up] [--unpacked]`; one JSON line per
+// step phase. --unpacked: the steps fetch an output per layer's new rows (the baseline of the packed output).
 // Benchmark process only.
-import { writeSync } from 'node:fs';
+import { readdirSync, readFileSync, writeSync } from 'node:fs';
 import { loadModel } from '../main/engine/loadedModel';
 import type { SessionTuning } from '../main/engine/onnxSession';
 import type { WeightFormat } from '../test/fixtures/fixtureQuant';
@@ -20,12 +25,31 @@ import { peakRssMiB } from './lib/procStatus';
 const mark = process.env.STEP_MARKS ? (line: string) => writeSync(1, `@@ ${line}\n`) : () => {};
 
 const format = (process.argv[2] ?? 'fp32') as WeightFormat;
-const tuning = JSON.parse(process.argv[3] ?? '{}') as SessionTuning;
+const tuning = JSON.parse(process.argv[3]?.startsWith('{') ? process.argv[3] : '{}') as SessionTuning;
 const warmUp = !process.argv.includes('--no-warm-up');
+const packedRows = !process.argv.includes('--unpacked');
 const t0 = performance.now();
 const model = await loadModel(ensureBenchFixture(format), { threads: 2, tuning, warmUp });
 const loadMs = performance.now() - t0;
 mark('loaded');
+
+/** CPU ns per thread (schedstat's first field), or null unless STEP_THREADS is set. */
+const threadNs = process.env.STEP_THREADS
+  ? (): Map<string, number> => {
+      const ns = new Map<string, number>();
+      for (const tid of readdirSync('/proc/self/task')) {
+        try {
+          ns.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+        } catch {
+          // the thread ended between the listing and the read
+        }
+      }
+      return ns;
+    }
+  : null;
+/** Per thread, CPU ns inside decode steps, and each step's per-thread ns. */
+const stepThreadNs = new Map<string, number>();
+const stepDeltas: Array<Map<string, number>> = [];
 
 interface Run {
   readonly past: number;
@@ -43,17 +67,25 @@ const session = process.env.STEP_MARKS
       runs.push({ past: feeds[pastName].dims[2], ms: performance.now() - t });
       return out;
     });
-const { cache, runner } = makeRunner({ ...model, session }, { sink: 4, window: 2048, chunk: 256 });
+const { cache, runner } = makeRunner({ ...model, session }, { sink: 4, window: 2048, chunk: 256 }, { packedRows });
 
 async function steps(phase: string, token: number, count: number): Promise<number> {
   const rows: Array<{ ms: number; runMs: number; past: number }> = [];
   let t = token;
   for (let i = 0; i < count; i++) {
     mark(`step ${phase} ${i + 1} begin`);
+    const before = threadNs?.();
     const s = performance.now();
     t = argmax((await runner.feed([t]))!);
+    const ms = performance.now() - s;
+    if (before !== undefined) {
+      const delta = new Map<string, number>();
+      for (const [tid, ns] of threadNs!()) delta.set(tid, ns - (before.get(tid) ?? 0));
+      for (const [tid, ns] of delta) stepThreadNs.set(tid, (stepThreadNs.get(tid) ?? 0) + ns);
+      stepDeltas.push(delta);
+    }
     const run = runs.at(-1) ?? { ms: NaN, past: NaN };
-    rows.push({ ms: +(performance.now() - s).toFixed(2), runMs: +run.ms.toFixed(2), past: run.past });
+    rows.push({ ms: +ms.toFixed(2), runMs: +run.ms.toFixed(2), past: run.past });
     mark(`step ${phase} ${i + 1} end`);
     if (process.env.STEP_LINES) console.log(`step ${phase} ${i + 1} ${rows[i].ms} run ${rows[i].runMs} past ${run.past}`);
   }
@@ -68,12 +100,14 @@ async function steps(phase: string, token: number, count: number): Promise<numbe
       ratio: +(quantile(ms, 0.95) / p50).toFixed(3),
       slow: rows.map((r, i) => ({ step: i + 1, ...r })).filter((r) => r.ms > 1.15 * p50),
       ms,
+      // Wall ms outside session.run (the step's JavaScript, and V8's work on the main thread).
+      outsideRunMs: rows.map((r) => +(r.ms - r.runMs).toFixed(2)),
     }),
   );
   return t;
 }
 
-console.log(JSON.stringify({ format, loadMs: Math.round(loadMs), tuning, warmUp }));
+console.log(JSON.stringify({ format, loadMs: Math.round(loadMs), tuning, warmUp, packedRows }));
 mark('first token begin');
 const first = argmax((await runner.feed([7]))!);
 mark('first token end');
@@ -90,4 +124,18 @@ for (const depth of [512, 2048]) {
   await steps(`depth ${depth}`, token, 32);
 }
 console.log(JSON.stringify({ format, maxRssMiB: Math.round(peakRssMiB()) }));
+if (threadNs !== null) {
+  const main = String(process.pid);
+  const busiest = [...stepThreadNs].filter(([tid]) => tid !== main).sort((a, b) => b[1] - a[1]).slice(0, 1).map(([tid]) => tid);
+  const others = stepDeltas.map((d) => [...d].filter(([tid]) => tid !== main && !busiest.includes(tid)).reduce((a, [, ns]) => a + ns, 0) / 1e6);
+  const msOf = (tid: string) => +((stepThreadNs.get(tid) ?? 0) / 1e6).toFixed(1);
+  console.log(
+    JSON.stringify({
+      format,
+      threadsMs: { main: msOf(main), pool: msOf(busiest[0]), others: +others.reduce((a, b) => a + b, 0).toFixed(1) },
+      stepsWithOthersOver1Ms: others.filter((ms) => ms > 1).length,
+      steps: stepDeltas.length,
+    }),
+  );
+}
 await model.release();

@@ -4,7 +4,7 @@ import type { PositionsMode } from '../../common/cacheGeometry';
 import type { SinkRingCache } from '../../main/engine/cache/sinkRingCache';
 import type { ChatSession } from '../../main/engine/chatSession';
 import { openStream, type LoadedModel } from '../../main/engine/loadedModel';
-import type { DecoderSession, TensorData } from '../../main/engine/onnxSession';
+import type { DecoderSession, FastOutputs, TensorData } from '../../main/engine/onnxSession';
 import type { Runner } from '../../main/engine/runner';
 import { Sampler, validateSamplingParams, type SamplingParams } from '../../main/engine/sampling/sampler';
 import { DEFAULT_SAMPLING } from '../../main/engine/sampling/samplingParams';
@@ -27,7 +27,7 @@ export interface CacheSpec {
 export function makeRunner(
   model: LoadedModel,
   spec: CacheSpec,
-  opts: { fastOutputs?: boolean; compactPast?: boolean; fullChunkPast?: number; session?: DecoderSession } = {},
+  opts: { fastOutputs?: boolean; packedRows?: boolean; compactPast?: boolean; fullChunkPast?: number; session?: DecoderSession } = {},
 ): { cache: SinkRingCache; runner: Runner } {
   return openStream(
     opts.session ? { ...model, session: opts.session } : model,
@@ -38,7 +38,7 @@ export function makeRunner(
       journalTokens: spec.journal ?? 0,
       maxChunk: spec.chunk ?? 256,
     },
-    { fastOutputs: opts.fastOutputs, compactPast: opts.compactPast, fullChunkPast: opts.fullChunkPast },
+    { fastOutputs: opts.fastOutputs, packedRows: opts.packedRows, compactPast: opts.compactPast, fullChunkPast: opts.fullChunkPast },
   );
 }
 
@@ -137,14 +137,14 @@ export class BareLoop {
     return performance.now() - t;
   }
 
-  /** Fetch lists: logits only, the old engine's (logits + every present), the fast outputs. */
+  /** Fetch lists: logits only, the old engine's (logits + every present), the fast outputs as the runner fetches them. */
   fetchSets(): { logits: string[]; all: string[]; fast: string[] | null } {
     const { io, session } = this.model;
     const fast = session.fastOutputs;
     return {
       logits: [io.logits],
       all: [io.logits, ...io.presentKeys, ...io.presentValues],
-      fast: fast ? [fast.lastLogits, ...[...io.presentKeys, ...io.presentValues].map((n) => fast.newRows.get(n)!)] : null,
+      fast: fast ? fastFetches(fast, [...io.presentKeys, ...io.presentValues]) : null,
     };
   }
 }
@@ -211,6 +211,10 @@ export async function decodeVsBare(
  */
 export function decodeStepAt(session: DecoderSession, past: number, n = 1): { feeds: Record<string, TensorData>; fetches: string[] } {
   const feeds = stepFeeds(session, past, n);
-  const fast = session.fastOutputs!;
-  return { feeds, fetches: [fast.lastLogits, ...fast.newRows.values()] };
+  return { feeds, fetches: fastFetches(session.fastOutputs!, [...session.fastOutputs!.newRows.keys()]) };
+}
+
+/** The last logits and the new rows of `presents` as the runner fetches them: packed in one output when the graph has it. */
+function fastFetches(fast: FastOutputs, presents: readonly string[]): string[] {
+  return [fast.lastLogits, ...(fast.packedRows ? [fast.packedRows.name] : presents.map((name) => fast.newRows.get(name)!))];
 }

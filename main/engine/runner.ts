@@ -2,7 +2,7 @@
 // the last position. Runs in the engine host thread (session.run blocks it).
 import type { SlotAttention } from '../../common/attentionView';
 import type { CacheDelta } from '../../common/cacheView';
-import { allocKv, type KvArray } from './cache/kvStorage';
+import { allocKv, type KvArray, type RowsAt } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
 import { halvesToFloats } from './half';
 import { CompactPast, mirrorLengths, type CompactStep } from './compactPast';
@@ -49,6 +49,11 @@ export interface RunnerOptions {
    * default true. False fetches whole presents and logits, the path for graphs without them.
    */
   readonly fastOutputs?: boolean;
+  /**
+   * With the fast outputs, fetch every layer's new rows as the session's one packed output when it has it
+   * (model/fastOutputs `packedRows`); default true. False: benchmarks' baseline, an output per layer.
+   */
+  readonly packedRows?: boolean;
   /**
    * While at most half the cache's slots are held, feed the model a mirror of the held prefix instead of
    * every slot (compactPast); default true. Effective with the fast outputs only: the new rows then come
@@ -115,6 +120,14 @@ export class Runner {
   private readonly logitsOut: string;
   private readonly keysOut: readonly string[];
   private readonly valuesOut: readonly string[];
+  /**
+   * The packed new-rows output (model/fastOutputs `packedRows`) and, per layer, the row block of its keys
+   * and of its values in it; null when steps fetch an output per layer.
+   */
+  private readonly packed: { readonly name: string; readonly keyBlocks: readonly number[]; readonly valueBlocks: readonly number[] } | null;
+  /** Where each layer's rows start in the packed output, for steps of {@link packedN} tokens. */
+  private readonly packedAt: { keys: number[]; values: number[] } | null;
+  private packedN = 0;
   /** Reused per step so a decode step allocates no arrays of its own beyond what the binding returns. */
   private readonly keyRows: KvArray[];
   private readonly valueRows: KvArray[];
@@ -142,6 +155,8 @@ export class Runner {
   /** The latest forward pass's feeds and host outputs, summed only when asked ({@link lastStepBytes}). */
   private lastFed: Readonly<Record<string, TensorData | DeviceTensor>> = {};
   private lastFetched: Readonly<Record<string, TensorData>> = {};
+  /** Bytes of the latest pass's fetched rows freed after their copy ({@link releaseChunkRows}). */
+  private lastReleased = 0;
 
   constructor(
     private readonly session: DecoderSession,
@@ -168,7 +183,17 @@ export class Runner {
       this.keysOut = io.presentKeys;
       this.valuesOut = io.presentValues;
     }
-    this.fetches = [this.logitsOut, ...this.keysOut, ...this.valuesOut];
+    const packed = fast !== null && this.newRowsOnly && options.packedRows !== false ? fast.packedRows : null;
+    if (packed !== null) {
+      const block = (name: string) => packed.presents.indexOf(name);
+      this.packed = { name: packed.name, keyBlocks: io.presentKeys.map(block), valueBlocks: io.presentValues.map(block) };
+      this.packedAt = { keys: new Array<number>(io.presentKeys.length).fill(0), values: new Array<number>(io.presentValues.length).fill(0) };
+      this.fetches = [this.logitsOut, packed.name];
+    } else {
+      this.packed = null;
+      this.packedAt = null;
+      this.fetches = [this.logitsOut, ...this.keysOut, ...this.valuesOut];
+    }
     this.attentionOut = fast !== null && this.newRowsOnly ? fast.attention : null;
     const withAttention = (base: readonly string[]): readonly [readonly string[], readonly string[]] =>
       this.attentionOut ? [[...base, this.attentionOut.layers, this.attentionOut.mean], [...base, this.attentionOut.mean]] : [base, base];
@@ -191,7 +216,7 @@ export class Runner {
 
   /** Host tensor bytes of the latest forward pass: everything that crossed between host and device on a GPU provider. */
   get lastStepBytes(): StepBytes {
-    return { fed: hostBytes(this.lastFed), fetched: hostBytes(this.lastFetched) };
+    return { fed: hostBytes(this.lastFed), fetched: hostBytes(this.lastFetched) + this.lastReleased };
   }
 
   /**
@@ -387,6 +412,7 @@ export class Runner {
       const { host, device: out } = await this.session.runOnDevice(deviceFeeds, hostFetches, device.deviceFetches);
       this.lastFed = deviceFeeds;
       this.lastFetched = host;
+      this.lastReleased = 0;
       this.keepLastLogits(host[this.logitsOut]);
       const delta = device.commit(chunk, out);
       if (withAttention && this.attentionOn) this.readAttention(host, delta);
@@ -397,19 +423,62 @@ export class Runner {
     this.lastFed = feeds;
     this.lastFetched = out;
     this.keepLastLogits(out[this.logitsOut]);
-    for (let l = 0; l < this.keysOut.length; l++) {
-      // commitStep checks that these are of the cache's dtype.
-      this.keyRows[l] = out[this.keysOut[l]].data as KvArray;
-      this.valueRows[l] = out[this.valuesOut[l]].data as KvArray;
-    }
+    const at = this.stepRows(out, n);
     if (pinStep) {
-      this.cache.commitPinStep(chunk, this.keyRows, this.valueRows);
+      this.cache.commitPinStep(chunk, this.keyRows, this.valueRows, at);
+      this.releaseChunkRows(out, n);
       return;
     }
-    const delta = this.cache.commitStep(chunk, this.keyRows, this.valueRows);
+    const delta = this.cache.commitStep(chunk, this.keyRows, this.valueRows, at);
+    this.releaseChunkRows(out, n);
     this.compact?.commit(last);
     if (withAttention && this.attentionOn) this.readAttention(out, delta);
     return delta;
+  }
+
+  /**
+   * Frees a prompt chunk's packed rows (12 MB per 256 tokens on SmolLM2-135M) now that the cache holds
+   * them, instead of when the GC finds them: V8 counts them as external memory, and a long prompt's worth
+   * of it started a mark-compact whose last pause fell in the first decode steps after the prompt
+   * (bench/README section 20). Detaching frees the buffer at once (ArrayBuffer.prototype.transfer, as
+   * compactPast's release; without it, Node 20 without the parity flag, the GC frees it as before). A
+   * decode step's rows (a few KB) are left to the young generation.
+   */
+  private releaseChunkRows(out: Record<string, TensorData>, n: number): void {
+    this.lastReleased = 0;
+    if (n === 1 || this.packed === null) return;
+    const buffer = out[this.packed.name].data.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
+    if (buffer.transfer === undefined) return;
+    this.lastReleased = buffer.byteLength;
+    buffer.transfer(0);
+  }
+
+  /**
+   * Points {@link keyRows} / {@link valueRows} at a host step's fetched rows: per layer its own output, or
+   * every layer the packed output with the offsets returned (commitStep checks dtypes and lengths).
+   */
+  private stepRows(out: Record<string, TensorData>, n: number): RowsAt | null {
+    const { packed, packedAt } = this;
+    if (packed === null || packedAt === null) {
+      for (let l = 0; l < this.keysOut.length; l++) {
+        this.keyRows[l] = out[this.keysOut[l]].data as KvArray;
+        this.valueRows[l] = out[this.valuesOut[l]].data as KvArray;
+      }
+      return null;
+    }
+    const rows = out[packed.name].data as KvArray;
+    if (n !== this.packedN) {
+      const { kvHeads, headDim } = this.cache.geometry;
+      const block = kvHeads * n * headDim;
+      for (let l = 0; l < packed.keyBlocks.length; l++) {
+        packedAt.keys[l] = packed.keyBlocks[l] * block;
+        packedAt.values[l] = packed.valueBlocks[l] * block;
+      }
+      this.packedN = n;
+    }
+    this.keyRows.fill(rows);
+    this.valueRows.fill(rows);
+    return packedAt;
   }
 
   /** Whether this step fetches the attention ({@link attentionEveryMs}); a step that does not keeps none. */

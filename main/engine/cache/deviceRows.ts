@@ -4,7 +4,7 @@
 // current, no device calls (the runner moves the bytes: deviceSteps.ts).
 import type { RopeSpec } from '../rope';
 import type { KvRows } from './kvRows';
-import type { KvArray, KvFormat, KvStorage } from './kvStorage';
+import type { KvArray, KvFormat, KvStorage, RowsAt } from './kvStorage';
 
 /** Where a device step's journal rows are taken from: called once per journaled slot during its commit. */
 export type DeviceJournalSave = (slot: number, keyRows: KvArray, valueRows: KvArray, at: number) => void;
@@ -46,8 +46,8 @@ export class DeviceKvRows implements KvStorage {
     return this.host.pristine;
   }
 
-  copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number): void {
-    this.edit().copyPresent(presentKeys, presentValues, P, n, past);
+  copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number, at: RowsAt | null): void {
+    this.edit().copyPresent(presentKeys, presentValues, P, n, past, at);
   }
 
   saveSlot(j: number, keyRows: KvArray, valueRows: KvArray, at: number): void {
@@ -73,8 +73,8 @@ export class DeviceKvRows implements KvStorage {
     if (!this.hostStale) this.host.placeAnchor(i, rope, delta);
   }
 
-  copyPresentRow(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], i: number, n: number, past: number, j: number): void {
-    this.edit().copyPresentRow(presentKeys, presentValues, i, n, past, j);
+  copyPresentRow(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], i: number, n: number, past: number, at: RowsAt | null, j: number): void {
+    this.edit().copyPresentRow(presentKeys, presentValues, i, n, past, at, j);
   }
 
   copySlot(from: number, to: number): void {

@@ -6,7 +6,7 @@
 import { applyRotation, applyRotationHalf, RotationTable } from '../rope';
 import type { RopeSpec } from '../rope';
 import type { KvGeometry } from './cacheOptions';
-import { allocKv, copyKv, kvElementBytes, type KvArray, type KvDtype, type KvFormat, type KvStorage } from './kvStorage';
+import { allocKv, copyKv, kvElementBytes, type KvArray, type KvDtype, type KvFormat, type KvStorage, type RowsAt } from './kvStorage';
 
 /**
  * Host {@link KvStorage}: per layer K and V of `[kvHeads, S + W + B, headDim]` in the model's KV dtype
@@ -63,33 +63,39 @@ export class KvRows implements KvStorage {
   /**
    * Copies the new rows of a step into the slots of positions P..P+n-1, in runs of consecutive slots (at
    * most three: sinks, ring tail, ring head). Per layer the rows come as `[kvHeads, past + n, headDim]`
-   * with the new ones last: whole presents (past = C) or only the new rows (past = 0).
+   * with the new ones last: whole presents (past = C) or only the new rows (past = 0), from `at` in the
+   * layer's array (the packed output) or from its start.
    */
-  copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number): void {
+  copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number, at: RowsAt | null): void {
     const { kvHeads, headDim, sink: S, window: W, capacity: C } = this;
     for (let i = 0; i < n; ) {
       const q = P + i;
       const j = q < S ? q : S + ((q - S) % W);
       const run = Math.min(n - i, q < S ? S - q : S + W - j);
       for (let l = 0; l < this.keys.length; l++) {
+        const keyAt = at === null ? 0 : at.keys[l];
+        const valueAt = at === null ? 0 : at.values[l];
         for (let h = 0; h < kvHeads; h++) {
           const from = (h * (past + n) + past + i) * headDim;
           const to = (h * C + j) * headDim;
-          copyKv(presentKeys[l], from, this.keys[l], to, run * headDim);
-          copyKv(presentValues[l], from, this.values[l], to, run * headDim);
+          copyKv(presentKeys[l], keyAt + from, this.keys[l], to, run * headDim);
+          copyKv(presentValues[l], valueAt + from, this.values[l], to, run * headDim);
         }
       }
       i += run;
     }
   }
 
-  /** Copies new row i of a step (per layer `[kvHeads, past + n, headDim]`) into slot j. */
-  copyPresentRow(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], i: number, n: number, past: number, j: number): void {
+  /** Copies new row i of a step (as {@link copyPresent} reads them) into slot j. */
+  copyPresentRow(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], i: number, n: number, past: number, at: RowsAt | null, j: number): void {
     const { kvHeads, headDim, capacity: C } = this;
     for (let l = 0; l < this.keys.length; l++) {
+      const keyAt = at === null ? 0 : at.keys[l];
+      const valueAt = at === null ? 0 : at.values[l];
       for (let h = 0; h < kvHeads; h++) {
-        copyKv(presentKeys[l], (h * (past + n) + past + i) * headDim, this.keys[l], (h * C + j) * headDim, headDim);
-        copyKv(presentValues[l], (h * (past + n) + past + i) * headDim, this.values[l], (h * C + j) * headDim, headDim);
+        const from = (h * (past + n) + past + i) * headDim;
+        copyKv(presentKeys[l], keyAt + from, this.keys[l], (h * C + j) * headDim, headDim);
+        copyKv(presentValues[l], valueAt + from, this.values[l], (h * C + j) * headDim, headDim);
       }
     }
   }

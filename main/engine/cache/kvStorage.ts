@@ -69,6 +69,15 @@ export function isKvArray(a: unknown, dtype: KvDtype): a is KvArray {
 }
 
 /**
+ * Where each layer's rows start (an element offset) in the arrays a step's commit gets: the layers share
+ * one array when a step fetches the graph's packed new-rows output (model/fastOutputs `packedRows`).
+ */
+export interface RowsAt {
+  readonly keys: readonly number[];
+  readonly values: readonly number[];
+}
+
+/**
  * Every move on the cache's K/V rows, so the cache's bookkeeping never touches an element. Slot j of head
  * h of a layer is row `h * C + j`; a saved slot is `[layer][head][dim]`, `rowElements` elements per token.
  * Re-rotation computes in double precision from pristine keys and rounds to the dtype once.
@@ -80,13 +89,16 @@ export interface KvStorage {
   readonly values: readonly KvArray[];
   /** Per layer `[kvHeads, S + B, headDim]`: sink and pin keys as the model computed them (anchor a: sink a, pin slot W + a). */
   readonly pristine: readonly KvArray[];
-  /** Copies a step's new rows (per layer `[kvHeads, past + n, headDim]`, new ones last) into the slots of P..P+n-1. */
-  copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number): void;
+  /**
+   * Copies a step's new rows (per layer `[kvHeads, past + n, headDim]`, new ones last, from `at` in its
+   * array, or from its start when `at` is null) into the slots of P..P+n-1.
+   */
+  copyPresent(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], P: number, n: number, past: number, at: RowsAt | null): void;
   saveSlot(j: number, keyRows: KvArray, valueRows: KvArray, at: number): void;
   restoreSlot(j: number, keyRows: KvArray, valueRows: KvArray, at: number): void;
   zeroSlot(j: number): void;
-  /** Copies new row i of a step into slot j (a pinned span fed again). */
-  copyPresentRow(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], i: number, n: number, past: number, j: number): void;
+  /** Copies new row i of a step (as {@link copyPresent} reads them) into slot j (a pinned span fed again). */
+  copyPresentRow(presentKeys: readonly KvArray[], presentValues: readonly KvArray[], i: number, n: number, past: number, at: RowsAt | null, j: number): void;
   copySlot(from: number, to: number): void;
   capturePristine(anchor: number): void;
   placeAnchor(anchor: number, rope: RopeSpec, delta: number): void;

@@ -12,7 +12,7 @@ import type { CacheDelta, CacheHeader, CacheSlotView, CacheView, CacheWrite, Pin
 import { DeviceKvRows } from './deviceRows';
 import { KvRows } from './kvRows';
 import { PinError, PinRegion, type PinSpan } from './pinRegion';
-import { isKvArray, type KvArray, type KvDtype, type KvStorage } from './kvStorage';
+import { isKvArray, type KvArray, type KvDtype, type KvStorage, type RowsAt } from './kvStorage';
 import type { DeviceJournalSave } from './deviceRows';
 import { UndoJournal } from './undoJournal';
 
@@ -232,17 +232,19 @@ export class SinkRingCache {
   /**
    * Copies the begun step's new rows into slot(P + i), journaling what they overwrite, and returns what
    * changed for the view. Per layer the rows come as whole presents `[kvHeads, C + n, headDim]` (new row
-   * i at index C + i) or as the new rows alone `[kvHeads, n, headDim]`; the length tells which.
+   * i at index C + i) or as the new rows alone `[kvHeads, n, headDim]`; the length tells which. With `at`,
+   * the layers' new rows alone lie at those offsets in their arrays (the graph's packed output).
    */
   commitStep(
     tokenIds: ArrayLike<number>,
     presentKeys: readonly KvArray[],
     presentValues: readonly KvArray[],
+    at: RowsAt | null = null,
   ): CacheDelta {
     const n = this.pending;
     if (n === 0) throw new Error('commitStep needs a beginStep before it');
-    const past = checkCommit(this.geometry, this.kvDtype, this.capacity, n, tokenIds, presentKeys, presentValues);
-    return this.commit(tokenIds, (P) => this.rows.copyPresent(presentKeys, presentValues, P, n, past));
+    const past = checkCommit(this.geometry, this.kvDtype, this.capacity, n, tokenIds, presentKeys, presentValues, at);
+    return this.commit(tokenIds, (P) => this.rows.copyPresent(presentKeys, presentValues, P, n, past, at));
   }
 
   /**
@@ -518,16 +520,16 @@ export class SinkRingCache {
   }
 
   /** Copies a pin step's new rows (as {@link commitStep} takes them) into the span's pin slots. */
-  commitPinStep(tokenIds: ArrayLike<number>, presentKeys: readonly KvArray[], presentValues: readonly KvArray[]): void {
+  commitPinStep(tokenIds: ArrayLike<number>, presentKeys: readonly KvArray[], presentValues: readonly KvArray[], at: RowsAt | null = null): void {
     const span = this.feeding;
     const n = this.pending;
     if (span === null || n === 0) throw new Error('commitPinStep needs a beginPinStep before it');
-    const past = checkCommit(this.geometry, this.kvDtype, this.capacity, n, tokenIds, presentKeys, presentValues);
+    const past = checkCommit(this.geometry, this.kvDtype, this.capacity, n, tokenIds, presentKeys, presentValues, at);
     const base = Number(this.positionBuf[0]);
     for (let i = 0; i < n; i++) {
       const k = span.fed + i;
       const j = span.slot + k;
-      this.rows.copyPresentRow(presentKeys, presentValues, i, n, past, j);
+      this.rows.copyPresentRow(presentKeys, presentValues, i, n, past, at, j);
       this.slotPos[j] = span.start + k;
       this.slotToken[j] = tokenIds[i];
       this.capturePinPristine(j, base + i);
@@ -832,7 +834,8 @@ function sameRope(a: RopeSpec, b: RopeSpec): boolean {
 
 /**
  * Throws RangeError unless a commit carries n token ids and, per layer, presents of [kvHeads, C + n, headDim]
- * or new rows of [kvHeads, n, headDim] (all alike, in the cache's dtype); returns the rows before the new ones (C or 0).
+ * or new rows of [kvHeads, n, headDim] (all alike, in the cache's dtype), or with `at` new rows at those
+ * offsets of its arrays; returns the rows before the new ones (C or 0).
  */
 function checkCommit(
   geometry: Readonly<KvGeometry>,
@@ -842,18 +845,26 @@ function checkCommit(
   tokenIds: ArrayLike<number>,
   presentKeys: readonly KvArray[],
   presentValues: readonly KvArray[],
+  at: RowsAt | null,
 ): number {
   const { layers, kvHeads, headDim } = geometry;
   const presentLength = kvHeads * (C + n) * headDim;
   const rowsLength = kvHeads * n * headDim;
-  const past = presentKeys[0]?.length === rowsLength ? 0 : C;
+  const past = at === null && presentKeys[0]?.length !== rowsLength ? C : 0;
   const expected = past === 0 ? rowsLength : presentLength;
-  for (const [name, present] of [['keys', presentKeys], ['values', presentValues]] as const) {
+  for (const [name, present, offsets] of [['keys', presentKeys, at?.keys], ['values', presentValues, at?.values]] as const) {
     if (present.length !== layers) throw new RangeError(`present ${name} has ${present.length} layers, the cache ${layers}`);
-    for (const p of present) {
+    if (offsets !== undefined && offsets.length !== layers) throw new RangeError(`present ${name} come with ${offsets.length} offsets for ${layers} layers`);
+    for (let l = 0; l < layers; l++) {
+      const p = present[l];
       // Copying fp16 bits into fp32 slots (or back) would store numbers as the wrong type's values.
       if (!isKvArray(p, dtype)) throw new RangeError(`present ${name} are ${(p as object).constructor.name}, the cache holds ${dtype} rows`);
-      if (p.length !== expected) {
+      if (offsets !== undefined) {
+        const from = offsets[l];
+        if (!Number.isInteger(from) || from < 0 || from + rowsLength > p.length) {
+          throw new RangeError(`present ${name} of layer ${l}: new rows [${kvHeads}, ${n}, ${headDim}] (${rowsLength} elements) from element ${from} do not fit an array of ${p.length}`);
+        }
+      } else if (p.length !== expected) {
         throw new RangeError(
           `present ${name} must be [${kvHeads}, ${C + n}, ${headDim}] (${presentLength} elements) or the new rows [${kvHeads}, ${n}, ${headDim}] (${rowsLength}), all layers alike; got ${p.length}`,
         );

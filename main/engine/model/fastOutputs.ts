@@ -17,6 +17,14 @@ export interface FastOutputs {
   /** Present output name → an output with only its last `sequence_length` rows: `[batch, kvHeads, n, headDim]`. */
   readonly newRows: ReadonlyMap<string, string>;
   /**
+   * One output holding every present's new rows, `[presents, kvHeads, n, headDim]` with the presents in
+   * {@link PackedRows.presents}' order (a Concat of the `newRows` outputs on axis 0), or null when the
+   * presents differ in element type. A step fetches it and the last logits: 2 outputs instead of 2L + 1,
+   * and onnxruntime-node allocates a buffer, a typed array and a Tensor per fetched output per run
+   * (bench/README section 20).
+   */
+  readonly packedRows: PackedRows | null;
+  /**
    * An output with only the last position's logits, `[batch, 1, vocab]`: the model's own `logits` when
    * its LM head now projects only the last position (the graph then computes no other row: prefill 8–14%
    * faster on SmolLM2-135M's shapes), else an added slice of the whole `logits`.
@@ -35,6 +43,13 @@ export interface FastOutputs {
   readonly splitNote: string | null;
   /** The outputs the extension adds: not part of the model's interface. */
   readonly added: readonly string[];
+}
+
+/** The packed new-rows output (FastOutputs.packedRows). */
+export interface PackedRows {
+  readonly name: string;
+  /** Present output names, in the order their rows lie in the output: row block i is presents[i]'s. */
+  readonly presents: readonly string[];
 }
 
 /** Fields of the graph field `graph` rewritten in place (in file order, not overlapping). */
@@ -120,6 +135,17 @@ export function planFastOutputs(model: Uint8Array, options: FastOutputsOptions =
     newRows.set(present, out);
   }
   const added = [...newRows.values()];
+  // Every layer's rows in one output. Added before the attention view's nodes, so the If stays the leaf
+  // with the highest index (model/attentionOutputs: onnxruntime's node order). The cache holds one
+  // [kvHeads, headDim] shape for all layers, so the rows a runner can use always concatenate.
+  const elemTypes = new Set(presents.map((name) => facts.outputs.get(name) ?? 0));
+  let packedRows: PackedRows | null = null;
+  if (elemTypes.size === 1) {
+    packedRows = { name: `${PREFIX}.new_rows`, presents };
+    graph.messageField(GRAPH_NODE, node('Concat', [...newRows.values()], packedRows.name, [['axis', 0]]));
+    graph.messageField(GRAPH_OUTPUT, outputInfo(packedRows.name, [...elemTypes][0]));
+    added.push(packedRows.name);
+  }
   const head = facts.logitsConsumed ? null : positionwiseHead(facts.logitsNode) ?? dynamicInt8Head(facts);
   const declared = facts.logitsOutput;
   let patch: GraphPatch | null = null;
@@ -165,7 +191,7 @@ export function planFastOutputs(model: Uint8Array, options: FastOutputsOptions =
   const suffix = new WireWriter().messageField(MODEL_GRAPH, graph).finish();
   const attentionFields = 'reason' in attention ? { attention: null, attentionNote: attention.reason } : { attention, attentionNote: null };
   const splitFields = 'reason' in split ? { split: null, splitNote: split.reason } : { split: split.split, splitNote: null };
-  return { suffix, patch, fast: { newRows, lastLogits, lmHeadSliced, ...attentionFields, ...splitFields, added } };
+  return { suffix, patch, fast: { newRows, packedRows, lastLogits, lmHeadSliced, ...attentionFields, ...splitFields, added } };
 }
 
 /** The node producing `logits` when it is an LM head that works position by position, else null. */

@@ -89,7 +89,7 @@ export function commit(cache: SinkRingCache, { P, n, fed }: Begun, rope: RopeSpe
  * rows 0..C-1 a sentinel, in the cache's dtype (an fp16 model rounds its rows to half once, as the fp32
  * ones here are rounded to float once).
  */
-function fakePresents(cache: SinkRingCache, P: number, fed: readonly number[], rope: RopeSpec | null): { keys: KvArray[]; values: KvArray[] } {
+export function fakePresents(cache: SinkRingCache, P: number, fed: readonly number[], rope: RopeSpec | null): { keys: KvArray[]; values: KvArray[] } {
   const { layers, kvHeads, headDim: D } = cache.geometry;
   const C = cache.capacity;
   const n = fed.length;

@@ -8,7 +8,9 @@ import type { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import {
   GEOMETRY,
   PAST_SENTINEL,
+  begin,
   currentMask,
+  fakePresents,
   feed,
   makeCache,
   makeRng,
@@ -172,6 +174,44 @@ describe('SinkRingCache step limits and buffers', () => {
     cache.beginStep(2);
     expect(() => cache.commitStep([1], ...presents(cache, 2))).toThrow(/began with 2 tokens but 1/);
     expect(() => cache.commitStep([1, 2], ...presents(cache, 1))).toThrow(/present keys must be \[2, 14, 8\]/);
+  });
+
+  it('commits the new rows of every layer packed in one array at given offsets as it commits per-layer presents', () => {
+    const { layers, kvHeads, headDim: D } = GEOMETRY;
+    const whole = makeCache({ sink: 2, window: 6, maxPos: 1000, maxChunk: 4 });
+    const packed = makeCache({ sink: 2, window: 6, maxPos: 1000, maxChunk: 4 });
+    // Blocks in an order of their own (values first, layers reversed), as a graph may pack them.
+    const blockOf = (kind: 0 | 1, l: number) => (1 - kind) * layers + (layers - 1 - l);
+    const at = { keys: range(0, layers).map((l) => blockOf(0, l)), values: range(0, layers).map((l) => blockOf(1, l)) };
+    for (const n of [3, 1, 4, 1, 1, 2, 4, 1]) {
+      const step = begin(whole, n);
+      begin(packed, n);
+      const { keys, values } = fakePresents(whole, step.P, step.fed, whole.rope);
+      const C = whole.capacity;
+      const block = kvHeads * n * D;
+      const rows = new Float32Array(2 * layers * block).fill(Number.NaN);
+      for (let l = 0; l < layers; l++) {
+        for (let h = 0; h < kvHeads; h++) {
+          const from = (h * (C + n) + C) * D;
+          rows.set((keys[l] as Float32Array).subarray(from, from + n * D), blockOf(0, l) * block + h * n * D);
+          rows.set((values[l] as Float32Array).subarray(from, from + n * D), blockOf(1, l) * block + h * n * D);
+        }
+      }
+      const tokens = range(0, n).map((i) => tokenAt(step.P + i));
+      const delta = whole.commitStep(tokens, keys, values);
+      const offsets = { keys: at.keys.map((b) => b * block), values: at.values.map((b) => b * block) };
+      expect(packed.commitStep(tokens, Array(layers).fill(rows), Array(layers).fill(rows), offsets)).toEqual(delta);
+    }
+    expect(packed.evicted).toBeGreaterThan(0);
+    for (let l = 0; l < layers; l++) {
+      expect(Array.from(packed.keys[l])).toEqual(Array.from(whole.keys[l]));
+      expect(Array.from(packed.values[l])).toEqual(Array.from(whole.values[l]));
+    }
+    // An offset whose rows run past the array's end is refused before anything is copied.
+    packed.beginStep(1);
+    const rows = new Float32Array(2 * layers * kvHeads * D);
+    const past = { keys: range(0, layers).map(() => rows.length - 1), values: range(0, layers).map(() => 0) };
+    expect(() => packed.commitStep([1], Array(layers).fill(rows), Array(layers).fill(rows), past)).toThrow(/present keys of layer 0: new rows \[2, 1, 8\]/);
   });
 
   it('returns views into the same preallocated buffers on every step', () => {

@@ -3,7 +3,7 @@
 // reason where the graph does not fit; and the runner's fast path leaves the cache bit-identical.
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
 import { loadModel, openStream, type LoadedModel } from '../../../main/engine/loadedModel';
 import { planFastOutputs } from '../../../main/engine/model/fastOutputs';
@@ -25,7 +25,8 @@ afterAll(cleanupTemp);
  * Asserts every fast output equals the matching slice of the same session's whole outputs bit for bit
  * (fetching a present makes the split graph build it whole), and the graph as exported (`plain`) within
  * float rounding: the split attention sums P·V in two parts, and a one-row product may round differently
- * from the same row of a many-row product.
+ * from the same row of a many-row product. The packed output, fetched alone, holds the per-present new
+ * rows block after block in its `presents` order, bit for bit.
  */
 async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: DecoderSession, past: number, n: number, tol = 1e-5): Promise<void> {
   const fast = session.fastOutputs!;
@@ -56,6 +57,14 @@ async function expectSlicesOfWholeOutputs(session: DecoderSession, plain: Decode
     const got = rows.data as Float32Array;
     for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i] - expected[i])).toBeLessThan(tol);
   }
+  const packed = fast.packedRows!;
+  expect([...packed.presents].sort()).toEqual([...presents].sort());
+  const alone = await session.run(feeds, [fast.lastLogits, packed.name]);
+  expect(Object.keys(alone).sort()).toEqual([fast.lastLogits, packed.name].sort());
+  const block = out[fast.newRows.get(presents[0])!].dims;
+  expect(alone[packed.name].dims).toEqual([presents.length, block[1], n, block[3]]);
+  const blocks = packed.presents.flatMap((name) => Array.from(out[fast.newRows.get(name)!].data as Float32Array));
+  expect(Array.from(alone[packed.name].data as Float32Array)).toEqual(blocks);
 }
 
 /** The fast and the as-exported session of one graph, released after `use`. */
@@ -153,8 +162,8 @@ describe('the session seam adds the fast outputs', () => {
 });
 
 /** A minimal encoded ModelProto with the given opset, inputs, outputs and initializers. */
-function model(opts: { opset?: number; inputs?: string[]; outputs?: string[]; externalLocation?: string }): Uint8Array {
-  const info = (name: string) => ({ name, type: { tensorType: { elemType: 1 } } });
+function model(opts: { opset?: number; inputs?: string[]; outputs?: string[]; externalLocation?: string; elemTypes?: Record<string, number> }): Uint8Array {
+  const info = (name: string) => ({ name, type: { tensorType: { elemType: opts.elemTypes?.[name] ?? 1 } } });
   const initializer = opts.externalLocation
     ? [{ name: 'w', dataType: 1, dims: [1], dataLocation: 1, externalData: [{ key: 'location', value: opts.externalLocation }] }]
     : [];
@@ -191,8 +200,18 @@ describe('planFastOutputs refuses graphs it cannot extend, with the reason', () 
     const plan = planFastOutputs(model({ externalLocation: 'model.onnx_data' }));
     if ('reason' in plan) throw new Error(plan.reason);
     expect([...plan.fast.newRows.keys()]).toEqual(['present.0.key', 'present.0.value']);
+    expect(plan.fast.packedRows).toEqual({ name: 'ouro_fast.new_rows', presents: ['present.0.key', 'present.0.value'] });
+    expect(plan.fast.added).toContain('ouro_fast.new_rows');
     expect(plan.fast.lastLogits).toMatch(/^ouro_fast/);
     expect(plan.suffix[0]).toBe((7 << 3) | 2);
+  });
+
+  test('presents of different element types get no packed output (one Concat cannot hold them); the per-present ones stay', () => {
+    const plan = planFastOutputs(model({ elemTypes: { 'present.0.value': 10 } }));
+    if ('reason' in plan) throw new Error(plan.reason);
+    expect(plan.fast.packedRows).toBeNull();
+    expect(plan.fast.newRows.size).toBe(2);
+    expect(plan.fast.added.some((name) => name.includes('new_rows'))).toBe(false);
   });
 });
 
@@ -390,6 +409,26 @@ describe('the runner on the fast outputs', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
+  test('a prompt chunk’s packed rows are freed once the cache holds them; a decode step’s are left to the GC', async () => {
+    const { runner } = engine(true, { compactPast: false });
+    const { packedRows } = loaded.session.fastOutputs!;
+    const outputs: Array<Record<string, TensorData>> = [];
+    const original = loaded.session.run.bind(loaded.session);
+    const spy = vi.spyOn(loaded.session, 'run').mockImplementation(async (feeds, fetches) => {
+      const out = await original(feeds, fetches);
+      outputs.push(out);
+      return out;
+    });
+    await runner.feed([5, 9, 11]);
+    // The bytes that came back are still counted.
+    const chunkBytes = outputs[0][packedRows!.name].dims.reduce((a, b) => a * b, 4);
+    expect(runner.lastStepBytes.fetched).toBe(chunkBytes + 4 * outputs[0][loaded.session.fastOutputs!.lastLogits].data.length);
+    await runner.feed([13]);
+    spy.mockRestore();
+    expect(outputs[0][packedRows!.name].data.buffer.byteLength).toBe(0);
+    expect(outputs[1][packedRows!.name].data.length).toBe(outputs[1][packedRows!.name].dims.reduce((a, b) => a * b, 1));
+  });
+
   test('gives bit-identical logits and cache buffers to fetching whole presents, through chunks and ring wrap-around', async () => {
     const fast = engine(true, { compactPast: false });
     const whole = engine(false);
@@ -397,8 +436,14 @@ describe('the runner on the fast outputs', () => {
     expect(whole.runner.fetchesNewRowsOnly).toBe(false);
     const ids = Array.from({ length: 23 }, (_, i) => 3 + ((i * 37) % 300));
     const pieces = [ids.slice(0, 7), ...ids.slice(7).map((id) => [id])];
+    // A fast step fetches two outputs: the last logits and every layer's new rows packed in one.
+    const run = vi.spyOn(loaded.session, 'run');
+    const { lastLogits, packedRows } = loaded.session.fastOutputs!;
     for (const piece of pieces) {
+      run.mockClear();
       const a = Float32Array.from((await fast.runner.feed(piece))!);
+      const fetched = run.mock.calls.map(([, fetches]) => fetches);
+      expect(fetched).toEqual(Array(Math.ceil(piece.length / 4)).fill([lastLogits, packedRows!.name]));
       const b = Float32Array.from((await whole.runner.feed(piece))!);
       expect(Array.from(a)).toEqual(Array.from(b));
     }
@@ -407,6 +452,7 @@ describe('the runner on the fast outputs', () => {
       expect(Array.from(fast.cache.keys[l])).toEqual(Array.from(whole.cache.keys[l]));
       expect(Array.from(fast.cache.values[l])).toEqual(Array.from(whole.cache.values[l]));
     }
+    run.mockRestore();
     // The journal saw the same rows: rewinding both gives the same cache again.
     expect(fast.cache.rewind(5) && whole.cache.rewind(5)).toBe(true);
     for (let l = 0; l < fast.cache.keys.length; l++) expect(Array.from(fast.cache.keys[l])).toEqual(Array.from(whole.cache.keys[l]));
