@@ -3,8 +3,8 @@
 // ends (so the first decode step moves nothing). Fed through the cache test kit's fake model.
 import { describe, expect, test } from 'vitest';
 import { CompactPast, mirrorLengths } from '../../../main/engine/compactPast';
-import type { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
-import { commit, GEOMETRY, keyRow, makeCache } from './cacheTestKit';
+import { SinkRingCache } from '../../../main/engine/cache/sinkRingCache';
+import { commit, GEOMETRY, keyRow, makeCache, makeRope } from './cacheTestKit';
 
 describe('mirrorLengths', () => {
   test('multiples of 128 up to half the slots', () => {
@@ -108,5 +108,24 @@ describe('CompactPast', () => {
     const again = compact.prepare(1, cache.beginStep(1).attentionMask)!;
     expect(again.keys[0].buffer).not.toBe(buffer);
     expect(Array.from(again.keys[1].subarray(5 * GEOMETRY.headDim, 6 * GEOMETRY.headDim))).toEqual(Array.from(keyRow(cache, 1, 0, 5)));
+  });
+
+  test.runIf(process.platform === 'linux')('every page a decode step after a prompt feeds is resident before the step: onnxruntime reads masked slots too', () => {
+    // A mirror of 1,024 slots, 4 heads of 64: a head's rows span pages, as in a real model's.
+    const cache = new SinkRingCache({ layers: 4, kvHeads: 4, headDim: 64 }, makeRope(64), { sink: 4, window: 2044, positions: 'cache', maxPos: 8000, journalTokens: 0, maxChunk: 128 });
+    const compact = new CompactPast(cache, cache.maxChunk);
+    const { feed } = feeder(cache, compact);
+    feed(300);
+    const past = compact.prepare(1, cache.beginStep(1).attentionMask)!;
+    expect(past.length).toBe(384);
+    // Read one float per 4 KiB page of what the step feeds (slots 301..383 of every head are masked and
+    // were never copied into): a page first read here would be a fault inside the step's run.
+    const before = process.resourceUsage().minorPageFault;
+    let sum = 0;
+    for (const buf of [...past.keys, ...past.values]) for (let i = 0; i < buf.length; i += 1024) sum += buf[i];
+    const faults = process.resourceUsage().minorPageFault - before;
+    expect(Number.isFinite(sum)).toBe(true);
+    // 8 buffers × 4 heads × ~5 pages of masked rows would fault without the zeros written ahead.
+    expect(faults).toBeLessThan(40);
   });
 });
