@@ -2,11 +2,8 @@
 // prefix, in a mirror whose length grows in steps of 128 slots, instead of all S + W slots saves the
 // attention over empty slots: a new conversation's steps cost what a dense cache of its length costs, not
 // what a full window costs. Runs in the engine host, for the runner.
-import { allocKv, allocKvMapped, copyKv, type KvArray } from './cache/kvStorage';
+import { allocKv, allocKvMapped, copyKv, detachNow, type KvArray } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
-
-/** An ArrayBuffer as ES2024 has it (the engine's lib is ES2023): `transfer(0)` detaches and frees it. */
-type Detachable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
 
 /** Mirror lengths are multiples of this: few distinct shapes, little attention over masked slots. */
 const STEP = 128;
@@ -144,12 +141,10 @@ export class CompactPast {
   /**
    * Frees the mirror (the cache has outgrown it) now, not when the GC finds it: it was still resident while
    * the first chunks over all C slots grew onnxruntime's arena, which made int8's peak RSS at depth 2048
-   * (bench/README section 10). Detaching the buffer frees it; its views read as empty from here on.
-   * ArrayBuffer.prototype.transfer is Electron's (Node ≥ 21); Node 20 has it behind a flag
-   * (NODE_PARITY_FLAGS), and without it the GC frees the mirror later.
+   * (bench/README section 10). Its views read as empty from here on (detachNow).
    */
   release(): void {
-    (this.store?.buffer as Detachable | undefined)?.transfer?.(0);
+    if (this.store !== null) detachNow(this.store.buffer);
     this.store = null;
     this.length = 0;
     this.keys = [];

@@ -2,7 +2,7 @@
 // the last position. Runs in the engine host thread (session.run blocks it).
 import type { SlotAttention } from '../../common/attentionView';
 import type { CacheDelta } from '../../common/cacheView';
-import { allocKv, type KvArray, type RowsAt } from './cache/kvStorage';
+import { allocKv, detachNow, type KvArray, type RowsAt } from './cache/kvStorage';
 import type { SinkRingCache } from './cache/sinkRingCache';
 import { halvesToFloats } from './half';
 import { CompactPast, mirrorLengths, type CompactStep } from './compactPast';
@@ -440,17 +440,11 @@ export class Runner {
    * Frees a prompt chunk's packed rows (12 MB per 256 tokens on SmolLM2-135M) now that the cache holds
    * them, instead of when the GC finds them: V8 counts them as external memory, and a long prompt's worth
    * of it started a mark-compact whose last pause fell in the first decode steps after the prompt
-   * (bench/README section 20). Detaching frees the buffer at once (ArrayBuffer.prototype.transfer, as
-   * compactPast's release; without it, Node 20 without the parity flag, the GC frees it as before). A
-   * decode step's rows (a few KB) are left to the young generation.
+   * (bench/README section 20; detachNow, as compactPast's release). A decode step's rows (a few KB) are
+   * left to the young generation.
    */
   private releaseChunkRows(out: Record<string, TensorData>, n: number): void {
-    this.lastReleased = 0;
-    if (n === 1 || this.packed === null) return;
-    const buffer = out[this.packed.name].data.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
-    if (buffer.transfer === undefined) return;
-    this.lastReleased = buffer.byteLength;
-    buffer.transfer(0);
+    this.lastReleased = n === 1 || this.packed === null ? 0 : detachNow(out[this.packed.name].data.buffer);
   }
 
   /**

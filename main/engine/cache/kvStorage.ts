@@ -50,6 +50,20 @@ export function allocKvMapped(dtype: KvDtype, length: number): KvArray {
   return dtype === 'float16' ? new Uint16Array(buffer) : new Float32Array(buffer);
 }
 
+/**
+ * Frees `buffer` now rather than when the GC finds it, and returns the bytes freed: detaching it
+ * (ES2024's `transfer(0)`; the engine's lib is ES2023) leaves every view of it empty. Electron's Node has
+ * it; Node 20 behind a flag (main/host/hostHeapLimits NODE_PARITY_FLAGS), and without it this frees nothing
+ * (0) and the GC frees the buffer later.
+ */
+export function detachNow(buffer: ArrayBufferLike): number {
+  const detachable = buffer as ArrayBufferLike & { transfer?: (length: number) => ArrayBuffer };
+  if (detachable.transfer === undefined) return 0;
+  const bytes = buffer.byteLength;
+  detachable.transfer(0);
+  return bytes;
+}
+
 /** Below this many elements a copy is a loop: a typed array's `set` needs a view of the source, one object per copy. */
 const COPY_LOOP_MAX = 1024;
 
