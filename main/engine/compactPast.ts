@@ -144,7 +144,7 @@ export class CompactPast {
    * (bench/README section 10). Its views read as empty from here on (detachNow).
    */
   release(): void {
-    if (this.store !== null) detachNow(this.store.buffer);
+    if (this.store !== null) detachNow(this.store);
     this.store = null;
     this.length = 0;
     this.keys = [];

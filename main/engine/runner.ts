@@ -155,7 +155,7 @@ export class Runner {
   /** The latest forward pass's feeds and host outputs, summed only when asked ({@link lastStepBytes}). */
   private lastFed: Readonly<Record<string, TensorData | DeviceTensor>> = {};
   private lastFetched: Readonly<Record<string, TensorData>> = {};
-  /** Bytes of the latest pass's fetched rows freed after their copy ({@link releaseChunkRows}). */
+  /** Bytes of the latest pass's fetched outputs freed after their copy ({@link releaseFetched}). */
   private lastReleased = 0;
 
   constructor(
@@ -412,8 +412,8 @@ export class Runner {
       const { host, device: out } = await this.session.runOnDevice(deviceFeeds, hostFetches, device.deviceFetches);
       this.lastFed = deviceFeeds;
       this.lastFetched = host;
-      this.lastReleased = 0;
       this.keepLastLogits(host[this.logitsOut]);
+      this.lastReleased = detachNow(host[this.logitsOut].data);
       const delta = device.commit(chunk, out);
       if (withAttention && this.attentionOn) this.readAttention(host, delta);
       return delta;
@@ -426,25 +426,25 @@ export class Runner {
     const at = this.stepRows(out, n);
     if (pinStep) {
       this.cache.commitPinStep(chunk, this.keyRows, this.valueRows, at);
-      this.releaseChunkRows(out, n);
+      this.releaseFetched(out);
       return;
     }
     const delta = this.cache.commitStep(chunk, this.keyRows, this.valueRows, at);
-    this.releaseChunkRows(out, n);
+    this.releaseFetched(out);
     this.compact?.commit(last);
     if (withAttention && this.attentionOn) this.readAttention(out, delta);
     return delta;
   }
 
   /**
-   * Frees a prompt chunk's packed rows (12 MB per 256 tokens on SmolLM2-135M) now that the cache holds
-   * them, instead of when the GC finds them: V8 counts them as external memory, and a long prompt's worth
-   * of it started a mark-compact whose last pause fell in the first decode steps after the prompt
-   * (bench/README section 20; detachNow, as compactPast's release). A decode step's rows (a few KB) are
-   * left to the young generation.
+   * Frees the fetched logits and packed rows now that {@link lastLogits} and the cache hold copies, instead
+   * of when the GC finds them: V8 counts them as external memory. A decode step's logits row (196 KB on
+   * SmolLM2's vocabulary) added up to an incremental mark every ~50 steps, whose concurrent marking took a
+   * core from onnxruntime's two and whose mark-compact fell inside a step; a prompt chunk's rows (12 MB per
+   * 256 tokens) started one that finished in the first decode steps (bench/README section 20).
    */
-  private releaseChunkRows(out: Record<string, TensorData>, n: number): void {
-    this.lastReleased = n === 1 || this.packed === null ? 0 : detachNow(out[this.packed.name].data.buffer);
+  private releaseFetched(out: Record<string, TensorData>): void {
+    this.lastReleased = detachNow(out[this.logitsOut].data) + (this.packed === null ? 0 : detachNow(out[this.packed.name].data));
   }
 
   /**

@@ -51,16 +51,17 @@ export function allocKvMapped(dtype: KvDtype, length: number): KvArray {
 }
 
 /**
- * Frees `buffer` now rather than when the GC finds it, and returns the bytes freed: detaching it
- * (ES2024's `transfer(0)`; the engine's lib is ES2023) leaves every view of it empty. Electron's Node has
- * it; Node 20 behind a flag (main/host/hostHeapLimits NODE_PARITY_FLAGS), and without it this frees nothing
- * (0) and the GC frees the buffer later.
+ * Frees the buffer under `view` now rather than when the GC finds it, and returns the bytes freed: detaching
+ * it (ES2024's `transfer(0)`; the engine's lib is ES2023) leaves every view of it empty. Only a view over a
+ * whole buffer frees it (0 otherwise: another view's bytes may share it). Electron's Node has `transfer`;
+ * Node 20 behind a flag (main/host/hostHeapLimits NODE_PARITY_FLAGS), and without it this frees nothing (0)
+ * and the GC frees the buffer later.
  */
-export function detachNow(buffer: ArrayBufferLike): number {
-  const detachable = buffer as ArrayBufferLike & { transfer?: (length: number) => ArrayBuffer };
-  if (detachable.transfer === undefined) return 0;
+export function detachNow(view: ArrayBufferView): number {
+  const buffer = view.buffer as ArrayBufferLike & { transfer?: (length: number) => ArrayBuffer };
+  if (buffer.transfer === undefined || view.byteOffset !== 0 || view.byteLength !== buffer.byteLength) return 0;
   const bytes = buffer.byteLength;
-  detachable.transfer(0);
+  buffer.transfer(0);
   return bytes;
 }
 

@@ -31,11 +31,24 @@ describe('allocKvMapped', () => {
     const allocated = rssAnonMiB();
     rows.fill(1);
     const written = rssAnonMiB();
-    expect(detachNow(rows.buffer)).toBe(mib * 1048576);
+    expect(detachNow(rows)).toBe(mib * 1048576);
     expect(rows.length).toBe(0);
     const detached = rssAnonMiB();
     expect(allocated - before).toBeLessThan(mib / 4);
     expect(written - before).toBeGreaterThan((mib * 3) / 4);
     expect(written - detached).toBeGreaterThan((mib * 3) / 4);
+  });
+});
+
+describe('detachNow', () => {
+  test('frees a buffer only through a view of all of it: a part may share its bytes with another view', () => {
+    const whole = new Float32Array(256);
+    const part = whole.subarray(16, 32);
+    const tail = new Float32Array(whole.buffer, 4);
+    expect(detachNow(part)).toBe(0);
+    expect(detachNow(tail)).toBe(0);
+    expect(whole.length).toBe(256);
+    expect(detachNow(whole)).toBe(1024);
+    expect([whole.length, part.length, whole.buffer.byteLength]).toEqual([0, 0, 0]);
   });
 });

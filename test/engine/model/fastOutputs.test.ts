@@ -409,24 +409,38 @@ describe('the runner on the fast outputs', () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
-  test('a prompt chunk’s packed rows are freed once the cache holds them; a decode step’s are left to the GC', async () => {
+  test('every pass’s fetched logits and packed rows are freed once copied, and still counted', async () => {
     const { runner } = engine(true, { compactPast: false });
-    const { packedRows } = loaded.session.fastOutputs!;
+    const { packedRows, lastLogits } = loaded.session.fastOutputs!;
     const outputs: Array<Record<string, TensorData>> = [];
+    const bytes: Array<Record<string, number>> = [];
     const original = loaded.session.run.bind(loaded.session);
     const spy = vi.spyOn(loaded.session, 'run').mockImplementation(async (feeds, fetches) => {
       const out = await original(feeds, fetches);
+      const sizes = Object.fromEntries(Object.entries(out).map(([name, t]) => [name, t.data.byteLength]));
       outputs.push(out);
+      bytes.push(sizes);
       return out;
     });
-    await runner.feed([5, 9, 11]);
-    // The bytes that came back are still counted.
-    const chunkBytes = outputs[0][packedRows!.name].dims.reduce((a, b) => a * b, 4);
-    expect(runner.lastStepBytes.fetched).toBe(chunkBytes + 4 * outputs[0][loaded.session.fastOutputs!.lastLogits].data.length);
-    await runner.feed([13]);
+    const prompt = await runner.feed([5, 9, 11]);
+    const promptBytes = runner.lastStepBytes.fetched;
+    const step = await runner.feed([13]);
+    const stepBytes = runner.lastStepBytes.fetched;
     spy.mockRestore();
-    expect(outputs[0][packedRows!.name].data.buffer.byteLength).toBe(0);
-    expect(outputs[1][packedRows!.name].data.length).toBe(outputs[1][packedRows!.name].dims.reduce((a, b) => a * b, 1));
+    // The bytes that came back are counted though freed: the packed rows of 3 and of 1 token, and a logits row each.
+    const rowBytes = (i: number) => outputs[i][packedRows!.name].dims.reduce((a, b) => a * b, 4);
+    expect(bytes[0][packedRows!.name]).toBe(rowBytes(0));
+    expect(promptBytes).toBe(rowBytes(0) + bytes[0][lastLogits]);
+    expect(stepBytes).toBe(rowBytes(1) + bytes[1][lastLogits]);
+    expect(rowBytes(0)).toBe(3 * rowBytes(1));
+    for (const out of outputs) {
+      expect(out[packedRows!.name].data.buffer.byteLength).toBe(0);
+      expect(out[lastLogits].data.buffer.byteLength).toBe(0);
+    }
+    // What the runner returns is its own copy, whole.
+    expect(step).toBe(prompt);
+    expect(step!.length).toBe(bytes[1][lastLogits] / 4);
+    expect(step!.some((x) => x !== 0)).toBe(true);
   });
 
   test('gives bit-identical logits and cache buffers to fetching whole presents, through chunks and ring wrap-around', async () => {
