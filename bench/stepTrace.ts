@@ -7,7 +7,9 @@
 // decode steps (/proc/self/task/*/schedstat, read outside the timed span): the main thread (which runs the
 // session: onnxruntime-node's run computes on it), the busiest other (onnxruntime's pool thread) and the
 // rest (V8's background compiles and GC, node's other workers), whose time inside a step on 2 cores is
-// taken from onnxruntime's two threads.
+// taken from onnxruntime's two threads; and the slow steps (over 1.15× their phase's median) by what
+// coincided: this process's other threads on a CPU for 1 ms or more, else onnxruntime's two threads waiting
+// 1 ms or more for a CPU (schedstat's run-queue time: another process had it), else neither.
 // `npx tsx bench/stepTrace.ts [fp32|int8|q4] [tuning JSON] [--no-warm-up] [--unpacked]`; one JSON line per
 // step phase. --unpacked: the steps fetch an output per layer's new rows (the baseline of the packed output).
 // Benchmark process only.
@@ -33,13 +35,14 @@ const model = await loadModel(ensureBenchFixture(format), { threads: 2, tuning, 
 const loadMs = performance.now() - t0;
 mark('loaded');
 
-/** CPU ns per thread (schedstat's first field), or null unless STEP_THREADS is set. */
+/** Per thread, CPU ns and run-queue ns (schedstat's first two fields), or null unless STEP_THREADS is set. */
 const threadNs = process.env.STEP_THREADS
-  ? (): Map<string, number> => {
-      const ns = new Map<string, number>();
+  ? (): Map<string, { cpu: number; wait: number }> => {
+      const ns = new Map<string, { cpu: number; wait: number }>();
       for (const tid of readdirSync('/proc/self/task')) {
         try {
-          ns.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+          const [cpu, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+          ns.set(tid, { cpu, wait });
         } catch {
           // the thread ended between the listing and the read
         }
@@ -47,9 +50,9 @@ const threadNs = process.env.STEP_THREADS
       return ns;
     }
   : null;
-/** Per thread, CPU ns inside decode steps, and each step's per-thread ns. */
+/** Per thread, CPU ns inside decode steps; per step, each thread's CPU and run-queue ns, its phase and wall ms. */
 const stepThreadNs = new Map<string, number>();
-const stepDeltas: Array<Map<string, number>> = [];
+const stepDeltas: Array<{ phase: string; ms: number; threads: Map<string, { cpu: number; wait: number }> }> = [];
 
 interface Run {
   readonly past: number;
@@ -79,10 +82,13 @@ async function steps(phase: string, token: number, count: number): Promise<numbe
     t = argmax((await runner.feed([t]))!);
     const ms = performance.now() - s;
     if (before !== undefined) {
-      const delta = new Map<string, number>();
-      for (const [tid, ns] of threadNs!()) delta.set(tid, ns - (before.get(tid) ?? 0));
-      for (const [tid, ns] of delta) stepThreadNs.set(tid, (stepThreadNs.get(tid) ?? 0) + ns);
-      stepDeltas.push(delta);
+      const threads = new Map<string, { cpu: number; wait: number }>();
+      for (const [tid, { cpu, wait }] of threadNs!()) {
+        const was = before.get(tid) ?? { cpu: 0, wait: 0 };
+        threads.set(tid, { cpu: cpu - was.cpu, wait: wait - was.wait });
+        stepThreadNs.set(tid, (stepThreadNs.get(tid) ?? 0) + cpu - was.cpu);
+      }
+      stepDeltas.push({ phase, ms, threads });
     }
     const run = runs.at(-1) ?? { ms: NaN, past: NaN };
     rows.push({ ms: +ms.toFixed(2), runMs: +run.ms.toFixed(2), past: run.past });
@@ -126,15 +132,26 @@ for (const depth of [512, 2048]) {
 console.log(JSON.stringify({ format, maxRssMiB: Math.round(peakRssMiB()) }));
 if (threadNs !== null) {
   const main = String(process.pid);
-  const busiest = [...stepThreadNs].filter(([tid]) => tid !== main).sort((a, b) => b[1] - a[1]).slice(0, 1).map(([tid]) => tid);
-  const others = stepDeltas.map((d) => [...d].filter(([tid]) => tid !== main && !busiest.includes(tid)).reduce((a, [, ns]) => a + ns, 0) / 1e6);
+  const pool = [...stepThreadNs].filter(([tid]) => tid !== main).sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+  const ms = (ns: number) => +(ns / 1e6).toFixed(1);
+  const steps = stepDeltas.map(({ phase, ms: wall, threads }) => {
+    let others = 0;
+    for (const [tid, { cpu }] of threads) if (tid !== main && tid !== pool) others += cpu;
+    return { phase, wall: +wall.toFixed(1), others: ms(others), mainWait: ms(threads.get(main)?.wait ?? 0), poolWait: ms(threads.get(pool)?.wait ?? 0) };
+  });
+  const medians = new Map([...new Set(steps.map((st) => st.phase))].map((ph) => [ph, median(steps.filter((st) => st.phase === ph).map((st) => st.wall))]));
+  const slow = steps.filter((st) => st.wall > 1.15 * medians.get(st.phase)!).map((st) => ({ ...st, ratio: +(st.wall / medians.get(st.phase)!).toFixed(2) }));
+  const background = slow.filter((st) => st.others >= 1).length;
+  const preempted = slow.filter((st) => st.others < 1 && Math.max(st.mainWait, st.poolWait) >= 1).length;
   const msOf = (tid: string) => +((stepThreadNs.get(tid) ?? 0) / 1e6).toFixed(1);
   console.log(
     JSON.stringify({
       format,
-      threadsMs: { main: msOf(main), pool: msOf(busiest[0]), others: +others.reduce((a, b) => a + b, 0).toFixed(1) },
-      stepsWithOthersOver1Ms: others.filter((ms) => ms > 1).length,
-      steps: stepDeltas.length,
+      threadsMs: { main: msOf(main), pool: msOf(pool), others: +steps.reduce((a, st) => a + st.others, 0).toFixed(1) },
+      stepsWithOthersOver1Ms: steps.filter((st) => st.others > 1).length,
+      steps: steps.length,
+      slowSteps: { all: slow.length, withBackground: background, preempted, neither: slow.length - background - preempted },
+      slow,
     }),
   );
 }

@@ -3,8 +3,8 @@
 // depth 2048) once per variant, the first variant rotating, under the engine host's V8 flags plus the
 // variant's. Per variant and phase: each run's p95 ÷ p50, and the pooled p50 / p95 over every step of
 // every run; per run the peak RSS (VmHWM) and the CPU ms that threads other than the main one and
-// onnxruntime's pool thread took inside the 128 decode steps (stepTrace's STEP_THREADS), and the steps'
-// wall ms outside session.run (what a variant moves onto the main thread shows there). bench/README section 20.
+// onnxruntime's pool thread took inside the 128 decode steps (stepTrace's STEP_THREADS), the slow steps by
+// what coincided (stepTrace's attribution), and the steps' wall ms outside session.run (what a variant moves onto the main thread shows there). bench/README section 20.
 // `npx tsx bench/tailAB.ts [fp32|int8|q4] --rounds N --variant 'name=--v8-flag --other' [--variant ...]`;
 // a variant's words that start with `@` go to stepTrace instead (`@--unpacked`). Benchmark process only.
 import { loadavg } from 'node:os';
@@ -31,6 +31,7 @@ interface Run {
   readonly rss: number;
   readonly othersMs: number;
   readonly stepsWithOthers: number;
+  readonly slowSteps: Record<string, number> | null;
 }
 const runs = new Map<string, Run[]>(variants.map((v) => [v.name, []]));
 const load: number[] = [loadavg()[0]];
@@ -43,6 +44,7 @@ for (let r = 0; r < Number(values.rounds); r++) {
     let rss = NaN;
     let othersMs = NaN;
     let stepsWithOthers = NaN;
+    let slowSteps: Record<string, number> | null = null;
     for (const o of out) {
       if (typeof o.phase === 'string') {
         phases[o.phase] = o.ms as number[];
@@ -52,9 +54,10 @@ for (let r = 0; r < Number(values.rounds); r++) {
       if (typeof o.threadsMs === 'object' && o.threadsMs !== null) {
         othersMs = (o.threadsMs as { others: number }).others;
         stepsWithOthers = o.stepsWithOthersOver1Ms as number;
+        slowSteps = o.slowSteps as Record<string, number>;
       }
     }
-    runs.get(v.name)!.push({ phases, outside, rss, othersMs, stepsWithOthers });
+    runs.get(v.name)!.push({ phases, outside, rss, othersMs, stepsWithOthers, slowSteps });
     load.push(loadavg()[0]);
   }
 }
@@ -86,6 +89,8 @@ const summary = variants.map(({ name, v8, args }) => {
     rssMiB: list.map((run) => run.rss),
     othersMs: list.map((run) => run.othersMs),
     stepsWithOthersOver1Ms: list.map((run) => run.stepsWithOthers),
+    // Per run: the steps over 1.15× their phase's median, by what coincided (stepTrace STEP_THREADS).
+    slowSteps: list.map((run) => run.slowSteps),
     // Per run: the sum and the largest of the 128 steps' wall ms outside session.run.
     outsideRunMs: list.map((run) => [r2(run.outside.reduce((a, b) => a + b, 0)), r2(Math.max(...run.outside))]),
     byPhase,

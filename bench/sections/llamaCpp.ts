@@ -15,6 +15,7 @@ import { GGML_TYPE, writeLlamaGguf, type GgufTensorType } from '../lib/ggufWrite
 import { fmt, mdTable, mean, median, quantile, round } from '../lib/stats';
 
 const CHILD = fileURLToPath(new URL('./llamaCppChild.ts', import.meta.url));
+const FLOOR = fileURLToPath(new URL('../stepFloor.ts', import.meta.url));
 const WRITER = new URL('../lib/ggufWriter.ts', import.meta.url);
 const FORMATS: ReadonlyArray<{ onnx: WeightFormat; gguf: GgufTensorType; label: string }> = [
   { onnx: 'fp32', gguf: 'F32', label: 'fp32 / F32' },
@@ -142,7 +143,17 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     models.push({ format: f.onnx, label: f.label, onnx, gguf: file });
   }
 
+  // Per round, the machine's own tail for a two-thread step with no engine in it (bench/stepFloor.ts), the
+  // same number of steps as a cell: what the ≤ 1.15 tail target is to be read against.
+  const floorRuns: number[][] = [];
   for (let r = 0; r < rounds; r++) {
+    try {
+      const [out] = await runScript(FLOOR, ['--rounds', '1', '--threads', String(Math.min(ctx.threads, 2)), '--steps', String(steps)]);
+      if (!Array.isArray(out?.ms)) throw new Error('the floor child printed no steps');
+      floorRuns.push(out.ms as number[]);
+    } catch (e) {
+      note('machine floor', e);
+    }
     for (const m of models) {
       const jobs: Array<['ouro' | 'llamacpp', string | null]> = [['ouro', m.onnx], ['llamacpp', m.gguf]];
       if ((r + models.indexOf(m)) % 2 === 1) jobs.reverse();
@@ -227,6 +238,10 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     return o && l ? [{ round: rd, agreed: agreed(o.tokens, l.tokens), of: Math.min(o.tokens.length, l.tokens.length), ouro: o.tokens, llama: l.tokens }] : [];
   });
 
+  const machineFloor = floorRuns.length > 0 ? { p95OverP50: pooledTail(floorRuns), p50Ms: spread(floorRuns.map((ms) => median(ms))) } : null;
+  const floorText = machineFloor === null
+    ? '_Machine floor: not measured._'
+    : `**Machine floor**: a step with no engine in it (\`bench/stepFloor.ts\`: a pass over a ${fmt(machineFloor.p50Ms.median, 0)} ms buffer split between ${Math.min(ctx.threads, 2)} threads that meet at its end), ${steps} steps a round, pooled as the cells: p95 ÷ p50 ${fmt(machineFloor.p95OverP50, 2)}.`;
   const skippedText = Object.entries(skipped).map(([k, v]) => `- ${k}: skipped: ${v}`).join('\n');
   const agreementText = agreement.length === 0
     ? '_Greedy agreement: not measured (an fp32 run is missing)._'
@@ -237,6 +252,8 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
     mdTable(['weights', 'prefill 512 tok/s Ouro', 'llama.cpp', 'ratio', `peak RSS MiB Ouro`, 'llama.cpp', 'TTFT after load ms Ouro', 'llama.cpp', 'first steps speed ÷ steady, Ouro / llama.cpp', 'load ms Ouro / llama.cpp'], otherRows),
     '',
     `Cells: median over ${rounds} round(s) of fresh processes (min–max); engines alternate within each round. Decode tok/s = 1000 ÷ mean step over ${steps} greedy steps after a prompt of \`depth\` tokens (depth 0: steps ${steps + 1}–${2 * steps} after a one-token prompt; "first steps" are steps 1–${steps} right after load). p95 ÷ p50: the 95th percentile of all rounds' steps, each divided by its own run's median step. Ouro: S=4, W=2048, chunks of 256, ${ctx.threads} threads; llama.cpp (node-llama-cpp 3.21.1, prebuilt CPU binary): flash attention, f16 KV, batch 512, ${ctx.threads} threads. Peak RSS: the child's high-water mark (VmHWM) after reaching depth ${depths[depths.length - 1]}.`,
+    '',
+    floorText,
     '',
     agreementText,
     ...(skippedText ? ['', skippedText] : []),
@@ -259,7 +276,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   return {
     title: 'Against llama.cpp on the same weights (fixture; fp32, int8 / Q8_0, 4-bit / Q4_0)',
     markdown,
-    data: { rounds, steps, depths: allDepths, decode: data, other, agreement, skipped, runs },
+    data: { rounds, steps, depths: allDepths, decode: data, other, machineFloor, floorRuns, agreement, skipped, runs },
     targets: targets.filter((t) => Number.isFinite(t.value)),
   };
 }
