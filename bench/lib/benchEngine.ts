@@ -47,7 +47,7 @@ export const GREEDY: SamplingParams = validateSamplingParams({ ...DEFAULT_SAMPLI
 const greedy = new Sampler(GREEDY);
 const none: number[] = [];
 
-/** The greedy token (ties to the lowest id), by the app's sampler: the code the load's warm-up optimizes. */
+/** The greedy token (ties to the lowest id), by the app's sampler (the load's warm-up runs its paths: loadedModel warmSamplers). */
 export function argmax(logits: Float32Array): number {
   return greedy.sample(logits, none);
 }

@@ -10,6 +10,7 @@ import type { ProviderChoice } from '../../common/providers';
 import type { Q4Compute } from '../../common/settingsSchema';
 import { probeRope } from './ropeProbe';
 import { Runner, type RunnerOptions } from './runner';
+import { DEFAULT_SAMPLING, Sampler } from './sampling/sampler';
 import { ChatTemplate } from './text/chatTemplate';
 import type { TextTokenizer } from './text/tokenizer';
 
@@ -142,7 +143,7 @@ export const MIN_AUTO_SINK = 4;
 /**
  * Runs, through a throwaway stream of the default geometry (S = 4, the default window), a new
  * conversation's first two steps (an empty past, then a compacted past of 128 slots: the runner's own code
- * too), then one step at each other past length its decode steps can feed (Runner.warmDecodeShapes: the
+ * too) with the sampler over the first one's logits ({@link warmSamplers}), then one step at each other past length its decode steps can feed (Runner.warmDecodeShapes: the
  * mirror's lengths and all C slots). onnxruntime's first run at a shape costs 10–25 ms more CPU than the
  * next ones, and the runner's first pass runs unoptimized JavaScript; without this the first tokens after
  * a load paid both, and later the first decode step after each prompt that reached a new mirror length.
@@ -160,10 +161,30 @@ async function warmUp(model: LoadedModel): Promise<void> {
   }
   try {
     const first = await runner.feed([model.eosTokenIds.values().next().value ?? 0]);
-    if (first !== null) await runner.feed([0]);
+    if (first !== null) {
+      warmSamplers(first);
+      await runner.feed([0]);
+    }
     await runner.warmDecodeShapes();
   } finally {
     // A cache kept on the GPU holds device memory until freed.
     runner.dispose();
+  }
+}
+
+/** Sampler calls at load, per sampling path (the argmax, the default draw): see {@link warmSamplers}. */
+const SAMPLER_WARM_CALLS = 4;
+
+/**
+ * Runs the sampler's two paths over a real logits row a few times: its loops over the vocabulary (49,152
+ * ids on SmolLM2) otherwise ran unoptimized in the first tokens after a load, and were compiled there: the
+ * first greedy pick 2–4 ms, the first default draw 7–9 ms and the second 2–3 ms, against 0.1–0.3 ms once
+ * compiled (bench/README section 20). A throwaway sampler: V8's feedback belongs to the code, not the instance.
+ */
+function warmSamplers(logits: Float32Array): void {
+  const recent = [0, 1, 2, 1];
+  for (const params of [{ ...DEFAULT_SAMPLING, greedy: true }, DEFAULT_SAMPLING]) {
+    const sampler = new Sampler(params);
+    for (let i = 0; i < SAMPLER_WARM_CALLS; i++) sampler.sample(logits, recent);
   }
 }
