@@ -141,19 +141,30 @@ export function defaultWindow(maxPos: number, sink: number): number {
 export const MIN_AUTO_SINK = 4;
 
 /**
- * Runs, through a throwaway stream of the default geometry (S = 4, the default window), a new
- * conversation's first two steps (an empty past, then a compacted past of 128 slots: the runner's own code
- * too) with the sampler over the first one's logits ({@link warmSamplers}), then one step at each other past length its decode steps can feed (Runner.warmDecodeShapes: the
- * mirror's lengths and all C slots). onnxruntime's first run at a shape costs 10–25 ms more CPU than the
- * next ones, and the runner's first pass runs unoptimized JavaScript; without this the first tokens after
- * a load paid both, and later the first decode step after each prompt that reached a new mirror length.
- * The stream's buffers are allocated but barely touched (two rows), so they add little to RSS.
+ * Tokens of the warm-up's prompt pass: long enough that its rows are copied as blocks (over 1,024
+ * elements a head: kvStorage copyKv), as a real prompt's are. The decode steps' copies alone left that
+ * path without type feedback, so the first prompt after them threw away the compiled copy code (V8 deopts
+ * at a path it never saw run) and recompiled it in the next decode steps (bench/README section 20).
+ */
+const WARM_PROMPT = 24;
+
+/**
+ * Runs, through a throwaway stream of the default geometry (S = 4, the default window), a conversation's
+ * first passes (one token over an empty past, with the sampler over its logits, {@link warmSamplers}; then
+ * from an empty cache again a short prompt, {@link WARM_PROMPT}, and a decode step over a compacted past of
+ * 128 slots: the runner's own code too), then one step at each other past length its decode steps can feed
+ * (Runner.warmDecodeShapes: the mirror's lengths and all C slots). onnxruntime's first run at a shape
+ * costs 10–25 ms more CPU than the next ones, and the runner's first pass runs unoptimized JavaScript;
+ * without this the first tokens after a load paid both, and later the first decode step after each prompt
+ * that reached a new mirror length.
+ * The stream's buffers are allocated but barely touched (26 rows), so they add little to RSS.
  */
 async function warmUp(model: LoadedModel): Promise<void> {
   let runner: Runner;
+  let cache: SinkRingCache;
   try {
     const window = defaultWindow(model.config.maxPos, MIN_AUTO_SINK);
-    ({ runner } = openStream(model, { sink: MIN_AUTO_SINK, window, maxChunk: 1, journalTokens: 0, positions: model.positionsFor('cache') }));
+    ({ runner, cache } = openStream(model, { sink: MIN_AUTO_SINK, window, maxChunk: WARM_PROMPT, journalTokens: 0, positions: model.positionsFor('cache') }));
   } catch (e) {
     // Models with too few positions for a stream (tiny test models) start fast anyway.
     if (e instanceof CacheConfigError) return;
@@ -163,6 +174,9 @@ async function warmUp(model: LoadedModel): Promise<void> {
     const first = await runner.feed([model.eosTokenIds.values().next().value ?? 0]);
     if (first !== null) {
       warmSamplers(first);
+      // A prompt goes into an empty cache, as a conversation's first does (and some exports take no other).
+      cache.reset();
+      await runner.feed(new Array<number>(WARM_PROMPT).fill(0));
       await runner.feed([0]);
     }
     await runner.warmDecodeShapes();

@@ -1,5 +1,6 @@
-// The warm-up at load: before loadModel returns, the session has run a new conversation's first two step
-// shapes (an empty past, then a 128-slot compacted past) through the runner, then one step at every other
+// The warm-up at load: before loadModel returns, the session has run a conversation's first pass shapes (a
+// token and a short prompt over an empty past, then a step over a 128-slot compacted past) through the
+// runner, then one step at every other
 // past length a default stream's decode steps feed; `warmUp: false` skips it; it leaves nothing behind (a
 // stream after it computes what a stream on an unwarmed model computes); a stream of another geometry
 // warms only the lengths not run yet.
@@ -35,21 +36,23 @@ beforeAll(async () => {
   dir = (await ensureFixture('tiny')).dir;
 });
 /** The model and the past lengths of the runs its load made. */
-async function pastLengthsDuringLoad(warmUp: boolean | undefined): Promise<{ model: LoadedModel; lengths: number[] }> {
+async function pastLengthsDuringLoad(warmUp: boolean | undefined): Promise<{ model: LoadedModel; lengths: number[]; tokens: number[] }> {
   lengths.length = 0;
+  runFeeds.length = 0;
   const model = await loadModel(dir, { threads: 1, warmUp });
-  return { model, lengths: [...lengths] };
+  return { model, lengths: [...lengths], tokens: runFeeds.map((feeds) => feeds.input_ids.dims[1]) };
 }
 
 test('the load runs a one-token step at every past length a default stream decodes at, unless warmUp is false', async () => {
   const warm = await pastLengthsDuringLoad(undefined);
   const cold = await pastLengthsDuringLoad(false);
   try {
-    // The RoPE probe's two empty-past runs either way; the warm-up adds an empty-past and a 128-slot step,
-    // then (the tiny model's 2,048 positions: S = 4, W = 1020, C = 1024) all C slots and the other mirror
-    // lengths, longest first.
+    // The RoPE probe's two empty-past runs either way; the warm-up adds a one-token and a 24-token pass over
+    // an empty past and a 128-slot step, then (the tiny model's 2,048 positions: S = 4, W = 1020, C = 1024)
+    // all C slots and the other mirror lengths, longest first.
     expect(cold.lengths).toEqual([0, 0]);
-    expect(warm.lengths).toEqual([0, 0, 0, 128, 1024, 512, 384, 256]);
+    expect(warm.lengths).toEqual([0, 0, 0, 0, 128, 1024, 512, 384, 256]);
+    expect(warm.tokens).toEqual([...cold.tokens, 1, 24, 1, 1, 1, 1, 1]);
 
     const feed = async (model: LoadedModel) => {
       const { runner } = openStream(model, { sink: 4, window: 300, positions: 'cache', journalTokens: 0 });
