@@ -241,7 +241,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   const machineFloor = floorRuns.length > 0 ? { p95OverP50: pooledTail(floorRuns), p50Ms: spread(floorRuns.map((ms) => median(ms))) } : null;
   const floorText = machineFloor === null
     ? '_Machine floor: not measured._'
-    : `**Machine floor**: a step with no engine in it (\`bench/stepFloor.ts\`: a pass over a ${fmt(machineFloor.p50Ms.median, 0)} ms buffer split between ${Math.min(ctx.threads, 2)} threads that meet at its end), ${steps} steps a round, pooled as the cells: p95 ÷ p50 ${fmt(machineFloor.p95OverP50, 2)}.`;
+    : `**Machine floor**: a step with no engine in it (\`bench/stepFloor.ts\`: a pass over a weights-sized buffer split between ${Math.min(ctx.threads, 2)} threads that meet at its end, ${fmt(machineFloor.p50Ms.median, 1)} ms at the median), ${steps} steps a round, pooled as the cells: p95 ÷ p50 ${fmt(machineFloor.p95OverP50, 2)}.`;
   const skippedText = Object.entries(skipped).map(([k, v]) => `- ${k}: skipped: ${v}`).join('\n');
   const agreementText = agreement.length === 0
     ? '_Greedy agreement: not measured (an fp32 run is missing)._'
