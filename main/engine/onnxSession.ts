@@ -342,13 +342,25 @@ class OrtDecoderSession implements DecoderSession {
     deviceFetches: readonly string[],
   ): Promise<{ host: Record<string, TensorData>; device: Record<string, DeviceTensor> }> {
     if (this.released) throw new Error(`${this.file}: session already released`);
+    // Its parts are methods of their own: this one function holding them all was V8's largest compile on the
+    // decode path (20–35 ms on a background thread, ~160 steps after a load; bench/README section 20).
+    // A session with outputs on the device fetches every output, every run (see deviceLocations).
+    const all = this.outputsBound ? this.session.outputNames : deviceFetches.length === 0 ? fetches : [...fetches, ...deviceFetches];
+    const result = await this.runOrt(this.session, this.ortFeeds(feeds, fetches, all), all);
+    const device = this.deviceOutputs(result, deviceFetches);
+    const host = await this.hostOutputs(result, fetches);
+    // Only bound outputs come back in device memory: the ones nobody kept are freed (after the downloads).
+    if (this.outputsBound) this.freeUnkept(result, deviceFetches, all);
+    return { host, device };
+  }
+
+  /** The onnxruntime feeds of a run: the caller's, the device-cache inputs a host step leaves empty, the graph's switches. */
+  private ortFeeds(feeds: Readonly<Record<string, TensorData | DeviceTensor>>, fetches: readonly string[], all: readonly string[]): Record<string, ort.Tensor> {
     const ortFeeds: Record<string, ort.Tensor> = { ...this.emptyDeviceFeeds };
     for (const name in feeds) {
       const t = feeds[name];
       ortFeeds[name] = t instanceof OrtDeviceTensor ? t.tensor : this.hostTensor(name, t as TensorData);
     }
-    // A session with outputs on the device fetches every output, every run (see deviceLocations).
-    const all = this.outputsBound ? this.session.outputNames : deviceFetches.length === 0 ? fetches : [...fetches, ...deviceFetches];
     const split = this.fastOutputs?.split;
     if (split) ortFeeds[split.wholePresents] = all.some((name) => this.splitPresents.has(name)) ? TRUE : FALSE;
     // What the caller asked for, not `all`: a bound session fetches the attention outputs empty then.
@@ -358,27 +370,37 @@ class OrtDecoderSession implements DecoderSession {
       ortFeeds[attention.on] = open ? TRUE : FALSE;
       ortFeeds[attention.rowStart] = open ? LAST_ROW : NO_ROW;
     }
-    const result = await this.runOrt(this.session, ortFeeds, all);
+    return ortFeeds;
+  }
+
+  /** The device outputs asked for, as KV tensors. */
+  private deviceOutputs(result: ort.InferenceSession.ReturnType, deviceFetches: readonly string[]): Record<string, DeviceTensor> {
     const device: Record<string, DeviceTensor> = {};
     for (const name of deviceFetches) {
       const t = this.output(result, name) as ort.Tensor;
       if (t.type !== 'float32' && t.type !== 'float16') throw new ModelError('run-failed', this.file, `output "${name}" came back as a ${t.type} tensor, not a KV tensor`);
       device[name] = new OrtDeviceTensor(t, t.type);
     }
+    return device;
+  }
+
+  /** Frees a bound session's device outputs of this run that are not among the ones kept. */
+  private freeUnkept(result: ort.InferenceSession.ReturnType, deviceFetches: readonly string[], all: readonly string[]): void {
+    const kept = new Set(deviceFetches);
+    for (const name of all) {
+      const t = result[name] as ort.Tensor | undefined;
+      if (t !== undefined && t.location === 'gpu-buffer' && !kept.has(name)) t.dispose();
+    }
+  }
+
+  /** The host outputs asked for, downloaded where a bound session left them on the device. */
+  private async hostOutputs(result: ort.InferenceSession.ReturnType, fetches: readonly string[]): Promise<Record<string, TensorData>> {
     const host: Record<string, TensorData> = {};
     for (const name of fetches) {
       const t = this.output(result, name) as ort.Tensor;
       host[name] = t.location === 'gpu-buffer' ? await this.download(new OrtDeviceTensor(t, t.type as 'float32' | 'float16')) : fromOrtTensor(name, t);
     }
-    // Only bound outputs come back in device memory: the ones nobody kept are freed.
-    if (this.outputsBound) {
-      const kept = new Set(deviceFetches);
-      for (const name of all) {
-        const t = result[name] as ort.Tensor | undefined;
-        if (t !== undefined && t.location === 'gpu-buffer' && !kept.has(name)) t.dispose();
-      }
-    }
-    return { host, device };
+    return host;
   }
 
   /**
