@@ -8,6 +8,7 @@ import { halvesToFloats } from './half';
 import { CompactPast, mirrorLengths, type CompactStep } from './compactPast';
 import { DeviceSteps } from './deviceSteps';
 import type { ModelIO } from './modelFolder';
+import { isModelError } from './errors';
 import type { AttentionOutputs } from './model/attentionOutputs';
 import type { DecoderSession, DeviceTensor, TensorData } from './onnxSession';
 
@@ -21,6 +22,14 @@ function decodePastsRun(session: DecoderSession): Set<number> {
   if (run === undefined) decodePasts.set(session, (run = new Set()));
   return run;
 }
+
+/**
+ * Sessions whose graph takes one token at a time over a non-empty past: onnxruntime-genai's exports with a
+ * mask-reformat subgraph expand a [tokens, tokens] causal mask that only fits an empty past, so a prompt's
+ * second chunk, or a conversation's second message, failed. Found by the first such pass that fails (see
+ * Runner.feed); from then on chunks over a past are single tokens, a slower prefill that works.
+ */
+const oneTokenOverPast = new WeakSet<DecoderSession>();
 
 /** A cancellation flag the runner checks before every forward pass (once per token while decoding). */
 export interface CancelFlag {
@@ -334,8 +343,17 @@ export class Runner {
       if (hooks.cancel?.cancelled) return null;
       const n = Math.min(total - done, this.chunkLimit(), this.cache.ringWriteLimit());
       const chunk = Array.prototype.slice.call(ids, done, done + n) as number[];
-      // After a feed's last chunk come decode steps (a reply): its mirror leaves room for their rows.
-      const delta = await this.forward(chunk, false, done + n === total);
+      const overPast = this.fedPast() > 0;
+      let delta: CacheDelta;
+      try {
+        // After a feed's last chunk come decode steps (a reply): its mirror leaves room for their rows.
+        delta = await this.forward(chunk, false, done + n === total);
+      } catch (err) {
+        // A failed pass changed nothing the next beginStep does not redo: the chunk is fed again, a token at a time.
+        if (n === 1 || !overPast || !isModelError(err, 'run-failed') || oneTokenOverPast.has(this.session)) throw err;
+        oneTokenOverPast.add(this.session);
+        continue;
+      }
       done += n;
       hooks.onDelta?.(delta);
       hooks.onProgress?.(done, total);
@@ -377,8 +395,14 @@ export class Runner {
    * compacted prefix, or every slot, as a pin step is).
    */
   private chunkLimit(pinStep = false): number {
-    const past = (pinStep ? null : this.compact?.fedLength()) ?? this.cache.capacity;
+    const past = pinStep ? this.cache.capacity : this.fedPast();
+    if (past > 0 && oneTokenOverPast.has(this.session)) return 1;
     return chunkFor(past, this.options.chunkSize, this.options.fullChunkPast ?? FULL_CHUNK_PAST);
+  }
+
+  /** The past length the next (non-pin) pass is fed: the compacted prefix's, or every slot. */
+  private fedPast(): number {
+    return this.compact?.fedLength() ?? this.cache.capacity;
   }
 
   private async forward(chunk: readonly number[], pinStep: false, last: boolean): Promise<CacheDelta>;

@@ -1,7 +1,8 @@
 // A real fp16-KV export (onnxruntime-genai's tiny random Llama, ../shared/models): the engine holds its
 // cache in fp16 and decodes the same greedy tokens as a plain dense loop over the same session, whose
-// presents are fed back as they come. Skips where ../shared is absent.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// presents are fed back as they come. Its mask-reformat subgraph takes no multi-token pass over a past: the
+// runner then feeds such chunks a token at a time. Skips where ../shared is absent.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModel, openStream, type LoadedModel } from '../../main/engine/loadedModel';
 import type { TensorData } from '../../main/engine/onnxSession';
 import { fromHalf } from '../../main/engine/half';
@@ -65,5 +66,38 @@ describe.skipIf(dir === null)('fp16-KV export (onnxruntime-genai tiny Llama)', (
       logits = (await runner.feed([ours[i]]))!;
     }
     expect(ours).toEqual(await denseGreedy(model));
+  });
+
+  it('feeds a chunk over a past a token at a time once the export refuses it: a second message works', async () => {
+    const fresh = await loadModel(dir!, { threads: 1, warmUp: false });
+    try {
+      const tokensPerRun: number[] = [];
+      const run = fresh.session.run.bind(fresh.session);
+      vi.spyOn(fresh.session, 'run').mockImplementation(async (feeds, fetches) => {
+        tokensPerRun.push(feeds[fresh.io.inputIds].dims[1]);
+        return run(feeds, fetches);
+      });
+      const second = [29871, 13, 450, 4996, 338];
+      const chunked = openStream(fresh, { sink: 4, window: 60, positions: 'cache', journalTokens: 0, maxChunk: 16 });
+      await chunked.runner.feed(PROMPT);
+      const logits = Float32Array.from((await chunked.runner.feed(second))!);
+      await chunked.runner.feed([17354, 13]);
+      // The prompt over the empty cache in one pass; the 5 tokens over its past failed and went again one
+      // at a time, and the next message went one at a time from the start.
+      expect(tokensPerRun).toEqual([4, 5, 1, 1, 1, 1, 1, 1, 1]);
+      expect(chunked.cache.nextPos).toBe(PROMPT.length + second.length + 2);
+
+      // Every token alone from the start: the same logits after the second message, to fp16 rounding.
+      const single = openStream(fresh, { sink: 4, window: 60, positions: 'cache', journalTokens: 0, maxChunk: 1 });
+      await single.runner.feed(PROMPT);
+      const want = (await single.runner.feed(second))!;
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(logits[i] - want[i]));
+      expect(worst).toBeLessThan(0.05);
+      expect(argmax(logits)).toBe(argmax(want));
+    } finally {
+      vi.restoreAllMocks();
+      await fresh.release();
+    }
   });
 });
