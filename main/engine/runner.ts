@@ -349,10 +349,8 @@ export class Runner {
         // After a feed's last chunk come decode steps (a reply): its mirror leaves room for their rows.
         delta = await this.forward(chunk, false, done + n === total);
       } catch (err) {
-        // A failed pass changed nothing the next beginStep does not redo: the chunk is fed again, a token at a time.
-        if (n === 1 || !overPast || !isModelError(err, 'run-failed') || oneTokenOverPast.has(this.session)) throw err;
-        oneTokenOverPast.add(this.session);
-        continue;
+        if (this.refusedOverPast(err, n, overPast)) continue;
+        throw err;
       }
       done += n;
       hooks.onDelta?.(delta);
@@ -380,7 +378,13 @@ export class Runner {
           return null;
         }
         const chunk = Array.prototype.slice.call(ids, done, done + Math.min(ids.length - done, this.chunkLimit(true))) as number[];
-        await this.forward(chunk, true, false);
+        try {
+          await this.forward(chunk, true, false);
+        } catch (err) {
+          // A pin step is fed every slot.
+          if (this.refusedOverPast(err, chunk.length, true)) continue;
+          throw err;
+        }
         done += chunk.length;
       }
     } catch (err) {
@@ -398,6 +402,17 @@ export class Runner {
     const past = pinStep ? this.cache.capacity : this.fedPast();
     if (past > 0 && oneTokenOverPast.has(this.session)) return 1;
     return chunkFor(past, this.options.chunkSize, this.options.fullChunkPast ?? FULL_CHUNK_PAST);
+  }
+
+  /**
+   * Whether a failed pass of `n` tokens is one to feed again a token at a time: the session's first
+   * multi-token pass over a non-empty past that onnxruntime failed ({@link oneTokenOverPast}, marked here). A
+   * failed pass changed nothing the next beginStep / beginPinStep does not redo.
+   */
+  private refusedOverPast(err: unknown, n: number, overPast: boolean): boolean {
+    if (n === 1 || !overPast || !isModelError(err, 'run-failed') || oneTokenOverPast.has(this.session)) return false;
+    oneTokenOverPast.add(this.session);
+    return true;
   }
 
   /** The past length the next (non-pin) pass is fed: the compacted prefix's, or every slot. */

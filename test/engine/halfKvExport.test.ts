@@ -100,4 +100,27 @@ describe.skipIf(dir === null)('fp16-KV export (onnxruntime-genai tiny Llama)', (
       await fresh.release();
     }
   });
+
+  it('a pin that re-feeds its span over the cache goes a token at a time too when the export refuses the chunk', async () => {
+    const fresh = await loadModel(dir!, { threads: 1, warmUp: false });
+    try {
+      const { runner, cache } = openStream(fresh, { sink: 4, window: 8, positions: 'cache', journalTokens: 0, maxChunk: 8, pinBudget: 4 });
+      const ids = [...PROMPT, ...Array.from({ length: 16 }, (_, i) => 100 + i)];
+      await runner.feed(PROMPT);
+      for (const id of ids.slice(PROMPT.length)) await runner.feed([id]);
+      const tokensPerRun: number[] = [];
+      const run = fresh.session.run.bind(fresh.session);
+      vi.spyOn(fresh.session, 'run').mockImplementation(async (feeds, fetches) => {
+        tokensPerRun.push(feeds[fresh.io.inputIds].dims[1]);
+        return run(feeds, fetches);
+      });
+      // Positions 4..7 left the 8-slot ring long ago: the pin feeds them again over every slot.
+      expect(await runner.pin(4, 8, ids.slice(4, 8))).toBe(4);
+      expect(tokensPerRun).toEqual([4, 1, 1, 1, 1]);
+      expect(cache.pinned.map((p) => [p.start, p.end])).toEqual([[4, 8]]);
+    } finally {
+      vi.restoreAllMocks();
+      await fresh.release();
+    }
+  });
 });
