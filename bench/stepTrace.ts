@@ -10,8 +10,9 @@
 // taken from onnxruntime's two threads; and the slow steps (over 1.15× their phase's median) by what
 // coincided: this process's other threads on a CPU for 1 ms or more, else onnxruntime's two threads waiting
 // 1 ms or more for a CPU (schedstat's run-queue time: another process had it), else neither.
-// `npx tsx bench/stepTrace.ts [fp32|int8|q4] [tuning JSON] [--no-warm-up] [--unpacked]`; one JSON line per
-// step phase. --unpacked: the steps fetch an output per layer's new rows (the baseline of the packed output).
+// `npx tsx bench/stepTrace.ts [fp32|int8|q4] [tuning JSON] [--no-warm-up] [--unpacked] [--second-pass]`; one
+// JSON line per step phase. --unpacked: the steps fetch an output per layer's new rows (the baseline of the
+// packed output); --second-pass: the sequence runs twice and only the second is recorded (a warm process).
 // Benchmark process only.
 import { readdirSync, readFileSync, writeSync } from 'node:fs';
 import { loadModel } from '../main/engine/loadedModel';
@@ -30,6 +31,9 @@ const format = (process.argv[2] ?? 'fp32') as WeightFormat;
 const tuning = JSON.parse(process.argv[3]?.startsWith('{') ? process.argv[3] : '{}') as SessionTuning;
 const warmUp = !process.argv.includes('--no-warm-up');
 const packedRows = !process.argv.includes('--unpacked');
+const secondPass = process.argv.includes('--second-pass');
+/** False while --second-pass runs its first, unrecorded sequence. */
+let recording = true;
 const t0 = performance.now();
 const model = await loadModel(ensureBenchFixture(format), { threads: 2, tuning, warmUp });
 const loadMs = performance.now() - t0;
@@ -81,7 +85,7 @@ async function steps(phase: string, token: number, count: number): Promise<numbe
     const s = performance.now();
     t = argmax((await runner.feed([t]))!);
     const ms = performance.now() - s;
-    if (before !== undefined) {
+    if (before !== undefined && recording) {
       const threads = new Map<string, { cpu: number; wait: number }>();
       for (const [tid, { cpu, wait }] of threadNs!()) {
         const was = before.get(tid) ?? { cpu: 0, wait: 0 };
@@ -97,7 +101,7 @@ async function steps(phase: string, token: number, count: number): Promise<numbe
   }
   const ms = rows.map((r) => r.ms);
   const p50 = median(ms);
-  console.log(
+  if (recording) console.log(
     JSON.stringify({
       format,
       phase,
@@ -113,22 +117,33 @@ async function steps(phase: string, token: number, count: number): Promise<numbe
   return t;
 }
 
-console.log(JSON.stringify({ format, loadMs: Math.round(loadMs), tuning, warmUp, packedRows }));
-mark('first token begin');
-const first = argmax((await runner.feed([7]))!);
-mark('first token end');
-const after = await steps('first 32 after load', first, 32);
-await steps('depth 0 (steps 33-64)', after, 32);
-cache.reset();
-for (const depth of [512, 2048]) {
-  const ids = byteTokenIds(depth - cache.nextPos, depth);
-  mark(`prompt ${depth} begin`);
-  const s = performance.now();
-  const token = argmax((await runner.feed(ids))!);
-  mark(`prompt ${depth} end`);
-  console.log(JSON.stringify({ format, prefill: depth, ms: Math.round(performance.now() - s) }));
-  await steps(`depth ${depth}`, token, 32);
+console.log(JSON.stringify({ format, loadMs: Math.round(loadMs), tuning, warmUp, packedRows, secondPass }));
+/** The llama.cpp child's order: a token, 64 steps, then prompts to 512 and 2048 with 32 steps after each. */
+async function sequence(): Promise<void> {
+  mark('first token begin');
+  const first = argmax((await runner.feed([7]))!);
+  mark('first token end');
+  const after = await steps('first 32 after load', first, 32);
+  await steps('depth 0 (steps 33-64)', after, 32);
+  cache.reset();
+  for (const depth of [512, 2048]) {
+    const ids = byteTokenIds(depth - cache.nextPos, depth);
+    mark(`prompt ${depth} begin`);
+    const s = performance.now();
+    const token = argmax((await runner.feed(ids))!);
+    mark(`prompt ${depth} end`);
+    if (recording) console.log(JSON.stringify({ format, prefill: depth, ms: Math.round(performance.now() - s) }));
+    await steps(`depth ${depth}`, token, 32);
+  }
 }
+if (secondPass) {
+  // The same sequence once unrecorded: the recorded one then runs on a process past V8's first compiles.
+  recording = false;
+  await sequence();
+  cache.reset();
+  recording = true;
+}
+await sequence();
 console.log(JSON.stringify({ format, maxRssMiB: Math.round(peakRssMiB()) }));
 if (threadNs !== null) {
   const main = String(process.pid);

@@ -16,8 +16,21 @@ export const HOST_SEMI_SPACE_MB = 1;
  */
 export const NODE_PARITY_FLAGS: readonly string[] = Number(process.versions.node.split('.')[0]) < 21 ? ['--harmony-rab-gsab-transfer'] : [];
 
-/** The same cap as process flags (utility process, benchmark children), with {@link NODE_PARITY_FLAGS}. */
-export const HOST_V8_FLAGS: readonly string[] = [`--max-semi-space-size=${HOST_SEMI_SPACE_MB}`, ...NODE_PARITY_FLAGS];
+/**
+ * V8's memory reducer off: it reads the host's low allocation rate (~20 KB a decoded token) as idleness and,
+ * ~8 s after a full GC, runs three more to shrink a heap of ~10 MB, with incremental marking steps of up to
+ * 8 ms and final pauses of 6–28 ms on the thread that runs the model, so inside decode steps (3 per episode
+ * in 1,200 steps after a prompt; none with it off: bench/README section 20). What it would give back is a
+ * few MB of a heap that is not where the host's memory is.
+ */
+const HOST_NO_MEMORY_REDUCER = '--no-memory-reducer';
+
+/**
+ * The semi-space cap and the memory reducer off as process flags (utility process, benchmark children), with
+ * {@link NODE_PARITY_FLAGS}. A worker thread shares its process's flags: only the cap applies there, as
+ * {@link HOST_WORKER_LIMITS}.
+ */
+export const HOST_V8_FLAGS: readonly string[] = [`--max-semi-space-size=${HOST_SEMI_SPACE_MB}`, HOST_NO_MEMORY_REDUCER, ...NODE_PARITY_FLAGS];
 
 /** The same cap as worker `resourceLimits`: V8's young generation is two semi-spaces plus an equal new large-object space. */
 export const HOST_WORKER_LIMITS = { maxYoungGenerationSizeMb: 3 * HOST_SEMI_SPACE_MB } as const;
