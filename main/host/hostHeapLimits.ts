@@ -18,7 +18,7 @@ export const NODE_PARITY_FLAGS: readonly string[] = Number(process.versions.node
 
 /**
  * V8's memory reducer off: it reads the host's low allocation rate (~20 KB a decoded token) as idleness and,
- * ~8 s after a full GC, runs three more to shrink a heap of ~10 MB, with incremental marking steps of up to
+ * seconds after a full GC, runs three more to shrink a heap of ~10 MB, with incremental marking steps of up to
  * 8 ms and final pauses of 6–28 ms on the thread that runs the model, so inside decode steps (3 per episode
  * in 1,200 steps after a prompt; none with it off: bench/README section 20). What it would give back is a
  * few MB of a heap that is not where the host's memory is.
