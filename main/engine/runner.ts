@@ -341,15 +341,15 @@ export class Runner {
       // session.run blocks this thread; yielding lets a cancel request (or any message) get through.
       await yieldToEventLoop();
       if (hooks.cancel?.cancelled) return null;
-      const n = Math.min(total - done, this.chunkLimit(), this.cache.ringWriteLimit());
+      const past = this.fedPast();
+      const n = Math.min(total - done, this.chunkLimit(past), this.cache.ringWriteLimit());
       const chunk = Array.prototype.slice.call(ids, done, done + n) as number[];
-      const overPast = this.fedPast() > 0;
       let delta: CacheDelta;
       try {
         // After a feed's last chunk come decode steps (a reply): its mirror leaves room for their rows.
         delta = await this.forward(chunk, false, done + n === total);
       } catch (err) {
-        if (this.refusedOverPast(err, n, overPast)) continue;
+        if (this.refusedOverPast(err, n, past > 0)) continue;
         throw err;
       }
       done += n;
@@ -377,7 +377,7 @@ export class Runner {
           this.cache.unpin(start);
           return null;
         }
-        const chunk = Array.prototype.slice.call(ids, done, done + Math.min(ids.length - done, this.chunkLimit(true))) as number[];
+        const chunk = Array.prototype.slice.call(ids, done, done + Math.min(ids.length - done, this.chunkLimit(this.cache.capacity))) as number[];
         try {
           await this.forward(chunk, true, false);
         } catch (err) {
@@ -395,11 +395,10 @@ export class Runner {
   }
 
   /**
-   * The most tokens the next forward pass takes ({@link chunkFor} over the past it will be fed: the
-   * compacted prefix, or every slot, as a pin step is).
+   * The most tokens the next forward pass takes over a past of `past` slots ({@link chunkFor}; the past is
+   * the compacted prefix, {@link fedPast}, or every slot, as a pin step's is).
    */
-  private chunkLimit(pinStep = false): number {
-    const past = pinStep ? this.cache.capacity : this.fedPast();
+  private chunkLimit(past: number): number {
     if (past > 0 && oneTokenOverPast.has(this.session)) return 1;
     return chunkFor(past, this.options.chunkSize, this.options.fullChunkPast ?? FULL_CHUNK_PAST);
   }
