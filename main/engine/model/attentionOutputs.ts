@@ -8,7 +8,7 @@
 // the fast-outputs rewrite, whose other additions it must follow (see planAttentionOutputs).
 import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
 import { int64Initializer, node, outputInfo } from './graphNodes';
-import { BOOL, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT, INT64 } from './onnxFields';
+import { BOOL, FLOAT, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT, INT64 } from './onnxFields';
 import { WireWriter, type FieldSpan } from './protoWire';
 
 /** What the attention extension adds to the model's interface. */
@@ -47,7 +47,6 @@ const VALUE_TRACE_DEPTH = 12;
 const LAYER_VALUE = /^(?:present|present_key_values|past_key_values)\.(\d+)\.value$/;
 /** Fused attention ops that compute the weights inside and never expose them. */
 const FUSED = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedMultiHeadAttention', 'PackedAttention', 'SparseAttention', 'DecoderMaskedMultiHeadAttention', 'DecoderMaskedSelfAttention', 'PagedAttention']);
-const FLOAT = 1;
 /** A row index past any chunk's last row: Slice clamps it to the row count and takes nothing. */
 export const PAST_LAST_ROW = 2 ** 62;
 

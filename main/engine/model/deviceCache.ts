@@ -16,6 +16,8 @@
 // RoPE probe, a host-cache runner) keeps working.
 import type { GraphFacts, ProducerNode } from './graphFacts';
 import {
+  FLOAT,
+  FLOAT16,
   GRAPH_INITIALIZER,
   GRAPH_INPUT,
   GRAPH_NODE,
@@ -76,8 +78,6 @@ const PREFIX = 'ouro_dev';
 const MIN_OPSET = 11;
 const MODEL_IR_VERSION = 1;
 const SUBGRAPH_OPS = new Set(['If', 'Loop', 'Scan']);
-const FLOAT = 1;
-const FLOAT16 = 10;
 
 /**
  * `perm[d]`: the dim whose value rotate_half puts at d (sign folded into the sin table): d + r/2 for

@@ -1,16 +1,19 @@
 // Small ONNX messages the load-time graph rewrites append (initializers, nodes with attributes, output
 // declarations), encoded with protoWire. Engine host, at model load.
 import {
+  ATTR_F,
   ATTR_G,
   ATTR_I,
   ATTR_INTS,
   ATTR_NAME,
   ATTR_TYPE,
+  ATTR_TYPE_FLOAT,
   ATTR_TYPE_GRAPH,
   ATTR_TYPE_INT,
   ATTR_TYPE_INTS,
   INT64,
   NODE_ATTRIBUTE,
+  NODE_DOMAIN,
   NODE_INPUT,
   NODE_NAME,
   NODE_OP_TYPE,
@@ -44,14 +47,15 @@ export function int64Initializer(name: string, values: readonly number[]): WireW
 }
 
 /**
- * An integer, integer-list or graph (an If's branch: a GraphProto's fields) attribute; negative integers
- * take protobuf's 10-byte two's complement varint.
+ * An integer, float (`{ float }`), integer-list or graph (an If's branch: a GraphProto's fields)
+ * attribute; negative integers take protobuf's 10-byte two's complement varint.
  */
-export type NodeAttribute = readonly [name: string, value: number | readonly number[] | WireWriter];
+export type NodeAttribute = readonly [name: string, value: number | { readonly float: number } | readonly number[] | WireWriter];
 
 function attribute([name, value]: NodeAttribute): WireWriter {
   const w = new WireWriter().stringField(ATTR_NAME, name);
   if (typeof value === 'number') w.int64Field(ATTR_I, value).varintField(ATTR_TYPE, ATTR_TYPE_INT);
+  else if ('float' in value) w.float32Field(ATTR_F, value.float).varintField(ATTR_TYPE, ATTR_TYPE_FLOAT);
   else if (value instanceof WireWriter) w.messageField(ATTR_G, value).varintField(ATTR_TYPE, ATTR_TYPE_GRAPH);
   else {
     for (const v of value) w.int64Field(ATTR_INTS, v);
@@ -60,13 +64,15 @@ function attribute([name, value]: NodeAttribute): WireWriter {
   return w;
 }
 
-export function node(op: string, inputs: readonly string[], output: string | readonly string[], attributes: readonly NodeAttribute[] = []): WireWriter {
+/** A node of the default domain, or of `domain` (onnxruntime's contrib ops: `com.microsoft`). */
+export function node(op: string, inputs: readonly string[], output: string | readonly string[], attributes: readonly NodeAttribute[] = [], domain = ''): WireWriter {
   const w = new WireWriter();
   const outputs = typeof output === 'string' ? [output] : output;
   for (const input of inputs) w.stringField(NODE_INPUT, input);
   for (const o of outputs) w.stringField(NODE_OUTPUT, o);
   w.stringField(NODE_NAME, `${outputs[0]}/${op}`).stringField(NODE_OP_TYPE, op);
   for (const a of attributes) w.messageField(NODE_ATTRIBUTE, attribute(a));
+  if (domain !== '') w.stringField(NODE_DOMAIN, domain);
   return w;
 }
 

@@ -129,6 +129,15 @@ export class WireWriter {
     return this;
   }
 
+  /** A float field (protobuf `float`: fixed 32 bits, little-endian). */
+  float32Field(no: number, value: number): this {
+    this.tag(no, WIRE_I32);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, value, true);
+    for (const x of b) this.bytes.push(x);
+    return this;
+  }
+
   stringField(no: number, value: string): this {
     return this.bytesField(no, utf8Encoder.encode(value));
   }
