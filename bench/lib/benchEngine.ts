@@ -162,6 +162,7 @@ export function withRun(session: DecoderSession, run: DecoderSession['run']): De
     deviceCache: session.deviceCache,
     deviceCacheNote: session.deviceCacheNote,
     matMulNBitsAccuracy: session.matMulNBitsAccuracy,
+    contribFusions: session.contribFusions,
     run,
     runOnDevice: (feeds, fetches, deviceFetches) => session.runOnDevice(feeds, fetches, deviceFetches),
     download: (tensor) => session.download(tensor),

@@ -15,6 +15,7 @@ import { readWithFastOutputs, type FastOutputs, type FastOutputsOptions } from '
 import { PAST_LAST_ROW } from './model/attentionOutputs';
 import { identityModel, type DeviceCacheGraph, type DeviceCacheSpec } from './model/deviceCache';
 import { Q4_COMPUTE_LEVEL, type AccuracyLevel } from './model/matMulNBitsAccuracy';
+import { DEFAULT_CONTRIB_FUSIONS, type ContribFusion, type ContribFusions } from './model/contribFusion';
 
 import { PROVIDER_LABELS, PROVIDER_NAMES, type ProviderAvailability, type ProviderChoice, type ProviderName } from '../../common/providers';
 import type { Q4Compute } from '../../common/settingsSchema';
@@ -74,6 +75,8 @@ export interface DecoderSession {
   readonly deviceCacheNote: string | null;
   /** The `accuracy_level` written into the graph's MatMulNBits nodes at load; null when none was written. */
   readonly matMulNBitsAccuracy: AccuracyLevel | null;
+  /** The norms and rotary embeddings fused into contrib ops at load (model/contribFusion); null when not tried. */
+  readonly contribFusions: ContribFusions | null;
   /**
    * Runs the graph and returns only `fetches`. Inputs are passed to onnxruntime-node by reference (its
    * binding wraps the typed array's memory, no copy); every fetched output is copied by the binding into a
@@ -142,6 +145,8 @@ export interface SessionTuning {
   readonly profileFilePrefix?: string;
   /** Where onnxruntime writes the graph as it optimized it (which fusions it made): tests and benchmarks. */
   readonly optimizedModelFilePath?: string;
+  /** Which contrib-op fusions a CPU session gets (model/contribFusion); default DEFAULT_CONTRIB_FUSIONS. [] : benchmarks' baseline. */
+  readonly contribFusions?: readonly ContribFusion[];
 }
 
 // The CUDA provider is not in the npm package: onnxruntime-node's install script fetches it (Linux x64)
@@ -310,6 +315,7 @@ class OrtDecoderSession implements DecoderSession {
     /** Whether outputs are bound to the device (preferredOutputLocation): then every run fetches all of them. */
     private readonly outputsBound = false,
     readonly matMulNBitsAccuracy: AccuracyLevel | null = null,
+    readonly contribFusions: ContribFusions | null = null,
   ) {
     // The added inputs and outputs are the engine's, not the model's: the model's interface stays as exported.
     const addedIn = new Set(deviceCache ? [deviceCache.slotIndex, deviceCache.sinkCos, deviceCache.sinkSin, deviceCache.pinCos, deviceCache.pinSin] : []);
@@ -484,6 +490,7 @@ interface Opened {
   readonly deviceNote: string | null;
   readonly outputsBound: boolean;
   readonly matMulNBitsAccuracy: AccuracyLevel | null;
+  readonly contribFusions: ContribFusions | null;
 }
 
 /**
@@ -537,7 +544,10 @@ async function create(
     // The split attention is for the host path: on a GPU provider the copies it saves stay on the device
     // (and the split graph's process died on WebGPU here, lavapipe, onnxruntime 1.30).
     const splitAttention = provider === 'cpu' && fast.splitAttention !== false;
-    const extended = await readWithFastOutputs(modelPath, { ...fast, splitAttention, matMulNBitsAccuracy, device }).catch((e: unknown) => ({ reason: describe(e) }));
+    // The contrib-op fusion is measured on CPU (bench/README section 21); other providers keep the graph's
+    // ops, and so does the device-cache rewrite on CPU (tests run the device path's graph on the host).
+    const contribFusions = provider === 'cpu' && device === undefined ? (tuning.contribFusions ?? DEFAULT_CONTRIB_FUSIONS) : undefined;
+    const extended = await readWithFastOutputs(modelPath, { ...fast, splitAttention, matMulNBitsAccuracy, contribFusions, device }).catch((e: unknown) => ({ reason: describe(e) }));
     if ('reason' in extended) {
       note = extended.reason;
     } else {
@@ -548,7 +558,7 @@ async function create(
         const names = new Set(session.outputNames);
         if ([extended.fast.lastLogits, ...extended.fast.added, ...(device?.added ?? [])].every((n) => names.has(n))) {
           const level = extended.matMulNBitsNodes > 0 ? (matMulNBitsAccuracy ?? null) : null;
-          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote, outputsBound: options.preferredOutputLocation !== undefined, matMulNBitsAccuracy: level };
+          return { session, fast: extended.fast, note: null, device, deviceNote: extended.deviceNote, outputsBound: options.preferredOutputLocation !== undefined, matMulNBitsAccuracy: level, contribFusions: extended.fusions };
         }
         await session.release();
         note = 'onnxruntime did not keep the added outputs';
@@ -559,11 +569,11 @@ async function create(
   }
   deviceNote ??= deviceCache === undefined ? null : `no fast outputs (${note})`;
   delete options.preferredOutputLocation;
-  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote, outputsBound: false, matMulNBitsAccuracy: null };
+  return { session: await ort.InferenceSession.create(modelPath, options), fast: null, note, device: null, deviceNote, outputsBound: false, matMulNBitsAccuracy: null, contribFusions: null };
 }
 
 function wrap(opened: Opened, file: string, provider: ProviderName, fallbackReason: string | null, providerNote: string | null, kv: DeviceCacheSpec | undefined): OrtDecoderSession {
-  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null, opened.outputsBound, opened.matMulNBitsAccuracy);
+  return new OrtDecoderSession(opened.session, file, provider, fallbackReason, providerNote, opened.fast, opened.note, opened.device, opened.deviceNote, kv ?? null, opened.outputsBound, opened.matMulNBitsAccuracy, opened.contribFusions);
 }
 
 /**

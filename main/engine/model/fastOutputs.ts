@@ -10,6 +10,7 @@ import { forEachField, spliceFields, WireWriter, type FieldEdit, type FieldSpan 
 import { planDeviceCache, type DeviceCacheGraph, type DeviceCacheSpec } from './deviceCache';
 import { planSplitAttention, type SplitAttention } from './splitAttention';
 import { withMatMulNBitsAccuracy, type AccuracyLevel } from './matMulNBitsAccuracy';
+import { withContribFusions, type ContribFusion, type ContribFusions } from './contribFusion';
 import { readWeightsByReference } from './weightsByReference';
 
 /** Outputs a rewritten graph adds next to the original ones (which stay, unchanged). */
@@ -245,18 +246,20 @@ function withFirstInput(buf: Uint8Array, span: FieldSpan, input: string): Uint8A
 /**
  * The model file's bytes with the fast outputs added, its inline weights left in the file as references
  * (model/weightsByReference: onnxruntime reads each weight once, from the file) and, when asked, its
- * MatMulNBits nodes at `matMulNBitsAccuracy` (model/matMulNBitsAccuracy; `matMulNBitsNodes` counts them),
- * or why not: the file is unreadable or not protobuf, or its graph does not fit.
+ * MatMulNBits nodes at `matMulNBitsAccuracy` (model/matMulNBitsAccuracy; `matMulNBitsNodes` counts them)
+ * and the `contribFusions` asked for (model/contribFusion), or why not: the file is unreadable or not protobuf, or its graph does not fit.
  */
 export async function readWithFastOutputs(
   modelPath: string,
-  options: FastOutputsOptions & { readonly matMulNBitsAccuracy?: AccuracyLevel; readonly device?: Readonly<DeviceCacheSpec> } = {},
-): Promise<{ bytes: Uint8Array; fast: FastOutputs; device: DeviceCacheGraph | null; deviceNote: string | null; matMulNBitsNodes: number } | { reason: string }> {
+  options: FastOutputsOptions & { readonly matMulNBitsAccuracy?: AccuracyLevel; readonly contribFusions?: readonly ContribFusion[]; readonly device?: Readonly<DeviceCacheSpec> } = {},
+): Promise<{ bytes: Uint8Array; fast: FastOutputs; device: DeviceCacheGraph | null; deviceNote: string | null; matMulNBitsNodes: number; fusions: ContribFusions | null } | { reason: string }> {
   let model: Uint8Array;
   let matMulNBitsNodes = 0;
+  let fusions: ContribFusions | null = null;
   try {
     ({ bytes: model } = await readWeightsByReference(modelPath));
     if (options.matMulNBitsAccuracy !== undefined) ({ bytes: model, nodes: matMulNBitsNodes } = withMatMulNBitsAccuracy(model, options.matMulNBitsAccuracy));
+    if (options.contribFusions !== undefined) ({ bytes: model, fusions } = withContribFusions(model, options.contribFusions));
   } catch (e) {
     return { reason: e instanceof Error ? e.message : String(e) };
   }
@@ -274,5 +277,5 @@ export async function readWithFastOutputs(
   const graph = plan.patch?.graph ?? devPlan?.graph;
   const edits = [...(plan.patch?.edits ?? []), ...(devPlan?.edits ?? [])].sort((a, b) => a.span.offset - b.span.offset);
   const pieces = graph !== undefined && edits.length > 0 ? spliceFields(model, MODEL_GRAPH, graph, edits) : [model];
-  return { bytes: Buffer.concat([...pieces, suffix]), fast: plan.fast, device: devPlan?.device ?? null, deviceNote, matMulNBitsNodes };
+  return { bytes: Buffer.concat([...pieces, suffix]), fast: plan.fast, device: devPlan?.device ?? null, deviceNote, matMulNBitsNodes, fusions };
 }
