@@ -12,7 +12,7 @@
 // Runs in the engine host at model load (CPU sessions), on the model's bytes without its weights.
 import { constantTensor, intAttribute, intsAttribute, scanModel, tensorDims, type GraphFacts, type ProducerNode } from './graphFacts';
 import { int64Initializer, node } from './graphNodes';
-import { GRAPH_INITIALIZER, GRAPH_NODE, MODEL_GRAPH, MODEL_OPSET_IMPORT, OPSET_DOMAIN, OPSET_VERSION } from './onnxFields';
+import { GRAPH_INITIALIZER, GRAPH_NODE, MODEL_GRAPH, MODEL_OPSET_IMPORT, NODE_ATTRIBUTE, OPSET_DOMAIN, OPSET_VERSION } from './onnxFields';
 import { fieldString, forEachField, spliceFields, WIRE_LEN, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
 
 /** How many subgraphs the fusion replaced. */
@@ -39,6 +39,8 @@ const MS_DOMAIN = 'com.microsoft';
 const TO_THE_END = 2 ** 31 - 1;
 /** Nodes walked back from a rotary Mul's cos or sin operand to HF's cat(freqs, freqs). */
 const TRIG_TRACE_DEPTH = 8;
+/** Nodes compared back from two traced split points (Shape, Gather, Div, Unsqueeze, Cast). */
+const VALUE_TRACE_DEPTH = 8;
 
 const isDefaultDomain = (n: ProducerNode) => n.domain === '' || n.domain === 'ai.onnx';
 
@@ -186,11 +188,34 @@ class Matcher {
       if (s.inputs[4] !== undefined && s.inputs[4] !== '' && !same(this.constant(s.inputs[4]), [1])) return null;
     }
     if (!same(this.constant(a.inputs[1]), [0])) return null;
-    // x[..., :h] and x[..., h:]: the same h (one value, or equal constants) and the second running to the end.
-    const [aEnd, bStart, bEnd] = [this.constant(a.inputs[2]), this.constant(b.inputs[1]), this.constant(b.inputs[2])];
-    const sameSplit = a.inputs[2] === b.inputs[1] || (aEnd !== null && same(aEnd, bStart));
+    // x[..., :h] and x[..., h:]: the same h and the second running to the end.
+    const [aEnd, bEnd] = [this.constant(a.inputs[2]), this.constant(b.inputs[2])];
+    const sameSplit = this.equalValues(a.inputs[2], b.inputs[1]);
     const toEnd = bEnd !== null && bEnd.length === 1 && (bEnd[0] >= TO_THE_END || (aEnd !== null && aEnd.length === 1 && bEnd[0] === 2 * aEnd[0]));
     return sameSplit && toEnd ? { x: a.inputs[0], nodes: [a, b] } : null;
+  }
+
+  /**
+   * Whether `a` and `b` hold the same value: one name, equal constants, or the outputs of nodes alike in
+   * op, attributes and (recursively) inputs, as torch's tracing writes `x.shape[-1] // 2` once per use.
+   */
+  private equalValues(a: string, b: string, depth = 0): boolean {
+    if (a === b) return true;
+    const [ca, cb] = [this.constant(a), this.constant(b)];
+    if (ca !== null || cb !== null) return same(ca, cb);
+    const [pa, pb] = [this.facts.producers.get(a), this.facts.producers.get(b)];
+    if (pa === undefined || pb === undefined || depth === VALUE_TRACE_DEPTH || pa.opType !== pb.opType || pa.domain !== pb.domain) return false;
+    if (pa.inputs.length !== pb.inputs.length || pa.outputs.indexOf(a) !== pb.outputs.indexOf(b)) return false;
+    if (!sameBytes(this.attributeBytes(pa), this.attributeBytes(pb))) return false;
+    return pa.inputs.every((input, i) => this.equalValues(input, pb.inputs[i], depth + 1));
+  }
+
+  private attributeBytes(n: ProducerNode): Uint8Array {
+    const w = new WireWriter();
+    forEachField(this.model, n.node.start, n.node.end, (f) => {
+      if (f.no === NODE_ATTRIBUTE) w.raw(this.model.subarray(f.offset, f.end));
+    });
+    return w.finish();
   }
 
   /**
@@ -230,6 +255,10 @@ const LAST_AXIS_3D = new Set([-1, 2]);
 
 function same(a: readonly number[] | null, b: readonly number[] | null): boolean {
   return a !== null && b !== null && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

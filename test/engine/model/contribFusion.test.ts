@@ -55,7 +55,7 @@ const HEADS = 3;
 const SEQ = 5;
 const DIM = 8;
 
-type HalvesVariant = 'slices' | 'slices-from-shape' | 'split' | 'unequal-split';
+type HalvesVariant = 'slices' | 'slices-from-shape' | 'slices-from-two-shapes' | 'slices-at-two-points' | 'split' | 'unequal-split';
 interface RotaryVariant {
   readonly halves: HalvesVariant;
   /** The heads axis cos is unsqueezed on: 1 for [batch, heads, seq, dim] (what fuses). */
@@ -90,10 +90,13 @@ function rotaryGraph(variant: RotaryVariant): Uint8Array {
     // opset 18 wants num_outputs when no sizes come; give the sizes as the input (opset 13+).
     [x1, x2] = g.op('Split', [x, g.i64(sizes)], { axis: -1 }, 2).split(',');
   } else {
-    const half = variant.halves === 'slices' ? g.i64([DIM / 2]) : g.op('Unsqueeze', [g.op('Div', [g.op('Gather', [g.op('Shape', [x]), g.i64([3], [])], { axis: 0 }), g.i64([2], [])]), g.i64([0])]);
+    // x.shape[-1] // 2 as torch traces it, once or once per use (or, where nothing fuses, by 3 the second time).
+    const traced = (by: number) => g.op('Unsqueeze', [g.op('Div', [g.op('Gather', [g.op('Shape', [x]), g.i64([3], [])], { axis: 0 }), g.i64([by], [])]), g.i64([0])]);
+    const half = variant.halves === 'slices' ? g.i64([DIM / 2]) : traced(2);
+    const secondHalf = { 'slices-from-two-shapes': traced(2), 'slices-at-two-points': traced(3) }[variant.halves as string] ?? half;
     const last = g.i64([3]);
     x1 = g.op('Slice', [x, g.i64([0]), half, last, g.i64([1])]);
-    x2 = g.op('Slice', [x, half, g.i64([2 ** 53 - 1]), last, g.i64([1])]);
+    x2 = g.op('Slice', [x, secondHalf, g.i64([2 ** 53 - 1]), last, g.i64([1])]);
   }
   const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: -1 });
   const out = g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
@@ -157,6 +160,7 @@ describe('apply_rotary_pos_emb → RotaryEmbedding', () => {
   test.each<[string, RotaryVariant]>([
     ['two constant Slices', { halves: 'slices' }],
     ['Slices at a half computed from Shape (torch tracing)', { halves: 'slices-from-shape' }],
+    ['Slices at a half traced once per Slice', { halves: 'slices-from-two-shapes' }],
     ['a Split', { halves: 'split' }],
     ['a Split at opset 18', { halves: 'split', opset: 18 }],
     ['cos and sin scaled and cast (yarn)', { halves: 'slices', scaled: true }],
@@ -177,6 +181,7 @@ describe('apply_rotary_pos_emb → RotaryEmbedding', () => {
     ['cos unsqueezed on axis 2 ([batch, seq, heads, dim] layout)', { halves: 'slices', unsqueezeAxis: 2 }],
     ['cos halves that differ', { halves: 'slices', halvesDiffer: true }],
     ['an unequal Split', { halves: 'unequal-split' }],
+    ['Slices at two different points', { halves: 'slices-at-two-points' }],
   ])('leaves %s as it is', (_, variant) => {
     const model = rotaryGraph(variant);
     const { bytes, fusions } = withContribFusions(model, BOTH);
