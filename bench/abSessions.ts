@@ -20,6 +20,9 @@ const VARIANTS: Readonly<Record<string, SessionOptions>> = {
   'no contrib fusion': { tuning: { contribFusions: [] } },
   'skip norm only': { tuning: { contribFusions: ['skipNorm'] } },
   'rotary only': { tuning: { contribFusions: ['rotary'] } },
+  // On a software adapter (lavapipe) WebGPU's wall time is dispatches and CPU kernels, not a GPU's speed.
+  webgpu: { provider: 'webgpu' },
+  'webgpu no contrib fusion': { provider: 'webgpu', tuning: { contribFusions: [] } },
 };
 
 const format = (process.argv[2] ?? 'fp32') as WeightFormat;

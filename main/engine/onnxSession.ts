@@ -145,7 +145,7 @@ export interface SessionTuning {
   readonly profileFilePrefix?: string;
   /** Where onnxruntime writes the graph as it optimized it (which fusions it made): tests and benchmarks. */
   readonly optimizedModelFilePath?: string;
-  /** Which contrib-op fusions a CPU session gets (model/contribFusion); default DEFAULT_CONTRIB_FUSIONS. [] : benchmarks' baseline. */
+  /** Which contrib-op fusions a CPU or WebGPU session gets (model/contribFusion); default DEFAULT_CONTRIB_FUSIONS. [] : benchmarks' baseline. */
   readonly contribFusions?: readonly ContribFusion[];
 }
 
@@ -513,6 +513,9 @@ function deviceLocations(device: DeviceCacheGraph, fast: FastOutputs): Record<st
  */
 const DEVICE_OUTPUT_PROVIDERS: ReadonlySet<ProviderName> = new Set(['webgpu']);
 
+/** Providers that get the contrib-op fusion (model/contribFusion) at load. */
+const FUSING_PROVIDERS: ReadonlySet<ProviderName> = new Set(['cpu', 'webgpu']);
+
 /**
  * Why a session on `provider` gets no device-resident cache (null: it does): its outputs must be able to
  * stay on the device, unless `onHost` asks for the same path with host tensors (tests, on CPU).
@@ -544,9 +547,9 @@ async function create(
     // The split attention is for the host path: on a GPU provider the copies it saves stay on the device
     // (and the split graph's process died on WebGPU here, lavapipe, onnxruntime 1.30).
     const splitAttention = provider === 'cpu' && fast.splitAttention !== false;
-    // The contrib-op fusion is measured on CPU (bench/README section 21); other providers keep the graph's
-    // ops, and so does the device-cache rewrite on CPU (tests run the device path's graph on the host).
-    const contribFusions = provider === 'cpu' && device === undefined ? (tuning.contribFusions ?? DEFAULT_CONTRIB_FUSIONS) : undefined;
+    // The contrib-op fusion on the providers it was checked on (bench/README section 21): CPU, and WebGPU
+    // (lavapipe here: the same greedy tokens, and fewer dispatches a step); the others keep the graph's ops.
+    const contribFusions = FUSING_PROVIDERS.has(provider) ? (tuning.contribFusions ?? DEFAULT_CONTRIB_FUSIONS) : undefined;
     const extended = await readWithFastOutputs(modelPath, { ...fast, splitAttention, matMulNBitsAccuracy, contribFusions, device }).catch((e: unknown) => ({ reason: describe(e) }));
     if ('reason' in extended) {
       note = extended.reason;

@@ -136,6 +136,8 @@ describe.each([
   it('moves O(vocab + S + C mask) bytes per decode step on the device path, the whole cache on the host path; rewinds exactly', { timeout: 60_000 }, async (ctx) => {
     if (gpu === null) return ctx.skip(skipReason);
     expect(gpu.session.deviceCache, gpu.session.deviceCacheNote ?? '').not.toBeNull();
+    // The device path runs the rotary fusion too (model/contribFusion): q and k of every layer.
+    expect(gpu.session.contribFusions).toEqual({ skipNorms: 0, rotaries: 2 * spec.layers });
     const options = { sink: 4, window: 64, positions: 'cache' as const, journalTokens: 8, pinBudget: 8 };
     const device = openStream(gpu, options);
     const host = openStream(gpu, options, { deviceCache: false });

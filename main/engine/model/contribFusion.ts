@@ -1,15 +1,16 @@
-// Load-time fusion of two per-layer subgraphs into onnxruntime's CPU contrib ops (issue 14), what its
+// Load-time fusion of two per-layer subgraphs into onnxruntime's contrib ops (issue 14), what its
 // offline Python transformer optimizer does for Llama graphs and its runtime optimizer does not:
 // - a residual Add followed by an RMSNorm (Pow, ReduceMean, Add eps, Sqrt, Div or reciprocal-Mul, Mul
 //   weight) becomes one SkipSimplifiedLayerNormalization, whose fourth output is the residual sum;
 // - HF's apply_rotary_pos_emb on a [batch, heads, seq, dim] tensor (x·cos + rotate_half(x)·sin, the
 //   halves taken by two Slices or a Split) becomes one RotaryEmbedding.
-// Each removes 6 nodes per norm or per rotated q / k; DEFAULT_CONTRIB_FUSIONS says which pay. The rotary
+// The rotary fusion runs 6 nodes fewer per rotated q or k; the norm's, one Add fewer per norm (onnxruntime
+// fuses the norm's own nodes itself). DEFAULT_CONTRIB_FUSIONS says which pay. The rotary
 // op reads the graph's own cos and sin (their first halves: HF's cos is cat(freqs, freqs)), with position
 // ids 0..seq-1 into them, so the angles are the model's, whatever its rope scaling; only the float rounding
 // of each product's sum may differ. That indexing takes the first sequence's rows: the engine feeds one
 // sequence per run.
-// Runs in the engine host at model load (CPU sessions), on the model's bytes without its weights.
+// Runs in the engine host at model load (CPU and WebGPU sessions), on the model's bytes without its weights.
 import { constantTensor, intAttribute, intsAttribute, scanModel, tensorDims, type GraphFacts, type ProducerNode } from './graphFacts';
 import { int64Initializer, node } from './graphNodes';
 import { GRAPH_INITIALIZER, GRAPH_NODE, MODEL_GRAPH, MODEL_OPSET_IMPORT, NODE_ATTRIBUTE, OPSET_DOMAIN, OPSET_VERSION } from './onnxFields';
@@ -25,7 +26,7 @@ export interface ContribFusions {
 export type ContribFusion = 'skipNorm' | 'rotary';
 
 /**
- * What a CPU session gets: the rotary fusion only. On SmolLM2's shapes (bench/README section 21) it makes
+ * What a session gets: the rotary fusion only. On SmolLM2's shapes (bench/README section 21) it makes
  * a decode step 3–8% and a 256-token chunk 0.5–4% cheaper; the norm fusion saves nothing on top of it in
  * a decode step (fp32: 3–5% dearer) and costs 4–6% of a chunk: onnxruntime 1.31's CPU kernel for
  * SkipSimplifiedLayerNormalization walks each row in scalar loops (a division per element), where the
