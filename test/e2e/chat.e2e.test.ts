@@ -119,8 +119,10 @@ describe('stop', () => {
     // Rewound exactly through the undo journal (1,024 tokens), the same seed replays the same text. A first
     // reply longer than that (a busy machine outruns the click by thousands of tokens) is re-prefilled
     // instead, counted: then the logits may differ in their last bits and the samples drift apart.
+    // A reply stopped inside a character ends with it as U+FFFD (the detokenizer's flush), where the longer
+    // one holds the whole character: the prefix is compared without it.
     const [shorter, longer] = [first.content, second.content].sort((a, b) => a.length - b.length);
-    if (second.stats!.reprocessedTokens === 0) expect(longer.startsWith(shorter)).toBe(true);
+    if (second.stats!.reprocessedTokens === 0) expect(longer.startsWith(shorter.replace(/\uFFFD$/, ''))).toBe(true);
     expect(doneEvents(session).map((e) => e.reason)).toEqual(['cancelled', 'cancelled']);
 
     // The stopped reply survives a reload as it was.
