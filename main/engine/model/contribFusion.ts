@@ -72,7 +72,13 @@ class Matcher {
     private readonly model: Uint8Array,
     private readonly facts: GraphFacts,
   ) {
-    for (const n of new Set(facts.producers.values())) for (const input of new Set(n.inputs)) this.readerNodes.set(input, [...(this.readerNodes.get(input) ?? []), n]);
+    for (const n of new Set(facts.producers.values())) {
+      for (const input of new Set(n.inputs)) {
+        const list = this.readerNodes.get(input);
+        if (list === undefined) this.readerNodes.set(input, [n]);
+        else list.push(n);
+      }
+    }
   }
 
   readers(value: string): readonly ProducerNode[] {
