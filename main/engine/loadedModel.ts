@@ -2,6 +2,7 @@
 // chat template and the RoPE probe, into one object the chat sessions share.
 import type { PositionsMode } from '../../common/cacheGeometry';
 import { CacheConfigError } from './cache/cacheConfig';
+import { isModelError } from './errors';
 import type { SinkRingOptions } from './cache/cacheOptions';
 import { SinkRingCache } from './cache/sinkRingCache';
 import { folderTokenizer, inspectModelIO, loadModelFolder, type ModelConfig, type ModelFolder, type ModelIO } from './modelFolder';
@@ -62,21 +63,45 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
   const { config } = folder;
   // On WebGPU the graph then writes the cache itself, so it can stay in GPU memory (DESIGN §3).
   const deviceCache = config.rope ? { layers: config.numLayers, kvHeads: config.numKvHeads, headDim: config.headDim, rotaryDim: config.rope.rotaryDim } : undefined;
-  const session = await openSession(folder.onnxPath, {
-    provider: options.provider,
-    intraOpThreads: options.threads,
-    fastOutputs: options.fastOutputs,
-    attentionOutputs: options.attentionOutputs,
-    splitAttention: options.splitAttention,
-    tuning: options.tuning,
-    q4Compute: options.q4Compute,
-    deviceCache,
-    deviceCacheOnHost: options.deviceCacheOnHost,
-  });
+  const open = (tuning = options.tuning) =>
+    openSession(folder.onnxPath, {
+      provider: options.provider,
+      intraOpThreads: options.threads,
+      fastOutputs: options.fastOutputs,
+      attentionOutputs: options.attentionOutputs,
+      splitAttention: options.splitAttention,
+      tuning,
+      q4Compute: options.q4Compute,
+      deviceCache,
+      deviceCacheOnHost: options.deviceCacheOnHost,
+    });
+  const session = await open();
+  const fused = session.contribFusions;
+  try {
+    return await ready(folder, session, tokenizer, template, options, [], started);
+  } catch (err) {
+    // A graph the contrib-op fusion matched but onnxruntime cannot run fused (an export it was not tested
+    // on) runs as exported instead: the user loses a few percent of speed, not the model.
+    if (!isModelError(err, 'run-failed') || fused === null || fused.rotaries + fused.skipNorms === 0) throw err;
+    const note = `the graph with its contrib ops fused failed at its first runs (${err.message}); it runs as exported`;
+    return ready(folder, await open({ ...options.tuning, contribFusions: [] }), tokenizer, template, options, [note], started);
+  }
+}
+
+/** The rest of {@link loadModel} on an opened session (released when this throws): IO, probe, warm-up. */
+async function ready(
+  folder: ModelFolder,
+  session: DecoderSession,
+  tokenizer: TextTokenizer,
+  template: ChatTemplate | null,
+  options: LoadOptions,
+  notes: readonly string[],
+  started: number,
+): Promise<LoadedModel> {
   try {
     const io = inspectModelIO(folder, session);
     const probe = await probeRope(session, io, folder.config);
-    const warnings = [...folder.warnings];
+    const warnings = [...folder.warnings, ...notes];
     if (session.fallbackReason) warnings.push(session.fallbackReason);
     if (!probe.ok) {
       warnings.push(`positions mode 'cache' is unavailable for this model (${probe.reason}); using 'original'`);

@@ -12,7 +12,7 @@ import { withContribFusions, type ContribFusion } from '../../../main/engine/mod
 import { maxAbsDiff } from '../../fixtures/fixtureFeeds';
 import { openTestSession, type TestTensor } from '../../fixtures/fixtureSession';
 import { ensureFixture } from '../../fixtures/llamaFixture';
-import { cleanupTemp, sharedModel, tempDir } from './modelTestKit';
+import { cleanupTemp, copyFolder, sharedModel, tempDir } from './modelTestKit';
 
 const { onnx } = onnxProto;
 const BOTH: readonly ContribFusion[] = ['skipNorm', 'rotary'];
@@ -249,6 +249,35 @@ test('the tiny fixture: every residual norm and every q / k rotation fused, noth
   };
   expect(unread(bytes)).toEqual(unread(model));
   expect(onnx.ModelProto.decode(bytes).graph!.initializer!.length).toBeLessThan(onnx.ModelProto.decode(model).graph!.initializer!.length);
+});
+
+test('a graph the fusion matches but onnxruntime cannot run fused loads as exported, with a warning', async () => {
+  // The tiny fixture with its angles taken from the first position only: as exported, x · cos broadcasts
+  // that one angle over every token (a wrong model, but one that runs); fused, RotaryEmbedding's table has
+  // one row and a pass of more tokens fails in onnxruntime (the load's warm-up prompt is 24 tokens).
+  const dir = copyFolder((await ensureFixture('tiny')).dir, 'fusion-fallback');
+  const path = join(dir, 'onnx', 'model.onnx');
+  const model = onnx.ModelProto.decode(readFileSync(path));
+  const graph = model.graph!;
+  const cast = graph.node!.find((n) => n.opType === 'Cast' && n.input![0] === 'position_ids')!;
+  const ints = (name: string, v: number) => ({ name, dataType: INT64, dims: [1], int64Data: [v] });
+  graph.initializer!.push(ints('first_start', 0), ints('first_end', 1), ints('first_axis', 1));
+  graph.node!.unshift({ opType: 'Slice', input: ['position_ids', 'first_start', 'first_end', 'first_axis'], output: ['first_position'], name: 'first_position' });
+  cast.input![0] = 'first_position';
+  writeFileSync(path, onnx.ModelProto.encode(model).finish());
+
+  const loaded = await loadModel(dir, { threads: 1 });
+  try {
+    expect(loaded.session.contribFusions).toEqual({ skipNorms: 0, rotaries: 0 });
+    expect(loaded.warnings.join('\n')).toMatch(/contrib ops fused failed at its first runs \(.*RotaryEmbedding.*\); it runs as exported/);
+    const { runner } = openStream(loaded, { ...STREAM, maxChunk: 8 });
+    expect((await runner.feed([1, 2, 3, 4, 5]))!.length).toBe(loaded.config.vocabSize);
+  } finally {
+    await loaded.release();
+  }
+  // A load failure that is not the fused graph's stays the error it is.
+  writeFileSync(path, new Uint8Array([1, 2, 3]));
+  await expect(loadModel(dir, { threads: 1 })).rejects.toThrow(/not a valid ONNX model/);
 });
 
 const STORIES = sharedModel('stories260K');
