@@ -247,7 +247,8 @@ function withFirstInput(buf: Uint8Array, span: FieldSpan, input: string): Uint8A
  * The model file's bytes with the fast outputs added, its inline weights left in the file as references
  * (model/weightsByReference: onnxruntime reads each weight once, from the file) and, when asked, its
  * MatMulNBits nodes at `matMulNBitsAccuracy` (model/matMulNBitsAccuracy; `matMulNBitsNodes` counts them)
- * and the `contribFusions` asked for (model/contribFusion), or why not: the file is unreadable or not protobuf, or its graph does not fit.
+ * and the `contribFusions` asked for (model/contribFusion), or why not: the file is unreadable or not
+ * protobuf, or its graph does not fit.
  */
 export async function readWithFastOutputs(
   modelPath: string,
