@@ -19,11 +19,26 @@ const BOTH: readonly ContribFusion[] = ['skipNorm', 'rotary'];
 const FLOAT = 1;
 const INT64 = 7;
 
-/** A tiny graph written the way one exporter writes a pattern: nodes over named values, constants as initializers. */
+/**
+ * A tiny graph written the way one exporter writes a pattern: nodes over named values, constants as
+ * initializers or (torch's way) as Constant nodes, scalars there as `value_int` / `value_float`.
+ */
 class MiniGraph {
   readonly nodes: OnnxTypes.INodeProto[] = [];
   readonly initializers: OnnxTypes.ITensorProto[] = [];
   private id = 0;
+
+  constructor(private readonly constantNodes = false) {}
+
+  private constant(tensor: OnnxTypes.ITensorProto, scalar: OnnxTypes.IAttributeProto): string {
+    const name = `c${this.id++}`;
+    if (!this.constantNodes) this.initializers.push({ ...tensor, name });
+    else {
+      const attribute = tensor.dims!.length === 0 ? scalar : { name: 'value', t: tensor, type: 4 };
+      this.nodes.push({ opType: 'Constant', input: [], output: [name], name, attribute: [attribute] });
+    }
+    return name;
+  }
 
   op(opType: string, inputs: readonly string[], attrs: Record<string, number | number[]> = {}, outputs = 1): string {
     const out = Array.from({ length: outputs }, () => `v${this.id++}`);
@@ -33,14 +48,17 @@ class MiniGraph {
   }
 
   i64(values: number[], dims = [values.length]): string {
-    const name = `c${this.id++}`;
-    this.initializers.push({ name, dataType: INT64, dims, int64Data: values });
-    return name;
+    return this.constant({ dataType: INT64, dims, int64Data: values }, { name: 'value_int', i: values[0], type: 2 });
   }
 
   f32(values: number[], dims = [values.length]): string {
-    const name = `c${this.id++}`;
-    this.initializers.push({ name, dataType: FLOAT, dims, rawData: new Uint8Array(Float32Array.from(values).buffer) });
+    return this.constant({ dataType: FLOAT, dims, rawData: new Uint8Array(Float32Array.from(values).buffer) }, { name: 'value_float', f: values[0], type: 1 });
+  }
+
+  /** A learned weight: an initializer whichever way the constants are written. */
+  weight(values: number[]): string {
+    const name = `w${this.id++}`;
+    this.initializers.push({ name, dataType: FLOAT, dims: [values.length], rawData: new Uint8Array(Float32Array.from(values).buffer) });
     return name;
   }
 
@@ -65,14 +83,15 @@ interface RotaryVariant {
   /** cos scaled by a constant (yarn's attention factor) and cast, between Cos and the Unsqueeze. */
   readonly scaled?: boolean;
   readonly opset?: number;
+  readonly constantNodes?: boolean;
 }
 
 /** HF apply_rotary_pos_emb on x [1, heads, seq, dim] with cos and sin from position_ids, as `variant` writes it. */
 function rotaryGraph(variant: RotaryVariant): Uint8Array {
-  const g = new MiniGraph();
+  const g = new MiniGraph(variant.constantNodes);
   const opset = variant.opset ?? 17;
   const axis = variant.unsqueezeAxis ?? 1;
-  const invFreq = g.f32(Array.from({ length: DIM / 2 }, (_, i) => 10000 ** (-(2 * i) / DIM)), [DIM / 2]);
+  const invFreq = g.weight(Array.from({ length: DIM / 2 }, (_, i) => 10000 ** (-(2 * i) / DIM)));
   const freqs = g.op('Mul', [g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: FLOAT }), g.i64([2])]), invFreq]);
   const other = variant.halvesDiffer ? g.op('Mul', [freqs, g.f32([1.5], [])]) : freqs;
   const emb = g.op('Concat', [freqs, other], { axis: -1 });
@@ -107,8 +126,8 @@ function rotaryGraph(variant: RotaryVariant): Uint8Array {
 type NormVariant = 'div' | 'rsqrt-div-mul' | 'reciprocal' | 'pow-3' | 'axes-1' | 'sum-unread';
 
 /** s = a + b, then LlamaRMSNorm(s) as `variant` writes it; `t = s + normed` reads the sum again (but for sum-unread). */
-function normGraph(variant: NormVariant): Uint8Array {
-  const g = new MiniGraph();
+function normGraph(variant: NormVariant, constantNodes = false): Uint8Array {
+  const g = new MiniGraph(constantNodes);
   const sum = g.op('Add', ['a', 'b']);
   const mean = g.op('ReduceMean', [g.op('Pow', [sum, g.f32([variant === 'pow-3' ? 3 : 2], [])])], { axes: [variant === 'axes-1' ? 1 : -1], keepdims: 1 });
   const rms = g.op('Sqrt', [g.op('Add', [mean, g.f32([1e-5], [])])]);
@@ -116,7 +135,7 @@ function normGraph(variant: NormVariant): Uint8Array {
   if (variant === 'rsqrt-div-mul') normed = g.op('Mul', [sum, g.op('Div', [g.f32([1], []), rms])]);
   else if (variant === 'reciprocal') normed = g.op('Mul', [g.op('Reciprocal', [rms]), sum]);
   else normed = g.op('Div', [sum, rms]);
-  const weighted = g.op('Mul', [g.f32(Array.from({ length: DIM }, (_, i) => 0.5 + i / DIM), [DIM]), normed]);
+  const weighted = g.op('Mul', [g.weight(Array.from({ length: DIM }, (_, i) => 0.5 + i / DIM)), normed]);
   const outputs = variant === 'sum-unread' ? [weighted] : [weighted, g.op('Add', [sum, weighted])];
   return g.model([['a', FLOAT, [1, SEQ, DIM]], ['b', FLOAT, [1, SEQ, DIM]]], outputs);
 }
@@ -164,6 +183,7 @@ describe('apply_rotary_pos_emb → RotaryEmbedding', () => {
     ['a Split', { halves: 'split' }],
     ['a Split at opset 18', { halves: 'split', opset: 18 }],
     ['cos and sin scaled and cast (yarn)', { halves: 'slices', scaled: true }],
+    ['Slices whose constants are Constant nodes (torch)', { halves: 'slices', scaled: true, constantNodes: true }],
   ])('fuses %s and computes what the graph computes', async (_, variant) => {
     const model = rotaryGraph(variant);
     const { bytes, fusions } = withContribFusions(model, BOTH);
@@ -196,13 +216,14 @@ const normFeeds = (): Record<string, TestTensor> => ({
 });
 
 describe('residual Add + RMSNorm → SkipSimplifiedLayerNormalization', () => {
-  test.each<[string, NormVariant, number]>([
-    ['x / rms', 'div', 4],
-    ['x · Div(1, rms) (torch rsqrt)', 'rsqrt-div-mul', 4],
-    ['Reciprocal(rms) · x', 'reciprocal', 4],
-    ['a sum only the norm reads', 'sum-unread', 1],
-  ])('fuses %s and computes what the graph computes', async (_, variant, sumOutputIndex) => {
-    const model = normGraph(variant);
+  test.each<[string, NormVariant, number, boolean]>([
+    ['x / rms', 'div', 4, false],
+    ['x · Div(1, rms) (torch rsqrt)', 'rsqrt-div-mul', 4, false],
+    ['x · Div(1, rms) with Constant nodes (torch)', 'rsqrt-div-mul', 4, true],
+    ['Reciprocal(rms) · x', 'reciprocal', 4, false],
+    ['a sum only the norm reads', 'sum-unread', 1, false],
+  ])('fuses %s and computes what the graph computes', async (_, variant, sumOutputIndex, constantNodes) => {
+    const model = normGraph(variant, constantNodes);
     const { bytes, fusions } = withContribFusions(model, BOTH);
     expect(fusions).toEqual({ skipNorms: 1, rotaries: 0 });
     const fused = onnx.ModelProto.decode(bytes).graph!.node!;
