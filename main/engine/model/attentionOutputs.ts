@@ -6,7 +6,7 @@
 // attention, and the reduction over the rows sits in the then-branch of an If on an added bool input, so
 // such a run takes the else-branch (two empty tensors) instead. Engine host, at model load; composed into
 // the fast-outputs rewrite, whose other additions it must follow (see planAttentionOutputs).
-import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
+import { intAttribute, readerNodes, type GraphFacts, type ProducerNode } from './graphFacts';
 import { int64Initializer, node, outputInfo } from './graphNodes';
 import { BOOL, FLOAT, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT, INT64 } from './onnxFields';
 import { WireWriter, type FieldSpan } from './protoWire';
@@ -77,8 +77,7 @@ export function planAttentionOutputs(model: Uint8Array, facts: GraphFacts, graph
   const layerCount = [...facts.outputs.keys()].filter((name) => /^(?:present|present_key_values)\.\d+\.value$/.test(name)).length;
   if (layerCount === 0) return { reason: 'no present value outputs' };
 
-  const readers = new Map<string, ProducerNode[]>();
-  for (const n of nodes) for (const input of n.inputs) readers.set(input, [...(readers.get(input) ?? []), n]);
+  const readers = readerNodes(facts);
   const layerOf = (name: string): number | null => {
     let frontier = [name];
     for (let depth = 0; depth < VALUE_TRACE_DEPTH && frontier.length > 0; depth++) {

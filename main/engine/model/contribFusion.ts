@@ -11,7 +11,7 @@
 // of each product's sum may differ. That indexing takes the first sequence's rows: the engine feeds one
 // sequence per run.
 // Runs in the engine host at model load (CPU and WebGPU sessions), on the model's bytes without its weights.
-import { constantTensor, intAttribute, intsAttribute, scanModel, tensorDims, type GraphFacts, type ProducerNode } from './graphFacts';
+import { constantTensor, intAttribute, intsAttribute, readerNodes, scanModel, tensorDims, type GraphFacts, type ProducerNode } from './graphFacts';
 import { int64Initializer, node } from './graphNodes';
 import { GRAPH_INITIALIZER, GRAPH_NODE, MODEL_GRAPH, MODEL_OPSET_IMPORT, NODE_ATTRIBUTE, OPSET_DOMAIN, OPSET_VERSION } from './onnxFields';
 import { fieldString, forEachField, spliceFields, WIRE_LEN, WireWriter, type FieldEdit, type FieldSpan } from './protoWire';
@@ -66,19 +66,13 @@ interface Rotary {
 }
 
 class Matcher {
-  private readonly readerNodes = new Map<string, ProducerNode[]>();
+  private readonly readerNodes: ReadonlyMap<string, readonly ProducerNode[]>;
 
   constructor(
     private readonly model: Uint8Array,
     private readonly facts: GraphFacts,
   ) {
-    for (const n of new Set(facts.producers.values())) {
-      for (const input of new Set(n.inputs)) {
-        const list = this.readerNodes.get(input);
-        if (list === undefined) this.readerNodes.set(input, [n]);
-        else list.push(n);
-      }
-    }
+    this.readerNodes = readerNodes(facts);
   }
 
   readers(value: string): readonly ProducerNode[] {

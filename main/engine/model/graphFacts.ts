@@ -93,6 +93,19 @@ export function intAttribute(model: Uint8Array, n: ProducerNode, name: string): 
   return found;
 }
 
+/** Value name → the main-graph nodes reading it (each node once, however many of its inputs name it). */
+export function readerNodes(facts: GraphFacts): Map<string, ProducerNode[]> {
+  const readers = new Map<string, ProducerNode[]>();
+  for (const n of new Set(facts.producers.values())) {
+    for (const input of new Set(n.inputs)) {
+      const list = readers.get(input);
+      if (list === undefined) readers.set(input, [n]);
+      else list.push(n);
+    }
+  }
+  return readers;
+}
+
 /** The signed varints of a packed repeated field's payload. */
 function packedVarints(buf: Uint8Array, f: WireField): number[] {
   const out: number[] = [];

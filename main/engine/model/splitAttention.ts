@@ -10,7 +10,7 @@
 // Expand and Reshape with their Shape arithmetic): those are cloned once for the past and once for the rows.
 // A chunk's queries see what they saw before (the mask is the model's, over the same [past | rows] keys);
 // only P·V's float sum is split in two, a rounding apart.
-import { intAttribute, type GraphFacts, type ProducerNode } from './graphFacts';
+import { intAttribute, readerNodes, type GraphFacts, type ProducerNode } from './graphFacts';
 import { int64Initializer, node, outputInfo, renamedNode, type GraphRewrite } from './graphNodes';
 import { BOOL, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_NAME, GRAPH_NODE, GRAPH_OUTPUT } from './onnxFields';
 import { WireWriter } from './protoWire';
@@ -95,8 +95,7 @@ export function planSplitAttention(model: Uint8Array, facts: GraphFacts): SplitA
   const nodes = new Set(facts.producers.values());
   const nested = [...nodes].find((n) => SUBGRAPH_OPS.has(n.opType));
   if (nested !== undefined) return { reason: `the graph has a ${nested.opType} node (subgraphs are not rewritten)` };
-  const readers = new Map<string, ProducerNode[]>();
-  for (const n of nodes) for (const input of new Set(n.inputs)) readers.set(input, [...(readers.get(input) ?? []), n]);
+  const readers = readerNodes(facts);
 
   const parts: LayerPart[] = [];
   for (const present of presents) {
