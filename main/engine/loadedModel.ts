@@ -75,57 +75,48 @@ export async function loadModel(dir: string, options: LoadOptions = {}): Promise
       deviceCache,
       deviceCacheOnHost: options.deviceCacheOnHost,
     });
+  // IO, probe and warm-up on an opened session, which is released when they throw.
+  const ready = async (session: DecoderSession, notes: readonly string[]): Promise<LoadedModel> => {
+    try {
+      const io = inspectModelIO(folder, session);
+      const probe = await probeRope(session, io, folder.config);
+      const warnings = [...folder.warnings, ...notes];
+      if (session.fallbackReason) warnings.push(session.fallbackReason);
+      if (!probe.ok) {
+        warnings.push(`positions mode 'cache' is unavailable for this model (${probe.reason}); using 'original'`);
+      }
+      const eosTokenIds = new Set(folder.generation.eosTokenIds);
+      const model: LoadedModel = {
+        folder,
+        config: folder.config,
+        io,
+        session,
+        tokenizer,
+        template,
+        eosTokenIds,
+        ropeProbe: probe.ok ? { ok: true, maxError: probe.maxError } : { ok: false, maxError: probe.maxError, reason: probe.reason },
+        warnings,
+        loadMs: 0,
+        positionsFor: (requested) => (probe.ok ? requested : 'original'),
+        release: () => session.release(),
+      };
+      if (options.warmUp !== false) await warmUp(model);
+      return { ...model, loadMs: performance.now() - started };
+    } catch (err) {
+      await session.release();
+      throw err;
+    }
+  };
   const session = await open();
   const fused = session.contribFusions;
   try {
-    return await ready(folder, session, tokenizer, template, options, [], started);
+    return await ready(session, []);
   } catch (err) {
     // A graph the contrib-op fusion matched but onnxruntime cannot run fused (an export it was not tested
     // on) runs as exported instead: the user loses a few percent of speed, not the model.
     if (!isModelError(err, 'run-failed') || fused === null || fused.rotaries + fused.skipNorms === 0) throw err;
     const note = `the graph with its contrib ops fused failed at its first runs (${err.message}); it runs as exported`;
-    return ready(folder, await open({ ...options.tuning, contribFusions: [] }), tokenizer, template, options, [note], started);
-  }
-}
-
-/** The rest of {@link loadModel} on an opened session (released when this throws): IO, probe, warm-up. */
-async function ready(
-  folder: ModelFolder,
-  session: DecoderSession,
-  tokenizer: TextTokenizer,
-  template: ChatTemplate | null,
-  options: LoadOptions,
-  notes: readonly string[],
-  started: number,
-): Promise<LoadedModel> {
-  try {
-    const io = inspectModelIO(folder, session);
-    const probe = await probeRope(session, io, folder.config);
-    const warnings = [...folder.warnings, ...notes];
-    if (session.fallbackReason) warnings.push(session.fallbackReason);
-    if (!probe.ok) {
-      warnings.push(`positions mode 'cache' is unavailable for this model (${probe.reason}); using 'original'`);
-    }
-    const eosTokenIds = new Set(folder.generation.eosTokenIds);
-    const model: LoadedModel = {
-      folder,
-      config: folder.config,
-      io,
-      session,
-      tokenizer,
-      template,
-      eosTokenIds,
-      ropeProbe: probe.ok ? { ok: true, maxError: probe.maxError } : { ok: false, maxError: probe.maxError, reason: probe.reason },
-      warnings,
-      loadMs: 0,
-      positionsFor: (requested) => (probe.ok ? requested : 'original'),
-      release: () => session.release(),
-    };
-    if (options.warmUp !== false) await warmUp(model);
-    return { ...model, loadMs: performance.now() - started };
-  } catch (err) {
-    await session.release();
-    throw err;
+    return ready(await open({ ...options.tuning, contribFusions: [] }), [note]);
   }
 }
 
