@@ -128,4 +128,24 @@ describe('CompactPast', () => {
     // 8 buffers × 4 heads × ~5 pages of masked rows would fault without the zeros written ahead.
     expect(faults).toBeLessThan(40);
   });
+
+  test.runIf(process.platform === 'linux')('the decode step that grows the mirror faults in none of its new part: the steps before it zeroed that ahead', () => {
+    const cache = new SinkRingCache({ layers: 4, kvHeads: 4, headDim: 64 }, makeRope(64), { sink: 4, window: 2044, positions: 'cache', maxPos: 8000, journalTokens: 0, maxChunk: 128 });
+    const compact = new CompactPast(cache, cache.maxChunk);
+    const { feed, mirrored } = feeder(cache, compact);
+    feed(130);
+    // Decode steps up to 255 held slots: the mirror stays at 256 (room for each step's row).
+    while (cache.nextPos < 255) feed(1);
+    expect(mirrored.at(-1)).toBe(256);
+    // The step that fills slot 255 leaves 256 held: its commit grows the mirror to 384 for the next step.
+    const step = cache.beginStep(1);
+    expect(compact.prepare(1, step.attentionMask)!.length).toBe(256);
+    commit(cache, { P: 255, n: 1, fed: Array.from(step.positionIds, Number) });
+    const before = process.resourceUsage().minorPageFault;
+    compact.commit(true);
+    const faults = process.resourceUsage().minorPageFault - before;
+    expect(compact.mirrored).toBe(384);
+    // The growth's 128 new slots: 8 buffers × 4 heads × 8 pages, 256 faults when written only at the growth.
+    expect(faults).toBeLessThan(40);
+  });
 });
