@@ -194,8 +194,8 @@ export class CompactPast {
    * slot, masked ones too, and the first read of a page of the fresh mapping faults it in (on this
    * machine ~1,800 faults, +14 ms, in the first decode step after every prompt: bench/README section 10,
    * group 6). Called at the allocation (the first 128 slots, with the stream) and before the mirror grows,
-   * so a prompt's growth is paid in its prefill; a decode step that grows the mirror pays what its run
-   * would have. The never-written part holds zeros already and no row, so this changes no value.
+   * so a prompt's growth is paid in its prefill; a decode step's growth finds its part written ahead
+   * ({@link faultAhead}). The never-written part holds zeros already and no row, so this changes no value.
    */
   private fault(length: number): void {
     this.zeroTo(this.cache.geometry.kvHeads * length * this.cache.geometry.headDim);
