@@ -2,7 +2,9 @@
 // in one graph: the same random weights as fp32 MatMul and as the 4-bit fixture's blocks of 32, in each
 // onnxruntime variant a load-time rewrite or session option could reach. One process, every variant its own
 // session, rounds alternating; medians of process CPU time per run (what the load on a shared machine
-// inflates least). `npx tsx bench/q4Kernel.ts [rows M] [threads] [rounds]`; bench/README section 10b.
+// inflates least). `npx tsx bench/q4Kernel.ts [rows M] [threads] [rounds] [--model]`; bench/README section
+// 10b. --model: all 30 layers' projections (distinct weights, so they stream from memory as a decode step's
+// do) and the LM head, fp32 and level 0 / 4 only: what a whole step's matrix products cost in each.
 // Benchmark process only.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,15 +15,19 @@ import { Q4_BLOCK, quantizeInt8, quantizeQ4, type Q4Matrix } from '../test/fixtu
 import { WORK_DIR } from './lib/benchContext';
 import { median } from './lib/stats';
 
-const M = Number(process.argv[2] ?? 256);
-const threads = Number(process.argv[3] ?? 1);
-const rounds = Number(process.argv[4] ?? 8);
+const wholeModel = process.argv.includes('--model');
+const [M = 256, threads = 1, rounds = 8] = process.argv.slice(2).filter((a) => !a.startsWith('--')).map(Number);
 const HIDDEN = 576;
 const FFN = 1536;
-const PROJECTIONS: ReadonlyArray<readonly [string, number, number]> = [
+const VOCAB = 49152;
+const LAYER: ReadonlyArray<readonly [string, number, number]> = [
   ['q', HIDDEN, HIDDEN], ['k', HIDDEN, 192], ['v', HIDDEN, 192], ['o', HIDDEN, HIDDEN],
   ['gate', HIDDEN, FFN], ['up', HIDDEN, FFN], ['down', FFN, HIDDEN],
 ];
+/** Every product in the graph: [name, K, N]. */
+const PROJECTIONS: ReadonlyArray<readonly [string, number, number]> = wholeModel
+  ? [...Array.from({ length: 30 }, (_, l) => LAYER.map(([p, k, n]) => [`${p}${l}`, k, n] as const)).flat(), ['head', HIDDEN, VOCAB]]
+  : LAYER;
 
 interface Variant {
   readonly name: string;
@@ -32,7 +38,7 @@ interface Variant {
   readonly config?: Readonly<Record<string, string>>;
 }
 
-const VARIANTS: readonly Variant[] = [
+const ALL_VARIANTS: readonly Variant[] = [
   { name: 'fp32 MatMul' },
   { name: '4-bit level 0 (as exported)', level: 0, layout: 'q4' },
   { name: '4-bit level 4 (int8 compute)', level: 4, layout: 'q4' },
@@ -44,6 +50,7 @@ const VARIANTS: readonly Variant[] = [
   // Not the same weights: the int8 fixture's quantize_dynamic pattern, for what onnxruntime's u8s8 GEMM does.
   { name: 'reference: int8 MatMulInteger', layout: 'int8-per-tensor' },
 ];
+const VARIANTS = wholeModel ? ALL_VARIANTS.slice(0, 3) : ALL_VARIANTS;
 
 let seed = 1;
 function random(): number {
@@ -140,7 +147,7 @@ const offExported = await Promise.all(sessions.map(async (s) => {
   return max;
 }));
 
-const runsPerSample = Math.max(1, Math.round(1024 / M));
+const runsPerSample = Math.max(1, Math.round((wholeModel ? 32 : 1024) / M));
 const cpuMs: number[][] = VARIANTS.map(() => []);
 for (let round = 0; round < rounds; round++) {
   for (let v = 0; v < VARIANTS.length; v++) {
@@ -155,7 +162,7 @@ for (const s of sessions) await s.release();
 
 const flops = 2 * M * PROJECTIONS.reduce((sum, [, k, n]) => sum + k * n, 0);
 const base = median(cpuMs[0]);
-console.log(`one layer's projections, M=${M}, ${threads} thread(s), ${rounds} rounds × ${runsPerSample} runs`);
+console.log(`${wholeModel ? "30 layers' projections and the LM head" : "one layer's projections"}, M=${M}, ${threads} thread(s), ${rounds} rounds × ${runsPerSample} runs`);
 for (const [i, variant] of VARIANTS.entries()) {
   const ms = median(cpuMs[i]);
   console.log(`  ${variant.name.padEnd(34)} ${ms.toFixed(3).padStart(8)} ms CPU  ÷ fp32 ${(ms / base).toFixed(2)}  ${(flops / ms / 1e6).toFixed(0).padStart(4)} GFLOP/s  max |Δ| vs level 0 ${offExported[i].toExponential(1)}`);
