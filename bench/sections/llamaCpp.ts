@@ -109,14 +109,7 @@ interface DecodeCell {
 }
 
 /** Decode at one thread each, and each engine at its faster thread count (median tok/s). */
-interface OneThreadCell {
-  readonly format: WeightFormat;
-  readonly depth: number;
-  readonly ouroTokPerSec: Spread | null;
-  readonly llamaTokPerSec: Spread | null;
-  readonly ratio: Spread | null;
-  readonly ouroP95OverP50: number;
-  readonly llamaP95OverP50: number;
+interface OneThreadCell extends DecodeCell {
   readonly ouroBest: Best | null;
   readonly llamaBest: Best | null;
   /** Ouro's best median ÷ llama.cpp's. */
@@ -223,18 +216,24 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   const depthSteps = (d: number) => (x: Run) => (d === 0 ? x.depth0StepsMs : x.atDepth.find((a) => a.depth === d)!.stepsMs);
   const allDepths = [0, ...depths];
 
+  const decodeTokPerSec = (d: number) => (x: Run) => tokPerSec(depthSteps(d)(x));
+  const decodeCell = (format: WeightFormat, d: number, threads = ctx.threads): DecodeCell => ({
+    format,
+    depth: d,
+    ouroTokPerSec: per('ouro', format, decodeTokPerSec(d), threads),
+    llamaTokPerSec: per('llamacpp', format, decodeTokPerSec(d), threads),
+    ratio: ratio(format, decodeTokPerSec(d), threads),
+    ouroP95OverP50: pooledTail(of('ouro', format, threads).map(depthSteps(d))),
+    llamaP95OverP50: pooledTail(of('llamacpp', format, threads).map(depthSteps(d))),
+  });
+  const decodeColumns = (c: DecodeCell) => [cellSpread(c.ouroTokPerSec, 1), cellSpread(c.llamaTokPerSec, 1), cellSpread(c.ratio, 2), `${fmt(c.ouroP95OverP50, 2)} / ${fmt(c.llamaP95OverP50, 2)}`];
   const decodeRows: string[][] = [];
   const data: DecodeCell[] = [];
   for (const m of models) {
     for (const d of allDepths) {
-      const v = (x: Run) => tokPerSec(depthSteps(d)(x));
-      const o = per('ouro', m.format, v);
-      const l = per('llamacpp', m.format, v);
-      const rt = ratio(m.format, v);
-      const p95 = pooledTail(of('ouro', m.format).map(depthSteps(d)));
-      const llamaP95 = pooledTail(of('llamacpp', m.format).map(depthSteps(d)));
-      decodeRows.push([m.label, String(d), cellSpread(o, 1), cellSpread(l, 1), cellSpread(rt, 2), `${fmt(p95, 2)} / ${fmt(llamaP95, 2)}`]);
-      data.push({ format: m.format, depth: d, ouroTokPerSec: o, llamaTokPerSec: l, ratio: rt, ouroP95OverP50: p95, llamaP95OverP50: llamaP95 });
+      const cell = decodeCell(m.format, d);
+      decodeRows.push([m.label, String(d), ...decodeColumns(cell)]);
+      data.push(cell);
     }
   }
 
@@ -243,36 +242,17 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
   if (threadCounts.includes(1) && ctx.threads !== 1) {
     for (const m of models) {
       for (const d of allDepths) {
-        const v = (x: Run) => tokPerSec(depthSteps(d)(x));
-        const o = per('ouro', m.format, v, 1);
-        const l = per('llamacpp', m.format, v, 1);
-        const ouroBest = best(threadCounts.map((t) => ({ threads: t, tokPerSec: per('ouro', m.format, v, t) })));
-        const llamaBest = best(threadCounts.map((t) => ({ threads: t, tokPerSec: per('llamacpp', m.format, v, t) })));
+        const bestOf = (engine: Run['engine']) => best(threadCounts.map((t) => ({ threads: t, tokPerSec: per(engine, m.format, decodeTokPerSec(d), t) })));
+        const [ouroBest, llamaBest] = [bestOf('ouro'), bestOf('llamacpp')];
         const cell: OneThreadCell = {
-          format: m.format,
-          depth: d,
-          ouroTokPerSec: o,
-          llamaTokPerSec: l,
-          ratio: ratio(m.format, v, 1),
-          ouroP95OverP50: pooledTail(of('ouro', m.format, 1).map(depthSteps(d))),
-          llamaP95OverP50: pooledTail(of('llamacpp', m.format, 1).map(depthSteps(d))),
+          ...decodeCell(m.format, d, 1),
           ouroBest,
           llamaBest,
           bestRatio: ouroBest && llamaBest ? round(ouroBest.tokPerSec / llamaBest.tokPerSec, 3) : NaN,
         };
         oneThread.push(cell);
         const bestText = (b: Best | null) => (b === null ? '–' : `${fmt(b.tokPerSec, 1)} (${b.threads})`);
-        oneThreadRows.push([
-          m.label,
-          String(d),
-          cellSpread(o, 1),
-          cellSpread(l, 1),
-          cellSpread(cell.ratio, 2),
-          `${fmt(cell.ouroP95OverP50, 2)} / ${fmt(cell.llamaP95OverP50, 2)}`,
-          bestText(ouroBest),
-          bestText(llamaBest),
-          fmt(cell.bestRatio, 2),
-        ]);
+        oneThreadRows.push([m.label, String(d), ...decodeColumns(cell), bestText(ouroBest), bestText(llamaBest), fmt(cell.bestRatio, 2)]);
       }
     }
   }
