@@ -205,7 +205,7 @@ export class CompactPast {
    * Zeros {@link FAULT_AHEAD_SLOTS} slots' worth of the part the next mirror length adds, which no step feeds
    * yet: spread over the decode steps before a growth, what {@link fault} would write at it. Faulting it all
    * in the growing step made that step ~3× a decode step's time, once every 128 tokens of a new conversation
-   * (SmolLM2-135M's shapes on this machine: 5.9 MB, 18 ms). Holds at most one step's slots resident early.
+   * (SmolLM2-135M's shapes on this machine: 5.9 MB, 18 ms). Holds at most the next 128 slots resident early.
    */
   private faultAhead(): void {
     const { kvHeads, headDim } = this.cache.geometry;
