@@ -239,7 +239,7 @@ export async function run(ctx: BenchContext): Promise<SectionResult> {
 
   const oneThreadRows: string[][] = [];
   const oneThread: OneThreadCell[] = [];
-  if (threadCounts.includes(1) && ctx.threads !== 1) {
+  if (threadCounts.length > 1) {
     for (const m of models) {
       for (const d of allDepths) {
         const bestOf = (engine: Run['engine']) => best(threadCounts.map((t) => ({ threads: t, tokPerSec: per(engine, m.format, decodeTokPerSec(d), t) })));
